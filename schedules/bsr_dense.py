@@ -1,0 +1,70 @@
+"""Schedules of the block-sparse and dense INT8/FP32 kernels of :mod:`tvm_blocksparse.kernels`.
+
+The kernels already carry their tile structure (the token tile is a compute argument because the
+register tile's size decides the buffer shapes); a schedule tensorizes the ``dot`` block onto our
+intrinsic and fully unrolls every loop inside the parallel tile loop, so the accumulators are
+addressed with constants and LLVM keeps them in zmm registers.
+"""
+
+from __future__ import annotations
+
+from tvm.s_tir import Schedule
+
+from tvm_blocksparse.tensor_intrin import (
+    FMA_OUT16_F32_INTRIN,
+    VNNI_OUT16_X4_INTRIN,
+    VNNI_TOKEN16_W4_INTRIN,
+)
+
+
+def _unroll_inner(sch: Schedule, block_name: str, keep_outer: int = 1) -> None:
+    """Unroll every loop of ``block_name`` but the first ``keep_outer`` (the parallel loop...)."""
+    try:
+        block = sch.get_sblock(block_name)
+    except Exception:  # the epilogue block exists only for dequantizing epilogues
+        return
+    for loop in sch.get_loops(block)[keep_outer:]:
+        sch.unroll(loop)
+
+
+def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True) -> Schedule:
+    """Tensorize the 4x1 kernel's ``dot`` (16 tokens x 4 inputs, one output channel) with
+    ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile."""
+    dot = sch.get_sblock("dot")
+    tv, r, t, _ = sch.get_loops(dot)[-4:]
+    sch.tensorize(t, VNNI_TOKEN16_W4_INTRIN)
+    if unroll:
+        sch.unroll(tv)
+        sch.unroll(r)
+        _unroll_inner(sch, "init")
+        _unroll_inner(sch, "pack", keep_outer=2)  # (parallel, group) stay loops
+        _unroll_inner(sch, "epilogue")
+        _unroll_inner(sch, "store")
+    return sch
+
+
+def schedule_out_lane_kernel(sch: Schedule, unroll: bool = True) -> Schedule:
+    """Tensorize the 16x4 INT8 / dense INT8 / 1x16 FP32 kernels: one 16-lane accumulator per token,
+    one weight vector per block reused across the token tile."""
+    dot = sch.get_sblock("dot")
+    if str(sch.get(dot).writes[0].source.dtype) == "int32":
+        t, j, _ = sch.get_loops(dot)[-3:]
+        sch.tensorize(j, VNNI_OUT16_X4_INTRIN)
+    else:
+        t, j = sch.get_loops(dot)[-2:]
+        sch.tensorize(j, FMA_OUT16_F32_INTRIN)
+    if unroll:
+        sch.unroll(t)
+        _unroll_inner(sch, "init")
+        _unroll_inner(sch, "store")
+    return sch
+
+
+def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -> Schedule:
+    """Parallel over input channels, vectorized over tokens."""
+    block = sch.get_sblock("quantize")
+    k, m = sch.get_loops(block)
+    sch.parallel(k)
+    _, mi = sch.split(m, [None, tokens_per_vector])
+    sch.vectorize(mi)
+    return sch

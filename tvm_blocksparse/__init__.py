@@ -1,0 +1,11 @@
+"""tvm-blocksparse: block-sparse INT8/FP32 Transformer inference on x86 CPUs, built on TVM.
+
+Orientation: weights are ``W[N_out, K_in]``; "4x1" = 4 output channels x 1 input channel (see
+:mod:`tvm_blocksparse.format`).
+"""
+
+from . import tensor_intrin  # registers our TensorIntrins with TensorIR
+from . import format
+from .kernels import Epilogue
+
+__version__ = "0.1.0"

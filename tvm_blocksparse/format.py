@@ -1,0 +1,296 @@
+"""Block-sparse weight formats, block pruning and INT8 quantization (numpy only, no TVM).
+
+Orientation contract (the paper's, used everywhere in this package)
+-------------------------------------------------------------------
+A weight is ``W[N_out, K_in]`` (PyTorch ``nn.Linear.weight`` layout) and a layer computes
+``Y[M, N_out] = X[M, K_in] @ W.T`` with ``M = batch x tokens``. A block shape is the pair
+``(bs_out, bs_in)``: ``bs_out`` consecutive output channels x ``bs_in`` consecutive input channels.
+
+ONNX ``MatMul(x, B)`` stores its constant as ``B[K_in, N_out]``; pass ``B.T`` to this module.
+
+Named patterns (strings), each resolved to an explicit ``(bs_out, bs_in)``:
+
+=========  ==========  ===============================================================
+name       (out, in)   meaning
+=========  ==========  ===============================================================
+``4x1``    (4, 1)      the paper's INT8 pattern: 4 output channels x 1 input channel.
+                       Intel's Hugging Face models call the same zeros "1x4" because
+                       they name blocks in the ``[K_in, N_out]`` ONNX/TF layout.
+``16x4``   (16, 4)     INT8: 16 output channels x 4 input channels, one VNNI tile.
+``1x16``   (16, 1)     FP32 (ITREX's name, given in ``[K_in, N_out]`` order): 1 input
+                       channel x 16 output channels, one AVX-512 FMA.
+=========  ==========  ===============================================================
+
+Generic BSR takes an explicit tuple, never a string, so "1x16" is never ambiguous.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+NAMED_BLOCKS: dict[str, tuple[int, int]] = {"4x1": (4, 1), "16x4": (16, 4), "1x16": (16, 1)}
+
+
+def parse_block(block: str | tuple[int, int]) -> tuple[int, int]:
+    """Resolve a block name or an explicit ``(bs_out, bs_in)`` tuple to ``(bs_out, bs_in)``."""
+    if isinstance(block, str):
+        if block not in NAMED_BLOCKS:
+            raise ValueError(f"unknown block pattern {block=}; choose one of {sorted(NAMED_BLOCKS)}")
+        return NAMED_BLOCKS[block]
+    if (
+        not isinstance(block, tuple | list)
+        or len(block) != 2
+        or not all(isinstance(b, int | np.integer) and b > 0 for b in block)
+    ):
+        raise ValueError(f"{block=} must be a named pattern or a (bs_out, bs_in) tuple of ints > 0")
+    return int(block[0]), int(block[1])
+
+
+def _check_divisible(shape: tuple[int, ...], block: tuple[int, int]) -> None:
+    if len(shape) != 2:
+        raise ValueError(f"weight must be 2-D W[N_out, K_in], got {shape=}")
+    n_out, k_in = shape
+    bs_out, bs_in = block
+    if n_out % bs_out or k_in % bs_in:
+        raise ValueError(
+            f"weight {shape=} is not a multiple of the block (bs_out, bs_in)={block}: "
+            f"{n_out=} % {bs_out=} = {n_out % bs_out}, {k_in=} % {bs_in=} = {k_in % bs_in}"
+        )
+
+
+def _block_view(weight: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """View ``W[N, K]`` as ``[N/bs_out, K/bs_in, bs_out, bs_in]`` (a copy)."""
+    n_out, k_in = weight.shape
+    bs_out, bs_in = block
+    return weight.reshape(n_out // bs_out, bs_out, k_in // bs_in, bs_in).transpose(0, 2, 1, 3)
+
+
+def block_nonzero_mask(weight: np.ndarray, block: str | tuple[int, int]) -> np.ndarray:
+    """Boolean ``[N/bs_out, K/bs_in]``: True where the block holds at least one non-zero."""
+    blk = parse_block(block)
+    _check_divisible(weight.shape, blk)
+    return np.any(_block_view(weight, blk) != 0, axis=(2, 3))
+
+
+def block_sparsity(weight: np.ndarray, block: str | tuple[int, int]) -> float:
+    """Fraction of ``block``-shaped tiles of ``W[N_out, K_in]`` that are entirely zero."""
+    mask = block_nonzero_mask(weight, block)
+    return 1.0 - float(mask.sum()) / mask.size
+
+
+class BSRWeight(NamedTuple):
+    """A weight ``W[N_out, K_in]`` in block-compressed-row form.
+
+    data:    ``[nnzb, bs_out, bs_in]`` non-zero blocks, block-row major, same dtype as W.
+    indices: ``int32[nnzb]`` block-column index of each block (input channel / bs_in).
+    indptr:  ``int32[N_out / bs_out + 1]`` blocks of block row r are ``indptr[r]:indptr[r+1]``.
+    shape:   ``(N_out, K_in)`` of the dense weight.
+    block:   ``(bs_out, bs_in)``.
+
+    Identical to ``scipy.sparse.bsr_matrix(W, blocksize=block)`` with all-zero blocks dropped.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+    block: tuple[int, int]
+
+    @property
+    def nnzb(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def density(self) -> float:
+        bs_out, bs_in = self.block
+        return self.nnzb * bs_out * bs_in / (self.shape[0] * self.shape[1])
+
+    def to_dense(self) -> np.ndarray:
+        """Back to ``W[N_out, K_in]``."""
+        bs_out, bs_in = self.block
+        n_out, k_in = self.shape
+        dense = np.zeros((n_out // bs_out, k_in // bs_in, bs_out, bs_in), self.data.dtype)
+        rows = np.repeat(np.arange(n_out // bs_out), np.diff(self.indptr))
+        dense[rows, self.indices] = self.data
+        return dense.transpose(0, 2, 1, 3).reshape(n_out, k_in)
+
+
+def to_bsr(weight: np.ndarray, block: str | tuple[int, int]) -> BSRWeight:
+    """Compress ``W[N_out, K_in]`` to BSR with ``(bs_out, bs_in)`` blocks, dropping zero blocks."""
+    blk = parse_block(block)
+    _check_divisible(weight.shape, blk)
+    blocks = _block_view(weight, blk)
+    mask = np.any(blocks != 0, axis=(2, 3))
+    rows, cols = np.nonzero(mask)  # row-major order: block rows ascending, columns ascending
+    indptr = np.zeros(mask.shape[0] + 1, np.int32)
+    np.cumsum(mask.sum(axis=1), out=indptr[1:])
+    return BSRWeight(
+        data=np.ascontiguousarray(blocks[rows, cols]),
+        indices=cols.astype(np.int32),
+        indptr=indptr,
+        shape=(int(weight.shape[0]), int(weight.shape[1])),
+        block=blk,
+    )
+
+
+class VNNIGroupedBSR(NamedTuple):
+    """The paper's INT8 layout for 4x1 blocks, ready for ``vpdpbusd``.
+
+    The non-zero 4x1 blocks (4 output channels x 1 input channel) of each block row are taken in
+    column order, 4 at a time; a group is one 4x4 tile whose row ``r`` holds output channel
+    ``4*block_row + r`` at the group's 4 input channels. One 32-bit broadcast of ``data[g, r]``
+    feeds those 4 weights of one output row into ``vpdpbusd``, against 16 tokens x 4 gathered
+    activations. A short last group is padded with zero blocks whose column repeats the row's last
+    real column (an in-bounds load that contributes 0).
+
+    data:      ``int8[G, 4, 4]``  ``data[g, r, c] = W[4*br + r, cols[g, c]]``.
+    cols:      ``int32[G, 4]``    input channel of slot c of group g.
+    group_ptr: ``int32[N_out/4 + 1]`` groups of block row br are ``group_ptr[br]:group_ptr[br+1]``.
+    shape:     ``(N_out, K_in)``.
+    """
+
+    data: np.ndarray
+    cols: np.ndarray
+    group_ptr: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def num_groups(self) -> int:
+        return int(self.cols.shape[0])
+
+    def to_dense(self) -> np.ndarray:
+        n_out, k_in = self.shape
+        dense = np.zeros((n_out, k_in), self.data.dtype)
+        rows = np.repeat(np.arange(n_out // 4), np.diff(self.group_ptr))
+        for r in range(4):
+            # np.add.at: padded slots repeat a column with weight 0, so accumulation is exact.
+            np.add.at(dense, (4 * rows[:, None] + r, self.cols), self.data[:, r, :])
+        return dense
+
+
+def to_vnni_grouped_4x1(weight: np.ndarray) -> VNNIGroupedBSR:
+    """Convert an INT8 ``W[N_out, K_in]`` (N_out % 4 == 0) to the paper's grouped 4x1 layout."""
+    if weight.dtype != np.int8:
+        raise ValueError(f"VNNI grouping needs an int8 weight, got {weight.dtype=}")
+    bsr = to_bsr(weight, (4, 1))
+    n_block_rows = weight.shape[0] // 4
+    counts = np.diff(bsr.indptr)
+    groups_per_row = (counts + 3) // 4
+    group_ptr = np.zeros(n_block_rows + 1, np.int32)
+    np.cumsum(groups_per_row, out=group_ptr[1:])
+    total = int(group_ptr[-1])
+    data = np.zeros((total, 4, 4), np.int8)
+    cols = np.zeros((total, 4), np.int32)
+    for br in range(n_block_rows):
+        lo, hi = bsr.indptr[br], bsr.indptr[br + 1]
+        n = hi - lo
+        if n == 0:
+            continue
+        pad = groups_per_row[br] * 4 - n
+        row_cols = np.concatenate([bsr.indices[lo:hi], np.full(pad, bsr.indices[hi - 1])])
+        row_data = np.concatenate([bsr.data[lo:hi, :, 0], np.zeros((pad, 4), np.int8)])  # [n, 4]
+        g0, g1 = group_ptr[br], group_ptr[br + 1]
+        cols[g0:g1] = row_cols.reshape(-1, 4)
+        data[g0:g1] = row_data.reshape(-1, 4, 4).transpose(0, 2, 1)  # [g, slot, r] -> [g, r, slot]
+    return VNNIGroupedBSR(data=data, cols=cols, group_ptr=group_ptr, shape=tuple(weight.shape))
+
+
+def pack_dense_vnni(weight: np.ndarray) -> np.ndarray:
+    """Pack an INT8 ``W[N_out, K_in]`` (N_out % 16 == 0, K_in % 4 == 0) as ``[N/16, K/4, 16, 4]``.
+
+    ``packed[j, k, jj, kk] = W[16*j + jj, 4*k + kk]``: one 64-byte tile per (16 outputs, 4 inputs),
+    the s8 operand of ``vpdpbusd`` for the dense kernel.
+    """
+    if weight.dtype != np.int8:
+        raise ValueError(f"dense VNNI packing needs an int8 weight, got {weight.dtype=}")
+    _check_divisible(weight.shape, (16, 4))
+    return np.ascontiguousarray(_block_view(weight, (16, 4)))
+
+
+# --------------------------------------------------------------------------- pruning
+
+
+def prune_blocks(weight: np.ndarray, sparsity: float, block: str | tuple[int, int]) -> np.ndarray:
+    """Magnitude block pruning: zero the ``round(sparsity * n_blocks)`` blocks of smallest L1 norm.
+
+    Returns a pruned copy of ``W[N_out, K_in]``; the block sparsity of the result is at least
+    ``sparsity`` (exactly it, unless some blocks were already zero). Ties break by position so the
+    result is deterministic.
+    """
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"{sparsity=} must be in [0, 1]")
+    blk = parse_block(block)
+    _check_divisible(weight.shape, blk)
+    blocks = _block_view(weight, blk)
+    norms = np.abs(blocks).sum(axis=(2, 3), dtype=np.float64).ravel()
+    n_zero = round(sparsity * norms.size)
+    keep = np.ones(norms.size, bool)
+    keep[np.argsort(norms, kind="stable")[:n_zero]] = False
+    mask = keep.reshape(blocks.shape[:2])
+    bs_out, bs_in = blk
+    elem_mask = np.repeat(np.repeat(mask, bs_out, axis=0), bs_in, axis=1)
+    return np.where(elem_mask, weight, 0).astype(weight.dtype)
+
+
+# --------------------------------------------------------------------------- quantization
+
+
+class WeightQuant(NamedTuple):
+    """Per-output-channel symmetric INT8 weight: ``W ~= q * scale[:, None]``.
+
+    q:       ``int8[N_out, K_in]`` in [-127, 127].
+    scale:   ``float32[N_out]`` (1.0 for an all-zero channel).
+    row_sum: ``int32[N_out]`` = ``q.sum(axis=1)``, for the activation zero-point compensation.
+    """
+
+    q: np.ndarray
+    scale: np.ndarray
+    row_sum: np.ndarray
+
+
+def quantize_weight_per_channel(weight: np.ndarray) -> WeightQuant:
+    """Symmetric per-output-channel quantization of ``W[N_out, K_in]`` to int8."""
+    weight = np.asarray(weight, np.float32)
+    if weight.ndim != 2:
+        raise ValueError(f"weight must be 2-D W[N_out, K_in], got shape={weight.shape}")
+    amax = np.abs(weight).max(axis=1)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(weight / scale[:, None]), -127, 127).astype(np.int8)
+    return WeightQuant(q=q, scale=scale, row_sum=q.sum(axis=1, dtype=np.int32))
+
+
+class ActivationQuant(NamedTuple):
+    """Asymmetric per-tensor u8 activation: ``x ~= (q - zero_point) * scale``."""
+
+    scale: float
+    zero_point: int
+
+
+def activation_qparams(x_min: float, x_max: float) -> ActivationQuant:
+    """u8 parameters covering ``[min(x_min, 0), max(x_max, 0)]`` (0 stays exactly representable)."""
+    lo, hi = min(float(x_min), 0.0), max(float(x_max), 0.0)
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    zero_point = int(np.clip(np.rint(-lo / scale), 0, 255))
+    return ActivationQuant(scale=float(np.float32(scale)), zero_point=zero_point)
+
+
+def quantize_activation_u8(x: np.ndarray, qparams: ActivationQuant | None = None):
+    """Quantize ``x`` to u8; the parameters come from its range unless given (dynamic quant).
+
+    Returns ``(q uint8, ActivationQuant)``; rounding is round-half-to-even, as ``np.rint``.
+    """
+    x = np.asarray(x, np.float32)
+    if qparams is None:
+        qparams = activation_qparams(x.min(initial=0.0), x.max(initial=0.0))
+    q = np.clip(np.rint(x / np.float32(qparams.scale)) + qparams.zero_point, 0, 255)
+    return q.astype(np.uint8), qparams
+
+
+def zero_point_compensation(weight_q: WeightQuant, zero_point: int) -> np.ndarray:
+    """``int32[N_out]`` term to subtract from the u8 x s8 accumulator: ``zp * sum_k q[n, k]``.
+
+    Because ``sum_k (xq - zp) * wq = sum_k xq * wq - zp * row_sum``.
+    """
+    return (np.int32(zero_point) * weight_q.row_sum).astype(np.int32)

@@ -1,0 +1,449 @@
+"""TensorIR computes for our kernels (unscheduled; ``tvm_blocksparse.schedules`` schedules them).
+
+Every kernel computes ``Y[M, N_out] = epilogue(X[M, K_in] @ W.T)`` with ``M = batch x tokens`` and
+a weight ``W[N_out, K_in]`` in one of the layouts of :mod:`tvm_blocksparse.format`. Knobs that
+change the loop nest (token tile, rows per tile) are arguments here; the schedule function
+applies tensorization and unrolling and is shared by the default build and MetaSchedule.
+
+Loop structure shared by all kernels: one ``T.parallel`` loop over (output block row x token
+tile), a ``tile`` block that owns a register-sized accumulator (a stack buffer under 1 KiB, so
+LLVM keeps it in zmm registers), an ``init`` block, a data-dependent loop over the row's non-zero
+blocks around a ``dot`` block that the schedule tensorizes, and ``epilogue``/``store`` blocks that
+apply the fused epilogue while the tile is still in registers.
+
+Token tails: token indices past ``M`` are clamped to ``M - 1`` when loading (in-bounds,
+duplicated work) and stores are guarded, so any ``M >= 1`` works without padding the caller's X.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import tvm
+from tvm.script import tirx as T
+
+# One accumulator tile must stay below 1 KiB: TVM 0.27 turns larger (or ``local``-scope) CPU
+# allocations into heap workspace calls, which LLVM cannot promote to registers.
+MAX_TILE_BYTES = 1023
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """What happens to the accumulator tile before it is stored.
+
+    out_dtype: ``"int32"`` raw INT8 accumulators (INT8 kernels only, nothing else allowed);
+               ``"float32"``: INT8 kernels dequantize ``(acc - x_zp * row_sum[n]) * x_scale *
+               w_scale[n]``, then apply the rest; ``"uint8"``: as float32, then requantize
+               ``clip(rint(y / out_scale) + out_zp, 0, 255)``.
+    bias:      ``+ bias[n]``.
+    gelu:      ``gelu(y) = 0.5 * y * (1 + erf(y / sqrt(2)))`` (erf form).
+    residual:  ``+ residual[m, n]`` (after GELU, before requantization).
+    Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
+    """
+
+    out_dtype: str = "float32"
+    bias: bool = False
+    gelu: bool = False
+    residual: bool = False
+
+    def validate(self, int8_kernel: bool) -> None:
+        allowed = ("int32", "float32", "uint8") if int8_kernel else ("float32",)
+        if self.out_dtype not in allowed:
+            raise ValueError(f"out_dtype={self.out_dtype!r} not in {allowed} for this kernel")
+        if self.out_dtype == "int32" and (self.bias or self.gelu or self.residual):
+            raise ValueError("an int32 (raw accumulator) output takes no bias/gelu/residual")
+
+    @property
+    def dequant(self) -> bool:
+        return self.out_dtype != "int32"
+
+    @property
+    def requant(self) -> bool:
+        return self.out_dtype == "uint8"
+
+
+# ----------------------------------------------------------------------------- vector math
+
+
+def _bcast(value, lanes: int):
+    return value if lanes == 1 else T.broadcast(value, lanes)
+
+
+def _fconst(c: float, lanes: int):
+    return _bcast(T.float32(c), lanes)
+
+
+# Eigen's float32 rational approximation of erf (also TVM's fast_erf), |error| < 2e-7 on [-4, 4].
+_ERF_ALPHA = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+              -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+              -1.60960333262415e-02)  # fmt: skip
+_ERF_BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+             -7.37332916720468e-03, -1.42647390514189e-02)  # fmt: skip
+
+
+def erf_f32(x, lanes: int):
+    """Vectorizable erf (TVM lowers ``T.erf`` on vectors to per-lane libm calls)."""
+    x = T.max(T.min(x, _fconst(4.0, lanes)), _fconst(-4.0, lanes))
+    x2 = x * x
+    p = _fconst(_ERF_ALPHA[0], lanes)
+    for a in _ERF_ALPHA[1:]:
+        p = p * x2 + _fconst(a, lanes)
+    q = _fconst(_ERF_BETA[0], lanes)
+    for b in _ERF_BETA[1:]:
+        q = q * x2 + _fconst(b, lanes)
+    return x * p / q
+
+
+def gelu_f32(x, lanes: int):
+    """GELU, erf form: ``0.5 * x * (1 + erf(x / sqrt(2)))``."""
+    return _fconst(0.5, lanes) * x * (_fconst(1.0, lanes) + erf_f32(x * _fconst(1 / math.sqrt(2), lanes), lanes))
+
+
+def _requant_u8(y, out_scale, out_zp, lanes: int):
+    q = T.nearbyint(y / _bcast(out_scale, lanes)) + _bcast(T.Cast("float32", out_zp), lanes)
+    q = T.max(T.min(q, _fconst(255.0, lanes)), _fconst(0.0, lanes))
+    return T.Cast("uint8x%d" % lanes if lanes > 1 else "uint8", q)
+
+
+def _drop_unused_params(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
+    """Remove parameters the body never touches (the epilogue options decide which are used)."""
+    # In TVM 0.27 a body refers to a parameter buffer through a free Var of the buffer's name.
+    used = {v.name for v in tvm.tirx.analysis.undefined_vars(func.body)}
+    keep = [p for p in func.params if p.name in used]
+    return tvm.tirx.PrimFunc(keep, func.body, func.ret_type, attrs=func.attrs)
+
+
+def _whole(*buffers) -> list:
+    """Whole-buffer regions: the ``tile`` block's declared reads/writes (it owns its scratch)."""
+    return [
+        tvm.tirx.BufferRegion(b, [tvm.ir.Range.from_min_extent(0, d) for d in b.shape])
+        for b in buffers
+    ]
+
+
+def _epilogue_inputs(ep: Epilogue, int8: bool, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp) -> list:
+    bufs = [x_scale, x_zp, w_scale, w_row_sum] if (int8 and ep.dequant) else []
+    bufs += [bias] if ep.bias else []
+    bufs += [residual] if ep.residual else []
+    bufs += [out_scale, out_zp] if ep.requant else []
+    return bufs
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def padded_tokens(m: int) -> int:
+    """Token count of the transposed activation ``XT[K, Mp]`` fed to the 4x1 kernel."""
+    return _ceil_div(m, 16) * 16
+
+
+# ----------------------------------------------------------------------------- INT8 4x1
+
+
+def bsr_dense_int8_4x1(
+    m: int, n: int, k: int, num_groups: int, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48
+) -> tvm.tirx.PrimFunc:
+    """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped).
+
+    Parameters, in order (those the epilogue does not use are dropped):
+      XT        ``u8[K, Mp]``  activations transposed, ``Mp = padded_tokens(M)``, zero padded
+                (see :func:`quantize_transpose_u8`); tokens are contiguous per input channel so
+                gathering 4 input channels for 16 tokens is 4 plain 16-byte loads.
+      x_scale   ``f32[1]``, x_zp ``i32[1]``: activation quantization (dequant epilogues).
+      w_data    ``s8[G, 4, 4]``, w_cols ``i32[G, 4]``, w_group_ptr ``i32[N/4 + 1]``:
+                :class:`tvm_blocksparse.format.VNNIGroupedBSR`.
+      w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
+      bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
+      Y         ``[M, N]`` of ``epilogue.out_dtype``.
+
+    Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
+    """
+    epilogue.validate(int8_kernel=True)
+    if n % 4:
+        raise ValueError(f"4x1 blocks need N_out % 4 == 0, got {n=}")
+    if token_tile not in (16, 32, 48):
+        raise ValueError(f"{token_tile=} must be 16, 32 or 48 (4 x token_tile int32 must stay < 1 KiB)")
+    mp = padded_tokens(m)
+    n_vec = mp // 16
+    tv_per_tile = token_tile // 16
+    n_tiles = _ceil_div(n_vec, tv_per_tile)
+    nb = n // 4
+    g = max(num_groups, 1)
+    ep = epilogue
+    out_dtype = ep.out_dtype
+    interleave = [c * 16 + t for t in range(16) for c in range(4)]  # 4 rows x 16 tokens -> VNNI
+
+    @T.prim_func(s_tir=True)
+    def main(
+        XT: T.Buffer((k, mp), "uint8"),
+        x_scale: T.Buffer((1,), "float32"),
+        x_zp: T.Buffer((1,), "int32"),
+        w_data: T.Buffer((g, 4, 4), "int8"),
+        w_cols: T.Buffer((g, 4), "int32"),
+        w_group_ptr: T.Buffer((nb + 1,), "int32"),
+        w_scale: T.Buffer((n,), "float32"),
+        w_row_sum: T.Buffer((n,), "int32"),
+        bias: T.Buffer((n,), "float32"),
+        residual: T.Buffer((m, n), "float32"),
+        out_scale: T.Buffer((1,), "float32"),
+        out_zp: T.Buffer((1,), "int32"),
+        Y: T.Buffer((m, n), out_dtype),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for p in T.parallel(nb * n_tiles):
+            with T.sblock("tile"):
+                vbr = T.axis.spatial(nb, p // n_tiles)
+                vmo = T.axis.spatial(n_tiles, p % n_tiles)
+                T.reads(_whole(XT, w_data, w_cols, w_group_ptr, *_epilogue_inputs(
+                    ep, True, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
+                T.writes(_whole(Y))
+                acc = T.alloc_buffer((4, token_tile), "int32")
+                packed = T.alloc_buffer((tv_per_tile, 16, 4), "uint8")
+                out = T.alloc_buffer((4, token_tile), "float32")
+                for r, tv in T.grid(4, tv_per_tile):
+                    with T.sblock("init"):
+                        vr, vtv = T.axis.remap("SS", [r, tv])
+                        acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
+                    for tv in range(tv_per_tile):
+                        with T.sblock("pack"):
+                            vg = T.axis.opaque(g, gi)
+                            vtv = T.axis.spatial(tv_per_tile, tv)
+                            T.reads(XT[0:k, 0:mp], w_cols[vg, 0:4])
+                            T.writes(packed[vtv, 0:16, 0:4])
+                            packed.vstore(
+                                [vtv, 0, 0],
+                                T.Shuffle(
+                                    [
+                                        XT[w_cols[vg, c], T.ramp(T.min(vmo * tv_per_tile + vtv, n_vec - 1) * 16, 1, 16)]
+                                        for c in range(4)
+                                    ],
+                                    interleave,
+                                ),
+                            )
+                    for tv, r, t, c in T.grid(tv_per_tile, 4, 16, 4):
+                        with T.sblock("dot"):
+                            vg = T.axis.reduce(g, gi)
+                            vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
+                            T.reads(acc[vr, vtv * 16 + vt], packed[vtv, vt, vc], w_data[vg, vr, vc])
+                            T.writes(acc[vr, vtv * 16 + vt])
+                            acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
+                                packed[vtv, vt, vc], "int32"
+                            ) * T.cast(w_data[vg, vr, vc], "int32")
+                if ep.dequant:
+                    for r, tv in T.grid(4, tv_per_tile):
+                        with T.sblock("epilogue"):
+                            vr, vtv = T.axis.remap("SS", [r, tv])
+                            out[vr, T.ramp(vtv * 16, 1, 16)] = _int8_epilogue_lanes(
+                                acc[vr, T.ramp(vtv * 16, 1, 16)], vbr * 4 + vr, 16,
+                                x_scale, x_zp, w_scale, w_row_sum, bias, ep,
+                            )
+                for tv, t in T.grid(tv_per_tile, 16):
+                    with T.sblock("store"):
+                        vtv, vt = T.axis.remap("SS", [tv, t])
+                        if (vmo * tv_per_tile + vtv) * 16 + vt < m:
+                            Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _store_lanes(
+                                # 4 channels x 16 tokens -> this token's 4 channels (a transpose)
+                                T.Shuffle(
+                                    [
+                                        (out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)]
+                                        for rr in range(4)
+                                    ],
+                                    [vt, vt + 16, vt + 32, vt + 48],
+                                ),
+                                (vmo * tv_per_tile + vtv) * 16 + vt, vbr * 4, 4,
+                                residual, out_scale, out_zp, ep,
+                            )
+
+    return _drop_unused_params(main)
+
+
+def _int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, ep):
+    """Dequant (+ bias, GELU) of ``lanes`` token accumulators of one output channel ``n_idx``."""
+    y = T.Cast("float32x%d" % lanes, acc_vec - _bcast(x_zp[0] * w_row_sum[n_idx], lanes))
+    y = y * _bcast(x_scale[0] * w_scale[n_idx], lanes)
+    if ep.bias:
+        y = y + _bcast(bias[n_idx], lanes)
+    if ep.gelu:
+        y = gelu_f32(y, lanes)
+    return y
+
+
+def _store_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep):
+    """Residual add and requantization of ``lanes`` consecutive channels of token ``m_idx``."""
+    if ep.residual:
+        value = value + residual[m_idx, T.ramp(n0, 1, lanes)]
+    if ep.requant:
+        value = _requant_u8(value, out_scale[0], out_zp[0], lanes)
+    return value
+
+
+# ----------------------------------------------------------------------------- output-lane kernels
+
+
+def _out_lane_kernel(
+    m: int, n: int, k: int, nnzb: int, epilogue: Epilogue, token_tile: int, kind: str
+) -> tvm.tirx.PrimFunc:
+    """INT8 16x4 BSR (``kind="int8_16x4"``) or FP32 1x16 BSR (``kind="fp32_1x16"``).
+
+    Register tile: ``token_tile`` tokens x 16 output channels (one block row); each non-zero
+    block is one 16-lane weight vector reused by ``token_tile`` ``vpdpbusd``/``vfmadd231ps`` whose
+    activation operand is an embedded broadcast from X.
+    """
+    int8 = kind == "int8_16x4"
+    epilogue.validate(int8_kernel=int8)
+    bs_in = 4 if int8 else 1
+    if n % 16 or k % bs_in:
+        raise ValueError(f"{kind} needs N_out % 16 == 0 and K_in % {bs_in} == 0, got {n=}, {k=}")
+    if token_tile < 1 or token_tile * 64 > MAX_TILE_BYTES:
+        raise ValueError(f"{token_tile=} must be in 1..15 (token_tile x 16 x 4 bytes < 1 KiB)")
+    x_dtype, w_dtype, acc_dtype = ("uint8", "int8", "int32") if int8 else ("float32", "float32", "float32")
+    nb = n // 16
+    n_tiles = _ceil_div(m, token_tile)
+    nz = max(nnzb, 1)
+    w_shape = (nz, 16, 4) if int8 else (nz, 16)
+    ep = epilogue
+    out_dtype = ep.out_dtype
+
+    @T.prim_func(s_tir=True)
+    def main(
+        X: T.Buffer((m, k), x_dtype),
+        x_scale: T.Buffer((1,), "float32"),
+        x_zp: T.Buffer((1,), "int32"),
+        w_data: T.Buffer(w_shape, w_dtype),
+        w_indices: T.Buffer((nz,), "int32"),
+        w_indptr: T.Buffer((nb + 1,), "int32"),
+        w_scale: T.Buffer((n,), "float32"),
+        w_row_sum: T.Buffer((n,), "int32"),
+        bias: T.Buffer((n,), "float32"),
+        residual: T.Buffer((m, n), "float32"),
+        out_scale: T.Buffer((1,), "float32"),
+        out_zp: T.Buffer((1,), "int32"),
+        Y: T.Buffer((m, n), out_dtype),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for p in T.parallel(nb * n_tiles):
+            with T.sblock("tile"):
+                vbr = T.axis.spatial(nb, p // n_tiles)
+                vmo = T.axis.spatial(n_tiles, p % n_tiles)
+                T.reads(_whole(X, w_data, w_indices, w_indptr, *_epilogue_inputs(
+                    ep, int8, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
+                T.writes(_whole(Y))
+                acc = T.alloc_buffer((token_tile, 16), acc_dtype)
+                for t in range(token_tile):
+                    with T.sblock("init"):
+                        vt = T.axis.remap("S", [t])
+                        acc[vt, T.ramp(0, 1, 16)] = T.broadcast(T.Cast(acc_dtype, 0), 16)
+                for b in range(w_indptr[vbr], w_indptr[vbr + 1]):
+                    if int8:
+                        for t, j, c in T.grid(token_tile, 16, 4):
+                            with T.sblock("dot"):
+                                vb = T.axis.reduce(nz, b)
+                                vt, vj, vc = T.axis.remap("SSR", [t, j, c])
+                                T.reads(
+                                    acc[vt, vj],
+                                    X[T.min(vmo * token_tile + vt, m - 1), w_indices[vb] * 4 + vc],
+                                    w_data[vb, vj, vc],
+                                )
+                                T.writes(acc[vt, vj])
+                                acc[vt, vj] = acc[vt, vj] + T.cast(
+                                    X[T.min(vmo * token_tile + vt, m - 1), w_indices[vb] * 4 + vc], "int32"
+                                ) * T.cast(w_data[vb, vj, vc], "int32")
+                    else:
+                        for t, j in T.grid(token_tile, 16):
+                            with T.sblock("dot"):
+                                vb = T.axis.reduce(nz, b)
+                                vt, vj = T.axis.remap("SS", [t, j])
+                                T.reads(
+                                    acc[vt, vj],
+                                    X[T.min(vmo * token_tile + vt, m - 1), w_indices[vb]],
+                                    w_data[vb, vj],
+                                )
+                                T.writes(acc[vt, vj])
+                                acc[vt, vj] = acc[vt, vj] + X[
+                                    T.min(vmo * token_tile + vt, m - 1), w_indices[vb]
+                                ] * w_data[vb, vj]
+                for t in range(token_tile):
+                    with T.sblock("store"):
+                        vt = T.axis.remap("S", [t])
+                        if vmo * token_tile + vt < m:
+                            Y[vmo * token_tile + vt, T.ramp(vbr * 16, 1, 16)] = _store_lanes(
+                                _out_lane_epilogue(
+                                    acc[vt, T.ramp(0, 1, 16)], vbr * 16, int8,
+                                    x_scale, x_zp, w_scale, w_row_sum, bias, ep,
+                                ),
+                                vmo * token_tile + vt, vbr * 16, 16, residual, out_scale, out_zp, ep,
+                            )
+
+    return _drop_unused_params(main)
+
+
+def _out_lane_epilogue(acc_vec, n0, int8, x_scale, x_zp, w_scale, w_row_sum, bias, ep):
+    if int8 and not ep.dequant:
+        return acc_vec
+    n_vec = T.ramp(n0, 1, 16)
+    if int8:
+        y = T.Cast("float32x16", acc_vec - _bcast(x_zp[0], 16) * w_row_sum[n_vec])
+        y = y * (_bcast(x_scale[0], 16) * w_scale[n_vec])
+    else:
+        y = acc_vec
+    if ep.bias:
+        y = y + bias[n_vec]
+    if ep.gelu:
+        y = gelu_f32(y, 16)
+    return y
+
+
+def bsr_dense_int8_16x4(m, n, k, nnzb, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 12):
+    """INT8 BSR with 16x4 blocks (16 output x 4 input channels): ``X u8[M, K]`` row-major,
+    ``w_data s8[nnzb, 16, 4]``, ``w_indices i32[nnzb]`` (block column = input channel / 4),
+    ``w_indptr i32[N/16 + 1]``; other parameters as :func:`bsr_dense_int8_4x1`."""
+    return _out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, "int8_16x4")
+
+
+def bsr_dense_fp32_1x16(m, n, k, nnzb, epilogue: Epilogue = Epilogue("float32"), token_tile: int = 12):
+    """FP32 BSR with "1x16" blocks (1 input channel x 16 output channels, i.e. ``(16, 1)`` in
+    ``W[N_out, K_in]``): ``X f32[M, K]``, ``w_data f32[nnzb, 16]``, ``w_indices i32[nnzb]``
+    (input channel), ``w_indptr i32[N/16 + 1]``, optional ``bias f32[N]``, ``residual f32[M, N]``."""
+    return _out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, "fp32_1x16")
+
+
+def dense_int8(m, n, k, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 12):
+    """Our dense INT8 VNNI kernel: the 16x4 kernel over a fully dense block pattern.
+
+    Takes ``w_data = pack_dense_vnni(W).reshape(-1, 16, 4)`` (row-major ``[N/16 * K/4, 16, 4]``),
+    ``w_indices = tile(arange(K/4), N/16)``, ``w_indptr = arange(0, N/16 + 1) * K/4``: index reads
+    are one extra load per 12 ``vpdpbusd`` and keep one definition of the kernel."""
+    return _out_lane_kernel(m, n, k, (n // 16) * (k // 4), epilogue, token_tile, "int8_16x4")
+
+
+# ----------------------------------------------------------------------------- activation quantization
+
+
+def quantize_transpose_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
+    """``XT[K, Mp] = clip(rint(X[M, K] / x_scale) + x_zp, 0, 255)`` transposed, zero padded.
+
+    Parameters: ``X f32[M, K]``, ``x_scale f32[1]``, ``x_zp i32[1]``, ``XT u8[K, Mp]`` with
+    ``Mp = padded_tokens(M)``. Padding tokens are 0 (their outputs are never stored)."""
+    mp = padded_tokens(m)
+
+    @T.prim_func(s_tir=True)
+    def main(
+        X: T.Buffer((m, k), "float32"),
+        x_scale: T.Buffer((1,), "float32"),
+        x_zp: T.Buffer((1,), "int32"),
+        XT: T.Buffer((k, mp), "uint8"),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for kk, mm in T.grid(k, mp):
+            with T.sblock("quantize"):
+                vk, vm = T.axis.remap("SS", [kk, mm])
+                XT[vk, vm] = T.if_then_else(
+                    vm < m,
+                    _requant_u8(X[T.min(vm, m - 1), vk], x_scale[0], x_zp[0], 1),
+                    T.uint8(0),
+                )
+
+    return main

@@ -1,0 +1,176 @@
+"""Build one of our kernels for one weight and run it on numpy arrays.
+
+This is the kernel-level API used by the tests and ``bench/spmm.py``; the Relax pass uses the same
+weight preparation functions and PrimFunc generators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import tvm
+from tvm.s_tir import Schedule
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse import kernels
+from tvm_blocksparse.schedules import (
+    schedule_bsr_dense_int8_4x1,
+    schedule_out_lane_kernel,
+    schedule_quantize_transpose_u8,
+)
+from tvm_blocksparse.target import host_target, target_has_vnni
+
+KERNELS = ("int8_4x1", "int8_16x4", "int8_dense", "fp32_1x16")
+
+
+class CompiledKernel:
+    """A scheduled, compiled PrimFunc called with named numpy arrays; the last parameter is the
+    output."""
+
+    def __init__(self, func: tvm.tirx.PrimFunc, schedule: Callable[[Schedule], Schedule], target=None):
+        self.target = target or host_target()
+        sch = Schedule(func)
+        schedule(sch)
+        self.scheduled = sch.mod
+        self.param_names = [p.name for p in func.params]
+        self.param_specs = [(tuple(int(d) for d in p.shape), str(p.dtype)) for p in func.params]
+        self.module = tvm.compile(sch.mod, target=self.target).mod
+        self.device = tvm.cpu()
+
+    def bind(self, arrays: dict[str, np.ndarray]) -> list:
+        """Device tensors for every parameter (the output is allocated); checks names/shapes."""
+        missing = [n for n in self.param_names[:-1] if n not in arrays]
+        if missing:
+            raise ValueError(f"missing kernel inputs {missing}; expected {self.param_names[:-1]}")
+        out = []
+        for name, (shape, dtype) in zip(self.param_names, self.param_specs, strict=True):
+            if name == self.param_names[-1]:
+                out.append(tvm.runtime.empty(shape, dtype, self.device))
+                continue
+            a = np.ascontiguousarray(arrays[name])
+            if a.shape != shape or str(a.dtype) != dtype:
+                raise ValueError(f"input {name}: expected {shape} {dtype}, got {a.shape} {a.dtype}")
+            out.append(tvm.runtime.tensor(a, self.device))
+        return out
+
+    def __call__(self, **arrays: np.ndarray) -> np.ndarray:
+        args = self.bind(arrays)
+        self.module["main"](*args)
+        return args[-1].numpy()
+
+    def time_ms(self, args: list, number: int = 20, repeat: int = 30) -> np.ndarray:
+        """Per-call milliseconds of ``repeat`` measurements (each the mean of ``number`` calls)."""
+        timer = self.module.time_evaluator("main", self.device, number=number, repeat=repeat)
+        return np.asarray(timer(*args).results) * 1e3
+
+    def asm(self) -> str:
+        return self.module.inspect_source("asm")
+
+
+# ----------------------------------------------------------------------------- weight preparation
+
+
+def int8_4x1_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
+    grouped = fmt.to_vnni_grouped_4x1(weight_q.q)
+    data, cols = grouped.data, grouped.cols
+    if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
+        data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
+    return {"w_data": data, "w_cols": cols, "w_group_ptr": grouped.group_ptr,
+            "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
+
+
+def _out_lane_arrays(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
+    data, indices = bsr.data, bsr.indices
+    if bsr.nnzb == 0:
+        data = np.zeros((1, *bsr.block), bsr.data.dtype)
+        indices = np.zeros(1, np.int32)
+    return data, indices
+
+
+def int8_16x4_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
+    data, indices = _out_lane_arrays(fmt.to_bsr(weight_q.q, (16, 4)))
+    return {"w_data": data, "w_indices": indices,
+            "w_indptr": fmt.to_bsr(weight_q.q, (16, 4)).indptr,
+            "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
+
+
+def int8_dense_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
+    n, k = weight_q.q.shape
+    packed = fmt.pack_dense_vnni(weight_q.q)
+    return {"w_data": packed.reshape(-1, 16, 4),
+            "w_indices": np.tile(np.arange(k // 4, dtype=np.int32), n // 16),
+            "w_indptr": (np.arange(n // 16 + 1) * (k // 4)).astype(np.int32),
+            "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
+
+
+def fp32_1x16_weight_arrays(weight: np.ndarray) -> dict[str, np.ndarray]:
+    bsr = fmt.to_bsr(np.asarray(weight, np.float32), "1x16")
+    data, indices = _out_lane_arrays(bsr)
+    return {"w_data": data[:, :, 0], "w_indices": indices, "w_indptr": bsr.indptr}
+
+
+# ----------------------------------------------------------------------------- kernels for one weight
+
+
+def build_linear(
+    kind: str,
+    weight: np.ndarray,
+    m: int,
+    epilogue: kernels.Epilogue | None = None,
+    token_tile: int | None = None,
+    target=None,
+) -> tuple[CompiledKernel, dict[str, np.ndarray]]:
+    """Compile ``kind`` for ``W[N_out, K_in]`` and ``M`` tokens; return it and its weight arrays.
+
+    INT8 kinds take an int8 ``W`` (already quantized) or a float ``W`` (quantized per channel
+    here); FP32 takes a float ``W``. Raises ``ValueError`` for a shape the kernel can't take and
+    ``RuntimeError`` for an INT8 kind on a target without AVX-512 VNNI.
+    """
+    if kind not in KERNELS:
+        raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
+    target = target or host_target()
+    n, k = weight.shape
+    if kind.startswith("int8"):
+        if not target_has_vnni(target):
+            raise RuntimeError(
+                f"INT8 kernel {kind} needs AVX-512 VNNI; target {target} lacks it (use fp32_1x16)"
+            )
+        epilogue = epilogue or kernels.Epilogue("int32")
+        if weight.dtype == np.int8:
+            q = weight
+            weight_q = fmt.WeightQuant(q, np.ones(n, np.float32), q.sum(axis=1, dtype=np.int32))
+        else:
+            weight_q = fmt.quantize_weight_per_channel(weight)
+    else:
+        epilogue = epilogue or kernels.Epilogue("float32")
+
+    if kind == "int8_4x1":
+        arrays = int8_4x1_weight_arrays(weight_q)
+        func = kernels.bsr_dense_int8_4x1(
+            m, n, k, arrays["w_cols"].shape[0], epilogue, token_tile or 48
+        )
+        return CompiledKernel(func, schedule_bsr_dense_int8_4x1, target), arrays
+    if kind == "int8_16x4":
+        arrays = int8_16x4_weight_arrays(weight_q)
+        func = kernels.bsr_dense_int8_16x4(m, n, k, arrays["w_indices"].shape[0], epilogue, token_tile or 12)
+    elif kind == "int8_dense":
+        arrays = int8_dense_weight_arrays(weight_q)
+        func = kernels.dense_int8(m, n, k, epilogue, token_tile or 12)
+    else:
+        arrays = fp32_1x16_weight_arrays(weight)
+        func = kernels.bsr_dense_fp32_1x16(m, n, k, arrays["w_indices"].shape[0], epilogue, token_tile or 12)
+    return CompiledKernel(func, schedule_out_lane_kernel, target), arrays
+
+
+def build_quantize_transpose(m: int, k: int, target=None) -> CompiledKernel:
+    """``X f32[M, K]`` -> ``XT u8[K, Mp]`` for the 4x1 kernel."""
+    return CompiledKernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8, target)
+
+
+def transpose_pad_u8(x_u8: np.ndarray) -> np.ndarray:
+    """numpy twin of the 4x1 kernel's activation layout: ``XT[K, Mp]``, zero padded tokens."""
+    m, k = x_u8.shape
+    xt = np.zeros((k, kernels.padded_tokens(m)), np.uint8)
+    xt[:, :m] = x_u8.T
+    return xt

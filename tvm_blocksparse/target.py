@@ -1,0 +1,54 @@
+"""Host CPU features -> TVM target (JSON dict form; TVM 0.27 refuses CLI target strings)."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import tvm
+from tvm.target import Target
+
+
+@functools.cache
+def host_cpu_flags() -> frozenset[str]:
+    """Flags from /proc/cpuinfo (empty on systems without it)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def host_has_vnni() -> bool:
+    """True when this CPU can execute AVX-512 VNNI (``vpdpbusd`` on zmm)."""
+    flags = host_cpu_flags()
+    return "avx512_vnni" in flags and "avx512bw" in flags
+
+
+def host_has_avx512() -> bool:
+    return "avx512f" in host_cpu_flags()
+
+
+def num_threads() -> int:
+    """Threads our modules run with: ``TVM_NUM_THREADS`` or every core of the host."""
+    env = os.environ.get("TVM_NUM_THREADS")
+    return int(env) if env else (os.cpu_count() or 1)
+
+
+def host_target(num_cores: int | None = None) -> Target:
+    """The host as an llvm target (``mcpu`` from LLVM's host detection) with ``num-cores`` set."""
+    detected = Target.from_device("cpu")
+    config = {"kind": "llvm", "mcpu": str(detected.attrs.get("mcpu", "generic"))}
+    if "mtriple" in detected.attrs:
+        config["mtriple"] = str(detected.attrs["mtriple"])
+    config["num-cores"] = num_cores or num_threads()
+    return Target(config)
+
+
+def target_has_vnni(target: Target) -> bool:
+    """True when ``target`` lets LLVM emit ``vpdpbusd`` on zmm (avx512vnni + avx512bw)."""
+    has = tvm.target.codegen.target_has_features
+    return bool(has("avx512vnni", target) and has("avx512bw", target))
