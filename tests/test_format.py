@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse.testing import random_block_sparse
+
+
+@pytest.mark.parametrize("block", [(4, 1), (16, 4), (16, 1), (2, 8)])
+@pytest.mark.parametrize("sparsity", [0.0, 0.7, 0.9, 1.0])
+def test_bsr_matches_scipy(block, sparsity):
+    rng = np.random.default_rng(1)
+    w = random_block_sparse(rng, 64, 48, sparsity, block, np.float32)
+    ours = fmt.to_bsr(w, block)
+    ref = sp.bsr_matrix(w, blocksize=block)
+    ref.eliminate_zeros()
+    keep = np.any(ref.data != 0, axis=(1, 2))  # scipy may keep explicit zero blocks
+    ref_rows = np.repeat(np.arange(64 // block[0]), np.diff(ref.indptr))
+    assert np.array_equal(ours.data, ref.data[keep])
+    assert np.array_equal(ours.indices, ref.indices[keep])
+    assert np.array_equal(np.repeat(np.arange(64 // block[0]), np.diff(ours.indptr)), ref_rows[keep])
+    assert np.array_equal(ours.to_dense(), w)
+    assert fmt.block_sparsity(w, block) == pytest.approx(sparsity, abs=1 / ours.indptr.size)
+
+
+def test_named_blocks_state_orientation():
+    assert fmt.parse_block("4x1") == (4, 1)  # 4 output channels x 1 input channel
+    assert fmt.parse_block("1x16") == (16, 1)  # ITREX name: 1 input channel x 16 output channels
+    assert fmt.parse_block((2, 8)) == (2, 8)
+    with pytest.raises(ValueError, match="unknown block pattern"):
+        fmt.parse_block("3x3")
+    with pytest.raises(ValueError, match="tuple"):
+        fmt.parse_block((0, 4))
+
+
+def test_4x1_zeros_are_runs_of_4_output_channels():
+    rng = np.random.default_rng(2)
+    w = random_block_sparse(rng, 32, 32, 0.75, "4x1", np.float32)
+    zero_cols_per_block = (w.reshape(8, 4, 32) == 0).all(axis=1)
+    assert zero_cols_per_block.sum() == round(0.75 * 8 * 32)
+    assert fmt.block_sparsity(w, "4x1") == 0.75
+
+
+def test_invalid_shapes_name_the_values():
+    with pytest.raises(ValueError, match=r"n_out=30 % bs_out=4"):
+        fmt.to_bsr(np.ones((30, 8), np.float32), "4x1")
+    with pytest.raises(ValueError, match="2-D"):
+        fmt.block_sparsity(np.ones(8, np.float32), "4x1")
+    with pytest.raises(ValueError, match="sparsity"):
+        fmt.prune_blocks(np.ones((8, 8), np.float32), 1.5, "4x1")
+    with pytest.raises(ValueError, match="int8"):
+        fmt.to_vnni_grouped_4x1(np.ones((8, 8), np.float32))
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 1.0])
+def test_vnni_grouping_roundtrip_and_padding(sparsity):
+    rng = np.random.default_rng(3)
+    w = random_block_sparse(rng, 32, 40, sparsity, "4x1", np.int8)
+    g = fmt.to_vnni_grouped_4x1(w)
+    assert np.array_equal(g.to_dense(), w)
+    nnz_per_row = np.diff(fmt.to_bsr(w, "4x1").indptr)
+    assert np.array_equal(np.diff(g.group_ptr), (nnz_per_row + 3) // 4)
+    # each group's tile row r holds output channel 4*br + r at the group's 4 columns
+    for br in range(8):
+        for gi in range(g.group_ptr[br], g.group_ptr[br + 1]):
+            for r in range(4):
+                assert np.array_equal(g.data[gi, r], w[4 * br + r, g.cols[gi]] * (g.data[gi, r] != 0))
+    assert (g.cols >= 0).all() and (g.cols < 40).all()  # padded slots stay in bounds
+
+
+def test_dense_vnni_packing():
+    w = np.arange(32 * 8, dtype=np.int64).reshape(32, 8).astype(np.int8)
+    p = fmt.pack_dense_vnni(w)
+    assert p.shape == (2, 2, 16, 4)
+    assert p[1, 1, 3, 2] == w[16 + 3, 4 + 2]
+
+
+def test_prune_is_magnitude_based_and_exact():
+    w = np.ones((8, 8), np.float32)
+    w[:4, :] = 10.0  # block row 0 (4x1 blocks) has the large magnitudes
+    pruned = fmt.prune_blocks(w, 0.5, "4x1")
+    assert (pruned[:4] == 10).all() and (pruned[4:] == 0).all()
+
+
+def test_weight_quantization_twin():
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((16, 32)).astype(np.float32)
+    w[3] = 0.0
+    wq = fmt.quantize_weight_per_channel(w)
+    scale = np.abs(w).max(axis=1) / 127
+    scale[3] = 1.0
+    assert np.allclose(wq.scale, scale)
+    assert np.array_equal(wq.q, np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8))
+    assert np.abs(wq.q.astype(np.float32) * wq.scale[:, None] - w).max() <= scale.max() / 2 + 1e-6
+    assert np.array_equal(wq.row_sum, wq.q.astype(np.int32).sum(1))
+
+
+def test_activation_quantization_and_zero_point_compensation():
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((8, 32)) * 3 + 1).astype(np.float32)
+    xq, qp = fmt.quantize_activation_u8(x)
+    assert 0 <= qp.zero_point <= 255
+    assert np.abs((xq.astype(np.float32) - qp.zero_point) * qp.scale - x).max() <= qp.scale / 2 + 1e-5
+    wq = fmt.quantize_weight_per_channel(rng.standard_normal((16, 32)).astype(np.float32))
+    acc = xq.astype(np.int32) @ wq.q.T.astype(np.int32)
+    lhs = acc - fmt.zero_point_compensation(wq, qp.zero_point)
+    rhs = (xq.astype(np.int32) - qp.zero_point) @ wq.q.T.astype(np.int32)
+    assert np.array_equal(lhs, rhs)
+    # all-positive input: zero stays exactly representable
+    assert fmt.activation_qparams(1.0, 3.0).zero_point == 0

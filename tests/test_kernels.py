@@ -1,0 +1,217 @@
+"""Kernel correctness: INT8 bit-exact on full-range data, FP32 to a stated tolerance."""
+
+import numpy as np
+import pytest
+from conftest import requires_avx512, requires_vnni, requires_x86
+from tvm.target import Target
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse import linear
+from tvm_blocksparse.kernels import Epilogue, bsr_dense_int8_4x1, erf_f32
+from tvm_blocksparse.testing import (
+    fp32_linear_ref,
+    int8_linear_ref,
+    random_block_sparse,
+)
+
+INT8_BLOCKS = {"int8_4x1": "4x1", "int8_16x4": "16x4", "int8_dense": "16x4"}
+FP32_TOL = dict(rtol=1e-5, atol=1e-4)  # fp32 accumulation order differs from float64 numpy
+
+
+def _inputs_for(kind, kern, x_u8_or_f32, arrays, **extra):
+    x_key = {"XT": linear.transpose_pad_u8(x_u8_or_f32)} if kind == "int8_4x1" else {"X": x_u8_or_f32}
+    feed = {**x_key, **arrays, **extra}
+    return {k: v for k, v in feed.items() if k in kern.param_names}
+
+
+def _run_int8_raw(kind, m, n, k, sparsity, seed=0):
+    rng = np.random.default_rng(seed)
+    w = random_block_sparse(rng, n, k, 0.0 if kind == "int8_dense" else sparsity, INT8_BLOCKS[kind])
+    x = rng.integers(0, 256, (m, k), dtype=np.uint8)  # full u8 range
+    kern, arrays = linear.build_linear(kind, w, m)
+    y = kern(**_inputs_for(kind, kern, x, arrays))
+    return y, x.astype(np.int32) @ w.T.astype(np.int32)
+
+
+@requires_vnni
+@pytest.mark.parametrize("kind", list(INT8_BLOCKS))
+@pytest.mark.parametrize("m", [1, 3, 17, 128, 384])
+def test_int8_bit_exact_full_range(kind, m):
+    y, ref = _run_int8_raw(kind, m, 64, 96, 0.8, seed=m)
+    assert y.dtype == np.int32
+    np.testing.assert_array_equal(y, ref)
+
+
+@requires_vnni
+@pytest.mark.parametrize("kind", ["int8_4x1", "int8_16x4"])
+@pytest.mark.parametrize("sparsity", [0.0, 0.7, 0.9, 1.0])
+def test_int8_sparsity_range(kind, sparsity):
+    y, ref = _run_int8_raw(kind, 40, 48, 64, sparsity)
+    np.testing.assert_array_equal(y, ref)
+    if sparsity == 1.0:
+        assert not y.any()
+
+
+@requires_vnni
+@pytest.mark.parametrize("kind", ["int8_4x1", "int8_16x4"])
+def test_int8_single_nonzero_block_and_empty_rows(kind):
+    rng = np.random.default_rng(7)
+    n, k = 32, 64
+    bs_out, bs_in = fmt.parse_block(INT8_BLOCKS[kind])
+    w = np.zeros((n, k), np.int8)
+    w[bs_out : 2 * bs_out, 3 * bs_in : 4 * bs_in] = rng.integers(-128, 128, (bs_out, bs_in))
+    x = rng.integers(0, 256, (5, k), dtype=np.uint8)
+    kern, arrays = linear.build_linear(kind, w, 5)
+    y = kern(**_inputs_for(kind, kern, x, arrays))
+    np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
+
+
+@requires_vnni
+@pytest.mark.parametrize("token_tile", [16, 32, 48])
+def test_int8_4x1_token_tiles(token_tile):
+    rng = np.random.default_rng(8)
+    w = random_block_sparse(rng, 32, 64, 0.85, "4x1")
+    x = rng.integers(0, 256, (50, 64), dtype=np.uint8)
+    kern, arrays = linear.build_linear("int8_4x1", w, 50, token_tile=token_tile)
+    np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", kern, x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
+
+
+def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    if kind != "int8_dense":
+        w = fmt.prune_blocks(w, 0.75, INT8_BLOCKS[kind])
+    wq = fmt.quantize_weight_per_channel(w)
+    x_f = rng.standard_normal((m, k)).astype(np.float32)
+    x_u8, x_q = fmt.quantize_activation_u8(x_f)
+    bias = rng.standard_normal(n).astype(np.float32)
+    residual = rng.standard_normal((m, n)).astype(np.float32)
+    out_q = fmt.ActivationQuant(scale=0.05, zero_point=100)
+    kern, arrays = linear.build_linear(kind, w, m, epilogue=ep)
+    extra = dict(x_scale=np.array([x_q.scale], np.float32), x_zp=np.array([x_q.zero_point], np.int32),
+                 bias=bias, residual=residual, out_scale=np.array([out_q.scale], np.float32),
+                 out_zp=np.array([out_q.zero_point], np.int32))  # fmt: skip
+    y = kern(**_inputs_for(kind, kern, x_u8, arrays, **extra))
+    ref = int8_linear_ref(x_u8, wq, ep, x_q, bias, residual, out_q)
+    return y, ref
+
+
+@requires_vnni
+@pytest.mark.parametrize("kind", list(INT8_BLOCKS))
+@pytest.mark.parametrize(
+    "ep",
+    [Epilogue("float32"), Epilogue("float32", bias=True, gelu=True),
+     Epilogue("float32", bias=True, residual=True), Epilogue("float32", bias=True, gelu=True, residual=True)],
+    ids=["dequant", "bias_gelu", "bias_residual", "bias_gelu_residual"],
+)  # fmt: skip
+def test_int8_fused_float_epilogues(kind, ep):
+    y, ref = _epilogue_case(kind, ep)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+@requires_vnni
+@pytest.mark.parametrize("kind", list(INT8_BLOCKS))
+def test_int8_requant_u8_equal_to_rounding(kind):
+    y, ref = _epilogue_case(kind, Epilogue("uint8", bias=True, gelu=True, residual=True))
+    assert y.dtype == np.uint8
+    diff = np.abs(y.astype(np.int32) - ref.astype(np.int32))
+    assert diff.max() <= 1  # float32 contraction may flip a value sitting on a rounding boundary
+    assert (diff == 0).mean() > 0.99
+
+
+@requires_avx512
+@pytest.mark.parametrize("m", [1, 3, 17, 128])
+@pytest.mark.parametrize("sparsity", [0.0, 0.9, 1.0])
+def test_fp32_1x16(m, sparsity):
+    rng = np.random.default_rng(m)
+    w = random_block_sparse(rng, 64, 80, sparsity, "1x16", np.float32)
+    x = rng.standard_normal((m, 80)).astype(np.float32)
+    kern, arrays = linear.build_linear("fp32_1x16", w, m)
+    y = kern(**_inputs_for("fp32_1x16", kern, x, arrays))
+    np.testing.assert_allclose(y, fp32_linear_ref(x, w, Epilogue()), **FP32_TOL)
+
+
+@requires_avx512
+def test_fp32_1x16_bias_gelu_residual():
+    rng = np.random.default_rng(11)
+    m, n, k = 13, 32, 48
+    w = random_block_sparse(rng, n, k, 0.8, "1x16", np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias, res = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
+    ep = Epilogue("float32", bias=True, gelu=True, residual=True)
+    kern, arrays = linear.build_linear("fp32_1x16", w, m, epilogue=ep)
+    y = kern(**_inputs_for("fp32_1x16", kern, x, arrays, bias=bias, residual=res))
+    np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
+
+
+@requires_avx512
+def test_quantize_transpose_matches_numpy():
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((21, 32)) * 4).astype(np.float32)
+    xq, qp = fmt.quantize_activation_u8(x)
+    kern = linear.build_quantize_transpose(21, 32)
+    xt = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
+    np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
+
+
+@requires_x86
+def test_erf_approximation_accuracy():
+    import math
+
+    import tvm
+    from tvm.script import tirx as T
+
+    xs = np.linspace(-6, 6, 1001).astype(np.float32)
+
+    @T.prim_func(s_tir=True)
+    def f(X: T.Buffer((1001,), "float32"), Y: T.Buffer((1001,), "float32")):
+        for i in range(1001):
+            with T.sblock("e"):
+                vi = T.axis.remap("S", [i])
+                Y[vi] = erf_f32(X[vi], 1)
+
+    mod = tvm.compile(f, target=Target({"kind": "llvm"})).mod
+    x_t, y_t = tvm.runtime.tensor(xs), tvm.runtime.empty((1001,), "float32")
+    mod["main"](x_t, y_t)
+    ref = np.array([math.erf(v) for v in xs])
+    assert np.abs(y_t.numpy() - ref).max() < 1e-6
+
+
+@requires_x86
+def test_int8_4x1_asm_has_vpdpbusd_and_no_scalar_multiply_loop():
+    # compile-only: runs on any x86 host, the target names a VNNI CPU explicitly
+    target = Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": 2})
+    w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
+    kern, _ = linear.build_linear("int8_4x1", w, 128, target=target)
+    asm = kern.asm()
+    assert asm.count("vpdpbusd") == 12  # 4 channels x 3 token vectors, one per accumulator
+    # the weight dword is broadcast (embedded {1to16} on znver4, vpbroadcastd on cascadelake)
+    assert "{1to16}" in asm or "vpbroadcastd" in asm
+    assert "imul" not in asm.split("vpdpbusd")[1]  # no scalar multiply between the dot products
+    assert "TVMBackendAllocWorkspace" not in asm  # accumulators stay on the stack -> registers
+
+
+@requires_x86
+def test_int8_requires_vnni_target():
+    w = np.ones((16, 16), np.int8)
+    with pytest.raises(RuntimeError, match="VNNI"):
+        linear.build_linear("int8_4x1", w, 4, target=Target({"kind": "llvm", "mcpu": "haswell"}))
+
+
+def test_bad_kernel_arguments():
+    with pytest.raises(ValueError, match="unknown kernel"):
+        linear.build_linear("int4", np.ones((16, 16), np.float32), 4)
+    with pytest.raises(ValueError, match="N_out % 4"):
+        bsr_dense_int8_4x1(4, 30, 16, 1)
+    with pytest.raises(ValueError, match="token_tile"):
+        bsr_dense_int8_4x1(4, 32, 16, 1, token_tile=64)
+    with pytest.raises(ValueError, match="takes no bias"):
+        bsr_dense_int8_4x1(4, 32, 16, 1, Epilogue("int32", bias=True))
+
+
+@requires_vnni
+def test_wrong_input_shape_is_a_clear_error():
+    kern, arrays = linear.build_linear("int8_16x4", np.ones((16, 16), np.int8), 4)
+    with pytest.raises(ValueError, match=r"input X: expected \(4, 16\) uint8"):
+        kern(X=np.zeros((5, 16), np.uint8), **{k: v for k, v in arrays.items() if k in kern.param_names})

@@ -1,0 +1,65 @@
+"""numpy references and random block-sparse weights for tests and benchmarks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse.kernels import Epilogue
+
+
+def random_block_sparse(
+    rng: np.random.Generator, n: int, k: int, sparsity: float, block, dtype=np.int8
+) -> np.ndarray:
+    """``W[N_out, K_in]`` with exactly ``round(sparsity * n_blocks)`` zero blocks.
+
+    int8: full range [-128, 127] (a test with small values hides int16 saturation); float32:
+    standard normal."""
+    if np.dtype(dtype) == np.int8:
+        w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+        w[w == 0] = 1  # so a kept block is never all-zero by chance
+    else:
+        w = rng.standard_normal((n, k)).astype(dtype)
+    return fmt.prune_blocks(w, sparsity, block)
+
+
+def gelu_ref(x: np.ndarray) -> np.ndarray:
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return (0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))).astype(np.float32)
+
+
+def int8_linear_ref(
+    x_u8: np.ndarray,
+    weight_q: fmt.WeightQuant,
+    ep: Epilogue,
+    x_q: fmt.ActivationQuant | None = None,
+    bias: np.ndarray | None = None,
+    residual: np.ndarray | None = None,
+    out_q: fmt.ActivationQuant | None = None,
+) -> np.ndarray:
+    """What our INT8 kernels compute, in numpy (float32 where the kernel uses float32)."""
+    acc = x_u8.astype(np.int32) @ weight_q.q.T.astype(np.int32)
+    if not ep.dequant:
+        return acc
+    comp = fmt.zero_point_compensation(weight_q, x_q.zero_point)
+    y = (acc - comp).astype(np.float32) * (np.float32(x_q.scale) * weight_q.scale)
+    return _float_epilogue_ref(y, ep, bias, residual, out_q)
+
+
+def _float_epilogue_ref(y, ep, bias, residual, out_q):
+    if ep.bias:
+        y = y + bias
+    if ep.gelu:
+        y = gelu_ref(y)
+    if ep.residual:
+        y = y + residual
+    if ep.requant:
+        y, _ = fmt.quantize_activation_u8(y, out_q)
+    return y
+
+
+def fp32_linear_ref(x, weight, ep: Epilogue, bias=None, residual=None) -> np.ndarray:
+    y = (x.astype(np.float64) @ weight.T.astype(np.float64)).astype(np.float32)
+    return _float_epilogue_ref(y, ep, bias, residual, None)
