@@ -39,6 +39,7 @@ def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True) -> Schedule:
         _unroll_inner(sch, "init")
         _unroll_inner(sch, "pack", keep_outer=2)  # (parallel, group) stay loops
         _unroll_inner(sch, "epilogue")
+        _unroll_inner(sch, "transpose")
         _unroll_inner(sch, "store")
     return sch
 

@@ -174,6 +174,9 @@ def bsr_dense_int8_4x1(
     ep = epilogue
     out_dtype = ep.out_dtype
     interleave = [c * 16 + t for t in range(16) for c in range(4)]  # 4 rows x 16 tokens -> VNNI
+    token_major = interleave  # the same permutation: lane t*4 + r <- row r, token t
+    # requantize in 16-token lanes unless a residual (token-major) must be added first
+    tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
 
     @T.prim_func(s_tir=True)
     def main(
@@ -201,7 +204,8 @@ def bsr_dense_int8_4x1(
                 T.writes(_whole(Y))
                 acc = T.alloc_buffer((4, token_tile), "int32")
                 packed = T.alloc_buffer((tv_per_tile, 16, 4), "uint8")
-                out = T.alloc_buffer((4, token_tile), "float32")
+                out = T.alloc_buffer((4, token_tile), tile_dtype)
+                tokens = T.alloc_buffer((tv_per_tile, 64), tile_dtype if ep.dequant else "int32")
                 for r, tv in T.grid(4, tv_per_tile):
                     with T.sblock("init"):
                         vr, vtv = T.axis.remap("SS", [r, tv])
@@ -238,21 +242,22 @@ def bsr_dense_int8_4x1(
                             vr, vtv = T.axis.remap("SS", [r, tv])
                             out[vr, T.ramp(vtv * 16, 1, 16)] = _int8_epilogue_lanes(
                                 acc[vr, T.ramp(vtv * 16, 1, 16)], vbr * 4 + vr, 16,
-                                x_scale, x_zp, w_scale, w_row_sum, bias, ep,
+                                x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep,
                             )
+                for tv in range(tv_per_tile):
+                    with T.sblock("transpose"):
+                        # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
+                        vtv = T.axis.remap("S", [tv])
+                        tokens[vtv, T.ramp(0, 1, 64)] = T.Shuffle(
+                            [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
+                            token_major,
+                        )
                 for tv, t in T.grid(tv_per_tile, 16):
                     with T.sblock("store"):
                         vtv, vt = T.axis.remap("SS", [tv, t])
                         if (vmo * tv_per_tile + vtv) * 16 + vt < m:
-                            Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _store_lanes(
-                                # 4 channels x 16 tokens -> this token's 4 channels (a transpose)
-                                T.Shuffle(
-                                    [
-                                        (out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)]
-                                        for rr in range(4)
-                                    ],
-                                    [vt, vt + 16, vt + 32, vt + 48],
-                                ),
+                            Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _residual_lanes(
+                                tokens[vtv, T.ramp(vt * 4, 1, 4)],
                                 (vmo * tv_per_tile + vtv) * 16 + vt, vbr * 4, 4,
                                 residual, out_scale, out_zp, ep,
                             )
@@ -260,15 +265,27 @@ def bsr_dense_int8_4x1(
     return _drop_unused_params(main)
 
 
-def _int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, ep):
-    """Dequant (+ bias, GELU) of ``lanes`` token accumulators of one output channel ``n_idx``."""
+def _int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep):
+    """Dequant (+ bias, GELU, requant when no residual follows) of ``lanes`` token accumulators
+    of one output channel ``n_idx``."""
     y = T.Cast("float32x%d" % lanes, acc_vec - _bcast(x_zp[0] * w_row_sum[n_idx], lanes))
     y = y * _bcast(x_scale[0] * w_scale[n_idx], lanes)
     if ep.bias:
         y = y + _bcast(bias[n_idx], lanes)
     if ep.gelu:
         y = gelu_f32(y, lanes)
+    if ep.requant and not ep.residual:
+        y = _requant_u8(y, out_scale[0], out_zp[0], lanes)
     return y
+
+
+def _residual_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep):
+    """Residual add (and the requantization that must follow it) on token-major lanes."""
+    if ep.residual:
+        value = value + residual[m_idx, T.ramp(n0, 1, lanes)]
+        if ep.requant:
+            value = _requant_u8(value, out_scale[0], out_zp[0], lanes)
+    return value
 
 
 def _store_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep):

@@ -1,0 +1,381 @@
+"""Kernel benchmark: our block-sparse kernels beside dense and sparse peers, in one process.
+
+    python bench/spmm.py --threads 1 --json bench/results/spmm_1t.json --plot bench/results/spmm_1t.png
+
+Shapes are the paper's kernel CI (``N_out x K_in x tokens``). Every backend's output is checked
+against a reference before it is timed. Figures: median and p10/p90 ms over many repeats,
+effective (dense-equivalent ``2*M*N*K``) GOP/s, and the speedup over the best dense INT8 backend
+of the same shape. INT8 backends take u8 activations and produce u8 (bias + requantize fused);
+``ours_int8_4x1`` takes the activations transposed (``XT[K, M]``, made by our quantize-transpose
+op, timed separately as ``ours_quantize_transpose``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+
+def _parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=1, help="threads for every backend (default 1)")
+    p.add_argument("--json", help="write the records here")
+    p.add_argument("--plot", help="write a PNG of speedup vs sparsity here")
+    p.add_argument("--shapes", default="all", help="'all', 'bert-large', or comma list like 1024x4096x128")
+    p.add_argument("--sparsities", default="0.7,0.75,0.8,0.85,0.9")
+    p.add_argument("--backends", default="all", help="comma list of backend names (default all)")
+    p.add_argument("--min-time", type=float, default=0.4, help="seconds of timing per backend")
+    return p.parse_args(argv)
+
+
+ARGS = _parse_args()
+# Thread pools read these at import time: set them before numpy/torch/TVM load.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TVM_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+if "MKL_RT" not in os.environ:  # sparse_dot_mkl can't find pip's mkl without it
+    found = glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*"))
+    if found:
+        os.environ["MKL_RT"] = sorted(found)[0]
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
+
+from tvm_blocksparse import format as fmt  # noqa: E402
+from tvm_blocksparse import linear  # noqa: E402
+from tvm_blocksparse.kernels import Epilogue  # noqa: E402
+from tvm_blocksparse.testing import random_block_sparse  # noqa: E402
+
+SHAPES = {
+    "bert-mini": ["256x256x128", "256x1024x128", "1024x256x128"],
+    "distilbert": ["768x768x256", "768x3072x256", "3072x768x256"],
+    "bert-large": ["1024x1024x128", "1024x4096x128", "4096x1024x128",
+                   "1024x1024x384", "1024x4096x384", "4096x1024x384"],
+}  # fmt: skip
+DENSE_INT8 = ("ours_int8_dense", "torch_int8_dense")  # best dense INT8, AMX included if present
+DENSE_INT8_VNNI = ("ours_int8_dense", "torch_int8_dense_vnni")  # AVX-512 VNNI only, no AMX
+SPARSE_BACKENDS = ("ours_int8_4x1", "ours_fp32_1x16", "scipy_csr", "mkl_csr", "torch_csr")
+DENSE_BACKENDS = ("ours_int8_dense", "torch_int8_dense", "torch_int8_dense_vnni", "torch_fp32_dense", "numpy_fp32_dense",
+                  "ours_quantize_transpose")  # fmt: skip
+
+
+def _time_python(fn, min_time: float) -> np.ndarray:
+    """Per-call ms of >= 30 repeats, each long enough (>= ~2 ms) to be above timer noise."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-6)
+    number = max(1, int(0.002 / once))
+    repeat = max(30, int(min_time / (once * number)))
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        out.append((time.perf_counter() - t0) / number * 1e3)
+    return np.asarray(out)
+
+
+def _time_tvm(kern, args, min_time: float) -> np.ndarray:
+    once = kern.time_ms(args, number=1, repeat=3).min() / 1e3
+    number = max(1, int(0.002 / max(once, 1e-6)))
+    repeat = max(30, int(min_time / (once * number)))
+    return kern.time_ms(args, number=number, repeat=repeat)
+
+
+class Case:
+    """Inputs of one shape x sparsity, quantized the same way for every INT8 backend."""
+
+    def __init__(self, n, k, m, sparsity, rng):
+        self.n, self.k, self.m, self.sparsity = n, k, m, sparsity
+        self.x = rng.standard_normal((m, k)).astype(np.float32)
+        self.bias = rng.standard_normal(n).astype(np.float32) * 0.1
+        self.x_u8, self.x_q = fmt.quantize_activation_u8(self.x)
+        self.out_q = fmt.ActivationQuant(scale=0.05, zero_point=128)
+
+    def weight(self, block, rng):
+        w = (rng.standard_normal((self.n, self.k)) / np.sqrt(self.k)).astype(np.float32)
+        return fmt.prune_blocks(w, self.sparsity, block) if block else w
+
+    def int8_reference(self, w):
+        """u8 output of ``requant(dequant(xq @ wq^T) + bias)``: the INT8 backends' contract."""
+        wq = fmt.quantize_weight_per_channel(w)
+        acc = self.x_u8.astype(np.int32) @ wq.q.T.astype(np.int32)
+        comp = fmt.zero_point_compensation(wq, self.x_q.zero_point)
+        y = (acc - comp).astype(np.float32) * (np.float32(self.x_q.scale) * wq.scale) + self.bias
+        return fmt.quantize_activation_u8(y, self.out_q)[0]
+
+    def int8_extra(self):
+        return dict(x_scale=np.array([self.x_q.scale], np.float32),
+                    x_zp=np.array([self.x_q.zero_point], np.int32), bias=self.bias,
+                    out_scale=np.array([self.out_q.scale], np.float32),
+                    out_zp=np.array([self.out_q.zero_point], np.int32))  # fmt: skip
+
+
+def _check_u8(name, y, ref):
+    diff = np.abs(y.astype(np.int32) - ref.astype(np.int32))
+    if diff.max() > 1 or (diff != 0).mean() > 0.01:
+        raise AssertionError(f"{name}: u8 output differs from reference (max {diff.max()})")
+
+
+def _check_f32(name, y, ref):
+    err = np.abs(y - ref).max() / max(np.abs(ref).max(), 1e-6)
+    if err > 1e-4:
+        raise AssertionError(f"{name}: relative error {err:.2e} vs reference")
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+def bench_ours_int8(kind, case, w, min_time):
+    ep = Epilogue("uint8", bias=True)
+    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=ep)
+    x_in = {"XT": linear.transpose_pad_u8(case.x_u8)} if kind == "int8_4x1" else {"X": case.x_u8}
+    feed = {k: v for k, v in {**x_in, **arrays, **case.int8_extra()}.items() if k in kern.param_names}
+    args = kern.bind(feed)
+    kern.module["main"](*args)
+    _check_u8(kind, args[-1].numpy(), case.int8_reference(w))
+    return _time_tvm(kern, args, min_time), ""
+
+
+def bench_ours_fp32(case, w, min_time):
+    ep = Epilogue("float32", bias=True)
+    kern, arrays = linear.build_linear("fp32_1x16", w, case.m, epilogue=ep)
+    args = kern.bind({"X": case.x, "bias": case.bias, **arrays})
+    kern.module["main"](*args)
+    _check_f32("fp32_1x16", args[-1].numpy(), case.x @ w.T + case.bias)
+    return _time_tvm(kern, args, min_time), ""
+
+
+def bench_quantize_transpose(case, min_time):
+    kern = linear.build_quantize_transpose(case.m, case.k)
+    args = kern.bind({"X": case.x, **{k: v for k, v in case.int8_extra().items() if k in ("x_scale", "x_zp")}})
+    kern.module["main"](*args)
+    if not np.array_equal(args[-1].numpy(), linear.transpose_pad_u8(case.x_u8)):
+        raise AssertionError("quantize_transpose differs from numpy")
+    return _time_tvm(kern, args, min_time), ""
+
+
+def bench_torch_int8(case, w, min_time, engines=("x86", "onednn", "fbgemm")):
+    """Static quantized ``Linear`` (u8 in, u8 out, bias), best of the given engines. On a CPU with
+    AMX, oneDNN runs it on AMX tiles (``brg_matmul:*_amx``); x86/fbgemm use AVX-512 VNNI."""
+    import torch
+    from torch.ao.nn.quantized import Linear as QLinear
+
+    wq = fmt.quantize_weight_per_channel(w)
+    ref = case.int8_reference(w)
+    results = {}
+    for engine in engines:
+        if engine not in torch.backends.quantized.supported_engines:
+            continue
+        torch.backends.quantized.engine = engine
+        qw = torch.quantize_per_channel(torch.from_numpy(wq.q.astype(np.float32) * wq.scale[:, None]),
+                                        torch.from_numpy(wq.scale.astype(np.float64)),
+                                        torch.zeros(case.n, dtype=torch.int64), 0, torch.qint8)  # fmt: skip
+        lin = QLinear(case.k, case.n, dtype=torch.qint8)
+        lin.set_weight_bias(qw, torch.from_numpy(case.bias))
+        lin.scale, lin.zero_point = case.out_q.scale, case.out_q.zero_point
+        qx = torch.quantize_per_tensor(torch.from_numpy(case.x), case.x_q.scale, case.x_q.zero_point, torch.quint8)
+        with torch.inference_mode():
+            y = lin(qx).int_repr().numpy()
+            _check_u8(f"torch_int8_dense[{engine}]", y, ref)
+            results[engine] = _time_python(lambda: lin(qx), min_time)
+    best = min(results, key=lambda e: np.median(results[e]))
+    note = f"best engine={best}; " + ", ".join(f"{e}={np.median(t):.4f}ms" for e, t in results.items())
+    return results[best], note
+
+
+def bench_torch_int8_vnni(case, w, min_time):
+    return bench_torch_int8(case, w, min_time, engines=("x86", "fbgemm"))
+
+
+def bench_torch_fp32(case, w, min_time):
+    import torch
+
+    x, wt, b = torch.from_numpy(case.x), torch.from_numpy(w), torch.from_numpy(case.bias)
+    with torch.inference_mode():
+        _check_f32("torch_fp32_dense", torch.nn.functional.linear(x, wt, b).numpy(), case.x @ w.T + case.bias)
+        return _time_python(lambda: torch.nn.functional.linear(x, wt, b), min_time), ""
+
+
+def bench_numpy_fp32(case, w, min_time):
+    wt = np.ascontiguousarray(w.T)
+    _check_f32("numpy_fp32_dense", case.x @ wt + case.bias, case.x @ w.T + case.bias)
+    return _time_python(lambda: case.x @ wt + case.bias, min_time), ""
+
+
+def bench_scipy_csr(case, w, min_time):
+    import scipy.sparse as sp
+
+    csr, xt = sp.csr_matrix(w), np.ascontiguousarray(case.x.T)
+    _check_f32("scipy_csr", (csr @ xt).T, case.x @ w.T)
+    return _time_python(lambda: csr @ xt, min_time), "Y^T = W_csr @ X^T"
+
+
+def bench_mkl_csr(case, w, min_time):
+    import scipy.sparse as sp
+    from sparse_dot_mkl import dot_product_mkl
+
+    csr, xt = sp.csr_matrix(w), np.ascontiguousarray(case.x.T)
+    _check_f32("mkl_csr", dot_product_mkl(csr, xt).T, case.x @ w.T)
+    return _time_python(lambda: dot_product_mkl(csr, xt), min_time), "Y^T = W_csr @ X^T"
+
+
+def bench_torch_csr(case, w, min_time):
+    import torch
+
+    wc, xt = torch.from_numpy(w).to_sparse_csr(), torch.from_numpy(np.ascontiguousarray(case.x.T))
+    with torch.inference_mode():
+        _check_f32("torch_csr", torch.sparse.mm(wc, xt).numpy().T, case.x @ w.T)
+        return _time_python(lambda: torch.sparse.mm(wc, xt), min_time), "Y^T = W_csr @ X^T"
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def _cpu_flags() -> set[str]:
+    from tvm_blocksparse.target import host_cpu_flags
+
+    return set(host_cpu_flags())
+
+
+def _cpu_name() -> str:
+    with open("/proc/cpuinfo") as f:
+        return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
+
+
+def _record(shape, sparsity, backend, times, threads, m, n, k, note):
+    med = float(np.median(times))
+    return {"shape": shape, "sparsity": sparsity, "backend": backend, "threads": threads,
+            "median_ms": med, "p10_ms": float(np.percentile(times, 10)),
+            "p90_ms": float(np.percentile(times, 90)), "repeats": len(times),
+            "gops": 2.0 * m * n * k / (med * 1e-3) / 1e9, "note": note,
+            "load_avg_1min": os.getloadavg()[0]}  # fmt: skip
+
+
+def run(args) -> list[dict]:
+    shapes = ([s for v in SHAPES.values() for s in v] if args.shapes == "all"
+              else SHAPES[args.shapes] if args.shapes in SHAPES else args.shapes.split(","))  # fmt: skip
+    sparsities = [float(s) for s in args.sparsities.split(",")]
+    wanted = set(SPARSE_BACKENDS + DENSE_BACKENDS) if args.backends == "all" else set(args.backends.split(","))
+    skipped = set()
+    records = []
+    print(f"# cpu={_cpu_name()} amx={'amx_int8' in _cpu_flags()} vnni={'avx512_vnni' in _cpu_flags()}")
+    print(f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "
+          f"(other processes on a 2-core machine distort timings)", flush=True)  # fmt: skip
+
+    def attempt(name, fn, *a):
+        if name not in wanted or name in skipped:
+            return None
+        try:
+            return fn(*a)
+        except ImportError as e:
+            print(f"# skipping {name}: not installed ({e.name})", flush=True)
+            skipped.add(name)
+            return None
+
+    for shape in shapes:
+        n, k, m = (int(v) for v in shape.split("x"))
+        rng = np.random.default_rng(0)
+        dense_case = Case(n, k, m, 0.0, rng)
+        w_dense = dense_case.weight(None, rng)
+        for name, fn, a in [
+            ("ours_int8_dense", bench_ours_int8, ("int8_dense", dense_case, w_dense, args.min_time)),
+            ("torch_int8_dense", bench_torch_int8, (dense_case, w_dense, args.min_time)),
+            ("torch_int8_dense_vnni", bench_torch_int8_vnni, (dense_case, w_dense, args.min_time)),
+            ("torch_fp32_dense", bench_torch_fp32, (dense_case, w_dense, args.min_time)),
+            ("numpy_fp32_dense", bench_numpy_fp32, (dense_case, w_dense, args.min_time)),
+            ("ours_quantize_transpose", bench_quantize_transpose, (dense_case, args.min_time)),
+        ]:
+            res = attempt(name, fn, *a)
+            if res:
+                records.append(_record(shape, 0.0, name, res[0], args.threads, m, n, k, res[1]))
+        for sparsity in sparsities:
+            case = Case(n, k, m, sparsity, rng)
+            w4 = case.weight("4x1", np.random.default_rng(1))
+            w16 = case.weight("1x16", np.random.default_rng(1))
+            for name, fn, a in [
+                ("ours_int8_4x1", bench_ours_int8, ("int8_4x1", case, w4, args.min_time)),
+                ("ours_fp32_1x16", bench_ours_fp32, (case, w16, args.min_time)),
+                ("scipy_csr", bench_scipy_csr, (case, w4, args.min_time)),
+                ("mkl_csr", bench_mkl_csr, (case, w4, args.min_time)),
+                ("torch_csr", bench_torch_csr, (case, w4, args.min_time)),
+            ]:
+                res = attempt(name, fn, *a)
+                if res:
+                    records.append(_record(shape, sparsity, name, res[0], args.threads, m, n, k, res[1]))
+        _print_shape(records, shape)
+    return records
+
+
+def add_ratios(records: list[dict]) -> None:
+    """``vs_best_dense_int8``: best dense INT8 median of the shape / this median (AMX included
+    where the CPU has it); ``vs_best_dense_int8_vnni``: the same against VNNI-only dense INT8."""
+    for key, group in (("vs_best_dense_int8", DENSE_INT8), ("vs_best_dense_int8_vnni", DENSE_INT8_VNNI)):
+        for shape in {r["shape"] for r in records}:
+            dense = [r["median_ms"] for r in records if r["shape"] == shape and r["backend"] in group]
+            for r in records:
+                if r["shape"] == shape and dense:
+                    r[key] = min(dense) / r["median_ms"]
+
+
+def _print_shape(records, shape):
+    rows = [r for r in records if r["shape"] == shape]
+    add_ratios(rows)
+    print(f"\n## {shape} (N_out x K_in x tokens)")
+    print(f"{'backend':<24}{'sparsity':>9}{'median ms':>11}{'p10':>9}{'p90':>9}{'GOP/s':>9}"
+          f"{'vs dense int8':>15}{'vs VNNI dense':>15}")  # fmt: skip
+    for r in rows:
+        print(f"{r['backend']:<24}{r['sparsity']:>9.2f}{r['median_ms']:>11.4f}{r['p10_ms']:>9.4f}"
+              f"{r['p90_ms']:>9.4f}{r['gops']:>9.0f}{r.get('vs_best_dense_int8', float('nan')):>14.2f}x"
+              f"{r.get('vs_best_dense_int8_vnni', float('nan')):>14.2f}x  {r['note']}", flush=True)  # fmt: skip
+
+
+def plot(records, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shapes = sorted({r["shape"] for r in records})
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, backend, base in [(axes[0], "ours_int8_4x1", "best VNNI dense INT8"), (axes[1], "ours_fp32_1x16", "torch FP32 dense")]:
+        for shape in shapes:
+            rows = sorted((r for r in records if r["shape"] == shape and r["backend"] == backend), key=lambda r: r["sparsity"])
+            if backend == "ours_int8_4x1":
+                ys = [r.get("vs_best_dense_int8_vnni", np.nan) for r in rows]
+            else:
+                ref = [r["median_ms"] for r in records if r["shape"] == shape and r["backend"] == "torch_fp32_dense"]
+                ys = [ref[0] / r["median_ms"] if ref else np.nan for r in rows]
+            ax.plot([100 * r["sparsity"] for r in rows], ys, marker="o", label=shape)
+        ax.axhline(1.0, color="gray", lw=0.8)
+        ax.set_xlabel("block sparsity (%)")
+        ax.set_ylabel(f"speedup over {base}")
+        ax.set_title(f"{backend} ({records[0]['threads']} thread(s))")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    t0 = time.time()
+    records = run(ARGS)
+    add_ratios(records)
+    if ARGS.json:
+        os.makedirs(os.path.dirname(os.path.abspath(ARGS.json)), exist_ok=True)
+        with open(ARGS.json, "w") as f:
+            json.dump(records, f, indent=1)
+    if ARGS.plot:
+        os.makedirs(os.path.dirname(os.path.abspath(ARGS.plot)), exist_ok=True)
+        plot(records, ARGS.plot)
+    print(f"\n# done in {time.time() - t0:.0f} s, load_avg(1 min)={os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
