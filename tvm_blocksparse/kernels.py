@@ -256,10 +256,10 @@ def bsr_dense_int8_4x1(
                     with T.sblock("store"):
                         vtv, vt = T.axis.remap("SS", [tv, t])
                         if (vmo * tv_per_tile + vtv) * 16 + vt < m:
-                            Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _residual_lanes(
+                            Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _store_lanes(
                                 tokens[vtv, T.ramp(vt * 4, 1, 4)],
                                 (vmo * tv_per_tile + vtv) * 16 + vt, vbr * 4, 4,
-                                residual, out_scale, out_zp, ep,
+                                residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
                             )
 
     return _drop_unused_params(main)
@@ -279,20 +279,12 @@ def _int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_su
     return y
 
 
-def _residual_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep):
-    """Residual add (and the requantization that must follow it) on token-major lanes."""
+def _store_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep, requant):
+    """Residual add of ``lanes`` consecutive channels of token ``m_idx``, then requantization if
+    ``requant`` (a kernel that already requantized in its own lanes passes False)."""
     if ep.residual:
         value = value + residual[m_idx, T.ramp(n0, 1, lanes)]
-        if ep.requant:
-            value = _requant_u8(value, out_scale[0], out_zp[0], lanes)
-    return value
-
-
-def _store_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep):
-    """Residual add and requantization of ``lanes`` consecutive channels of token ``m_idx``."""
-    if ep.residual:
-        value = value + residual[m_idx, T.ramp(n0, 1, lanes)]
-    if ep.requant:
+    if requant:
         value = _requant_u8(value, out_scale[0], out_zp[0], lanes)
     return value
 
@@ -392,6 +384,7 @@ def _out_lane_kernel(
                                     x_scale, x_zp, w_scale, w_row_sum, bias, ep,
                                 ),
                                 vmo * token_tile + vt, vbr * 16, 16, residual, out_scale, out_zp, ep,
+                                requant=ep.requant,
                             )
 
     return _drop_unused_params(main)
