@@ -50,7 +50,7 @@ warnings.filterwarnings("ignore", message=".*quantized tensor creation functions
 from tvm_blocksparse import format as fmt  # noqa: E402
 from tvm_blocksparse import linear  # noqa: E402
 from tvm_blocksparse.kernels import Epilogue  # noqa: E402
-from tvm_blocksparse.testing import random_block_sparse  # noqa: E402
+from tvm_blocksparse.testing import int8_linear_ref  # noqa: E402
 
 SHAPES = {
     "bert-mini": ["256x256x128", "256x1024x128", "1024x256x128"],
@@ -58,9 +58,12 @@ SHAPES = {
     "bert-large": ["1024x1024x128", "1024x4096x128", "4096x1024x128",
                    "1024x1024x384", "1024x4096x384", "4096x1024x384"],
 }  # fmt: skip
+INT8_EPILOGUE = Epilogue("uint8", bias=True)  # u8 in, u8 out, bias fused: every INT8 backend
 DENSE_INT8 = ("ours_int8_dense", "torch_int8_dense")  # best dense INT8, AMX included if present
 DENSE_INT8_VNNI = ("ours_int8_dense", "torch_int8_dense_vnni")  # AVX-512 VNNI only, no AMX
 SPARSE_BACKENDS = ("ours_int8_4x1", "ours_fp32_1x16", "scipy_csr", "mkl_csr", "torch_csr")
+TORCH_INT8_ENGINES = ("x86", "onednn", "fbgemm")
+TORCH_INT8_VNNI_ENGINES = ("x86", "fbgemm")  # never AMX
 DENSE_BACKENDS = ("ours_int8_dense", "torch_int8_dense", "torch_int8_dense_vnni", "torch_fp32_dense", "numpy_fp32_dense",
                   "ours_quantize_transpose")  # fmt: skip
 
@@ -106,10 +109,7 @@ class Case:
     def int8_reference(self, w):
         """u8 output of ``requant(dequant(xq @ wq^T) + bias)``: the INT8 backends' contract."""
         wq = fmt.quantize_weight_per_channel(w)
-        acc = self.x_u8.astype(np.int32) @ wq.q.T.astype(np.int32)
-        comp = fmt.zero_point_compensation(wq, self.x_q.zero_point)
-        y = (acc - comp).astype(np.float32) * (np.float32(self.x_q.scale) * wq.scale) + self.bias
-        return fmt.quantize_activation_u8(y, self.out_q)[0]
+        return int8_linear_ref(self.x_u8, wq, INT8_EPILOGUE, self.x_q, self.bias, out_q=self.out_q)
 
     def int8_extra(self):
         return dict(x_scale=np.array([self.x_q.scale], np.float32),
@@ -134,11 +134,9 @@ def _check_f32(name, y, ref):
 
 
 def bench_ours_int8(kind, case, w, min_time):
-    ep = Epilogue("uint8", bias=True)
-    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=ep)
+    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=INT8_EPILOGUE)
     x_in = {"XT": linear.transpose_pad_u8(case.x_u8)} if kind == "int8_4x1" else {"X": case.x_u8}
-    feed = {k: v for k, v in {**x_in, **arrays, **case.int8_extra()}.items() if k in kern.param_names}
-    args = kern.bind(feed)
+    args = kern.bind({**x_in, **arrays, **case.int8_extra()})  # bind takes only its parameters
     kern.module["main"](*args)
     _check_u8(kind, args[-1].numpy(), case.int8_reference(w))
     return _time_tvm(kern, args, min_time), ""
@@ -155,23 +153,25 @@ def bench_ours_fp32(case, w, min_time):
 
 def bench_quantize_transpose(case, min_time):
     kern = linear.build_quantize_transpose(case.m, case.k)
-    args = kern.bind({"X": case.x, **{k: v for k, v in case.int8_extra().items() if k in ("x_scale", "x_zp")}})
+    args = kern.bind({"X": case.x, **case.int8_extra()})
     kern.module["main"](*args)
     if not np.array_equal(args[-1].numpy(), linear.transpose_pad_u8(case.x_u8)):
         raise AssertionError("quantize_transpose differs from numpy")
     return _time_tvm(kern, args, min_time), ""
 
 
-def bench_torch_int8(case, w, min_time, engines=("x86", "onednn", "fbgemm")):
-    """Static quantized ``Linear`` (u8 in, u8 out, bias), best of the given engines. On a CPU with
-    AMX, oneDNN runs it on AMX tiles (``brg_matmul:*_amx``); x86/fbgemm use AVX-512 VNNI."""
+def bench_torch_int8(case, w, min_time) -> dict[str, np.ndarray]:
+    """Static quantized ``Linear`` (u8 in, u8 out, bias) per quantized engine: per-call ms.
+
+    On a CPU with AMX, oneDNN runs it on AMX tiles (``brg_matmul:*_amx``); x86/fbgemm use
+    AVX-512 VNNI."""
     import torch
     from torch.ao.nn.quantized import Linear as QLinear
 
     wq = fmt.quantize_weight_per_channel(w)
     ref = case.int8_reference(w)
     results = {}
-    for engine in engines:
+    for engine in TORCH_INT8_ENGINES:
         if engine not in torch.backends.quantized.supported_engines:
             continue
         torch.backends.quantized.engine = engine
@@ -186,13 +186,17 @@ def bench_torch_int8(case, w, min_time, engines=("x86", "onednn", "fbgemm")):
             y = lin(qx).int_repr().numpy()
             _check_u8(f"torch_int8_dense[{engine}]", y, ref)
             results[engine] = _time_python(lambda: lin(qx), min_time)
-    best = min(results, key=lambda e: np.median(results[e]))
-    note = f"best engine={best}; " + ", ".join(f"{e}={np.median(t):.4f}ms" for e, t in results.items())
+    return results
+
+
+def best_torch_int8(results: dict[str, np.ndarray], engines) -> tuple[np.ndarray, str] | None:
+    """The fastest of ``engines`` among the timed ones, with every engine's median as a note."""
+    timed = [e for e in engines if e in results]
+    if not timed:
+        return None
+    best = min(timed, key=lambda e: np.median(results[e]))
+    note = f"best engine={best}; " + ", ".join(f"{e}={np.median(results[e]):.4f}ms" for e in timed)
     return results[best], note
-
-
-def bench_torch_int8_vnni(case, w, min_time):
-    return bench_torch_int8(case, w, min_time, engines=("x86", "fbgemm"))
 
 
 def bench_torch_fp32(case, w, min_time):
@@ -270,46 +274,48 @@ def run(args) -> list[dict]:
     print(f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "
           f"(other processes on a 2-core machine distort timings)", flush=True)  # fmt: skip
 
-    def attempt(name, fn, *a):
-        if name not in wanted or name in skipped:
+    def attempt(names, fn, *a):
+        """Run ``fn`` unless none of ``names`` is wanted or its peer is missing."""
+        if not any(name in wanted and name not in skipped for name in names):
             return None
         try:
             return fn(*a)
         except ImportError as e:
-            print(f"# skipping {name}: not installed ({e.name})", flush=True)
-            skipped.add(name)
+            print(f"# skipping {', '.join(names)}: not installed ({e.name})", flush=True)
+            skipped.update(names)
             return None
+
+    def measure(name, sparsity, fn, *a):
+        res = attempt((name,), fn, *a)
+        if res:
+            records.append(_record(shape, sparsity, name, res[0], args.threads, m, n, k, res[1]))
 
     for shape in shapes:
         n, k, m = (int(v) for v in shape.split("x"))
         rng = np.random.default_rng(0)
         dense_case = Case(n, k, m, 0.0, rng)
         w_dense = dense_case.weight(None, rng)
-        for name, fn, a in [
-            ("ours_int8_dense", bench_ours_int8, ("int8_dense", dense_case, w_dense, args.min_time)),
-            ("torch_int8_dense", bench_torch_int8, (dense_case, w_dense, args.min_time)),
-            ("torch_int8_dense_vnni", bench_torch_int8_vnni, (dense_case, w_dense, args.min_time)),
-            ("torch_fp32_dense", bench_torch_fp32, (dense_case, w_dense, args.min_time)),
-            ("numpy_fp32_dense", bench_numpy_fp32, (dense_case, w_dense, args.min_time)),
-            ("ours_quantize_transpose", bench_quantize_transpose, (dense_case, args.min_time)),
-        ]:
-            res = attempt(name, fn, *a)
-            if res:
-                records.append(_record(shape, 0.0, name, res[0], args.threads, m, n, k, res[1]))
+        measure("ours_int8_dense", 0.0, bench_ours_int8, "int8_dense", dense_case, w_dense, args.min_time)
+        # every torch engine is timed once; the two rows are the best of all / of the VNNI ones
+        engines = attempt(("torch_int8_dense", "torch_int8_dense_vnni"), bench_torch_int8,
+                          dense_case, w_dense, args.min_time) or {}  # fmt: skip
+        for name, group in (("torch_int8_dense", TORCH_INT8_ENGINES),
+                            ("torch_int8_dense_vnni", TORCH_INT8_VNNI_ENGINES)):  # fmt: skip
+            best = best_torch_int8(engines, group)
+            if name in wanted and best:
+                records.append(_record(shape, 0.0, name, best[0], args.threads, m, n, k, best[1]))
+        measure("torch_fp32_dense", 0.0, bench_torch_fp32, dense_case, w_dense, args.min_time)
+        measure("numpy_fp32_dense", 0.0, bench_numpy_fp32, dense_case, w_dense, args.min_time)
+        measure("ours_quantize_transpose", 0.0, bench_quantize_transpose, dense_case, args.min_time)
         for sparsity in sparsities:
             case = Case(n, k, m, sparsity, rng)
             w4 = case.weight("4x1", np.random.default_rng(1))
             w16 = case.weight("1x16", np.random.default_rng(1))
-            for name, fn, a in [
-                ("ours_int8_4x1", bench_ours_int8, ("int8_4x1", case, w4, args.min_time)),
-                ("ours_fp32_1x16", bench_ours_fp32, (case, w16, args.min_time)),
-                ("scipy_csr", bench_scipy_csr, (case, w4, args.min_time)),
-                ("mkl_csr", bench_mkl_csr, (case, w4, args.min_time)),
-                ("torch_csr", bench_torch_csr, (case, w4, args.min_time)),
-            ]:
-                res = attempt(name, fn, *a)
-                if res:
-                    records.append(_record(shape, sparsity, name, res[0], args.threads, m, n, k, res[1]))
+            measure("ours_int8_4x1", sparsity, bench_ours_int8, "int8_4x1", case, w4, args.min_time)
+            measure("ours_fp32_1x16", sparsity, bench_ours_fp32, case, w16, args.min_time)
+            measure("scipy_csr", sparsity, bench_scipy_csr, case, w4, args.min_time)
+            measure("mkl_csr", sparsity, bench_mkl_csr, case, w4, args.min_time)
+            measure("torch_csr", sparsity, bench_torch_csr, case, w4, args.min_time)
         _print_shape(records, shape)
     return records
 
