@@ -18,10 +18,9 @@ INT8_BLOCKS = {"int8_4x1": "4x1", "int8_16x4": "16x4", "int8_dense": "16x4"}
 FP32_TOL = dict(rtol=1e-5, atol=1e-4)  # fp32 accumulation order differs from float64 numpy
 
 
-def _inputs_for(kind, kern, x_u8_or_f32, arrays, **extra):
+def _inputs_for(kind, x_u8_or_f32, arrays, **extra):
     x_key = {"XT": linear.transpose_pad_u8(x_u8_or_f32)} if kind == "int8_4x1" else {"X": x_u8_or_f32}
-    feed = {**x_key, **arrays, **extra}
-    return {k: v for k, v in feed.items() if k in kern.param_names}
+    return {**x_key, **arrays, **extra}  # bind ignores what this kernel does not take
 
 
 def _run_int8_raw(kind, m, n, k, sparsity, seed=0):
@@ -29,7 +28,7 @@ def _run_int8_raw(kind, m, n, k, sparsity, seed=0):
     w = random_block_sparse(rng, n, k, 0.0 if kind == "int8_dense" else sparsity, INT8_BLOCKS[kind])
     x = rng.integers(0, 256, (m, k), dtype=np.uint8)  # full u8 range
     kern, arrays = linear.build_linear(kind, w, m)
-    y = kern(**_inputs_for(kind, kern, x, arrays))
+    y = kern(**_inputs_for(kind, x, arrays))
     return y, x.astype(np.int32) @ w.T.astype(np.int32)
 
 
@@ -62,7 +61,7 @@ def test_int8_single_nonzero_block_and_empty_rows(kind):
     w[bs_out : 2 * bs_out, 3 * bs_in : 4 * bs_in] = rng.integers(-128, 128, (bs_out, bs_in))
     x = rng.integers(0, 256, (5, k), dtype=np.uint8)
     kern, arrays = linear.build_linear(kind, w, 5)
-    y = kern(**_inputs_for(kind, kern, x, arrays))
+    y = kern(**_inputs_for(kind, x, arrays))
     np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
 
 
@@ -73,7 +72,7 @@ def test_int8_4x1_token_tiles(token_tile):
     w = random_block_sparse(rng, 32, 64, 0.85, "4x1")
     x = rng.integers(0, 256, (50, 64), dtype=np.uint8)
     kern, arrays = linear.build_linear("int8_4x1", w, 50, token_tile=token_tile)
-    np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", kern, x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
+    np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
 
 
 def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
@@ -91,7 +90,7 @@ def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
     extra = dict(x_scale=np.array([x_q.scale], np.float32), x_zp=np.array([x_q.zero_point], np.int32),
                  bias=bias, residual=residual, out_scale=np.array([out_q.scale], np.float32),
                  out_zp=np.array([out_q.zero_point], np.int32))  # fmt: skip
-    y = kern(**_inputs_for(kind, kern, x_u8, arrays, **extra))
+    y = kern(**_inputs_for(kind, x_u8, arrays, **extra))
     ref = int8_linear_ref(x_u8, wq, ep, x_q, bias, residual, out_q)
     return y, ref
 
@@ -128,7 +127,7 @@ def test_fp32_1x16(m, sparsity):
     w = random_block_sparse(rng, 64, 80, sparsity, "1x16", np.float32)
     x = rng.standard_normal((m, 80)).astype(np.float32)
     kern, arrays = linear.build_linear("fp32_1x16", w, m)
-    y = kern(**_inputs_for("fp32_1x16", kern, x, arrays))
+    y = kern(**_inputs_for("fp32_1x16", x, arrays))
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, Epilogue()), **FP32_TOL)
 
 
@@ -141,7 +140,7 @@ def test_fp32_1x16_bias_gelu_residual():
     bias, res = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
     ep = Epilogue("float32", bias=True, gelu=True, residual=True)
     kern, arrays = linear.build_linear("fp32_1x16", w, m, epilogue=ep)
-    y = kern(**_inputs_for("fp32_1x16", kern, x, arrays, bias=bias, residual=res))
+    y = kern(**_inputs_for("fp32_1x16", x, arrays, bias=bias, residual=res))
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
 
 
@@ -214,4 +213,4 @@ def test_bad_kernel_arguments():
 def test_wrong_input_shape_is_a_clear_error():
     kern, arrays = linear.build_linear("int8_16x4", np.ones((16, 16), np.int8), 4)
     with pytest.raises(ValueError, match=r"input X: expected \(4, 16\) uint8"):
-        kern(X=np.zeros((5, 16), np.uint8), **{k: v for k, v in arrays.items() if k in kern.param_names})
+        kern(X=np.zeros((5, 16), np.uint8), **arrays)

@@ -39,7 +39,10 @@ class CompiledKernel:
         self.device = tvm.cpu()
 
     def bind(self, arrays: dict[str, np.ndarray]) -> list:
-        """Device tensors for every parameter (the output is allocated); checks names/shapes."""
+        """Device tensors for every parameter (the output is allocated); checks names/shapes.
+
+        Keys that are not parameters of this kernel are ignored, so callers can pass every array
+        an epilogue might use."""
         missing = [n for n in self.param_names[:-1] if n not in arrays]
         if missing:
             raise ValueError(f"missing kernel inputs {missing}; expected {self.param_names[:-1]}")
@@ -89,9 +92,9 @@ def _out_lane_arrays(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
 
 
 def int8_16x4_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
-    data, indices = _out_lane_arrays(fmt.to_bsr(weight_q.q, (16, 4)))
-    return {"w_data": data, "w_indices": indices,
-            "w_indptr": fmt.to_bsr(weight_q.q, (16, 4)).indptr,
+    bsr = fmt.to_bsr(weight_q.q, (16, 4))
+    data, indices = _out_lane_arrays(bsr)
+    return {"w_data": data, "w_indices": indices, "w_indptr": bsr.indptr,
             "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
 
 
