@@ -5,6 +5,7 @@ Orientation: weights are ``W[N_out, K_in]``; "4x1" = 4 output channels x 1 input
 """
 
 from . import tensor_intrin  # registers our TensorIntrins with TensorIR
+from . import intrin_lowering  # vectorizable erf for llvm targets
 from . import format
 from .kernels import Epilogue
 

@@ -1,0 +1,149 @@
+"""ONNX -> Relax import with the fixes BERT exports need in TVM 0.27.
+
+``tvm.relax.frontend.onnx.from_onnx`` rejects graphs whose shape arithmetic is left as ops
+(``Shape -> Gather -> Range``, ``ConstantOfShape`` in the legacy TorchScript exporter's mask code,
+``Reshape`` with 0 entries on a tensor of unknown shape). We therefore bind the dynamic input axes
+to the static batch x sequence the user asks for and fold every node whose inputs are then known
+(``Shape`` of a static tensor, ops on initializers, ``Identity`` of a deduplicated initializer) with
+onnx's reference evaluator before handing the graph to TVM.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+class OnnxImportError(ValueError):
+    """The ONNX input can't be used (file missing, not ONNX, unsupported op, bad shapes)."""
+
+
+def load_onnx(model: str | os.PathLike | onnx.ModelProto) -> onnx.ModelProto:
+    """Load a model from a path (external data included) or pass a ModelProto through."""
+    if isinstance(model, onnx.ModelProto):
+        return model
+    path = os.fspath(model)
+    if not os.path.isfile(path):
+        raise OnnxImportError(f"ONNX file not found: {path}")
+    try:
+        loaded = onnx.load(path)
+    except Exception as err:  # onnx raises DecodeError, google.protobuf errors, ...
+        raise OnnxImportError(f"{path} is not a readable ONNX model: {err}") from err
+    if not loaded.graph.node:
+        raise OnnxImportError(f"{path} has no graph nodes (not an ONNX model?)")
+    return loaded
+
+
+def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The real inputs (old exporters also list initializers as graph inputs)."""
+    inits = {t.name for t in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in inits]
+
+
+def bind_input_shapes(model: onnx.ModelProto, batch_size: int, seq_len: int) -> dict[str, list[int]]:
+    """Static shape per input: symbolic/unknown axis 0 -> batch, axis 1 -> sequence."""
+    shapes = {}
+    for inp in graph_inputs(model):
+        dims = inp.type.tensor_type.shape.dim
+        shape = []
+        for axis, d in enumerate(dims):
+            if d.HasField("dim_value") and d.dim_value > 0:
+                shape.append(d.dim_value)
+            elif axis == 0:
+                shape.append(batch_size)
+            elif axis == 1:
+                shape.append(seq_len)
+            else:
+                raise OnnxImportError(f"input {inp.name!r}: can't bind dynamic axis {axis} ({d.dim_param!r})")
+        shapes[inp.name] = shape
+    return shapes
+
+
+def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -> onnx.ModelProto:
+    """Fix input shapes and fold every node computable at compile time into an initializer."""
+    from onnx.reference import ReferenceEvaluator
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    for inp in graph_inputs(model):
+        dims = inp.type.tensor_type.shape.dim
+        for d, v in zip(dims, input_shapes[inp.name], strict=True):
+            d.Clear()
+            d.dim_value = v
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # shape inference is best effort; folding just finds fewer Shape ops
+        inferred = model
+    static_shapes = {}
+    for vi in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]:
+        dims = vi.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            static_shapes[vi.name] = [d.dim_value for d in dims]
+        elif vi.type.tensor_type.HasField("shape") and not dims:
+            static_shapes[vi.name] = []
+
+    known = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    kept = []
+    for node in model.graph.node:
+        value = None
+        if node.op_type == "Constant":
+            value = _run_node(ReferenceEvaluator, node, [])
+        elif node.op_type == "Shape" and node.input[0] in static_shapes and len(node.attribute) == 0:
+            value = [np.array(static_shapes[node.input[0]], np.int64)]
+        elif node.domain in ("", "ai.onnx") and all(i == "" or i in known for i in node.input) and node.input:
+            try:
+                value = _run_node(ReferenceEvaluator, node, [known.get(i) for i in node.input])
+            except Exception:
+                value = None  # leave it to the frontend
+        if value is None:
+            kept.append(node)
+            continue
+        for name, v in zip(node.output, value, strict=False):
+            known[name] = np.asarray(v)
+
+    used = {i for n in kept for i in n.input} | {o.name for o in model.graph.output}
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in known.items() if k in used)
+    inits = {t.name for t in model.graph.initializer}
+    real_inputs = [i for i in model.graph.input if i.name not in inits]
+    del model.graph.input[:]
+    model.graph.input.extend(real_inputs)
+    # Outputs that folded to constants can't be expressed by TVM's importer as outputs; keep an Identity.
+    for out in model.graph.output:
+        if out.name in inits:
+            raise OnnxImportError(f"output {out.name!r} is a constant; nothing to compile")
+    del model.graph.value_info[:]
+    return model
+
+
+def _run_node(evaluator_cls, node, values):
+    inputs = [f"in{i}" for i in range(len(values))]
+    renamed = onnx.helper.make_node(node.op_type, [n if n == "" else inputs[i] for i, n in enumerate(node.input)],
+                                    [f"out{i}" for i in range(len(node.output))], domain=node.domain)
+    renamed.attribute.extend(node.attribute)
+    ev = evaluator_cls(renamed)
+    feeds = {inputs[i]: v for i, v in enumerate(values) if node.input[i] != ""}
+    return ev.run(None, feeds)
+
+
+def import_onnx(model, batch_size: int = 1, seq_len: int = 128):
+    """ONNX (path or ModelProto) -> (Relax IRModule with weights as constants, input names, input shapes)."""
+    from tvm.relax.frontend.onnx import from_onnx
+
+    model = load_onnx(model)
+    shapes = bind_input_shapes(model, batch_size, seq_len)
+    folded = fold_constants(model, shapes)
+    dtypes = {}
+    for inp in graph_inputs(folded):
+        elem = inp.type.tensor_type.elem_type
+        dtypes[inp.name] = str(onnx.helper.tensor_dtype_to_np_dtype(elem))
+    opset = max((o.version for o in folded.opset_import if o.domain in ("", "ai.onnx")), default=None)
+    try:
+        mod = from_onnx(folded, shape_dict=shapes, dtype_dict=dtypes, opset=opset, keep_params_in_input=False)
+    except Exception as err:
+        raise OnnxImportError(f"TVM's ONNX frontend could not import the model: {err}") from err
+    return mod, list(shapes), shapes, dtypes

@@ -1,0 +1,105 @@
+"""Per-PrimFunc time of a lowered Relax module: where does a model's time go?
+
+TVM 0.27's Relax VM has no profiling mode, so each scheduled PrimFunc is compiled on its own,
+timed with ``time_evaluator`` on synthetic arguments (zeros for integer buffers so gathers stay
+in bounds, random floats otherwise) and multiplied by how often ``main`` calls it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tvm
+from tvm import relax, tirx
+
+
+@dataclasses.dataclass
+class FuncTime:
+    name: str
+    calls: int
+    ms_per_call: float
+    rule: str
+
+    @property
+    def total_ms(self) -> float:
+        return self.calls * self.ms_per_call
+
+
+def call_counts(mod: tvm.IRModule, entry: str = "main") -> dict[str, int]:
+    """How many times ``entry`` calls each PrimFunc through ``call_tir``."""
+    counts: dict[str, int] = {}
+    call_tir = tvm.ir.Op.get("relax.call_tir")
+
+    def visit(expr):
+        if isinstance(expr, relax.Call) and expr.op.same_as(call_tir):
+            name = expr.args[0].name_hint
+            counts[name] = counts.get(name, 0) + 1
+
+    relax.analysis.post_order_visit(mod[entry], visit)
+    return counts
+
+
+def _synthetic(buf: tirx.Buffer, rng) -> tvm.runtime.Tensor:
+    shape = [int(s) for s in buf.shape]
+    dtype = str(buf.dtype)
+    if dtype.startswith(("int", "uint")):
+        arr = np.zeros(shape, dtype)
+    else:
+        arr = rng.standard_normal(shape).astype(dtype)
+    return tvm.runtime.tensor(arr)
+
+
+def profile_primfuncs(mod: tvm.IRModule, target, entry: str = "main", number: int = 10, repeat: int = 5) -> list[FuncTime]:
+    """Time every PrimFunc ``entry`` calls, slowest total first. ``mod`` is the module after
+    fusion and scheduling, before the VM lowering passes."""
+    from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR
+
+    rng = np.random.default_rng(0)
+    counts = call_counts(mod, entry)
+    rows = []
+    for gv, func in mod.functions_items():
+        name = gv.name_hint
+        if not isinstance(func, tirx.PrimFunc) or name not in counts:
+            continue
+        if any(not isinstance(s, tirx.IntImm) for b in func.params for s in b.shape):
+            continue  # symbolic shapes: nothing to allocate
+        lib = tvm.compile(tvm.IRModule({"main": func.with_attr("global_symbol", "main")}), target=target)
+        args = [_synthetic(b, rng) for b in func.params]
+        timer = lib.mod.time_evaluator("main", tvm.cpu(), number=number, repeat=repeat)
+        ms = float(np.median(timer(*args).results)) * 1e3
+        rule = str(func.attrs.get(RULE_ATTR, "fallback")) if func.attrs is not None else "fallback"
+        rows.append(FuncTime(name, counts[name], ms, rule))
+    return sorted(rows, key=lambda r: -r.total_ms)
+
+
+def linear_layer_funcs(mod: tvm.IRModule, entry: str = "main") -> set[str]:
+    """PrimFuncs that compute a Linear layer: called with a constant weight of 2+ dims
+    (attention batch matmuls multiply two activations and are not counted)."""
+    names = set()
+    call_tir = tvm.ir.Op.get("relax.call_tir")
+
+    def visit(expr):
+        if isinstance(expr, relax.Call) and expr.op.same_as(call_tir):
+            args = expr.args[1].fields if isinstance(expr.args[1], relax.Tuple) else [expr.args[1]]
+            for a in args:
+                if isinstance(a, tvm.ir.expr.Constant) and len(a.value.shape) >= 2 and a.value.shape[0] > 1:
+                    names.add(expr.args[0].name_hint)
+
+    relax.analysis.post_order_visit(mod[entry], visit)
+    return {n for n in names if "take" not in n}  # embedding gathers also read a 2-D table
+
+
+def format_profile(rows: list[FuncTime], linear: set[str] | None = None) -> str:
+    total = sum(r.total_ms for r in rows) or 1.0
+    lines = [f"{'primfunc':<58} {'rule':<13} {'calls':>5} {'ms/call':>9} {'total ms':>9} {'share':>6}"]
+    for r in rows:
+        lines.append(
+            f"{r.name[:58]:<58} {r.rule:<13} {r.calls:>5} {r.ms_per_call:>9.4f} {r.total_ms:>9.3f} {100 * r.total_ms / total:>5.1f}%"
+        )
+    lines.append(f"{'sum':<58} {'':<13} {'':>5} {'':>9} {total:>9.3f}")
+    if linear is not None:
+        lin = sum(r.total_ms for r in rows if r.name in linear)
+        lines.append(f"linear layers: {lin:.3f} ms ({100 * lin / total:.1f}%), everything else: "
+                     f"{total - lin:.3f} ms ({100 * (total - lin) / total:.1f}%)")
+    return "\n".join(lines)
