@@ -116,8 +116,7 @@ class Matmul(ScheduleRule):
         if len(reductions) != 1 or not _is_gemm_block(sch, reductions[0]):
             return None
         mm = reductions[0]
-        if mm.dom_kind()[-1] != "R" or mm.dom_kind().count("R") != 1:
-            return None
+        n_iters = len(sch.get(mm.block_rv).iter_vars)
         if infos.index(mm) != 0:
             return None  # producers fused before the matmul: not our pattern
         epilogue = [b for b in infos if b is not mm]
@@ -128,7 +127,7 @@ class Matmul(ScheduleRule):
                 return None
         if epilogue:
             out_block = epilogue[-1].block_rv
-            if len(sch.get_loops(out_block)) != len(mm.iters) - 1:
+            if len(sch.get_loops(out_block)) != n_iters - 1:
                 return None
         else:
             out_block = sch.cache_write(mm.block_rv, 0, "global")
@@ -139,26 +138,36 @@ class Matmul(ScheduleRule):
 
 
 def _is_gemm_block(sch: s_tir.Schedule, info) -> bool:
+    # Block iters, not the normalized ones: those drop unit axes (one token = a GEMV).
     block = sch.get(info.block_rv)
-    if len(block.reads) != 2 or len(block.writes) != 1 or len(info.iters) < 3:
+    kinds = [iv.iter_type for iv in block.iter_vars]
+    if len(kinds) < 2 or kinds[-1] != tirx.IterVar.CommReduce or kinds.count(tirx.IterVar.CommReduce) != 1:
+        return False
+    if len(block.reads) != 2 or len(block.writes) != 1:
         return False
     if block.writes[0].source.dtype != "float32":
         return False
     body = block.body
     if not isinstance(body, tirx.BufferStore) or not isinstance(body.value, tirx.Add):
         return False
-    *spatial, k = [it.var for it in info.iters]
-    i, j = spatial[-2], spatial[-1]
-
-    def last_two(region):
-        idx = [r.min for r in region.region]
-        return idx[-2:] if len(idx) >= 2 else None
-
-    a, b = (last_two(r) for r in block.reads)
-    if a is None or b is None:
+    *spatial, k = [iv.var for iv in block.iter_vars]
+    j = spatial[-1]
+    a_idx = [r.min for r in block.reads[0].region]
+    b_idx = [r.min for r in block.reads[1].region]
+    if len(a_idx) < 2 or len(b_idx) < 2:
         return False
     same = lambda e, v: isinstance(e, tirx.Var) and e.same_as(v)  # noqa: E731
-    return same(a[0], i) and same(a[1], k) and same(b[0], k) and same(b[1], j)
+    if not (same(a_idx[-1], k) and same(b_idx[-2], k) and same(b_idx[-1], j)):
+        return False
+    # Row axis: a spatial iter, or a unit axis TensorIR's normalization folded away (1 token).
+    return (len(spatial) >= 2 and same(a_idx[-2], spatial[-2])) or isinstance(a_idx[-2], tirx.IntImm)
+
+
+def _has_row_axis(sch: s_tir.Schedule, mm_block) -> bool:
+    block = sch.get(mm_block)
+    spatial = [iv.var for iv in block.iter_vars if iv.iter_type == tirx.IterVar.DataPar]
+    a_row = block.reads[0].region[-2].min
+    return len(spatial) >= 2 and isinstance(a_row, tirx.Var) and a_row.same_as(spatial[-2])
 
 
 def _layout_free_b_param(func: tirx.PrimFunc, block) -> int | None:
@@ -183,6 +192,8 @@ def schedule_matmul_tile(
     epilogue on the tile }``. Column strips outermost keep a ``K x vectors*lanes`` strip of B
     in L2 while all rows stream past it.
     """
+    if not _has_row_axis(sch, mm_block):
+        sch.add_unit_loop(sch.get_loops(mm_block)[-2])  # one token: a unit row loop above j
     *batch, i, j, k = sch.get_loops(mm_block)
     m_ext, n_ext = _const_extent(sch, i), _const_extent(sch, j)
     if m_ext is None or n_ext is None:
@@ -222,8 +233,7 @@ def schedule_matmul_tile(
         if sch.get(loop).kind == tirx.ForKind.SERIAL:
             getattr(sch, kind)(loop)
     # epilogue over the tile: rows x (vectors*lanes)
-    e_loops = sch.get_loops(out_block)[1:]
-    e_i, e_j = e_loops[-2], e_loops[-1]
+    e_j = sch.get_loops(out_block)[-1]
     e_jo, e_jl = sch.split(e_j, [None, lanes])
     sch.vectorize(e_jl)
     sch.unroll(e_jo)
@@ -245,8 +255,6 @@ class RowReduction(ScheduleRule):
         if all(b.is_injective() for b in infos) or not infos[-1].is_injective():
             return None
         lead = min(len(b.dom_kind()) - len(b.dom_kind().lstrip("S")) for b in infos)
-        if lead == 0:
-            return None
         # Fold single-consumer elementwise producers (the scale/mask add before softmax) into
         # their consumer; a producer read twice (softmax's exp) stays, or it would run twice.
         for b in infos[:-1]:
@@ -266,11 +274,13 @@ class RowReduction(ScheduleRule):
                     rfactored.append(rf)
         # After rfactor the blocks no longer normalize; walk the root's children instead.
         blocks = sch.get_child_blocks(sch.get_sblock("root"))
+        if lead == 0:
+            return _schedule_single_row(sch, blocks, rfactored, lanes)
         last = blocks[-1]
         loops = sch.get_loops(last)
         lead = min(lead, len(loops) - 1)
         if lead < 1:
-            return None
+            return _schedule_single_row(sch, blocks, rfactored, lanes)
         row = sch.fuse(*loops[:lead]) if lead > 1 else loops[0]
         sch.parallel(row)
         _vectorize_innermost(sch, last, lanes)
@@ -294,6 +304,20 @@ class RowReduction(ScheduleRule):
 
 def _is_spatial(sch: s_tir.Schedule, block) -> bool:
     return all(iv.iter_type == tirx.IterVar.DataPar for iv in sch.get(block).iter_vars)
+
+
+def _schedule_single_row(sch, blocks, rfactored, lanes):
+    """One row (e.g. one token): nothing to parallelize, but still vector code."""
+    rf_names = {sch.get(rf).name_hint for rf in rfactored}
+    for b in blocks:
+        if sch.get(b).name_hint in rf_names:
+            loops = sch.get_loops(b)  # (..., reduce, lanes): rfactor keeps the split order
+            sch.vectorize(loops[-1])
+            init = sch.decompose_reduction(b, loops[-2])
+            sch.vectorize(sch.get_loops(init)[-1])
+        elif _is_spatial(sch, b):
+            _vectorize_innermost(sch, b, lanes)
+    return sch
 
 
 def _rfactor_lanes(sch: s_tir.Schedule, block, lanes: int):

@@ -4,9 +4,14 @@ Orientation: weights are ``W[N_out, K_in]``; "4x1" = 4 output channels x 1 input
 :mod:`tvm_blocksparse.format`).
 """
 
+from .target import configure_runtime_threads
+
+configure_runtime_threads()
+
 from . import tensor_intrin  # registers our TensorIntrins with TensorIR
 from . import intrin_lowering  # vectorizable erf for llvm targets
 from . import format
+from . import pipeline  # registers relax.get_pipeline("tvm_blocksparse")
 from .kernels import Epilogue
 
 __version__ = "0.1.0"

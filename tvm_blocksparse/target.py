@@ -52,3 +52,14 @@ def target_has_vnni(target: Target) -> bool:
     """True when ``target`` lets LLVM emit ``vpdpbusd`` on zmm (avx512vnni + avx512bw)."""
     has = tvm.target.codegen.target_has_features
     return bool(has("avx512vnni", target) and has("avx512bw", target))
+
+
+def configure_runtime_threads() -> int:
+    """Make TVM's thread pool use :func:`num_threads` threads (all cores unless
+    ``TVM_NUM_THREADS`` says otherwise; TVM's own default on some VMs is 1).
+
+    TVM reads ``TVM_NUM_THREADS`` when its pool starts (at the first parallel call), so this must
+    run before anything executes; ``import tvm_blocksparse`` does it."""
+    n = num_threads()
+    os.environ.setdefault("TVM_NUM_THREADS", str(n))
+    return n

@@ -1,0 +1,240 @@
+"""x86 schedule rules: numerics against numpy at odd sequence lengths, structure of the hot loops,
+fallback behaviour, and a whole BERT-Mini-shaped model against onnxruntime."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import tvm
+from tvm import relax, tirx
+
+import tvm_blocksparse  # noqa: F401  (registers the pipeline and the erf/exp lowering)
+from tvm_blocksparse.pipeline import schedule_passes
+from tvm_blocksparse.schedules.cpu_rules import (
+    RULE_ATTR,
+    ApplyScheduleRules,
+    Matmul,
+    format_listing,
+)
+from tvm_blocksparse.testing import gelu_ref
+
+from conftest import requires_avx512
+
+SEQ_LENS = [1, 7, 37, 128]
+TARGET = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512", "num-cores": 2})
+
+
+def _build(bb_func, inputs: dict[str, np.ndarray], rules=None):
+    """Compile a Relax function through our pipeline; return outputs and the rule listing."""
+    mod = bb_func
+    rules = rules or ApplyScheduleRules()
+    pipeline = relax.get_pipeline("tvm_blocksparse", target=TARGET, rules=rules)
+    ex = tvm.compile(mod, target=TARGET, relax_pipeline=pipeline)
+    vm = relax.VirtualMachine(ex, tvm.cpu())
+    out = vm["main"](*[tvm.runtime.tensor(v) for v in inputs.values()])
+    return out.numpy(), rules.listing
+
+
+def _scheduled(mod, rules=None):
+    """The module after legalization and our schedule phase (for structural checks)."""
+    rules = rules or ApplyScheduleRules()
+    with TARGET:
+        from tvm.relax.backend.cpu_generic import pipeline as cpu_generic
+
+        mod = tvm.transform.Sequential(cpu_generic.legalize_passes(TARGET) + schedule_passes(rules))(mod)
+    return mod, rules.listing
+
+
+def _linear_gelu_module(s, k, n, w, b):
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, s, k), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            y = bb.emit(relax.op.matmul(x, relax.const(w)))
+            y = bb.emit(relax.op.add(y, relax.const(b)))
+            g = bb.emit(relax.op.multiply(relax.op.multiply(
+                y, relax.op.add(relax.op.erf(relax.op.divide(y, relax.const(np.float32(math.sqrt(2))))),
+                                relax.const(np.float32(1.0)))), relax.const(np.float32(0.5))))
+            out = bb.emit_output(g)
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def _attention_module(s, heads, d):
+    bb = relax.BlockBuilder()
+    q = relax.Var("q", relax.TensorType((1, heads, s, d), "float32"))
+    kt = relax.Var("kt", relax.TensorType((1, heads, d, s), "float32"))
+    v = relax.Var("v", relax.TensorType((1, heads, s, d), "float32"))
+    mask = relax.Var("mask", relax.TensorType((1, 1, 1, s), "float32"))
+    with bb.function("main", [q, kt, v, mask]):
+        with bb.dataflow():
+            sc = bb.emit(relax.op.add(relax.op.divide(relax.op.matmul(q, kt), relax.const(np.float32(math.sqrt(d)))), mask))
+            p = bb.emit(relax.op.nn.softmax(sc, axis=-1))
+            out = bb.emit_output(relax.op.matmul(p, v))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def _layernorm_residual_module(s, h, gamma, beta):
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, s, h), "float32"))
+    r = relax.Var("r", relax.TensorType((1, s, h), "float32"))
+    with bb.function("main", [x, r]):
+        with bb.dataflow():
+            y = bb.emit(relax.op.add(x, r))
+            out = bb.emit_output(relax.op.nn.layer_norm(y, relax.const(gamma), relax.const(beta), axes=[-1], epsilon=1e-12))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def _softmax_ref(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@requires_avx512
+@pytest.mark.parametrize("s", SEQ_LENS)
+def test_linear_bias_gelu(s):
+    rng = np.random.default_rng(s)
+    k, n = 64, 96
+    w = rng.standard_normal((k, n)).astype(np.float32) / 8
+    b = rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal((1, s, k)).astype(np.float32)
+    out, listing = _build(_linear_gelu_module(s, k, n, w, b), {"x": x})
+    ref = gelu_ref(x @ w + b)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    assert "Matmul" in listing.values()
+
+
+@requires_avx512
+@pytest.mark.parametrize("s", SEQ_LENS)
+def test_attention_matmuls_and_masked_softmax(s):
+    rng = np.random.default_rng(s)
+    heads, d = 2, 64
+    q = rng.standard_normal((1, heads, s, d)).astype(np.float32)
+    kt = rng.standard_normal((1, heads, d, s)).astype(np.float32)
+    v = rng.standard_normal((1, heads, s, d)).astype(np.float32)
+    mask = np.zeros((1, 1, 1, s), np.float32)
+    mask[..., s // 2 + 1 :] = np.finfo(np.float32).min  # padded tokens, as BERT's additive mask
+    out, listing = _build(_attention_module(s, heads, d), {"q": q, "kt": kt, "v": v, "mask": mask})
+    ref = _softmax_ref(q @ kt / np.float32(math.sqrt(d)) + mask) @ v
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+    if s > 1:  # one token: the reductions degenerate (softmax over 1 element is elementwise)
+        assert sorted(set(listing.values())) == ["Matmul", "RowReduction"]
+
+
+@requires_avx512
+@pytest.mark.parametrize("s", SEQ_LENS)
+def test_layernorm_with_residual(s):
+    rng = np.random.default_rng(s)
+    h = 96
+    gamma = rng.standard_normal(h).astype(np.float32)
+    beta = rng.standard_normal(h).astype(np.float32)
+    x = rng.standard_normal((1, s, h)).astype(np.float32)
+    r = rng.standard_normal((1, s, h)).astype(np.float32)
+    out, listing = _build(_layernorm_residual_module(s, h, gamma, beta), {"x": x, "r": r})
+    y = (x + r).astype(np.float64)
+    ref = (y - y.mean(-1, keepdims=True)) / np.sqrt(y.var(-1, keepdims=True) + 1e-12) * gamma + beta
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+    assert "RowReduction" in listing.values()
+
+
+@requires_avx512
+@pytest.mark.parametrize("s", [7, 128])
+def test_transpose_for_heads(s):
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, s, 256), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            y = bb.emit(relax.op.permute_dims(relax.op.reshape(x, (1, s, 4, 64)), [0, 2, 3, 1]))
+            out = bb.emit_output(relax.op.multiply(y, relax.const(np.float32(2.0))))
+        bb.emit_func_output(out)
+    xv = np.random.default_rng(0).standard_normal((1, s, 256)).astype(np.float32)
+    out, listing = _build(bb.get(), {"x": xv})
+    np.testing.assert_array_equal(out, 2 * xv.reshape(1, s, 4, 64).transpose(0, 2, 3, 1))
+    assert set(listing.values()) == {"Injective"}
+
+
+def test_hot_loops_are_parallel_and_vectorized():
+    """Structure: every matmul keeps a parallel outer loop, a vectorized inner loop and a packed
+    constant weight; softmax's row reductions are vectorized (rfactor) and parallel."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((256, 1024)).astype(np.float32)
+    mod, listing = _scheduled(_linear_gelu_module(128, 256, 1024, w, np.zeros(1024, np.float32)))
+    assert format_listing(listing)
+    funcs = {gv.name_hint: f for gv, f in mod.functions_items() if isinstance(f, tirx.PrimFunc)}
+    matmuls = [f for f in funcs.values() if f.attrs is not None and f.attrs.get(RULE_ATTR) == "Matmul"]
+    assert matmuls
+    for f in matmuls:
+        text = f.script()
+        assert "T.parallel(" in text and "T.vectorized(" in text
+        assert "T.erf" in text  # GELU stays in the tile epilogue (lowered to a polynomial later)
+    # The weight is passed pre-packed ([N/32, K, 32]) as a folded constant: no packing at run time.
+    assert not any("layout_rewrite_preproc" in f.script() for f in funcs.values())
+
+    mod, _ = _scheduled(_attention_module(128, 2, 64))
+    softmax = [f for gv, f in mod.functions_items() if isinstance(f, tirx.PrimFunc) and "softmax" in gv.name_hint]
+    text = softmax[0].script()
+    assert "_rf" in text and text.count("T.vectorized(") >= 4 and "T.parallel(" in text
+
+
+def test_erf_and_exp_lower_to_vector_code():
+    """TVM would call libm per lane; our lowering keeps GELU/softmax in zmm registers."""
+    from tvm.script import tirx as T
+
+    @T.prim_func(s_tir=True)
+    def f(a: T.Buffer((64,), "float32"), b: T.Buffer((64,), "float32")):
+        for i in T.vectorized(64):
+            with T.sblock("b"):
+                vi = T.axis.remap("S", [i])
+                b[vi] = T.erf(a[vi]) + T.exp(a[vi])
+
+    lib = tvm.compile(tvm.IRModule({"main": f}), target=TARGET)
+    asm = lib.mod.inspect_source("asm")
+    assert "erff" not in asm and "expf" not in asm
+    x = np.linspace(-6, 6, 64).astype(np.float32)
+    y = tvm.runtime.empty((64,), "float32")
+    lib["main"](tvm.runtime.tensor(x), y)
+    ref = np.array([math.erf(v) + math.exp(v) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(y.numpy(), ref, rtol=2e-6, atol=2e-6)
+
+
+class _BrokenRule(Matmul):
+    def apply(self, func, target, _tunable=False):
+        raise RuntimeError("boom")
+
+
+@requires_avx512
+def test_failing_rule_falls_back_to_tvm_default():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((64, 32)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    x = rng.standard_normal((1, 7, 64)).astype(np.float32)
+    out, listing = _build(_linear_gelu_module(7, 64, 32, w, b), {"x": x}, ApplyScheduleRules([_BrokenRule()]))
+    np.testing.assert_allclose(out, gelu_ref(x @ w + b), rtol=1e-5, atol=1e-5)
+    assert set(listing.values()) == {"fallback"}
+
+
+@requires_avx512
+@pytest.mark.parametrize("seq_len", [37, 128])
+def test_bert_mini_dense_fp32_matches_onnxruntime(seq_len):
+    ort = pytest.importorskip("onnxruntime")
+    from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+    from tvm_blocksparse.onnx_import import import_onnx
+
+    model = make_bert_onnx("bert-mini", seed=1)
+    feeds = random_inputs(1, seq_len, pad=5, seed=2)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    mod, names, _, _ = import_onnx(model, 1, seq_len)
+    rules = ApplyScheduleRules()
+    ex = tvm.compile(mod, target=TARGET, relax_pipeline=relax.get_pipeline("tvm_blocksparse", target=TARGET, rules=rules))
+    out = relax.VirtualMachine(ex, tvm.cpu())["main"](*[tvm.runtime.tensor(feeds[n]) for n in names]).numpy()
+    rel = np.abs(out - ref).max() / np.abs(ref).max()
+    assert rel < 1e-4, rel
+    assert "fallback" not in listing_values(rules.listing), format_listing(rules.listing)
+
+
+def listing_values(listing):
+    return set(listing.values())

@@ -1,0 +1,105 @@
+"""The ``tvm_blocksparse`` Relax build pipeline, registered with TVM.
+
+Usage, with TVM's own entry point::
+
+    import tvm_blocksparse  # registers the pipeline
+    pipeline = tvm.relax.get_pipeline("tvm_blocksparse", target=target, dump_dir="ir/")
+    ex = tvm.compile(mod, target=target, relax_pipeline=pipeline)
+
+Phases, top to bottom (each one's output IR is written to ``dump_dir/NN_<phase>.py`` when asked):
+
+1. ``sparsify``  - :mod:`tvm_blocksparse.relay_passes` rewrites constant-weight Linear layers into
+   our fused block-sparse / dense kernels (skipped when ``sparsify=None``).
+2. ``legalize``  - Relax ops -> TIR PrimFuncs, constant folding, operator fusion (TVM's passes).
+3. ``schedule``  - :class:`~tvm_blocksparse.schedules.cpu_rules.ApplyScheduleRules`; constant
+   weights of dense matmuls are pre-packed at compile time (layout-free buffers + FoldConstant).
+4. ``lower``     - TVM's dataflow lowering and finalization for the VM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import tvm
+from tvm import relax
+from tvm.relax.backend.cpu_generic import pipeline as cpu_generic
+
+from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules, format_listing
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_NAME = "tvm_blocksparse"
+
+
+def _dump(mod: tvm.IRModule, dump_dir: str | None, index: int, phase: str) -> None:
+    if dump_dir:
+        os.makedirs(dump_dir, exist_ok=True)
+        with open(os.path.join(dump_dir, f"{index:02d}_{phase}.py"), "w") as f:
+            f.write(mod.script(show_meta=False))
+
+
+def schedule_passes(rules: ApplyScheduleRules) -> list[tvm.transform.Pass]:
+    """Phase 3: apply our schedule rules, then fold the weight pre-packing into constants."""
+    return [
+        relax.transform.AttachAttrLayoutFreeBuffers(),
+        rules,
+        relax.transform.SplitLayoutRewritePreproc(),
+        relax.transform.FoldConstant(),
+        relax.transform.DeadCodeElimination(),
+    ]
+
+
+def get_pipeline(
+    target: tvm.target.Target | dict | str | None = None,
+    *,
+    sparsify: tvm.transform.Pass | None = None,
+    dump_dir: str | None = None,
+    rules: ApplyScheduleRules | None = None,
+) -> tvm.transform.Pass:
+    """The pipeline as one module pass. ``rules.listing`` (after the build) says which schedule
+    rule each PrimFunc got; it is also logged at DEBUG level."""
+    rules = rules if rules is not None else ApplyScheduleRules()
+
+    @tvm.transform.module_pass(opt_level=0, name=PIPELINE_NAME)
+    def _pipeline(mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        tgt = _resolve_target(target)
+        with tgt:
+            _dump(mod, dump_dir, 0, "input")
+            if sparsify is not None:
+                mod = sparsify(mod)
+                _dump(mod, dump_dir, 1, "sparsify")
+            mod = tvm.transform.Sequential(cpu_generic.legalize_passes(tgt))(mod)
+            _dump(mod, dump_dir, 2, "legalize")
+            mod = tvm.transform.Sequential(schedule_passes(rules))(mod)
+            _dump(mod, dump_dir, 3, "schedule")
+            if dump_dir:
+                with open(os.path.join(dump_dir, "schedule_rules.txt"), "w") as f:
+                    f.write(format_listing(rules.listing) + "\n")
+            logger.debug("schedule rules:\n%s", format_listing(rules.listing))
+            mod = tvm.transform.Sequential(
+                cpu_generic.dataflow_lower_passes(tgt) + cpu_generic.finalize_passes(tgt)
+            )(mod)
+            _dump(mod, dump_dir, 4, "lower")
+        return mod
+
+    return _pipeline
+
+
+def _resolve_target(target) -> tvm.target.Target:
+    if target is None:
+        current = tvm.target.Target.current(allow_none=True)
+        if current is not None:
+            return current
+        from tvm_blocksparse.target import host_target
+
+        return host_target()
+    return target if isinstance(target, tvm.target.Target) else tvm.target.Target(target)
+
+
+def _register() -> None:
+    if PIPELINE_NAME not in relax.pipeline.PIPELINE_MAP:
+        relax.pipeline.register_pipeline(PIPELINE_NAME)(get_pipeline)
+
+
+_register()
