@@ -159,3 +159,74 @@ def fma_out16_f32_impl(
 TensorIntrin.register(VNNI_TOKEN16_W4_INTRIN, vnni_token16_w4_desc, vnni_token16_w4_impl, override=True)
 TensorIntrin.register(VNNI_OUT16_X4_INTRIN, vnni_out16_x4_desc, vnni_out16_x4_impl, override=True)
 TensorIntrin.register(FMA_OUT16_F32_INTRIN, fma_out16_f32_desc, fma_out16_f32_impl, override=True)
+
+
+# ---------------------------------------------------------------- FP32 dense register tile
+
+
+def fp32_tile_intrin(rows: int, width: int, prefetch_k: int = 64) -> str:
+    """Register (once) and name the FP32 matmul tile step of :func:`schedule_matmul_tile`.
+
+    Contract (one ``k`` step): ``A: f32[rows, 1]`` (row stride free), ``B: f32[1, width]`` (one
+    ``k`` row of a column strip), ``C: f32[rows, width]`` accumulators;
+    ``C[i, j] += A[i, 0] * B[0, j]``: ``rows * width / 16`` ``vfmadd231ps``. It also prefetches
+    ``B`` ``prefetch_k`` rows ahead (T0): in a pre-packed ``W[N/width, K, width]`` that is the
+    same strip or, near its end, the start of the next one, so the first row tile of every
+    strip no longer waits on memory for the weights (the hardware streamer looks only ~20
+    lines ahead; measured: BERT-Base matmuls ran 1.35x slower end to end than with hot caches).
+    """
+    name = f"tvm_blocksparse.x86.fp32_tile_{rows}x{width}_pf{prefetch_k}"
+    if name in _REGISTERED_TILES:
+        return name
+    lanes = 16
+    vectors = width // lanes
+
+    @T.prim_func(s_tir=True)
+    def desc(a: T.handle, b: T.handle, c: T.handle) -> None:
+        sa = T.int64()
+        sb = T.int64()
+        sc = T.int64()
+        A = T.match_buffer(a, (rows, 1), "float32", strides=(sa, 1), offset_factor=1)
+        B = T.match_buffer(b, (1, width), "float32", strides=(sb, 1), offset_factor=1)
+        C = T.match_buffer(c, (rows, width), "float32", strides=(sc, 1), offset_factor=1)
+        with T.sblock("root"):
+            T.reads(C[0:rows, 0:width], A[0:rows, 0:1], B[0:1, 0:width])
+            T.writes(C[0:rows, 0:width])
+            for i, v, l in T.grid(rows, vectors, lanes):
+                with T.sblock("update"):
+                    vi = T.axis.spatial(rows, i)
+                    vj = T.axis.spatial(width, v * lanes + l)
+                    C[vi, vj] = C[vi, vj] + A[vi, 0] * B[0, vj]
+
+    @T.prim_func(s_tir=True)
+    def impl(a: T.handle, b: T.handle, c: T.handle) -> None:
+        sa = T.int64()
+        sb = T.int64()
+        sc = T.int64()
+        A = T.match_buffer(a, (rows, 1), "float32", strides=(sa, 1), offset_factor=1)
+        B = T.match_buffer(b, (1, width), "float32", strides=(sb, 1), offset_factor=1)
+        C = T.match_buffer(c, (rows, width), "float32", strides=(sc, 1), offset_factor=1)
+        with T.sblock("root"):
+            T.reads(C[0:rows, 0:width], A[0:rows, 0:1], B[0:1, 0:width])
+            T.writes(C[0:rows, 0:width])
+            for v in T.unroll(vectors):
+                # llvm.prefetch(ptr, rw=0 read, locality=3 keep in all levels, cache=1 data)
+                T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"),
+                                              T.address_of(B[prefetch_k, v * lanes]),
+                                              T.int32(0), T.int32(3), T.int32(1)))
+            for i in T.unroll(rows):
+                for v in T.unroll(vectors):
+                    C[i, T.ramp(v * lanes, 1, lanes)] = T.call_llvm_pure_intrin(
+                        T.llvm_lookup_intrinsic_id("llvm.fma.v16f32"),
+                        T.broadcast(A[i, 0], lanes),
+                        B[0, T.ramp(v * lanes, 1, lanes)],
+                        C[i, T.ramp(v * lanes, 1, lanes)],
+                        dtype="float32x16",
+                    )
+
+    TensorIntrin.register(name, desc, impl, override=True)
+    _REGISTERED_TILES.add(name)
+    return name
+
+
+_REGISTERED_TILES: set[str] = set()
