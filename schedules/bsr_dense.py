@@ -69,3 +69,15 @@ def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -
     _, mi = sch.split(m, [None, tokens_per_vector])
     sch.vectorize(mi)
     return sch
+
+
+def schedule_quantize_u8(sch: Schedule, lanes: int = 16) -> Schedule:
+    """Parallel over tokens, vectorized over input channels."""
+    block = sch.get_sblock("quantize")
+    m, k = sch.get_loops(block)
+    sch.parallel(m)
+    extent = int(sch.get(k).extent)
+    if extent % lanes == 0:
+        _, ki = sch.split(k, [None, lanes])
+        sch.vectorize(ki)
+    return sch

@@ -294,3 +294,14 @@ def zero_point_compensation(weight_q: WeightQuant, zero_point: int) -> np.ndarra
     Because ``sum_k (xq - zp) * wq = sum_k xq * wq - zp * row_sum``.
     """
     return (np.int32(zero_point) * weight_q.row_sum).astype(np.int32)
+
+
+def dynamic_activation_qparams(x: np.ndarray) -> ActivationQuant:
+    """What our compiled models compute at run time (:func:`tvm_blocksparse.kernels.dynamic_qparams`):
+    :func:`activation_qparams` of ``x``'s range, in float32 arithmetic."""
+    x = np.asarray(x, np.float32)
+    lo = np.float32(min(x.min(initial=0.0), 0.0))
+    hi = np.float32(max(x.max(initial=0.0), 0.0))
+    scale = np.float32((hi - lo) / np.float32(255)) if hi > lo else np.float32(1)
+    zero_point = int(np.clip(np.rint(np.float32(-lo) / scale), 0, 255))
+    return ActivationQuant(scale=float(scale), zero_point=zero_point)

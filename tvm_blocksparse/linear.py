@@ -116,29 +116,23 @@ def fp32_1x16_weight_arrays(weight: np.ndarray) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- kernels for one weight
 
 
-def build_linear(
+def prepare_linear(
     kind: str,
     weight: np.ndarray,
     m: int,
     epilogue: kernels.Epilogue | None = None,
     token_tile: int | None = None,
-    target=None,
-) -> tuple[CompiledKernel, dict[str, np.ndarray]]:
-    """Compile ``kind`` for ``W[N_out, K_in]`` and ``M`` tokens; return it and its weight arrays.
+) -> tuple[tvm.tirx.PrimFunc, Callable[[Schedule], Schedule], dict[str, np.ndarray]]:
+    """The PrimFunc, its schedule function and the weight arrays of ``kind`` for ``W[N_out, K_in]``.
 
-    INT8 kinds take an int8 ``W`` (already quantized) or a float ``W`` (quantized per channel
-    here); FP32 takes a float ``W``. Raises ``ValueError`` for a shape the kernel can't take and
-    ``RuntimeError`` for an INT8 kind on a target without AVX-512 VNNI.
-    """
+    One place for both users: :func:`build_linear` (kernel API, benchmarks) and the Relax
+    ``SparsifyDense`` pass. INT8 kinds take an int8 ``W`` (already quantized, scale 1) or a
+    float ``W`` (quantized per channel here). Raises ``ValueError`` for a shape the kernel can't
+    take."""
     if kind not in KERNELS:
         raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
-    target = target or host_target()
     n, k = weight.shape
     if kind.startswith("int8"):
-        if not target_has_vnni(target):
-            raise RuntimeError(
-                f"INT8 kernel {kind} needs AVX-512 VNNI; target {target} lacks it (use fp32_1x16)"
-            )
         epilogue = epilogue or kernels.Epilogue("int32")
         if weight.dtype == np.int8:
             q = weight
@@ -150,10 +144,8 @@ def build_linear(
 
     if kind == "int8_4x1":
         arrays = int8_4x1_weight_arrays(weight_q)
-        func = kernels.bsr_dense_int8_4x1(
-            m, n, k, arrays["w_cols"].shape[0], epilogue, token_tile or 48
-        )
-        return CompiledKernel(func, schedule_bsr_dense_int8_4x1, target), arrays
+        func = kernels.bsr_dense_int8_4x1(m, n, k, arrays["w_cols"].shape[0], epilogue, token_tile or 48)
+        return func, schedule_bsr_dense_int8_4x1, arrays
     if kind == "int8_16x4":
         arrays = int8_16x4_weight_arrays(weight_q)
         func = kernels.bsr_dense_int8_16x4(m, n, k, arrays["w_indices"].shape[0], epilogue, token_tile or 12)
@@ -163,7 +155,25 @@ def build_linear(
     else:
         arrays = fp32_1x16_weight_arrays(weight)
         func = kernels.bsr_dense_fp32_1x16(m, n, k, arrays["w_indices"].shape[0], epilogue, token_tile or 12)
-    return CompiledKernel(func, schedule_out_lane_kernel, target), arrays
+    return func, schedule_out_lane_kernel, arrays
+
+
+def build_linear(
+    kind: str,
+    weight: np.ndarray,
+    m: int,
+    epilogue: kernels.Epilogue | None = None,
+    token_tile: int | None = None,
+    target=None,
+) -> tuple[CompiledKernel, dict[str, np.ndarray]]:
+    """Compile ``kind`` for ``W[N_out, K_in]`` and ``M`` tokens; return it and its weight arrays
+    (see :func:`prepare_linear`). Raises ``RuntimeError`` for an INT8 kind on a target without
+    AVX-512 VNNI."""
+    target = target or host_target()
+    if kind.startswith("int8") and not target_has_vnni(target):
+        raise RuntimeError(f"INT8 kernel {kind} needs AVX-512 VNNI; target {target} lacks it (use fp32_1x16)")
+    func, schedule, arrays = prepare_linear(kind, weight, m, epilogue, token_tile)
+    return CompiledKernel(func, schedule, target), arrays
 
 
 def build_quantize_transpose(m: int, k: int, target=None) -> CompiledKernel:

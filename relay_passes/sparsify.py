@@ -1,0 +1,228 @@
+"""``SparsifyDense``: constant-weight Linear layers of an imported BERT -> our fused kernels.
+
+Input: a Relax module from :func:`tvm_blocksparse.onnx_import.import_onnx` (weights are
+constants; ONNX Linear = ``matmul(x[..., K], W[K_in, N_out]) (+ bias)``). For every
+``matmul(x, W_const)`` with a static 2-D float32 ``W`` the pass measures the block sparsity of
+``W^T = W[N_out, K_in]`` for the chosen block and rewrites the matmul, together with what follows
+it, into one ``call_tir`` of our kernel:
+
+- epilogues fused into the kernel: ``+ bias``, GELU (erf form ``x * (erf(x / sqrt 2) + 1) * 0.5``
+  and the ``x * 0.5 * (1 + erf(x * (1/sqrt 2)))`` orderings), ``+ residual``;
+- ``mode="int8"``: activations quantized per tensor at run time (``dynamic_qparams`` then
+  ``quantize_transpose_u8`` / ``quantize_u8``), weights per output channel (symmetric s8),
+  dequantized in the kernel epilogue; sparsity >= threshold -> ``int8_4x1`` (block "4x1" =
+  4 out x 1 in, the paper's kernel) or ``int8_16x4``; below -> our dense VNNI kernel;
+- ``mode="fp32"``: sparsity >= threshold (block "1x16" = 16 out x 1 in) -> ``fp32_1x16``;
+  below -> left to TVM (our Matmul schedule rule, weights pre-packed).
+
+Layers the pass can't take (non-constant weight, dtype other than float32, shapes the kernel
+can't tile) stay unchanged; every decision is recorded in ``report`` with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tvm
+from tvm import relax
+from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+from tvm.s_tir import Schedule
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse import kernels
+from tvm_blocksparse.linear import prepare_linear
+from tvm_blocksparse.schedules import schedule_quantize_transpose_u8, schedule_quantize_u8
+from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
+
+MODES = ("int8", "fp32")
+#: Block shapes each mode's sparse kernel takes, as named in :data:`tvm_blocksparse.format.NAMED_BLOCKS`.
+SPARSE_BLOCKS = {"int8": {"4x1": "int8_4x1", "16x4": "int8_16x4"}, "fp32": {"1x16": "fp32_1x16"}}
+
+
+@dataclasses.dataclass
+class LayerDecision:
+    """What the pass did with one Linear layer (``W[N_out, K_in]``)."""
+
+    index: int
+    n_out: int
+    k_in: int
+    tokens: int
+    sparsity: float
+    kernel: str  # int8_4x1 | int8_16x4 | int8_dense | fp32_1x16 | tvm_dense | unchanged
+    epilogue: str
+    reason: str = ""
+
+
+def _gelu_patterns(y):
+    """GELU(y) as exporters write it (erf form)."""
+    c = is_const
+    erf_arg = is_op("relax.divide")(y, c()) | is_op("relax.multiply")(y, c())
+    one_plus_erf = is_op("relax.add")(is_op("relax.erf")(erf_arg), c()) | is_op("relax.add")(c(), is_op("relax.erf")(erf_arg))
+    mul = lambda a, b: is_op("relax.multiply")(a, b) | is_op("relax.multiply")(b, a)  # noqa: E731
+    # (y * (1 + erf)) * 0.5  |  (y * 0.5) * (1 + erf)  |  0.5 * y * (1 + erf) variants
+    return mul(mul(y, one_plus_erf), c()) | mul(mul(y, c()), one_plus_erf)
+
+
+def _const_value(expr) -> np.ndarray | None:
+    return expr.value.numpy() if isinstance(expr, tvm.ir.expr.Constant) else None
+
+
+def _static_shape(expr) -> list[int] | None:
+    ty = expr.ty if hasattr(expr, "ty") else None
+    shape = getattr(ty, "shape", None)
+    if shape is None:
+        return None
+    try:
+        return [int(d) for d in shape]
+    except (TypeError, ValueError):
+        return None
+
+
+@tvm.transform.module_pass(opt_level=0, name="tvm_blocksparse.SparsifyDense")
+class SparsifyDense:
+    """See the module docstring. ``self.report`` lists one :class:`LayerDecision` per Linear."""
+
+    def __init__(self, mode: str = "int8", block: str = "4x1", threshold: float = 0.7, token_tile: int | None = None):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if block not in SPARSE_BLOCKS[mode]:
+            raise ValueError(
+                f"block {block!r} has no {mode} kernel; choose one of {sorted(SPARSE_BLOCKS[mode])} "
+                "(orientation: (out x in) of W[N_out, K_in])"
+            )
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.mode, self.block, self.threshold, self.token_tile = mode, block, threshold, token_tile
+        self.report: list[LayerDecision] = []
+
+    # ------------------------------------------------------------------ pass body
+    def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        self._bb = relax.BlockBuilder(mod)
+        self._funcs: dict[str, tvm.ir.GlobalVar] = {}
+        x, w, b, r = wildcard(), is_const(), is_const(), wildcard()
+        mm = is_op("relax.matmul")(x, w)
+        biased = is_op("relax.add")(mm, b) | is_op("relax.add")(b, mm)
+        # Longest chains first: a rewritten chain no longer contains a matmul.
+        patterns = [
+            (_gelu_patterns(biased), dict(bias=True, gelu=True)),
+            (is_op("relax.add")(biased, r) | is_op("relax.add")(r, biased), dict(bias=True, residual=True)),
+            (biased, dict(bias=True)),
+            (mm, {}),
+        ]
+        for gv, func in list(mod.functions_items()):
+            if not isinstance(func, relax.Function):
+                continue
+            for pattern, ep in patterns:
+                func = rewrite_call(pattern, lambda expr, m, ep=ep: self._rewrite(expr, m, x, w, b, r, ep), func)
+            self._bb.update_func(gv, func)
+        return relax.transform.DeadCodeElimination()(self._bb.get())
+
+    # ------------------------------------------------------------------ one layer
+    def _rewrite(self, expr, matches, x_pat, w_pat, b_pat, r_pat, ep_flags):
+        x, w_const = matches[x_pat], matches[w_pat]
+        weight = _const_value(w_const)
+        x_shape = _static_shape(x)
+        index = len(self.report)
+        if weight is None or weight.ndim != 2 or weight.dtype != np.float32 or x_shape is None or x_shape[-1] != weight.shape[0]:
+            return expr  # not a Linear we handle (non-2-D / non-float32 weight, dynamic shape)
+        k, n = weight.shape
+        w_out_in = np.ascontiguousarray(weight.T)
+        m = int(np.prod(x_shape[:-1]))
+        sparsity = fmt.block_sparsity(w_out_in, self.block)
+        ep_name = "+".join(["bias"] * ep_flags.get("bias", False) + ["gelu"] * ep_flags.get("gelu", False)
+                           + ["residual"] * ep_flags.get("residual", False)) or "none"
+        kernel, reason = self._choose_kernel(n, k, sparsity)
+        decision = LayerDecision(index, n, k, m, sparsity, kernel, ep_name, reason)
+        if kernel in ("tvm_dense", "unchanged"):
+            self.report.append(decision)
+            return expr
+        bias = _const_value(matches[b_pat]) if ep_flags.get("bias") else None
+        if bias is not None and bias.size != n:
+            decision.kernel, decision.reason = "unchanged", f"bias of {bias.size} values for {n} outputs"
+            self.report.append(decision)
+            return expr
+        residual = matches[r_pat] if ep_flags.get("residual") else None
+        if residual is not None and (_static_shape(residual) != x_shape[:-1] + [n]):
+            decision.kernel, decision.reason = "unchanged", "residual shape differs from the output"
+            self.report.append(decision)
+            return expr
+        self.report.append(decision)
+        return self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags)
+
+    def _choose_kernel(self, n: int, k: int, sparsity: float) -> tuple[str, str]:
+        sparse = sparsity >= self.threshold
+        if self.mode == "fp32":
+            if not sparse:
+                return "tvm_dense", f"block sparsity {sparsity:.2f} < {self.threshold}"
+            if n % 16:
+                return "tvm_dense", f"fp32_1x16 needs N_out % 16 == 0 (N_out={n})"
+            return "fp32_1x16", ""
+        if k % 4:
+            return "unchanged", f"INT8 kernels need K_in % 4 == 0 (K_in={k})"
+        if sparse:
+            kernel = SPARSE_BLOCKS["int8"][self.block]
+            if kernel == "int8_4x1" and n % 4 == 0:
+                return kernel, ""
+            if kernel == "int8_16x4" and n % 16 == 0:
+                return kernel, ""
+        if n % 16:
+            return "unchanged", f"dense INT8 kernel needs N_out % 16 == 0 (N_out={n})"
+        return "int8_dense", "" if not sparse else f"{self.block} kernel can't take N_out={n}"
+
+    # ------------------------------------------------------------------ IR emission
+    def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
+        sch = Schedule(func)
+        schedule(sch)
+        scheduled = sch.mod["main"].with_attr(SCHEDULED_ATTR, True).with_attr(RULE_ATTR, name.split("_m")[0])
+        scheduled = scheduled.without_attr("global_symbol")
+        key = hash(scheduled.script())  # same shapes + epilogue + nnz -> one PrimFunc
+        gv = self._funcs.get((name, key))
+        if gv is None:
+            gv = self._bb.add_func(scheduled, name)
+            self._funcs[(name, key)] = gv
+        return gv
+
+    def _emit(self, kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags):
+        int8 = kernel.startswith("int8")
+        ep = kernels.Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
+                              residual=residual is not None)
+        func, schedule, arrays = prepare_linear(kernel, w_out_in, m, ep, self.token_tile)
+        gv = self._add_kernel(func, schedule, f"{kernel}_m{m}_n{n}_k{k}")
+        x2d = relax.op.reshape(x, (m, k)) if len(x_shape) != 2 else x
+        values: dict[str, relax.Expr] = {name: relax.const(a) for name, a in arrays.items()}
+        if bias is not None:
+            values["bias"] = relax.const(bias.astype(np.float32))
+        if residual is not None:
+            values["residual"] = relax.op.reshape(residual, (m, n)) if len(x_shape) != 2 else residual
+        if int8:
+            qp_gv = self._add_kernel(kernels.dynamic_qparams(m, k), _no_schedule, f"dynamic_qparams_m{m}_k{k}")
+            qp = relax.call_tir(qp_gv, [x2d], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
+            values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
+            if kernel == "int8_4x1":
+                qt_gv = self._add_kernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8,
+                                         f"quantize_transpose_u8_m{m}_k{k}")
+                values["XT"] = relax.call_tir(qt_gv, [x2d, values["x_scale"], values["x_zp"]],
+                                              relax.TensorType((k, kernels.padded_tokens(m)), "uint8"))
+            else:
+                q_gv = self._add_kernel(kernels.quantize_u8(m, k), schedule_quantize_u8, f"quantize_u8_m{m}_k{k}")
+                values["X"] = relax.call_tir(q_gv, [x2d, values["x_scale"], values["x_zp"]],
+                                             relax.TensorType((m, k), "uint8"))
+        else:
+            values["X"] = x2d
+        params = [p.name for p in func.params][:-1]
+        y = relax.call_tir(gv, [values[p] for p in params], relax.TensorType((m, n), "float32"))
+        return relax.op.reshape(y, [*x_shape[:-1], n]) if len(x_shape) != 2 else y
+
+
+def _no_schedule(sch: Schedule) -> Schedule:
+    return sch
+
+
+def sparsity_report_table(report: list[LayerDecision]) -> str:
+    lines = [f"{'#':>3} {'N_out x K_in':>12} {'tokens':>6} {'sparsity':>8}  {'kernel':<11} {'epilogue':<18} note"]
+    for d in report:
+        lines.append(f"{d.index:>3} {f'{d.n_out}x{d.k_in}':>12} {d.tokens:>6} {d.sparsity:>8.3f}  {d.kernel:<11} "
+                     f"{d.epilogue:<18} {d.reason}")
+    return "\n".join(lines)
+
