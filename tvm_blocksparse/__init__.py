@@ -12,6 +12,7 @@ from . import tensor_intrin  # registers our TensorIntrins with TensorIR
 from . import intrin_lowering  # vectorizable erf for llvm targets
 from . import format
 from . import pipeline  # registers relax.get_pipeline("tvm_blocksparse")
+from .api import CompiledModel, compile, inspect, load, prune
 from .kernels import Epilogue
 
 __version__ = "0.1.0"

@@ -67,7 +67,8 @@ def get_pipeline(
         with tgt:
             _dump(mod, dump_dir, 0, "input")
             if sparsify is not None:
-                mod = sparsify(mod)
+                # QKV share one input: one dynamic quantization instead of three.
+                mod = tvm.transform.Sequential([sparsify, relax.transform.EliminateCommonSubexpr()])(mod)
                 _dump(mod, dump_dir, 1, "sparsify")
             mod = tvm.transform.Sequential(cpu_generic.legalize_passes(tgt))(mod)
             _dump(mod, dump_dir, 2, "legalize")

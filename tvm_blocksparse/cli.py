@@ -1,0 +1,153 @@
+"""``tvm-blocksparse``: compile, run, inspect and prune ONNX BERT models from the shell.
+
+Examples::
+
+    tvm-blocksparse inspect bert.onnx                       # is it sparse enough? in which blocks?
+    tvm-blocksparse prune bert.onnx bert90.onnx --sparsity 0.9 --block 4x1
+    tvm-blocksparse compile bert90.onnx -o bert90.so --dtype int8 --seq-len 128
+    tvm-blocksparse run bert90.so --repeat 20               # random token ids, prints latency
+    tvm-blocksparse demo                                    # prune + compile + compare (BERT-Mini shape)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _progress(msg: str) -> None:
+    print(f"[tvm-blocksparse] {msg}", file=sys.stderr, flush=True)
+
+
+def _cmd_inspect(args) -> int:
+    from tvm_blocksparse.api import inspect
+
+    print(inspect(args.model, block=args.block, threshold=args.threshold))
+    return 0
+
+
+def _cmd_prune(args) -> int:
+    from tvm_blocksparse.api import prune
+
+    names = prune(args.model, args.output, sparsity=args.sparsity, block=args.block)
+    print(f"pruned {len(names)} weights to {args.sparsity:.0%} {args.block} block sparsity -> {args.output}")
+    print("note: no fine-tuning was done; use the pruned model for speed, not for its accuracy")
+    return 0
+
+
+def _cmd_compile(args) -> int:
+    from tvm_blocksparse.api import compile as compile_model
+    from tvm_blocksparse.relay_passes.sparsify import LayerDecision, sparsity_report_table
+
+    target = args.target
+    if target and target.lstrip().startswith("{"):
+        import json
+
+        target = json.loads(target)
+    model = compile_model(args.model, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
+                          sparsity_threshold=args.threshold, block=args.block, target=target,
+                          dump_dir=args.dump_ir, progress=_progress)
+    print(sparsity_report_table([LayerDecision(**d) for d in model.report]))
+    for note in model.metadata.get("notes", []):
+        print("note:", note)
+    path = model.export(args.output)
+    print(f"wrote {path} and {path}.json")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    import numpy as np
+
+    from tvm_blocksparse.api import load
+
+    model = load(args.module)
+    if args.inputs:
+        data = np.load(args.inputs)
+        feeds = {n: data[n] for n in model.input_names}
+    else:
+        rng = np.random.default_rng(0)
+        feeds = {}
+        for n in model.input_names:
+            shape, dtype = model.input_shapes[n], model.input_dtypes[n]
+            feeds[n] = np.ones(shape, dtype) if "mask" in n else rng.integers(0, 1000, shape).astype(dtype)
+        _progress(f"no --inputs: random token ids, all-ones masks {[model.input_shapes[n] for n in model.input_names]}")
+    outs = model.run(feeds)
+    for name, o in zip(model.output_names, outs, strict=False):
+        print(f"{name}: shape {list(o.shape)} {o.dtype} mean {float(o.mean()):.5f} std {float(o.std()):.5f}")
+    if args.repeat:
+        ms = model.time_ms(feeds, number=1, repeat=args.repeat)
+        print(f"latency: median {np.median(ms):.3f} ms, p10 {np.percentile(ms, 10):.3f}, p90 {np.percentile(ms, 90):.3f} "
+              f"over {args.repeat} runs")
+    if args.save:
+        np.savez(args.save, **dict(zip(model.output_names, outs, strict=False)))
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from tvm_blocksparse import demo
+
+    return demo.main(["--model", args.model, "--seq-len", str(args.seq_len)])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="tvm-blocksparse", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    block_help = 'block shape "OUTxIN" of W[N_out, K_in]: 4x1 (INT8, the paper\'s), 16x4 (INT8), 1x16 (FP32)'
+
+    p = sub.add_parser("inspect", help="per-layer block sparsity and what would go sparse")
+    p.add_argument("model", help="ONNX file")
+    p.add_argument("--block", default="4x1", help=block_help)
+    p.add_argument("--threshold", type=float, default=0.7, help="block sparsity from which a layer goes sparse")
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("prune", help="magnitude block pruning of every Linear weight (no fine-tuning)")
+    p.add_argument("model")
+    p.add_argument("output")
+    p.add_argument("--sparsity", type=float, default=0.9)
+    p.add_argument("--block", default="4x1", help=block_help)
+    p.set_defaults(func=_cmd_prune)
+
+    p = sub.add_parser("compile", help="ONNX -> .so (+ .so.json metadata)")
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, help="path of the .so to write")
+    p.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
+    p.add_argument("--block", default="4x1", help=block_help)
+    p.add_argument("--threshold", type=float, default=0.7)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--target", help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' (default: this CPU)')
+    p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
+    p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("run", help="run a compiled .so (needs its .so.json beside it)")
+    p.add_argument("module")
+    p.add_argument("--inputs", help=".npz with one array per ONNX input name (default: random ids)")
+    p.add_argument("--repeat", type=int, default=10, help="timed runs (0: none)")
+    p.add_argument("--save", help="write the outputs to this .npz")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("demo", help="prune a BERT-shaped model to 90%% 4x1, compile sparse and dense, compare")
+    p.add_argument("--model", default="bert-mini")
+    p.add_argument("--seq-len", type=int, default=128)
+    p.set_defaults(func=_cmd_demo)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from tvm_blocksparse.onnx_import import OnnxImportError
+
+    t0 = time.perf_counter()
+    try:
+        rc = args.func(args)
+    except (OnnxImportError, FileNotFoundError, ValueError, NotImplementedError, RuntimeError) as err:
+        print(f"tvm-blocksparse {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    _progress(f"{args.command} done in {time.perf_counter() - t0:.1f} s")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
