@@ -42,6 +42,9 @@ def _dump(mod: tvm.IRModule, dump_dir: str | None, index: int, phase: str) -> No
 def schedule_passes(rules: ApplyScheduleRules) -> list[tvm.transform.Pass]:
     """Phase 3: apply our schedule rules, then fold the weight pre-packing into constants."""
     return [
+        # Reshape-only PrimFuncs become views (no copy) before our rules schedule them, after
+        # which TVM would no longer recognize them as reshapes.
+        relax.transform.RewriteDataflowReshape(),
         relax.transform.AttachAttrLayoutFreeBuffers(),
         rules,
         relax.transform.SplitLayoutRewritePreproc(),
