@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench-spmm venv venv-bench clean
+.PHONY: demo demo-kernels test bench-spmm bench-e2e-dense venv venv-bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,8 +15,13 @@ venv: $(BIN)/python
 venv-bench: venv
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
 
-# Main job: build our kernels for one BERT-Large layer shape and compare with dense INT8 / FP32.
-demo: venv-bench
+# Main job: prune a BERT-Mini-shaped model to 90 % 4x1, compile INT8 sparse and dense, check
+# the outputs, compare latencies (with ONNX Runtime FP32 and INT8-dynamic). ~30 s on 2 cores.
+demo: venv
+	$(BIN)/python -m tvm_blocksparse.demo
+
+# Kernel demo: one BERT-Large layer shape, our kernels vs dense INT8 / FP32 (needs torch).
+demo-kernels: venv-bench
 	$(BIN)/python bench/spmm.py --threads 1 --shapes 1024x4096x128 --sparsities 0.7,0.9 \
 		--backends ours_int8_4x1,ours_fp32_1x16,ours_int8_dense,torch_int8_dense,torch_fp32_dense
 
@@ -26,6 +31,11 @@ test: venv
 # Full kernel benchmark (never part of the tests): ~15 min on 2 cores.
 bench-spmm: venv-bench
 	$(BIN)/python bench/spmm.py --threads 1 --json bench/results/spmm_1t.json --plot bench/results/spmm_1t.png
+
+# Dense FP32 BERT-Mini/Base vs ONNX Runtime, 1 thread, with the per-PrimFunc profile (~2 min).
+bench-e2e-dense: venv
+	$(BIN)/python bench/e2e_dense.py --models bert-mini bert-base --threads 1 --profile bert-base \
+		--json bench/results/e2e_dense_1t.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,318 @@
+"""SparsifyDense (IR in / IR out), the compile API on whole models, export/load, inspect, prune,
+CLI and bad input."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import numpy as np
+import onnx
+import pytest
+import tvm
+from onnx import TensorProto, helper, numpy_helper
+from tvm import relax
+
+import tvm_blocksparse as tb
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+from tvm_blocksparse.kernels import Epilogue
+from tvm_blocksparse.onnx_import import OnnxImportError, import_onnx
+from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
+from tvm_blocksparse.testing import gelu_ref, int8_linear_ref
+
+from conftest import requires_avx512, requires_vnni
+
+TOKENS = 16
+
+
+# ----------------------------------------------------------------------------- IR in / IR out
+
+
+def _linear_module(w_kn: np.ndarray, bias=True, gelu=False, residual=False, weight_const=True):
+    k, n = w_kn.shape
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, TOKENS, k), str(w_kn.dtype)))
+    params = [x]
+    if not weight_const:
+        wv = relax.Var("w", relax.TensorType((k, n), str(w_kn.dtype)))
+        params.append(wv)
+    r = relax.Var("r", relax.TensorType((1, TOKENS, n), "float32"))
+    if residual:
+        params.append(r)
+    with bb.function("main", params):
+        with bb.dataflow():
+            y = bb.emit(relax.op.matmul(x, relax.const(w_kn) if weight_const else wv))
+            if bias:
+                y = bb.emit(relax.op.add(y, relax.const(np.linspace(-1, 1, n).astype(np.float32))))
+            if gelu:
+                e = relax.op.erf(relax.op.divide(y, relax.const(np.float32(math.sqrt(2)))))
+                y = bb.emit(relax.op.multiply(relax.op.multiply(y, relax.op.add(e, relax.const(np.float32(1)))),
+                                              relax.const(np.float32(0.5))))
+            if residual:
+                y = bb.emit(relax.op.add(y, r))
+            out = bb.emit_output(y)
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def _calls(mod) -> list[str]:
+    names = []
+    call_tir = tvm.ir.Op.get("relax.call_tir")
+
+    def visit(e):
+        if isinstance(e, relax.Call):
+            names.append(e.args[0].name_hint if e.op.same_as(call_tir) else e.op.name)
+
+    relax.analysis.post_order_visit(mod["main"], visit)
+    return names
+
+
+def _weight(n, k, sparsity, block="4x1", seed=0):
+    w = np.random.default_rng(seed).standard_normal((n, k)).astype(np.float32)
+    return np.ascontiguousarray(fmt.prune_blocks(w, sparsity, block).T)  # ONNX layout [K, N]
+
+
+def test_sparse_weight_becomes_one_fused_int8_4x1_call():
+    mod = _linear_module(_weight(64, 32, 0.9), bias=True, gelu=True)
+    sp = SparsifyDense("int8", "4x1", 0.7)
+    out = sp(mod)
+    calls = _calls(out)
+    assert "relax.matmul" not in calls and "relax.erf" not in calls and "relax.add" not in calls
+    assert any(c.startswith("int8_4x1") for c in calls)
+    assert any(c.startswith("quantize_transpose_u8") for c in calls) and any(c.startswith("dynamic_qparams") for c in calls)
+    [d] = sp.report
+    assert (d.kernel, d.epilogue, d.n_out, d.k_in, d.tokens) == ("int8_4x1", "bias+gelu", 64, 32, TOKENS)
+
+
+def test_dense_weight_goes_to_dense_int8_kernel_with_residual():
+    mod = _linear_module(_weight(64, 32, 0.2), bias=True, residual=True)
+    sp = SparsifyDense("int8", "4x1", 0.7)
+    calls = _calls(sp(mod))
+    assert any(c.startswith("int8_dense") for c in calls) and "relax.matmul" not in calls
+    assert sp.report[0].epilogue == "bias+residual"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["fp32_dense_below_threshold", "non_constant_weight", "float16_weight", "k_not_multiple_of_4"],
+)
+def test_module_left_unchanged(case):
+    if case == "fp32_dense_below_threshold":
+        mod, sp = _linear_module(_weight(64, 32, 0.5, "1x16")), SparsifyDense("fp32", "1x16", 0.7)
+    elif case == "non_constant_weight":
+        mod, sp = _linear_module(_weight(64, 32, 0.9), weight_const=False), SparsifyDense("int8")
+    elif case == "float16_weight":
+        mod, sp = _linear_module(_weight(64, 32, 0.9).astype(np.float16), bias=False), SparsifyDense("int8")
+    else:
+        mod, sp = _linear_module(_weight(64, 30, 0.9, "4x1")[:30]), SparsifyDense("int8")
+    out = sp(mod)
+    tvm.ir.assert_structural_equal(out["main"], mod["main"])
+
+
+def test_bad_pass_options():
+    with pytest.raises(ValueError, match="block"):
+        SparsifyDense("fp32", "4x1")
+    with pytest.raises(ValueError, match="mode"):
+        SparsifyDense("int4")
+    with pytest.raises(ValueError, match="threshold"):
+        SparsifyDense("int8", threshold=1.5)
+
+
+# ----------------------------------------------------------------------------- numerics
+
+
+def _single_linear_onnx(w_kn, bias, gelu=False, residual=False):
+    k, n = w_kn.shape
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["y0"])]
+    last = "y0"
+    inits = [numpy_helper.from_array(w_kn, "W"), numpy_helper.from_array(bias, "b")]
+    if gelu:
+        inits += [numpy_helper.from_array(np.array(math.sqrt(2), np.float32), "s2"),
+                  numpy_helper.from_array(np.array(1, np.float32), "one"),
+                  numpy_helper.from_array(np.array(0.5, np.float32), "half")]
+        nodes += [helper.make_node("Div", ["y0", "s2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
+                  helper.make_node("Add", ["e", "one"], ["e1"]), helper.make_node("Mul", ["y0", "e1"], ["g0"]),
+                  helper.make_node("Mul", ["g0", "half"], ["g"])]
+        last = "g"
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "sequence", k])]
+    if residual:
+        nodes.append(helper.make_node("Add", [last, "r"], ["res"]))
+        last = "res"
+        inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, ["batch", "sequence", n]))
+    nodes.append(helper.make_node("Identity", [last], ["out"]))
+    graph = helper.make_graph(nodes, "linear", inputs,
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", "sequence", n])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@requires_vnni
+@pytest.mark.parametrize("kernel,sparsity,gelu,residual", [
+    ("int8_4x1", 0.9, True, False), ("int8_4x1", 0.8, False, True), ("int8_dense", 0.3, True, False)])
+def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
+    """The compiled layer does exactly the numpy simulation of the same dynamic quantization
+    (full-range activations: negative and positive, so the zero point is mid-range)."""
+    rng = np.random.default_rng(3)
+    k, n = 64, 96
+    w_kn = _weight(n, k, sparsity, seed=4)
+    bias = rng.standard_normal(n).astype(np.float32)
+    x = (rng.standard_normal((1, TOKENS, k)) * 3 + 0.5).astype(np.float32)
+    r = rng.standard_normal((1, TOKENS, n)).astype(np.float32)
+    model = tb.compile(_single_linear_onnx(w_kn, bias, gelu, residual), batch_size=1, seq_len=TOKENS, dtype="int8")
+    assert model.report[0]["kernel"] == kernel
+    feeds = {"x": x, "r": r} if residual else {"x": x}
+    out = model.run(feeds)[0]
+
+    x2d = x.reshape(TOKENS, k)
+    x_q = fmt.dynamic_activation_qparams(x2d)
+    xq, _ = fmt.quantize_activation_u8(x2d, x_q)
+    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T))
+    ep = Epilogue("float32", bias=True, gelu=gelu, residual=residual)
+    ref = int8_linear_ref(xq, wq, ep, x_q=x_q, bias=bias, residual=r.reshape(TOKENS, n) if residual else None)
+    np.testing.assert_allclose(out.reshape(TOKENS, n), ref, rtol=1e-5, atol=1e-5)
+
+
+@requires_avx512
+def test_fp32_sparse_model_matches_onnxruntime():
+    ort = pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("tiny", seed=2, sparsity=0.9, block="1x16")
+    feeds = random_inputs(1, 37, vocab=1000, pad=4, seed=3)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    compiled = tb.compile(model, seq_len=37, dtype="fp32")
+    assert {d["kernel"] for d in compiled.report} == {"fp32_1x16"}
+    out = compiled.run(feeds)[0]
+    assert np.abs(out - ref).max() / np.abs(ref).max() <= 1e-4
+
+
+@requires_vnni
+def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    compiled = tb.compile(model, seq_len=64, dtype="int8")
+    assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
+    assert {d["epilogue"] for d in compiled.report} == {"bias", "bias+gelu", "bias+residual"}
+    out = compiled.run(feeds)[0]
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cos.min() >= 0.99, cos.min()
+
+    path = compiled.export(tmp_path / "mini.so")
+    assert os.path.isfile(path) and os.path.isfile(path + ".json")
+    loaded = tb.load(path)
+    assert loaded.input_names == ["input_ids", "attention_mask"] and loaded.output_names == ["last_hidden_state"]
+    np.testing.assert_array_equal(loaded.run(feeds)[0], out)
+
+
+@requires_avx512
+def test_int8_on_a_target_without_vnni_falls_back_to_fp32():
+    model = make_bert_onnx("tiny", seed=1, sparsity=0.9, block="4x1")
+    with pytest.warns(UserWarning, match="VNNI"):
+        compiled = tb.compile(model, seq_len=8, dtype="int8", target={"kind": "llvm", "mcpu": "skylake-avx512"})
+    assert compiled.metadata["dtype"] == "fp32" and compiled.metadata["notes"]
+    ref = tb.compile(model, seq_len=8, dtype="fp32").run(random_inputs(1, 8, vocab=1000))[0]
+    np.testing.assert_allclose(compiled.run(random_inputs(1, 8, vocab=1000))[0], ref, rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- inspect / prune / bad input
+
+
+def test_prune_then_inspect(tmp_path):
+    dense = tmp_path / "tiny.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0), dense)
+    report = tb.inspect(dense)
+    assert not any(l.goes_sparse for l in report.layers) and "No layer is sparse enough" in str(report)
+    names = tb.prune(dense, tmp_path / "tiny90.onnx", sparsity=0.9, block="4x1")
+    assert len(names) == 2 * 6
+    report = tb.inspect(tmp_path / "tiny90.onnx")
+    assert all(l.goes_sparse and abs(l.sparsity["4x1"] - 0.9) < 0.01 for l in report.layers)
+    assert all(l.sparsity["16x4"] < 0.5 for l in report.layers)  # 4x1 pruning is not 16x4 sparse
+    assert report.estimated_speedup > 1.5
+
+
+@pytest.mark.parametrize("bad", ["missing", "not_onnx", "no_matmul"])
+def test_bad_models_give_clear_errors(tmp_path, bad):
+    path = tmp_path / "m.onnx"
+    if bad == "not_onnx":
+        path.write_bytes(b"this is not a protobuf \x00\x01")
+    elif bad == "no_matmul":
+        g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises((OnnxImportError, FileNotFoundError)):
+        tb.compile(path)
+    with pytest.raises((OnnxImportError, FileNotFoundError)):
+        tb.inspect(path)
+
+
+def test_bad_block_strings_and_shapes():
+    model = make_bert_onnx("tiny", seed=0)
+    with pytest.raises(ValueError):
+        tb.compile(model, block="4by1")
+    with pytest.raises(ValueError):
+        tb.compile(model, dtype="int4")
+    compiled = tb.compile(model, seq_len=8, dtype="fp32")
+    with pytest.raises(ValueError, match="compiled for"):
+        compiled.run(random_inputs(1, 9, vocab=1000))
+    with pytest.raises(ValueError, match="inputs must be"):
+        compiled.run({"input_ids": np.zeros((1, 8), np.int64)})
+
+
+def test_legacy_style_graph_with_constant_of_shape_imports():
+    """Mask code as the legacy TorchScript exporter writes it (ConstantOfShape of a Shape):
+    TVM's frontend rejects it; our import folds it once the input shape is bound."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("ConstantOfShape", ["s"], ["ones"], value=numpy_helper.from_array(np.array([1.0], np.float32))),
+        helper.make_node("MatMul", ["x", "W"], ["mm"]),
+        helper.make_node("Mul", ["mm", "ones8"], ["y"]),
+        helper.make_node("Add", ["ones", "ones"], ["two"]),
+        helper.make_node("MatMul", ["two", "W"], ["ones8"]),
+    ]
+    w = np.eye(8, dtype=np.float32)
+    g = helper.make_graph(nodes, "legacy", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+                          [numpy_helper.from_array(w, "W")])
+    mod, names, shapes, _ = import_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), 3, 8)
+    assert names == ["x"] and shapes["x"] == [3, 8]
+
+
+# ----------------------------------------------------------------------------- CLI, pipeline, docker
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    from tvm_blocksparse.cli import main
+
+    src = tmp_path / "tiny.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0), src)
+    assert main(["prune", str(src), str(tmp_path / "p.onnx"), "--sparsity", "0.9"]) == 0
+    assert main(["inspect", str(tmp_path / "p.onnx")]) == 0
+    assert "12/12 Linear layers" in capsys.readouterr().out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["compile", str(tmp_path / "p.onnx"), "-o", str(tmp_path / "p.so"), "--seq-len", "8",
+                     "--dtype", "fp32"]) == 0
+    assert main(["run", str(tmp_path / "p.so"), "--repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "last_hidden_state: shape [1, 8, 128]" in out and "latency" in out
+    assert main(["compile", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "x.so")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["inspect", str(src), "--block", "3x3x3"]) == 2
+
+
+def test_registered_pipeline():
+    assert "tvm_blocksparse" in relax.pipeline.PIPELINE_MAP
+    assert isinstance(relax.get_pipeline("tvm_blocksparse"), tvm.transform.Pass)
+
+
+def test_dockerfile_uses_the_readme_install_and_demo():
+    root = os.path.dirname(os.path.dirname(__file__))
+    docker = open(os.path.join(root, "docker", "Dockerfile")).read()
+    readme = open(os.path.join(root, "README.md")).read()
+    makefile = open(os.path.join(root, "Makefile")).read()
+    assert "RUN make venv\n" in docker and 'CMD ["make", "demo"]' in docker
+    assert "demo: venv\n" in makefile  # the image installs exactly what the demo needs
+    first_block = readme.split("```")[1]
+    assert "make demo" in first_block and "make test" in first_block
