@@ -71,7 +71,12 @@ def get_pipeline(
             _dump(mod, dump_dir, 0, "input")
             if sparsify is not None:
                 # QKV share one input: one dynamic quantization instead of three.
-                mod = tvm.transform.Sequential([sparsify, relax.transform.EliminateCommonSubexpr()])(mod)
+                # Kernel outputs are reshaped to [B, S, N] and the next kernel's input back to
+                # [B*S, K]: drop those pairs so no copy is left.
+                mod = tvm.transform.Sequential([
+                    sparsify, relax.transform.EliminateCommonSubexpr(), relax.transform.RemoveRedundantReshape(),
+                    relax.transform.CanonicalizeBindings(),
+                ])(mod)
                 _dump(mod, dump_dir, 1, "sparsify")
             mod = tvm.transform.Sequential(cpu_generic.legalize_passes(tgt))(mod)
             _dump(mod, dump_dir, 2, "legalize")
