@@ -166,6 +166,15 @@ def padded_tokens(m: int) -> int:
 # ----------------------------------------------------------------------------- INT8 4x1
 
 
+def default_token_tile_4x1(m: int) -> int:
+    """Token tile (16, 32 or 48) for ``M`` tokens, minimizing ``tiles x (vectors per tile + 0.5)``:
+    a ragged last tile recomputes clamped 16-token vectors, and each tile re-reads the weights
+    (~half a vector's work, fitted to BERT-Base shapes at 90 %, 1 thread: at M = 128 tiles of
+    16/32/48 ran 0.42/0.36/0.40 ms on 3072x768)."""
+    n_vec = padded_tokens(m) // 16
+    return 16 * min((3, 2, 1), key=lambda tv: -(-n_vec // tv) * (tv + 0.5))
+
+
 def bsr_dense_int8_4x1(
     m: int, n: int, k: int, num_groups: int, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48
 ) -> tvm.tirx.PrimFunc:

@@ -144,7 +144,8 @@ def prepare_linear(
 
     if kind == "int8_4x1":
         arrays = int8_4x1_weight_arrays(weight_q)
-        func = kernels.bsr_dense_int8_4x1(m, n, k, arrays["w_cols"].shape[0], epilogue, token_tile or 48)
+        func = kernels.bsr_dense_int8_4x1(m, n, k, arrays["w_cols"].shape[0], epilogue,
+                                          token_tile or kernels.default_token_tile_4x1(m))
         return func, schedule_bsr_dense_int8_4x1, arrays
     if kind == "int8_16x4":
         arrays = int8_16x4_weight_arrays(weight_q)
