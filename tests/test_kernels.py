@@ -182,7 +182,7 @@ def test_int8_4x1_asm_has_vpdpbusd_and_no_scalar_multiply_loop():
     # compile-only: runs on any x86 host, the target names a VNNI CPU explicitly
     target = Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": 2})
     w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
-    kern, _ = linear.build_linear("int8_4x1", w, 128, target=target)
+    kern, _ = linear.build_linear("int8_4x1", w, 128, token_tile=48, target=target)
     asm = kern.asm()
     assert asm.count("vpdpbusd") == 12  # 4 channels x 3 token vectors, one per accumulator
     # the weight dword is broadcast (embedded {1to16} on znver4, vpbroadcastd on cascadelake)
