@@ -166,6 +166,18 @@ def padded_tokens(m: int) -> int:
 # ----------------------------------------------------------------------------- INT8 4x1
 
 
+#: Groups (16 B of weights + 16 B of column indices each) the 4x1 kernel prefetches ahead. End
+#: to end the weights come from memory, not cache: without it the 4x1 kernels of BERT-Base ran
+#: 1.45x slower in the model than alone (13.8 vs 9.5 ms in total, 1 thread).
+WEIGHT_PREFETCH_GROUPS = 32
+
+
+def _prefetch(address):
+    """``llvm.prefetch`` (read, keep in all cache levels, data)."""
+    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"), address,
+                                         T.int32(0), T.int32(3), T.int32(1)))
+
+
 def default_token_tile_4x1(m: int) -> int:
     """Token tile (16, 32 or 48) for ``M`` tokens, minimizing ``tiles x (vectors per tile + 0.5)``:
     a ragged last tile recomputes clamped 16-token vectors, and each tile re-reads the weights
@@ -250,6 +262,9 @@ def bsr_dense_int8_4x1(
                             vtv = T.axis.spatial(tv_per_tile, tv)
                             T.reads(XT[0:k, 0:mp], w_cols[vg, 0:4])
                             T.writes(packed[vtv, 0:16, 0:4])
+                            if vtv == 0:
+                                _prefetch(T.address_of(w_data[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0, 0]))
+                                _prefetch(T.address_of(w_cols[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0]))
                             packed.vstore(
                                 [vtv, 0, 0],
                                 T.Shuffle(
