@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 from conftest import requires_avx512, requires_vnni, requires_x86
+import tvm
 from tvm.target import Target
+
+from tvm_blocksparse.target import host_target
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear
@@ -214,3 +217,19 @@ def test_wrong_input_shape_is_a_clear_error():
     kern, arrays = linear.build_linear("int8_16x4", np.ones((16, 16), np.int8), 4)
     with pytest.raises(ValueError, match=r"input X: expected \(4, 16\) uint8"):
         kern(X=np.zeros((5, 16), np.uint8), **arrays)
+
+
+@requires_x86
+@pytest.mark.parametrize("m,k", [(128, 768), (7, 37), (1, 16), (13, 3072)])
+def test_dynamic_qparams_equal_numpy(m, k):
+    """Range -> (scale, zero point) exactly as format.dynamic_activation_qparams, for all-positive,
+    all-negative and mixed tensors, ragged row chunks and K % 16 != 0."""
+    from tvm_blocksparse.kernels import dynamic_qparams
+
+    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
+    for shift in (1.0, -50.0, 50.0):
+        x = (np.random.default_rng(m).standard_normal((m, k)) * 3 + shift).astype(np.float32)
+        scale, zp = tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
+        lib["main"](tvm.runtime.tensor(x), scale, zp)
+        ref = fmt.dynamic_activation_qparams(x)
+        assert scale.numpy()[0] == np.float32(ref.scale) and zp.numpy()[0] == ref.zero_point

@@ -558,33 +558,43 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
 
     ``X f32[M, K]`` -> ``x_scale f32[1]``, ``x_zp i32[1]`` covering ``[min(X, 0), max(X, 0)]``,
     in float32 arithmetic exactly as :func:`tvm_blocksparse.format.dynamic_activation_qparams`.
-    One pass, 16-lane vector min/max (the range of a 128 x 768 activation costs ~5 us)."""
+    Row chunks in parallel with 16-lane vector min/max, then one serial combine (a serial
+    version left the second core idle for 0.6 ms per BERT-Base inference)."""
     k16 = k // 16 * 16
+    n_chunks = min(m, 8)
+    rows = -(-m // n_chunks)
 
     @T.prim_func(s_tir=True)
     def main(X: T.Buffer((m, k), "float32"), x_scale: T.Buffer((1,), "float32"), x_zp: T.Buffer((1,), "int32")):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
-            with T.sblock("qparams"):
-                T.reads(X[0:m, 0:k])
+            part = T.sblock_alloc_buffer((n_chunks * 32,), "float32")  # per chunk: 16 lanes of min, of max
+            for c in T.parallel(n_chunks):
+                with T.sblock("partial"):
+                    vc = T.axis.spatial(n_chunks, c)
+                    T.reads(X[0:m, 0:k])
+                    T.writes(part[vc * 32 : vc * 32 + 32])
+                    part[T.ramp(vc * 32, 1, 16)] = T.broadcast(T.float32(0), 16)
+                    part[T.ramp(vc * 32 + 16, 1, 16)] = T.broadcast(T.float32(0), 16)
+                    for i in range(rows):
+                        if vc * rows + i < m:
+                            for kk in range(k16 // 16):
+                                part[T.ramp(vc * 32, 1, 16)] = T.min(
+                                    part[T.ramp(vc * 32, 1, 16)], X[vc * rows + i, T.ramp(kk * 16, 1, 16)])
+                                part[T.ramp(vc * 32 + 16, 1, 16)] = T.max(
+                                    part[T.ramp(vc * 32 + 16, 1, 16)], X[vc * rows + i, T.ramp(kk * 16, 1, 16)])
+                            for kt in range(k - k16):
+                                part[vc * 32] = T.min(part[vc * 32], X[vc * rows + i, k16 + kt])
+                                part[vc * 32 + 16] = T.max(part[vc * 32 + 16], X[vc * rows + i, k16 + kt])
+            with T.sblock("combine"):
+                T.reads(part[0 : n_chunks * 32])
                 T.writes(x_scale[0:1], x_zp[0:1])
-                lo = T.alloc_buffer((16,), "float32")
-                hi = T.alloc_buffer((16,), "float32")
                 red = T.alloc_buffer((2,), "float32")
-                lo[T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
-                hi[T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
-                for i in range(m):
-                    for kk in range(k16 // 16):
-                        lo[T.ramp(0, 1, 16)] = T.min(lo[T.ramp(0, 1, 16)], X[i, T.ramp(kk * 16, 1, 16)])
-                        hi[T.ramp(0, 1, 16)] = T.max(hi[T.ramp(0, 1, 16)], X[i, T.ramp(kk * 16, 1, 16)])
-                    for kt in range(k - k16):
-                        lo[0] = T.min(lo[0], X[i, k16 + kt])
-                        hi[0] = T.max(hi[0], X[i, k16 + kt])
-                red[0] = lo[0]
-                red[1] = hi[0]
-                for l in range(1, 16):
-                    red[0] = T.min(red[0], lo[l])
-                    red[1] = T.max(red[1], hi[l])
+                red[0] = part[0]
+                red[1] = part[16]
+                for c2, l in T.grid(n_chunks, 16):
+                    red[0] = T.min(red[0], part[c2 * 32 + l])
+                    red[1] = T.max(red[1], part[c2 * 32 + 16 + l])
                 x_scale[0] = T.if_then_else(red[1] > red[0], (red[1] - red[0]) / T.float32(255), T.float32(1))
                 x_zp[0] = T.Cast("int32", T.max(T.min(T.nearbyint(-red[0] / x_scale[0]), T.float32(255)), T.float32(0)))
 
