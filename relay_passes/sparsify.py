@@ -7,7 +7,9 @@ constants; ONNX Linear = ``matmul(x[..., K], W[K_in, N_out]) (+ bias)``). For ev
 it, into one ``call_tir`` of our kernel:
 
 - epilogues fused into the kernel: ``+ bias``, GELU (erf form ``x * (erf(x / sqrt 2) + 1) * 0.5``
-  and the ``x * 0.5 * (1 + erf(x * (1/sqrt 2)))`` orderings), ``+ residual``;
+  and the ``x * 0.5 * (1 + erf(x * (1/sqrt 2)))`` orderings), ``+ residual``; and attention's
+  ``K^T`` (``permute_dims(reshape(K, [1, S, H, d]), [0, 2, 3, 1])``), which the 4x1 kernel
+  stores transposed for free;
 - ``mode="int8"``: activations quantized per tensor at run time (``dynamic_qparams`` then
   ``quantize_transpose_u8`` / ``quantize_u8``), weights per output channel (symmetric s8),
   dequantized in the kernel epilogue; sparsity >= threshold -> ``int8_4x1`` (block "4x1" =
@@ -104,12 +106,17 @@ class SparsifyDense:
         mm = is_op("relax.matmul")(x, w)
         biased = is_op("relax.add")(mm, b) | is_op("relax.add")(b, mm)
         # Longest chains first: a rewritten chain no longer contains a matmul.
+        heads_shape = wildcard()
+        split_heads = is_op("relax.reshape")(biased, heads_shape)
         patterns = [
+            # attention's K^T: reshape to [1, S, H, d], permute to [1, H, d, S]
+            (is_op("relax.permute_dims")(split_heads), dict(bias=True, transposed_heads=True)),
             (_gelu_patterns(biased), dict(bias=True, gelu=True)),
             (is_op("relax.add")(biased, r) | is_op("relax.add")(r, biased), dict(bias=True, residual=True)),
             (biased, dict(bias=True)),
             (mm, {}),
         ]
+        self._split_heads = split_heads
         for gv, func in list(mod.functions_items()):
             if not isinstance(func, relax.Function):
                 continue
@@ -133,6 +140,11 @@ class SparsifyDense:
         ep_name = "+".join(["bias"] * ep_flags.get("bias", False) + ["gelu"] * ep_flags.get("gelu", False)
                            + ["residual"] * ep_flags.get("residual", False)) or "none"
         kernel, reason = self._choose_kernel(n, k, sparsity)
+        if ep_flags.get("transposed_heads"):
+            heads = self._transposed_heads_shape(expr, matches, x_shape, n, m, kernel)
+            if heads is None:
+                return expr  # not K^T-shaped or not our 4x1 kernel: the plain patterns take it
+            ep_name += "+transposed_out"
         decision = LayerDecision(index, n, k, m, sparsity, kernel, ep_name, reason)
         if kernel in ("tvm_dense", "unchanged"):
             self.report.append(decision)
@@ -148,7 +160,21 @@ class SparsifyDense:
             self.report.append(decision)
             return expr
         self.report.append(decision)
-        return self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags)
+        out = self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags)
+        if ep_flags.get("transposed_heads"):
+            return relax.op.reshape(out, heads)  # Y^T[N = H*d, S] is [1, H, d, S] row-major
+        return out
+
+    def _transposed_heads_shape(self, expr, matches, x_shape, n, m, kernel):
+        """``[1, H, d, S]`` when ``expr`` is ``permute_dims(reshape(linear, [1, S, H, d]), [0, 2, 3, 1])``
+        on batch 1 with M % 16 == 0 and the 4x1 kernel; else None."""
+        axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
+        split = _static_shape(matches[self._split_heads])
+        if kernel != "int8_4x1" or axes != [0, 2, 3, 1] or m % 16 or len(x_shape) != 3 or x_shape[0] != 1:
+            return None
+        if split is None or len(split) != 4 or split[:2] != x_shape[:2] or split[2] * split[3] != n:
+            return None
+        return [1, split[2], split[3], x_shape[1]]
 
     def _choose_kernel(self, n: int, k: int, sparsity: float) -> tuple[str, str]:
         sparse = sparsity >= self.threshold
@@ -186,7 +212,7 @@ class SparsifyDense:
     def _emit(self, kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags):
         int8 = kernel.startswith("int8")
         ep = kernels.Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
-                              residual=residual is not None)
+                              residual=residual is not None, transposed_out=bool(ep_flags.get("transposed_heads")))
         func, schedule, arrays = prepare_linear(kernel, w_out_in, m, ep, self.token_tile)
         gv = self._add_kernel(func, schedule, f"{kernel}_m{m}_n{n}_k{k}")
         x2d = relax.op.reshape(x, (m, k)) if len(x_shape) != 2 else x
@@ -211,6 +237,8 @@ class SparsifyDense:
         else:
             values["X"] = x2d
         params = [p.name for p in func.params][:-1]
+        if ep.transposed_out:
+            return relax.call_tir(gv, [values[p] for p in params], relax.TensorType((n, m), "float32"))
         y = relax.call_tir(gv, [values[p] for p in params], relax.TensorType((m, n), "float32"))
         return relax.op.reshape(y, [*x_shape[:-1], n]) if len(x_shape) != 2 else y
 

@@ -41,6 +41,7 @@ def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True) -> Schedule:
         _unroll_inner(sch, "epilogue")
         _unroll_inner(sch, "transpose")
         _unroll_inner(sch, "store")
+        _unroll_inner(sch, "store_t")
     return sch
 
 

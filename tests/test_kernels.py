@@ -233,3 +233,26 @@ def test_dynamic_qparams_equal_numpy(m, k):
         lib["main"](tvm.runtime.tensor(x), scale, zp)
         ref = fmt.dynamic_activation_qparams(x)
         assert scale.numpy()[0] == np.float32(ref.scale) and zp.numpy()[0] == ref.zero_point
+
+
+@requires_vnni
+@pytest.mark.parametrize("token_tile", [16, 32, 48])
+def test_int8_4x1_transposed_out_equals_numpy(token_tile):
+    """Y^T[N, M] straight from the channel-major tile (attention's K^T), full-range u8 inputs."""
+    rng = np.random.default_rng(token_tile)
+    n, k, m = 96, 64, 48
+    w = random_block_sparse(rng, n, k, 0.9, "4x1", np.float32)
+    wq = fmt.quantize_weight_per_channel(w)
+    xq = rng.integers(0, 256, (m, k), dtype=np.uint8)
+    bias = rng.standard_normal(n).astype(np.float32)
+    kern, arrays = linear.build_linear("int8_4x1", w, m, Epilogue("float32", bias=True, transposed_out=True),
+                                       token_tile=token_tile)
+    out = kern(**arrays, XT=linear.transpose_pad_u8(xq), x_scale=np.array([0.05], np.float32),
+               x_zp=np.array([7], np.int32), bias=bias)
+    ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True), x_q=fmt.ActivationQuant(0.05, 7), bias=bias)
+    assert out.shape == (n, m)
+    np.testing.assert_allclose(out, ref.T, rtol=1e-6, atol=1e-5)
+    with pytest.raises(ValueError, match="M % 16"):
+        bsr_dense_int8_4x1(50, n, k, 4, Epilogue("float32", transposed_out=True))
+    with pytest.raises(ValueError, match="residual"):
+        Epilogue("float32", residual=True, transposed_out=True).validate(int8_kernel=True)

@@ -193,7 +193,7 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path):
     ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
-    assert {d["epilogue"] for d in compiled.report} == {"bias", "bias+gelu", "bias+residual"}
+    assert {d["epilogue"] for d in compiled.report} == {"bias", "bias+gelu", "bias+residual", "bias+transposed_out"}
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()

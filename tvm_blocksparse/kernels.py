@@ -39,6 +39,9 @@ class Epilogue:
     bias:      ``+ bias[n]``.
     gelu:      ``gelu(y) = 0.5 * y * (1 + erf(y / sqrt(2)))`` (erf form).
     residual:  ``+ residual[m, n]`` (after GELU, before requantization).
+    transposed_out: store ``Y^T[N, M]`` instead of ``Y[M, N]`` (4x1 kernel, float32, no residual,
+               ``M % 16 == 0``): the kernel's tile is channel-major already, so attention's
+               ``K^T`` costs nothing instead of a strided transpose pass.
     Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
     """
 
@@ -46,6 +49,7 @@ class Epilogue:
     bias: bool = False
     gelu: bool = False
     residual: bool = False
+    transposed_out: bool = False
 
     def validate(self, int8_kernel: bool) -> None:
         allowed = ("int32", "float32", "uint8") if int8_kernel else ("float32",)
@@ -53,6 +57,8 @@ class Epilogue:
             raise ValueError(f"out_dtype={self.out_dtype!r} not in {allowed} for this kernel")
         if self.out_dtype == "int32" and (self.bias or self.gelu or self.residual):
             raise ValueError("an int32 (raw accumulator) output takes no bias/gelu/residual")
+        if self.transposed_out and (self.out_dtype != "float32" or self.residual):
+            raise ValueError("transposed_out needs a float32 output and no residual")
 
     @property
     def dequant(self) -> bool:
@@ -222,6 +228,9 @@ def bsr_dense_int8_4x1(
     token_major = interleave  # the same permutation: lane t*4 + r <- row r, token t
     # requantize in 16-token lanes unless a residual (token-major) must be added first
     tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
+    if ep.transposed_out and m % 16:
+        raise ValueError(f"transposed_out needs M % 16 == 0, got {m=}")
+    y_shape = (n, m) if ep.transposed_out else (m, n)
 
     @T.prim_func(s_tir=True)
     def main(
@@ -237,7 +246,7 @@ def bsr_dense_int8_4x1(
         residual: T.Buffer((m, n), "float32"),
         out_scale: T.Buffer((1,), "float32"),
         out_zp: T.Buffer((1,), "int32"),
-        Y: T.Buffer((m, n), out_dtype),
+        Y: T.Buffer(y_shape, out_dtype),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         for p in T.parallel(nb * n_tiles):
@@ -292,23 +301,31 @@ def bsr_dense_int8_4x1(
                                 acc[vr, T.ramp(vtv * 16, 1, 16)], vbr * 4 + vr, 16,
                                 x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep,
                             )
-                for tv in range(tv_per_tile):
-                    with T.sblock("transpose"):
-                        # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
-                        vtv = T.axis.remap("S", [tv])
-                        tokens[vtv, T.ramp(0, 1, 64)] = T.Shuffle(
-                            [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
-                            token_major,
-                        )
-                for tv, t in T.grid(tv_per_tile, 16):
-                    with T.sblock("store"):
-                        vtv, vt = T.axis.remap("SS", [tv, t])
-                        if (vmo * tv_per_tile + vtv) * 16 + vt < m:
-                            Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _store_lanes(
-                                tokens[vtv, T.ramp(vt * 4, 1, 4)],
-                                (vmo * tv_per_tile + vtv) * 16 + vt, vbr * 4, 4,
-                                residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
+                if ep.transposed_out:
+                    for r, tv in T.grid(4, tv_per_tile):
+                        with T.sblock("store_t"):
+                            vr, vtv = T.axis.remap("SS", [r, tv])
+                            if vmo * tv_per_tile + vtv < n_vec:
+                                Y[vbr * 4 + vr, T.ramp((vmo * tv_per_tile + vtv) * 16, 1, 16)] = out[
+                                    vr, T.ramp(vtv * 16, 1, 16)]
+                if not ep.transposed_out:
+                    for tv in range(tv_per_tile):
+                        with T.sblock("transpose"):
+                            # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
+                            vtv = T.axis.remap("S", [tv])
+                            tokens[vtv, T.ramp(0, 1, 64)] = T.Shuffle(
+                                [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
+                                token_major,
                             )
+                    for tv, t in T.grid(tv_per_tile, 16):
+                        with T.sblock("store"):
+                            vtv, vt = T.axis.remap("SS", [tv, t])
+                            if (vmo * tv_per_tile + vtv) * 16 + vt < m:
+                                Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _store_lanes(
+                                    tokens[vtv, T.ramp(vt * 4, 1, 4)],
+                                    (vmo * tv_per_tile + vtv) * 16 + vt, vbr * 4, 4,
+                                    residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
+                                )
 
     return _drop_unused_params(main)
 
