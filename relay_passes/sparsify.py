@@ -24,6 +24,7 @@ can't tile) stay unchanged; every decision is recorded in ``report`` with its re
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import tvm
@@ -56,14 +57,29 @@ class LayerDecision:
     reason: str = ""
 
 
-def _gelu_patterns(y):
-    """GELU(y) as exporters write it (erf form)."""
-    c = is_const
-    erf_arg = is_op("relax.divide")(y, c()) | is_op("relax.multiply")(y, c())
-    one_plus_erf = is_op("relax.add")(is_op("relax.erf")(erf_arg), c()) | is_op("relax.add")(c(), is_op("relax.erf")(erf_arg))
-    mul = lambda a, b: is_op("relax.multiply")(a, b) | is_op("relax.multiply")(b, a)  # noqa: E731
-    # (y * (1 + erf)) * 0.5  |  (y * 0.5) * (1 + erf)  |  0.5 * y * (1 + erf) variants
-    return mul(mul(y, one_plus_erf), c()) | mul(mul(y, c()), one_plus_erf)
+class _GeluPattern:
+    """GELU(y), erf form, in the orderings exporters write: ``(y * (1 + erf)) * 0.5``,
+    ``(y * 0.5) * (1 + erf)``, ``y * (0.5 * (1 + erf))`` (torch dynamo), with ``erf(y / sqrt 2)``
+    or ``erf(y * (1 / sqrt 2))``. The constants are checked after matching: another value is not
+    GELU and stays as Relax ops."""
+
+    def __init__(self, y):
+        self.c_arg, self.c_one, self.c_half = is_const(), is_const(), is_const()
+        self.div = is_op("relax.divide")(y, self.c_arg)
+        self.mul = is_op("relax.multiply")(y, self.c_arg)
+        erf = is_op("relax.erf")(self.div | self.mul)
+        one_plus_erf = is_op("relax.add")(erf, self.c_one) | is_op("relax.add")(self.c_one, erf)
+        mul = lambda a, b: is_op("relax.multiply")(a, b) | is_op("relax.multiply")(b, a)  # noqa: E731
+        self.pattern = (mul(mul(y, one_plus_erf), self.c_half) | mul(mul(y, self.c_half), one_plus_erf)
+                        | mul(y, mul(self.c_half, one_plus_erf)))
+
+    def constants_ok(self, matches) -> bool:
+        def close(p, want):
+            v = _const_value(matches[p])
+            return v is not None and v.size == 1 and abs(float(v.reshape(())) - want) <= 1e-6 * max(1.0, abs(want))
+
+        arg_ok = close(self.c_arg, math.sqrt(2.0)) if self.div in matches else close(self.c_arg, 1 / math.sqrt(2.0))
+        return arg_ok and close(self.c_one, 1.0) and close(self.c_half, 0.5)
 
 
 def _const_value(expr) -> np.ndarray | None:
@@ -108,10 +124,11 @@ class SparsifyDense:
         # Longest chains first: a rewritten chain no longer contains a matmul.
         heads_shape = wildcard()
         split_heads = is_op("relax.reshape")(biased, heads_shape)
+        self._gelu = _GeluPattern(biased)
         patterns = [
             # attention's K^T: reshape to [1, S, H, d], permute to [1, H, d, S]
             (is_op("relax.permute_dims")(split_heads), dict(bias=True, transposed_heads=True)),
-            (_gelu_patterns(biased), dict(bias=True, gelu=True)),
+            (self._gelu.pattern, dict(bias=True, gelu=True)),
             (is_op("relax.add")(biased, r) | is_op("relax.add")(r, biased), dict(bias=True, residual=True)),
             (biased, dict(bias=True)),
             (mm, {}),
@@ -131,6 +148,8 @@ class SparsifyDense:
         weight = _const_value(w_const)
         x_shape = _static_shape(x)
         index = len(self.report)
+        if ep_flags.get("gelu") and not self._gelu.constants_ok(matches):
+            return expr  # same shape as GELU, other constants: leave it to the plain patterns
         if weight is None or weight.ndim != 2 or weight.dtype != np.float32 or x_shape is None or x_shape[-1] != weight.shape[0]:
             return expr  # not a Linear we handle (non-2-D / non-float32 weight, dynamic shape)
         k, n = weight.shape

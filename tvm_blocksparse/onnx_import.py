@@ -84,14 +84,22 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
         elif vi.type.tensor_type.HasField("shape") and not dims:
             static_shapes[vi.name] = []
 
+    if any(o for n in model.graph.node for o in n.output if o and o not in static_shapes):
+        # onnx's shape inference gives up inside transformers' mask and attention code; running
+        # the graph once on dummy inputs of the bound shapes gives every tensor's static shape.
+        static_shapes.update(_shapes_by_evaluation(model, input_shapes))
+
     known = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     kept = []
     for node in model.graph.node:
         value = None
         if node.op_type == "Constant":
             value = _run_node(ReferenceEvaluator, node, [])
-        elif node.op_type == "Shape" and node.input[0] in static_shapes and len(node.attribute) == 0:
-            value = [np.array(static_shapes[node.input[0]], np.int64)]
+        elif node.op_type == "Shape" and node.input[0] in static_shapes:
+            attrs = {a.name: a.i for a in node.attribute}
+            full = static_shapes[node.input[0]]
+            start, end = attrs.get("start", 0), attrs.get("end", len(full))  # opset 15 slicing
+            value = [np.array(full[start:end], np.int64)]
         elif node.domain in ("", "ai.onnx") and all(i == "" or i in known for i in node.input) and node.input:
             try:
                 value = _run_node(ReferenceEvaluator, node, [known.get(i) for i in node.input])
@@ -118,6 +126,34 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
             raise OnnxImportError(f"output {out.name!r} is a constant; nothing to compile")
     del model.graph.value_info[:]
     return model
+
+
+def _shapes_by_evaluation(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Static shape of every node output, by running the graph (onnx's reference evaluator) on
+    zeros (token ids) and ones (masks) of the bound input shapes."""
+    from onnx.reference import ReferenceEvaluator
+
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    outputs = [o for n in probe.graph.node for o in n.output if o]
+    del probe.graph.output[:]
+    probe.graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for o in outputs)
+    feeds = {}
+    for inp in graph_inputs(probe):
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(inp.type.tensor_type.elem_type)
+        fill = np.ones if "mask" in inp.name.lower() else np.zeros
+        feeds[inp.name] = fill(input_shapes[inp.name], dtype)
+    values = None
+    try:  # onnxruntime when installed: faster and more complete than the reference evaluator
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+        values = sess.run(outputs, feeds)
+    except Exception:
+        try:
+            values = ReferenceEvaluator(probe).run(None, feeds)
+        except Exception:  # neither can run it: keep what shape inference found
+            return {}
+    return {name: list(np.shape(v)) for name, v in zip(outputs, values, strict=True) if v is not None}
 
 
 def _run_node(evaluator_cls, node, values):
