@@ -112,11 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="ONNX -> .so (+ .so.json metadata)")
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="path of the .so to write")
-    p.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
+    p.add_argument("--dtype", choices=["int8", "fp32"], default="int8",
+                   help="int8: u8 x s8 VNNI kernels, activations quantized per tensor at run time "
+                        "(falls back to fp32 on a CPU without AVX-512 VNNI); fp32: 1x16 sparse kernel")
     p.add_argument("--block", default="4x1", help=block_help)
-    p.add_argument("--threshold", type=float, default=0.7)
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--threshold", type=float, default=0.7,
+                   help="a Linear goes sparse from this block sparsity on; below it runs our dense kernel")
+    p.add_argument("--batch-size", type=int, default=1, help="static batch the dynamic axis 0 is bound to")
+    p.add_argument("--seq-len", type=int, default=128, help="static sequence length bound to axis 1")
     p.add_argument("--target", help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' (default: this CPU)')
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
     p.set_defaults(func=_cmd_compile)
