@@ -10,8 +10,9 @@ it, into one ``call_tir`` of our kernel:
   and the ``x * 0.5 * (1 + erf(x * (1/sqrt 2)))`` orderings), ``+ residual``; and attention's
   ``K^T`` (``permute_dims(reshape(K, [1, S, H, d]), [0, 2, 3, 1])``), which the 4x1 kernel
   stores transposed for free;
-- ``mode="int8"``: activations quantized per tensor at run time (``dynamic_qparams`` then
-  ``quantize_transpose_u8`` / ``quantize_u8``), weights per output channel (symmetric s8),
+- ``mode="int8"``: activations quantized per tensor, at run time (``dynamic_qparams``) or with
+  calibrated ranges (``static_ranges``), then ``quantize_transpose_u8`` / ``quantize_u8``;
+  weights per output channel (symmetric s8),
   dequantized in the kernel epilogue; sparsity >= threshold -> ``int8_4x1`` (block "4x1" =
   4 out x 1 in, the paper's kernel) or ``int8_16x4``; below -> our dense VNNI kernel;
 - ``mode="fp32"``: sparsity >= threshold (block "1x16" = 16 out x 1 in) -> ``fp32_1x16``;
@@ -35,6 +36,7 @@ from tvm.s_tir import Schedule
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import kernels
 from tvm_blocksparse.linear import prepare_linear
+from tvm_blocksparse.onnx_import import weight_key
 from tvm_blocksparse.schedules import schedule_quantize_transpose_u8, schedule_quantize_u8
 from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
 
@@ -101,7 +103,8 @@ def _static_shape(expr) -> list[int] | None:
 class SparsifyDense:
     """See the module docstring. ``self.report`` lists one :class:`LayerDecision` per Linear."""
 
-    def __init__(self, mode: str = "int8", block: str = "4x1", threshold: float = 0.7, token_tile: int | None = None):
+    def __init__(self, mode: str = "int8", block: str = "4x1", threshold: float = 0.7, token_tile: int | None = None,
+                 static_ranges: dict[str, tuple[float, float]] | None = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if block not in SPARSE_BLOCKS[mode]:
@@ -112,6 +115,9 @@ class SparsifyDense:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         self.mode, self.block, self.threshold, self.token_tile = mode, block, threshold, token_tile
+        # Static quantization: {weight_key(W[K_in, N_out]): (min, max) of the layer's input}, from
+        # calibration; layers without an entry quantize dynamically.
+        self.static_ranges = static_ranges or {}
         self.report: list[LayerDecision] = []
 
     # ------------------------------------------------------------------ pass body
@@ -178,8 +184,11 @@ class SparsifyDense:
             decision.kernel, decision.reason = "unchanged", "residual shape differs from the output"
             self.report.append(decision)
             return expr
+        static = self.static_ranges.get(weight_key(weight)) if kernel.startswith("int8") else None
+        if static is not None:
+            decision.epilogue += " (static quant)"
         self.report.append(decision)
-        out = self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags)
+        out = self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static)
         if ep_flags.get("transposed_heads"):
             return relax.op.reshape(out, heads)  # Y^T[N = H*d, S] is [1, H, d, S] row-major
         return out
@@ -228,7 +237,7 @@ class SparsifyDense:
             self._funcs[(name, key)] = gv
         return gv
 
-    def _emit(self, kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags):
+    def _emit(self, kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static_range=None):
         int8 = kernel.startswith("int8")
         ep = kernels.Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
                               residual=residual is not None, transposed_out=bool(ep_flags.get("transposed_heads")))
@@ -240,10 +249,17 @@ class SparsifyDense:
             values["bias"] = relax.const(bias.astype(np.float32))
         if residual is not None:
             values["residual"] = relax.op.reshape(residual, (m, n)) if len(x_shape) != 2 else residual
-        if int8:
-            qp_gv = self._add_kernel(kernels.dynamic_qparams(m, k), _no_schedule, f"dynamic_qparams_m{m}_k{k}")
-            qp = relax.call_tir(qp_gv, [x2d], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
-            values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
+        if not int8:
+            values["X"] = x2d
+        else:
+            if static_range is not None:
+                q = fmt.qparams_from_range(*static_range)
+                values["x_scale"] = relax.const(np.array([q.scale], np.float32))
+                values["x_zp"] = relax.const(np.array([q.zero_point], np.int32))
+            else:
+                qp_gv = self._add_kernel(kernels.dynamic_qparams(m, k), _no_schedule, f"dynamic_qparams_m{m}_k{k}")
+                qp = relax.call_tir(qp_gv, [x2d], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
+                values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
             if kernel == "int8_4x1":
                 qt_gv = self._add_kernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8,
                                          f"quantize_transpose_u8_m{m}_k{k}")
@@ -253,8 +269,6 @@ class SparsifyDense:
                 q_gv = self._add_kernel(kernels.quantize_u8(m, k), schedule_quantize_u8, f"quantize_u8_m{m}_k{k}")
                 values["X"] = relax.call_tir(q_gv, [x2d, values["x_scale"], values["x_zp"]],
                                              relax.TensorType((m, k), "uint8"))
-        else:
-            values["X"] = x2d
         params = [p.name for p in func.params][:-1]
         if ep.transposed_out:
             return relax.call_tir(gv, [values[p] for p in params], relax.TensorType((n, m), "float32"))

@@ -182,6 +182,42 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     np.testing.assert_allclose(out.reshape(TOKENS, n), ref, rtol=1e-5, atol=1e-5)
 
 
+@requires_vnni
+def test_static_quantization_equals_numpy_simulation():
+    """Calibrated ranges: no run-time range pass, and the layer equals the numpy simulation with
+    the calibrated (not the run-time) parameters; an input outside the range is clipped."""
+    rng = np.random.default_rng(7)
+    k, n = 64, 96
+    w_kn = _weight(n, k, 0.9, seed=8)
+    bias = rng.standard_normal(n).astype(np.float32)
+    calib = [{"x": (rng.standard_normal((1, TOKENS, k)) * s).astype(np.float32)} for s in (1.0, 2.0)]
+    model = tb.compile(_single_linear_onnx(w_kn, bias, gelu=True), seq_len=TOKENS, dtype="int8", calibration=calib)
+    assert model.metadata["quantization"] == "static" and "static quant" in model.report[0]["epilogue"]
+    x = (rng.standard_normal((1, TOKENS, k)) * 3).astype(np.float32)  # wider than calibrated: clips
+    out = model.run({"x": x})[0].reshape(TOKENS, n)
+    lo = min(float(c["x"].min()) for c in calib)
+    hi = max(float(c["x"].max()) for c in calib)
+    x_q = fmt.qparams_from_range(lo, hi)
+    xq, _ = fmt.quantize_activation_u8(x.reshape(TOKENS, k), x_q)
+    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T))
+    ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True, gelu=True), x_q=x_q, bias=bias)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@requires_vnni
+def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
+    ort = pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    calib = [random_inputs(1, 64, pad=p, seed=s) for s, p in ((10, 0), (11, 6))]
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    compiled = tb.compile(model, seq_len=64, dtype="int8", calibration=calib)
+    assert not any(name.startswith("dynamic_qparams") for name in compiled.metadata["schedule_rules"])
+    out = compiled.run(feeds)[0]
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cos.min() >= 0.99, cos.min()
+
+
 @requires_avx512
 def test_fp32_sparse_model_matches_onnxruntime():
     ort = pytest.importorskip("onnxruntime")

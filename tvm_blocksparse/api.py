@@ -24,7 +24,13 @@ import numpy as np
 import onnx
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, import_onnx, load_onnx
+from tvm_blocksparse.onnx_import import (
+    OnnxImportError,
+    calibrate_linear_inputs,
+    graph_inputs,
+    import_onnx,
+    load_onnx,
+)
 
 DTYPES = ("int8", "fp32")
 _METADATA_SUFFIX = ".json"
@@ -131,6 +137,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
     block: str = "4x1",
     target=None,
     tuning_db=None,
+    calibration: list[dict[str, np.ndarray]] | None = None,
     dump_dir: str | None = None,
     progress=None,
 ) -> CompiledModel:
@@ -143,6 +150,9 @@ def compile(  # noqa: A001 - the API name the issue asks for
     falls back to ``dtype="fp32"`` with a warning (the metadata records it).
     ``dtype="fp32"``: sparse layers use the FP32 "1x16" kernel (``block`` "4x1", the default,
     maps to it), dense ones TVM's matmul with our schedule.
+    ``calibration``: sample feeds (ONNX input names -> arrays of the compiled shape); given, INT8
+    activations use static per-tensor ranges observed on them (no run-time range pass), else
+    dynamic ranges computed at run time (the default, no data needed).
     ``tuning_db``: a MetaSchedule database directory (the tuning issue); not implemented yet.
     """
     import tvm
@@ -178,7 +188,13 @@ def compile(  # noqa: A001 - the API name the issue asks for
     if not _has_linear(mod):
         raise OnnxImportError("no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify")
     output_names = [o.name for o in model.graph.output]
-    sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold)
+    static_ranges = None
+    if calibration is not None and dtype == "int8":
+        if not calibration:
+            raise ValueError("calibration: pass at least one feed dict")
+        say(f"calibrating activation ranges on {len(calibration)} sample(s)")
+        static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
+    sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold, static_ranges=static_ranges)
     rules = ApplyScheduleRules()
     say(f"compiling ({dtype}, block {block}, threshold {sparsity_threshold})")
     with tgt:
@@ -188,6 +204,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
     say(f"compiled in {compile_s:.1f} s")
     meta = {
         "dtype": dtype,
+        "quantization": ("static" if static_ranges else "dynamic") if dtype == "int8" else None,
         "block": block,
         "sparsity_threshold": sparsity_threshold,
         "batch_size": batch_size,

@@ -296,12 +296,19 @@ def zero_point_compensation(weight_q: WeightQuant, zero_point: int) -> np.ndarra
     return (np.int32(zero_point) * weight_q.row_sum).astype(np.int32)
 
 
-def dynamic_activation_qparams(x: np.ndarray) -> ActivationQuant:
-    """What our compiled models compute at run time (:func:`tvm_blocksparse.kernels.dynamic_qparams`):
-    :func:`activation_qparams` of ``x``'s range, in float32 arithmetic."""
-    x = np.asarray(x, np.float32)
-    lo = np.float32(min(x.min(initial=0.0), 0.0))
-    hi = np.float32(max(x.max(initial=0.0), 0.0))
+def qparams_from_range(x_min: float, x_max: float) -> ActivationQuant:
+    """u8 parameters covering ``[min(x_min, 0), max(x_max, 0)]`` in float32 arithmetic, exactly
+    as our compiled models compute them at run time
+    (:func:`tvm_blocksparse.kernels.dynamic_qparams`) or take them from calibration (static)."""
+    lo = np.float32(min(np.float32(x_min), np.float32(0.0)))
+    hi = np.float32(max(np.float32(x_max), np.float32(0.0)))
     scale = np.float32((hi - lo) / np.float32(255)) if hi > lo else np.float32(1)
     zero_point = int(np.clip(np.rint(np.float32(-lo) / scale), 0, 255))
     return ActivationQuant(scale=float(scale), zero_point=zero_point)
+
+
+def dynamic_activation_qparams(x: np.ndarray) -> ActivationQuant:
+    """What our compiled models compute at run time (:func:`tvm_blocksparse.kernels.dynamic_qparams`):
+    :func:`qparams_from_range` of ``x``'s range."""
+    x = np.asarray(x, np.float32)
+    return qparams_from_range(x.min(initial=0.0), x.max(initial=0.0))

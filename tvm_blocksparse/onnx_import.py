@@ -183,3 +183,56 @@ def import_onnx(model, batch_size: int = 1, seq_len: int = 128):
     except Exception as err:
         raise OnnxImportError(f"TVM's ONNX frontend could not import the model: {err}") from err
     return mod, list(shapes), shapes, dtypes
+
+
+def weight_key(w_kn: np.ndarray) -> str:
+    """Identity of a Linear weight ``[K_in, N_out]`` across ONNX and Relax (content hash)."""
+    import hashlib
+
+    w = np.ascontiguousarray(w_kn, np.float32)
+    return f"{w.shape[0]}x{w.shape[1]}:" + hashlib.sha1(w.tobytes()).hexdigest()
+
+
+def calibrate_linear_inputs(model, feeds_list, batch_size: int, seq_len: int) -> dict[str, tuple[float, float]]:
+    """Static quantization ranges: ``{weight_key(W): (min, max)}`` of every Linear's input over
+    the calibration feeds (run on the bound, folded graph; onnxruntime when installed, else
+    onnx's reference evaluator)."""
+    from onnx import numpy_helper
+
+    model = load_onnx(model)
+    folded = fold_constants(model, bind_input_shapes(model, batch_size, seq_len))
+    inits = {t.name: numpy_helper.to_array(t) for t in folded.graph.initializer}
+    taps: dict[str, list[str]] = {}  # activation tensor -> weight keys (Q, K, V share one input)
+    for node in folded.graph.node:
+        if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2 or node.input[1] not in inits:
+            continue
+        w = inits[node.input[1]]
+        if w.ndim != 2 or w.dtype != np.float32:
+            continue
+        if node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute):
+            w = w.T
+        taps.setdefault(node.input[0], []).append(weight_key(w))
+    if not taps:
+        raise OnnxImportError("no Linear layer to calibrate")
+    probe = onnx.ModelProto.FromString(folded.SerializeToString())
+    names = list(taps)
+    probe.graph.output.extend(onnx.helper.make_empty_tensor_value_info(n) for n in names
+                              if n not in {o.name for o in probe.graph.output})
+    try:
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+        run = lambda feeds: sess.run(names, feeds)  # noqa: E731
+    except Exception:  # not installed, or a model it can't load (e.g. a newer IR version)
+        from onnx.reference import ReferenceEvaluator
+
+        ev = ReferenceEvaluator(probe)
+        run = lambda feeds: ev.run(names, feeds)  # noqa: E731
+    ranges: dict[str, tuple[float, float]] = {}
+    for feeds in feeds_list:
+        for name, value in zip(names, run(feeds), strict=True):
+            lo, hi = float(np.min(value)), float(np.max(value))
+            for key in taps[name]:
+                old = ranges.get(key)
+                ranges[key] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    return ranges
