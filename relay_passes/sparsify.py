@@ -37,7 +37,11 @@ from tvm_blocksparse import format as fmt
 from tvm_blocksparse import kernels
 from tvm_blocksparse.linear import prepare_linear
 from tvm_blocksparse.onnx_import import weight_key
-from tvm_blocksparse.schedules import schedule_quantize_transpose_u8, schedule_quantize_u8
+from tvm_blocksparse.schedules import (
+    schedule_bsr_dense_int8_4x1,
+    schedule_quantize_transpose_u8,
+    schedule_quantize_u8,
+)
 from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
 
 MODES = ("int8", "fp32")
@@ -124,6 +128,8 @@ class SparsifyDense:
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         self._bb = relax.BlockBuilder(mod)
         self._funcs: dict[str, tvm.ir.GlobalVar] = {}
+        # kernel GlobalVar name -> (kind, M, N, K, Epilogue, input names, 4x1 groups)
+        self._kernel_meta: dict[str, tuple] = {}
         x, w, b, r = wildcard(), is_const(), is_const(), wildcard()
         mm = is_op("relax.matmul")(x, w)
         biased = is_op("relax.add")(mm, b) | is_op("relax.add")(b, mm)
@@ -144,6 +150,7 @@ class SparsifyDense:
             if not isinstance(func, relax.Function):
                 continue
             for pattern, ep in patterns:
+                self._var2val = relax.analysis.get_var2val(func)
                 func = rewrite_call(pattern, lambda expr, m, ep=ep: self._rewrite(expr, m, x, w, b, r, ep), func)
             self._bb.update_func(gv, func)
         return relax.transform.DeadCodeElimination()(self._bb.get())
@@ -192,6 +199,36 @@ class SparsifyDense:
         if ep_flags.get("transposed_heads"):
             return relax.op.reshape(out, heads)  # Y^T[N = H*d, S] is [1, H, d, S] row-major
         return out
+
+    def _requantizing_producer(self, x, x_scale, x_zp, m, k):
+        """With a static input range, a 4x1 producer (float32 out, no residual; e.g. FFN1 + GELU
+        feeding FFN2) is re-emitted to store this layer's ``XT`` directly: u8, requantized in its
+        epilogue, transposed. Saves a float write + read and a quantize-transpose pass. None if
+        ``x`` is not such a producer's output."""
+        expr = x
+        for _ in range(4):  # through the reshape and its var bindings
+            if isinstance(expr, relax.Var) and expr in self._var2val:
+                expr = self._var2val[expr]
+            elif isinstance(expr, relax.Call) and expr.op.same_as(tvm.ir.Op.get("relax.reshape")):
+                expr = expr.args[0]
+            else:
+                break
+        if not (isinstance(expr, relax.Call) and expr.op.same_as(tvm.ir.Op.get("relax.call_tir"))):
+            return None
+        meta = self._kernel_meta.get(expr.args[0].name_hint)
+        if meta is None:
+            return None
+        kernel, pm, pn, pk, ep, names, groups = meta
+        if kernel != "int8_4x1" or ep.out_dtype != "float32" or ep.residual or ep.transposed_out or pm != m \
+                or pn != k or m % 16:
+            return None
+        ep_u8 = kernels.Epilogue("uint8", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        func = kernels.bsr_dense_int8_4x1(pm, pn, pk, groups, ep_u8, self.token_tile or kernels.default_token_tile_4x1(pm))
+        gv = self._add_kernel(func, schedule_bsr_dense_int8_4x1, f"int8_4x1_u8t_m{pm}_n{pn}_k{pk}")
+        old_args = dict(zip(names, expr.args[1].fields, strict=True))
+        old_args["out_scale"], old_args["out_zp"] = x_scale, x_zp
+        params = [p.name for p in func.params][:-1]
+        return relax.call_tir(gv, [old_args[p] for p in params], relax.TensorType((pn, kernels.padded_tokens(pm)), "uint8"))
 
     def _transposed_heads_shape(self, expr, matches, x_shape, n, m, kernel):
         """``[1, H, d, S]`` when ``expr`` is ``permute_dims(reshape(linear, [1, S, H, d]), [0, 2, 3, 1])``
@@ -243,6 +280,8 @@ class SparsifyDense:
                               residual=residual is not None, transposed_out=bool(ep_flags.get("transposed_heads")))
         func, schedule, arrays = prepare_linear(kernel, w_out_in, m, ep, self.token_tile)
         gv = self._add_kernel(func, schedule, f"{kernel}_m{m}_n{n}_k{k}")
+        self._kernel_meta[gv.name_hint] = (kernel, m, n, k, ep, [p.name for p in func.params][:-1],
+                                           int(arrays["w_cols"].shape[0]) if kernel == "int8_4x1" else 0)
         x2d = relax.op.reshape(x, (m, k)) if len(x_shape) != 2 else x
         values: dict[str, relax.Expr] = {name: relax.const(a) for name, a in arrays.items()}
         if bias is not None:
@@ -260,7 +299,11 @@ class SparsifyDense:
                 qp_gv = self._add_kernel(kernels.dynamic_qparams(m, k), _no_schedule, f"dynamic_qparams_m{m}_k{k}")
                 qp = relax.call_tir(qp_gv, [x2d], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
                 values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
-            if kernel == "int8_4x1":
+            producer_xt = self._requantizing_producer(x, values["x_scale"], values["x_zp"], m, k) \
+                if (static_range is not None and kernel == "int8_4x1") else None
+            if producer_xt is not None:
+                values["XT"] = producer_xt
+            elif kernel == "int8_4x1":
                 qt_gv = self._add_kernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8,
                                          f"quantize_transpose_u8_m{m}_k{k}")
                 values["XT"] = relax.call_tir(qt_gv, [x2d, values["x_scale"], values["x_zp"]],

@@ -238,7 +238,8 @@ def test_dynamic_qparams_equal_numpy(m, k):
 @requires_vnni
 @pytest.mark.parametrize("token_tile", [16, 32, 48])
 def test_int8_4x1_transposed_out_equals_numpy(token_tile):
-    """Y^T[N, M] straight from the channel-major tile (attention's K^T), full-range u8 inputs."""
+    """Y^T[N, M] straight from the channel-major tile (attention's K^T; as u8, the next layer's
+    XT), full-range u8 inputs."""
     rng = np.random.default_rng(token_tile)
     n, k, m = 96, 64, 48
     w = random_block_sparse(rng, n, k, 0.9, "4x1", np.float32)
@@ -252,6 +253,16 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
     ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True), x_q=fmt.ActivationQuant(0.05, 7), bias=bias)
     assert out.shape == (n, m)
     np.testing.assert_allclose(out, ref.T, rtol=1e-6, atol=1e-5)
+    # uint8 Y^T (requantized + GELU): the next 4x1 kernel's XT, bit-exact
+    oq = fmt.ActivationQuant(0.02, 100)
+    ep_u8 = Epilogue("uint8", bias=True, gelu=True, transposed_out=True)
+    kern, arrays = linear.build_linear("int8_4x1", w, m, ep_u8, token_tile=token_tile)
+    out = kern(**arrays, XT=linear.transpose_pad_u8(xq), x_scale=np.array([0.05], np.float32),
+               x_zp=np.array([7], np.int32), bias=bias, out_scale=np.array([oq.scale], np.float32),
+               out_zp=np.array([oq.zero_point], np.int32))
+    ref = int8_linear_ref(xq, wq, Epilogue("uint8", bias=True, gelu=True), x_q=fmt.ActivationQuant(0.05, 7),
+                          bias=bias, out_q=oq)
+    np.testing.assert_array_equal(out, ref.T)
     with pytest.raises(ValueError, match="M % 16"):
         bsr_dense_int8_4x1(50, n, k, 4, Epilogue("float32", transposed_out=True))
     with pytest.raises(ValueError, match="residual"):

@@ -39,9 +39,10 @@ class Epilogue:
     bias:      ``+ bias[n]``.
     gelu:      ``gelu(y) = 0.5 * y * (1 + erf(y / sqrt(2)))`` (erf form).
     residual:  ``+ residual[m, n]`` (after GELU, before requantization).
-    transposed_out: store ``Y^T[N, M]`` instead of ``Y[M, N]`` (4x1 kernel, float32, no residual,
-               ``M % 16 == 0``): the kernel's tile is channel-major already, so attention's
-               ``K^T`` costs nothing instead of a strided transpose pass.
+    transposed_out: store ``Y^T[N, M]`` instead of ``Y[M, N]`` (4x1 kernel, float32 or uint8, no
+               residual, ``M % 16 == 0``): the kernel's tile is channel-major already, so
+               attention's ``K^T`` costs nothing, and a uint8 ``Y^T`` is the next 4x1 kernel's
+               ``XT`` (statically quantized chains need no quantize-transpose pass).
     Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
     """
 
@@ -57,8 +58,8 @@ class Epilogue:
             raise ValueError(f"out_dtype={self.out_dtype!r} not in {allowed} for this kernel")
         if self.out_dtype == "int32" and (self.bias or self.gelu or self.residual):
             raise ValueError("an int32 (raw accumulator) output takes no bias/gelu/residual")
-        if self.transposed_out and (self.out_dtype != "float32" or self.residual):
-            raise ValueError("transposed_out needs a float32 output and no residual")
+        if self.transposed_out and (self.out_dtype == "int32" or self.residual):
+            raise ValueError("transposed_out needs a float32 or uint8 output and no residual")
 
     @property
     def dequant(self) -> bool:
