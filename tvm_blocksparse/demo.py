@@ -5,7 +5,9 @@ dense, outputs checked, latencies compared side by side.
 
 Engines (same pruned model, same inputs, timed in interleaved rounds, medians):
 - ``tvm_int8_sparse``: our pipeline, Linear layers on the INT8 4x1 kernel (block "4x1" = 4 output
-  channels x 1 input channel of W[N_out, K_in]);
+  channels x 1 input channel of W[N_out, K_in]), activation ranges computed at run time;
+- ``tvm_int8_sparse_static``: the same with activation ranges calibrated on ``--calibrate``
+  random samples (fused requantization between chained layers);
 - ``tvm_int8_dense``: our pipeline with every Linear on our dense VNNI INT8 kernel;
 - ``tvm_fp32_dense``: our pipeline, FP32, TVM matmuls with our schedules;
 - ``onnxruntime_fp32`` / ``onnxruntime_int8_dynamic`` when onnxruntime is installed.
@@ -27,6 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sparsity", type=float, default=0.9)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--min-time", type=float, default=0.3, help="seconds per engine per round")
+    ap.add_argument("--calibrate", type=int, default=2, help="samples for the static INT8 engine (0: skip it)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -58,6 +61,11 @@ def main(argv=None) -> int:
         n_sparse = sum(d["kernel"] == "int8_4x1" for d in sparse.report)
         say(f"compiled INT8 sparse in {sparse.metadata['compile_seconds']} s ({n_sparse}/{len(sparse.report)} Linear layers on the 4x1 kernel)")
         engines["tvm_int8_sparse"] = sparse
+        if args.calibrate:
+            calib = [random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=3 * i, seed=100 + i) for i in range(args.calibrate)]
+            static = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, block="4x1", calibration=calib)
+            say(f"compiled INT8 sparse static in {static.metadata['compile_seconds']} s ({args.calibrate} calibration samples)")
+            engines["tvm_int8_sparse_static"] = static
         dense = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, sparsity_threshold=1.0)
         say(f"compiled INT8 dense in {dense.metadata['compile_seconds']} s")
         engines["tvm_int8_dense"] = dense
@@ -115,6 +123,9 @@ def main(argv=None) -> int:
               f"than our dense INT8 and {med['tvm_fp32_dense'] / base:.2f}x faster than our dense FP32"
               + (f", {med['onnxruntime_int8_dynamic'] / base:.2f}x faster than ONNX Runtime INT8 dynamic"
                  if "onnxruntime_int8_dynamic" in med else "") + ".")
+        if "tvm_int8_sparse_static" in med and "onnxruntime_int8_dynamic" in med:
+            print(f"With calibrated (static) activation ranges: {med['tvm_int8_sparse_static']:.3f} ms, "
+                  f"{med['onnxruntime_int8_dynamic'] / med['tvm_int8_sparse_static']:.2f}x faster than ONNX Runtime INT8 dynamic.")
     say("done" if ok else "done, WITH OUTPUT MISMATCHES")
     return 0 if ok else 1
 
