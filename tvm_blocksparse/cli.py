@@ -61,7 +61,11 @@ def _cmd_run(args) -> int:
 
     from tvm_blocksparse.api import load
 
+    from tvm_blocksparse.target import num_threads
+
     model = load(args.module)
+    _progress(f"running on {num_threads()} threads (TVM_NUM_THREADS, default all cores); "
+              f"compiled for {model.metadata.get('target', '?')}")
     if args.inputs:
         data = np.load(args.inputs)
         feeds = {n: data[n] for n in model.input_names}
