@@ -234,11 +234,9 @@ def schedule_matmul_tile(
         # The block is marked as layout-rewrite preprocessing; SplitLayoutRewritePreproc and
         # FoldConstant then run it once at compile time on the constant weight.
         strip = vectors * lanes
-        k_ext = _const_extent(sch, k)
         packer = sch.cache_read(mm_block, 1, "global")
         sch.transform_layout(mm_block, ("read", 1), lambda kk, nn: (nn // strip, kk, nn % strip))
         sch.annotate(packer, "meta_schedule.layout_rewrite_preproc", True)
-        del k_ext
     # Predicated rows are cheap (the guard is loop-invariant in k); a ragged j is not, so j
     # tiles always divide N exactly.
     io, ii = sch.split(i, [None, rows])

@@ -156,7 +156,6 @@ def compile(  # noqa: A001 - the API name the issue asks for
     ``tuning_db``: a MetaSchedule database directory (the tuning issue); not implemented yet.
     """
     import tvm
-    from tvm import relax
 
     from tvm_blocksparse.pipeline import get_pipeline
     from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
@@ -199,7 +198,6 @@ def compile(  # noqa: A001 - the API name the issue asks for
     say(f"compiling ({dtype}, block {block}, threshold {sparsity_threshold})")
     with tgt:
         executable = tvm.compile(mod, target=tgt, relax_pipeline=get_pipeline(tgt, sparsify=sparsify, dump_dir=dump_dir, rules=rules))
-    _ = relax  # (VM creation happens in CompiledModel)
     compile_s = time.perf_counter() - t0
     say(f"compiled in {compile_s:.1f} s")
     meta = {
@@ -219,10 +217,11 @@ def compile(  # noqa: A001 - the API name the issue asks for
 
 
 def _has_linear(mod) -> bool:
+    import tvm
     from tvm import relax
 
     found = []
-    matmul = __import__("tvm").ir.Op.get("relax.matmul")
+    matmul = tvm.ir.Op.get("relax.matmul")
 
     def visit(expr):
         if isinstance(expr, relax.Call) and expr.op.same_as(matmul):

@@ -506,8 +506,8 @@ def quantize_transpose_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
 
     With ``K % 16 == 0`` each task takes a 16 tokens x 16 channels tile: 16 contiguous row
     loads, quantized in zmm, then one 256-byte transpose shuffle and 16 16-byte stores (the
-    plain form gathers 16 floats K apart per vector: 3-4x slower, measured 0.31 ms vs ... on
-    128 x 3072). Other K use the plain form."""
+    plain form gathers 16 floats K apart per vector: measured 0.31 ms against 0.09 ms for the
+    tiled form on 128 x 3072, 1 thread). Other K use the plain form."""
     mp = padded_tokens(m)
     if k % 16:
         return _quantize_transpose_u8_plain(m, k)

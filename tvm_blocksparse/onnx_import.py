@@ -120,7 +120,7 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
     real_inputs = [i for i in model.graph.input if i.name not in inits]
     del model.graph.input[:]
     model.graph.input.extend(real_inputs)
-    # Outputs that folded to constants can't be expressed by TVM's importer as outputs; keep an Identity.
+    # An output that folded to a constant leaves nothing to compile (TVM's importer can't take it).
     for out in model.graph.output:
         if out.name in inits:
             raise OnnxImportError(f"output {out.name!r} is a constant; nothing to compile")
