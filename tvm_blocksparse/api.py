@@ -29,6 +29,7 @@ from tvm_blocksparse.onnx_import import (
     calibrate_linear_inputs,
     graph_inputs,
     import_onnx,
+    linear_layers,
     load_onnx,
 )
 
@@ -278,30 +279,6 @@ class InspectReport:
         return "\n".join(lines)
 
 
-def _linear_weights(model: onnx.ModelProto) -> list[tuple[str, np.ndarray, bool]]:
-    """``(name, W[K_in, N_out], stored_transposed)`` for every MatMul/Gemm whose second input is a float initializer
-    (through Identity nodes, as deduplicated exports have)."""
-    from onnx import numpy_helper
-
-    inits = {t.name: t for t in model.graph.initializer}
-    alias = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Identity"}
-    out = []
-    for node in model.graph.node:
-        if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2:
-            continue
-        name = node.input[1]
-        while name in alias:
-            name = alias[name]
-        if name not in inits:
-            continue
-        w = numpy_helper.to_array(inits[name])
-        if w.ndim != 2 or w.dtype != np.float32:
-            continue
-        trans_b = node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute)
-        out.append((name, w.T if trans_b else w, trans_b))
-    return out
-
-
 def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectReport:
     """Per-layer shape and block sparsity for each supported block shape, which layers would go
     sparse, and an estimated speedup: answers "why is my pruned model not faster?" before
@@ -309,8 +286,8 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     fmt.parse_block(block)
     model = load_onnx(onnx_path)
     layers = []
-    for name, w, _ in _linear_weights(model):
-        w_out_in = w.T
+    for layer in linear_layers(model):
+        name, w_out_in = layer.weight_name, layer.w_kn.T
         sp = {b: fmt.block_sparsity(w_out_in, b) if _divides(w_out_in.shape, b) else float("nan") for b in INSPECT_BLOCKS}
         layers.append(LayerInfo(name, w_out_in.shape[0], w_out_in.shape[1], sp,
                                 bool(sp.get(block, 0.0) >= threshold) if block in sp else False))
@@ -339,7 +316,7 @@ def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> lis
     fmt.parse_block(block)
     model = load_onnx(onnx_path)
     model = onnx.ModelProto.FromString(model.SerializeToString())
-    weights = {name: (w, trans) for name, w, trans in _linear_weights(model)}
+    weights = {layer.weight_name: (layer.w_kn, layer.stored_transposed) for layer in linear_layers(model)}
     pruned = []
     for t in model.graph.initializer:
         if t.name not in weights:

@@ -11,6 +11,7 @@ onnx's reference evaluator before handing the graph to TVM.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 import onnx
@@ -129,31 +130,79 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
 
 
 def _shapes_by_evaluation(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -> dict[str, list[int]]:
-    """Static shape of every node output, by running the graph (onnx's reference evaluator) on
-    zeros (token ids) and ones (masks) of the bound input shapes."""
-    from onnx.reference import ReferenceEvaluator
-
-    probe = onnx.ModelProto.FromString(model.SerializeToString())
-    outputs = [o for n in probe.graph.node for o in n.output if o]
-    del probe.graph.output[:]
-    probe.graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for o in outputs)
+    """Static shape of every node output, by running the graph once on zeros (token ids) and
+    ones (masks) of the bound input shapes."""
+    outputs = [o for n in model.graph.node for o in n.output if o]
     feeds = {}
-    for inp in graph_inputs(probe):
+    for inp in graph_inputs(model):
         dtype = onnx.helper.tensor_dtype_to_np_dtype(inp.type.tensor_type.elem_type)
         fill = np.ones if "mask" in inp.name.lower() else np.zeros
         feeds[inp.name] = fill(input_shapes[inp.name], dtype)
-    values = None
-    try:  # onnxruntime when installed: faster and more complete than the reference evaluator
+    try:
+        values = _graph_runner(model, outputs)(feeds)
+    except Exception:  # nothing can run it: keep what shape inference found
+        return {}
+    return {name: list(np.shape(v)) for name, v in zip(outputs, values, strict=True) if v is not None}
+
+
+def _graph_runner(model: onnx.ModelProto, outputs: list[str]):
+    """``feeds -> [values of outputs]`` for any tensors of the graph: onnxruntime when it can run
+    the model (faster, more complete), else onnx's reference evaluator (no extra dependency;
+    also takes IR versions newer than onnxruntime's)."""
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    del probe.graph.output[:]
+    probe.graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for o in outputs)
+    try:
         import onnxruntime as ort
 
         sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-        values = sess.run(outputs, feeds)
     except Exception:
-        try:
-            values = ReferenceEvaluator(probe).run(None, feeds)
-        except Exception:  # neither can run it: keep what shape inference found
-            return {}
-    return {name: list(np.shape(v)) for name, v in zip(outputs, values, strict=True) if v is not None}
+        sess = None
+    reference = []
+
+    def run(feeds):
+        if sess is not None:
+            try:
+                return sess.run(outputs, feeds)
+            except Exception:
+                pass
+        if not reference:
+            from onnx.reference import ReferenceEvaluator
+
+            reference.append(ReferenceEvaluator(probe))
+        return reference[0].run(outputs, feeds)
+
+    return run
+
+
+class LinearLayer(NamedTuple):
+    """A MatMul/Gemm whose weight is a float32 2-D initializer (found through Identity nodes, as
+    deduplicated exports have)."""
+
+    activation: str  # the input tensor multiplied by the weight
+    weight_name: str  # the initializer
+    w_kn: np.ndarray  # the weight as ``[K_in, N_out]``
+    stored_transposed: bool  # Gemm transB: the initializer holds ``[N_out, K_in]``
+
+
+def linear_layers(model: onnx.ModelProto) -> list[LinearLayer]:
+    inits = {t.name: t for t in model.graph.initializer}
+    alias = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Identity"}
+    out = []
+    for node in model.graph.node:
+        if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2:
+            continue
+        name = node.input[1]
+        while name in alias:
+            name = alias[name]
+        if name not in inits:
+            continue
+        w = numpy_helper.to_array(inits[name])
+        if w.ndim != 2 or w.dtype != np.float32:
+            continue
+        trans_b = node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute)
+        out.append(LinearLayer(node.input[0], name, w.T if trans_b else w, trans_b))
+    return out
 
 
 def _run_node(evaluator_cls, node, values):
@@ -197,37 +246,15 @@ def calibrate_linear_inputs(model, feeds_list, batch_size: int, seq_len: int) ->
     """Static quantization ranges: ``{weight_key(W): (min, max)}`` of every Linear's input over
     the calibration feeds (run on the bound, folded graph; onnxruntime when installed, else
     onnx's reference evaluator)."""
-    from onnx import numpy_helper
-
     model = load_onnx(model)
     folded = fold_constants(model, bind_input_shapes(model, batch_size, seq_len))
-    inits = {t.name: numpy_helper.to_array(t) for t in folded.graph.initializer}
     taps: dict[str, list[str]] = {}  # activation tensor -> weight keys (Q, K, V share one input)
-    for node in folded.graph.node:
-        if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2 or node.input[1] not in inits:
-            continue
-        w = inits[node.input[1]]
-        if w.ndim != 2 or w.dtype != np.float32:
-            continue
-        if node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute):
-            w = w.T
-        taps.setdefault(node.input[0], []).append(weight_key(w))
+    for layer in linear_layers(folded):
+        taps.setdefault(layer.activation, []).append(weight_key(layer.w_kn))
     if not taps:
         raise OnnxImportError("no Linear layer to calibrate")
-    probe = onnx.ModelProto.FromString(folded.SerializeToString())
     names = list(taps)
-    probe.graph.output.extend(onnx.helper.make_empty_tensor_value_info(n) for n in names
-                              if n not in {o.name for o in probe.graph.output})
-    try:
-        import onnxruntime as ort
-
-        sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-        run = lambda feeds: sess.run(names, feeds)  # noqa: E731
-    except Exception:  # not installed, or a model it can't load (e.g. a newer IR version)
-        from onnx.reference import ReferenceEvaluator
-
-        ev = ReferenceEvaluator(probe)
-        run = lambda feeds: ev.run(names, feeds)  # noqa: E731
+    run = _graph_runner(folded, names)
     ranges: dict[str, tuple[float, float]] = {}
     for feeds in feeds_list:
         for name, value in zip(names, run(feeds), strict=True):
