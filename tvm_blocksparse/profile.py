@@ -29,34 +29,34 @@ class FuncTime:
         return self.calls * self.ms_per_call
 
 
-def call_counts(mod: tvm.IRModule, entry: str = "main") -> dict[str, int]:
-    """How many times ``entry`` calls each PrimFunc through ``call_tir``."""
-    counts: dict[str, int] = {}
+def call_tir_sites(mod: tvm.IRModule, entry: str = "main") -> list[tuple[str, list]]:
+    """``(primfunc name, argument list)`` of every ``call_tir`` in ``entry``, in visit order."""
+    sites = []
     call_tir = tvm.ir.Op.get("relax.call_tir")
 
     def visit(expr):
         if isinstance(expr, relax.Call) and expr.op.same_as(call_tir):
-            name = expr.args[0].name_hint
-            counts[name] = counts.get(name, 0) + 1
+            args = expr.args[1].fields if isinstance(expr.args[1], relax.Tuple) else [expr.args[1]]
+            sites.append((expr.args[0].name_hint, list(args)))
 
     relax.analysis.post_order_visit(mod[entry], visit)
+    return sites
+
+
+def call_counts(mod: tvm.IRModule, entry: str = "main") -> dict[str, int]:
+    """How many times ``entry`` calls each PrimFunc through ``call_tir``."""
+    counts: dict[str, int] = {}
+    for name, _ in call_tir_sites(mod, entry):
+        counts[name] = counts.get(name, 0) + 1
     return counts
 
 
 def first_call_constants(mod: tvm.IRModule, entry: str = "main") -> dict[str, dict[int, np.ndarray]]:
     """For each PrimFunc called by ``entry``: argument position -> constant value at its first call."""
     found: dict[str, dict[int, np.ndarray]] = {}
-    call_tir = tvm.ir.Op.get("relax.call_tir")
-
-    def visit(expr):
-        if isinstance(expr, relax.Call) and expr.op.same_as(call_tir):
-            name = expr.args[0].name_hint
-            if name in found:
-                return
-            args = expr.args[1].fields if isinstance(expr.args[1], relax.Tuple) else [expr.args[1]]
+    for name, args in call_tir_sites(mod, entry):
+        if name not in found:
             found[name] = {i: a.value.numpy() for i, a in enumerate(args) if isinstance(a, tvm.ir.expr.Constant)}
-
-    relax.analysis.post_order_visit(mod[entry], visit)
     return found
 
 
@@ -98,17 +98,11 @@ def profile_primfuncs(mod: tvm.IRModule, target, entry: str = "main", number: in
 def linear_layer_funcs(mod: tvm.IRModule, entry: str = "main") -> set[str]:
     """PrimFuncs that compute a Linear layer: called with a constant weight of 2+ dims
     (attention batch matmuls multiply two activations and are not counted)."""
-    names = set()
-    call_tir = tvm.ir.Op.get("relax.call_tir")
-
-    def visit(expr):
-        if isinstance(expr, relax.Call) and expr.op.same_as(call_tir):
-            args = expr.args[1].fields if isinstance(expr.args[1], relax.Tuple) else [expr.args[1]]
-            for a in args:
-                if isinstance(a, tvm.ir.expr.Constant) and len(a.value.shape) >= 2 and a.value.shape[0] > 1:
-                    names.add(expr.args[0].name_hint)
-
-    relax.analysis.post_order_visit(mod[entry], visit)
+    names = {
+        name
+        for name, args in call_tir_sites(mod, entry)
+        if any(isinstance(a, tvm.ir.expr.Constant) and len(a.value.shape) >= 2 and a.value.shape[0] > 1 for a in args)
+    }
     return {n for n in names if "take" not in n}  # embedding gathers also read a 2-D table
 
 
