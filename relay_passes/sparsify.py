@@ -166,16 +166,18 @@ class SparsifyDense:
         if weight is None or weight.ndim != 2 or weight.dtype != np.float32 or x_shape is None or x_shape[-1] != weight.shape[0]:
             return expr  # not a Linear we handle (non-2-D / non-float32 weight, dynamic shape)
         k, n = weight.shape
-        w_out_in = np.ascontiguousarray(weight.T)
         m = int(np.prod(x_shape[:-1]))
+        heads = self._transposed_heads_shape(expr, matches, x_shape, n, m) if ep_flags.get("transposed_heads") else None
+        if ep_flags.get("transposed_heads") and heads is None:
+            return expr  # not K^T-shaped (Q and V also match): the plain patterns take it
+        w_out_in = np.ascontiguousarray(weight.T)
         sparsity = fmt.block_sparsity(w_out_in, self.block)
         ep_name = "+".join(["bias"] * ep_flags.get("bias", False) + ["gelu"] * ep_flags.get("gelu", False)
                            + ["residual"] * ep_flags.get("residual", False)) or "none"
         kernel, reason = self._choose_kernel(n, k, sparsity)
-        if ep_flags.get("transposed_heads"):
-            heads = self._transposed_heads_shape(expr, matches, x_shape, n, m, kernel)
-            if heads is None:
-                return expr  # not K^T-shaped or not our 4x1 kernel: the plain patterns take it
+        if heads is not None:
+            if kernel != "int8_4x1":
+                return expr  # only the 4x1 kernel stores K^T: the plain patterns take it
             ep_name += "+transposed_out"
         decision = LayerDecision(index, n, k, m, sparsity, kernel, ep_name, reason)
         if kernel in ("tvm_dense", "unchanged"):
@@ -191,12 +193,13 @@ class SparsifyDense:
             decision.kernel, decision.reason = "unchanged", "residual shape differs from the output"
             self.report.append(decision)
             return expr
-        static = self.static_ranges.get(weight_key(weight)) if kernel.startswith("int8") else None
+        # (hashing every weight is skipped when there is no calibration)
+        static = self.static_ranges.get(weight_key(weight)) if kernel.startswith("int8") and self.static_ranges else None
         if static is not None:
             decision.epilogue += " (static quant)"
         self.report.append(decision)
         out = self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static)
-        if ep_flags.get("transposed_heads"):
+        if heads is not None:
             return relax.op.reshape(out, heads)  # Y^T[N = H*d, S] is [1, H, d, S] row-major
         return out
 
@@ -230,12 +233,12 @@ class SparsifyDense:
         params = [p.name for p in func.params][:-1]
         return relax.call_tir(gv, [old_args[p] for p in params], relax.TensorType((pn, kernels.padded_tokens(pm)), "uint8"))
 
-    def _transposed_heads_shape(self, expr, matches, x_shape, n, m, kernel):
+    def _transposed_heads_shape(self, expr, matches, x_shape, n, m):
         """``[1, H, d, S]`` when ``expr`` is ``permute_dims(reshape(linear, [1, S, H, d]), [0, 2, 3, 1])``
-        on batch 1 with M % 16 == 0 and the 4x1 kernel; else None."""
+        on batch 1 with M % 16 == 0; else None."""
         axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
         split = _static_shape(matches[self._split_heads])
-        if kernel != "int8_4x1" or axes != [0, 2, 3, 1] or m % 16 or len(x_shape) != 3 or x_shape[0] != 1:
+        if axes != [0, 2, 3, 1] or m % 16 or len(x_shape) != 3 or x_shape[0] != 1:
             return None
         if split is None or len(split) != 4 or split[:2] != x_shape[:2] or split[2] * split[3] != n:
             return None
