@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import tvm
 from tvm.script import tirx as T
 
+from tvm_blocksparse.tensor_intrin import prefetch
+
 # One accumulator tile must stay below 1 KiB: TVM 0.27 turns larger (or ``local``-scope) CPU
 # allocations into heap workspace calls, which LLVM cannot promote to registers.
 MAX_TILE_BYTES = 1023
@@ -179,12 +181,6 @@ def padded_tokens(m: int) -> int:
 WEIGHT_PREFETCH_GROUPS = 32
 
 
-def _prefetch(address):
-    """``llvm.prefetch`` (read, keep in all cache levels, data)."""
-    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"), address,
-                                         T.int32(0), T.int32(3), T.int32(1)))
-
-
 def default_token_tile_4x1(m: int) -> int:
     """Token tile (16, 32 or 48) for ``M`` tokens, minimizing ``tiles x (vectors per tile + 0.5)``:
     a ragged last tile recomputes clamped 16-token vectors, and each tile re-reads the weights
@@ -273,8 +269,8 @@ def bsr_dense_int8_4x1(
                             T.reads(XT[0:k, 0:mp], w_cols[vg, 0:4])
                             T.writes(packed[vtv, 0:16, 0:4])
                             if vtv == 0:
-                                _prefetch(T.address_of(w_data[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0, 0]))
-                                _prefetch(T.address_of(w_cols[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0]))
+                                prefetch(T.address_of(w_data[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0, 0]))
+                                prefetch(T.address_of(w_cols[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0]))
                             packed.vstore(
                                 [vtv, 0, 0],
                                 T.Shuffle(

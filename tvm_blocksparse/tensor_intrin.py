@@ -164,6 +164,13 @@ TensorIntrin.register(FMA_OUT16_F32_INTRIN, fma_out16_f32_desc, fma_out16_f32_im
 # ---------------------------------------------------------------- FP32 dense register tile
 
 
+def prefetch(address):
+    """``llvm.prefetch(address, read, keep in all cache levels, data)`` as a statement
+    (``tirx.prefetch`` has no LLVM codegen in this wheel)."""
+    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"), address,
+                                         T.int32(0), T.int32(3), T.int32(1)))
+
+
 def fp32_tile_intrin(rows: int, width: int, prefetch_k: int = 64) -> str:
     """Register (once) and name the FP32 matmul tile step of :func:`schedule_matmul_tile`.
 
@@ -210,10 +217,7 @@ def fp32_tile_intrin(rows: int, width: int, prefetch_k: int = 64) -> str:
             T.reads(C[0:rows, 0:width], A[0:rows, 0:1], B[0:1, 0:width])
             T.writes(C[0:rows, 0:width])
             for v in T.unroll(vectors):
-                # llvm.prefetch(ptr, rw=0 read, locality=3 keep in all levels, cache=1 data)
-                T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"),
-                                              T.address_of(B[prefetch_k, v * lanes]),
-                                              T.int32(0), T.int32(3), T.int32(1)))
+                prefetch(T.address_of(B[prefetch_k, v * lanes]))
             for i in T.unroll(rows):
                 for v in T.unroll(vectors):
                     C[i, T.ramp(v * lanes, 1, lanes)] = T.call_llvm_pure_intrin(
