@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     from tvm_blocksparse.onnx_import import import_onnx
     from tvm_blocksparse.profile import format_profile, linear_layer_funcs, profile_primfuncs
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
+    from tvm_blocksparse.testing import interleaved_times
 
     target = tvm_blocksparse.target.host_target(args.threads)
     print(f"target {target}  threads {args.threads}  load {os.getloadavg()[0]:.2f}", flush=True)
@@ -68,17 +69,7 @@ def main(argv=None) -> int:
         rel_err = float(np.abs(out - ref).max() / np.abs(ref).max())
 
         engines = {"tvm_blocksparse": lambda: vm["main"](*tvm_args), "onnxruntime": lambda: sess.run(None, feeds)}
-        wall = {k: [] for k in engines}
-        cpu = {k: [] for k in engines}
-        for _ in range(args.rounds):
-            for key, fn in engines.items():
-                fn()
-                n, t_start, c_start = 0, time.perf_counter(), time.process_time()
-                while time.perf_counter() - t_start < args.min_time or n < 3:
-                    fn()
-                    n += 1
-                wall[key].append((time.perf_counter() - t_start) / n * 1e3)
-                cpu[key].append((time.process_time() - c_start) / n * 1e3)
+        wall, cpu = interleaved_times(engines, args.rounds, args.min_time)
         med = {k: float(np.median(v)) for k, v in wall.items()}
         med_cpu = {k: float(np.median(v)) for k, v in cpu.items()}
         row = {

@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     import tvm_blocksparse as tb
     from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx, random_inputs
     from tvm_blocksparse.target import host_has_vnni, num_threads
+    from tvm_blocksparse.testing import interleaved_times
 
     t_start = time.perf_counter()
     say = lambda msg: print(f"[demo {time.perf_counter() - t_start:6.1f}s] {msg}", flush=True)  # noqa: E731
@@ -103,15 +104,7 @@ def main(argv=None) -> int:
         print(f"  {name:<26} min cosine/token {cos.min():.5f}  max rel. error {rel:.2e}  {'OK' if good else 'MISMATCH'}")
 
     say(f"timing {len(runners)} engines, {args.rounds} interleaved rounds")
-    times = {k: [] for k in runners}
-    for _ in range(args.rounds):
-        for name, fn in runners.items():
-            fn()
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < args.min_time or n < 3:
-                fn()
-                n += 1
-            times[name].append((time.perf_counter() - t0) / n * 1e3)
+    times, _ = interleaved_times(runners, args.rounds, args.min_time)
     med = {k: float(np.median(v)) for k, v in times.items()}
     base = med.get("tvm_int8_sparse")
     print(f"\n{'engine':<26} {'median ms':>10} {'p10':>8} {'p90':>8}  {'tvm_int8_sparse speedup':>24}")

@@ -1,8 +1,10 @@
-"""numpy references and random block-sparse weights for tests and benchmarks."""
+"""numpy references, random block-sparse weights and side-by-side timing for tests and benchmarks."""
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -63,3 +65,24 @@ def _float_epilogue_ref(y, ep, bias, residual, out_q):
 def fp32_linear_ref(x, weight, ep: Epilogue, bias=None, residual=None) -> np.ndarray:
     y = (x.astype(np.float64) @ weight.T.astype(np.float64)).astype(np.float32)
     return _float_epilogue_ref(y, ep, bias, residual, None)
+
+
+def interleaved_times(
+    runners: dict[str, Callable[[], object]], rounds: int, min_time: float
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per-call wall and process-CPU milliseconds of each runner, one sample per round.
+
+    The runners take turns in every round (one warm-up call, then at least ``min_time`` seconds
+    and 3 calls), so drift on a shared machine hits all of them alike; take medians."""
+    wall = {k: [] for k in runners}
+    cpu = {k: [] for k in runners}
+    for _ in range(rounds):
+        for name, fn in runners.items():
+            fn()
+            n, t0, c0 = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - t0 < min_time or n < 3:
+                fn()
+                n += 1
+            wall[name].append((time.perf_counter() - t0) / n * 1e3)
+            cpu[name].append((time.process_time() - c0) / n * 1e3)
+    return wall, cpu
