@@ -161,7 +161,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
     from tvm_blocksparse.pipeline import get_pipeline
     from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
-    from tvm_blocksparse.target import host_target, target_has_vnni
+    from tvm_blocksparse.target import as_target, target_has_vnni
 
     say = progress or (lambda msg: None)
     if dtype not in DTYPES:
@@ -171,7 +171,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
     fmt.parse_block(block)  # a clear error for a malformed block string
     if tuning_db is not None:
         raise NotImplementedError("tuning_db: MetaSchedule tuning is not implemented yet (issue 5)")
-    tgt = host_target() if target is None else (target if isinstance(target, tvm.target.Target) else tvm.target.Target(target))
+    tgt = as_target(target)
     notes = []
     if dtype == "int8" and not target_has_vnni(tgt):
         msg = f"target {tgt} has no AVX-512 VNNI: compiling FP32 instead of INT8"

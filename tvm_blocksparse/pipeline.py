@@ -96,14 +96,11 @@ def get_pipeline(
 
 
 def _resolve_target(target) -> tvm.target.Target:
-    if target is None:
-        current = tvm.target.Target.current(allow_none=True)
-        if current is not None:
-            return current
-        from tvm_blocksparse.target import host_target
+    """``target``, else the enclosing ``with Target(...)``, else the host."""
+    from tvm_blocksparse.target import as_target
 
-        return host_target()
-    return target if isinstance(target, tvm.target.Target) else tvm.target.Target(target)
+    current = tvm.target.Target.current(allow_none=True) if target is None else None
+    return current if current is not None else as_target(target)
 
 
 def _register() -> None:

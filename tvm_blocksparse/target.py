@@ -48,6 +48,13 @@ def host_target(num_cores: int | None = None) -> Target:
     return Target(config)
 
 
+def as_target(target=None) -> Target:
+    """A ``Target`` from a Target, a TVM JSON target dict or string; ``None`` -> :func:`host_target`."""
+    if target is None:
+        return host_target()
+    return target if isinstance(target, Target) else Target(target)
+
+
 def target_has_vnni(target: Target) -> bool:
     """True when ``target`` lets LLVM emit ``vpdpbusd`` on zmm (avx512vnni + avx512bw)."""
     has = tvm.target.codegen.target_has_features
