@@ -134,9 +134,8 @@ class Matmul(ScheduleRule):
                 return None
         else:
             out_block = sch.cache_write(mm.block_rv, 0, "global")
-        b_param = _layout_free_b_param(func, sch.get(mm.block_rv))
         schedule_matmul_tile(sch, mm.block_rv, out_block, self.rows, self.vectors, _vector_lanes(target),
-                             pack_b=b_param is not None, prefetch_k=self.prefetch_k)
+                             pack_b=_b_is_layout_free(func, sch.get(mm.block_rv)), prefetch_k=self.prefetch_k)
         return sch
 
 
@@ -173,17 +172,12 @@ def _has_row_axis(sch: s_tir.Schedule, mm_block) -> bool:
     return len(spatial) >= 2 and isinstance(a_row, tirx.Var) and a_row.same_as(spatial[-2])
 
 
-def _layout_free_b_param(func: tirx.PrimFunc, block) -> int | None:
-    """Index of B among the params when Relax marked it layout-free (bound to a constant), so
-    the schedule may store it pre-packed (``AttachAttrLayoutFreeBuffers``)."""
-    free = func.attrs.get("layout_free_buffers") if func.attrs is not None else None
-    if not free:
-        return None
+def _b_is_layout_free(func: tirx.PrimFunc, block) -> bool:
+    """True when Relax marked B layout-free (a parameter bound to a constant,
+    ``AttachAttrLayoutFreeBuffers``), so the schedule may store it pre-packed."""
+    free = {int(f) for f in func.attrs.get("layout_free_buffers", [])} if func.attrs is not None else set()
     b_buf = block.reads[1].source
-    for i, p in enumerate(func.params):
-        if p.same_as(b_buf) and any(int(f) == i for f in free):
-            return i
-    return None
+    return any(p.same_as(b_buf) and i in free for i, p in enumerate(func.params))
 
 
 def choose_tile(m: int, n: int, lanes: int, prefetch_k: int) -> tuple[int, int, int]:

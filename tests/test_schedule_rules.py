@@ -173,6 +173,7 @@ def test_hot_loops_are_parallel_and_vectorized():
         assert "T.erf" in text  # GELU stays in the tile epilogue (lowered to a polynomial later)
     # The weight is passed pre-packed ([N/32, K, 32]) as a folded constant: no packing at run time.
     assert not any("layout_rewrite_preproc" in f.script() for f in funcs.values())
+    assert any(name.endswith("_prepacked") for name in funcs), sorted(funcs)
 
     mod, _ = _scheduled(_attention_module(128, 2, 64))
     softmax = [f for gv, f in mod.functions_items() if isinstance(f, tirx.PrimFunc) and "softmax" in gv.name_hint]
