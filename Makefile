@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-kernels test bench-spmm bench-e2e-dense venv venv-bench clean
+.PHONY: demo demo-kernels test bench-spmm bench-e2e-dense bench-e2e venv venv-bench venv-deepsparse clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,6 +14,15 @@ venv: $(BIN)/python
 
 venv-bench: venv
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
+
+# DeepSparse 1.8.0 (the last wheel that installs) pins numpy<2 and onnx 1.14: its own venv,
+# driven as a subprocess by the end-to-end benchmark.
+DS_VENV := bench/.venv-deepsparse
+$(DS_VENV)/bin/python:
+	$(PY) -m venv $(DS_VENV)
+	$(DS_VENV)/bin/python -m pip install -q "deepsparse==1.8.0"
+
+venv-deepsparse: $(DS_VENV)/bin/python
 
 # Main job: prune a BERT-Mini-shaped model to 90 % 4x1, compile INT8 sparse and dense, check
 # the outputs, compare latencies (with ONNX Runtime FP32 and INT8-dynamic). ~30 s on 2 cores.
@@ -36,6 +45,11 @@ bench-spmm: venv-bench
 bench-e2e-dense: venv
 	$(BIN)/python bench/e2e_dense.py --models bert-mini bert-base --threads 1 --profile bert-base \
 		--json bench/results/e2e_dense_1t.json
+
+# End-to-end benchmark vs ONNX Runtime, PyTorch, OpenVINO, DeepSparse (issue 6's bar run):
+# 5 models at 90 % 4x1, batch 1 x 128 tokens, 1 thread (~30 min on 2 cores; run nothing else).
+bench-e2e: venv-bench venv-deepsparse
+	$(BIN)/python bench/e2e.py --threads 1 --json bench/results/e2e_1t.json --plot bench/results/e2e_1t.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -7,6 +7,7 @@ Examples::
     tvm-blocksparse compile bert90.onnx -o bert90.so --dtype int8 --seq-len 128
     tvm-blocksparse run bert90.so --repeat 20               # random token ids, prints latency
     tvm-blocksparse demo                                    # prune + compile + compare (BERT-Mini shape)
+    tvm-blocksparse bench --models bert-base --threads 1    # vs ORT, PyTorch, OpenVINO, DeepSparse
 """
 
 from __future__ import annotations
@@ -139,10 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="bert-mini")
     p.add_argument("--seq-len", type=int, default=128)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bench", add_help=False,
+                       help="end-to-end benchmark vs ONNX Runtime, PyTorch, OpenVINO, DeepSparse (bench --help)")
+    p.add_argument("args", nargs=argparse.REMAINDER)  # handled in main()
     return ap
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # argparse's REMAINDER would not pass on options such as --help
+        from tvm_blocksparse import benchmark
+
+        return benchmark.main(argv[1:])
     args = build_parser().parse_args(argv)
     from tvm_blocksparse.onnx_import import OnnxImportError
 

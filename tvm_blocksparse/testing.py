@@ -67,22 +67,33 @@ def fp32_linear_ref(x, weight, ep: Epilogue, bias=None, residual=None) -> np.nda
     return _float_epilogue_ref(y, ep, bias, residual, None)
 
 
+def time_calls(fn: Callable[[], object], min_time: float, min_calls: int = 3) -> tuple[list[float], list[float]]:
+    """Wall and process-CPU milliseconds of each call of ``fn`` (after one warm-up call), for at
+    least ``min_time`` seconds and ``min_calls`` calls. Process CPU time counts every thread of
+    this process and not the time it spent descheduled."""
+    fn()
+    wall, cpu = [], []
+    t_end = time.perf_counter() + min_time
+    while len(wall) < min_calls or time.perf_counter() < t_end:
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return wall, cpu
+
+
 def interleaved_times(
     runners: dict[str, Callable[[], object]], rounds: int, min_time: float
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Per-call wall and process-CPU milliseconds of each runner, one sample per round.
+    """Mean wall and process-CPU milliseconds per call of each runner, one sample per round.
 
-    The runners take turns in every round (one warm-up call, then at least ``min_time`` seconds
-    and 3 calls), so drift on a shared machine hits all of them alike; take medians."""
+    The runners take turns in every round (:func:`time_calls`), so drift on a shared machine
+    hits all of them alike; take medians."""
     wall = {k: [] for k in runners}
     cpu = {k: [] for k in runners}
     for _ in range(rounds):
         for name, fn in runners.items():
-            fn()
-            n, t0, c0 = 0, time.perf_counter(), time.process_time()
-            while time.perf_counter() - t0 < min_time or n < 3:
-                fn()
-                n += 1
-            wall[name].append((time.perf_counter() - t0) / n * 1e3)
-            cpu[name].append((time.process_time() - c0) / n * 1e3)
+            w, c = time_calls(fn, min_time)
+            wall[name].append(float(np.mean(w)))
+            cpu[name].append(float(np.mean(c)))
     return wall, cpu

@@ -1,0 +1,66 @@
+"""The end-to-end benchmark's bookkeeping (output checks, budgets, argument forwarding) and,
+where torch + transformers are installed, one tiny real run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tvm_blocksparse import benchmark as bm
+
+
+def test_check_output_uses_relative_error_for_fp32_and_cosine_otherwise():
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((1, 8, 32)).astype(np.float32)
+    assert bm.check_output(ref * (1 + 1e-5), ref, "fp32")[0]
+    assert not bm.check_output(ref * 1.01, ref, "fp32")[0]  # 1 % off: an FP32 backend must not pass
+    assert bm.check_output(ref * 1.01, ref, "int8")[0]  # ...a quantized one may (same direction)
+    noisy = ref + rng.standard_normal(ref.shape).astype(np.float32)
+    ok, _, cos = bm.check_output(noisy, ref, "int8")
+    assert not ok and cos < 0.9
+    bad = ref.copy()
+    bad[0, 0, 0] = np.nan
+    assert not bm.check_output(bad, ref, "int8")[0]
+
+
+def test_throughput_picks_the_best_batch_within_the_budget():
+    def rec(batch, p50, p90, backend="ours"):
+        return dict(model="bert-base", sparsity=0.9, threads=2, backend=backend, batch=batch, p50_ms=p50, p90_ms=p90,
+                    items_per_s=batch * 1e3 / p50)
+
+    budget = bm.budget_ms("bert-base", 2, None)
+    assert budget == 20.0 * 24 / 2
+    records = [rec(1, 10, 11), rec(4, 30, 35), rec(8, 200, budget + 1), rec(1, 5, 6, "single-batch")]
+    (row,) = bm.throughput_under_budget(records, None)  # one batch size only: no throughput row
+    assert row["best_batch"] == 4 and row["best_items_per_s"] == pytest.approx(4e3 / 30)
+    (row,) = bm.throughput_under_budget(records, 9.0)  # nothing fits
+    assert row["best_batch"] is None and row["best_items_per_s"] == 0.0
+
+
+def test_worker_gets_one_thread_count():
+    assert bm._forward(["--models", "bert-mini", "--threads", "1", "2", "--rounds", "3"]) == \
+        ["--models", "bert-mini", "--rounds", "3"]
+    assert bm._forward(["--threads=2", "--json", "x.json"]) == ["--json", "x.json"]
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(SystemExit):
+        bm.parse_args(["--sparsities", "1.5"])
+    with pytest.raises(SystemExit):
+        bm.parse_args(["--models", "gpt-9"])
+
+
+@pytest.mark.slow
+def test_tiny_real_run(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "r.json"
+    rc = bm.main(["--models", "bert-mini", "--seq-len", "32", "--backends", "tvm_int8_sparse", "ort_fp32", "ort_int8_dynamic",
+                  "--rounds", "1", "--min-time", "0.05", "--work-dir", str(tmp_path), "--json", str(out)])
+    assert rc == 0
+    records = json.loads(out.read_text())["records"]
+    by = {r["backend"]: r for r in records}
+    assert set(by) == {"tvm_int8_sparse", "ort_fp32", "ort_int8_dynamic"}
+    assert all(r["status"] == "ok" and r["p50_ms"] > 0 for r in records)
+    assert by["tvm_int8_sparse"]["note"] == "24/24 Linear sparse"
