@@ -35,7 +35,7 @@ from tvm.s_tir import Schedule
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import kernels
-from tvm_blocksparse.linear import prepare_linear
+from tvm_blocksparse.linear import kernel_func, num_blocks, prepare_linear
 from tvm_blocksparse.onnx_import import weight_key
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_int8_4x1,
@@ -61,6 +61,20 @@ class LayerDecision:
     kernel: str  # int8_4x1 | int8_16x4 | int8_dense | fp32_1x16 | tvm_dense | unchanged
     epilogue: str
     reason: str = ""
+    schedule: str = "default"  # or the tuning record applied ("tuned: token tile 32, ...")
+
+
+@dataclasses.dataclass
+class KernelUse:
+    """One call of one of our Linear kernels, for tuning-task extraction: ``W[N_out, K_in]``
+    prepared as ``arrays`` (the kernel's weight parameters), ``m`` tokens."""
+
+    kind: str
+    m: int
+    n: int
+    k: int
+    epilogue: kernels.Epilogue
+    arrays: dict
 
 
 class _GeluPattern:
@@ -108,7 +122,7 @@ class SparsifyDense:
     """See the module docstring. ``self.report`` lists one :class:`LayerDecision` per Linear."""
 
     def __init__(self, mode: str = "int8", block: str = "4x1", threshold: float = 0.7, token_tile: int | None = None,
-                 static_ranges: dict[str, tuple[float, float]] | None = None):
+                 static_ranges: dict[str, tuple[float, float]] | None = None, tuned=None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if block not in SPARSE_BLOCKS[mode]:
@@ -122,7 +136,10 @@ class SparsifyDense:
         # Static quantization: {weight_key(W[K_in, N_out]): (min, max) of the layer's input}, from
         # calibration; layers without an entry quantize dynamically.
         self.static_ranges = static_ranges or {}
+        # A tuning database (tvm_blocksparse.tuning.TunedKernels) or None: default schedules.
+        self.tuned = tuned
         self.report: list[LayerDecision] = []
+        self.kernel_uses: list[KernelUse] = []
 
     # ------------------------------------------------------------------ pass body
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
@@ -221,13 +238,16 @@ class SparsifyDense:
         meta = self._kernel_meta.get(expr.args[0].name_hint)
         if meta is None:
             return None
-        kernel, pm, pn, pk, ep, names, groups = meta
+        kernel, pm, pn, pk, ep, names, arrays = meta
         if kernel != "int8_4x1" or ep.out_dtype != "float32" or ep.residual or ep.transposed_out or pm != m \
                 or pn != k or m % 16:
             return None
         ep_u8 = kernels.Epilogue("uint8", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        func = kernels.bsr_dense_int8_4x1(pm, pn, pk, groups, ep_u8, self.token_tile or kernels.default_token_tile_4x1(pm))
-        gv = self._add_kernel(func, schedule_bsr_dense_int8_4x1, f"int8_4x1_u8t_m{pm}_n{pn}_k{pk}")
+        func = kernels.bsr_dense_int8_4x1(pm, pn, pk, num_blocks(kernel, arrays), ep_u8,
+                                          self.token_tile or kernels.default_token_tile_4x1(pm))
+        func, schedule = self._tuned_or_default(KernelUse(kernel, pm, pn, pk, ep_u8, arrays), func,
+                                                schedule_bsr_dense_int8_4x1, None)
+        gv = self._add_kernel(func, schedule, f"int8_4x1_u8t_m{pm}_n{pn}_k{pk}")
         old_args = dict(zip(names, expr.args[1].fields, strict=True))
         old_args["out_scale"], old_args["out_zp"] = x_scale, x_zp
         params = [p.name for p in func.params][:-1]
@@ -265,6 +285,21 @@ class SparsifyDense:
         return "int8_dense", "" if not sparse else f"{self.block} kernel can't take N_out={n}"
 
     # ------------------------------------------------------------------ IR emission
+    def _tuned_or_default(self, use: KernelUse, func, schedule, decision: LayerDecision | None):
+        """The tuned (PrimFunc, schedule) for this kernel use when the database has a record, else
+        the defaults given; records every use for task extraction."""
+        self.kernel_uses.append(use)
+        if self.tuned is None or self.token_tile is not None:
+            return func, schedule
+        choice = self.tuned.choose(use)
+        if choice is None:
+            return func, schedule
+        token_tile, tuned_schedule, label = choice
+        if decision is not None:
+            decision.schedule = label
+        return kernel_func(use.kind, use.m, use.n, use.k, num_blocks(use.kind, use.arrays), use.epilogue, token_tile), \
+            tuned_schedule
+
     def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
         sch = Schedule(func)
         schedule(sch)
@@ -282,9 +317,9 @@ class SparsifyDense:
         ep = kernels.Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
                               residual=residual is not None, transposed_out=bool(ep_flags.get("transposed_heads")))
         func, schedule, arrays = prepare_linear(kernel, w_out_in, m, ep, self.token_tile)
+        func, schedule = self._tuned_or_default(KernelUse(kernel, m, n, k, ep, arrays), func, schedule, self.report[-1])
         gv = self._add_kernel(func, schedule, f"{kernel}_m{m}_n{n}_k{k}")
-        self._kernel_meta[gv.name_hint] = (kernel, m, n, k, ep, [p.name for p in func.params][:-1],
-                                           int(arrays["w_cols"].shape[0]) if kernel == "int8_4x1" else 0)
+        self._kernel_meta[gv.name_hint] = (kernel, m, n, k, ep, [p.name for p in func.params][:-1], arrays)
         x2d = relax.op.reshape(x, (m, k)) if len(x_shape) != 2 else x
         values: dict[str, relax.Expr] = {name: relax.const(a) for name, a in arrays.items()}
         if bias is not None:

@@ -27,9 +27,21 @@ def _unroll_inner(sch: Schedule, block_name: str, keep_outer: int = 1) -> None:
         sch.unroll(loop)
 
 
-def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True) -> Schedule:
+def split_parallel_tiles(sch: Schedule, factors) -> None:
+    """Split the kernels' parallel (block row x token tile) loop into ``factors`` = [outer, inner]
+    (ints or MetaSchedule sampled RVs) and run only the outer loop in parallel: each parallel task
+    then runs ``inner`` consecutive tiles (the MetaSchedule knob "parallel split")."""
+    if factors is None:
+        return
+    outer, _ = sch.split(sch.get_loops(sch.get_sblock("tile"))[0], factors)
+    sch.parallel(outer)
+
+
+def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:
     """Tensorize the 4x1 kernel's ``dot`` (16 tokens x 4 inputs, one output channel) with
-    ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile."""
+    ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile.
+    ``parallel_split``: see :func:`split_parallel_tiles` (None: one tile per parallel task)."""
+    split_parallel_tiles(sch, parallel_split)
     dot = sch.get_sblock("dot")
     tv, r, t, _ = sch.get_loops(dot)[-4:]
     sch.tensorize(t, VNNI_TOKEN16_W4_INTRIN)
@@ -45,9 +57,11 @@ def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True) -> Schedule:
     return sch
 
 
-def schedule_out_lane_kernel(sch: Schedule, unroll: bool = True) -> Schedule:
+def schedule_out_lane_kernel(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:
     """Tensorize the 16x4 INT8 / dense INT8 / 1x16 FP32 kernels: one 16-lane accumulator per token,
-    one weight vector per block reused across the token tile."""
+    one weight vector per block reused across the token tile. ``parallel_split``: see
+    :func:`split_parallel_tiles`."""
+    split_parallel_tiles(sch, parallel_split)
     dot = sch.get_sblock("dot")
     if str(sch.get(dot).writes[0].source.dtype) == "int32":
         t, j, _ = sch.get_loops(dot)[-3:]

@@ -38,8 +38,8 @@ def test_throughput_picks_the_best_batch_within_the_budget():
 
 
 def test_worker_gets_one_thread_count():
-    assert bm._forward(["--models", "bert-mini", "--threads", "1", "2", "--rounds", "3"]) == \
-        ["--models", "bert-mini", "--rounds", "3"]
+    assert bm._forward(["--models", "bert-mini", "bert-base", "--threads", "1", "2", "--rounds", "3"]) == \
+        ["--rounds", "3"]
     assert bm._forward(["--threads=2", "--json", "x.json"]) == ["--json", "x.json"]
 
 

@@ -13,6 +13,7 @@ from . import intrin_lowering  # vectorizable erf for llvm targets
 from . import format
 from . import pipeline  # registers relax.get_pipeline("tvm_blocksparse")
 from .api import CompiledModel, compile, inspect, load, prune
+from .tuning import tune
 from .kernels import Epilogue
 
 __version__ = "0.1.0"

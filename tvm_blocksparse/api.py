@@ -154,47 +154,30 @@ def compile(  # noqa: A001 - the API name the issue asks for
     ``calibration``: sample feeds (ONNX input names -> arrays of the compiled shape); given, INT8
     activations use static per-tensor ranges observed on them (no run-time range pass), else
     dynamic ranges computed at run time (the default, no data needed).
-    ``tuning_db``: a MetaSchedule database directory (the tuning issue); not implemented yet.
+    ``tuning_db``: a work directory of :func:`tvm_blocksparse.tune`; each of our kernels whose
+    shape it has records for gets the best measured record (token tile + trace), the others keep
+    the default schedule (``metadata["tuned_kernels"]`` and the layer report say which).
     """
     import tvm
 
     from tvm_blocksparse.pipeline import get_pipeline
-    from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
-    from tvm_blocksparse.target import as_target, target_has_vnni
+    from tvm_blocksparse.target import as_target
 
     say = progress or (lambda msg: None)
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    if batch_size < 1 or seq_len < 1:
-        raise ValueError(f"batch_size and seq_len must be >= 1, got {batch_size}, {seq_len}")
-    fmt.parse_block(block)  # a clear error for a malformed block string
-    if tuning_db is not None:
-        raise NotImplementedError("tuning_db: MetaSchedule tuning is not implemented yet (issue 5)")
-    tgt = as_target(target)
-    notes = []
-    if dtype == "int8" and not target_has_vnni(tgt):
-        msg = f"target {tgt} has no AVX-512 VNNI: compiling FP32 instead of INT8"
-        warnings.warn(msg, stacklevel=2)
-        notes.append(msg)
-        dtype = "fp32"
-    if dtype == "fp32" and block in ("4x1", "16x4"):
-        block = "1x16"
-
     t0 = time.perf_counter()
-    say("importing ONNX")
-    model = load_onnx(onnx_path_or_model)
-    mod, input_names, shapes, dtypes = import_onnx(model, batch_size, seq_len)
-    if not _has_linear(mod):
-        raise OnnxImportError("no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify")
-    output_names = [o.name for o in model.graph.output]
-    static_ranges = None
-    if calibration is not None and dtype == "int8":
-        if not calibration:
-            raise ValueError("calibration: pass at least one feed dict")
-        say(f"calibrating activation ranges on {len(calibration)} sample(s)")
-        static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
-    sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold, static_ranges=static_ranges)
+    notes: list[str] = []
+    tuned = None
+    if tuning_db is not None:
+        from tvm_blocksparse.tuning import TunedKernels
+
+        tuned = TunedKernels(os.fspath(tuning_db), as_target(target))
+    mod, sparsify, tgt, io = _prepare_sparsify(onnx_path_or_model, batch_size=batch_size, seq_len=seq_len, dtype=dtype,
+                                           sparsity_threshold=sparsity_threshold, block=block, target=target,
+                                           calibration=calibration, progress=progress, notes=notes, tuned=tuned)
+    dtype, block = sparsify.mode, sparsify.block
+    static_ranges = sparsify.static_ranges
+    input_names, shapes, dtypes, output_names = io
     rules = ApplyScheduleRules()
     say(f"compiling ({dtype}, block {block}, threshold {sparsity_threshold})")
     with tgt:
@@ -212,9 +195,51 @@ def compile(  # noqa: A001 - the API name the issue asks for
         "compile_seconds": round(compile_s, 2),
         "layers": [dataclasses.asdict(d) for d in sparsify.report],
         "schedule_rules": dict(rules.listing),
+        "tuning_db": os.fspath(tuning_db) if tuning_db is not None else None,
+        "tuned_kernels": dict(tuned.applied) if tuned is not None else {},
         "notes": notes,
     }
     return CompiledModel(executable, input_names, shapes, dtypes, output_names, meta)
+
+
+def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="int8", sparsity_threshold=0.7,
+                      block="4x1", target=None, calibration=None, progress=None, notes=None, tuned=None):
+    """Validate the options, import the model and set up the ``SparsifyDense`` pass that
+    :func:`compile` runs (also used by tuning-task extraction). Returns (Relax module, pass,
+    target, ONNX I/O as (input names, input shapes, input dtypes, output names))."""
+    from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
+    from tvm_blocksparse.target import as_target, target_has_vnni
+
+    say = progress or (lambda msg: None)
+    notes = [] if notes is None else notes
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    if batch_size < 1 or seq_len < 1:
+        raise ValueError(f"batch_size and seq_len must be >= 1, got {batch_size}, {seq_len}")
+    fmt.parse_block(block)  # a clear error for a malformed block string
+    tgt = as_target(target)
+    if dtype == "int8" and not target_has_vnni(tgt):
+        msg = f"target {tgt} has no AVX-512 VNNI: compiling FP32 instead of INT8"
+        warnings.warn(msg, stacklevel=3)
+        notes.append(msg)
+        dtype = "fp32"
+    if dtype == "fp32" and block in ("4x1", "16x4"):
+        block = "1x16"
+    say("importing ONNX")
+    model = load_onnx(onnx_path_or_model)
+    mod, input_names, shapes, dtypes = import_onnx(model, batch_size, seq_len)
+    if not _has_linear(mod):
+        raise OnnxImportError("no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify")
+    output_names = [o.name for o in model.graph.output]
+    static_ranges = None
+    if calibration is not None and dtype == "int8":
+        if not calibration:
+            raise ValueError("calibration: pass at least one feed dict")
+        say(f"calibrating activation ranges on {len(calibration)} sample(s)")
+        static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
+    sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold, static_ranges=static_ranges,
+                             tuned=tuned)
+    return mod, sparsify, tgt, (input_names, shapes, dtypes, output_names)
 
 
 def _has_linear(mod) -> bool:

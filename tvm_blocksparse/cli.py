@@ -7,6 +7,8 @@ Examples::
     tvm-blocksparse compile bert90.onnx -o bert90.so --dtype int8 --seq-len 128
     tvm-blocksparse run bert90.so --repeat 20               # random token ids, prints latency
     tvm-blocksparse demo                                    # prune + compile + compare (BERT-Mini shape)
+    tvm-blocksparse tune bert90.onnx --work-dir tune_dir --trials 64   # MetaSchedule (resumable)
+    tvm-blocksparse compile bert90.onnx -o bert90.so --tuning-db tune_dir
     tvm-blocksparse bench --models bert-base --threads 1    # vs ORT, PyTorch, OpenVINO, DeepSparse
 """
 
@@ -48,7 +50,7 @@ def _cmd_compile(args) -> int:
         target = json.loads(target)
     model = compile_model(args.model, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
                           sparsity_threshold=args.threshold, block=args.block, target=target,
-                          dump_dir=args.dump_ir, progress=_progress)
+                          dump_dir=args.dump_ir, progress=_progress, tuning_db=args.tuning_db)
     print(sparsity_report_table([LayerDecision(**d) for d in model.report]))
     for note in model.metadata.get("notes", []):
         print("note:", note)
@@ -86,6 +88,20 @@ def _cmd_run(args) -> int:
               f"over {args.repeat} runs")
     if args.save:
         np.savez(args.save, **dict(zip(model.output_names, outs, strict=False)))
+    return 0
+
+
+def _cmd_tune(args) -> int:
+    from tvm_blocksparse.tuning import tune
+
+    rows = tune(args.model, args.work_dir, trials=args.trials, rpc=args.rpc, num_trials_per_iter=args.per_batch,
+                progress=_progress, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
+                sparsity_threshold=args.threshold, block=args.block)
+    print(f"{'kernel':<44} {'layers':>6} {'default ms':>10} {'tuned ms':>9} {'gain':>6}  token tile")
+    for r in rows:
+        print(f"{r['kernel']:<44} {r['layers']:>6} {r['default_ms']:>10.4f} {r['best_ms']:>9.4f} "
+              f"{r['default_ms'] / r['best_ms']:>5.2f}x  {r['default_token_tile']} -> {r['token_tile']}")
+    print(f"records in {args.work_dir}; compile with --tuning-db {args.work_dir}")
     return 0
 
 
@@ -127,7 +143,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=128, help="static sequence length bound to axis 1")
     p.add_argument("--target", help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' (default: this CPU)')
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
+    p.add_argument("--tuning-db", metavar="DIR", help="apply the records of `tvm-blocksparse tune --work-dir DIR`")
     p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("tune", help="MetaSchedule-tune our kernels for this model (resumable)",
+                       description="Tune every distinct kernel shape the model compiles to (XGBoost cost model, "
+                                   "JSON database in --work-dir; run again to continue). Measure on other machines "
+                                   "with --rpc HOST:PORT:KEY (a TVM RPC tracker; see the README).")
+    p.add_argument("model")
+    p.add_argument("--work-dir", required=True, help="database directory (created; reused to resume)")
+    p.add_argument("--trials", type=int, default=64, help="measurements in all, on top of each default schedule")
+    p.add_argument("--per-batch", type=int, default=8, help="candidates measured per search iteration")
+    p.add_argument("--rpc", metavar="HOST:PORT:KEY", help="measure through a TVM RPC tracker instead of locally")
+    p.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
+    p.add_argument("--block", default="4x1", help=block_help)
+    p.add_argument("--threshold", type=float, default=0.7)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--seq-len", type=int, default=128)
+    p.set_defaults(func=_cmd_tune)
 
     p = sub.add_parser("run", help="run a compiled .so (needs its .so.json beside it)")
     p.add_argument("module")

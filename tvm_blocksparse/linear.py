@@ -144,19 +144,47 @@ def prepare_linear(
 
     if kind == "int8_4x1":
         arrays = int8_4x1_weight_arrays(weight_q)
-        func = kernels.bsr_dense_int8_4x1(m, n, k, arrays["w_cols"].shape[0], epilogue,
-                                          token_tile or kernels.default_token_tile_4x1(m))
-        return func, schedule_bsr_dense_int8_4x1, arrays
-    if kind == "int8_16x4":
+    elif kind == "int8_16x4":
         arrays = int8_16x4_weight_arrays(weight_q)
-        func = kernels.bsr_dense_int8_16x4(m, n, k, arrays["w_indices"].shape[0], epilogue, token_tile or 12)
     elif kind == "int8_dense":
         arrays = int8_dense_weight_arrays(weight_q)
-        func = kernels.dense_int8(m, n, k, epilogue, token_tile or 12)
     else:
         arrays = fp32_1x16_weight_arrays(weight)
-        func = kernels.bsr_dense_fp32_1x16(m, n, k, arrays["w_indices"].shape[0], epilogue, token_tile or 12)
-    return func, schedule_out_lane_kernel, arrays
+    func = kernel_func(kind, m, n, k, num_blocks(kind, arrays), epilogue, token_tile or default_token_tile(kind, m))
+    return func, KERNEL_SCHEDULES[kind], arrays
+
+
+#: Register-tile token counts each kernel can be generated with (a compute argument: it sets the
+#: accumulator tile's shape). The tuner tries each; the default is :func:`default_token_tile`.
+TOKEN_TILES = {"int8_4x1": (16, 32, 48), "int8_16x4": (4, 8, 12, 15), "int8_dense": (4, 8, 12, 15),
+               "fp32_1x16": (4, 8, 12, 15)}
+KERNEL_SCHEDULES: dict[str, Callable[..., Schedule]] = {
+    "int8_4x1": schedule_bsr_dense_int8_4x1, "int8_16x4": schedule_out_lane_kernel,
+    "int8_dense": schedule_out_lane_kernel, "fp32_1x16": schedule_out_lane_kernel,
+}
+
+
+def default_token_tile(kind: str, m: int) -> int:
+    return kernels.default_token_tile_4x1(m) if kind == "int8_4x1" else 12
+
+
+def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
+    """The weight's stored block count: 4x1 VNNI groups, or BSR blocks (shapes the PrimFunc)."""
+    return int(arrays["w_cols"].shape[0] if kind == "int8_4x1" else arrays["w_indices"].shape[0])
+
+
+def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernels.Epilogue,
+                token_tile: int) -> tvm.tirx.PrimFunc:
+    """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks."""
+    if kind == "int8_4x1":
+        return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile)
+    if kind == "int8_16x4":
+        return kernels.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
+    if kind == "int8_dense":
+        return kernels.dense_int8(m, n, k, epilogue, token_tile)
+    if kind == "fp32_1x16":
+        return kernels.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, token_tile)
+    raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
 
 
 def build_linear(

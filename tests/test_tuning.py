@@ -1,0 +1,96 @@
+"""MetaSchedule tuning: design space, real-index argument allocation, a tuning smoke run whose
+database the compiler applies with unchanged outputs."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tvm
+from tvm.s_tir import meta_schedule as ms
+
+import tvm_blocksparse as tb
+from tvm_blocksparse import kernels, linear, tuning
+from tvm_blocksparse.relay_passes.sparsify import KernelUse
+from tvm_blocksparse.target import host_has_vnni, host_target
+from tvm_blocksparse.testing import random_block_sparse
+
+requires_vnni = pytest.mark.skipif(not host_has_vnni(), reason="needs AVX-512 VNNI")
+
+INTRINSIC_CALL = {"int8_4x1": "vpdpbusd", "int8_dense": "vpdpbusd", "fp32_1x16": "fma"}
+
+
+def _task(kind, m=32, n=64, k=64, sparsity=0.8):
+    rng = np.random.default_rng(0)
+    w = random_block_sparse(rng, n, k, sparsity, "4x1" if kind != "fp32_1x16" else "1x16",
+                            dtype=np.int8 if kind.startswith("int8") else np.float32)
+    ep = kernels.Epilogue("float32", bias=True)
+    _, _, arrays = linear.prepare_linear(kind, w, m, ep)
+    return tuning.tasks_from_uses([KernelUse(kind, m, n, k, ep, arrays)])[0]
+
+
+@pytest.mark.parametrize("kind", ["int8_4x1", "int8_dense", "fp32_1x16"])
+def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(kind):
+    task = _task(kind)
+    mod = tvm.IRModule({"main": task.func(linear.default_token_tile(kind, task.m))})
+    ctx = ms.TuneContext(mod, target=host_target(), space_generator=tuning.space_generator(kind),
+                         search_strategy=ms.search_strategy.ReplayTrace(), task_name=kind)
+    (space,) = ctx.generate_design_space()
+    trace = str(space.trace)
+    assert "sample_perfect_tile" in trace and "tensorize" in trace
+    script = space.mod.script()
+    assert INTRINSIC_CALL[kind] in script  # the tensorized body calls our intrinsic's LLVM op
+
+
+def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatures():
+    task = _task("int8_4x1")
+    func = task.func(16)
+    alloc = tuning.RealWeightArguments()
+    alloc.add(func, task.arrays)
+    info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
+    arrays = alloc.arrays_for(info)
+    names = [p.name for p in func.params]
+    for name in ("w_cols", "w_group_ptr", "w_data"):
+        np.testing.assert_array_equal(arrays[names.index(name)], task.arrays[name])
+    assert arrays[names.index("w_cols")].max() < task.k  # in bounds: every index is the real one
+    assert arrays[names.index("w_group_ptr")][-1] == task.blocks
+    with pytest.raises(KeyError, match="refusing random"):
+        alloc.arrays_for(info[:-1] + [["TENSOR", "float32", [1, 1]]])
+    # cloudpickle carries it into MetaSchedule's runner workers
+    import cloudpickle
+
+    assert cloudpickle.loads(cloudpickle.dumps(alloc)).table.keys() == alloc.table.keys()
+
+
+def test_tuning_directory_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="tuning directory"):
+        tuning.TunedKernels(str(tmp_path), host_target())
+    with pytest.raises(ValueError, match="HOST:PORT:KEY"):
+        tuning._parse_rpc("localhost")
+
+
+@pytest.mark.slow
+@requires_vnni
+def test_tune_smoke_then_compile_with_the_database(tmp_path):
+    from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    work = str(tmp_path / "tune")
+    opts = dict(seq_len=16, dtype="int8")
+    rows = tb.tune(model, work, trials=4, progress=None, **opts)
+    records = open(os.path.join(work, "database_tuning_record.json")).read().strip().splitlines()
+    assert len(records) >= len(rows)  # at least every shape's default, plus the search's
+    for row in rows:
+        assert row["best_ms"] <= row["default_ms"]  # the default is a candidate
+    feeds = random_inputs(1, 16, vocab=1000, seed=3)
+    default = tb.compile(model, **opts)
+    tuned = tb.compile(model, tuning_db=work, **opts)
+    assert set(tuned.metadata["tuned_kernels"]) == {r["kernel"] for r in rows}
+    assert all(d["schedule"].startswith("tuned") for d in tuned.report)
+    np.testing.assert_array_equal(tuned.run(feeds)[0], default.run(feeds)[0])
+    # resumable: a second run finds the defaults measured and adds nothing without trials
+    before = len(records)
+    tb.tune(model, work, trials=0, progress=None, **opts)
+    after = open(os.path.join(work, "database_tuning_record.json")).read().strip().splitlines()
+    assert len(after) == before
+    assert json.load(open(os.path.join(work, tuning.TASKS_FILE))).keys() == {r["kernel"] for r in rows}

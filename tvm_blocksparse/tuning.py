@@ -1,0 +1,454 @@
+"""MetaSchedule tuning of our Linear kernels (INT8 4x1, INT8 16x4, dense INT8, FP32 1x16).
+
+    import tvm_blocksparse as tb
+    tb.tune("bert90.onnx", "tune_dir", trials=64)            # resumable: run again to continue
+    model = tb.compile("bert90.onnx", tuning_db="tune_dir")   # applies the best records
+
+**Tasks.** One task per distinct kernel *shape*: (kernel, tokens, N_out, K_in, epilogue) and
+register-tile token count. Layers with the same shape share the task and its records, whatever
+their non-zero pattern: the first such layer's weight arrays are the ones measured. The token
+tile is a compute argument (it sets the accumulator tile's buffer shape), so each value in
+:data:`tvm_blocksparse.linear.TOKEN_TILES` is its own task of the shape, and MetaSchedule's
+gradient task scheduler spends trials where they pay.
+
+**Design space.** The schedule functions the default build uses
+(:data:`tvm_blocksparse.linear.KERNEL_SCHEDULES`), called from a ``ScheduleFn`` with the knobs
+sampled: the parallel split of the (block row x token tile) loop (``sample_perfect_tile``: how
+many consecutive tiles one parallel task runs). Knobs that decide Python control flow
+(``unroll``) can't be sampled in a MetaSchedule trace (a replayed trace re-runs instructions, not
+Python), so they keep their default. No TVM schedule rules or postprocessors run (TVM's x86 VNNI
+rule looks up the stock intrinsic, which does not build with this wheel's LLVM).
+
+**The default schedule is always a candidate.** Before searching, each task's default trace
+(split [tiles, 1], the default token tile or not) is measured and committed to the database, so
+``compile(tuning_db=...)``, which takes the record with the lowest measured time across a shape's
+tasks, can never pick something measured slower than the default.
+
+**Measuring with real indices.** MetaSchedule fills arguments with random data, which for
+``w_group_ptr``/``w_cols``/``w_indices``/``w_indptr`` means reads out of bounds. The runner's
+``f_alloc_argument`` is :class:`RealWeightArguments`: every weight parameter (``w_*``) gets the
+real array of the layer the task came from, matched by the argument signature; a signature it
+does not know raises instead of falling back to random data.
+
+**Distributed measuring.** Pass ``rpc="HOST:PORT:KEY"`` to measure on the machines registered
+with a TVM RPC tracker (``python -m tvm.exec.rpc_tracker``, then on each measuring machine
+``python -m tvm.exec.rpc_server --tracker HOST:PORT --key KEY``); builds stay local. See the
+README's tuning section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+import tvm
+from tvm.ir.utils import derived_object
+from tvm.s_tir import Schedule
+from tvm.s_tir import meta_schedule as ms
+
+from tvm_blocksparse import kernels
+from tvm_blocksparse.linear import KERNEL_SCHEDULES, TOKEN_TILES, default_token_tile, kernel_func, num_blocks
+
+TASKS_FILE = "tvm_blocksparse_tasks.json"
+#: The most consecutive tiles one parallel task may run (the parallel-split knob's range).
+MAX_TILES_PER_TASK = 16
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def epilogue_tag(ep: kernels.Epilogue) -> str:
+    flags = [f for f in ("bias", "gelu", "residual") if getattr(ep, f)] + (["t"] if ep.transposed_out else [])
+    return "_".join([ep.out_dtype, *flags])
+
+
+@dataclasses.dataclass
+class KernelTask:
+    """A distinct kernel shape: what one or more layers call."""
+
+    kind: str
+    m: int
+    n: int
+    k: int
+    epilogue: kernels.Epilogue
+    blocks: int  # stored blocks of the representative layer (shapes its PrimFunc)
+    arrays: dict  # the representative layer's weight arrays (measured with)
+    layers: int = 1
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}_m{self.m}_n{self.n}_k{self.k}_{epilogue_tag(self.epilogue)}"
+
+    def func(self, token_tile: int) -> tvm.tirx.PrimFunc:
+        """The task's PrimFunc. ``estimated_flops`` (dense-equivalent 2*M*N*K, the paper's
+        convention) spares MetaSchedule's FLOP counter, which can't read our vector code."""
+        func = kernel_func(self.kind, self.m, self.n, self.k, self.blocks, self.epilogue, token_tile)
+        return func.with_attr("estimated_flops", 2 * self.m * self.n * self.k)
+
+    def token_tiles(self) -> tuple[int, ...]:
+        return TOKEN_TILES[self.kind]
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "m": self.m, "n": self.n, "k": self.k, "blocks": self.blocks, "layers": self.layers,
+                "epilogue": dataclasses.asdict(self.epilogue)}
+
+    @staticmethod
+    def from_json(d: dict) -> KernelTask:
+        return KernelTask(d["kind"], d["m"], d["n"], d["k"], kernels.Epilogue(**d["epilogue"]), d["blocks"], {}, d["layers"])
+
+
+def tasks_from_uses(uses) -> list[KernelTask]:
+    """One :class:`KernelTask` per distinct shape among ``SparsifyDense.kernel_uses``."""
+    tasks: dict[str, KernelTask] = {}
+    for u in uses:
+        t = KernelTask(u.kind, u.m, u.n, u.k, u.epilogue, num_blocks(u.kind, u.arrays), u.arrays)
+        if t.key in tasks:
+            tasks[t.key].layers += 1
+        else:
+            tasks[t.key] = t
+    return list(tasks.values())
+
+
+# ----------------------------------------------------------------------------- design space
+
+
+def sample_schedule(kind: str, sch: Schedule, parallel_split_decision: list[int] | None = None) -> Schedule:
+    """The default schedule function of ``kind`` with its sampled knobs (the ``ScheduleFn`` body).
+    ``parallel_split_decision`` forces the sample (``[tiles, 1]`` = the default schedule)."""
+    loop = sch.get_loops(sch.get_sblock("tile"))[0]
+    factors = sch.sample_perfect_tile(loop, n=2, max_innermost_factor=MAX_TILES_PER_TASK,
+                                      decision=parallel_split_decision)
+    return KERNEL_SCHEDULES[kind](sch, parallel_split=factors)
+
+
+def default_trace_schedule(kind: str, func: tvm.tirx.PrimFunc) -> Schedule:
+    sch = Schedule(func)
+    extent = int(sch.get(sch.get_loops(sch.get_sblock("tile"))[0]).extent)
+    return sample_schedule(kind, sch, [extent, 1])
+
+
+def space_generator(kind: str) -> ms.space_generator.ScheduleFn:
+    return ms.space_generator.ScheduleFn(lambda sch: sample_schedule(kind, sch), sch_rules=[], postprocs=[],
+                                         mutator_probs={ms.mutator.MutateTileSize(): 1.0})
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def _signature(args_info) -> tuple:
+    """Hashable (dtype, shape) per tensor argument, from ArgInfo JSON (``["TENSOR", dtype, shape]``)."""
+    return tuple((str(a[1]), tuple(int(d) for d in a[2])) for a in args_info)
+
+
+def _func_signature(func: tvm.tirx.PrimFunc) -> tuple:
+    return tuple((str(p.dtype), tuple(int(d) for d in p.shape)) for p in func.params)
+
+
+class RealWeightArguments:
+    """``f_alloc_argument`` for MetaSchedule runners (local and RPC): the weight parameters
+    (``w_*``) get the real arrays of the task's representative layer; activations, scales and
+    the output get random data of their dtype (u8/s8 over their full range)."""
+
+    def __init__(self):
+        self.table: dict[tuple, dict[int, np.ndarray]] = {}
+
+    def add(self, func: tvm.tirx.PrimFunc, arrays: dict[str, np.ndarray]) -> None:
+        real = {i: np.ascontiguousarray(arrays[p.name]) for i, p in enumerate(func.params) if p.name.startswith("w_")}
+        self.table[_func_signature(func)] = real
+
+    def arrays_for(self, args_info) -> list[np.ndarray]:
+        sig = _signature(args_info)
+        if sig not in self.table:
+            raise KeyError(f"no real weight arrays for argument signature {sig}: refusing random BSR indices")
+        rng = np.random.default_rng(0)
+        out = []
+        for i, (dtype, shape) in enumerate(sig):
+            if i in self.table[sig]:
+                out.append(self.table[sig][i])
+            elif dtype in ("uint8", "int8"):
+                info = np.iinfo(dtype)
+                out.append(rng.integers(info.min, info.max + 1, shape, dtype=dtype))
+            elif dtype == "int32":
+                out.append(rng.integers(0, 128, shape, dtype=np.int32))
+            else:
+                out.append(rng.uniform(0.5, 1.5, shape).astype(dtype))
+        return out
+
+    def __call__(self, *args):
+        *session, device, args_info, alloc_repeat = args  # local: (dev, info, n); RPC: (sess, dev, info, n)
+        arrays = self.arrays_for(args_info)
+        return [[tvm.runtime.tensor(a, device) for a in arrays] for _ in range(alloc_repeat)]
+
+
+def import_ours() -> None:
+    """Builder/runner worker initializer: our vectorized erf/exp lowering and intrinsics must be
+    registered in the worker, or the worker would build GELU epilogues with scalar libm calls."""
+    import tvm_blocksparse  # noqa: F401
+
+
+def _runner(alloc: RealWeightArguments, rpc: str | None):
+    evaluator = ms.runner.EvaluatorConfig(number=10, repeat=5, min_repeat_ms=40, enable_cpu_cache_flush=False)
+    if rpc:
+        host, port, key = _parse_rpc(rpc)
+        config = ms.runner.RPCConfig(tracker_host=host, tracker_port=port, tracker_key=key, session_timeout_sec=120)
+        return ms.runner.RPCRunner(config, evaluator, f_alloc_argument=alloc, initializer=import_ours)
+    return ms.runner.LocalRunner(timeout_sec=60, evaluator_config=evaluator, f_alloc_argument=alloc, initializer=import_ours)
+
+
+def _parse_rpc(rpc: str) -> tuple[str, int, str]:
+    try:
+        host, port, key = rpc.rsplit(":", 2)
+        return host, int(port), key
+    except ValueError as e:
+        raise ValueError(f"rpc must be 'HOST:PORT:KEY' (the tracker and the servers' key), got {rpc!r}") from e
+
+
+@derived_object
+class _Progress(ms.measure_callback.PyMeasureCallback):
+    """Prints trials done and the best time so far per task."""
+
+    def __init__(self, names: list[str], say: Callable[[str], None]):
+        self.names, self.say = names, say
+        self.trials = [0] * len(names)
+        self.best = [float("inf")] * len(names)
+        self.total = 0
+
+    def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results):
+        for b, r in zip(builder_results, runner_results, strict=True):
+            self.trials[task_id] += 1
+            self.total += 1
+            if b.error_msg is None and r.error_msg is None and r.run_secs:
+                self.best[task_id] = min(self.best[task_id], _mean_ms(r.run_secs))
+        best = f"{self.best[task_id]:.4f} ms" if np.isfinite(self.best[task_id]) else "no valid run yet"
+        self.say(f"task {task_id + 1}/{len(self.names)} {self.names[task_id]}: {self.trials[task_id]} trials, "
+                 f"best {best}  ({self.total} trials this run)")
+
+
+def _commit_defaults(db, builder, runner, contexts: list, kinds: list[str], target, say) -> None:
+    """Measure each task's default schedule (one batch of builds, one of runs) and commit it as a
+    tuning record, unless an earlier run did."""
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+    from tvm.s_tir.meta_schedule.builder import BuilderInput
+    from tvm.s_tir.meta_schedule.database import TuningRecord
+    from tvm.s_tir.meta_schedule.runner import RunnerInput
+
+    todo = []
+    for ctx, kind in zip(contexts, kinds, strict=True):
+        sch = default_trace_schedule(kind, ctx.mod["main"])
+        workload = db.commit_workload(ctx.mod)
+        if not any(str(r.trace) == str(sch.trace) for r in db.get_top_k(workload, 1 << 20)):
+            todo.append((ctx, sch, workload))
+    if not todo:
+        say("default schedules: all measured by an earlier run")
+        return
+    say(f"measuring the default schedule of {len(todo)} tasks")
+    built = builder.build([BuilderInput(sch.mod, target) for _, sch, _ in todo])
+    for (ctx, _, _), b in zip(todo, built, strict=True):
+        if b.error_msg:
+            raise RuntimeError(f"default schedule of {ctx.task_name} does not build: {b.error_msg[:2000]}")
+    infos = [ArgInfo.from_prim_func(ctx.mod["main"]) for ctx, _, _ in todo]
+    futures = runner.run([RunnerInput(b.artifact_path, "cpu", info) for b, info in zip(built, infos, strict=True)])
+    for (ctx, sch, workload), info, future in zip(todo, infos, futures, strict=True):
+        result = future.result()
+        if result.error_msg:
+            raise RuntimeError(f"default schedule of {ctx.task_name} failed to run: {result.error_msg[:2000]}")
+        db.commit_tuning_record(TuningRecord(sch.trace, workload, result.run_secs, target, info))
+        say(f"default {ctx.task_name}: {_mean_ms(result.run_secs):.4f} ms")
+
+
+def _mean_ms(run_secs) -> float:
+    """A record's time: the median of its repeats (the first repeat can include thread-pool start)."""
+    return float(np.median([float(s) for s in run_secs])) * 1e3
+
+
+# ----------------------------------------------------------------------------- tuning
+
+
+def tune_kernel_tasks(tasks: list[KernelTask], work_dir: str, trials: int, target, *, rpc: str | None = None,
+                      num_trials_per_iter: int = 8, say: Callable[[str], None] = print) -> ms.database.Database:
+    """Tune ``tasks`` (every token-tile variant of each) into the JSON database in ``work_dir``,
+    spending ``trials`` measurements in all on top of each variant's default schedule. A second
+    call with the same ``work_dir`` continues from the records there."""
+    os.makedirs(work_dir, exist_ok=True)
+    _merge_tasks_file(work_dir, tasks)
+    db = ms.database.JSONDatabase(work_dir=work_dir)
+    alloc = RealWeightArguments()
+    contexts, weights, names, kinds = [], [], [], []
+    for task in tasks:
+        for tile in task.token_tiles():
+            try:
+                func = task.func(tile)
+            except ValueError:
+                continue  # a token tile this shape can't take
+            alloc.add(func, task.arrays)
+            name = f"{task.key}_tt{tile}"
+            contexts.append(ms.TuneContext(tvm.IRModule({"main": func}), target=target, space_generator=space_generator(task.kind),
+                                           search_strategy=ms.search_strategy.EvolutionarySearch(population_size=64,
+                                                                                                 init_min_unmeasured=8),
+                                           task_name=name, num_threads=os.cpu_count() or 1))
+            weights.append(float(task.layers))
+            names.append(name)
+            kinds.append(task.kind)
+    builder = ms.builder.LocalBuilder(timeout_sec=300, initializer=import_ours)
+    runner = _runner(alloc, rpc)
+    say(f"{len(tasks)} kernel shapes -> {len(contexts)} tasks (token-tile variants)")
+    _commit_defaults(db, builder, runner, contexts, kinds, target, say)
+    if trials > 0:
+        say(f"searching: {trials} trials, {num_trials_per_iter} per batch, XGBoost cost model")
+        ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work_dir, max_trials_global=trials,
+                           num_trials_per_iter=num_trials_per_iter, builder=builder, runner=runner, database=db,
+                           cost_model="xgb", measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"),
+                                                                _Progress(names, say)],
+                           task_scheduler="gradient")
+    return db
+
+
+def _merge_tasks_file(work_dir: str, tasks: list[KernelTask]) -> None:
+    path = os.path.join(work_dir, TASKS_FILE)
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            known = json.load(f)
+    for t in tasks:
+        known.setdefault(t.key, t.to_json())
+    with open(path, "w") as f:
+        json.dump(known, f, indent=1)
+
+
+class TunedKernels:
+    """Reads a tuning work directory; :meth:`choose` gives a layer its best measured variant."""
+
+    def __init__(self, work_dir: str, target):
+        path = os.path.join(work_dir, TASKS_FILE)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{work_dir} is not a tvm_blocksparse tuning directory (no {TASKS_FILE}); "
+                                    "run tvm_blocksparse.tune first")
+        with open(path) as f:
+            self.tasks = {k: KernelTask.from_json(v) for k, v in json.load(f).items()}
+        self.db = ms.database.JSONDatabase(work_dir=work_dir)
+        self.target = target
+        self.applied: dict[str, str] = {}
+
+    def best(self, task: KernelTask) -> tuple[int, object, float] | None:
+        """(token tile, tuning record, mean ms) of the fastest record over the task's variants."""
+        best = None
+        for tile in task.token_tiles():
+            try:
+                mod = tvm.IRModule({"main": task.func(tile)})
+            except ValueError:
+                continue
+            if not self.db.has_workload(mod):
+                continue
+            for rec in self.db.get_top_k(self.db.commit_workload(mod), 1):
+                t = _mean_ms(rec.run_secs)
+                if best is None or t < best[2]:
+                    best = (tile, rec, t)
+        return best
+
+    def choose(self, use) -> tuple[int, Callable[[Schedule], Schedule], str] | None:
+        task = KernelTask(use.kind, use.m, use.n, use.k, use.epilogue, 0, {})
+        known = self.tasks.get(task.key)
+        if known is None:
+            return None
+        found = self.best(known)
+        if found is None:
+            return None
+        tile, rec, t = found
+        trace = rec.trace
+
+        def schedule(sch: Schedule) -> Schedule:
+            trace.apply_to_schedule(sch, remove_postproc=False)
+            return sch
+
+        label = f"tuned: token tile {tile}, {t:.4f} ms measured"
+        self.applied[task.key] = label
+        return tile, schedule, label
+
+
+def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int = 7, number: int = 50) -> list[dict]:
+    """Build each task's default and tuned kernel, check they give identical outputs on the real
+    weights, and time them side by side (alternating, ``rounds`` x ``number`` calls; medians)."""
+    from tvm_blocksparse.relay_passes.sparsify import KernelUse
+
+    tuned = TunedKernels(work_dir, target)
+    rows = []
+    for task in tasks:
+        alloc = RealWeightArguments()
+        default_func = task.func(default_token_tile(task.kind, task.m))
+        sch = Schedule(default_func)
+        KERNEL_SCHEDULES[task.kind](sch)
+        built = {"default": tvm.compile(sch.mod, target=target).mod}
+        choice = tuned.choose(KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays))
+        label = "default (no record)"
+        if choice is not None:
+            tile, schedule, label = choice
+            sch = Schedule(task.func(tile))
+            schedule(sch)
+            built["tuned"] = tvm.compile(sch.mod, target=target).mod
+        args = {}
+        for name, func in (("default", default_func), ("tuned", task.func(choice[0]) if choice else None)):
+            if func is None:
+                continue
+            alloc.add(func, task.arrays)
+            info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
+            args[name] = [tvm.runtime.tensor(a) for a in alloc.arrays_for(info)]
+        outs = {}
+        for name, mod in built.items():
+            mod["main"](*args[name])
+            outs[name] = args[name][-1].numpy()
+        same = "tuned" not in outs or np.array_equal(outs["default"], outs["tuned"])
+        times = {name: [] for name in built}
+        for _ in range(rounds):
+            for name, mod in built.items():
+                timer = mod.time_evaluator("main", tvm.cpu(), number=number, repeat=1)
+                times[name].append(timer(*args[name]).mean * 1e3)
+        d = float(np.median(times["default"]))
+        t = float(np.median(times["tuned"])) if "tuned" in times else d
+        rows.append(dict(kernel=task.key, layers=task.layers, default_ms=d, tuned_ms=t, gain=d / t, outputs_equal=same,
+                         choice=label))
+    return rows
+
+
+def extract_tasks(onnx_path_or_model, **compile_options) -> list[KernelTask]:
+    """The distinct kernel shapes a ``compile(onnx, **compile_options)`` would call."""
+    from tvm_blocksparse.api import _prepare_sparsify
+
+    mod, sparsify, _, _ = _prepare_sparsify(onnx_path_or_model, **compile_options)
+    sparsify(mod)
+    return tasks_from_uses(sparsify.kernel_uses)
+
+
+def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None = None, num_trials_per_iter: int = 8,
+         progress: Callable[[str], None] | None = print, **compile_options) -> list[dict]:
+    """Tune the kernels ``compile(onnx, **compile_options)`` would use; records go to the JSON
+    database in ``work_dir`` (resumable: a second call continues). Returns one row per kernel
+    shape: its default and best measured time and the token tile chosen."""
+    from tvm_blocksparse.api import _prepare_sparsify
+
+    say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    mod, sparsify, target, _ = _prepare_sparsify(onnx_path_or_model, **compile_options)
+    sparsify(mod)
+    tasks = tasks_from_uses(sparsify.kernel_uses)
+    if not tasks:
+        raise ValueError("the model calls none of our Linear kernels: nothing to tune")
+    say(f"{len(sparsify.kernel_uses)} kernel calls, {len(tasks)} distinct shapes")
+    tune_kernel_tasks(tasks, work_dir, trials, target, rpc=rpc, num_trials_per_iter=num_trials_per_iter, say=say)
+    tuned = TunedKernels(work_dir, target)
+    rows = []
+    for task in tasks:
+        default_tile = default_token_tile(task.kind, task.m)
+        default_rec = tuned.db.get_top_k(tuned.db.commit_workload(tvm.IRModule({"main": task.func(default_tile)})), 1 << 20)
+        default_trace = str(default_trace_schedule(task.kind, task.func(default_tile)).trace)
+        default_ms = next((_mean_ms(r.run_secs) for r in default_rec
+                           if str(r.trace) == default_trace), float("nan"))
+        tile, _, best_ms = tuned.best(task)
+        rows.append(dict(kernel=task.key, layers=task.layers, default_ms=default_ms, best_ms=best_ms, token_tile=tile,
+                         default_token_tile=default_tile))
+        say(f"{task.key}: default {default_ms:.4f} ms -> best {best_ms:.4f} ms (token tile {tile}; x{task.layers} layers)")
+    say(f"tuning done in {time.perf_counter() - t0:.0f} s; compile with tuning_db={work_dir!r}")
+    return rows
