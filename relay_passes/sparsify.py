@@ -243,8 +243,8 @@ class SparsifyDense:
                 or pn != k or m % 16:
             return None
         ep_u8 = kernels.Epilogue("uint8", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        func = kernels.bsr_dense_int8_4x1(pm, pn, pk, num_blocks(kernel, arrays), ep_u8,
-                                          self.token_tile or kernels.default_token_tile_4x1(pm))
+        func = kernel_func(kernel, pm, pn, pk, num_blocks(kernel, arrays), ep_u8,
+                           self.token_tile or kernels.default_token_tile_4x1(pm))
         func, schedule = self._tuned_or_default(KernelUse(kernel, pm, pn, pk, ep_u8, arrays), func,
                                                 schedule_bsr_dense_int8_4x1, None)
         gv = self._add_kernel(func, schedule, f"int8_4x1_u8t_m{pm}_n{pn}_k{pk}")
@@ -294,11 +294,11 @@ class SparsifyDense:
         choice = self.tuned.choose(use)
         if choice is None:
             return func, schedule
-        token_tile, tuned_schedule, label = choice
+        (token_tile, token_chunk), tuned_schedule, label = choice
         if decision is not None:
             decision.schedule = label
-        return kernel_func(use.kind, use.m, use.n, use.k, num_blocks(use.kind, use.arrays), use.epilogue, token_tile), \
-            tuned_schedule
+        return kernel_func(use.kind, use.m, use.n, use.k, num_blocks(use.kind, use.arrays), use.epilogue, token_tile,
+                           token_chunk), tuned_schedule
 
     def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
         sch = Schedule(func)

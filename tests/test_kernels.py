@@ -69,6 +69,33 @@ def test_int8_single_nonzero_block_and_empty_rows(kind):
 
 
 @requires_vnni
+@pytest.mark.parametrize("token_chunk", [None, 1, 3])
+def test_int8_4x1_tile_orders_are_bit_exact(token_chunk):
+    """Token tiles outermost (chunk 1), in chunks of 3, or block rows outermost (None): same
+    integers, ragged last tile included (M = 140 -> 9 tiles of 16)."""
+    from tvm_blocksparse.linear import CompiledKernel
+    from tvm_blocksparse.schedules import schedule_bsr_dense_int8_4x1
+
+    rng = np.random.default_rng(9)
+    w = random_block_sparse(rng, 48, 64, 0.8, "4x1")
+    x = rng.integers(0, 256, (140, 64), dtype=np.uint8)
+    _, _, arrays = linear.prepare_linear("int8_4x1", w, 140, Epilogue("int32"), 16)
+    func = bsr_dense_int8_4x1(140, 48, 64, arrays["w_cols"].shape[0], Epilogue("int32"), 16, token_chunk)
+    kern = CompiledKernel(func, schedule_bsr_dense_int8_4x1)
+    np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
+
+
+def test_int8_4x1_token_chunk_must_divide_the_tiles_and_default_follows_l1():
+    with pytest.raises(ValueError, match="token_chunk"):
+        bsr_dense_int8_4x1(140, 48, 64, 4, Epilogue("int32"), 16, 2)  # 9 tiles
+    from tvm_blocksparse.kernels import default_token_chunk_4x1
+
+    assert default_token_chunk_4x1(1024, 768, 48) == 1  # XT tile 36 KB: token tiles outermost
+    assert default_token_chunk_4x1(1024, 3072, 48) is None  # 144 KB: block rows outermost
+    assert default_token_chunk_4x1(32, 768, 32) is None  # one tile: nothing to order
+
+
+@requires_vnni
 @pytest.mark.parametrize("token_tile", [16, 32, 48])
 def test_int8_4x1_token_tiles(token_tile):
     rng = np.random.default_rng(8)

@@ -32,7 +32,7 @@ def _task(kind, m=32, n=64, k=64, sparsity=0.8):
 @pytest.mark.parametrize("kind", ["int8_4x1", "int8_dense", "fp32_1x16"])
 def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(kind):
     task = _task(kind)
-    mod = tvm.IRModule({"main": task.func(linear.default_token_tile(kind, task.m))})
+    mod = tvm.IRModule({"main": task.func(task.default_variant())})
     ctx = ms.TuneContext(mod, target=host_target(), space_generator=tuning.space_generator(kind),
                          search_strategy=ms.search_strategy.ReplayTrace(), task_name=kind)
     (space,) = ctx.generate_design_space()
@@ -44,7 +44,7 @@ def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(k
 
 def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatures():
     task = _task("int8_4x1")
-    func = task.func(16)
+    func = task.func((16, None))
     alloc = tuning.RealWeightArguments()
     alloc.add(func, task.arrays)
     info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]

@@ -97,10 +97,10 @@ def _cmd_tune(args) -> int:
     rows = tune(args.model, args.work_dir, trials=args.trials, rpc=args.rpc, num_trials_per_iter=args.per_batch,
                 progress=_progress, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
                 sparsity_threshold=args.threshold, block=args.block)
-    print(f"{'kernel':<44} {'layers':>6} {'default ms':>10} {'tuned ms':>9} {'gain':>6}  token tile")
+    print(f"{'kernel':<44} {'layers':>6} {'default ms':>10} {'tuned ms':>9} {'gain':>6}  variant")
     for r in rows:
         print(f"{r['kernel']:<44} {r['layers']:>6} {r['default_ms']:>10.4f} {r['best_ms']:>9.4f} "
-              f"{r['default_ms'] / r['best_ms']:>5.2f}x  {r['default_token_tile']} -> {r['token_tile']}")
+              f"{r['default_ms'] / r['best_ms']:>5.2f}x  {r['default_variant']} -> {r['variant']}")
     print(f"records in {args.work_dir}; compile with --tuning-db {args.work_dir}")
     return 0
 

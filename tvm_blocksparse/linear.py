@@ -174,10 +174,14 @@ def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
 
 
 def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernels.Epilogue,
-                token_tile: int) -> tvm.tirx.PrimFunc:
-    """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks."""
+                token_tile: int, token_chunk: int | None | str = "default") -> tvm.tirx.PrimFunc:
+    """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks.
+    ``token_chunk`` (4x1 only): see :func:`kernels.bsr_dense_int8_4x1`; "default" picks
+    :func:`kernels.default_token_chunk_4x1`."""
     if kind == "int8_4x1":
-        return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile)
+        if token_chunk == "default":
+            token_chunk = kernels.default_token_chunk_4x1(m, k, token_tile)
+        return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk)
     if kind == "int8_16x4":
         return kernels.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
     if kind == "int8_dense":

@@ -5,7 +5,8 @@
     model = tb.compile("bert90.onnx", tuning_db="tune_dir")   # applies the best records
 
 **Tasks.** One task per distinct kernel *shape*: (kernel, tokens, N_out, K_in, epilogue) and
-register-tile token count. Layers with the same shape share the task and its records, whatever
+compute variant: register-tile token count, and for the 4x1 kernel the tile order (token tiles
+outermost or block rows outermost). Layers with the same shape share the task and its records, whatever
 their non-zero pattern: the first such layer's weight arrays are the ones measured. The token
 tile is a compute argument (it sets the accumulator tile's buffer shape), so each value in
 :data:`tvm_blocksparse.linear.TOKEN_TILES` is its own task of the shape, and MetaSchedule's
@@ -53,6 +54,9 @@ from tvm.s_tir import meta_schedule as ms
 from tvm_blocksparse import kernels
 from tvm_blocksparse.linear import KERNEL_SCHEDULES, TOKEN_TILES, default_token_tile, kernel_func, num_blocks
 
+#: A compute-level variant of a kernel: (register-tile tokens, 4x1 token chunk or None).
+Variant = tuple[int, int | None]
+
 TASKS_FILE = "tvm_blocksparse_tasks.json"
 #: The most consecutive tiles one parallel task may run (the parallel-split knob's range).
 MAX_TILES_PER_TASK = 16
@@ -83,14 +87,31 @@ class KernelTask:
     def key(self) -> str:
         return f"{self.kind}_m{self.m}_n{self.n}_k{self.k}_{epilogue_tag(self.epilogue)}"
 
-    def func(self, token_tile: int) -> tvm.tirx.PrimFunc:
+    def func(self, variant: Variant) -> tvm.tirx.PrimFunc:
         """The task's PrimFunc. ``estimated_flops`` (dense-equivalent 2*M*N*K, the paper's
         convention) spares MetaSchedule's FLOP counter, which can't read our vector code."""
-        func = kernel_func(self.kind, self.m, self.n, self.k, self.blocks, self.epilogue, token_tile)
+        tile, chunk = variant
+        func = kernel_func(self.kind, self.m, self.n, self.k, self.blocks, self.epilogue, tile, chunk)
         return func.with_attr("estimated_flops", 2 * self.m * self.n * self.k)
 
-    def token_tiles(self) -> tuple[int, ...]:
-        return TOKEN_TILES[self.kind]
+    def default_variant(self) -> Variant:
+        tile = default_token_tile(self.kind, self.m)
+        return tile, kernels.default_token_chunk_4x1(self.m, self.k, tile) if self.kind == "int8_4x1" else None
+
+    def variants(self) -> list[Variant]:
+        """Every token tile; for the 4x1 kernel each with token tiles outermost (chunk 1) and
+        block rows outermost (None), the default first."""
+        out = [self.default_variant()]
+        for tile in TOKEN_TILES[self.kind]:
+            for chunk in ((None, 1) if self.kind == "int8_4x1" else (None,)):
+                if (tile, chunk) in out:
+                    continue
+                try:
+                    kernel_func(self.kind, self.m, self.n, self.k, self.blocks, self.epilogue, tile, chunk)
+                except ValueError:
+                    continue  # a tile/chunk this shape can't take
+                out.append((tile, chunk))
+        return out
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "m": self.m, "n": self.n, "k": self.k, "blocks": self.blocks, "layers": self.layers,
@@ -99,6 +120,11 @@ class KernelTask:
     @staticmethod
     def from_json(d: dict) -> KernelTask:
         return KernelTask(d["kind"], d["m"], d["n"], d["k"], kernels.Epilogue(**d["epilogue"]), d["blocks"], {}, d["layers"])
+
+
+def variant_tag(variant: Variant) -> str:
+    tile, chunk = variant
+    return f"tt{tile}" + ("" if chunk is None else f"_chunk{chunk}")
 
 
 def tasks_from_uses(uses) -> list[KernelTask]:
@@ -279,13 +305,10 @@ def tune_kernel_tasks(tasks: list[KernelTask], work_dir: str, trials: int, targe
     alloc = RealWeightArguments()
     contexts, weights, names, kinds = [], [], [], []
     for task in tasks:
-        for tile in task.token_tiles():
-            try:
-                func = task.func(tile)
-            except ValueError:
-                continue  # a token tile this shape can't take
+        for variant in task.variants():
+            func = task.func(variant)
             alloc.add(func, task.arrays)
-            name = f"{task.key}_tt{tile}"
+            name = f"{task.key}_{variant_tag(variant)}"
             contexts.append(ms.TuneContext(tvm.IRModule({"main": func}), target=target, space_generator=space_generator(task.kind),
                                            search_strategy=ms.search_strategy.EvolutionarySearch(population_size=64,
                                                                                                  init_min_unmeasured=8),
@@ -295,7 +318,7 @@ def tune_kernel_tasks(tasks: list[KernelTask], work_dir: str, trials: int, targe
             kinds.append(task.kind)
     builder = ms.builder.LocalBuilder(timeout_sec=300, initializer=import_ours)
     runner = _runner(alloc, rpc)
-    say(f"{len(tasks)} kernel shapes -> {len(contexts)} tasks (token-tile variants)")
+    say(f"{len(tasks)} kernel shapes -> {len(contexts)} tasks (token tile x tile order variants)")
     _commit_defaults(db, builder, runner, contexts, kinds, target, say)
     if trials > 0:
         say(f"searching: {trials} trials, {num_trials_per_iter} per batch, XGBoost cost model")
@@ -333,23 +356,20 @@ class TunedKernels:
         self.target = target
         self.applied: dict[str, str] = {}
 
-    def best(self, task: KernelTask) -> tuple[int, object, float] | None:
-        """(token tile, tuning record, mean ms) of the fastest record over the task's variants."""
+    def best(self, task: KernelTask) -> tuple[Variant, object, float] | None:
+        """(variant, tuning record, ms) of the fastest record over the task's variants."""
         best = None
-        for tile in task.token_tiles():
-            try:
-                mod = tvm.IRModule({"main": task.func(tile)})
-            except ValueError:
-                continue
+        for variant in task.variants():
+            mod = tvm.IRModule({"main": task.func(variant)})
             if not self.db.has_workload(mod):
                 continue
             for rec in self.db.get_top_k(self.db.commit_workload(mod), 1):
                 t = _mean_ms(rec.run_secs)
                 if best is None or t < best[2]:
-                    best = (tile, rec, t)
+                    best = (variant, rec, t)
         return best
 
-    def choose(self, use) -> tuple[int, Callable[[Schedule], Schedule], str] | None:
+    def choose(self, use) -> tuple[Variant, Callable[[Schedule], Schedule], str] | None:
         task = KernelTask(use.kind, use.m, use.n, use.k, use.epilogue, 0, {})
         known = self.tasks.get(task.key)
         if known is None:
@@ -357,16 +377,16 @@ class TunedKernels:
         found = self.best(known)
         if found is None:
             return None
-        tile, rec, t = found
+        variant, rec, t = found
         trace = rec.trace
 
         def schedule(sch: Schedule) -> Schedule:
             trace.apply_to_schedule(sch, remove_postproc=False)
             return sch
 
-        label = f"tuned: token tile {tile}, {t:.4f} ms measured"
+        label = f"tuned: {variant_tag(variant)}, {t:.4f} ms measured"
         self.applied[task.key] = label
-        return tile, schedule, label
+        return variant, schedule, label
 
 
 def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int = 7, number: int = 50) -> list[dict]:
@@ -378,15 +398,15 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
     rows = []
     for task in tasks:
         alloc = RealWeightArguments()
-        default_func = task.func(default_token_tile(task.kind, task.m))
+        default_func = task.func(task.default_variant())
         sch = Schedule(default_func)
         KERNEL_SCHEDULES[task.kind](sch)
         built = {"default": tvm.compile(sch.mod, target=target).mod}
         choice = tuned.choose(KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays))
         label = "default (no record)"
         if choice is not None:
-            tile, schedule, label = choice
-            sch = Schedule(task.func(tile))
+            variant, schedule, label = choice
+            sch = Schedule(task.func(variant))
             schedule(sch)
             built["tuned"] = tvm.compile(sch.mod, target=target).mod
         args = {}
@@ -441,14 +461,14 @@ def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None
     tuned = TunedKernels(work_dir, target)
     rows = []
     for task in tasks:
-        default_tile = default_token_tile(task.kind, task.m)
-        default_rec = tuned.db.get_top_k(tuned.db.commit_workload(tvm.IRModule({"main": task.func(default_tile)})), 1 << 20)
-        default_trace = str(default_trace_schedule(task.kind, task.func(default_tile)).trace)
+        default = task.default_variant()
+        default_rec = tuned.db.get_top_k(tuned.db.commit_workload(tvm.IRModule({"main": task.func(default)})), 1 << 20)
+        default_trace = str(default_trace_schedule(task.kind, task.func(default)).trace)
         default_ms = next((_mean_ms(r.run_secs) for r in default_rec
                            if str(r.trace) == default_trace), float("nan"))
-        tile, _, best_ms = tuned.best(task)
-        rows.append(dict(kernel=task.key, layers=task.layers, default_ms=default_ms, best_ms=best_ms, token_tile=tile,
-                         default_token_tile=default_tile))
-        say(f"{task.key}: default {default_ms:.4f} ms -> best {best_ms:.4f} ms (token tile {tile}; x{task.layers} layers)")
+        variant, _, best_ms = tuned.best(task)
+        rows.append(dict(kernel=task.key, layers=task.layers, default_ms=default_ms, best_ms=best_ms,
+                         variant=variant_tag(variant), default_variant=variant_tag(default)))
+        say(f"{task.key}: default {default_ms:.4f} ms -> best {best_ms:.4f} ms ({variant_tag(variant)}; x{task.layers} layers)")
     say(f"tuning done in {time.perf_counter() - t0:.0f} s; compile with tuning_db={work_dir!r}")
     return rows
