@@ -147,6 +147,7 @@ class SparsifyDense:
         self._funcs: dict[str, tvm.ir.GlobalVar] = {}
         # kernel GlobalVar name -> (kind, M, N, K, Epilogue, input names, 4x1 groups)
         self._kernel_meta: dict[str, tuple] = {}
+        self._left_alone: dict = {}  # weight constant -> its "left to TVM" decision
         x, w, b, r = wildcard(), is_const(), is_const(), wildcard()
         mm = is_op("relax.matmul")(x, w)
         biased = is_op("relax.add")(mm, b) | is_op("relax.add")(b, mm)
@@ -170,6 +171,8 @@ class SparsifyDense:
                 self._var2val = relax.analysis.get_var2val(func)
                 func = rewrite_call(pattern, lambda expr, m, ep=ep: self._rewrite(expr, m, x, w, b, r, ep), func)
             self._bb.update_func(gv, func)
+        for i, d in enumerate(self.report):
+            d.index = i
         return relax.transform.DeadCodeElimination()(self._bb.get())
 
     # ------------------------------------------------------------------ one layer
@@ -198,27 +201,34 @@ class SparsifyDense:
             ep_name += "+transposed_out"
         decision = LayerDecision(index, n, k, m, sparsity, kernel, ep_name, reason)
         if kernel in ("tvm_dense", "unchanged"):
-            self.report.append(decision)
-            return expr
+            return self._leave_alone(expr, w_const, decision)
         bias = _const_value(matches[b_pat]) if ep_flags.get("bias") else None
         if bias is not None and bias.size != n:
             decision.kernel, decision.reason = "unchanged", f"bias of {bias.size} values for {n} outputs"
-            self.report.append(decision)
-            return expr
+            return self._leave_alone(expr, w_const, decision)
         residual = matches[r_pat] if ep_flags.get("residual") else None
         if residual is not None and (_static_shape(residual) != x_shape[:-1] + [n]):
             decision.kernel, decision.reason = "unchanged", "residual shape differs from the output"
-            self.report.append(decision)
-            return expr
+            return self._leave_alone(expr, w_const, decision)
         # (hashing every weight is skipped when there is no calibration)
         static = self.static_ranges.get(weight_key(weight)) if kernel.startswith("int8") and self.static_ranges else None
         if static is not None:
             decision.epilogue += " (static quant)"
+        earlier = self._left_alone.pop(w_const, None)
+        if earlier is not None:  # an outer pattern left it; this shorter one takes it
+            self.report.remove(earlier)
         self.report.append(decision)
         out = self._emit(kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static)
         if heads is not None:
             return relax.op.reshape(out, heads)  # Y^T[N = H*d, S] is [1, H, d, S] row-major
         return out
+
+    def _leave_alone(self, expr, w_const, decision: LayerDecision):
+        """Report a Linear left to TVM once, though every shorter pattern matches it again."""
+        if w_const not in self._left_alone:
+            self._left_alone[w_const] = decision
+            self.report.append(decision)
+        return expr
 
     def _requantizing_producer(self, x, x_scale, x_zp, m, k):
         """With a static input range, a 4x1 producer (float32 out, no residual; e.g. FFN1 + GELU
@@ -303,7 +313,10 @@ class SparsifyDense:
     def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
         sch = Schedule(func)
         schedule(sch)
+        # op_pattern 8 (kOpaque): FuseOps must not fuse a reshape into our scheduled kernels (FuseTIR
+        # then mapped one Relax var to two buffers and failed on mixed sparse/dense static models).
         scheduled = sch.mod["main"].with_attr(SCHEDULED_ATTR, True).with_attr(RULE_ATTR, name.split("_m")[0])
+        scheduled = scheduled.with_attr("op_pattern", 8)
         scheduled = scheduled.without_attr("global_symbol")
         key = hash(scheduled.script())  # same shapes + epilogue + nnz -> one PrimFunc
         gv = self._funcs.get((name, key))

@@ -82,6 +82,13 @@ def test_prune_is_magnitude_based_and_exact():
     assert (pruned[:4] == 10).all() and (pruned[4:] == 0).all()
 
 
+def test_prune_reaches_at_least_the_requested_sparsity():
+    """round() once left a 768x768 weight "pruned to 70 %" at 0.699998, below a 0.7 threshold."""
+    w = np.random.default_rng(0).standard_normal((768, 768)).astype(np.float32)
+    for sparsity in (0.7, 0.8, 0.9):
+        assert fmt.block_sparsity(fmt.prune_blocks(w, sparsity, "4x1"), "4x1") >= sparsity
+
+
 def test_weight_quantization_twin():
     rng = np.random.default_rng(4)
     w = rng.standard_normal((16, 32)).astype(np.float32)

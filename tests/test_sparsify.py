@@ -204,6 +204,48 @@ def test_static_quantization_equals_numpy_simulation():
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
 
 
+def _with_dense_attention_weights(model):
+    """The model with its square (attention) weights replaced by dense random ones."""
+    from tvm_blocksparse.onnx_import import linear_layers
+
+    rng = np.random.default_rng(0)
+    square = {l.weight_name for l in linear_layers(model) if l.w_kn.shape[0] == l.w_kn.shape[1]}
+    for t in model.graph.initializer:
+        if t.name in square:
+            shape = numpy_helper.to_array(t).shape
+            t.CopyFrom(numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.02, t.name))
+    return model
+
+
+@requires_vnni
+def test_static_model_with_sparse_and_dense_layers_compiles_and_stays_accurate():
+    """Dense layers' quantize ops once got a reshape fused in by FuseOps, and FuseTIR failed
+    ("Inconsistent buffers ... mapped to the same relax var"); our kernels are now opaque to it."""
+    import onnxruntime as ort
+
+    model = _with_dense_attention_weights(make_bert_onnx("tiny", seed=0, sparsity=0.9))
+    calib = [random_inputs(1, 32, vocab=1000, seed=s) for s in (1, 2)]
+    compiled = tb.compile(model, seq_len=32, calibration=calib)
+    assert {d["kernel"] for d in compiled.report} == {"int8_4x1", "int8_dense"}
+    feeds = random_inputs(1, 32, vocab=1000, seed=5)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    out = compiled.run(feeds)[0]
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cos.min() >= 0.99
+
+
+def test_report_has_one_entry_per_linear_when_layers_stay_dense():
+    """A Linear left to TVM is matched again by every shorter pattern: reported once."""
+    model = _with_dense_attention_weights(make_bert_onnx("tiny", seed=0, sparsity=0.9, block="1x16"))
+    mod, *_ = import_onnx(model, 1, 16)
+    sparsify = SparsifyDense(mode="fp32", block="1x16", threshold=0.7)
+    sparsify(mod)
+    kernels = sorted(d.kernel for d in sparsify.report)
+    assert len(sparsify.report) == 12  # 2 layers x (Q, K, V, O, FFN1, FFN2)
+    assert kernels.count("tvm_dense") == 8 and kernels.count("fp32_1x16") == 4
+    assert [d.index for d in sparsify.report] == list(range(12))
+
+
 @requires_vnni
 def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
     ort = pytest.importorskip("onnxruntime")

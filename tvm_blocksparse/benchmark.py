@@ -598,13 +598,18 @@ def format_tables(records: list[dict], budget_override: float | None) -> str:
 
 def markdown_table(records: list[dict]) -> str:
     """Batch-1 table for a README: one row per backend, one column per (model, sparsity,
-    threads): median per-call CPU ms (x = that backend's time / tvm_int8_sparse's)."""
+    threads): on 1 thread the median per-call process CPU ms (robust to foreign load), on more
+    the p50 wall ms (CPU time would add the threads up); x = that backend's time / tvm_int8_sparse's."""
     timed = [r for r in records if "cpu_ms" in r and r["batch"] == 1]
     cols = sorted({(r["model"], r["sparsity"], r["threads"]) for r in timed}, key=lambda c: (c[2], -c[1], c[0]))
     if not cols:
         return ""
     cell = {(r["backend"], r["model"], r["sparsity"], r["threads"]): r for r in timed}
-    head = "| backend | " + " | ".join(f"{m} {s:.0%} {t}t" for m, s, t in cols) + " |"
+    head = "| backend | " + " | ".join(f"{m} {s:.0%} {t}t {'CPU' if t == 1 else 'p50'} ms" for m, s, t in cols) + " |"
+
+    def ms(r):
+        return r["cpu_ms"] if r["threads"] == 1 else r["p50_ms"]
+
     lines = [head, "|---" * (len(cols) + 1) + "|"]
     for b in BACKENDS:
         if not any((b, *c) in cell for c in cols):
@@ -615,9 +620,9 @@ def markdown_table(records: list[dict]) -> str:
             if r is None:
                 row.append("-")
                 continue
-            x = f" ({r['cpu_ms'] / ours['cpu_ms']:.2f}x)" if ours and b != "tvm_int8_sparse" else ""
+            x = f" ({ms(r) / ms(ours):.2f}x)" if ours and b != "tvm_int8_sparse" else ""
             flag = " (low acc.)" if r.get("status") == "low accuracy" else ""
-            row.append(f"{r['cpu_ms']:.2f}{x}{flag}")
+            row.append(f"{ms(r):.2f}{x}{flag}")
         lines.append(f"| {b} | " + " | ".join(row) + " |")
     loads = {c: max(r.get("foreign_cores", 0) for r in timed if (r["model"], r["sparsity"], r["threads"]) == c) for c in cols}
     lines.append("| foreign load (cores) | " + " | ".join(f"{loads[c]:.2f}" for c in cols) + " |")

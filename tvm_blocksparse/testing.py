@@ -15,7 +15,7 @@ from tvm_blocksparse.kernels import Epilogue
 def random_block_sparse(
     rng: np.random.Generator, n: int, k: int, sparsity: float, block, dtype=np.int8
 ) -> np.ndarray:
-    """``W[N_out, K_in]`` with exactly ``round(sparsity * n_blocks)`` zero blocks.
+    """``W[N_out, K_in]`` with exactly ``ceil(sparsity * n_blocks)`` zero blocks.
 
     int8: full range [-128, 127] (a test with small values hides int16 saturation); float32:
     standard normal."""
