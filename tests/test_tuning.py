@@ -85,8 +85,12 @@ def test_tune_smoke_then_compile_with_the_database(tmp_path):
     feeds = random_inputs(1, 16, vocab=1000, seed=3)
     default = tb.compile(model, **opts)
     tuned = tb.compile(model, tuning_db=work, **opts)
-    assert set(tuned.metadata["tuned_kernels"]) == {r["kernel"] for r in rows}
-    assert all(d["schedule"].startswith("tuned") for d in tuned.report)
+    applied = tuned.metadata["tuned_kernels"]  # every shape: a tuned record or "default kept"
+    assert set(applied) == {r["kernel"] for r in rows}
+    assert all(v.startswith(("tuned", "default kept")) for v in applied.values())
+    n_tuned = sum(v.startswith("tuned") for v in applied.values())
+    assert sum(d["schedule"].startswith("tuned") for d in tuned.report) >= n_tuned
+    assert all(d["schedule"] == "default" or d["schedule"].startswith("tuned") for d in tuned.report)
     np.testing.assert_array_equal(tuned.run(feeds)[0], default.run(feeds)[0])
     # resumable: a second run finds the defaults measured and adds nothing without trials
     before = len(records)

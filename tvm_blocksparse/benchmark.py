@@ -70,6 +70,7 @@ PAPER_CORES = 24
 BAR_TARGET_MS = {"bert-base": 24.0, "bert-large": 80.0, "distilbert": 12.5, "bert-mini": 1.75}
 
 FP32_RTOL = 1e-3
+PRUNE_VERSION = "p2"  # bump when tvm_blocksparse.format.prune_blocks changes
 LOWP_MIN_COSINE = 0.99
 LOWP_TIMED_COSINE = 0.9
 
@@ -167,7 +168,7 @@ class ModelFiles:
 
     def derived(self, key: str, make: Callable[[str], None]) -> str:
         """A file made once from this case (ORT-optimized, IR-8 copy...), cached on disk."""
-        path = os.path.join(self.work_dir, f"{self.name}_s{round(self.sparsity * 100)}_{key}.onnx")
+        path = os.path.join(self.work_dir, f"{self.name}_s{round(self.sparsity * 100)}_{key}_{PRUNE_VERSION}.onnx")
         if path not in self._derived:
             if not os.path.exists(path):
                 make(path)
@@ -187,7 +188,9 @@ def prepare_model(name: str, sparsity: float, work_dir: str, need_1x16: bool, sa
         say(f"{name}: exported to {dense} in {time.perf_counter() - t0:.1f} s")
     paths = {}
     for block in ("4x1", "1x16") if need_1x16 else ("4x1",):
-        path = os.path.join(work_dir, f"{name}_s{round(sparsity * 100)}_{block}.onnx")
+        # PRUNE_VERSION in the name: PyTorch is re-pruned every run, so a file cached by an older
+        # pruning rule would no longer match it (round -> ceil made torch fail the FP32 check).
+        path = os.path.join(work_dir, f"{name}_s{round(sparsity * 100)}_{block}_{PRUNE_VERSION}.onnx")
         if not os.path.exists(path):
             tb.prune(dense, path, sparsity=sparsity, block=block)
         paths[block] = path

@@ -60,6 +60,8 @@ Variant = tuple[int, int | None]
 TASKS_FILE = "tvm_blocksparse_tasks.json"
 #: The most consecutive tiles one parallel task may run (the parallel-split knob's range).
 MAX_TILES_PER_TASK = 16
+#: A record replaces the default schedule only when measured this much faster than it.
+MIN_GAIN = 0.03
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -343,15 +345,18 @@ def _merge_tasks_file(work_dir: str, tasks: list[KernelTask]) -> None:
 
 
 class TunedKernels:
-    """Reads a tuning work directory; :meth:`choose` gives a layer its best measured variant."""
+    """Reads a tuning work directory; :meth:`choose` gives a layer its best measured variant.
+    ``use_verdicts=False`` ignores the side-by-side verdicts :func:`tune` wrote (to re-check)."""
 
-    def __init__(self, work_dir: str, target):
+    def __init__(self, work_dir: str, target, use_verdicts: bool = True):
         path = os.path.join(work_dir, TASKS_FILE)
         if not os.path.exists(path):
             raise FileNotFoundError(f"{work_dir} is not a tvm_blocksparse tuning directory (no {TASKS_FILE}); "
                                     "run tvm_blocksparse.tune first")
         with open(path) as f:
-            self.tasks = {k: KernelTask.from_json(v) for k, v in json.load(f).items()}
+            raw = json.load(f)
+        self.tasks = {k: KernelTask.from_json(v) for k, v in raw.items()}
+        self.keep_default = {k for k, v in raw.items() if use_verdicts and v.get("keep_default")}
         self.db = ms.database.JSONDatabase(work_dir=work_dir)
         self.target = target
         self.applied: dict[str, str] = {}
@@ -369,7 +374,20 @@ class TunedKernels:
                     best = (variant, rec, t)
         return best
 
+    def default_ms(self, task: KernelTask) -> float | None:
+        """The measured time of the task's default schedule (committed before every search)."""
+        variant = task.default_variant()
+        mod = tvm.IRModule({"main": task.func(variant)})
+        if not self.db.has_workload(mod):
+            return None
+        default_trace = str(default_trace_schedule(task.kind, task.func(variant)).trace)
+        return next((_mean_ms(r.run_secs) for r in self.db.get_top_k(self.db.commit_workload(mod), 1 << 20)
+                     if str(r.trace) == default_trace), None)
+
     def choose(self, use) -> tuple[Variant, Callable[[Schedule], Schedule], str] | None:
+        """The best record for this kernel use, or None (default schedule) when there is none or
+        it is not :data:`MIN_GAIN` faster than the default's own measurement: MetaSchedule
+        measures next to its builders, and a 1 % "win" is noise."""
         task = KernelTask(use.kind, use.m, use.n, use.k, use.epilogue, 0, {})
         known = self.tasks.get(task.key)
         if known is None:
@@ -378,23 +396,32 @@ class TunedKernels:
         if found is None:
             return None
         variant, rec, t = found
+        default = self.default_ms(known)
+        if task.key in self.keep_default:
+            self.applied[task.key] = "default kept: the best record lost the side-by-side check"
+            return None
+        if default is not None and t * (1 + MIN_GAIN) > default:
+            self.applied[task.key] = f"default kept: best record {t:.4f} ms vs default {default:.4f} ms"
+            return None
         trace = rec.trace
 
         def schedule(sch: Schedule) -> Schedule:
             trace.apply_to_schedule(sch, remove_postproc=False)
             return sch
 
-        label = f"tuned: {variant_tag(variant)}, {t:.4f} ms measured"
+        label = f"tuned: {variant_tag(variant)}, {t:.4f} ms measured" + (
+            f" (default {default:.4f} ms)" if default is not None else "")
         self.applied[task.key] = label
         return variant, schedule, label
 
 
-def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int = 7, number: int = 50) -> list[dict]:
+def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int = 7, number: int = 50,
+                     use_verdicts: bool = True) -> list[dict]:
     """Build each task's default and tuned kernel, check they give identical outputs on the real
     weights, and time them side by side (alternating, ``rounds`` x ``number`` calls; medians)."""
     from tvm_blocksparse.relay_passes.sparsify import KernelUse
 
-    tuned = TunedKernels(work_dir, target)
+    tuned = TunedKernels(work_dir, target, use_verdicts=use_verdicts)
     rows = []
     for task in tasks:
         alloc = RealWeightArguments()
@@ -403,7 +430,7 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
         KERNEL_SCHEDULES[task.kind](sch)
         built = {"default": tvm.compile(sch.mod, target=target).mod}
         choice = tuned.choose(KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays))
-        label = "default (no record)"
+        label = tuned.applied.get(task.key, "default (no record)")
         if choice is not None:
             variant, schedule, label = choice
             sch = Schedule(task.func(variant))
@@ -458,17 +485,28 @@ def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None
         raise ValueError("the model calls none of our Linear kernels: nothing to tune")
     say(f"{len(sparsify.kernel_uses)} kernel calls, {len(tasks)} distinct shapes")
     tune_kernel_tasks(tasks, work_dir, trials, target, rpc=rpc, num_trials_per_iter=num_trials_per_iter, say=say)
+    # The search measured next to its own builders: check each winner against the default side
+    # by side before compile may use it, and record the verdict in the work dir.
+    say("checking each shape's best record against its default, side by side")
+    checked = {r["kernel"]: r for r in default_vs_tuned(tasks, work_dir, target, use_verdicts=False)}
+    path = os.path.join(work_dir, TASKS_FILE)
+    with open(path) as f:
+        raw = json.load(f)
+    for key, r in checked.items():
+        raw[key]["keep_default"] = bool(r["tuned_ms"] * (1 + MIN_GAIN) > r["default_ms"])
+    with open(path, "w") as f:
+        json.dump(raw, f, indent=1)
     tuned = TunedKernels(work_dir, target)
     rows = []
     for task in tasks:
         default = task.default_variant()
-        default_rec = tuned.db.get_top_k(tuned.db.commit_workload(tvm.IRModule({"main": task.func(default)})), 1 << 20)
-        default_trace = str(default_trace_schedule(task.kind, task.func(default)).trace)
-        default_ms = next((_mean_ms(r.run_secs) for r in default_rec
-                           if str(r.trace) == default_trace), float("nan"))
+        default_ms = tuned.default_ms(task) or float("nan")
         variant, _, best_ms = tuned.best(task)
+        keep = raw[task.key]["keep_default"]
         rows.append(dict(kernel=task.key, layers=task.layers, default_ms=default_ms, best_ms=best_ms,
-                         variant=variant_tag(variant), default_variant=variant_tag(default)))
-        say(f"{task.key}: default {default_ms:.4f} ms -> best {best_ms:.4f} ms ({variant_tag(variant)}; x{task.layers} layers)")
+                         variant=variant_tag(default if keep else variant), default_variant=variant_tag(default),
+                         side_by_side_gain=checked[task.key]["gain"], keep_default=keep))
+        say(f"{task.key}: default {default_ms:.4f} ms -> best record {best_ms:.4f} ms ({variant_tag(variant)}); "
+            f"side by side {checked[task.key]['gain']:.2f}x -> " + ("default kept" if keep else "tuned record used"))
     say(f"tuning done in {time.perf_counter() - t0:.0f} s; compile with tuning_db={work_dir!r}")
     return rows
