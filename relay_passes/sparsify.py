@@ -145,7 +145,7 @@ class SparsifyDense:
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         self._bb = relax.BlockBuilder(mod)
         self._funcs: dict[str, tvm.ir.GlobalVar] = {}
-        # kernel GlobalVar name -> (kind, M, N, K, Epilogue, input names, 4x1 groups)
+        # kernel GlobalVar name -> (kind, M, N, K, Epilogue, input names, weight arrays)
         self._kernel_meta: dict[str, tuple] = {}
         self._left_alone: dict = {}  # weight constant -> its "left to TVM" decision
         x, w, b, r = wildcard(), is_const(), is_const(), wildcard()

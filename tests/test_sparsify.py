@@ -420,6 +420,8 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
     transformers = pytest.importorskip("transformers")
     pytest.importorskip("onnxscript")
     ort = pytest.importorskip("onnxruntime")
+    from tvm_blocksparse.benchmark import last_hidden_state_module
+
     torch.manual_seed(0)
     if arch == "bert":
         cfg = transformers.BertConfig(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
@@ -429,14 +431,6 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
         cfg = transformers.DistilBertConfig(dim=128, n_layers=2, n_heads=2, hidden_dim=512, attn_implementation="eager")
         net = transformers.DistilBertModel(cfg).eval()
 
-    class Wrap(torch.nn.Module):  # transformers 5 changed positional arguments: call by keyword
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
     ids = torch.randint(0, 1000, (1, 32))
     mask = torch.ones(1, 32, dtype=torch.int64)
     mask[0, -3:] = 0
@@ -444,7 +438,7 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
     axes = {"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Wrap(net), (ids, mask), str(path), dynamo=exporter == "dynamo", opset_version=17,
+        torch.onnx.export(last_hidden_state_module(net), (ids, mask), str(path), dynamo=exporter == "dynamo", opset_version=17,
                           input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
                           dynamic_axes=axes)
     pruned = tmp_path / "pruned.onnx"

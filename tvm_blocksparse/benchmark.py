@@ -100,7 +100,16 @@ def build_torch_model(name: str):
     else:
         net = transformers.BertModel(transformers.BertConfig(**kwargs, attn_implementation="eager"), add_pooling_layer=False)
 
-    class LastHiddenState(torch.nn.Module):  # transformers 5 changed positional args: call by keyword
+    return last_hidden_state_module(net)
+
+
+def last_hidden_state_module(net):
+    """A ``transformers`` encoder as a module taking ``(input_ids, attention_mask)`` by position
+    and returning the last hidden state (transformers 5 changed the positional arguments, so the
+    wrapper calls by keyword), in eval mode: what the ONNX exporters trace."""
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
         def __init__(self, m):
             super().__init__()
             self.m = m

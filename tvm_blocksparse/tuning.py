@@ -360,6 +360,9 @@ class TunedKernels:
         self.db = ms.database.JSONDatabase(work_dir=work_dir)
         self.target = target
         self.applied: dict[str, str] = {}
+        # task key -> choose()'s answer: every layer of a shape gets the same one, and working it
+        # out builds every variant's PrimFunc and schedules the default (BERT-Large: 144 layers).
+        self._chosen: dict[str, tuple | None] = {}
 
     def best(self, task: KernelTask) -> tuple[Variant, object, float] | None:
         """(variant, tuning record, ms) of the fastest record over the task's variants."""
@@ -388,20 +391,25 @@ class TunedKernels:
         """The best record for this kernel use, or None (default schedule) when there is none or
         it is not :data:`MIN_GAIN` faster than the default's own measurement: MetaSchedule
         measures next to its builders, and a 1 % "win" is noise."""
-        task = KernelTask(use.kind, use.m, use.n, use.k, use.epilogue, 0, {})
-        known = self.tasks.get(task.key)
+        key = KernelTask(use.kind, use.m, use.n, use.k, use.epilogue, 0, {}).key
+        if key not in self._chosen:
+            self._chosen[key] = self._choose(key)
+        return self._chosen[key]
+
+    def _choose(self, key: str):
+        known = self.tasks.get(key)
         if known is None:
+            return None
+        if key in self.keep_default:
+            self.applied[key] = "default kept: the best record lost the side-by-side check"
             return None
         found = self.best(known)
         if found is None:
             return None
         variant, rec, t = found
         default = self.default_ms(known)
-        if task.key in self.keep_default:
-            self.applied[task.key] = "default kept: the best record lost the side-by-side check"
-            return None
         if default is not None and t * (1 + MIN_GAIN) > default:
-            self.applied[task.key] = f"default kept: best record {t:.4f} ms vs default {default:.4f} ms"
+            self.applied[key] = f"default kept: best record {t:.4f} ms vs default {default:.4f} ms"
             return None
         trace = rec.trace
 
@@ -411,7 +419,7 @@ class TunedKernels:
 
         label = f"tuned: {variant_tag(variant)}, {t:.4f} ms measured" + (
             f" (default {default:.4f} ms)" if default is not None else "")
-        self.applied[task.key] = label
+        self.applied[key] = label
         return variant, schedule, label
 
 
@@ -424,28 +432,22 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
     tuned = TunedKernels(work_dir, target, use_verdicts=use_verdicts)
     rows = []
     for task in tasks:
-        alloc = RealWeightArguments()
-        default_func = task.func(task.default_variant())
-        sch = Schedule(default_func)
-        KERNEL_SCHEDULES[task.kind](sch)
-        built = {"default": tvm.compile(sch.mod, target=target).mod}
+        candidates = {"default": (task.func(task.default_variant()), KERNEL_SCHEDULES[task.kind])}
         choice = tuned.choose(KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays))
         label = tuned.applied.get(task.key, "default (no record)")
         if choice is not None:
             variant, schedule, label = choice
-            sch = Schedule(task.func(variant))
+            candidates["tuned"] = (task.func(variant), schedule)
+        alloc = RealWeightArguments()
+        built, args, outs = {}, {}, {}
+        for name, (func, schedule) in candidates.items():
+            sch = Schedule(func)
             schedule(sch)
-            built["tuned"] = tvm.compile(sch.mod, target=target).mod
-        args = {}
-        for name, func in (("default", default_func), ("tuned", task.func(choice[0]) if choice else None)):
-            if func is None:
-                continue
+            built[name] = tvm.compile(sch.mod, target=target).mod
             alloc.add(func, task.arrays)
             info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
             args[name] = [tvm.runtime.tensor(a) for a in alloc.arrays_for(info)]
-        outs = {}
-        for name, mod in built.items():
-            mod["main"](*args[name])
+            built[name]["main"](*args[name])
             outs[name] = args[name][-1].numpy()
         same = "tuned" not in outs or np.array_equal(outs["default"], outs["tuned"])
         times = {name: [] for name in built}
@@ -462,11 +464,16 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
 
 def extract_tasks(onnx_path_or_model, **compile_options) -> list[KernelTask]:
     """The distinct kernel shapes a ``compile(onnx, **compile_options)`` would call."""
+    return _extract(onnx_path_or_model, **compile_options)[0]
+
+
+def _extract(onnx_path_or_model, **compile_options):
+    """(tasks, number of kernel calls, target) of ``compile(onnx, **compile_options)``."""
     from tvm_blocksparse.api import _prepare_sparsify
 
-    mod, sparsify, _, _ = _prepare_sparsify(onnx_path_or_model, **compile_options)
+    mod, sparsify, target, _ = _prepare_sparsify(onnx_path_or_model, **compile_options)
     sparsify(mod)
-    return tasks_from_uses(sparsify.kernel_uses)
+    return tasks_from_uses(sparsify.kernel_uses), len(sparsify.kernel_uses), target
 
 
 def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None = None, num_trials_per_iter: int = 8,
@@ -474,16 +481,12 @@ def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None
     """Tune the kernels ``compile(onnx, **compile_options)`` would use; records go to the JSON
     database in ``work_dir`` (resumable: a second call continues). Returns one row per kernel
     shape: its default and best measured time and the token tile chosen."""
-    from tvm_blocksparse.api import _prepare_sparsify
-
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
-    mod, sparsify, target, _ = _prepare_sparsify(onnx_path_or_model, **compile_options)
-    sparsify(mod)
-    tasks = tasks_from_uses(sparsify.kernel_uses)
+    tasks, n_calls, target = _extract(onnx_path_or_model, **compile_options)
     if not tasks:
         raise ValueError("the model calls none of our Linear kernels: nothing to tune")
-    say(f"{len(sparsify.kernel_uses)} kernel calls, {len(tasks)} distinct shapes")
+    say(f"{n_calls} kernel calls, {len(tasks)} distinct shapes")
     tune_kernel_tasks(tasks, work_dir, trials, target, rpc=rpc, num_trials_per_iter=num_trials_per_iter, say=say)
     # The search measured next to its own builders: check each winner against the default side
     # by side before compile may use it, and record the verdict in the work dir.
