@@ -87,12 +87,10 @@ def main(argv=None) -> int:
               f"fallback {row['fallback_primfuncs'] or 'none'}", flush=True)
         if name in args.profile:
             # The scheduled module (before VM lowering), rebuilt for per-PrimFunc timing.
-            from tvm.relax.backend.cpu_generic import pipeline as cg
-
-            from tvm_blocksparse.pipeline import schedule_passes
+            from tvm_blocksparse.pipeline import legalize_passes, schedule_passes
 
             with target:
-                sched = tvm.transform.Sequential(cg.legalize_passes(target) + schedule_passes(ApplyScheduleRules()))(mod)
+                sched = tvm.transform.Sequential(legalize_passes(target) + schedule_passes(ApplyScheduleRules()))(mod)
             rows = profile_primfuncs(sched, target)
             print(format_profile(rows, linear_layer_funcs(sched)), flush=True)
             lin = linear_layer_funcs(sched)

@@ -184,6 +184,23 @@ def test_quantize_transpose_matches_numpy():
     np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
 
 
+@requires_avx512
+@pytest.mark.parametrize("m, k", [(40, 37), (64, 16)])
+def test_quantize_u8_matches_numpy_bit_exact(m, k):
+    """Row-major quantize (16-lane vectors plus a scalar tail when K % 16 != 0): bit for bit
+    ``format.quantize_activation_u8`` (reciprocal in float32), on values that hit 0 and 255."""
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((m, k)) * 4).astype(np.float32)
+    xq, qp = fmt.quantize_activation_u8(x, fmt.activation_qparams(-3.0, 5.0))  # clips both ends
+    assert xq.min() == 0 and xq.max() == 255
+    from tvm_blocksparse.kernels import quantize_u8
+    from tvm_blocksparse.schedules import schedule_quantize_u8
+
+    kern = linear.CompiledKernel(quantize_u8(m, k), schedule_quantize_u8)
+    out = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
+    np.testing.assert_array_equal(out, xq)
+
+
 @requires_x86
 def test_erf_approximation_accuracy():
     import math

@@ -11,7 +11,7 @@ import tvm
 from tvm import relax, tirx
 
 import tvm_blocksparse  # noqa: F401  (registers the pipeline and the erf/exp lowering)
-from tvm_blocksparse.pipeline import schedule_passes
+from tvm_blocksparse.pipeline import legalize_passes, schedule_passes
 from tvm_blocksparse.schedules.cpu_rules import (
     RULE_ATTR,
     ApplyScheduleRules,
@@ -41,9 +41,7 @@ def _scheduled(mod, rules=None):
     """The module after legalization and our schedule phase (for structural checks)."""
     rules = rules or ApplyScheduleRules()
     with TARGET:
-        from tvm.relax.backend.cpu_generic import pipeline as cpu_generic
-
-        mod = tvm.transform.Sequential(cpu_generic.legalize_passes(TARGET) + schedule_passes(rules))(mod)
+        mod = tvm.transform.Sequential(legalize_passes(TARGET) + schedule_passes(rules))(mod)
     return mod, rules.listing
 
 

@@ -264,6 +264,25 @@ def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
     assert cos.min() >= 0.99, cos.min()
 
 
+@requires_vnni
+def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
+    """Dynamic quantization: FFN1 (+GELU) stores X^T in float32, so FFN2's input needs a range
+    pass and a plain quantize, no quantize-transpose."""
+    ort = pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    compiled = tb.compile(model, seq_len=64, dtype="int8")
+    rules = compiled.metadata["schedule_rules"]
+    assert any(name.startswith("int8_4x1_f32t_m64_n1024_k256") for name in rules)
+    assert any(name.startswith("quantize_u8_m1024_k64") for name in rules)
+    assert any(name.startswith("dynamic_qparams_m1024_k64") for name in rules)
+    assert not any(name.startswith("quantize_transpose_u8_m64_k1024") for name in rules)
+    out = compiled.run(feeds)[0]
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cos.min() >= 0.99, cos.min()
+
+
 @requires_avx512
 def test_fp32_sparse_model_matches_onnxruntime():
     ort = pytest.importorskip("onnxruntime")

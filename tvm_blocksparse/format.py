@@ -281,12 +281,14 @@ def activation_qparams(x_min: float, x_max: float) -> ActivationQuant:
 def quantize_activation_u8(x: np.ndarray, qparams: ActivationQuant | None = None):
     """Quantize ``x`` to u8; the parameters come from its range unless given (dynamic quant).
 
-    Returns ``(q uint8, ActivationQuant)``; rounding is round-half-to-even, as ``np.rint``.
+    ``q = clip(rint(x * (1 / scale)) + zero_point, 0, 255)`` with the reciprocal taken in float32,
+    bit for bit what our kernels compute (a multiply: a vector divide bounded their quantize
+    passes). Returns ``(q uint8, ActivationQuant)``; rounding is round-half-to-even, as ``np.rint``.
     """
     x = np.asarray(x, np.float32)
     if qparams is None:
         qparams = activation_qparams(x.min(initial=0.0), x.max(initial=0.0))
-    q = np.clip(np.rint(x / np.float32(qparams.scale)) + qparams.zero_point, 0, 255)
+    q = np.clip(np.rint(x * (np.float32(1) / np.float32(qparams.scale))) + qparams.zero_point, 0, 255)
     return q.astype(np.uint8), qparams
 
 
