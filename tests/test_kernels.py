@@ -201,6 +201,18 @@ def test_quantize_u8_matches_numpy_bit_exact(m, k):
     np.testing.assert_array_equal(out, xq)
 
 
+def test_fast_gelu_is_within_its_stated_error_of_exact_gelu():
+    """The INT8 epilogues' GELU (numpy twin; the kernels match the twin in the epilogue tests):
+    |error| <= 2.1e-5 * max(1, |x|) (past the clip the erf error scales with x), and finite
+    tails (no pole in Q)."""
+    from tvm_blocksparse.testing import gelu_fast_ref, gelu_ref
+
+    x = np.linspace(-12, 12, 24001).astype(np.float32)
+    err = np.abs(gelu_fast_ref(x).astype(np.float64) - gelu_ref(x))
+    assert np.all(err <= 2.1e-5 * np.maximum(1.0, np.abs(x))), (err / np.maximum(1.0, np.abs(x))).max()
+    assert np.all(np.isfinite(gelu_fast_ref(np.array([-1e30, 1e30, 0.0], np.float32))))
+
+
 @requires_x86
 def test_erf_approximation_accuracy():
     import math

@@ -128,9 +128,31 @@ def exp_f32(x, lanes: int):
     return T.Select(underflow, _fconst(0.0, lanes), p * two_n)
 
 
-def gelu_f32(x, lanes: int):
-    """GELU, erf form: ``0.5 * x * (1 + erf(x / sqrt(2)))``."""
-    return _fconst(0.5, lanes) * x * (_fconst(1.0, lanes) + erf_f32(x * _fconst(1 / math.sqrt(2), lanes), lanes))
+#: GELU of the INT8 kernels' epilogues: ``x * (0.5 + xc * P(xc^2) / Q(xc^2))``, ``xc = clip(x,
+#: +-GELU_FAST_CLIP)``, i.e. ``0.5 * erf(x / sqrt 2)`` as a (3, 3)-degree rational in ``xc^2``
+#: (coefficients ascending; fitted here by iteratively reweighted least squares to erf on [0, 4],
+#: max |error of erf| 2.1e-5, so |error of GELU| <= 2.1e-5 * max(1, |x|)). 13 vector ops per 16 values against
+#: ~21 for the float32-exact form: GELU bounded the FFN1 epilogue by the vector ALU ports (1 thread:
+#: 1024x256x128 at 90 % took 63 us with it, 30 us without). The INT8 output's quantization step
+#: (range / 255) is ~100x larger than this error; FP32 kernels keep :func:`gelu_f32`.
+GELU_FAST_P = (0.39889654517173767, 0.0308657418936491, 0.0036428836174309254, 2.6786789021571167e-05)
+GELU_FAST_Q = (1.0, 0.24368688464164734, 0.02503548003733158, 0.0010188643354922533)
+GELU_FAST_CLIP = 5.656854152679443  # 4 * sqrt(2): erf(4) = 1 - 1.5e-8
+
+
+def gelu_f32(x, lanes: int, fast: bool = False):
+    """GELU, erf form: ``0.5 * x * (1 + erf(x / sqrt(2)))``; ``fast``: see :data:`GELU_FAST_P`."""
+    if not fast:
+        return _fconst(0.5, lanes) * x * (_fconst(1.0, lanes) + erf_f32(x * _fconst(1 / math.sqrt(2), lanes), lanes))
+    xc = T.max(T.min(x, _fconst(GELU_FAST_CLIP, lanes)), _fconst(-GELU_FAST_CLIP, lanes))
+    u = xc * xc
+    p = _fconst(GELU_FAST_P[-1], lanes)
+    for c in GELU_FAST_P[-2::-1]:
+        p = p * u + _fconst(c, lanes)
+    q = _fconst(GELU_FAST_Q[-1], lanes)
+    for c in GELU_FAST_Q[-2::-1]:
+        q = q * u + _fconst(c, lanes)
+    return x * (_fconst(0.5, lanes) + xc * p / q)
 
 
 def _requant_u8(y, out_scale, out_zp, lanes: int):
@@ -358,7 +380,7 @@ def _int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_su
     if ep.bias:
         y = y + _bcast(bias[n_idx], lanes)
     if ep.gelu:
-        y = gelu_f32(y, lanes)
+        y = gelu_f32(y, lanes, fast=True)
     if ep.requant and not ep.residual:
         y = _requant_u8(y, out_scale[0], out_zp[0], lanes)
     return y
@@ -487,7 +509,7 @@ def _out_lane_epilogue(acc_vec, n0, int8, x_scale, x_zp, w_scale, w_row_sum, bia
     if ep.bias:
         y = y + bias[n_vec]
     if ep.gelu:
-        y = gelu_f32(y, 16)
+        y = gelu_f32(y, 16, fast=int8)
     return y
 
 

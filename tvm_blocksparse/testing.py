@@ -32,6 +32,23 @@ def gelu_ref(x: np.ndarray) -> np.ndarray:
     return (0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))).astype(np.float32)
 
 
+def gelu_fast_ref(x: np.ndarray) -> np.ndarray:
+    """numpy twin (float32, same operation order) of the INT8 kernels' GELU,
+    :func:`tvm_blocksparse.kernels.gelu_f32` with ``fast=True``."""
+    from tvm_blocksparse.kernels import GELU_FAST_CLIP, GELU_FAST_P, GELU_FAST_Q
+
+    x = np.asarray(x, np.float32)
+    xc = np.clip(x, np.float32(-GELU_FAST_CLIP), np.float32(GELU_FAST_CLIP))
+    u = xc * xc
+    p = np.float32(GELU_FAST_P[-1])
+    for c in GELU_FAST_P[-2::-1]:
+        p = p * u + np.float32(c)
+    q = np.float32(GELU_FAST_Q[-1])
+    for c in GELU_FAST_Q[-2::-1]:
+        q = q * u + np.float32(c)
+    return (x * (np.float32(0.5) + xc * p / q)).astype(np.float32)
+
+
 def int8_linear_ref(
     x_u8: np.ndarray,
     weight_q: fmt.WeightQuant,
@@ -47,14 +64,14 @@ def int8_linear_ref(
         return acc
     comp = fmt.zero_point_compensation(weight_q, x_q.zero_point)
     y = (acc - comp).astype(np.float32) * (np.float32(x_q.scale) * weight_q.scale)
-    return _float_epilogue_ref(y, ep, bias, residual, out_q)
+    return _float_epilogue_ref(y, ep, bias, residual, out_q, gelu=gelu_fast_ref)
 
 
-def _float_epilogue_ref(y, ep, bias, residual, out_q):
+def _float_epilogue_ref(y, ep, bias, residual, out_q, gelu=gelu_ref):
     if ep.bias:
         y = y + bias
     if ep.gelu:
-        y = gelu_ref(y)
+        y = gelu(y)
     if ep.residual:
         y = y + residual
     if ep.requant:
