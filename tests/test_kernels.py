@@ -80,7 +80,7 @@ def test_int8_4x1_tile_orders_are_bit_exact(token_chunk):
     w = random_block_sparse(rng, 48, 64, 0.8, "4x1")
     x = rng.integers(0, 256, (140, 64), dtype=np.uint8)
     _, _, arrays = linear.prepare_linear("int8_4x1", w, 140, Epilogue("int32"), 16)
-    func = bsr_dense_int8_4x1(140, 48, 64, arrays["w_cols"].shape[0], Epilogue("int32"), 16, token_chunk)
+    func = bsr_dense_int8_4x1(140, 48, 64, arrays["w_xt_offsets"].shape[0], Epilogue("int32"), 16, token_chunk)
     kern = CompiledKernel(func, schedule_bsr_dense_int8_4x1)
     np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
 

@@ -50,9 +50,10 @@ def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatur
     info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
     arrays = alloc.arrays_for(info)
     names = [p.name for p in func.params]
-    for name in ("w_cols", "w_group_ptr", "w_data"):
+    for name in ("w_xt_offsets", "w_group_ptr", "w_data"):
         np.testing.assert_array_equal(arrays[names.index(name)], task.arrays[name])
-    assert arrays[names.index("w_cols")].max() < task.k  # in bounds: every index is the real one
+    offsets = arrays[names.index("w_xt_offsets")]  # in bounds: every XT row offset is the real one
+    assert offsets.max() < task.k * kernels.padded_tokens(task.m) and not (offsets % kernels.padded_tokens(task.m)).any()
     assert arrays[names.index("w_group_ptr")][-1] == task.blocks
     with pytest.raises(KeyError, match="refusing random"):
         alloc.arrays_for(info[:-1] + [["TENSOR", "float32", [1, 1]]])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import tvm
 from tvm.script import tirx as T
 
@@ -200,7 +201,9 @@ def padded_tokens(m: int) -> int:
 # ----------------------------------------------------------------------------- INT8 4x1
 
 
-#: Groups (16 B of weights + 16 B of column indices each) the 4x1 kernel prefetches ahead. End
+#: Groups (16 B of weights + 16 B of row offsets each) the 4x1 kernel prefetches ahead (past
+#: the last group too: a prefetch never faults, and clamping the address cost 4-12 % of the
+#: kernel's time in scalar instructions). End
 #: to end the weights come from memory, not cache: without it the 4x1 kernels of BERT-Base ran
 #: 1.45x slower in the model than alone (13.8 vs 9.5 ms in total, 1 thread).
 WEIGHT_PREFETCH_GROUPS = 32
@@ -228,6 +231,16 @@ def default_token_tile_4x1(m: int) -> int:
     return 16 * min((3, 2, 1), key=lambda tv: -(-n_vec // tv) * (tv + 0.5))
 
 
+def xt_row_offsets(cols: np.ndarray, m: int) -> np.ndarray:
+    """``w_xt_offsets`` of :func:`bsr_dense_int8_4x1`: input-channel indices times the padded
+    token count ``Mp`` (int32; raises if ``K x Mp`` does not fit)."""
+    mp = padded_tokens(m)
+    cols = np.asarray(cols)
+    if cols.size and int(cols.max()) * mp >= 2**31:
+        raise ValueError(f"K x Mp = {int(cols.max()) + 1} x {mp} overflows int32 offsets")
+    return (cols.astype(np.int64) * mp).astype(np.int32)
+
+
 def bsr_dense_int8_4x1(
     m: int, n: int, k: int, num_groups: int, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
     token_chunk: int | None = None,
@@ -239,8 +252,10 @@ def bsr_dense_int8_4x1(
                 (see :func:`quantize_transpose_u8`); tokens are contiguous per input channel so
                 gathering 4 input channels for 16 tokens is 4 plain 16-byte loads.
       x_scale   ``f32[1]``, x_zp ``i32[1]``: activation quantization (dequant epilogues).
-      w_data    ``s8[G, 4, 4]``, w_cols ``i32[G, 4]``, w_group_ptr ``i32[N/4 + 1]``:
-                :class:`tvm_blocksparse.format.VNNIGroupedBSR`.
+      w_data    ``s8[G, 4, 4]``, w_group_ptr ``i32[N/4 + 1]``:
+                :class:`tvm_blocksparse.format.VNNIGroupedBSR`; w_xt_offsets ``i32[G, 4]``: its
+                ``cols`` times ``Mp``, the element offset of each input channel's ``XT`` row
+                (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
       w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       Y         ``[M, N]`` of ``epilogue.out_dtype``.
@@ -280,7 +295,7 @@ def bsr_dense_int8_4x1(
         x_scale: T.Buffer((1,), "float32"),
         x_zp: T.Buffer((1,), "int32"),
         w_data: T.Buffer((g, 4, 4), "int8"),
-        w_cols: T.Buffer((g, 4), "int32"),
+        w_xt_offsets: T.Buffer((g, 4), "int32"),
         w_group_ptr: T.Buffer((nb + 1,), "int32"),
         w_scale: T.Buffer((n,), "float32"),
         w_row_sum: T.Buffer((n,), "int32"),
@@ -295,13 +310,14 @@ def bsr_dense_int8_4x1(
             with T.sblock("tile"):
                 vbr = T.axis.spatial(nb, p % (nb * chunk) // chunk)
                 vmo = T.axis.spatial(n_tiles, p // (nb * chunk) * chunk + p % chunk)
-                T.reads(_whole(XT, w_data, w_cols, w_group_ptr, *_epilogue_inputs(
+                T.reads(_whole(XT, w_data, w_xt_offsets, w_group_ptr, *_epilogue_inputs(
                     ep, True, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
                 T.writes(_whole(Y))
                 acc = T.alloc_buffer((4, token_tile), "int32")
                 packed = T.alloc_buffer((tv_per_tile, 16, 4), "uint8")
                 out = T.alloc_buffer((4, token_tile), tile_dtype)
                 tokens = T.alloc_buffer((tv_per_tile, 64), tile_dtype if ep.dequant else "int32")
+                XT_flat = T.decl_buffer((k * mp,), "uint8", data=XT.data)  # XT rows by element offset
                 for r, tv in T.grid(4, tv_per_tile):
                     with T.sblock("init"):
                         vr, vtv = T.axis.remap("SS", [r, tv])
@@ -311,16 +327,16 @@ def bsr_dense_int8_4x1(
                         with T.sblock("pack"):
                             vg = T.axis.opaque(g, gi)
                             vtv = T.axis.spatial(tv_per_tile, tv)
-                            T.reads(XT[0:k, 0:mp], w_cols[vg, 0:4])
+                            T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
                             T.writes(packed[vtv, 0:16, 0:4])
                             if vtv == 0:
-                                prefetch(T.address_of(w_data[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0, 0]))
-                                prefetch(T.address_of(w_cols[T.min(vg + WEIGHT_PREFETCH_GROUPS, g - 1), 0]))
+                                prefetch(T.address_of(w_data[vg + WEIGHT_PREFETCH_GROUPS, 0, 0]))
+                                prefetch(T.address_of(w_xt_offsets[vg + WEIGHT_PREFETCH_GROUPS, 0]))
                             packed.vstore(
                                 [vtv, 0, 0],
                                 T.Shuffle(
                                     [
-                                        XT[w_cols[vg, c], T.ramp(T.min(vmo * tv_per_tile + vtv, n_vec - 1) * 16, 1, 16)]
+                                        XT_flat[T.ramp(w_xt_offsets[vg, c] + T.min(vmo * tv_per_tile + vtv, n_vec - 1) * 16, 1, 16)]
                                         for c in range(4)
                                     ],
                                     interleave,

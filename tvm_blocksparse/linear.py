@@ -74,12 +74,13 @@ class CompiledKernel:
 # ----------------------------------------------------------------------------- weight preparation
 
 
-def int8_4x1_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
+def int8_4x1_weight_arrays(weight_q: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+    """The 4x1 kernel's weight arrays for ``M`` tokens (its ``XT`` row offsets depend on ``M``)."""
     grouped = fmt.to_vnni_grouped_4x1(weight_q.q)
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
-    return {"w_data": data, "w_cols": cols, "w_group_ptr": grouped.group_ptr,
+    return {"w_data": data, "w_xt_offsets": kernels.xt_row_offsets(cols, m), "w_group_ptr": grouped.group_ptr,
             "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
 
 
@@ -143,7 +144,7 @@ def prepare_linear(
         epilogue = epilogue or kernels.Epilogue("float32")
 
     if kind == "int8_4x1":
-        arrays = int8_4x1_weight_arrays(weight_q)
+        arrays = int8_4x1_weight_arrays(weight_q, m)
     elif kind == "int8_16x4":
         arrays = int8_16x4_weight_arrays(weight_q)
     elif kind == "int8_dense":
@@ -170,7 +171,7 @@ def default_token_tile(kind: str, m: int) -> int:
 
 def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
     """The weight's stored block count: 4x1 VNNI groups, or BSR blocks (shapes the PrimFunc)."""
-    return int(arrays["w_cols"].shape[0] if kind == "int8_4x1" else arrays["w_indices"].shape[0])
+    return int(arrays["w_xt_offsets"].shape[0] if kind == "int8_4x1" else arrays["w_indices"].shape[0])
 
 
 def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernels.Epilogue,

@@ -26,7 +26,7 @@ rule looks up the stock intrinsic, which does not build with this wheel's LLVM).
 tasks, can never pick something measured slower than the default.
 
 **Measuring with real indices.** MetaSchedule fills arguments with random data, which for
-``w_group_ptr``/``w_cols``/``w_indices``/``w_indptr`` means reads out of bounds. The runner's
+``w_group_ptr``/``w_xt_offsets``/``w_indices``/``w_indptr`` means reads out of bounds. The runner's
 ``f_alloc_argument`` is :class:`RealWeightArguments`: every weight parameter (``w_*``) gets the
 real array of the layer the task came from, matched by the argument signature; a signature it
 does not know raises instead of falling back to random data.
