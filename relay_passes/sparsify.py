@@ -40,7 +40,6 @@ from tvm_blocksparse.onnx_import import weight_key
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_int8_4x1,
     schedule_quantize_transpose_u8,
-    schedule_quantize_u8,
 )
 from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
 
@@ -369,18 +368,18 @@ class SparsifyDense:
                 qp = relax.call_tir(qp_gv, [x_in], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
                 values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
                 if producer is not None:
-                    q_gv = self._add_kernel(kernels.quantize_u8(k, m), schedule_quantize_u8, f"quantize_u8_m{k}_k{m}")
+                    q_gv = self._add_kernel(kernels.quantize_u8(k, m), _no_schedule, f"quantize_u8_m{k}_k{m}")
                     values["XT"] = relax.call_tir(q_gv, [x_in, values["x_scale"], values["x_zp"]],
                                                   relax.TensorType((k, m), "uint8"))
-            if kernel == "int8_4x1" and "XT" not in values:
+            if kernel != "int8_4x1":
+                q_gv = self._add_kernel(kernels.quantize_u8(m, k), _no_schedule, f"quantize_u8_m{m}_k{k}")
+                values["X"] = relax.call_tir(q_gv, [x2d, values["x_scale"], values["x_zp"]],
+                                             relax.TensorType((m, k), "uint8"))
+            elif "XT" not in values:  # no producer stored it transposed
                 qt_gv = self._add_kernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8,
                                          f"quantize_transpose_u8_m{m}_k{k}")
                 values["XT"] = relax.call_tir(qt_gv, [x2d, values["x_scale"], values["x_zp"]],
                                               relax.TensorType((k, kernels.padded_tokens(m)), "uint8"))
-            elif kernel != "int8_4x1":
-                q_gv = self._add_kernel(kernels.quantize_u8(m, k), schedule_quantize_u8, f"quantize_u8_m{m}_k{k}")
-                values["X"] = relax.call_tir(q_gv, [x2d, values["x_scale"], values["x_zp"]],
-                                             relax.TensorType((m, k), "uint8"))
         params = [p.name for p in func.params][:-1]
         if ep.transposed_out:
             return relax.call_tir(gv, [values[p] for p in params], relax.TensorType((n, m), "float32"))
@@ -389,6 +388,7 @@ class SparsifyDense:
 
 
 def _no_schedule(sch: Schedule) -> Schedule:
+    """For kernels written already parallel and vectorized (range pass, row-major quantize)."""
     return sch
 
 

@@ -7,5 +7,4 @@ from .bsr_dense import (
     schedule_bsr_dense_int8_4x1,
     schedule_out_lane_kernel,
     schedule_quantize_transpose_u8,
-    schedule_quantize_u8,
 )

@@ -89,8 +89,3 @@ def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -
     sch.vectorize(mi)
     return sch
 
-
-def schedule_quantize_u8(sch: Schedule) -> Schedule:
-    """Nothing to do: :func:`tvm_blocksparse.kernels.quantize_u8` is written parallel over rows
-    and vectorized over 16 channels; kept so every kernel has a schedule function."""
-    return sch

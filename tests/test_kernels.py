@@ -194,11 +194,18 @@ def test_quantize_u8_matches_numpy_bit_exact(m, k):
     xq, qp = fmt.quantize_activation_u8(x, fmt.activation_qparams(-3.0, 5.0))  # clips both ends
     assert xq.min() == 0 and xq.max() == 255
     from tvm_blocksparse.kernels import quantize_u8
-    from tvm_blocksparse.schedules import schedule_quantize_u8
 
-    kern = linear.CompiledKernel(quantize_u8(m, k), schedule_quantize_u8)
+    kern = linear.CompiledKernel(quantize_u8(m, k), lambda sch: sch)  # written parallel + vectorized
     out = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
     np.testing.assert_array_equal(out, xq)
+
+
+def test_xt_row_offsets_scale_by_padded_tokens_and_refuse_int32_overflow():
+    from tvm_blocksparse.kernels import xt_row_offsets
+
+    np.testing.assert_array_equal(xt_row_offsets(np.array([[0, 1, 5, 9]], np.int32), 20), [[0, 32, 160, 288]])
+    with pytest.raises(ValueError, match="overflows int32"):
+        xt_row_offsets(np.array([[70000]], np.int32), 65536)
 
 
 def test_fast_gelu_is_within_its_stated_error_of_exact_gelu():
