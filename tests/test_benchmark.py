@@ -2,6 +2,9 @@
 where torch + transformers are installed, one tiny real run."""
 
 import json
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -50,6 +53,32 @@ def test_bad_arguments_are_refused():
         bm.parse_args(["--models", "gpt-9"])
 
 
+def test_deny_amx_refuses_only_the_amx_permission_request():
+    # In a child: the filter is irreversible. ARCH_GET_FS (0x1003) must still work, the AMX
+    # request must fail with EPERM, and the denial must reach children of the process.
+    code = textwrap.dedent("""
+        import ctypes, os, subprocess, sys
+        from tvm_blocksparse._engine_worker import deny_amx
+        libc = ctypes.CDLL(None, use_errno=True)
+        try:
+            deny_amx()
+        except OSError as e:
+            if "refused" in str(e):
+                print("NO-SECCOMP", e); sys.exit(0)
+            raise
+        fs = ctypes.c_ulong()
+        assert libc.syscall(158, 0x1003, ctypes.byref(fs)) == 0 and fs.value != 0
+        assert libc.syscall(158, 0x1023, 18) == -1 and ctypes.get_errno() == 1
+        child = "import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.syscall(158, 0x1023, 18), ctypes.get_errno())"
+        print("CHILD", subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout.strip())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.startswith("NO-SECCOMP"):
+        pytest.skip(f"seccomp filters not allowed here: {out.stdout.strip()}")
+    assert "CHILD -1 1" in out.stdout
+
+
 @pytest.mark.slow
 def test_tiny_real_run(tmp_path):
     pytest.importorskip("torch")
@@ -57,10 +86,10 @@ def test_tiny_real_run(tmp_path):
     pytest.importorskip("onnxruntime")
     out = tmp_path / "r.json"
     rc = bm.main(["--models", "bert-mini", "--seq-len", "32", "--backends", "tvm_int8_sparse", "ort_fp32", "ort_int8_dynamic",
-                  "--rounds", "1", "--min-time", "0.05", "--work-dir", str(tmp_path), "--json", str(out)])
+                  "ort_int8_dynamic_no_amx", "--rounds", "1", "--min-time", "0.05", "--work-dir", str(tmp_path), "--json", str(out)])
     assert rc == 0
     records = json.loads(out.read_text())["records"]
     by = {r["backend"]: r for r in records}
-    assert set(by) == {"tvm_int8_sparse", "ort_fp32", "ort_int8_dynamic"}
+    assert set(by) == {"tvm_int8_sparse", "ort_fp32", "ort_int8_dynamic", "ort_int8_dynamic_no_amx"}
     assert all(r["status"] == "ok" and r["p50_ms"] > 0 for r in records)
     assert by["tvm_int8_sparse"]["note"] == "24/24 Linear sparse"
