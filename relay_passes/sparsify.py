@@ -37,6 +37,7 @@ from tvm_blocksparse import format as fmt
 from tvm_blocksparse import kernels
 from tvm_blocksparse.linear import kernel_func, num_blocks, prepare_linear
 from tvm_blocksparse.onnx_import import weight_key
+from tvm_blocksparse.relay_passes.attention import FuseAttentionInt8
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_int8_4x1,
     schedule_quantize_transpose_u8,
@@ -121,7 +122,7 @@ class SparsifyDense:
     """See the module docstring. ``self.report`` lists one :class:`LayerDecision` per Linear."""
 
     def __init__(self, mode: str = "int8", block: str = "4x1", threshold: float = 0.7, token_tile: int | None = None,
-                 static_ranges: dict[str, tuple[float, float]] | None = None, tuned=None):
+                 static_ranges: dict[str, tuple[float, float]] | None = None, tuned=None, int8_attention: bool = True):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if block not in SPARSE_BLOCKS[mode]:
@@ -139,6 +140,10 @@ class SparsifyDense:
         self.tuned = tuned
         self.report: list[LayerDecision] = []
         self.kernel_uses: list[KernelUse] = []
+        # INT8 mode: self-attention blocks -> attention_int8 (relay_passes.attention)
+        self.int8_attention = int8_attention and mode == "int8"
+        self.attention_fused = 0
+        self.attention_skipped: list[str] = []
 
     # ------------------------------------------------------------------ pass body
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
@@ -172,6 +177,11 @@ class SparsifyDense:
             self._bb.update_func(gv, func)
         for i, d in enumerate(self.report):
             d.index = i
+        if self.int8_attention:
+            fuse = FuseAttentionInt8(lambda func, name: self._add_kernel(func, _no_schedule, name))
+            for gv, func in fuse.apply(self._bb.get()):
+                self._bb.update_func(gv, func)
+            self.attention_fused, self.attention_skipped = fuse.fused, fuse.skipped
         return relax.transform.DeadCodeElimination()(self._bb.get())
 
     # ------------------------------------------------------------------ one layer

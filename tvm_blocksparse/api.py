@@ -150,6 +150,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
     calibration: list[dict[str, np.ndarray]] | None = None,
     dump_dir: str | None = None,
     progress=None,
+    int8_attention: bool = True,
 ) -> CompiledModel:
     """Compile an ONNX BERT-family model for this CPU (or ``target``: a ``tvm.target.Target``, a
     TVM JSON target dict or string).
@@ -166,6 +167,9 @@ def compile(  # noqa: A001 - the API name the issue asks for
     ``tuning_db``: a work directory of :func:`tvm_blocksparse.tune`; each of our kernels whose
     shape it has records for gets the best measured record (token tile + trace), the others keep
     the default schedule (``metadata["tuned_kernels"]`` and the layer report say which).
+    ``int8_attention`` (INT8 only, batch 1): each layer's ``softmax(Q K^T) V`` runs as one INT8
+    VNNI kernel (:mod:`tvm_blocksparse.attention`; per-head dynamic scales) instead of FP32
+    (``metadata["attention"]`` says how many layers did).
     """
     import tvm
 
@@ -183,7 +187,8 @@ def compile(  # noqa: A001 - the API name the issue asks for
         tuned = TunedKernels(os.fspath(tuning_db), as_target(target))
     mod, sparsify, tgt, io = _prepare_sparsify(onnx_path_or_model, batch_size=batch_size, seq_len=seq_len, dtype=dtype,
                                            sparsity_threshold=sparsity_threshold, block=block, target=target,
-                                           calibration=calibration, progress=progress, notes=notes, tuned=tuned)
+                                           calibration=calibration, progress=progress, notes=notes, tuned=tuned,
+                                           int8_attention=int8_attention)
     dtype, block = sparsify.mode, sparsify.block
     static_ranges = sparsify.static_ranges
     input_names, shapes, dtypes, output_names = io
@@ -203,6 +208,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
         "target": str(tgt),
         "compile_seconds": round(compile_s, 2),
         "layers": [dataclasses.asdict(d) for d in sparsify.report],
+        "attention": {"int8_fused": sparsify.attention_fused, "left_fp32": sparsify.attention_skipped},
         "schedule_rules": dict(rules.listing),
         "tuning_db": os.fspath(tuning_db) if tuning_db is not None else None,
         "tuned_kernels": dict(tuned.applied) if tuned is not None else {},
@@ -212,7 +218,8 @@ def compile(  # noqa: A001 - the API name the issue asks for
 
 
 def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="int8", sparsity_threshold=0.7,
-                      block="4x1", target=None, calibration=None, progress=None, notes=None, tuned=None):
+                      block="4x1", target=None, calibration=None, progress=None, notes=None, tuned=None,
+                      int8_attention=True):
     """Validate the options, import the model and set up the ``SparsifyDense`` pass that
     :func:`compile` runs (also used by tuning-task extraction). Returns (Relax module, pass,
     target, ONNX I/O as (input names, input shapes, input dtypes, output names))."""
@@ -247,7 +254,7 @@ def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="i
         say(f"calibrating activation ranges on {len(calibration)} sample(s)")
         static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
     sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold, static_ranges=static_ranges,
-                             tuned=tuned)
+                             tuned=tuned, int8_attention=int8_attention)
     return mod, sparsify, tgt, (input_names, shapes, dtypes, output_names)
 
 

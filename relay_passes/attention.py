@@ -1,0 +1,111 @@
+"""Self-attention of an imported BERT -> one call of :func:`tvm_blocksparse.attention.attention_int8`.
+
+Matches, per layer (batch 1, after :class:`~tvm_blocksparse.relay_passes.sparsify.SparsifyDense`
+made the K projection store ``K^T``)::
+
+    q = permute_dims(reshape(Q, [1, S, H, d]), [0, 2, 1, 3])
+    k = reshape(KT[H*d, S], [1, H, d, S])
+    p = softmax(matmul(q, k) * c + mask, axis=-1)          # or / c; mask + (...)
+    v = permute_dims(reshape(V, [1, S, H, d]), [0, 2, 1, 3])
+    o = permute_dims(matmul(p, v), [0, 2, 1, 3])            # [1, S, H, d]
+
+and rewrites ``o`` into ``reshape(attention_int8(Q2d, KT, V2d, mask2d), [1, S, H, d])``. Anything
+else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S or d not a
+multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tvm
+from tvm import relax
+from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+
+from tvm_blocksparse.attention import ROWS_PER_TASK, attention_int8
+
+
+def _shape(expr) -> list[int] | None:
+    shape = getattr(getattr(expr, "ty", None), "shape", None)
+    try:
+        return None if shape is None else [int(v) for v in shape]
+    except (TypeError, ValueError):
+        return None
+
+
+class FuseAttentionInt8:
+    """Call :meth:`apply` on a module; ``self.fused`` counts the attention blocks rewritten and
+    ``self.skipped`` gives the reason for each matched block left in FP32."""
+
+    def __init__(self, add_kernel):
+        # add_kernel(PrimFunc, name) -> GlobalVar: the caller's (scheduled, deduplicated) adder
+        self._add_kernel = add_kernel
+        self.fused = 0
+        self.skipped: list[str] = []
+
+    def apply(self, mod: tvm.IRModule) -> list[tuple[tvm.ir.GlobalVar, relax.Function]]:
+        self.q_in, self.kt, self.v_in, self.mask, self.c = wildcard(), wildcard(), wildcard(), wildcard(), is_const()
+        self.q_shape, self.k_shape, self.v_shape = wildcard(), wildcard(), wildcard()
+        perm = lambda x: is_op("relax.permute_dims")(x)  # noqa: E731
+        self.q_perm = q = perm(is_op("relax.reshape")(self.q_in, self.q_shape))
+        k = is_op("relax.reshape")(self.kt, self.k_shape)
+        self.scores = is_op("relax.matmul")(q, k)
+        self.mul = is_op("relax.multiply")(self.scores, self.c) | is_op("relax.multiply")(self.c, self.scores)
+        self.div = is_op("relax.divide")(self.scores, self.c)
+        scaled = self.mul | self.div
+        masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
+        self.probs = is_op("relax.nn.softmax")(masked)
+        self.v_perm = v = perm(is_op("relax.reshape")(self.v_in, self.v_shape))
+        self.context = is_op("relax.matmul")(self.probs, v)
+        pattern = perm(self.context)
+        out = []
+        for gv, func in mod.functions_items():
+            if isinstance(func, relax.Function):
+                out.append((gv, rewrite_call(pattern, self._rewrite, func)))
+        return out
+
+    def _rewrite(self, expr, m):
+        why = self._why_not(expr, m)
+        if why:
+            self.skipped.append(why)
+            return expr
+        _, s, heads, d = _shape(expr)
+        n = heads * d
+        c = float(m[self.c].value.numpy().reshape(()))
+        scale = c if self.mul in m else 1.0 / c
+        mask = m[self.mask]
+        if _shape(mask) != [s, s]:
+            mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
+        gv = self._add_kernel(attention_int8(s, heads, d, scale), f"attention_int8_s{s}_h{heads}_d{d}")
+        call = relax.call_tir(gv, [relax.op.reshape(m[self.q_in], [s, n]), m[self.kt],
+                                   relax.op.reshape(m[self.v_in], [s, n]), mask], relax.TensorType((s, n), "float32"))
+        self.fused += 1
+        return relax.op.reshape(call, [1, s, heads, d])
+
+    def _why_not(self, expr, m) -> str:
+        out = _shape(expr)
+        if out is None or len(out) != 4 or out[0] != 1:
+            return f"attention output {out}: batch 1 only"
+        _, s, heads, d = out
+        axes = [[int(a) for a in e.attrs.axes] if e.attrs.axes is not None else None
+                for e in (expr, m[self.q_perm], m[self.v_perm])]
+        if any(a != [0, 2, 1, 3] for a in axes):
+            return "head permutations other than [0, 2, 1, 3]"
+        if s % 16 or d % 16 or s % ROWS_PER_TASK:
+            return f"S={s}, d={d}: INT8 attention needs multiples of 16"
+        if _shape(m[self.kt]) != [heads * d, s]:
+            return f"K^T of shape {_shape(m[self.kt])}, not [{heads * d}, {s}] (the K projection does not store K^T)"
+        for x in (m[self.q_in], m[self.v_in]):
+            shp = _shape(x)
+            if shp is None or int(np.prod(shp)) != s * heads * d or x.ty.dtype != "float32":
+                return f"Q/V of shape {shp}"
+        c = m[self.c].value.numpy()
+        if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
+            return "scale is not a finite non-zero scalar"
+        mask = m[self.mask]
+        shp = _shape(mask)
+        if mask.ty.dtype != "float32" or shp is None or len(shp) > 4 or any(
+                a not in (1, b) for a, b in zip(shp[::-1], [s, s, 1, 1])):
+            return f"mask of shape {shp} ({getattr(mask.ty, 'dtype', '?')}) does not broadcast to [1, 1, {s}, {s}]"
+        if int(m[self.probs].attrs.axis) not in (-1, 3):
+            return "softmax not over the key axis"
+        return ""

@@ -1,0 +1,119 @@
+"""INT8 self-attention: the kernel against its numpy twin and a float reference, its assembly,
+and the Relax rewrite that uses it."""
+
+import numpy as np
+import pytest
+from conftest import requires_vnni, requires_x86
+import tvm
+from tvm.target import Target
+
+import tvm_blocksparse as tb
+from tvm_blocksparse.attention import attention_f32_ref, attention_int8, attention_int8_ref
+from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+from tvm_blocksparse.target import host_target
+
+MASKED = np.finfo(np.float32).min  # what BERT exporters add for a padded key
+
+
+def _inputs(s, heads, d, seed, spread=1.0, pad=0):
+    rng = np.random.default_rng(seed)
+    n = heads * d
+    q = rng.uniform(-spread, spread, (s, n)).astype(np.float32)
+    kt = rng.uniform(-spread, spread, (n, s)).astype(np.float32)
+    v = rng.standard_normal((s, n)).astype(np.float32)
+    mask = np.zeros((s, s), np.float32)
+    if pad:
+        mask[:, s - pad:] = MASKED
+    return q, kt, v, mask
+
+
+def _run(s, heads, d, scale, arrays, target=None):
+    target = target or host_target()
+    with target:
+        ex = tvm.compile(tvm.IRModule({"main": attention_int8(s, heads, d, scale)}), target=target)
+    out = tvm.runtime.empty((s, heads * d), "float32")
+    ex["main"](*[tvm.runtime.tensor(a) for a in arrays], out)
+    return out.numpy()
+
+
+@requires_vnni
+@pytest.mark.parametrize("s, heads, d, pad", [(32, 2, 16, 0), (128, 4, 64, 7), (48, 1, 32, 47)])
+def test_attention_int8_equals_its_numpy_twin(s, heads, d, pad):
+    # uniform Q/K fill the s8 range; the twin quantizes and sums in the same float32/int32 steps.
+    # Only numpy's exp may differ from the kernel's by an ulp, moving a probability by one step
+    # of 1/255 (that changes its row by at most max|v| / sum(u) <= max|v| / 255).
+    q, kt, v, mask = _inputs(s, heads, d, seed=s + pad, spread=3.0, pad=pad)
+    scale = 1 / np.sqrt(d)
+    out = _run(s, heads, d, scale, (q, kt, v, mask))
+    twin = attention_int8_ref(q, kt, v, mask, heads, scale)
+    assert np.mean(out == twin) >= 0.99
+    assert np.abs(out - twin).max() <= np.abs(v).max() / 255 * 1.01
+
+
+@requires_vnni
+def test_attention_int8_is_close_to_float_attention():
+    s, heads, d = 128, 4, 64
+    q, kt, v, mask = _inputs(s, heads, d, seed=1, spread=1.5, pad=5)
+    out = _run(s, heads, d, 0.125, (q, kt, v, mask))
+    ref = attention_f32_ref(q, kt, v, mask, heads, 0.125)
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cos.min() >= 0.999, cos.min()
+    # a masked key gets no weight: swapping the masked rows of V (same per-head range) changes nothing
+    v2 = v.copy()
+    v2[-5:] = v[-5:][::-1]
+    np.testing.assert_array_equal(_run(s, heads, d, 0.125, (q, kt, v2, mask))[:, :], out)
+
+
+@requires_vnni
+def test_all_keys_masked_gives_the_uniform_average_like_softmax():
+    s, heads, d = 32, 1, 16
+    q, kt, v, mask = _inputs(s, heads, d, seed=2)
+    mask[3, :] = MASKED  # query row 3 sees no key: softmax of equal scores is uniform
+    out = _run(s, heads, d, 0.25, (q, kt, v, mask))
+    ref = attention_f32_ref(q, kt, v, mask, heads, 0.25)
+    np.testing.assert_allclose(out[3], ref[3], atol=0.02)
+
+
+@requires_x86
+def test_attention_int8_asm_uses_vpdpbusd():
+    target = Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": 2})
+    with target:
+        ex = tvm.compile(tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125)}), target=target)
+    asm = ex.mod.inspect_source("asm")
+    # Q K^T: 2 rows x 8 key vectors; P V: 2 rows x 4 head-dim vectors, all unrolled
+    assert asm.count("vpdpbusd") >= 16 + 8
+
+
+def test_attention_int8_refuses_shapes_it_cannot_tile():
+    with pytest.raises(ValueError, match="multiples of 16|S % 16"):
+        attention_int8(20, 2, 16, 0.25)
+    with pytest.raises(ValueError, match="d % 16"):
+        attention_int8(32, 2, 24, 0.25)
+
+
+@requires_vnni
+def test_bert_mini_attention_runs_int8_and_stays_accurate():
+    ort = pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    fused = tb.compile(model, seq_len=64, dtype="int8")
+    fp32_attention = tb.compile(model, seq_len=64, dtype="int8", int8_attention=False)
+    assert fused.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
+    assert fp32_attention.metadata["attention"]["int8_fused"] == 0
+    rules = fused.metadata["schedule_rules"]
+    assert any(name.startswith("attention_int8_s64_h4_d64") for name in rules)
+    assert not any(name.startswith("softmax") for name in rules)  # no FP32 softmax left
+    outs = [m.run(feeds)[0] for m in (fused, fp32_attention)]
+    for out in outs:
+        cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+        assert cos.min() >= 0.99, cos.min()
+    assert not np.array_equal(outs[0], outs[1])  # the switch really changes the attention path
+
+
+@requires_vnni
+def test_batch_2_keeps_fp32_attention_with_a_reason():
+    model = make_bert_onnx("tiny", seed=1, sparsity=0.9, block="4x1")
+    compiled = tb.compile(model, batch_size=2, seq_len=32, dtype="int8")
+    att = compiled.metadata["attention"]
+    assert att["int8_fused"] == 0
