@@ -117,3 +117,13 @@ def test_batch_2_keeps_fp32_attention_with_a_reason():
     compiled = tb.compile(model, batch_size=2, seq_len=32, dtype="int8")
     att = compiled.metadata["attention"]
     assert att["int8_fused"] == 0
+
+
+def test_probability_polynomial_is_within_rounding_of_255_exp():
+    from tvm_blocksparse.attention import _prob_ref
+
+    x = np.concatenate([np.linspace(-25, 0, 200001), [np.finfo(np.float32).min, -1e30]]).astype(np.float32)
+    u = _prob_ref(x)
+    exact = 255 * np.exp(x.astype(np.float64))
+    assert np.abs(u - exact).max() <= 0.5 + 1e-3  # rint of 255 exp(x), up to the polynomial's 7e-4
+    assert u[-1] == 0 and u[-2] == 0 and _prob_ref(np.zeros(1, np.float32))[0] == 255
