@@ -168,9 +168,12 @@ class SparsifyDense:
             (mm, {}),
         ]
         self._split_heads = split_heads
+        layer_norm = is_op("relax.nn.layer_norm")(wildcard(), wildcard(), wildcard())
         for gv, func in list(mod.functions_items()):
             if not isinstance(func, relax.Function):
                 continue
+            if self.mode == "int8":
+                func = rewrite_call(layer_norm, self._rewrite_layer_norm, func)
             for pattern, ep in patterns:
                 self._var2val = relax.analysis.get_var2val(func)
                 func = rewrite_call(pattern, lambda expr, m, ep=ep: self._rewrite(expr, m, x, w, b, r, ep), func)
@@ -238,6 +241,45 @@ class SparsifyDense:
             self._left_alone[w_const] = decision
             self.report.append(decision)
         return expr
+
+    def _rewrite_layer_norm(self, expr, _matches):
+        """INT8 mode: a last-axis float32 LayerNorm (K % 64 == 0) -> our ``layer_norm_qparams``,
+        which also yields its output's u8 parameters (see :meth:`_layer_norm_qparams_of`)."""
+        x, gamma, beta = expr.args
+        shape = _static_shape(x)
+        axes = [int(a) for a in expr.attrs.axes]
+        if (shape is None or x.ty.dtype != "float32" or axes not in ([-1], [len(shape) - 1]) or shape[-1] % 64
+                or not (expr.attrs.center and expr.attrs.scale)
+                or any(_static_shape(p) != [shape[-1]] for p in (gamma, beta))):
+            return expr
+        k = shape[-1]
+        m = int(np.prod(shape[:-1]))
+        gv = self._add_kernel(kernels.layer_norm_qparams(m, k, float(expr.attrs.epsilon)), _no_schedule,
+                              f"layer_norm_qparams_m{m}_k{k}")
+        x2d = relax.op.reshape(x, (m, k)) if len(shape) != 2 else x
+        out = relax.call_tir(gv, [x2d, gamma, beta], [relax.TensorType((m, k), "float32"),
+                                                      relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
+        y = relax.TupleGetItem(out, 0)
+        return relax.op.reshape(y, shape) if len(shape) != 2 else y
+
+    def _layer_norm_qparams_of(self, x):
+        """``(x_scale, x_zp)`` when ``x`` is (through reshapes and bindings) the output of our
+        ``layer_norm_qparams``; else None."""
+        expr = x
+        for _ in range(6):
+            if isinstance(expr, relax.Var) and expr in self._var2val:
+                expr = self._var2val[expr]
+            elif isinstance(expr, relax.Call) and expr.op.same_as(tvm.ir.Op.get("relax.reshape")):
+                expr = expr.args[0]
+            else:
+                break
+        if not (isinstance(expr, relax.TupleGetItem) and expr.index == 0):
+            return None
+        call = self._var2val.get(expr.tuple_value, expr.tuple_value)
+        if not (isinstance(call, relax.Call) and call.op.same_as(tvm.ir.Op.get("relax.call_tir"))
+                and call.args[0].name_hint.startswith("layer_norm_qparams")):
+            return None
+        return relax.TupleGetItem(expr.tuple_value, 1), relax.TupleGetItem(expr.tuple_value, 2)
 
     def _fusable_producer(self, x, m, k):
         """``(call, meta)`` of the 4x1 kernel whose float32, token-major, residual-free output is
@@ -373,10 +415,15 @@ class SparsifyDense:
                 # quantize-transpose of X (~0.1 ms per BERT-Base FFN, 1 thread) are gone
                 x_in = self._reemit_producer(*producer, "float32", {}) if producer is not None else x2d
                 rows, cols = (k, m) if producer is not None else (m, k)
-                qp_gv = self._add_kernel(kernels.dynamic_qparams(rows, cols), _no_schedule,
-                                         f"dynamic_qparams_m{rows}_k{cols}")
-                qp = relax.call_tir(qp_gv, [x_in], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
-                values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
+                ln = self._layer_norm_qparams_of(x) if producer is None else None
+                if ln is not None:  # our LayerNorm already measured its output's range
+                    values["x_scale"], values["x_zp"] = ln
+                else:
+                    qp_gv = self._add_kernel(kernels.dynamic_qparams(rows, cols), _no_schedule,
+                                             f"dynamic_qparams_m{rows}_k{cols}")
+                    qp = relax.call_tir(qp_gv, [x_in], [relax.TensorType((1,), "float32"),
+                                                        relax.TensorType((1,), "int32")])
+                    values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
                 if producer is not None:
                     q_gv = self._add_kernel(kernels.quantize_u8(k, m), _no_schedule, f"quantize_u8_m{k}_k{m}")
                     values["XT"] = relax.call_tir(q_gv, [x_in, values["x_scale"], values["x_zp"]],

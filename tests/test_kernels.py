@@ -298,6 +298,28 @@ def test_dynamic_qparams_equal_numpy(m, k):
         assert scale.numpy()[0] == np.float32(ref.scale) and zp.numpy()[0] == ref.zero_point
 
 
+@requires_avx512
+@pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
+def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
+    """LayerNorm to float32 rounding (rows with a large mean too: the variance is taken around the
+    mean), and its (scale, zero point) exactly those of its own output."""
+    from tvm_blocksparse.kernels import layer_norm_qparams
+
+    rng = np.random.default_rng(k)
+    x = (rng.standard_normal((m, k)) * 2 + mean).astype(np.float32)
+    gamma, beta = rng.standard_normal(k).astype(np.float32), rng.standard_normal(k).astype(np.float32)
+    lib = tvm.compile(tvm.IRModule({"main": layer_norm_qparams(m, k, 1e-12)}), target=host_target())
+    y, scale, zp = tvm.runtime.empty((m, k), "float32"), tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
+    lib["main"](*[tvm.runtime.tensor(a) for a in (x, gamma, beta)], y, scale, zp)
+    x64 = x.astype(np.float64)
+    ref = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(x64.var(1, keepdims=True) + 1e-12) * gamma + beta
+    np.testing.assert_allclose(y.numpy(), ref, rtol=0, atol=2e-5 * max(1.0, abs(mean) / 2))
+    q = fmt.dynamic_activation_qparams(y.numpy())
+    assert scale.numpy()[0] == np.float32(q.scale) and zp.numpy()[0] == q.zero_point
+    with pytest.raises(ValueError, match="K % 64"):
+        layer_norm_qparams(m, 48, 1e-12)
+
+
 @requires_vnni
 @pytest.mark.parametrize("token_tile", [16, 32, 48])
 def test_int8_4x1_transposed_out_equals_numpy(token_tile):

@@ -278,6 +278,11 @@ def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     assert any(name.startswith("quantize_u8_m1024_k64") for name in rules)
     assert any(name.startswith("dynamic_qparams_m1024_k64") for name in rules)
     assert not any(name.startswith("quantize_transpose_u8_m64_k1024") for name in rules)
+    # every LayerNorm is ours and measures its own output's range: the range passes left are
+    # those of FFN1's output (FFN2's input) and of the attention output (the out-projection's)
+    assert any(name.startswith("layer_norm_qparams_m64_k256") for name in rules)
+    assert not any(name.startswith("layer_norm") and not name.startswith("layer_norm_qparams") for name in rules)
+    assert any(name.startswith("dynamic_qparams_m64_k256") for name in rules)
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()

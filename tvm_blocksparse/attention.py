@@ -30,7 +30,7 @@ import numpy as np
 import tvm
 from tvm.script import tirx as T
 
-from tvm_blocksparse.kernels import _bcast, _fconst
+from tvm_blocksparse.kernels import _allreduce16, _bcast, _fconst
 from tvm_blocksparse.tensor_intrin import _broadcast_4_bytes, _vpdpbusd
 
 #: Query rows per parallel task (two at a time share every ``Kp`` / ``Vp`` load).
@@ -71,15 +71,6 @@ def _prob_lanes(x):
     two_n = T.reinterpret("float32x16", T.shift_left(T.Cast("int32x16", n) + _bcast(T.int32(127), 16),
                                                      _bcast(T.int32(23), 16)))
     return T.Cast("int32x16", T.nearbyint(p * two_n))
-
-
-def _allreduce16(v, op):
-    """``op`` over the 16 lanes of ``v``, the result in every lane: a butterfly of 4 lane swaps
-    (the scalar chain of 15 dependent ``vmaxss``/``vaddss`` it replaced was ~20 % of the
-    kernel's time). ``v`` appears 16 times in the tree: pass a load, LLVM merges the copies."""
-    for k in (8, 4, 2, 1):
-        v = op(v, T.Shuffle([v], [i ^ k for i in range(16)]))
-    return v
 
 
 def _s8(x):
