@@ -52,6 +52,13 @@ _LOG2E = 1.4426950408889634
 _PROB_T_MIN = -30.0  # 255 * 2^-30 rounds to 0; keeps the exponent bits in range
 
 
+def _rint_i32(x):
+    """``rint(x)`` as int32x16 in one ``vcvtps2dq`` (round to nearest even; LLVM emits
+    ``vrndscaleps`` + ``vcvttps2dq`` for a cast of ``nearbyint``)."""
+    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.cvtps2dq.512"), x,
+                                   T.broadcast(T.int32(0), 16), T.int16(-1), T.int32(4), dtype="int32x16")
+
+
 def _fma16(a, b, c):
     return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.fma.v16f32"), a, b, c, dtype="float32x16")
 
@@ -70,11 +77,12 @@ def _prob_lanes(x):
         p = _fma16(p, f, _fconst(c, 16))
     two_n = T.reinterpret("float32x16", T.shift_left(T.Cast("int32x16", n) + _bcast(T.int32(127), 16),
                                                      _bcast(T.int32(23), 16)))
-    return T.Cast("int32x16", T.nearbyint(p * two_n))
+    return _rint_i32(p * two_n)
 
 
 def _s8(x):
-    return T.Cast("int8x16", T.max(T.min(T.nearbyint(x), _fconst(127.0, 16)), _fconst(-127.0, 16)))
+    """``rint(x)`` as int8x16 for ``|x| <= 127`` (``x = value / (absmax / 127)``: no clamp needed)."""
+    return T.Cast("int8x16", _rint_i32(x))
 
 
 def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFunc:
@@ -97,14 +105,14 @@ def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFun
             Kp = T.sblock_alloc_buffer((heads * d_groups * s * 4,), "int8")  # [H, d/4, S, 4], flat: 64-byte vectors
             Vp = T.sblock_alloc_buffer((heads * key_groups * d * 4,), "int8")  # [H, S/4, d, 4]
             Qq = T.sblock_alloc_buffer((heads, s, d), "uint8")
-            ksum = T.sblock_alloc_buffer((heads, s), "int32")
+            kcomp = T.sblock_alloc_buffer((heads, s), "int32")  # 128 * sum_d k: Q's u8 offset
             hscale = T.sblock_alloc_buffer((heads, 3), "float32")  # s_q, s_k, s_v
             for h in T.parallel(heads):
                 with T.sblock("quantize_head"):
                     vh = T.axis.spatial(heads, h)
                     T.reads(Q[0:s, 0:n], KT[0:n, 0:s], V[0:s, 0:n])
                     T.writes(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
-                             ksum[vh, 0:s], hscale[vh, 0:3])
+                             kcomp[vh, 0:s], hscale[vh, 0:3])
                     # |max| per tensor in independent accumulators (one chain of vmaxps was latency-bound)
                     amax_q = T.alloc_buffer((d_vecs, 16), "float32")
                     amax_v = T.alloc_buffer((d_vecs, 16), "float32")
@@ -137,17 +145,17 @@ def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFun
                     hscale[vh, 1] = T.if_then_else(amax_k[0, 0] > T.float32(0), amax_k[0, 0] / T.float32(127), T.float32(1))
                     hscale[vh, 2] = T.if_then_else(amax_v[0, 0] > T.float32(0), amax_v[0, 0] / T.float32(127), T.float32(1))
                     for i, dv in T.grid(s, d_vecs):
-                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast("uint8x16", T.Cast("int32x16", _s8(
+                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast("uint8x16", (_rint_i32(
                             Q[i, T.ramp(vh * d + dv * 16, 1, 16)] * _bcast(T.float32(1) / hscale[vh, 0], 16)))
                             + _bcast(T.int32(128), 16))
                     for kv in range(key_vecs):
-                        ksum[vh, T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                        kcomp[vh, T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     for g, kv in T.grid(d_groups, key_vecs):
                         for c in T.unroll(4):
                             rows[c, T.ramp(0, 1, 16)] = _s8(KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]
                                                             * _bcast(T.float32(1) / hscale[vh, 1], 16))
-                            ksum[vh, T.ramp(kv * 16, 1, 16)] = ksum[vh, T.ramp(kv * 16, 1, 16)] + T.Cast(
-                                "int32x16", rows[c, T.ramp(0, 1, 16)])
+                            kcomp[vh, T.ramp(kv * 16, 1, 16)] = kcomp[vh, T.ramp(kv * 16, 1, 16)] + T.Cast(
+                                "int32x16", rows[c, T.ramp(0, 1, 16)]) * _bcast(T.int32(128), 16)
                         Kp[T.ramp(((vh * d_groups + g) * s + kv * 16) * 4, 1, 64)] = (T.Shuffle([rows[c, T.ramp(0, 1, 16)] for c in range(4)],
                                                                  _INTERLEAVE))
                     for g, dv in T.grid(key_groups, d_vecs):
@@ -161,7 +169,7 @@ def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFun
                     vh = T.axis.spatial(heads, task // row_blocks)
                     vb = T.axis.spatial(row_blocks, task % row_blocks)
                     T.reads(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
-                            ksum[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
+                            kcomp[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
                     T.writes(O[0:s, 0:n])
                     acc0 = T.alloc_buffer((kc * 16,), "int32")
                     acc1 = T.alloc_buffer((kc * 16,), "int32")
@@ -174,6 +182,8 @@ def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFun
                     uprob = T.alloc_buffer((16,), "int32")
                     isum = T.alloc_buffer((16,), "int32")
                     for pair in range(pairs):
+                        for r in T.unroll(2):
+                            vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
                         for kp in range(key_vecs // kc):
                             for kv in T.unroll(kc):
                                 acc0[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
@@ -190,19 +200,18 @@ def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFun
                                         Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
                             for kv in T.unroll(kc):
                                 scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
-                                    "float32x16", acc0[T.ramp(kv * 16, 1, 16)]
-                                    - ksum[vh, T.ramp((kp * kc + kv) * 16, 1, 16)] * _bcast(T.int32(128), 16)
+                                    "float32x16", acc0[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
                                 ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
                                     vb * ROWS_PER_TASK + pair * 2, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                                vmax[0, T.ramp(0, 1, 16)] = T.max(vmax[0, T.ramp(0, 1, 16)],
+                                                                scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)])
                                 scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
-                                    "float32x16", acc1[T.ramp(kv * 16, 1, 16)]
-                                    - ksum[vh, T.ramp((kp * kc + kv) * 16, 1, 16)] * _bcast(T.int32(128), 16)
+                                    "float32x16", acc1[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
                                 ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
                                     vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                                vmax[1, T.ramp(0, 1, 16)] = T.max(vmax[1, T.ramp(0, 1, 16)],
+                                                                scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)])
                         for r in T.unroll(2):
-                            vmax[r, T.ramp(0, 1, 16)] = scores[r, T.ramp(0, 1, 16)]
-                            for kv in range(1, key_vecs):
-                                vmax[r, T.ramp(0, 1, 16)] = T.max(vmax[r, T.ramp(0, 1, 16)], scores[r, T.ramp(kv * 16, 1, 16)])
                             vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
                             isum[T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
                             for kv in range(key_vecs):
