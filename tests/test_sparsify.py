@@ -417,6 +417,20 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert main(["inspect", str(src), "--block", "3x3x3"]) == 2
 
 
+@requires_vnni
+def test_cli_int8_compile_says_which_attention_runs_int8(tmp_path, capsys):
+    from tvm_blocksparse.cli import main
+
+    src = tmp_path / "tiny.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0), src)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["compile", str(src), "-o", str(tmp_path / "q.so"), "--seq-len", "16"]) == 0
+        assert "attention: 2 layer(s) INT8" in capsys.readouterr().out
+        assert main(["compile", str(src), "-o", str(tmp_path / "q.so"), "--seq-len", "16", "--fp32-attention"]) == 0
+        assert "attention:" not in capsys.readouterr().out
+
+
 def test_registered_pipeline():
     assert "tvm_blocksparse" in relax.pipeline.PIPELINE_MAP
     assert isinstance(relax.get_pipeline("tvm_blocksparse"), tvm.transform.Pass)

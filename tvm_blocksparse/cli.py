@@ -50,8 +50,12 @@ def _cmd_compile(args) -> int:
         target = json.loads(target)
     model = compile_model(args.model, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
                           sparsity_threshold=args.threshold, block=args.block, target=target,
-                          dump_dir=args.dump_ir, progress=_progress, tuning_db=args.tuning_db)
+                          dump_dir=args.dump_ir, progress=_progress, tuning_db=args.tuning_db,
+                          int8_attention=not args.fp32_attention)
     print(sparsity_report_table([LayerDecision(**d) for d in model.report]))
+    att = model.metadata.get("attention", {})
+    if att.get("int8_fused") or att.get("left_fp32"):
+        print(f"attention: {att['int8_fused']} layer(s) INT8" + "".join(f"; FP32: {why}" for why in att["left_fp32"]))
     for note in model.metadata.get("notes", []):
         print("note:", note)
     path = model.export(args.output)
@@ -144,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' (default: this CPU)')
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
     p.add_argument("--tuning-db", metavar="DIR", help="apply the records of `tvm-blocksparse tune --work-dir DIR`")
+    p.add_argument("--fp32-attention", action="store_true",
+                   help="INT8 mode: keep softmax(Q K^T) V in FP32 (default: one INT8 VNNI kernel per layer)")
     p.set_defaults(func=_cmd_compile)
 
     p = sub.add_parser("tune", help="MetaSchedule-tune our kernels for this model (resumable)",
