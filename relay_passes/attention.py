@@ -4,12 +4,14 @@ Matches, per layer (batch 1, after :class:`~tvm_blocksparse.relay_passes.sparsif
 made the K projection store ``K^T``)::
 
     q = permute_dims(reshape(Q, [1, S, H, d]), [0, 2, 1, 3])
-    k = reshape(KT[H*d, S], [1, H, d, S])
+    k = reshape(KT[H*d, S], [1, H, d, S])                  # or permute_dims(reshape(K, [1, S, H, d]), [0, 2, 3, 1])
     p = softmax(matmul(q, k) * c + mask, axis=-1)          # or / c; mask + (...)
     v = permute_dims(reshape(V, [1, S, H, d]), [0, 2, 1, 3])
     o = permute_dims(matmul(p, v), [0, 2, 1, 3])            # [1, S, H, d]
 
-and rewrites ``o`` into ``reshape(attention_int8(Q2d, KT, V2d, mask2d), [1, S, H, d])``. Anything
+and rewrites ``o`` into ``reshape(attention_int8(Q2d, KT, V2d, mask2d), [1, S, H, d])``. When the K
+projection did not store ``K^T`` (a dense or FP32 layer, not our 4x1 kernel), ``K^T`` is a plain
+``[S, H*d] -> [H*d, S]`` transpose in front of the kernel. Anything
 else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S or d not a
 multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 """
@@ -44,10 +46,12 @@ class FuseAttentionInt8:
 
     def apply(self, mod: tvm.IRModule) -> list[tuple[tvm.ir.GlobalVar, relax.Function]]:
         self.q_in, self.kt, self.v_in, self.mask, self.c = wildcard(), wildcard(), wildcard(), wildcard(), is_const()
+        self.k_in = wildcard()
         self.q_shape, self.k_shape, self.v_shape = wildcard(), wildcard(), wildcard()
         perm = lambda x: is_op("relax.permute_dims")(x)  # noqa: E731
         self.q_perm = q = perm(is_op("relax.reshape")(self.q_in, self.q_shape))
-        k = is_op("relax.reshape")(self.kt, self.k_shape)
+        self.k_perm = perm(is_op("relax.reshape")(self.k_in, wildcard()))
+        k = is_op("relax.reshape")(self.kt, self.k_shape) | self.k_perm
         self.scores = is_op("relax.matmul")(q, k)
         self.mul = is_op("relax.multiply")(self.scores, self.c) | is_op("relax.multiply")(self.c, self.scores)
         self.div = is_op("relax.divide")(self.scores, self.c)
@@ -75,8 +79,9 @@ class FuseAttentionInt8:
         mask = m[self.mask]
         if _shape(mask) != [s, s]:
             mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
+        kt = m[self.kt] if self.kt in m else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
         gv = self._add_kernel(attention_int8(s, heads, d, scale), f"attention_int8_s{s}_h{heads}_d{d}")
-        call = relax.call_tir(gv, [relax.op.reshape(m[self.q_in], [s, n]), m[self.kt],
+        call = relax.call_tir(gv, [relax.op.reshape(m[self.q_in], [s, n]), kt,
                                    relax.op.reshape(m[self.v_in], [s, n]), mask], relax.TensorType((s, n), "float32"))
         self.fused += 1
         return relax.op.reshape(call, [1, s, heads, d])
@@ -92,12 +97,15 @@ class FuseAttentionInt8:
             return "head permutations other than [0, 2, 1, 3]"
         if s % 16 or d % 16 or s % ROWS_PER_TASK:
             return f"S={s}, d={d}: INT8 attention needs multiples of 16"
-        if _shape(m[self.kt]) != [heads * d, s]:
-            return f"K^T of shape {_shape(m[self.kt])}, not [{heads * d}, {s}] (the K projection does not store K^T)"
-        for x in (m[self.q_in], m[self.v_in]):
+        if self.kt in m and _shape(m[self.kt]) != [heads * d, s]:
+            return f"K^T of shape {_shape(m[self.kt])}, not [{heads * d}, {s}]"
+        if self.k_perm in m and (m[self.k_perm].attrs.axes is None
+                                 or [int(a) for a in m[self.k_perm].attrs.axes] != [0, 2, 3, 1]):
+            return "K permutation other than [0, 2, 3, 1]"
+        for x in [m[self.q_in], m[self.v_in]] + ([m[self.k_in]] if self.k_in in m else []):
             shp = _shape(x)
             if shp is None or int(np.prod(shp)) != s * heads * d or x.ty.dtype != "float32":
-                return f"Q/V of shape {shp}"
+                return f"Q/K/V of shape {shp}"
         c = m[self.c].value.numpy()
         if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
             return "scale is not a finite non-zero scalar"

@@ -112,11 +112,28 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
 
 
 @requires_vnni
+def test_dense_k_projection_still_gets_int8_attention():
+    """Below the threshold the K projection is our dense kernel, which stores K token-major:
+    the rewrite then transposes K in front of the kernel instead of giving up."""
+    ort = pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("tiny", seed=3, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 32, pad=3, seed=4)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    compiled = tb.compile(model, seq_len=32, dtype="int8", sparsity_threshold=0.95)
+    assert {d["kernel"] for d in compiled.report} == {"int8_dense"}
+    assert compiled.metadata["attention"] == {"int8_fused": 2, "left_fp32": []}
+    out = compiled.run(feeds)[0]
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    assert cos.min() >= 0.99, cos.min()
+
+
+@requires_vnni
 def test_batch_2_keeps_fp32_attention_with_a_reason():
     model = make_bert_onnx("tiny", seed=1, sparsity=0.9, block="4x1")
     compiled = tb.compile(model, batch_size=2, seq_len=32, dtype="int8")
     att = compiled.metadata["attention"]
     assert att["int8_fused"] == 0
+    assert att["left_fp32"] == ["attention output [2, 32, 2, 64]: batch 1 only"] * 2
 
 
 def test_probability_polynomial_is_within_rounding_of_255_exp():

@@ -491,5 +491,6 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
         else:
             assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
             assert "bias+gelu" in {d["epilogue"] for d in compiled.report}
+            assert compiled.metadata["attention"] == {"int8_fused": 2, "left_fp32": []}
             cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
             assert cos.min() >= 0.99
