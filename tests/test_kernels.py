@@ -174,12 +174,27 @@ def test_fp32_1x16_bias_gelu_residual():
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
 
 
+def _values_at_the_rounding_and_clipping_edges(shape, rng, qp):
+    """Random values plus exact halves (round half to even), both clip ends and values whose
+    ``x / scale`` does not fit int32 (the 16-lane quantizer converts with ``vcvtps2dq``)."""
+    x = (rng.standard_normal(shape) * 4).astype(np.float32)
+    edges = np.array([1e30, -1e30, np.inf, -np.inf, 3e9 * qp.scale, -3e9 * qp.scale], np.float32)
+    halves = ((np.arange(-140, 140) + 0.5) * qp.scale).astype(np.float32)
+    flat = x.reshape(-1)
+    picks = rng.choice(flat.size, edges.size + halves.size, replace=False)
+    flat[picks] = np.concatenate([edges, halves])
+    return x
+
+
 @requires_avx512
-def test_quantize_transpose_matches_numpy():
+@pytest.mark.parametrize("m, k", [(21, 32), (128, 48), (100, 768)])
+def test_quantize_transpose_matches_numpy(m, k):
     rng = np.random.default_rng(12)
-    x = (rng.standard_normal((21, 32)) * 4).astype(np.float32)
-    xq, qp = fmt.quantize_activation_u8(x)
-    kern = linear.build_quantize_transpose(21, 32)
+    qp = fmt.ActivationQuant(0.0625, 100)  # a power of 2: the halves stay exact halves after x * (1 / scale)
+    x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
+    xq, _ = fmt.quantize_activation_u8(x, qp)
+    assert xq.min() == 0 and xq.max() == 255
+    kern = linear.build_quantize_transpose(m, k)
     xt = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
     np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
 
@@ -188,10 +203,12 @@ def test_quantize_transpose_matches_numpy():
 @pytest.mark.parametrize("m, k", [(40, 37), (64, 16)])
 def test_quantize_u8_matches_numpy_bit_exact(m, k):
     """Row-major quantize (16-lane vectors plus a scalar tail when K % 16 != 0): bit for bit
-    ``format.quantize_activation_u8`` (reciprocal in float32), on values that hit 0 and 255."""
+    ``format.quantize_activation_u8`` (reciprocal in float32), on values that hit 0 and 255,
+    exact halves and values beyond int32."""
     rng = np.random.default_rng(13)
-    x = (rng.standard_normal((m, k)) * 4).astype(np.float32)
-    xq, qp = fmt.quantize_activation_u8(x, fmt.activation_qparams(-3.0, 5.0))  # clips both ends
+    qp = fmt.ActivationQuant(0.0625, 100)
+    x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
+    xq, _ = fmt.quantize_activation_u8(x, qp)
     assert xq.min() == 0 and xq.max() == 255
     from tvm_blocksparse.kernels import quantize_u8
 

@@ -30,7 +30,7 @@ import numpy as np
 import tvm
 from tvm.script import tirx as T
 
-from tvm_blocksparse.kernels import _allreduce16, _bcast, _fconst
+from tvm_blocksparse.kernels import _allreduce16, _bcast, _fconst, _rint_i32
 from tvm_blocksparse.tensor_intrin import _broadcast_4_bytes, _vpdpbusd
 
 #: Query rows per parallel task (two at a time share every ``Kp`` / ``Vp`` load).
@@ -50,13 +50,6 @@ _PROB_POLY = tuple(float(np.float32(c * 255)) for c in (
     0.9999992847442627, 0.6931219100952148, 0.240247443318367, 0.05591721460223198, 0.009569866582751274))
 _LOG2E = 1.4426950408889634
 _PROB_T_MIN = -30.0  # 255 * 2^-30 rounds to 0; keeps the exponent bits in range
-
-
-def _rint_i32(x):
-    """``rint(x)`` as int32x16 in one ``vcvtps2dq`` (round to nearest even; LLVM emits
-    ``vrndscaleps`` + ``vcvttps2dq`` for a cast of ``nearbyint``)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.cvtps2dq.512"), x,
-                                   T.broadcast(T.int32(0), 16), T.int16(-1), T.int32(4), dtype="int32x16")
 
 
 def _fma16(a, b, c):
