@@ -18,7 +18,7 @@ import tvm_blocksparse as tb
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 from tvm_blocksparse.kernels import Epilogue
-from tvm_blocksparse.onnx_import import OnnxImportError, import_onnx
+from tvm_blocksparse.onnx_import import OnnxImportError, import_onnx, index_input_bounds
 from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
 from tvm_blocksparse.testing import gelu_ref, int8_linear_ref
 
@@ -301,7 +301,7 @@ def test_fp32_sparse_model_matches_onnxruntime():
 
 
 @requires_vnni
-def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path):
+def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 64, pad=6, seed=6)
@@ -313,11 +313,25 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path):
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()
 
+    capfd.readouterr()
     path = compiled.export(tmp_path / "mini.so")
     assert os.path.isfile(path) and os.path.isfile(path + ".json")
     loaded = tb.load(path)
+    assert "Scope" not in capfd.readouterr().err  # TVM's per-constant log lines are filtered out
     assert loaded.input_names == ["input_ids", "attention_mask"] and loaded.output_names == ["last_hidden_state"]
     np.testing.assert_array_equal(loaded.run(feeds)[0], out)
+
+    # an id outside the vocabulary is rejected before it reaches the unchecked gather (it segfaulted)
+    vocab = next(t.dims[0] for t in model.graph.initializer if t.name == "emb.word")
+    assert compiled.index_bounds == loaded.index_bounds == {"input_ids": vocab}
+    for bad in (vocab, -1, 2**40):
+        wrong = dict(feeds, input_ids=feeds["input_ids"].copy())
+        wrong["input_ids"][0, 7] = bad
+        for m in (compiled, loaded):
+            with pytest.raises(ValueError, match=rf"'input_ids': {bad} at position \[0, 7\] .* outside \[0, {vocab}\)"):
+                m.run(wrong)
+    edge = dict(feeds, input_ids=np.full_like(feeds["input_ids"], vocab - 1))
+    np.testing.assert_array_equal(loaded.run(edge)[0], compiled.run(edge)[0])
 
 
 @requires_avx512
@@ -394,6 +408,36 @@ def test_legacy_style_graph_with_constant_of_shape_imports():
     assert names == ["x"] and shapes["x"] == [3, 8]
 
 
+def test_index_input_bounds_finds_the_tables_that_inputs_index():
+    """Through Cast/Unsqueeze, Identity of an initializer and a Constant table; the smallest table
+    wins; a gather from a computed tensor or with a constant index is not a bound."""
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["b", "s"])
+    types = helper.make_tensor_value_info("types", TensorProto.INT32, ["b", "s"])
+    other = helper.make_tensor_value_info("other", TensorProto.INT64, ["b", "s"])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 4])
+    table = numpy_helper.from_array(np.zeros((2, 4), np.float32), "type_table")
+    nodes = [
+        helper.make_node("Gather", ["vocab", "ids"], ["e1"]),                                  # 50 rows
+        helper.make_node("Unsqueeze", ["ids", "ax"], ["ids_u"]),
+        helper.make_node("Gather", ["wide", "ids_u"], ["e2"], axis=1),                         # axis 1: 40
+        helper.make_node("Identity", ["type_table"], ["type_alias"]),
+        helper.make_node("Cast", ["types"], ["types64"], to=TensorProto.INT64),
+        helper.make_node("Gather", ["type_alias", "types64"], ["e3"]),                         # 2 rows
+        helper.make_node("Constant", [], ["const_table"], value=numpy_helper.from_array(np.zeros((7, 4), np.float32))),
+        helper.make_node("Gather", ["const_table", "ids"], ["e4"]),                            # 7 rows: smallest
+        helper.make_node("Relu", ["x"], ["computed"]),
+        helper.make_node("Gather", ["computed", "other"], ["e5"]),                             # not a table
+        helper.make_node("Shape", ["ids"], ["shape"]),
+        helper.make_node("Gather", ["shape", "one"], ["seq"], axis=0),                          # constant index
+    ]
+    inits = [numpy_helper.from_array(np.zeros((50, 4), np.float32), "vocab"),
+             numpy_helper.from_array(np.zeros((4, 40), np.float32), "wide"), table,
+             numpy_helper.from_array(np.array([1], np.int64), "ax"), numpy_helper.from_array(np.array(1, np.int64), "one")]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("e1", "e2", "e3", "e4", "e5")]
+    g = helper.make_graph(nodes, "g", [ids, types, other, x], outs, inits)
+    assert index_input_bounds(helper.make_model(g)) == {"ids": 7, "types": 2}
+
+
 # ----------------------------------------------------------------------------- CLI, pipeline, docker
 
 
@@ -412,6 +456,12 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert main(["run", str(tmp_path / "p.so"), "--repeat", "2"]) == 0
     out = capsys.readouterr().out
     assert "last_hidden_state: shape [1, 8, 128]" in out and "latency" in out
+    np.savez(tmp_path / "ids_only.npz", input_ids=np.zeros((1, 8), np.int64))
+    assert main(["run", str(tmp_path / "p.so"), "--inputs", str(tmp_path / "ids_only.npz")]) == 2
+    assert "no array for input(s) ['attention_mask']" in capsys.readouterr().err
+    np.savez(tmp_path / "oob.npz", input_ids=np.full((1, 8), 10**6, np.int64), attention_mask=np.ones((1, 8), np.int64))
+    assert main(["run", str(tmp_path / "p.so"), "--inputs", str(tmp_path / "oob.npz")]) == 2
+    assert "outside [0, 1000)" in capsys.readouterr().err
     assert main(["compile", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "x.so")]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["inspect", str(src), "--block", "3x3x3"]) == 2
@@ -492,5 +542,6 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
             assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
             assert "bias+gelu" in {d["epilogue"] for d in compiled.report}
             assert compiled.metadata["attention"] == {"int8_fused": 2, "left_fp32": []}
+            assert compiled.index_bounds == {"input_ids": cfg.vocab_size}
             cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
             assert cos.min() >= 0.99

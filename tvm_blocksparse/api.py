@@ -14,9 +14,13 @@ Block orientation everywhere: ``(out, in)`` of ``W[N_out, K_in]``; "4x1" = 4 out
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import re
+import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -30,11 +34,35 @@ from tvm_blocksparse.onnx_import import (
     calibrate_linear_inputs,
     graph_inputs,
     import_onnx,
+    index_input_bounds,
     linear_layers,
     load_onnx,
 )
 
 DTYPES = ("int8", "fp32")
+# TVM 0.27's VM executable logs this, with nothing after the colon, once per constant when it is
+# exported and again when it is loaded: hundreds of lines for a BERT.
+_TVM_SCOPE_WARNING = re.compile(rb"executable\.cc:\d+: Warning: Scope (Saving|Loaded):\s*$")
+
+
+@contextlib.contextmanager
+def _without_tvm_scope_warnings():
+    """Capture file descriptor 2 (TVM logs from C++) and pass on every line but
+    :data:`_TVM_SCOPE_WARNING`, in order, when the block ends."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if not _TVM_SCOPE_WARNING.search(line)]
+            if kept:
+                os.write(2, b"".join(kept))
 _METADATA_SUFFIX = ".json"
 _FORMAT_VERSION = 1
 
@@ -59,6 +87,7 @@ class CompiledModel:
         self._device = tvm.cpu()
         self._vm = relax.VirtualMachine(self.executable, self._device)
         self._main = self._vm["main"]
+        self._index_bounds = {k: int(v) for k, v in self.metadata.get("index_bounds", {}).items()}
         # per-thread input tensors, refilled by copy: allocating them took ~10 us each per run
         self._inputs = threading.local()
 
@@ -82,6 +111,13 @@ class CompiledModel:
                 if a.dtype.kind != np.dtype(want_dtype).kind:
                     raise ValueError(f"input {name!r}: dtype {a.dtype}, expected {want_dtype}")
                 a = a.astype(want_dtype)
+            rows = self._index_bounds.get(name)
+            if rows is not None and a.size and (a.min() < 0 or a.max() >= rows):
+                bad = np.flatnonzero((a.ravel() < 0) | (a.ravel() >= rows))
+                raise ValueError(
+                    f"input {name!r}: {a.ravel()[bad[0]]} at position {[int(i) for i in np.unravel_index(bad[0], a.shape)]} "
+                    f"({bad.size} value(s) in all) is outside [0, {rows}): it indexes a table of {rows} rows "
+                    "(e.g. the vocabulary), and an id outside it would read outside the table")
             args.append(np.ascontiguousarray(a))
         held = getattr(self._inputs, "tensors", None)
         if held is None:
@@ -101,6 +137,12 @@ class CompiledModel:
         return np.asarray(timer(*self._args(feeds)).results) * 1e3
 
     @property
+    def index_bounds(self) -> dict[str, int]:
+        """``{input name: rows}`` of the inputs that index a table (token ids: the vocabulary);
+        :meth:`run` rejects values outside ``[0, rows)``."""
+        return dict(self._index_bounds)
+
+    @property
     def report(self) -> list[dict]:
         """One entry per Linear layer: shape, sparsity, kernel chosen, epilogue, reason."""
         return self.metadata.get("layers", [])
@@ -109,7 +151,8 @@ class CompiledModel:
         """Write the shared library ``path`` and its metadata ``path + '.json'`` beside it
         (input/output names, shapes, dtypes, the layer report, target). Returns ``path``."""
         path = os.fspath(path)
-        self.executable.export_library(path)
+        with _without_tvm_scope_warnings():
+            self.executable.export_library(path)
         meta = dict(self.metadata, input_names=self.input_names, input_shapes=self.input_shapes,
                     input_dtypes=self.input_dtypes, output_names=self.output_names,
                     format_version=_FORMAT_VERSION)
@@ -132,7 +175,8 @@ def load(path: str | os.PathLike) -> CompiledModel:
         meta = json.load(f)
     if meta.get("format_version") != _FORMAT_VERSION:
         raise ValueError(f"{meta_path}: unsupported metadata version {meta.get('format_version')}")
-    lib = tvm.runtime.load_module(path)
+    with _without_tvm_scope_warnings():
+        lib = tvm.runtime.load_module(path)
     return CompiledModel(lib, meta["input_names"], meta["input_shapes"], meta["input_dtypes"],
                          meta["output_names"], meta)
 
@@ -191,7 +235,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
                                            int8_attention=int8_attention)
     dtype, block = sparsify.mode, sparsify.block
     static_ranges = sparsify.static_ranges
-    input_names, shapes, dtypes, output_names = io
+    input_names, shapes, dtypes, output_names, index_bounds = io
     rules = ApplyScheduleRules()
     say(f"compiling ({dtype}, block {block}, threshold {sparsity_threshold})")
     with tgt:
@@ -212,6 +256,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
         "schedule_rules": dict(rules.listing),
         "tuning_db": os.fspath(tuning_db) if tuning_db is not None else None,
         "tuned_kernels": dict(tuned.applied) if tuned is not None else {},
+        "index_bounds": index_bounds,
         "notes": notes,
     }
     return CompiledModel(executable, input_names, shapes, dtypes, output_names, meta)
@@ -222,7 +267,8 @@ def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="i
                       int8_attention=True):
     """Validate the options, import the model and set up the ``SparsifyDense`` pass that
     :func:`compile` runs (also used by tuning-task extraction). Returns (Relax module, pass,
-    target, ONNX I/O as (input names, input shapes, input dtypes, output names))."""
+    target, ONNX I/O as (input names, input shapes, input dtypes, output names, index bounds of
+    :func:`~tvm_blocksparse.onnx_import.index_input_bounds`))."""
     from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
     from tvm_blocksparse.target import as_target, target_has_vnni
 
@@ -247,6 +293,7 @@ def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="i
     if not _has_linear(mod):
         raise OnnxImportError("no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify")
     output_names = [o.name for o in model.graph.output]
+    index_bounds = index_input_bounds(model)
     static_ranges = None
     if calibration is not None and dtype == "int8":
         if not calibration:
@@ -255,7 +302,7 @@ def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="i
         static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
     sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold, static_ranges=static_ranges,
                              tuned=tuned, int8_attention=int8_attention)
-    return mod, sparsify, tgt, (input_names, shapes, dtypes, output_names)
+    return mod, sparsify, tgt, (input_names, shapes, dtypes, output_names, index_bounds)
 
 
 def _has_linear(mod) -> bool:

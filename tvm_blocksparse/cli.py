@@ -75,13 +75,17 @@ def _cmd_run(args) -> int:
               f"compiled for {model.metadata.get('target', '?')}")
     if args.inputs:
         data = np.load(args.inputs)
+        missing = [n for n in model.input_names if n not in data.files]
+        if missing:
+            raise ValueError(f"{args.inputs} has no array for input(s) {missing} (it holds {data.files})")
         feeds = {n: data[n] for n in model.input_names}
     else:
         rng = np.random.default_rng(0)
         feeds = {}
         for n in model.input_names:
             shape, dtype = model.input_shapes[n], model.input_dtypes[n]
-            feeds[n] = np.ones(shape, dtype) if "mask" in n else rng.integers(0, 1000, shape).astype(dtype)
+            high = min(1000, model.index_bounds.get(n, 1000))  # token_type_ids: 2 rows
+            feeds[n] = np.ones(shape, dtype) if "mask" in n else rng.integers(0, high, shape).astype(dtype)
         _progress(f"no --inputs: random token ids, all-ones masks {[model.input_shapes[n] for n in model.input_names]}")
     outs = model.run(feeds)
     for name, o in zip(model.output_names, outs, strict=False):

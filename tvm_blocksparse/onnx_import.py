@@ -205,6 +205,57 @@ def linear_layers(model: onnx.ModelProto) -> list[LinearLayer]:
     return out
 
 
+#: Ops that pass index values through unchanged (shape or dtype only) between a graph input and
+#: the Gather that uses it as indices.
+_INDEX_PRESERVING_OPS = ("Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Expand")
+
+
+def index_input_bounds(model: onnx.ModelProto) -> dict[str, int]:
+    """``{input name: rows}`` for each graph input that indexes a constant table: the indices of a
+    ``Gather`` (directly or through Cast/Reshape/Unsqueeze/...) whose data is an initializer or
+    ``Constant`` (through Identity), e.g. ``input_ids`` -> vocabulary size, ``token_type_ids`` -> 2.
+    The smallest table wins when an input indexes several.
+
+    TVM lowers the gather to an unchecked load (``take`` in "fast" mode), so an id outside
+    ``[0, rows)`` reads outside the table: :meth:`tvm_blocksparse.api.CompiledModel.run` checks
+    these bounds first (ONNX would also accept ``[-rows, 0)``, counting from the end; we reject it)."""
+    inputs = {i.name for i in graph_inputs(model)}
+    shapes = {t.name: list(t.dims) for t in model.graph.initializer}
+    producer = {o: n for n in model.graph.node for o in n.output}
+
+    def table_shape(name: str, depth: int = 0):
+        if name in shapes:
+            return shapes[name]
+        node = producer.get(name)
+        if node is None or depth > 8:
+            return None
+        if node.op_type == "Identity":
+            return table_shape(node.input[0], depth + 1)
+        if node.op_type == "Constant":
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+            return list(value.dims) if value is not None else None
+        return None
+
+    def source_input(name: str, depth: int = 0):
+        if name in inputs:
+            return name
+        node = producer.get(name)
+        if node is None or depth > 8 or node.op_type not in _INDEX_PRESERVING_OPS:
+            return None
+        return source_input(node.input[0], depth + 1)
+
+    bounds: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.op_type != "Gather" or node.domain not in ("", "ai.onnx") or len(node.input) < 2:
+            continue
+        shape, src = table_shape(node.input[0]), source_input(node.input[1])
+        if not shape or src is None:
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0) % len(shape)
+        bounds[src] = min(bounds.get(src, shape[axis]), int(shape[axis]))
+    return bounds
+
+
 def _run_node(evaluator_cls, node, values):
     inputs = [f"in{i}" for i in range(len(values))]
     renamed = onnx.helper.make_node(node.op_type, [n if n == "" else inputs[i] for i, n in enumerate(node.input)],
