@@ -315,6 +315,25 @@ def test_dynamic_qparams_equal_numpy(m, k):
         assert scale.numpy()[0] == np.float32(ref.scale) and zp.numpy()[0] == ref.zero_point
 
 
+@requires_x86
+def test_dynamic_qparams_find_an_extreme_wherever_it_is():
+    """One planted extreme in each place the range pass reads from: each of the 4 vector chains,
+    the vectors after the last group of 4, the scalar tail, the last row of a ragged chunk."""
+    from tvm_blocksparse.kernels import dynamic_qparams
+
+    m, k = 11, 6 * 16 + 3  # 2 chunks of 6 and 5 rows; 4 chained vectors + 2 more + 3 scalars per row
+    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
+    base = np.random.default_rng(0).uniform(-1, 1, (m, k)).astype(np.float32)
+    for row, col in [(0, 3), (1, 16 + 5), (2, 32 + 15), (6, 48), (7, 64 + 1), (8, 80 + 9), (9, 96), (10, 98)]:
+        for value in (1000.0, -1000.0):
+            x = base.copy()
+            x[row, col] = value
+            scale, zp = tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
+            lib["main"](tvm.runtime.tensor(x), scale, zp)
+            ref = fmt.dynamic_activation_qparams(x)
+            assert (scale.numpy()[0], zp.numpy()[0]) == (np.float32(ref.scale), ref.zero_point), (row, col, value)
+
+
 @requires_avx512
 @pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
 def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
