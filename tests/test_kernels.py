@@ -275,6 +275,21 @@ def test_int8_4x1_asm_has_vpdpbusd_and_no_scalar_multiply_loop():
 
 
 @requires_x86
+def test_int8_4x1_asm_packs_token_pairs_from_32_byte_rows():
+    """Tiles of whole token-vector pairs gather 32 tokens per input channel: per pair, the 4 rows
+    become 2 zmm (one ymm load + one vinserti64x4 each) and 2 vpermt2b interleave them; a 48-token
+    tile keeps the one-vector pack (16-byte rows, vinserti32x4)."""
+    target = Target({"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2})  # AVX-512 VBMI: vpermt2b
+    w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
+    asm = linear.build_linear("int8_4x1", w, 128, token_tile=32, target=target)[0].asm()
+    n_dot = asm.count("vpdpbusd")
+    assert n_dot % 8 == 0 and asm.count("vpermt2b") == asm.count("vinserti64x4") == n_dot // 4
+    assert "vinserti32x4" not in asm
+    asm = linear.build_linear("int8_4x1", w, 128, token_tile=48, target=target)[0].asm()
+    assert asm.count("vinserti32x4") == 6 and "vinserti64x4" not in asm
+
+
+@requires_x86
 def test_int8_requires_vnni_target():
     w = np.ones((16, 16), np.int8)
     with pytest.raises(RuntimeError, match="VNNI"):

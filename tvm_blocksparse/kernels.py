@@ -304,8 +304,14 @@ def bsr_dense_int8_4x1(
     g = max(num_groups, 1)
     ep = epilogue
     out_dtype = ep.out_dtype
-    interleave = [c * 16 + t for t in range(16) for c in range(4)]  # 4 rows x 16 tokens -> VNNI
-    token_major = interleave  # the same permutation: lane t*4 + r <- row r, token t
+    token_major = [c * 16 + t for t in range(16) for c in range(4)]  # lane t*4 + r <- row r, token t
+    # The pack step gathers 4 input channels x (16 * pack_tv) tokens and interleaves them into VNNI
+    # order. Two token vectors at once when every tile holds whole pairs (no clamped tail vector):
+    # 32-byte rows give 2 loads + 2 vinserti64x4 + 2 vpermt2b per pair instead of 4 + 4 + 2
+    # (768x768 / 3072x768 / 768x3072 at 90 %, 128 tokens: 1.025x / 1.038x / 1.009x, bit-identical)
+    pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
+    n_pack = tv_per_tile // pack_tv
+    interleave = [c * 16 * pack_tv + v * 16 + t for v in range(pack_tv) for t in range(16) for c in range(4)]
     # requantize in 16-token lanes unless a residual (token-major) must be added first
     tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
     if ep.transposed_out and m % 16:
@@ -346,20 +352,20 @@ def bsr_dense_int8_4x1(
                         vr, vtv = T.axis.remap("SS", [r, tv])
                         acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                 for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
-                    for tv in range(tv_per_tile):
+                    for pu in range(n_pack):
                         with T.sblock("pack"):
                             vg = T.axis.opaque(g, gi)
-                            vtv = T.axis.spatial(tv_per_tile, tv)
+                            vpu = T.axis.spatial(n_pack, pu)
                             T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
-                            T.writes(packed[vtv, 0:16, 0:4])
-                            if vtv == 0:
+                            T.writes(packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0:16, 0:4])
+                            if vpu == 0:
                                 prefetch(T.address_of(w_data[vg + WEIGHT_PREFETCH_GROUPS, 0, 0]))
                                 prefetch(T.address_of(w_xt_offsets[vg + WEIGHT_PREFETCH_GROUPS, 0]))
                             packed.vstore(
-                                [vtv, 0, 0],
+                                [vpu * pack_tv, 0, 0],
                                 T.Shuffle(
                                     [
-                                        XT_flat[T.ramp(w_xt_offsets[vg, c] + T.min(vmo * tv_per_tile + vtv, n_vec - 1) * 16, 1, 16)]
+                                        XT_flat[T.ramp(w_xt_offsets[vg, c] + T.min(vmo * tv_per_tile + vpu * pack_tv, n_vec - 1) * 16, 1, 16 * pack_tv)]
                                         for c in range(4)
                                     ],
                                     interleave,
