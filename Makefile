@@ -25,7 +25,7 @@ $(DS_VENV)/bin/python:
 venv-deepsparse: $(DS_VENV)/bin/python
 
 # Main job: prune a BERT-Mini-shaped model to 90 % 4x1, compile INT8 sparse and dense, check
-# the outputs, compare latencies (with ONNX Runtime FP32 and INT8-dynamic). ~30 s on 2 cores.
+# the outputs, compare latencies (with ONNX Runtime FP32 and INT8-dynamic). ~45 s on 2 cores.
 demo: venv
 	$(BIN)/python -m tvm_blocksparse.demo
 
