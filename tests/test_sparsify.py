@@ -389,6 +389,26 @@ def test_bad_block_strings_and_shapes():
         compiled.run({"input_ids": np.zeros((1, 8), np.int64)})
 
 
+def test_sequence_longer_than_the_position_table_is_a_clear_error():
+    model = make_bert_onnx("tiny", seed=0)  # 128 positions
+    with pytest.raises(OnnxImportError, match=r"'emb.position' \(128 rows\) needs row 255 .* use seq_len <= 128"):
+        tb.compile(model, seq_len=256, dtype="fp32")
+
+
+def test_frontend_errors_name_a_position_table_shorter_than_seq_len():
+    """transformers exports slice a position-id buffer, so a long seq_len fails in TVM's frontend
+    on a broadcast; the error then names the embedding table (not the int64 id buffer)."""
+    from tvm_blocksparse.onnx_import import _position_table_hint
+
+    inits = [numpy_helper.from_array(np.zeros((1, 64), np.int64), "emb.position_ids"),
+             numpy_helper.from_array(np.zeros((64, 8), np.float32), "emb.position_embeddings.weight")]
+    g = helper.make_graph([], "g", [], [], inits)
+    model = helper.make_model(g)
+    assert _position_table_hint(model, 128) == (" (seq_len=128 but 'emb.position_embeddings.weight' has 64 positions: "
+                                                "use seq_len <= 64)")
+    assert _position_table_hint(model, 64) == ""
+
+
 def test_legacy_style_graph_with_constant_of_shape_imports():
     """Mask code as the legacy TorchScript exporter writes it (ConstantOfShape of a Shape):
     TVM's frontend rejects it; our import folds it once the input shape is bound."""

@@ -102,6 +102,8 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
             start, end = attrs.get("start", 0), attrs.get("end", len(full))  # opset 15 slicing
             value = [np.array(full[start:end], np.int64)]
         elif node.domain in ("", "ai.onnx") and all(i == "" or i in known for i in node.input) and node.input:
+            if node.op_type == "Gather":
+                _check_constant_gather(node, known[node.input[0]], known[node.input[1]], input_shapes)
             try:
                 value = _run_node(ReferenceEvaluator, node, [known.get(i) for i in node.input])
             except Exception:
@@ -127,6 +129,19 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
             raise OnnxImportError(f"output {out.name!r} is a constant; nothing to compile")
     del model.graph.value_info[:]
     return model
+
+
+def _check_constant_gather(node, table: np.ndarray, indices: np.ndarray, input_shapes) -> None:
+    """A Gather whose table and indices are both known once the inputs are bound (position
+    embeddings: ``range(seq_len)``) must stay inside the table, else the user asked for a longer
+    sequence than the model has positions for; say so instead of failing inside TVM's frontend."""
+    axis = next((a.i for a in node.attribute if a.name == "axis"), 0) % max(table.ndim, 1)
+    rows = table.shape[axis] if table.ndim else 0
+    if indices.size and (int(indices.max()) >= rows or int(indices.min()) < -rows):
+        raise OnnxImportError(
+            f"Gather of {node.input[0]!r} ({rows} rows) needs row {int(indices.max())} with the input shapes "
+            f"{input_shapes}: the sequence is longer than the model's table (position embeddings?); "
+            f"use seq_len <= {rows}")
 
 
 def _shapes_by_evaluation(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -> dict[str, list[int]]:
@@ -281,8 +296,22 @@ def import_onnx(model, batch_size: int = 1, seq_len: int = 128):
     try:
         mod = from_onnx(folded, shape_dict=shapes, dtype_dict=dtypes, opset=opset, keep_params_in_input=False)
     except Exception as err:
-        raise OnnxImportError(f"TVM's ONNX frontend could not import the model: {err}") from err
+        raise OnnxImportError(f"TVM's ONNX frontend could not import the model: {err}"
+                              f"{_position_table_hint(model, seq_len)}") from err
     return mod, list(shapes), shapes, dtypes
+
+
+def _position_table_hint(model: onnx.ModelProto, seq_len: int) -> str:
+    """A hint for the error above when a position-embedding table is shorter than ``seq_len``
+    (transformers exports slice a position buffer, so the frontend fails on a broadcast)."""
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE)
+    short = [(t.name, t.dims[0]) for t in model.graph.initializer  # embedding weights, not position-id buffers
+             if "position" in t.name.lower() and t.data_type in floats and len(t.dims) == 2 and t.dims[0] < seq_len]
+    if not short:
+        return ""
+    name, rows = short[0]
+    return f" (seq_len={seq_len} but {name!r} has {rows} positions: use seq_len <= {rows})"
+
 
 
 def weight_key(w_kn: np.ndarray) -> str:
