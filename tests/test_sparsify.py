@@ -409,6 +409,24 @@ def test_frontend_errors_name_a_position_table_shorter_than_seq_len():
     assert _position_table_hint(model, 64) == ""
 
 
+@requires_avx512
+def test_module_built_for_a_richer_cpu_refuses_to_run(tmp_path, monkeypatch):
+    """Cross-compiling for another CPU and exporting works; running it where the CPU lacks its
+    instruction sets is a clear error, not an illegal-instruction crash."""
+    import tvm_blocksparse.target as target_mod
+
+    model = make_bert_onnx("tiny", seed=0)
+    compiled = tb.compile(model, seq_len=8, dtype="fp32", target={"kind": "llvm", "mcpu": "skylake-avx512"})
+    path = compiled.export(tmp_path / "skx.so")
+    monkeypatch.setattr(target_mod, "host_cpu_flags", lambda: frozenset({"sse4_2", "avx", "avx2", "fma"}))  # Haswell
+    feeds = random_inputs(1, 8, vocab=1000)
+    for m in (compiled, tb.load(path)):
+        with pytest.raises(RuntimeError, match=r"uses avx512f, avx512bw, avx512dq, avx512vl; this CPU lacks them"):
+            m.run(feeds)
+    monkeypatch.undo()
+    assert tb.load(path).run(feeds)[0].shape == (1, 8, 128)  # the real host has AVX-512
+
+
 def test_legacy_style_graph_with_constant_of_shape_imports():
     """Mask code as the legacy TorchScript exporter writes it (ConstantOfShape of a Shape):
     TVM's frontend rejects it; our import folds it once the input shape is bound."""

@@ -88,12 +88,30 @@ class CompiledModel:
         self._vm = relax.VirtualMachine(self.executable, self._device)
         self._main = self._vm["main"]
         self._index_bounds = {k: int(v) for k, v in self.metadata.get("index_bounds", {}).items()}
+        self._host_checked = False
+
+    def _check_host_can_run(self) -> None:
+        """Refuse to run code built for instruction sets this CPU lacks (it would die with SIGILL);
+        building and exporting for another CPU (``target=``) stays allowed."""
+        from tvm_blocksparse.target import missing_host_features
+
+        if self._host_checked:
+            return
+        target = self.metadata.get("target")
+        missing = missing_host_features(target) if target else []
+        if missing:
+            raise RuntimeError(
+                f"this module was compiled for {target}, which uses {', '.join(missing)}; this CPU lacks "
+                f"{'it' if len(missing) == 1 else 'them'}, so running it would stop with an illegal instruction. "
+                "Compile again on this machine (or for a target it supports); export() still works.")
+        self._host_checked = True
         # per-thread input tensors, refilled by copy: allocating them took ~10 us each per run
         self._inputs = threading.local()
 
     def _args(self, feeds: dict[str, np.ndarray]) -> list:
         import tvm
 
+        self._check_host_can_run()
         missing = [n for n in self.input_names if n not in feeds]
         unknown = [n for n in feeds if n not in self.input_names]
         if missing or unknown:

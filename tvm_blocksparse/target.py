@@ -61,6 +61,26 @@ def target_has_vnni(target: Target) -> bool:
     return bool(has("avx512vnni", target) and has("avx512bw", target))
 
 
+#: LLVM feature -> /proc/cpuinfo flag, for the instruction sets LLVM may emit anywhere in a module.
+_FEATURE_FLAGS = {
+    "avx2": "avx2", "fma": "fma", "avx512f": "avx512f", "avx512bw": "avx512bw", "avx512dq": "avx512dq",
+    "avx512vl": "avx512vl", "avx512vnni": "avx512_vnni", "avx512vbmi": "avx512vbmi",
+    "avx512bf16": "avx512_bf16", "avx512fp16": "avx512_fp16",
+}
+
+
+def missing_host_features(target) -> list[str]:
+    """The instruction sets ``target`` (a Target, JSON dict or string) lets LLVM use that this
+    CPU lacks: code built for it may stop with an illegal instruction here. Empty when the host's
+    flags are unknown (no /proc/cpuinfo) or the target is not x86."""
+    flags = host_cpu_flags()
+    if not flags:
+        return []
+    target = as_target(target)
+    has = tvm.target.codegen.target_has_features
+    return [feature for feature, flag in _FEATURE_FLAGS.items() if has(feature, target) and flag not in flags]
+
+
 def configure_runtime_threads() -> int:
     """Make TVM's thread pool use :func:`num_threads` threads (all cores unless
     ``TVM_NUM_THREADS`` says otherwise; TVM's own default on some VMs is 1).
