@@ -40,6 +40,8 @@ from tvm_blocksparse.onnx_import import (
 )
 
 DTYPES = ("int8", "fp32")
+_METADATA_SUFFIX = ".json"
+_FORMAT_VERSION = 1
 # TVM 0.27's VM executable logs this, with nothing after the colon, once per constant when it is
 # exported and again when it is loaded: hundreds of lines for a BERT.
 _TVM_SCOPE_WARNING = re.compile(rb"executable\.cc:\d+: Warning: Scope (Saving|Loaded):\s*$")
@@ -63,8 +65,6 @@ def _without_tvm_scope_warnings():
             kept = [line for line in captured.read().splitlines(keepends=True) if not _TVM_SCOPE_WARNING.search(line)]
             if kept:
                 os.write(2, b"".join(kept))
-_METADATA_SUFFIX = ".json"
-_FORMAT_VERSION = 1
 
 
 @dataclasses.dataclass
@@ -89,6 +89,8 @@ class CompiledModel:
         self._main = self._vm["main"]
         self._index_bounds = {k: int(v) for k, v in self.metadata.get("index_bounds", {}).items()}
         self._host_checked = False
+        # per-thread input tensors, refilled by copy: allocating them took ~10 us each per run
+        self._inputs = threading.local()
 
     def _check_host_can_run(self) -> None:
         """Refuse to run code built for instruction sets this CPU lacks (it would die with SIGILL);
@@ -105,8 +107,6 @@ class CompiledModel:
                 f"{'it' if len(missing) == 1 else 'them'}, so running it would stop with an illegal instruction. "
                 "Compile again on this machine (or for a target it supports); export() still works.")
         self._host_checked = True
-        # per-thread input tensors, refilled by copy: allocating them took ~10 us each per run
-        self._inputs = threading.local()
 
     def _args(self, feeds: dict[str, np.ndarray]) -> list:
         import tvm
