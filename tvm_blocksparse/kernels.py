@@ -682,6 +682,25 @@ def _quantize_transpose_u8_plain(m: int, k: int) -> tvm.tirx.PrimFunc:
 
 
 @T.macro
+def _range_chains_init(lo, hi):
+    """Zero the 4 independent 16-lane min (``lo``) and max (``hi``) chains of a range pass (the
+    range always includes 0; 4 chains so no vector waits on the previous ``vminps``)."""
+    for u in T.unroll(4):
+        lo[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
+        hi[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
+
+
+@T.macro
+def _range_chains_store(part, vc, lo, hi):
+    """Row chunk ``vc``'s 16 lanes of min then 16 of max in ``part`` (what
+    :func:`_qparams_from_partials` combines), from the 4 chains of :func:`_range_chains_init`."""
+    part[T.ramp(vc * 32, 1, 16)] = T.min(T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
+                                         T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]))
+    part[T.ramp(vc * 32 + 16, 1, 16)] = T.max(T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
+                                              T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]))
+
+
+@T.macro
 def _qparams_from_partials(part, n_chunks, x_scale, x_zp):
     """``x_scale``/``x_zp`` (u8, range widened to include 0) from ``part``: per row chunk 16 lanes
     of min then 16 of max; float32 steps as :func:`tvm_blocksparse.format.dynamic_activation_qparams`."""
@@ -725,9 +744,7 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
                     T.writes(part[vc * 32 : vc * 32 + 32])
                     lo = T.alloc_buffer((4, 16), "float32")
                     hi = T.alloc_buffer((4, 16), "float32")
-                    for u in T.unroll(4):
-                        lo[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
-                        hi[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
+                    _range_chains_init(lo, hi)
                     for i in range(rows):
                         if vc * rows + i < m:
                             for v4 in range(kv4 // 4):
@@ -742,10 +759,7 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
                             for kt in range(k - k16):
                                 lo[0, 0] = T.min(lo[0, 0], X[vc * rows + i, k16 + kt])
                                 hi[0, 0] = T.max(hi[0, 0], X[vc * rows + i, k16 + kt])
-                    part[T.ramp(vc * 32, 1, 16)] = T.min(T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
-                                                         T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]))
-                    part[T.ramp(vc * 32 + 16, 1, 16)] = T.max(T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
-                                                              T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]))
+                    _range_chains_store(part, vc, lo, hi)
             _qparams_from_partials(part, n_chunks, x_scale, x_zp)
 
     return main
@@ -784,9 +798,7 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                     hi = T.alloc_buffer((4, 16), "float32")
                     stat = T.alloc_buffer((2, 16), "float32")  # mean (then -mean / std), 1 / std in every lane
                     y = T.alloc_buffer((16,), "float32")
-                    for u in T.unroll(4):
-                        lo[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
-                        hi[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
+                    _range_chains_init(lo, hi)
                     for i in range(rows):
                         if vc * rows + i < m:
                             for u in T.unroll(4):
@@ -818,10 +830,7 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                                     Y[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] = y[T.ramp(0, 1, 16)]
                                     lo[u, T.ramp(0, 1, 16)] = T.min(lo[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)])
                                     hi[u, T.ramp(0, 1, 16)] = T.max(hi[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)])
-                    part[T.ramp(vc * 32, 1, 16)] = T.min(T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
-                                                         T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]))
-                    part[T.ramp(vc * 32 + 16, 1, 16)] = T.max(T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
-                                                              T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]))
+                    _range_chains_store(part, vc, lo, hi)
             _qparams_from_partials(part, n_chunks, x_scale, x_zp)
 
     return main

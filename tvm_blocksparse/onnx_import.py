@@ -131,15 +131,20 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
     return model
 
 
+def _gather_axis(node, ndim: int) -> int:
+    """A Gather node's ``axis`` attribute (default 0), made non-negative for a table of ``ndim``."""
+    return next((a.i for a in node.attribute if a.name == "axis"), 0) % max(ndim, 1)
+
+
 def _check_constant_gather(node, table: np.ndarray, indices: np.ndarray, input_shapes) -> None:
     """A Gather whose table and indices are both known once the inputs are bound (position
     embeddings: ``range(seq_len)``) must stay inside the table, else the user asked for a longer
     sequence than the model has positions for; say so instead of failing inside TVM's frontend."""
-    axis = next((a.i for a in node.attribute if a.name == "axis"), 0) % max(table.ndim, 1)
-    rows = table.shape[axis] if table.ndim else 0
+    rows = table.shape[_gather_axis(node, table.ndim)] if table.ndim else 0
     if indices.size and (int(indices.max()) >= rows or int(indices.min()) < -rows):
+        wanted = int(indices.max()) if int(indices.max()) >= rows else int(indices.min())
         raise OnnxImportError(
-            f"Gather of {node.input[0]!r} ({rows} rows) needs row {int(indices.max())} with the input shapes "
+            f"Gather of {node.input[0]!r} ({rows} rows) needs row {wanted} with the input shapes "
             f"{input_shapes}: the sequence is longer than the model's table (position embeddings?); "
             f"use seq_len <= {rows}")
 
@@ -266,8 +271,8 @@ def index_input_bounds(model: onnx.ModelProto) -> dict[str, int]:
         shape, src = table_shape(node.input[0]), source_input(node.input[1])
         if not shape or src is None:
             continue
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 0) % len(shape)
-        bounds[src] = min(bounds.get(src, shape[axis]), int(shape[axis]))
+        rows = int(shape[_gather_axis(node, len(shape))])
+        bounds[src] = min(bounds.get(src, rows), rows)
     return bounds
 
 
@@ -311,7 +316,6 @@ def _position_table_hint(model: onnx.ModelProto, seq_len: int) -> str:
         return ""
     name, rows = short[0]
     return f" (seq_len={seq_len} but {name!r} has {rows} positions: use seq_len <= {rows})"
-
 
 
 def weight_key(w_kn: np.ndarray) -> str:
