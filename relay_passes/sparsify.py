@@ -151,6 +151,9 @@ class SparsifyDense:
         self._funcs: dict[str, tvm.ir.GlobalVar] = {}
         # kernel GlobalVar name -> (kind, M, N, K, Epilogue, input names, weight arrays)
         self._kernel_meta: dict[str, tuple] = {}
+        # w_data constant of an emitted 4x1 call -> its layer's decision: a re-emitted producer
+        # (transposed output) runs another kernel, whose schedule the report must show
+        self._decision_of_weights: dict[relax.Constant, LayerDecision] = {}
         self._left_alone: dict = {}  # weight constant -> its "left to TVM" decision
         x, w, b, r = wildcard(), is_const(), is_const(), wildcard()
         mm = is_op("relax.matmul")(x, w)
@@ -312,11 +315,14 @@ class SparsifyDense:
         ep_t = kernels.Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
         func = kernel_func(kernel, pm, pn, pk, num_blocks(kernel, arrays), ep_t,
                            self.token_tile or kernels.default_token_tile_4x1(pm))
+        args = dict(zip(names, call.args[1].fields, strict=True))
+        decision = self._decision_of_weights.get(args["w_data"])
+        if decision is not None:
+            decision.schedule = "default"  # the token-major kernel's label no longer applies
         func, schedule = self._tuned_or_default(KernelUse(kernel, pm, pn, pk, ep_t, arrays), func,
-                                                schedule_bsr_dense_int8_4x1, None)
+                                                schedule_bsr_dense_int8_4x1, decision)
         tag = "u8t" if out_dtype == "uint8" else "f32t"
         gv = self._add_kernel(func, schedule, f"int8_4x1_{tag}_m{pm}_n{pn}_k{pk}")
-        args = dict(zip(names, call.args[1].fields, strict=True))
         args.update(extra_args)
         params = [p.name for p in func.params][:-1]
         return relax.call_tir(gv, [args[p] for p in params], relax.TensorType((pn, pm), out_dtype))
@@ -393,6 +399,8 @@ class SparsifyDense:
         self._kernel_meta[gv.name_hint] = (kernel, m, n, k, ep, [p.name for p in func.params][:-1], arrays)
         x2d = relax.op.reshape(x, (m, k)) if len(x_shape) != 2 else x
         values: dict[str, relax.Expr] = {name: relax.const(a) for name, a in arrays.items()}
+        if kernel == "int8_4x1":
+            self._decision_of_weights[values["w_data"]] = self.report[-1]
         if bias is not None:
             values["bias"] = relax.const(bias.astype(np.float32))
         if residual is not None:

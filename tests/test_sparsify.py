@@ -246,6 +246,28 @@ def test_report_has_one_entry_per_linear_when_layers_stay_dense():
     assert [d.index for d in sparsify.report] == list(range(12))
 
 
+def test_report_shows_the_schedule_of_a_re_emitted_ffn1():
+    """FFN1 is re-emitted to store FFN2's input transposed: the layer report must carry the tuning
+    label of that kernel, not of the token-major one it replaced (the tuning smoke test failed
+    whenever only the transposed FFN1 shape won its search)."""
+    from tvm_blocksparse.schedules import schedule_bsr_dense_int8_4x1
+
+    class OnlyTransposedFFN1:
+        def choose(self, use):
+            if use.epilogue.transposed_out and use.epilogue.gelu:
+                return (16, None), schedule_bsr_dense_int8_4x1, "tuned: stub"
+            if use.epilogue.gelu:  # the token-major FFN1 that the re-emit replaces
+                return (16, None), schedule_bsr_dense_int8_4x1, "tuned: replaced"
+            return None
+
+    mod, *_ = import_onnx(make_bert_onnx("tiny", seed=0, sparsity=0.9), 1, 16)
+    sparsify = SparsifyDense(mode="int8", block="4x1", threshold=0.7, tuned=OnlyTransposedFFN1())
+    sparsify(mod)
+    labels = {d.epilogue: d.schedule for d in sparsify.report}
+    assert labels == {"bias": "default", "bias+transposed_out": "default", "bias+residual": "default",
+                      "bias+gelu": "tuned: stub"}
+
+
 @requires_vnni
 def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
     ort = pytest.importorskip("onnxruntime")
