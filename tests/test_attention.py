@@ -1,16 +1,23 @@
 """INT8 self-attention: the kernel against its numpy twin and a float reference, its assembly,
 and the Relax rewrite that uses it."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
-from conftest import requires_vnni, requires_x86
+from conftest import IS_X86, requires_vnni, requires_x86
 import tvm
 from tvm.target import Target
 
 import tvm_blocksparse as tb
 from tvm_blocksparse.attention import attention_f32_ref, attention_int8, attention_int8_ref
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
-from tvm_blocksparse.target import host_target
+import tvm_blocksparse.target as tbtarget
+from tvm_blocksparse._engine_worker import amx_granted
+from tvm_blocksparse.target import host_has_amx, host_has_vnni, host_target, target_has_amx
 
 MASKED = np.finfo(np.float32).min  # what BERT exporters add for a padded key
 
@@ -27,10 +34,10 @@ def _inputs(s, heads, d, seed, spread=1.0, pad=0):
     return q, kt, v, mask
 
 
-def _run(s, heads, d, scale, arrays, target=None):
-    target = target or host_target()
+def _run(s, heads, d, scale, arrays, target=None, amx=False):
+    target = target or host_target(amx=False)
     with target:
-        ex = tvm.compile(tvm.IRModule({"main": attention_int8(s, heads, d, scale)}), target=target)
+        ex = tvm.compile(tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx)}), target=target)
     out = tvm.runtime.empty((s, heads * d), "float32")
     ex["main"](*[tvm.runtime.tensor(a) for a in arrays], out)
     return out.numpy()
@@ -102,7 +109,9 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     assert fused.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
     assert fp32_attention.metadata["attention"]["int8_fused"] == 0
     rules = fused.metadata["schedule_rules"]
-    assert any(name.startswith("attention_int8_s64_h4_d64") for name in rules)
+    kernels = [name for name in rules if name.startswith("attention_int8_s64_h4_d64")]
+    # the host target has AMX where the CPU does, and S = d = 64 is an AMX shape
+    assert kernels and all(("_amx" in name) == target_has_amx(host_target()) for name in kernels), rules
     assert not any(name.startswith("softmax") for name in rules)  # no FP32 softmax left
     outs = [m.run(feeds)[0] for m in (fused, fp32_attention)]
     for out in outs:
@@ -144,3 +153,73 @@ def test_probability_polynomial_is_within_rounding_of_255_exp():
     exact = 255 * np.exp(x.astype(np.float64))
     assert np.abs(u - exact).max() <= 0.5 + 1e-3  # rint of 255 exp(x), up to the polynomial's 7e-4
     assert u[-1] == 0 and u[-2] == 0 and _prob_ref(np.zeros(1, np.float32))[0] == 255
+
+
+requires_amx = pytest.mark.skipif(not (IS_X86 and host_has_amx() and host_has_vnni()),
+                                  reason="executing the AMX path needs AMX INT8 on this CPU")
+AMX_TARGET = {"kind": "llvm", "mcpu": "sapphirerapids", "num-cores": 2}
+
+
+@requires_amx
+@pytest.mark.parametrize("s, heads, d, pad", [(128, 3, 64, 7), (64, 2, 32, 0), (192, 1, 64, 61)])
+def test_attention_int8_amx_path_gives_the_vnni_paths_bits(s, heads, d, pad):
+    # Full-range s8 Q/K/V and u8 probabilities; the integer sums are exact on both paths.
+    q, kt, v, mask = _inputs(s, heads, d, seed=d + pad, spread=3.0, pad=pad)
+    scale = 1 / np.sqrt(d)
+    vnni = _run(s, heads, d, scale, (q, kt, v, mask))
+    amx = _run(s, heads, d, scale, (q, kt, v, mask), target=host_target(), amx=True)
+    assert amx_granted()  # the kernel asked Linux for the tiles and got them: it ran its AMX path
+    np.testing.assert_array_equal(amx, vnni)
+    twin = attention_int8_ref(q, kt, v, mask, heads, scale)
+    assert np.mean(amx == twin) >= 0.99
+
+
+@requires_vnni
+def test_attention_int8_amx_module_runs_its_vnni_path_when_linux_refuses_the_tiles():
+    # A child denied AMX (the seccomp filter of the no-AMX ORT benchmark) is a CPU without it
+    # to the kernel: the AMX-built module must give the VNNI module's bits, without SIGILL.
+    code = textwrap.dedent("""
+        import sys, numpy as np, tvm
+        sys.path.insert(0, "tests")
+        from tvm_blocksparse._engine_worker import amx_granted, deny_amx
+        try:
+            deny_amx()
+        except OSError as e:
+            print("NO-SECCOMP", e); sys.exit(0)
+        from test_attention import AMX_TARGET, _inputs, _run
+        arrays = _inputs(128, 2, 64, seed=3, spread=3.0, pad=9)
+        vnni = _run(128, 2, 64, 0.125, arrays)
+        amx = _run(128, 2, 64, 0.125, arrays, target=tvm.target.Target(AMX_TARGET), amx=True)
+        assert not amx_granted()
+        print("EQUAL", np.array_equal(amx, vnni))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr[-3000:]
+    if out.stdout.startswith("NO-SECCOMP"):
+        pytest.skip(f"seccomp filters not allowed here: {out.stdout.strip()}")
+    assert "EQUAL True" in out.stdout
+
+
+@requires_x86
+def test_attention_int8_amx_asm_has_tile_ops_and_the_vnni_fallback():
+    target = Target(AMX_TARGET)
+    assert target_has_amx(target) and not target_has_amx(Target({"kind": "llvm", "mcpu": "icelake-server"}))
+    with target:
+        ex = tvm.compile(tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, amx=True)}), target=target)
+    asm = ex.mod.inspect_source("asm")
+    # Q K^T: 2 key steps x 4 tiles; P V: 2 key steps x 4 tiles; the VNNI path is still there
+    assert asm.count("tdpbusd") >= 16 and "ldtilecfg" in asm and "tilerelease" in asm
+    assert asm.count("vpdpbusd") >= 16 + 8
+    with pytest.raises(ValueError, match="AMX path needs"):
+        attention_int8(96, 2, 64, 0.125, amx=True)
+
+
+def test_host_target_lets_llvm_emit_amx_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(tbtarget, "host_cpu_flags", lambda: frozenset({"avx512f", "avx512_vnni", "avx512bw",
+                                                                       "amx_tile", "amx_int8"}))
+    assert target_has_amx(tbtarget.host_target())
+    assert not target_has_amx(tbtarget.host_target(amx=False))
+    monkeypatch.setattr(tbtarget, "host_cpu_flags", lambda: frozenset({"avx512f", "avx512_vnni", "avx512bw"}))
+    detected_amx = target_has_amx(Target.from_device("cpu"))
+    assert target_has_amx(tbtarget.host_target()) == detected_amx

@@ -35,9 +35,11 @@ import time
 
 ENGINES = ("deepsparse", "ort-no-amx")
 
-_SYS_ARCH_PRCTL = 158  # x86-64
-_ARCH_REQ_XCOMP_PERM = 0x1023
-_XFEATURE_XTILEDATA = 18
+# Linux's AMX permission interface (x86-64; also used by tvm_blocksparse.attention)
+SYS_ARCH_PRCTL = 158
+ARCH_GET_XCOMP_PERM = 0x1022
+ARCH_REQ_XCOMP_PERM = 0x1023
+XFEATURE_XTILEDATA = 18
 _AUDIT_ARCH_X86_64 = 0xC000003E
 _EPERM = 1
 
@@ -53,8 +55,8 @@ def deny_amx() -> None:
     ld_w_abs, jeq_k, ret_k = 0x20, 0x15, 0x06
     program = [
         (ld_w_abs, 0, 0, 4), (jeq_k, 1, 0, _AUDIT_ARCH_X86_64), (ret_k, 0, 0, 0x7FFF0000),  # other ABI: allow
-        (ld_w_abs, 0, 0, 0), (jeq_k, 0, 3, _SYS_ARCH_PRCTL),                                  # nr
-        (ld_w_abs, 0, 0, 16), (jeq_k, 0, 1, _ARCH_REQ_XCOMP_PERM),                           # args[0]
+        (ld_w_abs, 0, 0, 0), (jeq_k, 0, 3, SYS_ARCH_PRCTL),                                  # nr
+        (ld_w_abs, 0, 0, 16), (jeq_k, 0, 1, ARCH_REQ_XCOMP_PERM),                           # args[0]
         (ret_k, 0, 0, 0x00050000 | _EPERM),                                                   # SECCOMP_RET_ERRNO
         (ret_k, 0, 0, 0x7FFF0000),                                                            # SECCOMP_RET_ALLOW
     ]
@@ -69,8 +71,16 @@ def deny_amx() -> None:
     if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) or libc.prctl(pr_set_seccomp, seccomp_mode_filter,
                                                                    ctypes.byref(prog), 0, 0):
         raise OSError(ctypes.get_errno(), "seccomp filter refused")
-    if libc.syscall(_SYS_ARCH_PRCTL, _ARCH_REQ_XCOMP_PERM, _XFEATURE_XTILEDATA) != -1 or ctypes.get_errno() != _EPERM:
+    if libc.syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != -1 or ctypes.get_errno() != _EPERM:
         raise OSError("ARCH_REQ_XCOMP_PERM still succeeds after the filter")
+
+
+def amx_granted() -> bool:
+    """True when Linux has granted this process the AMX tile-data state (someone asked)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    mask = ctypes.c_ulong()
+    return libc.syscall(SYS_ARCH_PRCTL, ARCH_GET_XCOMP_PERM, ctypes.byref(mask)) == 0 and bool(
+        mask.value >> XFEATURE_XTILEDATA & 1)
 
 
 def _open_engine(engine: str, path: str, batch: int, threads: int, names: list[str]):

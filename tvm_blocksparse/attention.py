@@ -22,6 +22,12 @@ Layouts (batch 1; ``N = H * d``; ``S % 16 == 0``, ``d % 16 == 0``):
 - inside: ``Kp s8[H, d/4, S, 4]`` (for query row ``i``, 4 bytes of ``q`` broadcast x 16 keys x 4
   head dims per ``vpdpbusd``), ``Vp s8[H, S/4, d, 4]`` (4 bytes of ``u`` broadcast x 16 head
   dims x 4 keys), ``Qq u8[H, S, d]``.
+
+AMX (``amx=True``, a CPU with AMX INT8 such as Sapphire Rapids): ``Qq`` rows and ``Kp`` are
+already tile operands (``A = Qq[h, 16 rows, d]``, ``B`` rows = ``Kp[h, g, 16 keys, 4]``), so are
+the u8 probabilities and ``Vp``; one ``tdpbusd`` does 16 x 16 x 64 multiply-adds. Same integer
+sums, so the same bits as the VNNI path; parallel over heads (16-row blocks of a head run in
+order, software-pipelined). 1 thread, S=128, 12 heads x 64: 186 -> 159 us per call.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 import tvm
 from tvm.script import tirx as T
 
+from tvm_blocksparse._engine_worker import ARCH_REQ_XCOMP_PERM, SYS_ARCH_PRCTL, XFEATURE_XTILEDATA
 from tvm_blocksparse.kernels import _allreduce16, _bcast, _fconst, _rint_i32
 from tvm_blocksparse.tensor_intrin import _broadcast_4_bytes, _vpdpbusd
 
@@ -78,17 +85,236 @@ def _s8(x):
     return T.Cast("int8x16", _rint_i32(x))
 
 
-def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFunc:
+# ---------------------------------------------------------------- AMX (tile registers)
+# Linux hands a process the AMX tile state only after it asks (arch_prctl ARCH_REQ_XCOMP_PERM
+# for XFEATURE_XTILEDATA); the kernel asks on every call (after the first grant Linux answers
+# from a flag) and runs its VNNI path when refused: a CPU or Linux without AMX, a sandbox.
+# Tile registers of the AMX path: Q rows (A, 16 x d bytes), K^T columns (B, d/4 x 64), four
+# 16 x 16 int32 accumulators, probabilities (A, 16 x 64) and V (B, 16 x 64).
+_T_Q, _T_K, _T_C0, _T_P, _T_V = 0, 1, 2, 6, 7
+
+
+def amx_supported(s: int, d: int) -> bool:
+    """Shapes the AMX path tiles: 64-key chunks and a head dim of 32 or 64 (one Q tile)."""
+    return s % 64 == 0 and d in (32, 64)
+
+
+def _amx(name: str, *args):
+    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id(f"llvm.x86.{name}"), *args))
+
+
+def _tile_load(tile: int, address, stride_bytes: int):
+    return _amx("tileloadd64", T.int8(tile), address, T.int64(stride_bytes))
+
+
+def _tile_store(tile: int, address, stride_bytes: int):
+    return _amx("tilestored64", T.int8(tile), address, T.int64(stride_bytes))
+
+
+def _tile_zero(tile: int):
+    return _amx("tilezero", T.int8(tile))
+
+
+def _tile_dpbusd(c: int, a: int, b: int):
+    """``C[16 x 16 s32] += A[16 x 4k u8] . B[k x (16 x 4) s8]``: 16 rows of ``vpdpbusd`` at once."""
+    return _amx("tdpbusd", T.int8(c), T.int8(a), T.int8(b))
+
+
+def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) -> tvm.tirx.PrimFunc:
     """The kernel. Parameters ``Q, KT, V, mask, O`` as in the module docstring; ``scale``
-    multiplies ``Q K^T`` (``1/sqrt(d)`` in BERT)."""
+    multiplies ``Q K^T`` (``1/sqrt(d)`` in BERT).
+
+    ``amx``: also emit an AMX path for the two matmuls (needs a target with ``amx-tile`` and
+    ``amx-int8`` and :func:`amx_supported` shapes), taken at run time when Linux grants the
+    process the tile state, else the VNNI path runs. Both give the same bits."""
     if s % 16 or d % 16 or s % ROWS_PER_TASK:
         raise ValueError(f"INT8 attention needs S % 16 == 0 and d % 16 == 0, got S={s}, d={d}")
+    if amx and not amx_supported(s, d):
+        raise ValueError(f"the AMX path needs S % 64 == 0 and d in (32, 64), got S={s}, d={d}")
     n = heads * d
     d_groups, key_groups, key_vecs, d_vecs = d // 4, s // 4, s // 16, d // 16
     kc = _key_vectors_per_pass(key_vecs)
     row_blocks = s // ROWS_PER_TASK
     pairs = ROWS_PER_TASK // 2
     scale = float(np.float32(scale))
+
+    @T.macro
+    def attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O):
+        """Q K^T, softmax and P V by ``vpdpbusd``: 2 query rows at a time share every Kp / Vp load."""
+        for task in T.parallel(heads * row_blocks):
+            with T.sblock("attend"):
+                vh = T.axis.spatial(heads, task // row_blocks)
+                vb = T.axis.spatial(row_blocks, task % row_blocks)
+                T.reads(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
+                        kcomp[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
+                T.writes(O[0:s, 0:n])
+                acc0 = T.alloc_buffer((kc * 16,), "int32")
+                acc1 = T.alloc_buffer((kc * 16,), "int32")
+                out0 = T.alloc_buffer((d,), "int32")
+                out1 = T.alloc_buffer((d,), "int32")
+                scores = T.alloc_buffer((2, s), "float32")
+                probs = T.alloc_buffer((2, s), "uint8")
+                vmax = T.alloc_buffer((2, 16), "float32")  # per row: max score in every lane
+                vsum = T.alloc_buffer((2, 16), "float32")  # per row: sum of u8 probabilities
+                uprob = T.alloc_buffer((16,), "int32")
+                isum = T.alloc_buffer((16,), "int32")
+                for pair in range(pairs):
+                    for r in T.unroll(2):
+                        vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
+                    for kp in range(key_vecs // kc):
+                        for kv in T.unroll(kc):
+                            acc0[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                            acc1[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                        for g in range(d_groups):
+                            for kv in T.unroll(kc):
+                                acc0[T.ramp(kv * 16, 1, 16)] = _vpdpbusd(
+                                    acc0[T.ramp(kv * 16, 1, 16)],
+                                    _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]),
+                                    Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
+                                acc1[T.ramp(kv * 16, 1, 16)] = _vpdpbusd(
+                                    acc1[T.ramp(kv * 16, 1, 16)],
+                                    _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(g * 4, 1, 4)]),
+                                    Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
+                        for kv in T.unroll(kc):
+                            scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
+                                "float32x16", acc0[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                            ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
+                                vb * ROWS_PER_TASK + pair * 2, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                            vmax[0, T.ramp(0, 1, 16)] = T.max(vmax[0, T.ramp(0, 1, 16)],
+                                                            scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)])
+                            scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
+                                "float32x16", acc1[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                            ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
+                                vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                            vmax[1, T.ramp(0, 1, 16)] = T.max(vmax[1, T.ramp(0, 1, 16)],
+                                                            scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)])
+                    for r in T.unroll(2):
+                        vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
+                        isum[T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
+                        for kv in range(key_vecs):
+                            uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)]
+                                                                  - vmax[r, T.ramp(0, 1, 16)])
+                            probs[r, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
+                            isum[T.ramp(0, 1, 16)] = isum[T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
+                        vsum[r, T.ramp(0, 1, 16)] = T.Cast("float32x16", _allreduce16(isum[T.ramp(0, 1, 16)], T.Add))
+                    for dv in T.unroll(d_vecs):
+                        out0[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                        out1[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                    for g in range(key_groups):
+                        for dv in T.unroll(d_vecs):
+                            out0[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
+                                out0[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, T.ramp(g * 4, 1, 4)]),
+                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
+                            out1[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
+                                out1[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[1, T.ramp(g * 4, 1, 4)]),
+                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
+                    for dv in T.unroll(d_vecs):
+                        O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
+                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, T.ramp(0, 1, 16)])
+                        O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
+                            "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[1, T.ramp(0, 1, 16)])
+
+
+    @T.macro
+    def attend_amx(Kp, Vp, Qq, kcomp, hscale, mask, O):
+        """Q K^T and P V of one head by AMX tiles (``tdpbusd``: 16 x 16 x 64 multiply-adds per
+        instruction); the int32 sums are the VNNI path's, so are the softmax and the output.
+
+        Software-pipelined over blocks of 16 query rows: step ``b`` runs Q K^T of block ``b``,
+        P V of block ``b - 1``, then the softmax of ``b`` and the output of ``b - 1``. A tile load
+        of data that vector stores have just written (and vector loads of a tile store) wait for
+        the stores to reach L1; this order puts other work between them."""
+        for vh in T.parallel(heads):
+            with T.sblock("attend_amx"):
+                T.reads(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
+                        kcomp[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
+                T.writes(O[0:s, vh * d:(vh + 1) * d])
+                cfg = T.alloc_buffer((64,), "uint8")  # palette 1; colsb u16 at 16 + 2t, rows u8 at 48 + t
+                acc = T.alloc_buffer((ROWS_PER_TASK, s), "int32")
+                probs = T.alloc_buffer((2, ROWS_PER_TASK, s), "uint8")
+                out = T.alloc_buffer((ROWS_PER_TASK, d), "int32")
+                scores = T.alloc_buffer((2, s), "float32")
+                vmax = T.alloc_buffer((2, 16), "float32")
+                vsum = T.alloc_buffer((2, ROWS_PER_TASK, 16), "float32")
+                uprob = T.alloc_buffer((16,), "int32")
+                isum = T.alloc_buffer((2, 16), "int32")
+                for i in range(64):
+                    cfg[i] = T.uint8(0)
+                cfg[0] = T.uint8(1)
+                for t in range(8):
+                    cfg[16 + 2 * t] = T.uint8(64)
+                    cfg[48 + t] = T.uint8(16)
+                cfg[16 + 2 * _T_Q] = T.uint8(d)
+                cfg[48 + _T_K] = T.uint8(d // 4)
+                _amx("ldtilecfg", T.address_of(cfg[0]))
+                for vb in range(row_blocks + 1):
+                    if vb < row_blocks:  # Q K^T of block vb, 64 keys per step
+                        _tile_load(_T_Q, T.address_of(Qq[vh, vb * ROWS_PER_TASK, 0]), d)
+                        for kp in range(s // 64):
+                            _tile_zero(_T_C0)
+                            _tile_zero(_T_C0 + 1)
+                            _tile_zero(_T_C0 + 2)
+                            _tile_zero(_T_C0 + 3)
+                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64) * 4]), s * 4)
+                            _tile_dpbusd(_T_C0, _T_Q, _T_K)
+                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 16) * 4]), s * 4)
+                            _tile_dpbusd(_T_C0 + 1, _T_Q, _T_K)
+                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 32) * 4]), s * 4)
+                            _tile_dpbusd(_T_C0 + 2, _T_Q, _T_K)
+                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 48) * 4]), s * 4)
+                            _tile_dpbusd(_T_C0 + 3, _T_Q, _T_K)
+                            _tile_store(_T_C0, T.address_of(acc[0, kp * 64]), s * 4)
+                            _tile_store(_T_C0 + 1, T.address_of(acc[0, kp * 64 + 16]), s * 4)
+                            _tile_store(_T_C0 + 2, T.address_of(acc[0, kp * 64 + 32]), s * 4)
+                            _tile_store(_T_C0 + 3, T.address_of(acc[0, kp * 64 + 48]), s * 4)
+                    if vb > 0:  # P V of block vb - 1: d / 16 accumulator tiles (2 or 4), 64 keys per step
+                        _tile_zero(_T_C0)
+                        _tile_zero(_T_C0 + 1)
+                        if d == 64:
+                            _tile_zero(_T_C0 + 2)
+                            _tile_zero(_T_C0 + 3)
+                        for kc in range(s // 64):
+                            _tile_load(_T_P, T.address_of(probs[(vb - 1) % 2, 0, kc * 64]), s)
+                            _tile_load(_T_V, T.address_of(Vp[(vh * key_groups + kc * 16) * d * 4]), d * 4)
+                            _tile_dpbusd(_T_C0, _T_P, _T_V)
+                            _tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 16) * 4]), d * 4)
+                            _tile_dpbusd(_T_C0 + 1, _T_P, _T_V)
+                            if d == 64:
+                                _tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 32) * 4]), d * 4)
+                                _tile_dpbusd(_T_C0 + 2, _T_P, _T_V)
+                                _tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 48) * 4]), d * 4)
+                                _tile_dpbusd(_T_C0 + 3, _T_P, _T_V)
+                        _tile_store(_T_C0, T.address_of(out[0, 0]), d * 4)
+                        _tile_store(_T_C0 + 1, T.address_of(out[0, 16]), d * 4)
+                        if d == 64:
+                            _tile_store(_T_C0 + 2, T.address_of(out[0, 32]), d * 4)
+                            _tile_store(_T_C0 + 3, T.address_of(out[0, 48]), d * 4)
+                    if vb < row_blocks:  # softmax of block vb, two rows at a time (independent chains)
+                        for pair in range(ROWS_PER_TASK // 2):
+                            for r in T.unroll(2):
+                                vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
+                                for kv in T.unroll(key_vecs):
+                                    scores[r, T.ramp(kv * 16, 1, 16)] = T.Cast(
+                                        "float32x16", acc[pair * 2 + r, T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp(kv * 16, 1, 16)]
+                                    ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
+                                        vb * ROWS_PER_TASK + pair * 2 + r, T.ramp(kv * 16, 1, 16)]
+                                    vmax[r, T.ramp(0, 1, 16)] = T.max(vmax[r, T.ramp(0, 1, 16)], scores[r, T.ramp(kv * 16, 1, 16)])
+                            for r in T.unroll(2):
+                                vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
+                                isum[r, T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
+                                for kv in T.unroll(key_vecs):
+                                    uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)])
+                                    probs[vb % 2, pair * 2 + r, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
+                                    isum[r, T.ramp(0, 1, 16)] = isum[r, T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
+                                vsum[vb % 2, pair * 2 + r, T.ramp(0, 1, 16)] = T.Cast(
+                                    "float32x16", _allreduce16(isum[r, T.ramp(0, 1, 16)], T.Add))
+                    if vb > 0:
+                        for r in range(ROWS_PER_TASK):
+                            for dv in T.unroll(d_vecs):
+                                O[(vb - 1) * ROWS_PER_TASK + r, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
+                                    "float32x16", out[r, T.ramp(dv * 16, 1, 16)]) * (
+                                    _bcast(hscale[vh, 2], 16) / vsum[(vb - 1) % 2, r, T.ramp(0, 1, 16)])
+                _amx("tilerelease")
 
     @T.prim_func(s_tir=True)
     def main(Q: T.Buffer((s, n), "float32"), KT: T.Buffer((n, s), "float32"), V: T.Buffer((s, n), "float32"),
@@ -157,78 +383,15 @@ def attention_int8(s: int, heads: int, d: int, scale: float) -> tvm.tirx.PrimFun
                                                             * _bcast(T.float32(1) / hscale[vh, 2], 16))
                         Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)] = (T.Shuffle([rows[c, T.ramp(0, 1, 16)] for c in range(4)],
                                                                  _INTERLEAVE))
-            for task in T.parallel(heads * row_blocks):
-                with T.sblock("attend"):
-                    vh = T.axis.spatial(heads, task // row_blocks)
-                    vb = T.axis.spatial(row_blocks, task % row_blocks)
-                    T.reads(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
-                            kcomp[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
-                    T.writes(O[0:s, 0:n])
-                    acc0 = T.alloc_buffer((kc * 16,), "int32")
-                    acc1 = T.alloc_buffer((kc * 16,), "int32")
-                    out0 = T.alloc_buffer((d,), "int32")
-                    out1 = T.alloc_buffer((d,), "int32")
-                    scores = T.alloc_buffer((2, s), "float32")
-                    probs = T.alloc_buffer((2, s), "uint8")
-                    vmax = T.alloc_buffer((2, 16), "float32")  # per row: max score in every lane
-                    vsum = T.alloc_buffer((2, 16), "float32")  # per row: sum of u8 probabilities
-                    uprob = T.alloc_buffer((16,), "int32")
-                    isum = T.alloc_buffer((16,), "int32")
-                    for pair in range(pairs):
-                        for r in T.unroll(2):
-                            vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
-                        for kp in range(key_vecs // kc):
-                            for kv in T.unroll(kc):
-                                acc0[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                                acc1[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                            for g in range(d_groups):
-                                for kv in T.unroll(kc):
-                                    acc0[T.ramp(kv * 16, 1, 16)] = _vpdpbusd(
-                                        acc0[T.ramp(kv * 16, 1, 16)],
-                                        _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]),
-                                        Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
-                                    acc1[T.ramp(kv * 16, 1, 16)] = _vpdpbusd(
-                                        acc1[T.ramp(kv * 16, 1, 16)],
-                                        _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(g * 4, 1, 4)]),
-                                        Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
-                            for kv in T.unroll(kc):
-                                scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
-                                    "float32x16", acc0[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
-                                ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
-                                    vb * ROWS_PER_TASK + pair * 2, T.ramp((kp * kc + kv) * 16, 1, 16)]
-                                vmax[0, T.ramp(0, 1, 16)] = T.max(vmax[0, T.ramp(0, 1, 16)],
-                                                                scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)])
-                                scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
-                                    "float32x16", acc1[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
-                                ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
-                                    vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp((kp * kc + kv) * 16, 1, 16)]
-                                vmax[1, T.ramp(0, 1, 16)] = T.max(vmax[1, T.ramp(0, 1, 16)],
-                                                                scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)])
-                        for r in T.unroll(2):
-                            vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
-                            isum[T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
-                            for kv in range(key_vecs):
-                                uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)]
-                                                                      - vmax[r, T.ramp(0, 1, 16)])
-                                probs[r, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
-                                isum[T.ramp(0, 1, 16)] = isum[T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
-                            vsum[r, T.ramp(0, 1, 16)] = T.Cast("float32x16", _allreduce16(isum[T.ramp(0, 1, 16)], T.Add))
-                        for dv in T.unroll(d_vecs):
-                            out0[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                            out1[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                        for g in range(key_groups):
-                            for dv in T.unroll(d_vecs):
-                                out0[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
-                                    out0[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, T.ramp(g * 4, 1, 4)]),
-                                    Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
-                                out1[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
-                                    out1[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[1, T.ramp(g * 4, 1, 4)]),
-                                    Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
-                        for dv in T.unroll(d_vecs):
-                            O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                                "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, T.ramp(0, 1, 16)])
-                            O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                                "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[1, T.ramp(0, 1, 16)])
+            if amx:
+                # the grant is per process: asked on every call, answered at once after the first
+                if T.call_extern("int64", "syscall", T.int64(SYS_ARCH_PRCTL), T.int64(ARCH_REQ_XCOMP_PERM),
+                                 T.int64(XFEATURE_XTILEDATA)) == T.int64(0):
+                    attend_amx(Kp, Vp, Qq, kcomp, hscale, mask, O)
+                else:
+                    attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O)
+            else:
+                attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O)
 
     return main
 

@@ -38,12 +38,24 @@ def num_threads() -> int:
     return int(env) if env else (os.cpu_count() or 1)
 
 
-def host_target(num_cores: int | None = None) -> Target:
-    """The host as an llvm target (``mcpu`` from LLVM's host detection) with ``num-cores`` set."""
+def host_has_amx() -> bool:
+    """True when this CPU has AMX tiles with INT8 (``tdpbusd``); the OS must still grant them."""
+    flags = host_cpu_flags()
+    return "amx_tile" in flags and "amx_int8" in flags
+
+
+def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
+    """The host as an llvm target (``mcpu`` from LLVM's host detection) with ``num-cores`` set.
+
+    ``amx``: on a CPU with AMX INT8, let LLVM emit it (``+amx-tile,+amx-int8``: LLVM's host
+    detection can name a CPU model without AMX under a hypervisor); only INT8 attention uses it,
+    behind a run-time check (:func:`tvm_blocksparse.attention.attention_int8`)."""
     detected = Target.from_device("cpu")
     config = {"kind": "llvm", "mcpu": str(detected.attrs.get("mcpu", "generic"))}
     if "mtriple" in detected.attrs:
         config["mtriple"] = str(detected.attrs["mtriple"])
+    if amx and host_has_amx() and not target_has_amx(Target(config)):
+        config["mattr"] = ["+amx-tile", "+amx-int8"]
     config["num-cores"] = num_cores or num_threads()
     return Target(config)
 
@@ -61,7 +73,14 @@ def target_has_vnni(target: Target) -> bool:
     return bool(has("avx512vnni", target) and has("avx512bw", target))
 
 
+def target_has_amx(target: Target) -> bool:
+    """True when ``target`` lets LLVM emit AMX INT8 tile instructions."""
+    has = tvm.target.codegen.target_has_features
+    return bool(has("amx-tile", target) and has("amx-int8", target))
+
+
 #: LLVM feature -> /proc/cpuinfo flag, for the instruction sets LLVM may emit anywhere in a module.
+#: Not AMX: our only AMX code runs after the OS granted the tiles, which it refuses without them.
 _FEATURE_FLAGS = {
     "avx2": "avx2", "fma": "fma", "avx512f": "avx512f", "avx512bw": "avx512bw", "avx512dq": "avx512dq",
     "avx512vl": "avx512vl", "avx512vnni": "avx512_vnni", "avx512vbmi": "avx512vbmi",
