@@ -8,8 +8,11 @@ Two peers need a process of their own:
   :func:`deny_amx`), i.e. ORT's INT8 GEMM on its AVX-512 VNNI path, as on a CPU without AMX
   (the Zen 4 that issue 4's bar was set on). The denial must come before any library asks the
   kernel for AMX, hence a fresh process.
+- ``ours-no-amx``: our exported ``.so`` (``tvm_blocksparse.load``) with AMX denied the same way:
+  its INT8 attention runs its VNNI path, as on such a CPU.
 
-This file imports nothing from tvm_blocksparse (the DeepSparse venv does not have it). It runs as::
+This file imports nothing from tvm_blocksparse at module level (the DeepSparse venv does not
+have it). It runs as::
 
     PYTHON _engine_worker.py ENGINE MODEL.onnx BATCH THREADS FEEDS.npz NAME,NAME
 
@@ -33,7 +36,7 @@ import struct
 import sys
 import time
 
-ENGINES = ("deepsparse", "ort-no-amx")
+ENGINES = ("deepsparse", "ort-no-amx", "ours-no-amx")
 
 # Linux's AMX permission interface (x86-64; also used by tvm_blocksparse.attention)
 SYS_ARCH_PRCTL = 158
@@ -90,6 +93,14 @@ def _open_engine(engine: str, path: str, batch: int, threads: int, names: list[s
 
         model = compile_model(path, batch_size=batch, num_cores=threads)
         return model.run
+    if engine == "ours-no-amx":
+        import os
+
+        os.environ["TVM_NUM_THREADS"] = str(threads)  # read when TVM's pool starts
+        import tvm_blocksparse
+
+        model = tvm_blocksparse.load(path)
+        return lambda inputs: model.run(dict(zip(names, inputs)))
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -103,7 +114,7 @@ def main() -> int:
     engine, path, batch, threads, feeds_path, names = sys.argv[1:7]
     if engine not in ENGINES:
         raise SystemExit(f"unknown engine {engine!r}; one of {ENGINES}")
-    if engine == "ort-no-amx":
+    if engine.endswith("-no-amx"):
         deny_amx()
     import numpy as np
 
