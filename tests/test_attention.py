@@ -112,6 +112,10 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     kernels = [name for name in rules if name.startswith("attention_int8_s64_h4_d64")]
     # the host target has AMX where the CPU does, and S = d = 64 is an AMX shape
     assert kernels and all(("_amx" in name) == target_has_amx(host_target()) for name in kernels), rules
+    if target_has_amx(host_target()):  # a target without AMX gets the VNNI-only kernel: same bits
+        vnni = tb.compile(model, seq_len=64, dtype="int8", target=host_target(amx=False))
+        assert not any("_amx" in name for name in vnni.metadata["schedule_rules"])
+        np.testing.assert_array_equal(vnni.run(feeds)[0], fused.run(feeds)[0])
     assert not any(name.startswith("softmax") for name in rules)  # no FP32 softmax left
     outs = [m.run(feeds)[0] for m in (fused, fp32_attention)]
     for out in outs:

@@ -27,7 +27,8 @@ AMX (``amx=True``, a CPU with AMX INT8 such as Sapphire Rapids): ``Qq`` rows and
 already tile operands (``A = Qq[h, 16 rows, d]``, ``B`` rows = ``Kp[h, g, 16 keys, 4]``), so are
 the u8 probabilities and ``Vp``; one ``tdpbusd`` does 16 x 16 x 64 multiply-adds. Same integer
 sums, so the same bits as the VNNI path; parallel over heads (16-row blocks of a head run in
-order, software-pipelined). 1 thread, S=128, 12 heads x 64: 186 -> 159 us per call.
+order, software-pipelined). 1 thread, S=128, 12 heads x 64: 145 us per call against 168 on
+VNNI (BERT-Base 1 thread: 16.28 -> 15.54 ms, identical outputs).
 """
 
 from __future__ import annotations
