@@ -403,3 +403,32 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
         bsr_dense_int8_4x1(50, n, k, 4, Epilogue("float32", transposed_out=True))
     with pytest.raises(ValueError, match="residual"):
         Epilogue("float32", residual=True, transposed_out=True).validate(int8_kernel=True)
+
+
+@requires_vnni
+def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
+    """row_groups: block-row groups walked one after the other (one per thread by default when
+    token tiles are outermost); same outputs, including a ragged token tile."""
+    from tvm_blocksparse.kernels import default_row_groups_4x1
+    from tvm_blocksparse.schedules.bsr_dense import schedule_bsr_dense_int8_4x1
+
+    rng = np.random.default_rng(11)
+    n, k, m = 96, 64, 48  # 24 block rows, 2 token tiles of 32 (the second ragged)
+    w = random_block_sparse(rng, n, k, 0.9, "4x1", np.float32)
+    ep = Epilogue("float32", bias=True, residual=True)
+    plain, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
+    feeds = dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+                 x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
+                 bias=rng.standard_normal(n).astype(np.float32), residual=rng.standard_normal((m, n)).astype(np.float32))
+    ref = plain(**arrays, **feeds)
+    for groups in (2, 3, 24):
+        func = bsr_dense_int8_4x1(m, n, k, arrays["w_data"].shape[0], ep, 32, 1, groups)
+        kern = linear.CompiledKernel(func, schedule_bsr_dense_int8_4x1)
+        np.testing.assert_array_equal(kern(**arrays, **feeds), ref)
+    with pytest.raises(ValueError, match="row_groups=5 must divide the 24"):
+        bsr_dense_int8_4x1(m, n, k, 4, ep, 32, 1, 5)
+    assert default_row_groups_4x1(768, 1, 2) == 2 and default_row_groups_4x1(768, None, 2) == 1
+    assert default_row_groups_4x1(768, 1, 1) == 1 and default_row_groups_4x1(100, 1, 2) == 1
+    with Target(host_target(num_cores=2)):  # a compile for 2 threads walks 2 groups
+        two = linear.kernel_func("int8_4x1", 128, 768, 768, 40, ep, 32)
+    assert str(two.script()) != str(linear.kernel_func("int8_4x1", 128, 768, 768, 40, ep, 32).script())
