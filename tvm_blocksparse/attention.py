@@ -85,6 +85,25 @@ def _scalef16(a, b):
                                    T.int16(-1), T.int32(4), dtype="float32x16")
 
 
+def _score_lanes(acc, kcomp, qk_scale, mask):
+    """16 scores of a query row: its int32 sums less the keys' u8-offset term, dequantized by
+    ``qk_scale = s_q * s_k * scale``, plus the mask (float32 steps as :func:`attention_int8_ref`)."""
+    return T.Cast("float32x16", acc - kcomp) * _bcast(qk_scale, 16) + mask
+
+
+@T.macro
+def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key_vecs):
+    """Row ``r`` of ``scores`` (its max so far in ``vmax[r]``) -> u8 probabilities in
+    ``probs[slot, row, :]`` and their sum (as float32, in every lane) in ``vsum[slot, row, :]``."""
+    vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
+    isum[r, T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
+    for kv in T.unroll(key_vecs):
+        uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)])
+        probs[slot, row, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
+        isum[r, T.ramp(0, 1, 16)] = isum[r, T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
+    vsum[slot, row, T.ramp(0, 1, 16)] = T.Cast("float32x16", _allreduce16(isum[r, T.ramp(0, 1, 16)], T.Add))
+
+
 def _s8(x):
     """``rint(x)`` as int8x16 for ``|x| <= 127`` (``x = value / (absmax / 127)``: no clamp needed)."""
     return T.Cast("int8x16", _rint_i32(x))
@@ -158,11 +177,11 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                 out0 = T.alloc_buffer((d,), "int32")
                 out1 = T.alloc_buffer((d,), "int32")
                 scores = T.alloc_buffer((2, s), "float32")
-                probs = T.alloc_buffer((2, s), "uint8")
+                probs = T.alloc_buffer((1, 2, s), "uint8")  # [slot, row of the pair, key]
                 vmax = T.alloc_buffer((2, 16), "float32")  # per row: max score in every lane
-                vsum = T.alloc_buffer((2, 16), "float32")  # per row: sum of u8 probabilities
+                vsum = T.alloc_buffer((1, 2, 16), "float32")  # per row: sum of u8 probabilities
                 uprob = T.alloc_buffer((16,), "int32")
-                isum = T.alloc_buffer((16,), "int32")
+                isum = T.alloc_buffer((2, 16), "int32")
                 for pair in range(pairs):
                     for r in T.unroll(2):
                         vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
@@ -181,43 +200,36 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                                     _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(g * 4, 1, 4)]),
                                     Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
                         for kv in T.unroll(kc):
-                            scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
-                                "float32x16", acc0[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
-                            ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
-                                vb * ROWS_PER_TASK + pair * 2, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                            scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
+                                acc0[T.ramp(kv * 16, 1, 16)], kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                                hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
+                                mask[vb * ROWS_PER_TASK + pair * 2, T.ramp((kp * kc + kv) * 16, 1, 16)])
                             vmax[0, T.ramp(0, 1, 16)] = T.max(vmax[0, T.ramp(0, 1, 16)],
                                                             scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)])
-                            scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = T.Cast(
-                                "float32x16", acc1[T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)]
-                            ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
-                                vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp((kp * kc + kv) * 16, 1, 16)]
+                            scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
+                                acc1[T.ramp(kv * 16, 1, 16)], kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                                hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
+                                mask[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp((kp * kc + kv) * 16, 1, 16)])
                             vmax[1, T.ramp(0, 1, 16)] = T.max(vmax[1, T.ramp(0, 1, 16)],
                                                             scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)])
                     for r in T.unroll(2):
-                        vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
-                        isum[T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
-                        for kv in range(key_vecs):
-                            uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)]
-                                                                  - vmax[r, T.ramp(0, 1, 16)])
-                            probs[r, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
-                            isum[T.ramp(0, 1, 16)] = isum[T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
-                        vsum[r, T.ramp(0, 1, 16)] = T.Cast("float32x16", _allreduce16(isum[T.ramp(0, 1, 16)], T.Add))
+                        _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, 0, r, key_vecs)
                     for dv in T.unroll(d_vecs):
                         out0[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                         out1[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     for g in range(key_groups):
                         for dv in T.unroll(d_vecs):
                             out0[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
-                                out0[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, T.ramp(g * 4, 1, 4)]),
+                                out0[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, 0, T.ramp(g * 4, 1, 4)]),
                                 Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
                             out1[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
-                                out1[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[1, T.ramp(g * 4, 1, 4)]),
+                                out1[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, 1, T.ramp(g * 4, 1, 4)]),
                                 Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
                     for dv in T.unroll(d_vecs):
                         O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, T.ramp(0, 1, 16)])
+                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, 0, T.ramp(0, 1, 16)])
                         O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[1, T.ramp(0, 1, 16)])
+                            "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, 1, T.ramp(0, 1, 16)])
 
 
     @T.macro
@@ -299,20 +311,13 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                             for r in T.unroll(2):
                                 vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
                                 for kv in T.unroll(key_vecs):
-                                    scores[r, T.ramp(kv * 16, 1, 16)] = T.Cast(
-                                        "float32x16", acc[pair * 2 + r, T.ramp(kv * 16, 1, 16)] - kcomp[vh, T.ramp(kv * 16, 1, 16)]
-                                    ) * _bcast(hscale[vh, 0] * hscale[vh, 1] * T.float32(scale), 16) + mask[
-                                        vb * ROWS_PER_TASK + pair * 2 + r, T.ramp(kv * 16, 1, 16)]
+                                    scores[r, T.ramp(kv * 16, 1, 16)] = _score_lanes(
+                                        acc[pair * 2 + r, T.ramp(kv * 16, 1, 16)], kcomp[vh, T.ramp(kv * 16, 1, 16)],
+                                        hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
+                                        mask[vb * ROWS_PER_TASK + pair * 2 + r, T.ramp(kv * 16, 1, 16)])
                                     vmax[r, T.ramp(0, 1, 16)] = T.max(vmax[r, T.ramp(0, 1, 16)], scores[r, T.ramp(kv * 16, 1, 16)])
                             for r in T.unroll(2):
-                                vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
-                                isum[r, T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
-                                for kv in T.unroll(key_vecs):
-                                    uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)])
-                                    probs[vb % 2, pair * 2 + r, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
-                                    isum[r, T.ramp(0, 1, 16)] = isum[r, T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
-                                vsum[vb % 2, pair * 2 + r, T.ramp(0, 1, 16)] = T.Cast(
-                                    "float32x16", _allreduce16(isum[r, T.ramp(0, 1, 16)], T.Add))
+                                _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, vb % 2, pair * 2 + r, key_vecs)
                     if vb > 0:
                         for r in range(ROWS_PER_TASK):
                             for dv in T.unroll(d_vecs):
