@@ -17,13 +17,19 @@ from tvm_blocksparse.tensor_intrin import (
 )
 
 
+def _has_block(sch: Schedule, block_name: str) -> bool:
+    try:
+        sch.get_sblock(block_name)
+    except Exception:
+        return False
+    return True
+
+
 def _unroll_inner(sch: Schedule, block_name: str, keep_outer: int = 1) -> None:
     """Unroll every loop of ``block_name`` but the first ``keep_outer`` (the parallel loop...)."""
-    try:
-        block = sch.get_sblock(block_name)
-    except Exception:  # the epilogue block exists only for dequantizing epilogues
+    if not _has_block(sch, block_name):  # e.g. the epilogue block exists only for dequantizing epilogues
         return
-    for loop in sch.get_loops(block)[keep_outer:]:
+    for loop in sch.get_loops(sch.get_sblock(block_name))[keep_outer:]:
         sch.unroll(loop)
 
 
@@ -42,17 +48,21 @@ def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True, parallel_spl
     ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile.
     ``parallel_split``: see :func:`split_parallel_tiles` (None: one tile per parallel task)."""
     split_parallel_tiles(sch, parallel_split)
-    dot = sch.get_sblock("dot")
-    tv, r, t, _ = sch.get_loops(dot)[-4:]
-    sch.tensorize(t, VNNI_TOKEN16_W4_INTRIN)
+    # a 64-token tile keeps its accumulators in two halves: "dot" and "dot_hi", and so on
+    halves = ("", "_hi") if _has_block(sch, "dot_hi") else ("",)
+    for half in halves:
+        tv, r, t, _ = sch.get_loops(sch.get_sblock("dot" + half))[-4:]
+        sch.tensorize(t, VNNI_TOKEN16_W4_INTRIN)
+        if unroll:
+            sch.unroll(tv)
+            sch.unroll(r)
     if unroll:
-        sch.unroll(tv)
-        sch.unroll(r)
         _unroll_inner(sch, "init")
         _unroll_inner(sch, "pack", keep_outer=2)  # (parallel, group) stay loops
-        _unroll_inner(sch, "epilogue")
-        _unroll_inner(sch, "transpose")
-        _unroll_inner(sch, "store")
+        for half in halves:
+            _unroll_inner(sch, "epilogue" + half)
+            _unroll_inner(sch, "transpose" + half)
+            _unroll_inner(sch, "store" + half)
         _unroll_inner(sch, "store_t")
     return sch
 

@@ -93,10 +93,15 @@ def test_int8_4x1_token_chunk_must_divide_the_tiles_and_default_follows_l1():
     assert default_token_chunk_4x1(1024, 768, 48) == 1  # XT tile 36 KB: token tiles outermost
     assert default_token_chunk_4x1(1024, 3072, 48) is None  # 144 KB: block rows outermost
     assert default_token_chunk_4x1(32, 768, 32) is None  # one tile: nothing to order
+    assert default_token_chunk_4x1(128, 3072, 64) == 1  # 64-token tiles: outermost at any K
+    assert default_token_chunk_4x1(64, 3072, 64) is None
+    from tvm_blocksparse.kernels import default_token_tile_4x1
+
+    assert [default_token_tile_4x1(m) for m in (128, 120, 384, 50, 140, 96)] == [64, 64, 64, 64, 48, 48]
 
 
 @requires_vnni
-@pytest.mark.parametrize("token_tile", [16, 32, 48])
+@pytest.mark.parametrize("token_tile", [16, 32, 48, 64])
 def test_int8_4x1_token_tiles(token_tile):
     rng = np.random.default_rng(8)
     w = random_block_sparse(rng, 32, 64, 0.85, "4x1")
@@ -302,7 +307,9 @@ def test_bad_kernel_arguments():
     with pytest.raises(ValueError, match="N_out % 4"):
         bsr_dense_int8_4x1(4, 30, 16, 1)
     with pytest.raises(ValueError, match="token_tile"):
-        bsr_dense_int8_4x1(4, 32, 16, 1, token_tile=64)
+        bsr_dense_int8_4x1(4, 32, 16, 1, token_tile=80)
+    with pytest.raises(ValueError, match=r"token_tile=64 needs .* m=72 \(Mp=80\)"):
+        bsr_dense_int8_4x1(72, 32, 16, 1, token_tile=64)
     with pytest.raises(ValueError, match="takes no bias"):
         bsr_dense_int8_4x1(4, 32, 16, 1, Epilogue("int32", bias=True))
 
@@ -403,6 +410,73 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
         bsr_dense_int8_4x1(50, n, k, 4, Epilogue("float32", transposed_out=True))
     with pytest.raises(ValueError, match="residual"):
         Epilogue("float32", residual=True, transposed_out=True).validate(int8_kernel=True)
+
+
+_UNPACK_EPILOGUES = [
+    Epilogue("int32"), Epilogue("float32"), Epilogue("float32", bias=True, gelu=True),
+    Epilogue("float32", bias=True, gelu=True, residual=True), Epilogue("uint8", bias=True, gelu=True),
+    Epilogue("uint8", bias=True, residual=True), Epilogue("float32", bias=True, transposed_out=True),
+    Epilogue("uint8", bias=True, gelu=True, transposed_out=True),
+]
+
+
+@requires_vnni
+@pytest.mark.parametrize("ep", _UNPACK_EPILOGUES, ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
+                                                     "u8_bias_gelu", "u8_bias_residual", "t_bias", "t_u8_bias_gelu"])
+def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
+    """64-token tiles (unpack pack, token lanes in unpack order, accumulators in two halves) give
+    the 32-token tile's bits for every epilogue, on full-range u8; M = 120 leaves 8 padded tokens
+    in the second tile (Y^T needs M % 16 == 0: 128)."""
+    rng = np.random.default_rng(21)
+    m, n, k = (128 if ep.transposed_out else 120), 96, 128
+    w = random_block_sparse(rng, n, k, 0.85, "4x1", np.float32)
+    feeds = dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+                 x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
+                 bias=rng.standard_normal(n).astype(np.float32),
+                 residual=rng.standard_normal((m, n)).astype(np.float32),
+                 out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))  # fmt: skip
+    ref_kern, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
+    unpack_kern, _ = linear.build_linear("int8_4x1", w, m, ep, token_tile=64)
+    ref, out = ref_kern(**arrays, **feeds), unpack_kern(**arrays, **feeds)
+    assert out.dtype == ref.dtype and out.shape == ref.shape
+    np.testing.assert_array_equal(out, ref)
+    if ep.out_dtype == "int32":
+        x_u8 = feeds["XT"][:, :m].T
+        wq = fmt.quantize_weight_per_channel(w)
+        np.testing.assert_array_equal(out, x_u8.astype(np.int32) @ wq.q.T.astype(np.int32))
+
+
+@requires_vnni
+@pytest.mark.parametrize("token_chunk, row_groups", [(None, 1), (1, 1), (2, 1), (1, 2), (1, 24)])
+def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups):
+    """64-token tiles walked in every order (M = 250: 4 tiles, the last one padded)."""
+    rng = np.random.default_rng(22)
+    m, n, k = 250, 96, 192
+    w = random_block_sparse(rng, n, k, 0.9, "4x1", np.float32)
+    wq = fmt.quantize_weight_per_channel(w)
+    x = rng.integers(0, 256, (m, k), dtype=np.uint8)
+    _, _, arrays = linear.prepare_linear("int8_4x1", w, m, Epilogue("int32"), 64)
+    func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], Epilogue("int32"), 64, token_chunk,
+                              row_groups)
+    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
+    out = kern(**arrays, XT=linear.transpose_pad_u8(x))
+    np.testing.assert_array_equal(out, x.astype(np.int32) @ wq.q.T.astype(np.int32))
+
+
+@requires_x86
+def test_int8_4x1_asm_packs_64_token_tiles_with_unpacks():
+    """Per group, a 64-token tile loads 4 whole 64-byte rows and interleaves them with 2 + 2 byte
+    and 2 + 2 word unpacks (no vpermt2b, no insert) for its 16 vpdpbusd; the split accumulators
+    stay off the heap."""
+    target = Target({"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2})
+    w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
+    asm = linear.build_linear("int8_4x1", w, 128, token_tile=64, target=target)[0].asm()
+    loop = asm[asm.index("vpunpcklbw") - 600 : asm.rindex("vpdpbusd") + 100]
+    assert asm.count("vpdpbusd") == 16
+    for op in ("vpunpcklbw", "vpunpckhbw", "vpunpcklwd", "vpunpckhwd"):
+        assert asm.count(op) == 2, op
+    assert "vpermt2b" not in loop and "vinserti" not in loop
+    assert "TVMBackendAllocWorkspace" not in asm
 
 
 @requires_vnni

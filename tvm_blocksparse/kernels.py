@@ -238,18 +238,33 @@ WEIGHT_PREFETCH_GROUPS = 32
 XT_TILE_L1_BYTES = 40 * 1024
 
 
+#: A 64-token tile packs 4 input channels' 64-byte ``XT`` rows with 8 in-lane unpacks (bytes,
+#: then words) into 4 VNNI vectors: 2 shuffle uops per 16-token vector, against 3 for a
+#: ``vpermt2b`` (2 uops on this core) plus an insert, and every ``XT`` line it loads is used
+#: whole. Vector ``j``'s dword lane ``4 L + i`` then holds tile token ``16 L + 4 j + i``; the
+#: stores undo that order.
+UNPACK_TOKEN_TILE = 64
+
+
 def default_token_chunk_4x1(m: int, k: int, token_tile: int) -> int | None:
     """``token_chunk`` for the 4x1 kernel: 1 (token tiles outermost) when a tile of ``XT`` fits
-    :data:`XT_TILE_L1_BYTES`, else None (block rows outermost, all of XT re-read per row)."""
+    :data:`XT_TILE_L1_BYTES` or the tile is 64 tokens (whole 64-byte lines; outermost was as fast
+    or faster on every BERT shape measured, up to 1.39x on 3072x768 at 384 tokens), else None
+    (block rows outermost, all of XT re-read per row)."""
     n_tiles = _ceil_div(padded_tokens(m) // 16, token_tile // 16)
-    return 1 if n_tiles > 1 and k * token_tile <= XT_TILE_L1_BYTES else None
+    fits = k * token_tile <= XT_TILE_L1_BYTES or token_tile == UNPACK_TOKEN_TILE
+    return 1 if n_tiles > 1 and fits else None
 
 
 def default_token_tile_4x1(m: int) -> int:
-    """Token tile (16, 32 or 48) for ``M`` tokens, minimizing ``tiles x (vectors per tile + 0.5)``:
-    a ragged last tile recomputes clamped 16-token vectors, and each tile re-reads the weights
-    (~half a vector's work, fitted to BERT-Base shapes at 90 %, 1 thread: at M = 128 tiles of
-    16/32/48 ran 0.42/0.36/0.40 ms on 3072x768)."""
+    """Token tile for ``M`` tokens: 64 (the unpack pack) when the padded count is a multiple of
+    64; else 16, 32 or 48, minimizing ``tiles x (vectors per tile + 0.5)``: a ragged last tile
+    recomputes clamped 16-token vectors, and each tile re-reads the weights (~half a vector's
+    work, fitted to BERT-Base shapes at 90 %, 1 thread: at M = 128 tiles of 16/32/48 ran
+    0.42/0.36/0.40 ms on 3072x768). At M = 128, 90 %, 1 thread, 64 against 32:
+    768x768 1.01x, 3072x768 1.04x, 768x3072 1.40x, 1024x1024 1.15x, 1024x4096 1.47x."""
+    if padded_tokens(m) % UNPACK_TOKEN_TILE == 0:
+        return UNPACK_TOKEN_TILE
     n_vec = padded_tokens(m) // 16
     return 16 * min((3, 2, 1), key=lambda tv: -(-n_vec // tv) * (tv + 0.5))
 
@@ -272,6 +287,25 @@ def default_row_groups_4x1(n: int, token_chunk: int | None, threads: int) -> int
     return threads if token_chunk == 1 and threads > 1 and (n // 4) % threads == 0 else 1
 
 
+def _unpack_pattern(half: int, words: bool) -> list[int]:
+    """Lanes of ``vpunpck{l,h}{bw,wd}`` on two 64-lane byte vectors (``half`` 0: low, 1: high
+    half of each 128-bit lane; ``words``: 16-bit elements): the shuffle LLVM matches to one
+    in-lane unpack."""
+    elem = 2 if words else 1
+    return [lane * 16 + half * 8 + (i // (2 * elem)) * elem + i % elem + (64 if (i // elem) % 2 else 0)
+            for lane in range(4) for i in range(16)]
+
+
+def _unpack_vector_lane(token: int) -> tuple[int, int]:
+    """Inverse of :func:`unpack_tile_token`: (packed vector, dword lane) of a tile token."""
+    return (token % 16) // 4, 4 * (token // 16) + token % 4
+
+
+def unpack_tile_token(vector: int, lane: int) -> int:
+    """Tile token held by dword ``lane`` of packed vector ``vector`` in a 64-token tile."""
+    return 16 * (lane // 4) + 4 * vector + lane % 4
+
+
 def bsr_dense_int8_4x1(
     m: int, n: int, k: int, num_groups: int, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
     token_chunk: int | None = None, row_groups: int = 1,
@@ -292,6 +326,8 @@ def bsr_dense_int8_4x1(
       Y         ``[M, N]`` of ``epilogue.out_dtype``.
 
     Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
+    ``token_tile`` 64 (needs ``Mp % 64 == 0``) packs by unpacks (:data:`UNPACK_TOKEN_TILE`) and
+    keeps its accumulators in two 32-token halves (a 1 KiB buffer would leave the stack).
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -302,9 +338,11 @@ def bsr_dense_int8_4x1(
     epilogue.validate(int8_kernel=True)
     if n % 4:
         raise ValueError(f"4x1 blocks need N_out % 4 == 0, got {n=}")
-    if token_tile not in (16, 32, 48):
-        raise ValueError(f"{token_tile=} must be 16, 32 or 48 (4 x token_tile int32 must stay < 1 KiB)")
+    if token_tile not in (16, 32, 48, UNPACK_TOKEN_TILE):
+        raise ValueError(f"{token_tile=} must be 16, 32, 48 or 64")
     mp = padded_tokens(m)
+    if token_tile == UNPACK_TOKEN_TILE and mp % UNPACK_TOKEN_TILE:
+        raise ValueError(f"token_tile=64 needs the padded token count % 64 == 0, got {m=} (Mp={mp})")
     n_vec = mp // 16
     tv_per_tile = token_tile // 16
     n_tiles = _ceil_div(n_vec, tv_per_tile)
@@ -319,6 +357,155 @@ def bsr_dense_int8_4x1(
     ep = epilogue
     out_dtype = ep.out_dtype
     token_major = [c * 16 + t for t in range(16) for c in range(4)]  # lane t*4 + r <- row r, token t
+    # requantize in 16-token lanes unless a residual (token-major) must be added first
+    tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
+    if ep.transposed_out and m % 16:
+        raise ValueError(f"transposed_out needs M % 16 == 0, got {m=}")
+    y_shape = (n, m) if ep.transposed_out else (m, n)
+
+    @T.macro
+    def epilogue_lanes(acc, out, n_tv, name, vbr, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp):
+        if ep.dequant:
+            for r, tv in T.grid(4, n_tv):
+                with T.sblock(name):
+                    vr, vtv = T.axis.remap("SS", [r, tv])
+                    out[vr, T.ramp(vtv * 16, 1, 16)] = _int8_epilogue_lanes(
+                        acc[vr, T.ramp(vtv * 16, 1, 16)], vbr * 4 + vr, 16,
+                        x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep,
+                    )
+
+    @T.macro
+    def store_token_major(acc, out, tokens, n_tv, token_of, suffix, vbr, Y, residual, out_scale, out_zp):
+        for tv in range(n_tv):
+            with T.sblock("transpose" + suffix):
+                # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
+                vtv = T.axis.remap("S", [tv])
+                tokens[vtv, T.ramp(0, 1, 64)] = T.Shuffle(
+                    [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
+                    token_major,
+                )
+        for tv, t in T.grid(n_tv, 16):
+            with T.sblock("store" + suffix):
+                vtv, vt = T.axis.remap("SS", [tv, t])
+                if token_of(vtv, vt) < m:
+                    Y[token_of(vtv, vt), T.ramp(vbr * 4, 1, 4)] = _store_lanes(
+                        tokens[vtv, T.ramp(vt * 4, 1, 4)], token_of(vtv, vt), vbr * 4, 4,
+                        residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
+                    )
+
+    def tile_block_row(p):
+        return p // (nbg * n_tiles) * nbg + p % (nbg * n_tiles) % (nbg * chunk) // chunk
+
+    def tile_token_tile(p):
+        return p % (nbg * n_tiles) // (nbg * chunk) * chunk + p % (nbg * n_tiles) % chunk
+
+    @T.macro
+    def prefetch_weights(w_data, w_xt_offsets, group):
+        prefetch(T.address_of(w_data[group + WEIGHT_PREFETCH_GROUPS, 0, 0]))
+        prefetch(T.address_of(w_xt_offsets[group + WEIGHT_PREFETCH_GROUPS, 0]))
+
+    if token_tile == UNPACK_TOKEN_TILE:
+        byte_unpack = [_unpack_pattern(half, False) for half in (0, 1)]
+        word_unpack = [_unpack_pattern(half, True) for half in (0, 1)]
+
+        def unpacked_vector(xt_flat, xt_offsets, vg, vmo, j):
+            """Packed vector ``j`` of group ``vg``'s 4 input channels in 64-token tile ``vmo``."""
+            rows = [xt_flat[T.ramp(xt_offsets[vg, c] + vmo * 64, 1, 64)] for c in range(4)]
+            pairs = [T.Shuffle(rows[c : c + 2], byte_unpack[j // 2]) for c in (0, 2)]
+            return T.Shuffle(pairs, word_unpack[j % 2])
+        # a channel's 64 tile tokens in order, from its 4 packed-vector accumulators (vector j, lane l)
+        natural = [j * 16 + lane for t in range(64) for j, lane in [_unpack_vector_lane(t)]]
+        half_tokens = 32
+
+        @T.prim_func(s_tir=True)
+        def main(
+            XT: T.Buffer((k, mp), "uint8"),
+            x_scale: T.Buffer((1,), "float32"),
+            x_zp: T.Buffer((1,), "int32"),
+            w_data: T.Buffer((g, 4, 4), "int8"),
+            w_xt_offsets: T.Buffer((g, 4), "int32"),
+            w_group_ptr: T.Buffer((nb + 1,), "int32"),
+            w_scale: T.Buffer((n,), "float32"),
+            w_row_sum: T.Buffer((n,), "int32"),
+            bias: T.Buffer((n,), "float32"),
+            residual: T.Buffer((m, n), "float32"),
+            out_scale: T.Buffer((1,), "float32"),
+            out_zp: T.Buffer((1,), "int32"),
+            Y: T.Buffer(y_shape, out_dtype),
+        ):
+            T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+            for p in T.parallel(nb * n_tiles):
+                with T.sblock("tile"):
+                    vbr = T.axis.spatial(nb, tile_block_row(p))
+                    vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
+                    T.reads(_whole(XT, w_data, w_xt_offsets, w_group_ptr, *_epilogue_inputs(
+                        ep, True, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
+                    T.writes(_whole(Y))
+                    acc = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 0, 1
+                    acc_hi = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 2, 3
+                    packed = T.alloc_buffer((4, 16, 4), "uint8")
+                    out = T.alloc_buffer((4, half_tokens), tile_dtype)
+                    out_hi = T.alloc_buffer((4, half_tokens), tile_dtype)
+                    tokens = T.alloc_buffer((2, 64), tile_dtype if ep.dequant else "int32")
+                    tokens_hi = T.alloc_buffer((2, 64), tile_dtype if ep.dequant else "int32")
+                    XT_flat = T.decl_buffer((k * mp,), "uint8", data=XT.data)
+                    tile_ptr = T.address_of(XT_flat[vmo * 64])
+                    XT_tile = T.decl_buffer((k * mp,), "uint8", data=tile_ptr)
+                    for r, tv in T.grid(4, 2):
+                        with T.sblock("init"):
+                            vr, vtv = T.axis.remap("SS", [r, tv])
+                            acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                            acc_hi[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                    for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
+                        with T.sblock("pack"):
+                            vg = T.axis.opaque(g, gi)
+                            T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
+                            T.writes(packed[0:4, 0:16, 0:4])
+                            prefetch_weights(w_data, w_xt_offsets, vg)
+                            # expressions, not TVMScript assignments (those become workspace buffers)
+                            packed.vstore([0, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
+                            packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
+                            packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
+                            packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
+                        for tv, r, t, c in T.grid(2, 4, 16, 4):
+                            with T.sblock("dot"):
+                                vg = T.axis.reduce(g, gi)
+                                vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
+                                T.reads(acc[vr, vtv * 16 + vt], packed[vtv, vt, vc], w_data[vg, vr, vc])
+                                T.writes(acc[vr, vtv * 16 + vt])
+                                acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
+                                    packed[vtv, vt, vc], "int32"
+                                ) * T.cast(w_data[vg, vr, vc], "int32")
+                        for tv, r, t, c in T.grid(2, 4, 16, 4):
+                            with T.sblock("dot_hi"):
+                                vg = T.axis.reduce(g, gi)
+                                vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
+                                T.reads(acc_hi[vr, vtv * 16 + vt], packed[2 + vtv, vt, vc], w_data[vg, vr, vc])
+                                T.writes(acc_hi[vr, vtv * 16 + vt])
+                                acc_hi[vr, vtv * 16 + vt] = acc_hi[vr, vtv * 16 + vt] + T.cast(
+                                    packed[2 + vtv, vt, vc], "int32"
+                                ) * T.cast(w_data[vg, vr, vc], "int32")
+                    epilogue_lanes(acc, out, 2, "epilogue", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
+                                   out_scale, out_zp)
+                    epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
+                                   out_scale, out_zp)
+                    if ep.transposed_out:
+                        for r in range(4):
+                            with T.sblock("store_t"):
+                                vr = T.axis.remap("S", [r])
+                                Y[vbr * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
+                                    [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]], natural)
+                    if not ep.transposed_out:
+                        store_token_major(acc, out, tokens, 2,
+                                          lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt), "",
+                                          vbr, Y, residual, out_scale, out_zp)
+                        store_token_major(acc_hi, out_hi, tokens_hi, 2,
+                                          lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt), "_hi",
+                                          vbr, Y, residual, out_scale, out_zp)
+
+        return _drop_unused_params(main)
+
+
     # The pack step gathers 4 input channels x (16 * pack_tv) tokens and interleaves them into VNNI
     # order. Two token vectors at once when every tile holds whole pairs (no clamped tail vector):
     # 32-byte rows give 2 loads + 2 vinserti64x4 + 2 vpermt2b per pair instead of 4 + 4 + 2
@@ -326,11 +513,6 @@ def bsr_dense_int8_4x1(
     pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
     n_pack = tv_per_tile // pack_tv
     interleave = [c * 16 * pack_tv + v * 16 + t for v in range(pack_tv) for t in range(16) for c in range(4)]
-    # requantize in 16-token lanes unless a residual (token-major) must be added first
-    tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
-    if ep.transposed_out and m % 16:
-        raise ValueError(f"transposed_out needs M % 16 == 0, got {m=}")
-    y_shape = (n, m) if ep.transposed_out else (m, n)
 
     @T.prim_func(s_tir=True)
     def main(
@@ -351,8 +533,8 @@ def bsr_dense_int8_4x1(
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         for p in T.parallel(nb * n_tiles):
             with T.sblock("tile"):
-                vbr = T.axis.spatial(nb, p // (nbg * n_tiles) * nbg + p % (nbg * n_tiles) % (nbg * chunk) // chunk)
-                vmo = T.axis.spatial(n_tiles, p % (nbg * n_tiles) // (nbg * chunk) * chunk + p % (nbg * n_tiles) % chunk)
+                vbr = T.axis.spatial(nb, tile_block_row(p))
+                vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
                 T.reads(_whole(XT, w_data, w_xt_offsets, w_group_ptr, *_epilogue_inputs(
                     ep, True, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
                 T.writes(_whole(Y))
@@ -373,8 +555,7 @@ def bsr_dense_int8_4x1(
                             T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
                             T.writes(packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0:16, 0:4])
                             if vpu == 0:
-                                prefetch(T.address_of(w_data[vg + WEIGHT_PREFETCH_GROUPS, 0, 0]))
-                                prefetch(T.address_of(w_xt_offsets[vg + WEIGHT_PREFETCH_GROUPS, 0]))
+                                prefetch_weights(w_data, w_xt_offsets, vg)
                             packed.vstore(
                                 [vpu * pack_tv, 0, 0],
                                 T.Shuffle(
@@ -394,14 +575,8 @@ def bsr_dense_int8_4x1(
                             acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
                                 packed[vtv, vt, vc], "int32"
                             ) * T.cast(w_data[vg, vr, vc], "int32")
-                if ep.dequant:
-                    for r, tv in T.grid(4, tv_per_tile):
-                        with T.sblock("epilogue"):
-                            vr, vtv = T.axis.remap("SS", [r, tv])
-                            out[vr, T.ramp(vtv * 16, 1, 16)] = _int8_epilogue_lanes(
-                                acc[vr, T.ramp(vtv * 16, 1, 16)], vbr * 4 + vr, 16,
-                                x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep,
-                            )
+                epilogue_lanes(acc, out, tv_per_tile, "epilogue", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
+                               out_scale, out_zp)
                 if ep.transposed_out:
                     for r, tv in T.grid(4, tv_per_tile):
                         with T.sblock("store_t"):
@@ -410,23 +585,9 @@ def bsr_dense_int8_4x1(
                                 Y[vbr * 4 + vr, T.ramp((vmo * tv_per_tile + vtv) * 16, 1, 16)] = out[
                                     vr, T.ramp(vtv * 16, 1, 16)]
                 if not ep.transposed_out:
-                    for tv in range(tv_per_tile):
-                        with T.sblock("transpose"):
-                            # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
-                            vtv = T.axis.remap("S", [tv])
-                            tokens[vtv, T.ramp(0, 1, 64)] = T.Shuffle(
-                                [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
-                                token_major,
-                            )
-                    for tv, t in T.grid(tv_per_tile, 16):
-                        with T.sblock("store"):
-                            vtv, vt = T.axis.remap("SS", [tv, t])
-                            if (vmo * tv_per_tile + vtv) * 16 + vt < m:
-                                Y[(vmo * tv_per_tile + vtv) * 16 + vt, T.ramp(vbr * 4, 1, 4)] = _store_lanes(
-                                    tokens[vtv, T.ramp(vt * 4, 1, 4)],
-                                    (vmo * tv_per_tile + vtv) * 16 + vt, vbr * 4, 4,
-                                    residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
-                                )
+                    store_token_major(acc, out, tokens, tv_per_tile,
+                                      lambda vtv, vt: (vmo * tv_per_tile + vtv) * 16 + vt, "",
+                                      vbr, Y, residual, out_scale, out_zp)
 
     return _drop_unused_params(main)
 

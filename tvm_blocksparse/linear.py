@@ -157,7 +157,7 @@ def prepare_linear(
 
 #: Register-tile token counts each kernel can be generated with (a compute argument: it sets the
 #: accumulator tile's shape). The tuner tries each; the default is :func:`default_token_tile`.
-TOKEN_TILES = {"int8_4x1": (16, 32, 48), "int8_16x4": (4, 8, 12, 15), "int8_dense": (4, 8, 12, 15),
+TOKEN_TILES = {"int8_4x1": (16, 32, 48, 64), "int8_16x4": (4, 8, 12, 15), "int8_dense": (4, 8, 12, 15),
                "fp32_1x16": (4, 8, 12, 15)}
 KERNEL_SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "int8_4x1": schedule_bsr_dense_int8_4x1, "int8_16x4": schedule_out_lane_kernel,
