@@ -248,9 +248,9 @@ UNPACK_TOKEN_TILE = 64
 
 def default_token_chunk_4x1(m: int, k: int, token_tile: int) -> int | None:
     """``token_chunk`` for the 4x1 kernel: 1 (token tiles outermost) when a tile of ``XT`` fits
-    :data:`XT_TILE_L1_BYTES` or the tile is 64 tokens (whole 64-byte lines; outermost was as fast
-    or faster on every BERT shape measured, up to 1.39x on 3072x768 at 384 tokens), else None
-    (block rows outermost, all of XT re-read per row)."""
+    :data:`XT_TILE_L1_BYTES` or the tile is 64 tokens (whole 64-byte lines; 1 thread, 90 %:
+    0.96-1.04x the speed of block rows outermost at M = 128, 0.98-1.35x at M = 384), else
+    None (block rows outermost, all of XT re-read per row)."""
     n_tiles = _ceil_div(padded_tokens(m) // 16, token_tile // 16)
     fits = k * token_tile <= XT_TILE_L1_BYTES or token_tile == UNPACK_TOKEN_TILE
     return 1 if n_tiles > 1 and fits else None
@@ -261,8 +261,9 @@ def default_token_tile_4x1(m: int) -> int:
     64; else 16, 32 or 48, minimizing ``tiles x (vectors per tile + 0.5)``: a ragged last tile
     recomputes clamped 16-token vectors, and each tile re-reads the weights (~half a vector's
     work, fitted to BERT-Base shapes at 90 %, 1 thread: at M = 128 tiles of 16/32/48 ran
-    0.42/0.36/0.40 ms on 3072x768). At M = 128, 90 %, 1 thread, 64 against 32:
-    768x768 1.01x, 3072x768 1.04x, 768x3072 1.40x, 1024x1024 1.15x, 1024x4096 1.47x."""
+    0.42/0.36/0.40 ms on 3072x768). 64 against 32 at M = 128, 90 %, 1 thread (int32 out):
+    768x768 0.99x, 3072x768 1.02x, 768x3072 1.39x, 1024x1024 1.08x, 4096x1024 1.10x,
+    1024x4096 1.40x; against 48 at M = 384: 768x768 1.07x, 768x3072 1.31x, 3072x768 1.05x."""
     if padded_tokens(m) % UNPACK_TOKEN_TILE == 0:
         return UNPACK_TOKEN_TILE
     n_vec = padded_tokens(m) // 16
