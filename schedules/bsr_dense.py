@@ -17,6 +17,16 @@ from tvm_blocksparse.tensor_intrin import (
 )
 
 
+def _block_names(sch: Schedule) -> list[str]:
+    """Names of the SBlocks inside the kernel's ``tile`` block, in order."""
+    names, todo = [], list(sch.get_child_blocks(sch.get_sblock("tile")))
+    while todo:
+        block = todo.pop(0)
+        names.append(sch.get(block).name_hint)
+        todo.extend(sch.get_child_blocks(block))
+    return names
+
+
 def _has_block(sch: Schedule, block_name: str) -> bool:
     try:
         sch.get_sblock(block_name)
@@ -48,22 +58,21 @@ def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True, parallel_spl
     ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile.
     ``parallel_split``: see :func:`split_parallel_tiles` (None: one tile per parallel task)."""
     split_parallel_tiles(sch, parallel_split)
-    # a 64-token tile keeps its accumulators in two halves: "dot" and "dot_hi", and so on
-    halves = ("", "_hi") if _has_block(sch, "dot_hi") else ("",)
-    for half in halves:
-        tv, r, t, _ = sch.get_loops(sch.get_sblock("dot" + half))[-4:]
+    # a 64-token tile has "dot" and "dot_hi" (two accumulator halves), and so on for every block
+    # row a task computes ("dot_r1", "dot_hi_r1", ...)
+    names = _block_names(sch)
+    for name in (n for n in names if n.startswith("dot")):
+        tv, r, t, _ = sch.get_loops(sch.get_sblock(name))[-4:]
         sch.tensorize(t, VNNI_TOKEN16_W4_INTRIN)
         if unroll:
             sch.unroll(tv)
             sch.unroll(r)
     if unroll:
-        _unroll_inner(sch, "init")
-        _unroll_inner(sch, "pack", keep_outer=2)  # (parallel, group) stay loops
-        for half in halves:
-            _unroll_inner(sch, "epilogue" + half)
-            _unroll_inner(sch, "transpose" + half)
-            _unroll_inner(sch, "store" + half)
-        _unroll_inner(sch, "store_t")
+        for name in names:
+            if name.startswith("pack"):
+                _unroll_inner(sch, name, keep_outer=2)  # (parallel, group) stay loops
+            elif name.startswith(("init", "epilogue", "transpose", "store")):
+                _unroll_inner(sch, name)
     return sch
 
 

@@ -288,6 +288,18 @@ def default_row_groups_4x1(n: int, token_chunk: int | None, threads: int) -> int
     return threads if token_chunk == 1 and threads > 1 and (n // 4) % threads == 0 else 1
 
 
+def default_rows_per_task_4x1(n: int, token_tile: int, epilogue: Epilogue, row_groups: int = 1) -> int:
+    """``rows_per_task`` for the 4x1 kernel: 4 (16 channels per token store) for a 64-token tile
+    with a token-major output when the block rows allow it, else 1. A task's 64 token rows of
+    ``Y`` lie ``N x 4`` bytes apart, which maps them to a few L1 sets (one set at N = 1024
+    float32): written 4 channels at a time, the lines are evicted before the next block row
+    fills them. 4 block rows per task against 1 (1 thread, 90 %, 128 tokens, f32 + bias):
+    1024x256 2.45x, 768x768 1.18x, 256x256 2.2x; with a residual 768x3072 1.14x, 1024x1024
+    1.25x; u8 out 4096x1024 1.24x; bit-identical."""
+    stageable = token_tile == UNPACK_TOKEN_TILE and not epilogue.transposed_out
+    return 4 if stageable and (n // 4 // row_groups) % 4 == 0 else 1
+
+
 def _unpack_pattern(half: int, words: bool) -> list[int]:
     """Lanes of ``vpunpck{l,h}{bw,wd}`` on two 64-lane byte vectors (``half`` 0: low, 1: high
     half of each 128-bit lane; ``words``: 16-bit elements): the shuffle LLVM matches to one
@@ -309,7 +321,7 @@ def unpack_tile_token(vector: int, lane: int) -> int:
 
 def bsr_dense_int8_4x1(
     m: int, n: int, k: int, num_groups: int, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
-    token_chunk: int | None = None, row_groups: int = 1,
+    token_chunk: int | None = None, row_groups: int = 1, rows_per_task: int = 1,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped).
 
@@ -329,6 +341,8 @@ def bsr_dense_int8_4x1(
     Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
     ``token_tile`` 64 (needs ``Mp % 64 == 0``) packs by unpacks (:data:`UNPACK_TOKEN_TILE`) and
     keeps its accumulators in two 32-token halves (a 1 KiB buffer would leave the stack).
+    ``rows_per_task`` 4 (64-token tiles, token-major output): a task computes 4 consecutive block
+    rows and stores 16 channels per token (see :func:`default_rows_per_task_4x1`).
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -354,6 +368,11 @@ def bsr_dense_int8_4x1(
     if row_groups < 1 or nb % row_groups:
         raise ValueError(f"row_groups={row_groups} must divide the {nb} block rows (N_out / 4)")
     nbg = nb // row_groups
+    if rows_per_task not in (1, 4):
+        raise ValueError(f"{rows_per_task=} must be 1 or 4")
+    if rows_per_task > 1 and (token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or nbg % rows_per_task):
+        raise ValueError(f"rows_per_task={rows_per_task} needs token_tile=64, a token-major output and "
+                         f"{rows_per_task} | {nbg} block rows per row group")
     g = max(num_groups, 1)
     ep = epilogue
     out_dtype = ep.out_dtype
@@ -376,7 +395,7 @@ def bsr_dense_int8_4x1(
                     )
 
     @T.macro
-    def store_token_major(acc, out, tokens, n_tv, token_of, suffix, vbr, Y, residual, out_scale, out_zp):
+    def token_major_lanes(acc, out, tokens, n_tv, suffix):
         for tv in range(n_tv):
             with T.sblock("transpose" + suffix):
                 # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
@@ -385,20 +404,30 @@ def bsr_dense_int8_4x1(
                     [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
                     token_major,
                 )
+
+    @T.macro
+    def store_tokens(staged, n_tv, token_of, suffix, channel0, Y, residual, out_scale, out_zp):
+        """Each token's channels from ``staged`` (token-major 4-channel buffers of consecutive
+        block rows) in one store."""
         for tv, t in T.grid(n_tv, 16):
             with T.sblock("store" + suffix):
                 vtv, vt = T.axis.remap("SS", [tv, t])
                 if token_of(vtv, vt) < m:
-                    Y[token_of(vtv, vt), T.ramp(vbr * 4, 1, 4)] = _store_lanes(
-                        tokens[vtv, T.ramp(vt * 4, 1, 4)], token_of(vtv, vt), vbr * 4, 4,
+                    Y[token_of(vtv, vt), T.ramp(channel0, 1, 4 * len(staged))] = _store_lanes(
+                        T.Shuffle([b[vtv, T.ramp(vt * 4, 1, 4)] for b in staged], list(range(4 * len(staged)))),
+                        token_of(vtv, vt), channel0, 4 * len(staged),
                         residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
                     )
 
+    # tasks walk units of rows_per_task block rows: units_per_group per row group
+    upg = nbg // rows_per_task
+
     def tile_block_row(p):
-        return p // (nbg * n_tiles) * nbg + p % (nbg * n_tiles) % (nbg * chunk) // chunk
+        """First block row of task ``p``."""
+        return (p // (upg * n_tiles) * upg + p % (upg * n_tiles) % (upg * chunk) // chunk) * rows_per_task
 
     def tile_token_tile(p):
-        return p % (nbg * n_tiles) // (nbg * chunk) * chunk + p % (nbg * n_tiles) % chunk
+        return p % (upg * n_tiles) // (upg * chunk) * chunk + p % (upg * n_tiles) % chunk
 
     @T.macro
     def prefetch_weights(w_data, w_xt_offsets, group):
@@ -418,6 +447,56 @@ def bsr_dense_int8_4x1(
         natural = [j * 16 + lane for t in range(64) for j, lane in [_unpack_vector_lane(t)]]
         half_tokens = 32
 
+        @T.macro
+        def unpack_block_row(row, tile, sfx, acc, acc_hi, packed, out, out_hi, tokens, tokens_hi, XT, XT_tile,
+                             w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale, w_row_sum, bias,
+                             out_scale, out_zp):
+            """Block row ``row`` of 64-token tile ``tile``: accumulate, epilogue into ``out``/``out_hi``
+            and (token-major output) 16-token x 4-channel lanes into ``tokens``/``tokens_hi``."""
+            for r, tv in T.grid(4, 2):
+                with T.sblock("init" + sfx):
+                    vr, vtv = T.axis.remap("SS", [r, tv])
+                    acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                    acc_hi[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+            for gi in range(w_group_ptr[row], w_group_ptr[row + 1]):
+                with T.sblock("pack" + sfx):
+                    vg = T.axis.opaque(g, gi)
+                    T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
+                    T.writes(packed[0:4, 0:16, 0:4])
+                    prefetch_weights(w_data, w_xt_offsets, vg)
+                    # expressions, not TVMScript assignments (those become workspace buffers)
+                    packed.vstore([0, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
+                    packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
+                    packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
+                    packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
+                for tv, r, t, c in T.grid(2, 4, 16, 4):
+                    with T.sblock("dot" + sfx):
+                        vg = T.axis.reduce(g, gi)
+                        vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
+                        T.reads(acc[vr, vtv * 16 + vt], packed[vtv, vt, vc], w_data[vg, vr, vc])
+                        T.writes(acc[vr, vtv * 16 + vt])
+                        acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
+                            packed[vtv, vt, vc], "int32"
+                        ) * T.cast(w_data[vg, vr, vc], "int32")
+                for tv, r, t, c in T.grid(2, 4, 16, 4):
+                    with T.sblock("dot_hi" + sfx):
+                        vg = T.axis.reduce(g, gi)
+                        vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
+                        T.reads(acc_hi[vr, vtv * 16 + vt], packed[2 + vtv, vt, vc], w_data[vg, vr, vc])
+                        T.writes(acc_hi[vr, vtv * 16 + vt])
+                        acc_hi[vr, vtv * 16 + vt] = acc_hi[vr, vtv * 16 + vt] + T.cast(
+                            packed[2 + vtv, vt, vc], "int32"
+                        ) * T.cast(w_data[vg, vr, vc], "int32")
+            epilogue_lanes(acc, out, 2, "epilogue" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
+                           out_scale, out_zp)
+            epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
+                           out_scale, out_zp)
+            if not ep.transposed_out:
+                token_major_lanes(acc, out, tokens, 2, sfx)
+                token_major_lanes(acc_hi, out_hi, tokens_hi, 2, "_hi" + sfx)
+
+        lanes_dtype = tile_dtype if ep.dequant else "int32"
+
         @T.prim_func(s_tir=True)
         def main(
             XT: T.Buffer((k, mp), "uint8"),
@@ -435,7 +514,7 @@ def bsr_dense_int8_4x1(
             Y: T.Buffer(y_shape, out_dtype),
         ):
             T.func_attr({"global_symbol": "main", "tirx.noalias": True})
-            for p in T.parallel(nb * n_tiles):
+            for p in T.parallel(nb // rows_per_task * n_tiles):
                 with T.sblock("tile"):
                     vbr = T.axis.spatial(nb, tile_block_row(p))
                     vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
@@ -447,49 +526,31 @@ def bsr_dense_int8_4x1(
                     packed = T.alloc_buffer((4, 16, 4), "uint8")
                     out = T.alloc_buffer((4, half_tokens), tile_dtype)
                     out_hi = T.alloc_buffer((4, half_tokens), tile_dtype)
-                    tokens = T.alloc_buffer((2, 64), tile_dtype if ep.dequant else "int32")
-                    tokens_hi = T.alloc_buffer((2, 64), tile_dtype if ep.dequant else "int32")
+                    # token-major lanes of up to 4 block rows, each buffer < 1 KiB (see above)
+                    tokens0 = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens0_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens1 = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens1_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens2 = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens2_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens3 = T.alloc_buffer((2, 64), lanes_dtype)
+                    tokens3_hi = T.alloc_buffer((2, 64), lanes_dtype)
                     XT_flat = T.decl_buffer((k * mp,), "uint8", data=XT.data)
                     tile_ptr = T.address_of(XT_flat[vmo * 64])
                     XT_tile = T.decl_buffer((k * mp,), "uint8", data=tile_ptr)
-                    for r, tv in T.grid(4, 2):
-                        with T.sblock("init"):
-                            vr, vtv = T.axis.remap("SS", [r, tv])
-                            acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                            acc_hi[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                    for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
-                        with T.sblock("pack"):
-                            vg = T.axis.opaque(g, gi)
-                            T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
-                            T.writes(packed[0:4, 0:16, 0:4])
-                            prefetch_weights(w_data, w_xt_offsets, vg)
-                            # expressions, not TVMScript assignments (those become workspace buffers)
-                            packed.vstore([0, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
-                            packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
-                            packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
-                            packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
-                        for tv, r, t, c in T.grid(2, 4, 16, 4):
-                            with T.sblock("dot"):
-                                vg = T.axis.reduce(g, gi)
-                                vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
-                                T.reads(acc[vr, vtv * 16 + vt], packed[vtv, vt, vc], w_data[vg, vr, vc])
-                                T.writes(acc[vr, vtv * 16 + vt])
-                                acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
-                                    packed[vtv, vt, vc], "int32"
-                                ) * T.cast(w_data[vg, vr, vc], "int32")
-                        for tv, r, t, c in T.grid(2, 4, 16, 4):
-                            with T.sblock("dot_hi"):
-                                vg = T.axis.reduce(g, gi)
-                                vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
-                                T.reads(acc_hi[vr, vtv * 16 + vt], packed[2 + vtv, vt, vc], w_data[vg, vr, vc])
-                                T.writes(acc_hi[vr, vtv * 16 + vt])
-                                acc_hi[vr, vtv * 16 + vt] = acc_hi[vr, vtv * 16 + vt] + T.cast(
-                                    packed[2 + vtv, vt, vc], "int32"
-                                ) * T.cast(w_data[vg, vr, vc], "int32")
-                    epilogue_lanes(acc, out, 2, "epilogue", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
-                                   out_scale, out_zp)
-                    epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
-                                   out_scale, out_zp)
+                    unpack_block_row(vbr, vmo, "", acc, acc_hi, packed, out, out_hi, tokens0, tokens0_hi, XT,
+                                     XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale, w_row_sum,
+                                     bias, out_scale, out_zp)
+                    if rows_per_task == 4:
+                        unpack_block_row(vbr + 1, vmo, "_r1", acc, acc_hi, packed, out, out_hi, tokens1, tokens1_hi,
+                                         XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
+                                         w_row_sum, bias, out_scale, out_zp)
+                        unpack_block_row(vbr + 2, vmo, "_r2", acc, acc_hi, packed, out, out_hi, tokens2, tokens2_hi,
+                                         XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
+                                         w_row_sum, bias, out_scale, out_zp)
+                        unpack_block_row(vbr + 3, vmo, "_r3", acc, acc_hi, packed, out, out_hi, tokens3, tokens3_hi,
+                                         XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
+                                         w_row_sum, bias, out_scale, out_zp)
                     if ep.transposed_out:
                         for r in range(4):
                             with T.sblock("store_t"):
@@ -497,12 +558,10 @@ def bsr_dense_int8_4x1(
                                 Y[vbr * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
                                     [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]], natural)
                     if not ep.transposed_out:
-                        store_token_major(acc, out, tokens, 2,
-                                          lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt), "",
-                                          vbr, Y, residual, out_scale, out_zp)
-                        store_token_major(acc_hi, out_hi, tokens_hi, 2,
-                                          lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt), "_hi",
-                                          vbr, Y, residual, out_scale, out_zp)
+                        store_tokens([tokens0, tokens1, tokens2, tokens3][:rows_per_task], 2, lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt), "",
+                                     vbr * 4, Y, residual, out_scale, out_zp)
+                        store_tokens([tokens0_hi, tokens1_hi, tokens2_hi, tokens3_hi][:rows_per_task], 2, lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt), "_hi",
+                                     vbr * 4, Y, residual, out_scale, out_zp)
 
         return _drop_unused_params(main)
 
@@ -586,9 +645,9 @@ def bsr_dense_int8_4x1(
                                 Y[vbr * 4 + vr, T.ramp((vmo * tv_per_tile + vtv) * 16, 1, 16)] = out[
                                     vr, T.ramp(vtv * 16, 1, 16)]
                 if not ep.transposed_out:
-                    store_token_major(acc, out, tokens, tv_per_tile,
-                                      lambda vtv, vt: (vmo * tv_per_tile + vtv) * 16 + vt, "",
-                                      vbr, Y, residual, out_scale, out_zp)
+                    token_major_lanes(acc, out, tokens, tv_per_tile, "")
+                    store_tokens([tokens], tv_per_tile, lambda vtv, vt: (vmo * tv_per_tile + vtv) * 16 + vt, "",
+                                 vbr * 4, Y, residual, out_scale, out_zp)
 
     return _drop_unused_params(main)
 

@@ -180,7 +180,8 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernel
     ``token_chunk`` (4x1 only): see :func:`kernels.bsr_dense_int8_4x1`; "default" picks
     :func:`kernels.default_token_chunk_4x1` and :func:`kernels.default_row_groups_4x1` for the
     threads of the enclosing target (``num-cores``; 1 outside a target scope). An explicit
-    chunk (a tuned variant) keeps one row group."""
+    chunk (a tuned variant) keeps one row group. Either way, 64-token tiles with a token-major
+    output stage 4 block rows per task (:func:`kernels.default_rows_per_task_4x1`)."""
     if kind == "int8_4x1":
         row_groups = 1
         if token_chunk == "default":
@@ -188,7 +189,9 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernel
             target = tvm.target.Target.current(allow_none=True)
             threads = int(target.attrs.get("num-cores", 1)) if target is not None else 1
             row_groups = kernels.default_row_groups_4x1(n, token_chunk, threads)
-        return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups)
+        rows_per_task = kernels.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
+        return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
+                                          rows_per_task)
     if kind == "int8_16x4":
         return kernels.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
     if kind == "int8_dense":
