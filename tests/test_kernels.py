@@ -449,9 +449,9 @@ def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
 @requires_vnni
 @pytest.mark.parametrize("token_chunk, row_groups, rows_per_task",
                          [(None, 1, 1), (1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 24, 1), (None, 1, 4), (1, 1, 4),
-                          (2, 1, 4), (1, 2, 4), (1, 3, 4)])
+                          (2, 1, 4), (1, 2, 4), (1, 3, 4), (1, 1, 2), (None, 1, 2), (1, 12, 2)])
 def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups, rows_per_task):
-    """64-token tiles walked in every order, one or 4 block rows per task (M = 250: 4 tiles, the
+    """64-token tiles walked in every order, 1, 2 or 4 block rows per task (M = 250: 4 tiles, the
     last one padded)."""
     rng = np.random.default_rng(22)
     m, n, k = 250, 96, 192
@@ -469,19 +469,19 @@ def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups, rows
 def test_int8_4x1_rows_per_task_arguments():
     from tvm_blocksparse.kernels import default_rows_per_task_4x1
 
-    with pytest.raises(ValueError, match="rows_per_task=2 must be 1 or 4"):
-        bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("int32"), 64, 1, 1, 2)
+    with pytest.raises(ValueError, match="rows_per_task=3 must be 1, 2 or 4"):
+        bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("int32"), 64, 1, 1, 3)
     with pytest.raises(ValueError, match="rows_per_task=4 needs token_tile=64"):
         bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("int32"), 32, 1, 1, 4)
     with pytest.raises(ValueError, match=r"4 \| 6 block rows"):
         bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("int32"), 64, 1, 4, 4)
     with pytest.raises(ValueError, match="token-major"):
         bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("float32", transposed_out=True), 64, 1, 1, 4)
-    assert default_rows_per_task_4x1(768, 64, Epilogue("float32")) == 4
-    assert default_rows_per_task_4x1(768, 64, Epilogue("float32"), row_groups=2) == 4
+    assert default_rows_per_task_4x1(768, 64, Epilogue("float32")) == 2
+    assert default_rows_per_task_4x1(768, 64, Epilogue("float32"), row_groups=2) == 2
     assert default_rows_per_task_4x1(768, 32, Epilogue("float32")) == 1
     assert default_rows_per_task_4x1(768, 64, Epilogue("float32", transposed_out=True)) == 1
-    assert default_rows_per_task_4x1(40, 64, Epilogue("float32")) == 1  # 10 block rows
+    assert default_rows_per_task_4x1(24, 64, Epilogue("float32"), row_groups=2) == 1  # 3 block rows per group
 
 
 @requires_x86
@@ -492,7 +492,7 @@ def test_int8_4x1_asm_packs_64_token_tiles_with_unpacks():
     target = Target({"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2})
     w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
     asm = linear.build_linear("int8_4x1", w, 128, token_tile=64, target=target)[0].asm()
-    rows = 4  # block rows per task (token-major output): 4 copies of the group loop
+    rows = 2  # block rows per task (token-major output): 2 copies of the group loop
     loop = asm[asm.index("vpunpcklbw") - 600 : asm.index("vpdpbusd") + 1500]
     assert asm.count("vpdpbusd") == 16 * rows
     for op in ("vpunpcklbw", "vpunpckhbw", "vpunpcklwd", "vpunpckhwd"):

@@ -289,15 +289,18 @@ def default_row_groups_4x1(n: int, token_chunk: int | None, threads: int) -> int
 
 
 def default_rows_per_task_4x1(n: int, token_tile: int, epilogue: Epilogue, row_groups: int = 1) -> int:
-    """``rows_per_task`` for the 4x1 kernel: 4 (16 channels per token store) for a 64-token tile
+    """``rows_per_task`` for the 4x1 kernel: 2 (8 channels per token store) for a 64-token tile
     with a token-major output when the block rows allow it, else 1. A task's 64 token rows of
     ``Y`` lie ``N x 4`` bytes apart, which maps them to a few L1 sets (one set at N = 1024
     float32): written 4 channels at a time, the lines are evicted before the next block row
-    fills them. 4 block rows per task against 1 (1 thread, 90 %, 128 tokens, f32 + bias):
-    1024x256 2.45x, 768x768 1.18x, 256x256 2.2x; with a residual 768x3072 1.14x, 1024x1024
-    1.25x; u8 out 4096x1024 1.24x; bit-identical."""
+    fills them. 1 thread, 90 %, 128 tokens, f32 + bias + residual, 1 / 2 / 4 rows per task:
+    768x768 64.5 / 54.0 / 53.3 us, 768x3072 194 / 166 / 160, 1024x1024 126 / 97 / 92, 256x256
+    20.1 / 10.9 / 9.8; f32 + bias 1024x256 106 / 67 / 51; bit-identical. Each row per task is
+    another copy of the group loop in the code, and end to end the gain is small: BERT-Base
+    (one process, identical outputs) compiles in 60.4 / 65.8 / 82.8 s and runs 14.83 / 14.67 /
+    15.00 ms; BERT-Mini runs 1.287 (1 row) / 1.139 (4 rows) ms. 2 is the default."""
     stageable = token_tile == UNPACK_TOKEN_TILE and not epilogue.transposed_out
-    return 4 if stageable and (n // 4 // row_groups) % 4 == 0 else 1
+    return 2 if stageable and (n // 4 // row_groups) % 2 == 0 else 1
 
 
 def _unpack_pattern(half: int, words: bool) -> list[int]:
@@ -341,8 +344,9 @@ def bsr_dense_int8_4x1(
     Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
     ``token_tile`` 64 (needs ``Mp % 64 == 0``) packs by unpacks (:data:`UNPACK_TOKEN_TILE`) and
     keeps its accumulators in two 32-token halves (a 1 KiB buffer would leave the stack).
-    ``rows_per_task`` 4 (64-token tiles, token-major output): a task computes 4 consecutive block
-    rows and stores 16 channels per token (see :func:`default_rows_per_task_4x1`).
+    ``rows_per_task`` 2 or 4 (64-token tiles, token-major output): a task computes that many
+    consecutive block rows and stores all their channels per token at once (see
+    :func:`default_rows_per_task_4x1`).
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -368,8 +372,8 @@ def bsr_dense_int8_4x1(
     if row_groups < 1 or nb % row_groups:
         raise ValueError(f"row_groups={row_groups} must divide the {nb} block rows (N_out / 4)")
     nbg = nb // row_groups
-    if rows_per_task not in (1, 4):
-        raise ValueError(f"{rows_per_task=} must be 1 or 4")
+    if rows_per_task not in (1, 2, 4):
+        raise ValueError(f"{rows_per_task=} must be 1, 2 or 4")
     if rows_per_task > 1 and (token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or nbg % rows_per_task):
         raise ValueError(f"rows_per_task={rows_per_task} needs token_tile=64, a token-major output and "
                          f"{rows_per_task} | {nbg} block rows per row group")
@@ -541,10 +545,11 @@ def bsr_dense_int8_4x1(
                     unpack_block_row(vbr, vmo, "", acc, acc_hi, packed, out, out_hi, tokens0, tokens0_hi, XT,
                                      XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale, w_row_sum,
                                      bias, out_scale, out_zp)
-                    if rows_per_task == 4:
+                    if rows_per_task >= 2:
                         unpack_block_row(vbr + 1, vmo, "_r1", acc, acc_hi, packed, out, out_hi, tokens1, tokens1_hi,
                                          XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
                                          w_row_sum, bias, out_scale, out_zp)
+                    if rows_per_task == 4:
                         unpack_block_row(vbr + 2, vmo, "_r2", acc, acc_hi, packed, out, out_hi, tokens2, tokens2_hi,
                                          XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
                                          w_row_sum, bias, out_scale, out_zp)
