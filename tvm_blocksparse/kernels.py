@@ -438,6 +438,20 @@ def bsr_dense_int8_4x1(
         prefetch(T.address_of(w_data[group + WEIGHT_PREFETCH_GROUPS, 0, 0]))
         prefetch(T.address_of(w_xt_offsets[group + WEIGHT_PREFETCH_GROUPS, 0]))
 
+    @T.macro
+    def dot_lanes(acc, packed, n_tv, first_vector, name, gi, w_data):
+        """``acc[r, 16 tv + t] += sum_c packed[first_vector + tv, t, c] * w[group, r, c]`` (the
+        block the schedule tensorizes onto ``vpdpbusd``)."""
+        for tv, r, t, c in T.grid(n_tv, 4, 16, 4):
+            with T.sblock(name):
+                vg = T.axis.reduce(g, gi)
+                vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
+                T.reads(acc[vr, vtv * 16 + vt], packed[first_vector + vtv, vt, vc], w_data[vg, vr, vc])
+                T.writes(acc[vr, vtv * 16 + vt])
+                acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
+                    packed[first_vector + vtv, vt, vc], "int32"
+                ) * T.cast(w_data[vg, vr, vc], "int32")
+
     if token_tile == UNPACK_TOKEN_TILE:
         byte_unpack = [_unpack_pattern(half, False) for half in (0, 1)]
         word_unpack = [_unpack_pattern(half, True) for half in (0, 1)]
@@ -473,24 +487,8 @@ def bsr_dense_int8_4x1(
                     packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
                     packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
                     packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
-                for tv, r, t, c in T.grid(2, 4, 16, 4):
-                    with T.sblock("dot" + sfx):
-                        vg = T.axis.reduce(g, gi)
-                        vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
-                        T.reads(acc[vr, vtv * 16 + vt], packed[vtv, vt, vc], w_data[vg, vr, vc])
-                        T.writes(acc[vr, vtv * 16 + vt])
-                        acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
-                            packed[vtv, vt, vc], "int32"
-                        ) * T.cast(w_data[vg, vr, vc], "int32")
-                for tv, r, t, c in T.grid(2, 4, 16, 4):
-                    with T.sblock("dot_hi" + sfx):
-                        vg = T.axis.reduce(g, gi)
-                        vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
-                        T.reads(acc_hi[vr, vtv * 16 + vt], packed[2 + vtv, vt, vc], w_data[vg, vr, vc])
-                        T.writes(acc_hi[vr, vtv * 16 + vt])
-                        acc_hi[vr, vtv * 16 + vt] = acc_hi[vr, vtv * 16 + vt] + T.cast(
-                            packed[2 + vtv, vt, vc], "int32"
-                        ) * T.cast(w_data[vg, vr, vc], "int32")
+                dot_lanes(acc, packed, 2, 0, "dot" + sfx, gi, w_data)
+                dot_lanes(acc_hi, packed, 2, 2, "dot_hi" + sfx, gi, w_data)
             epilogue_lanes(acc, out, 2, "epilogue" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
                            out_scale, out_zp)
             epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
@@ -631,15 +629,7 @@ def bsr_dense_int8_4x1(
                                     interleave,
                                 ),
                             )
-                    for tv, r, t, c in T.grid(tv_per_tile, 4, 16, 4):
-                        with T.sblock("dot"):
-                            vg = T.axis.reduce(g, gi)
-                            vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
-                            T.reads(acc[vr, vtv * 16 + vt], packed[vtv, vt, vc], w_data[vg, vr, vc])
-                            T.writes(acc[vr, vtv * 16 + vt])
-                            acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
-                                packed[vtv, vt, vc], "int32"
-                            ) * T.cast(w_data[vg, vr, vc], "int32")
+                    dot_lanes(acc, packed, tv_per_tile, 0, "dot", gi, w_data)
                 epilogue_lanes(acc, out, tv_per_tile, "epilogue", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
                                out_scale, out_zp)
                 if ep.transposed_out:
