@@ -181,7 +181,7 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernel
     :func:`kernels.default_token_chunk_4x1` and :func:`kernels.default_row_groups_4x1` for the
     threads of the enclosing target (``num-cores``; 1 outside a target scope). An explicit
     chunk (a tuned variant) keeps one row group. Either way, 64-token tiles with a token-major
-    output stage 4 block rows per task (:func:`kernels.default_rows_per_task_4x1`)."""
+    output compute 2 block rows per task (:func:`kernels.default_rows_per_task_4x1`)."""
     if kind == "int8_4x1":
         row_groups = 1
         if token_chunk == "default":
