@@ -95,6 +95,24 @@ def schedule_out_lane_kernel(sch: Schedule, unroll: bool = True, parallel_split=
     return sch
 
 
+def schedule_bsr_dense_fp32_1x16(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:
+    """FP32 1x16 kernel: the staged form (16-token tile in two 8-token halves, ``dot`` and
+    ``dot_hi``) or the direct one (:func:`schedule_out_lane_kernel`); both tensorize onto
+    ``vfmadd231ps`` with an embedded activation broadcast and unroll the register tile."""
+    if not _has_block(sch, "dot_hi"):
+        return schedule_out_lane_kernel(sch, unroll, parallel_split)
+    split_parallel_tiles(sch, parallel_split)
+    for name in ("dot", "dot_hi"):
+        t, j = sch.get_loops(sch.get_sblock(name))[-2:]
+        sch.tensorize(j, FMA_OUT16_F32_INTRIN)
+        if unroll:
+            sch.unroll(t)
+    if unroll:
+        _unroll_inner(sch, "init")
+        _unroll_inner(sch, "store")
+    return sch
+
+
 def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -> Schedule:
     """Plain form (K % 16 != 0): parallel over input channels, vectorized over tokens. The
     tiled form is written scheduled (16 x 16 tile transposes) and needs nothing here."""

@@ -1,5 +1,7 @@
 """Kernel correctness: INT8 bit-exact on full-range data, FP32 to a stated tolerance."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import requires_avx512, requires_vnni, requires_x86
@@ -164,6 +166,40 @@ def test_fp32_1x16(m, sparsity):
     kern, arrays = linear.build_linear("fp32_1x16", w, m)
     y = kern(**_inputs_for("fp32_1x16", x, arrays))
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, Epilogue()), **FP32_TOL)
+
+
+@requires_avx512
+@pytest.mark.parametrize("k", [96, 88, 7])  # K % 16 == 8 and K < 16 take the staging tail loop
+@pytest.mark.parametrize("token_tile,token_chunk", [(16, 1), (16, None), (12, None)])
+def test_fp32_1x16_staged_and_direct(k, token_tile, token_chunk):
+    """The staged kernel (16-token tiles over XS, either task order) and the direct one (tile
+    12 over X) against numpy, on a token tail (M = 37) and K not a multiple of 16."""
+    rng = np.random.default_rng(k)
+    m, n = 37, 48
+    w = random_block_sparse(rng, n, k, 0.7, "1x16", np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias, res = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
+    ep = Epilogue("float32", bias=True, residual=True)
+    arrays = linear.fp32_1x16_weight_arrays(w)
+    func = linear.kernel_func("fp32_1x16", m, n, k, linear.num_blocks("fp32_1x16", arrays), ep, token_tile,
+                              token_chunk)
+    assert ("dot_hi" in func.script()) == (token_tile == 16)
+    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["fp32_1x16"])
+    y = kern(**_inputs_for("fp32_1x16", x, arrays, bias=bias, residual=res))
+    np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
+
+
+@requires_avx512
+def test_fp32_1x16_staged_asm_broadcasts_one_line_per_block():
+    """Hot loop of the staged kernel: 16 FMAs whose activations are embedded broadcasts at
+    consecutive offsets (one 64-byte XS line per block) and no gathers (the 16 x 16 transposes
+    use contiguous row loads)."""
+    rng = np.random.default_rng(5)
+    w = random_block_sparse(rng, 64, 256, 0.9, "1x16", np.float32)
+    asm = linear.build_linear("fp32_1x16", w, 64)[0].asm()
+    offsets = re.findall(r"vfmadd231ps\s+(\d*)\(%\w+,%\w+,4\)\{1to16\}", asm)
+    assert sorted({int(o or 0) for o in offsets}) == list(range(0, 64, 4)), offsets
+    assert "vgather" not in asm
 
 
 @requires_avx512

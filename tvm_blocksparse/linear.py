@@ -15,6 +15,7 @@ from tvm.s_tir import Schedule
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import kernels
 from tvm_blocksparse.schedules import (
+    schedule_bsr_dense_fp32_1x16,
     schedule_bsr_dense_int8_4x1,
     schedule_out_lane_kernel,
     schedule_quantize_transpose_u8,
@@ -158,15 +159,17 @@ def prepare_linear(
 #: Register-tile token counts each kernel can be generated with (a compute argument: it sets the
 #: accumulator tile's shape). The tuner tries each; the default is :func:`default_token_tile`.
 TOKEN_TILES = {"int8_4x1": (16, 32, 48, 64), "int8_16x4": (4, 8, 12, 15), "int8_dense": (4, 8, 12, 15),
-               "fp32_1x16": (4, 8, 12, 15)}
+               "fp32_1x16": (4, 8, 12, 15, kernels.FP32_STAGED_TILE)}
 KERNEL_SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "int8_4x1": schedule_bsr_dense_int8_4x1, "int8_16x4": schedule_out_lane_kernel,
-    "int8_dense": schedule_out_lane_kernel, "fp32_1x16": schedule_out_lane_kernel,
+    "int8_dense": schedule_out_lane_kernel, "fp32_1x16": schedule_bsr_dense_fp32_1x16,
 }
 
 
 def default_token_tile(kind: str, m: int) -> int:
-    return kernels.default_token_tile_4x1(m) if kind == "int8_4x1" else 12
+    if kind == "int8_4x1":
+        return kernels.default_token_tile_4x1(m)
+    return kernels.FP32_STAGED_TILE if kind == "fp32_1x16" else 12
 
 
 def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
@@ -177,7 +180,10 @@ def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
 def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernels.Epilogue,
                 token_tile: int, token_chunk: int | None | str = "default") -> tvm.tirx.PrimFunc:
     """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks.
-    ``token_chunk`` (4x1 only): see :func:`kernels.bsr_dense_int8_4x1`; "default" picks
+    ``token_tile`` 16 of ``fp32_1x16`` is the staged kernel
+    (:func:`kernels.bsr_dense_fp32_1x16_staged`), whose ``token_chunk`` 1 or "default" walks
+    token tiles outermost and None block rows outermost; other tiles read ``X`` directly.
+    ``token_chunk`` (4x1): see :func:`kernels.bsr_dense_int8_4x1`; "default" picks
     :func:`kernels.default_token_chunk_4x1` and :func:`kernels.default_row_groups_4x1` for the
     threads of the enclosing target (``num-cores``; 1 outside a target scope). An explicit
     chunk (a tuned variant) keeps one row group. Either way, 64-token tiles with a token-major
@@ -197,6 +203,9 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernel
     if kind == "int8_dense":
         return kernels.dense_int8(m, n, k, epilogue, token_tile)
     if kind == "fp32_1x16":
+        if token_tile == kernels.FP32_STAGED_TILE:
+            return kernels.bsr_dense_fp32_1x16_staged(m, n, k, blocks, epilogue,
+                                                      tiles_outer=token_chunk in ("default", 1))
         return kernels.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, token_tile)
     raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
 

@@ -98,14 +98,17 @@ class KernelTask:
 
     def default_variant(self) -> Variant:
         tile = default_token_tile(self.kind, self.m)
-        return tile, kernels.default_token_chunk_4x1(self.m, self.k, tile) if self.kind == "int8_4x1" else None
+        if self.kind == "int8_4x1":
+            return tile, kernels.default_token_chunk_4x1(self.m, self.k, tile)
+        return tile, 1 if tile == kernels.FP32_STAGED_TILE and self.kind == "fp32_1x16" else None
 
     def variants(self) -> list[Variant]:
-        """Every token tile; for the 4x1 kernel each with token tiles outermost (chunk 1) and
-        block rows outermost (None), the default first."""
+        """Every token tile; for the 4x1 kernel and the staged FP32 1x16 kernel each with token
+        tiles outermost (chunk 1) and block rows outermost (None), the default first."""
         out = [self.default_variant()]
         for tile in TOKEN_TILES[self.kind]:
-            for chunk in ((None, 1) if self.kind == "int8_4x1" else (None,)):
+            staged = self.kind == "fp32_1x16" and tile == kernels.FP32_STAGED_TILE
+            for chunk in ((None, 1) if self.kind == "int8_4x1" or staged else (None,)):
                 if (tile, chunk) in out:
                     continue
                 try:
