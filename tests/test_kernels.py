@@ -112,6 +112,29 @@ def test_int8_4x1_token_tiles(token_tile):
     np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
 
 
+@requires_vnni
+def test_int8_4x1_symbolic_group_count_serves_every_weight():
+    """One compiled 4x1 kernel with a symbolic group count (what the pass builds, one per layer
+    shape) runs weights of different sparsity, bit-exact on full-range data; the PrimFunc is
+    parsed once per shape and epilogue; other kernels refuse a symbolic block count."""
+    m, n, k = 64, 32, 96
+    func = linear.kernel_func("int8_4x1", m, n, k, None, Epilogue("int32"), 64)
+    assert func is linear.kernel_func("int8_4x1", m, n, k, None, Epilogue("int32"), 64)
+    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
+    rng = np.random.default_rng(21)
+    groups = set()
+    for sparsity in (0.9, 0.5, 1.0):
+        w = random_block_sparse(rng, n, k, sparsity, "4x1")
+        x = rng.integers(0, 256, (m, k), dtype=np.uint8)
+        _, _, arrays = linear.prepare_linear("int8_4x1", w, m, Epilogue("int32"), 64)
+        groups.add(linear.num_blocks("int8_4x1", arrays))
+        y = kern(**_inputs_for("int8_4x1", x, arrays))
+        np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
+    assert len(groups) == 3
+    with pytest.raises(ValueError, match="symbolic"):
+        linear.kernel_func("fp32_1x16", m, n, k, None, Epilogue("float32"), 16)
+
+
 def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((n, k)).astype(np.float32)

@@ -281,6 +281,9 @@ def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
     # FFN1 (+GELU) requantizes straight into FFN2's transposed u8 input: no quantize pass for FFN2
     assert any(name.startswith("int8_4x1_u8t_m64_n1024_k256") for name in rules)
     assert not any(name.startswith("quantize_transpose_u8_m64_k1024") for name in rules)
+    # 4x1 layers of one shape and epilogue share one PrimFunc (symbolic group count)
+    shared = sum(name.startswith("int8_4x1_") for name in rules)
+    assert 0 < shared < sum(d["kernel"] == "int8_4x1" for d in compiled.report), (shared, rules)
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()
@@ -300,6 +303,9 @@ def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     assert any(name.startswith("quantize_u8_m1024_k64") for name in rules)
     assert any(name.startswith("dynamic_qparams_m1024_k64") for name in rules)
     assert not any(name.startswith("quantize_transpose_u8_m64_k1024") for name in rules)
+    # 4x1 layers of one shape and epilogue share one PrimFunc (symbolic group count)
+    shared = sum(name.startswith("int8_4x1_") for name in rules)
+    assert 0 < shared < sum(d["kernel"] == "int8_4x1" for d in compiled.report), (shared, rules)
     # every LayerNorm is ours and measures its own output's range: the range passes left are
     # those of FFN1's output (FFN2's input) and of the attention output (the out-projection's)
     assert any(name.startswith("layer_norm_qparams_m64_k256") for name in rules)

@@ -323,7 +323,7 @@ def unpack_tile_token(vector: int, lane: int) -> int:
 
 
 def bsr_dense_int8_4x1(
-    m: int, n: int, k: int, num_groups: int, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
+    m: int, n: int, k: int, num_groups: int | None, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
     token_chunk: int | None = None, row_groups: int = 1, rows_per_task: int = 1,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped).
@@ -337,6 +337,8 @@ def bsr_dense_int8_4x1(
                 :class:`tvm_blocksparse.format.VNNIGroupedBSR`; w_xt_offsets ``i32[G, 4]``: its
                 ``cols`` times ``Mp``, the element offset of each input channel's ``XT`` row
                 (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
+                ``G = num_groups``; None makes it a symbolic dimension (``num_groups``), bound
+                from ``w_data``'s shape at run time: one PrimFunc for every weight of a shape.
       w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       Y         ``[M, N]`` of ``epilogue.out_dtype``.
@@ -377,7 +379,7 @@ def bsr_dense_int8_4x1(
     if rows_per_task > 1 and (token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or nbg % rows_per_task):
         raise ValueError(f"rows_per_task={rows_per_task} needs token_tile=64, a token-major output and "
                          f"{rows_per_task} | {nbg} block rows per row group")
-    g = max(num_groups, 1)
+    g = tvm.tirx.Var("num_groups", "int32") if num_groups is None else max(num_groups, 1)
     ep = epilogue
     out_dtype = ep.out_dtype
     token_major = [c * 16 + t for t in range(16) for c in range(4)]  # lane t*4 + r <- row r, token t

@@ -6,6 +6,7 @@ weight preparation functions and PrimFunc generators.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -35,7 +36,9 @@ class CompiledKernel:
         schedule(sch)
         self.scheduled = sch.mod
         self.param_names = [p.name for p in func.params]
-        self.param_specs = [(tuple(int(d) for d in p.shape), str(p.dtype)) for p in func.params]
+        # a symbolic dimension (the 4x1 kernel's group count) is None: any size binds
+        self.param_specs = [(tuple(int(d) if isinstance(d, tvm.tirx.IntImm) else None for d in p.shape), str(p.dtype))
+                            for p in func.params]
         self.module = tvm.compile(sch.mod, target=self.target).mod
         self.device = tvm.cpu()
 
@@ -53,7 +56,8 @@ class CompiledKernel:
                 out.append(tvm.runtime.empty(shape, dtype, self.device))
                 continue
             a = np.ascontiguousarray(arrays[name])
-            if a.shape != shape or str(a.dtype) != dtype:
+            if len(a.shape) != len(shape) or any(d is not None and d != ad for d, ad in zip(shape, a.shape)) \
+                    or str(a.dtype) != dtype:
                 raise ValueError(f"input {name}: expected {shape} {dtype}, got {a.shape} {a.dtype}")
             out.append(tvm.runtime.tensor(a, self.device))
         return out
@@ -124,13 +128,14 @@ def prepare_linear(
     m: int,
     epilogue: kernels.Epilogue | None = None,
     token_tile: int | None = None,
+    shared_groups: bool = False,
 ) -> tuple[tvm.tirx.PrimFunc, Callable[[Schedule], Schedule], dict[str, np.ndarray]]:
     """The PrimFunc, its schedule function and the weight arrays of ``kind`` for ``W[N_out, K_in]``.
 
     One place for both users: :func:`build_linear` (kernel API, benchmarks) and the Relax
     ``SparsifyDense`` pass. INT8 kinds take an int8 ``W`` (already quantized, scale 1) or a
-    float ``W`` (quantized per channel here). Raises ``ValueError`` for a shape the kernel can't
-    take."""
+    float ``W`` (quantized per channel here). ``shared_groups``: see :func:`kernel_func` (the
+    pass sets it). Raises ``ValueError`` for a shape the kernel can't take."""
     if kind not in KERNELS:
         raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
     n, k = weight.shape
@@ -152,7 +157,8 @@ def prepare_linear(
         arrays = int8_dense_weight_arrays(weight_q)
     else:
         arrays = fp32_1x16_weight_arrays(weight)
-    func = kernel_func(kind, m, n, k, num_blocks(kind, arrays), epilogue, token_tile or default_token_tile(kind, m))
+    blocks = None if shared_groups and kind == "int8_4x1" else num_blocks(kind, arrays)
+    func = kernel_func(kind, m, n, k, blocks, epilogue, token_tile or default_token_tile(kind, m))
     return func, KERNEL_SCHEDULES[kind], arrays
 
 
@@ -177,9 +183,18 @@ def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
     return int(arrays["w_xt_offsets"].shape[0] if kind == "int8_4x1" else arrays["w_indices"].shape[0])
 
 
-def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernels.Epilogue,
+@functools.lru_cache(maxsize=256)
+def _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task) -> tvm.tirx.PrimFunc:
+    """The 4x1 PrimFunc with a symbolic group count, parsed once per shape: TVMScript parsing
+    took ~80 % of a model's compile time when every layer parsed its own (BERT-Mini: 73 parses)."""
+    return kernels.bsr_dense_int8_4x1(m, n, k, None, epilogue, token_tile, token_chunk, row_groups, rows_per_task)
+
+
+def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: kernels.Epilogue,
                 token_tile: int, token_chunk: int | None | str = "default") -> tvm.tirx.PrimFunc:
-    """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks.
+    """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks
+    (4x1: None makes the group count a symbolic dimension, so one PrimFunc serves every weight
+    of this shape and epilogue: a model compiles one kernel per layer shape, not per layer).
     ``token_tile`` 16 of ``fp32_1x16`` is the staged kernel
     (:func:`kernels.bsr_dense_fp32_1x16_staged`), whose ``token_chunk`` 1 or "default" walks
     token tiles outermost and None block rows outermost; other tiles read ``X`` directly.
@@ -196,8 +211,12 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int, epilogue: kernel
             threads = int(target.attrs.get("num-cores", 1)) if target is not None else 1
             row_groups = kernels.default_row_groups_4x1(n, token_chunk, threads)
         rows_per_task = kernels.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
+        if blocks is None:
+            return _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task)
         return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
                                           rows_per_task)
+    if blocks is None:
+        raise ValueError(f"kernel {kind} needs its block count (only int8_4x1 takes a symbolic one)")
     if kind == "int8_16x4":
         return kernels.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
     if kind == "int8_dense":
