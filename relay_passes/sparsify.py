@@ -35,7 +35,7 @@ from tvm.s_tir import Schedule
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import kernels
-from tvm_blocksparse.linear import kernel_func, num_blocks, prepare_linear
+from tvm_blocksparse.linear import kernel_func, prepare_linear, shared_num_blocks
 from tvm_blocksparse.onnx_import import weight_key
 from tvm_blocksparse.relay_passes.attention import FuseAttentionInt8
 from tvm_blocksparse.schedules import (
@@ -46,12 +46,6 @@ from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
 
 MODES = ("int8", "fp32")
 #: Block shapes each mode's sparse kernel takes, as named in :data:`tvm_blocksparse.format.NAMED_BLOCKS`.
-def _model_blocks(kind: str, arrays: dict) -> int | None:
-    """Block count the pass builds a kernel for: None (symbolic) for 4x1, so layers of one shape
-    and epilogue share one PrimFunc (BERT-Base: 72 4x1 kernels compiled before, a handful now)."""
-    return None if kind == "int8_4x1" else num_blocks(kind, arrays)
-
-
 SPARSE_BLOCKS = {"int8": {"4x1": "int8_4x1", "16x4": "int8_16x4"}, "fp32": {"1x16": "fp32_1x16"}}
 
 
@@ -319,7 +313,7 @@ class SparsifyDense:
         (uint8: requantized with ``extra_args``' ``out_scale``/``out_zp``)."""
         kernel, pm, pn, pk, ep, names, arrays = meta
         ep_t = kernels.Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        func = kernel_func(kernel, pm, pn, pk, _model_blocks(kernel, arrays), ep_t,
+        func = kernel_func(kernel, pm, pn, pk, shared_num_blocks(kernel, arrays), ep_t,
                            self.token_tile or kernels.default_token_tile_4x1(pm))
         args = dict(zip(names, call.args[1].fields, strict=True))
         decision = self._decision_of_weights.get(args["w_data"])
@@ -377,8 +371,8 @@ class SparsifyDense:
         (token_tile, token_chunk), tuned_schedule, label = choice
         if decision is not None:
             decision.schedule = label
-        return kernel_func(use.kind, use.m, use.n, use.k, _model_blocks(use.kind, use.arrays), use.epilogue, token_tile,
-                           token_chunk), tuned_schedule
+        return kernel_func(use.kind, use.m, use.n, use.k, shared_num_blocks(use.kind, use.arrays), use.epilogue,
+                           token_tile, token_chunk), tuned_schedule
 
     def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
         sch = Schedule(func)

@@ -157,7 +157,7 @@ def prepare_linear(
         arrays = int8_dense_weight_arrays(weight_q)
     else:
         arrays = fp32_1x16_weight_arrays(weight)
-    blocks = None if shared_groups and kind == "int8_4x1" else num_blocks(kind, arrays)
+    blocks = shared_num_blocks(kind, arrays) if shared_groups else num_blocks(kind, arrays)
     func = kernel_func(kind, m, n, k, blocks, epilogue, token_tile or default_token_tile(kind, m))
     return func, KERNEL_SCHEDULES[kind], arrays
 
@@ -181,6 +181,12 @@ def default_token_tile(kind: str, m: int) -> int:
 def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
     """The weight's stored block count: 4x1 VNNI groups, or BSR blocks (shapes the PrimFunc)."""
     return int(arrays["w_xt_offsets"].shape[0] if kind == "int8_4x1" else arrays["w_indices"].shape[0])
+
+
+def shared_num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int | None:
+    """Block count a model's kernel is built for: None (symbolic) for 4x1, so its layers of one
+    shape and epilogue share one PrimFunc; the stored count for the other kinds."""
+    return None if kind == "int8_4x1" else num_blocks(kind, arrays)
 
 
 @functools.lru_cache(maxsize=256)
