@@ -70,6 +70,27 @@ def test_tuning_directory_errors_are_clear(tmp_path):
         tuning._parse_rpc("localhost")
 
 
+def test_records_are_ranked_by_their_median_not_the_databases_mean(tmp_path):
+    # The database orders records by mean run time, we rank by the median: a record with one slow
+    # repeat (median 1 ms, mean 4 ms) must beat a steady 2 ms one, for the best and the default.
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+    from tvm.s_tir.meta_schedule.database import TuningRecord
+
+    task = _task("int8_4x1")
+    with open(tmp_path / tuning.TASKS_FILE, "w") as f:
+        json.dump({task.key: task.to_json()}, f)
+    func = task.func(task.default_variant())
+    db = ms.database.JSONDatabase(work_dir=str(tmp_path))
+    workload = db.commit_workload(tvm.IRModule({"main": func}))
+    trace = tuning.default_trace_schedule(task.kind, func).trace
+    for secs in ([2e-3, 2e-3, 2e-3], [1e-3, 1e-3, 10e-3]):
+        db.commit_tuning_record(TuningRecord(trace, workload, secs, host_target(), ArgInfo.from_prim_func(func)))
+    tuned = tuning.TunedKernels(str(tmp_path), host_target())
+    known = tuned.tasks[task.key]
+    assert tuned.best(known)[2] == pytest.approx(1.0)
+    assert tuned.default_ms(known) == pytest.approx(1.0)
+
+
 @pytest.mark.slow
 @requires_vnni
 def test_tune_smoke_then_compile_with_the_database(tmp_path):

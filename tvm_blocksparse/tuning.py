@@ -253,7 +253,7 @@ class _Progress(ms.measure_callback.PyMeasureCallback):
             self.trials[task_id] += 1
             self.total += 1
             if b.error_msg is None and r.error_msg is None and r.run_secs:
-                self.best[task_id] = min(self.best[task_id], _mean_ms(r.run_secs))
+                self.best[task_id] = min(self.best[task_id], _record_ms(r.run_secs))
         best = f"{self.best[task_id]:.4f} ms" if np.isfinite(self.best[task_id]) else "no valid run yet"
         self.say(f"task {task_id + 1}/{len(self.names)} {self.names[task_id]}: {self.trials[task_id]} trials, "
                  f"best {best}  ({self.total} trials this run)")
@@ -288,10 +288,10 @@ def _commit_defaults(db, builder, runner, contexts: list, kinds: list[str], targ
         if result.error_msg:
             raise RuntimeError(f"default schedule of {ctx.task_name} failed to run: {result.error_msg[:2000]}")
         db.commit_tuning_record(TuningRecord(sch.trace, workload, result.run_secs, target, info))
-        say(f"default {ctx.task_name}: {_mean_ms(result.run_secs):.4f} ms")
+        say(f"default {ctx.task_name}: {_record_ms(result.run_secs):.4f} ms")
 
 
-def _mean_ms(run_secs) -> float:
+def _record_ms(run_secs) -> float:
     """A record's time: the median of its repeats (the first repeat can include thread-pool start)."""
     return float(np.median([float(s) for s in run_secs])) * 1e3
 
@@ -367,28 +367,34 @@ class TunedKernels:
         # out builds every variant's PrimFunc and schedules the default (BERT-Large: 144 layers).
         self._chosen: dict[str, tuple | None] = {}
 
+    def _records(self, func) -> list:
+        """Every record of one variant's workload (empty when it was never tuned)."""
+        mod = tvm.IRModule({"main": func})
+        if not self.db.has_workload(mod):
+            return []
+        return list(self.db.get_top_k(self.db.commit_workload(mod), 1 << 20))
+
     def best(self, task: KernelTask) -> tuple[Variant, object, float] | None:
-        """(variant, tuning record, ms) of the fastest record over the task's variants."""
+        """(variant, tuning record, ms) of the fastest record over the task's variants. The database
+        orders records by their mean, we rank by :func:`_record_ms` (the median), so every record
+        is looked at, not the database's top 1."""
         best = None
         for variant in task.variants():
-            mod = tvm.IRModule({"main": task.func(variant)})
-            if not self.db.has_workload(mod):
-                continue
-            for rec in self.db.get_top_k(self.db.commit_workload(mod), 1):
-                t = _mean_ms(rec.run_secs)
+            for rec in self._records(task.func(variant)):
+                t = _record_ms(rec.run_secs)
                 if best is None or t < best[2]:
                     best = (variant, rec, t)
         return best
 
     def default_ms(self, task: KernelTask) -> float | None:
-        """The measured time of the task's default schedule (committed before every search)."""
+        """The measured time of the task's default schedule (committed before every search; the
+        search may measure the same trace again, and the fastest measurement counts)."""
         variant = task.default_variant()
-        mod = tvm.IRModule({"main": task.func(variant)})
-        if not self.db.has_workload(mod):
+        records = self._records(task.func(variant))
+        if not records:
             return None
         default_trace = str(default_trace_schedule(task.kind, task.func(variant)).trace)
-        return next((_mean_ms(r.run_secs) for r in self.db.get_top_k(self.db.commit_workload(mod), 1 << 20)
-                     if str(r.trace) == default_trace), None)
+        return min((_record_ms(r.run_secs) for r in records if str(r.trace) == default_trace), default=None)
 
     def choose(self, use) -> tuple[Variant, Callable[[Schedule], Schedule], str] | None:
         """The best record for this kernel use, or None (default schedule) when there is none or
