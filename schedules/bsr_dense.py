@@ -71,7 +71,7 @@ def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True, parallel_spl
         for name in names:
             if name.startswith("pack"):
                 _unroll_inner(sch, name, keep_outer=2)  # (parallel, group) stay loops
-            elif name.startswith(("init", "epilogue", "transpose", "store")):
+            elif name.startswith(("init", "epilogue", "transpose", "store", "stage")):
                 _unroll_inner(sch, name)
     return sch
 

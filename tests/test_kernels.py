@@ -506,6 +506,50 @@ def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
 
 
 @requires_vnni
+@pytest.mark.parametrize("ep", _UNPACK_EPILOGUES[:6], ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
+                                                         "u8_bias_gelu", "u8_bias_residual"])
+@pytest.mark.parametrize("m, token_chunk, row_groups", [(120, 1, 1), (128, None, 2)])
+def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, row_groups):
+    """Staged output lines (16 block rows per task for u8 lanes, 4 for 4-byte lanes; a 16 x 16
+    register transpose per 16 tokens) give the 32-token tile's bits; M = 120 guards the padded
+    tokens of the last tile."""
+    rng = np.random.default_rng(23)
+    n, k = 128, 96
+    w = random_block_sparse(rng, n, k, 0.85, "4x1", np.float32)
+    feeds = dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+                 x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
+                 bias=rng.standard_normal(n).astype(np.float32),
+                 residual=rng.standard_normal((m, n)).astype(np.float32),
+                 out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))  # fmt: skip
+    ref_kern, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
+    func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], ep, 64, token_chunk, row_groups, 1, True)
+    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
+    ref = ref_kern(**arrays, **feeds)
+    out = kern(**arrays, **feeds)
+    assert out.dtype == ref.dtype
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_int8_4x1_stage_lines_arguments():
+    from tvm_blocksparse.kernels import default_stage_lines_4x1, line_rows_4x1
+
+    assert line_rows_4x1(Epilogue("uint8", bias=True)) == 16 and line_rows_4x1(Epilogue("float32")) == 4
+    assert line_rows_4x1(Epilogue("uint8", bias=True, residual=True)) == 4  # float lanes until the residual
+    with pytest.raises(ValueError, match="stage_lines needs"):
+        bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("uint8"), 64, 1, 1, 1, True)  # 24 block rows, 16 per line
+    with pytest.raises(ValueError, match="stage_lines needs"):
+        bsr_dense_int8_4x1(128, 128, 64, 4, Epilogue("float32"), 64, 1, 1, 2, True)
+    with pytest.raises(ValueError, match="stage_lines needs"):
+        bsr_dense_int8_4x1(128, 128, 64, 4, Epilogue("float32"), 32, 1, 1, 1, True)
+    assert default_stage_lines_4x1(768, 64, Epilogue("uint8", bias=True))
+    assert default_stage_lines_4x1(768, 64, Epilogue("float32", bias=True, residual=True))
+    assert not default_stage_lines_4x1(768, 64, Epilogue("float32", bias=True))
+    assert not default_stage_lines_4x1(768, 64, Epilogue("uint8", transposed_out=True))
+    assert not default_stage_lines_4x1(768, 32, Epilogue("uint8"))
+    assert not default_stage_lines_4x1(96, 64, Epilogue("uint8"))
+
+
+@requires_vnni
 @pytest.mark.parametrize("token_chunk, row_groups, rows_per_task",
                          [(None, 1, 1), (1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 24, 1), (None, 1, 4), (1, 1, 4),
                           (2, 1, 4), (1, 2, 4), (1, 3, 4), (1, 1, 2), (None, 1, 2), (1, 12, 2)])

@@ -190,10 +190,12 @@ def shared_num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task) -> tvm.tirx.PrimFunc:
+def _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task,
+                       stage_lines) -> tvm.tirx.PrimFunc:
     """The 4x1 PrimFunc with a symbolic group count, parsed once per shape: TVMScript parsing
     took ~80 % of a model's compile time when every layer parsed its own (BERT-Mini: 73 parses)."""
-    return kernels.bsr_dense_int8_4x1(m, n, k, None, epilogue, token_tile, token_chunk, row_groups, rows_per_task)
+    return kernels.bsr_dense_int8_4x1(m, n, k, None, epilogue, token_tile, token_chunk, row_groups, rows_per_task,
+                                      stage_lines)
 
 
 def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: kernels.Epilogue,
@@ -208,7 +210,8 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue:
     :func:`kernels.default_token_chunk_4x1` and :func:`kernels.default_row_groups_4x1` for the
     threads of the enclosing target (``num-cores``; 1 outside a target scope). An explicit
     chunk (a tuned variant) keeps one row group. Either way, 64-token tiles with a token-major
-    output compute 2 block rows per task (:func:`kernels.default_rows_per_task_4x1`)."""
+    output stage whole output lines (:func:`kernels.default_stage_lines_4x1`) or else compute 2
+    block rows per task (:func:`kernels.default_rows_per_task_4x1`)."""
     if kind == "int8_4x1":
         row_groups = 1
         if token_chunk == "default":
@@ -216,11 +219,13 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue:
             target = tvm.target.Target.current(allow_none=True)
             threads = int(target.attrs.get("num-cores", 1)) if target is not None else 1
             row_groups = kernels.default_row_groups_4x1(n, token_chunk, threads)
-        rows_per_task = kernels.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
+        stage_lines = kernels.default_stage_lines_4x1(n, token_tile, epilogue, row_groups)
+        rows_per_task = 1 if stage_lines else kernels.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
         if blocks is None:
-            return _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task)
+            return _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task,
+                                      stage_lines)
         return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
-                                          rows_per_task)
+                                          rows_per_task, stage_lines)
     if blocks is None:
         raise ValueError(f"kernel {kind} needs its block count (only int8_4x1 takes a symbolic one)")
     if kind == "int8_16x4":
