@@ -595,11 +595,12 @@ def test_int8_4x1_asm_packs_64_token_tiles_with_unpacks():
     target = Target({"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2})
     w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
     asm = linear.build_linear("int8_4x1", w, 128, token_tile=64, target=target)[0].asm()
-    rows = 2  # block rows per task (token-major output): 2 copies of the group loop
+    # block rows per task (token-major output) x groups per loop iteration: copies of the group body
+    copies = 2 * 2
     loop = asm[asm.index("vpunpcklbw") - 600 : asm.index("vpdpbusd") + 1500]
-    assert asm.count("vpdpbusd") == 16 * rows
+    assert asm.count("vpdpbusd") == 16 * copies
     for op in ("vpunpcklbw", "vpunpckhbw", "vpunpcklwd", "vpunpckhwd"):
-        assert asm.count(op) == 2 * rows, op
+        assert asm.count(op) == 2 * copies, op
     assert "vpermt2b" not in loop and "vinserti" not in loop
     assert "TVMBackendAllocWorkspace" not in asm
 

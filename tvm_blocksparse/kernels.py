@@ -514,6 +514,24 @@ def bsr_dense_int8_4x1(
         half_tokens = 32
 
         @T.macro
+        def group_step(gi, sfx, with_prefetch, acc, acc_hi, packed, XT, XT_tile, w_data, w_xt_offsets):
+            """Group ``gi`` into the accumulators; ``with_prefetch``: its weights' prefetch (one
+            64-byte line holds 4 groups' weights or offsets: every other group suffices)."""
+            with T.sblock("pack" + sfx):
+                vg = T.axis.opaque(g, gi)
+                T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
+                T.writes(packed[0:4, 0:16, 0:4])
+                if with_prefetch:
+                    prefetch_weights(w_data, w_xt_offsets, vg)
+                # expressions, not TVMScript assignments (those become workspace buffers)
+                packed.vstore([0, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
+                packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
+                packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
+                packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
+            dot_lanes(acc, packed, 2, 0, "dot" + sfx, gi, w_data)
+            dot_lanes(acc_hi, packed, 2, 2, "dot_hi" + sfx, gi, w_data)
+
+        @T.macro
         def unpack_block_row(row, tile, sfx, acc, acc_hi, packed, out, out_hi, tokens, tokens_hi, XT, XT_tile,
                              w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale, w_row_sum, bias,
                              out_scale, out_zp, token_major):
@@ -524,19 +542,13 @@ def bsr_dense_int8_4x1(
                     vr, vtv = T.axis.remap("SS", [r, tv])
                     acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     acc_hi[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-            for gi in range(w_group_ptr[row], w_group_ptr[row + 1]):
-                with T.sblock("pack" + sfx):
-                    vg = T.axis.opaque(g, gi)
-                    T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
-                    T.writes(packed[0:4, 0:16, 0:4])
-                    prefetch_weights(w_data, w_xt_offsets, vg)
-                    # expressions, not TVMScript assignments (those become workspace buffers)
-                    packed.vstore([0, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
-                    packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
-                    packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
-                    packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
-                dot_lanes(acc, packed, 2, 0, "dot" + sfx, gi, w_data)
-                dot_lanes(acc_hi, packed, 2, 2, "dot_hi" + sfx, gi, w_data)
+            # two groups per iteration (the second guarded): half the loop's scalar work
+            for gp in range((w_group_ptr[row + 1] - w_group_ptr[row] + 1) // 2):
+                group_step(w_group_ptr[row] + 2 * gp, sfx, True, acc, acc_hi, packed, XT, XT_tile, w_data,
+                           w_xt_offsets)
+                if w_group_ptr[row] + 2 * gp + 1 < w_group_ptr[row + 1]:
+                    group_step(w_group_ptr[row] + 2 * gp + 1, sfx + "_b", False, acc, acc_hi, packed, XT, XT_tile,
+                               w_data, w_xt_offsets)
             epilogue_lanes(acc, out, 2, "epilogue" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
                            out_scale, out_zp)
             epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
