@@ -335,6 +335,7 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
     feeds = random_inputs(1, 64, pad=6, seed=6)
     ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     compiled = tb.compile(model, seq_len=64, dtype="int8")
+    assert compiled.metadata["vm_exec_mode"] == "compiled"  # the VM's instructions as native code
     assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
     assert {d["epilogue"] for d in compiled.report} == {"bias", "bias+gelu", "bias+residual", "bias+transposed_out"}
     out = compiled.run(feeds)[0]
