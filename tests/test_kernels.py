@@ -479,6 +479,15 @@ _UNPACK_EPILOGUES = [
 ]
 
 
+def _int8_epilogue_feeds(rng, m: int, n: int, k: int) -> dict:
+    """Full-range u8 ``XT`` and every epilogue input of the 4x1 kernel."""
+    return dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+                x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
+                bias=rng.standard_normal(n).astype(np.float32),
+                residual=rng.standard_normal((m, n)).astype(np.float32),
+                out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))
+
+
 @requires_vnni
 @pytest.mark.parametrize("ep", _UNPACK_EPILOGUES, ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
                                                      "u8_bias_gelu", "u8_bias_residual", "t_bias", "t_u8_bias_gelu"])
@@ -489,11 +498,7 @@ def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
     rng = np.random.default_rng(21)
     m, n, k = (128 if ep.transposed_out else 120), 96, 128
     w = random_block_sparse(rng, n, k, 0.85, "4x1", np.float32)
-    feeds = dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
-                 x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
-                 bias=rng.standard_normal(n).astype(np.float32),
-                 residual=rng.standard_normal((m, n)).astype(np.float32),
-                 out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))  # fmt: skip
+    feeds = _int8_epilogue_feeds(rng, m, n, k)
     ref_kern, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
     unpack_kern, _ = linear.build_linear("int8_4x1", w, m, ep, token_tile=64)
     ref, out = ref_kern(**arrays, **feeds), unpack_kern(**arrays, **feeds)
@@ -516,11 +521,7 @@ def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, ro
     rng = np.random.default_rng(23)
     n, k = 128, 96
     w = random_block_sparse(rng, n, k, 0.85, "4x1", np.float32)
-    feeds = dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
-                 x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
-                 bias=rng.standard_normal(n).astype(np.float32),
-                 residual=rng.standard_normal((m, n)).astype(np.float32),
-                 out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))  # fmt: skip
+    feeds = _int8_epilogue_feeds(rng, m, n, k)
     ref_kern, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
     func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], ep, 64, token_chunk, row_groups, 1, True)
     kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
