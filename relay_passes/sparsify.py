@@ -149,6 +149,7 @@ class SparsifyDense:
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         self._bb = relax.BlockBuilder(mod)
         self._funcs: dict[str, tvm.ir.GlobalVar] = {}
+        self._by_object: dict[tuple, tvm.ir.GlobalVar] = {}  # (name, PrimFunc object, schedule) -> its GlobalVar
         # kernel GlobalVar name -> (kind, M, N, K, Epilogue, input names, weight arrays)
         self._kernel_meta: dict[str, tuple] = {}
         # w_data constant of an emitted 4x1 call -> its layer's decision: a re-emitted producer
@@ -375,6 +376,11 @@ class SparsifyDense:
                            token_tile, token_chunk), tuned_schedule
 
     def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
+        # the kernel constructors are cached, so layers of one shape hand over the same PrimFunc
+        # object: schedule and script it once (both cost more than the rest of the pass)
+        seen = self._by_object.get((name, func, schedule))
+        if seen is not None:
+            return seen
         sch = Schedule(func)
         schedule(sch)
         # op_pattern 8 (kOpaque): FuseOps must not fuse a reshape into our scheduled kernels (FuseTIR
@@ -387,6 +393,7 @@ class SparsifyDense:
         if gv is None:
             gv = self._bb.add_func(scheduled, name)
             self._funcs[(name, key)] = gv
+        self._by_object[(name, func, schedule)] = gv
         return gv
 
     def _emit(self, kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static_range=None):

@@ -113,6 +113,21 @@ def test_int8_4x1_token_tiles(token_tile):
 
 
 @requires_vnni
+def test_per_layer_kernel_constructors_parse_once_per_shape():
+    """The pass asks for these once per layer; each shape is parsed once and shared (a model's
+    compile time was mostly TVMScript parsing)."""
+    from tvm_blocksparse.attention import attention_int8
+    from tvm_blocksparse.kernels import dynamic_qparams, layer_norm_qparams, quantize_transpose_u8, quantize_u8
+
+    assert quantize_transpose_u8(64, 128) is quantize_transpose_u8(64, 128)
+    assert quantize_transpose_u8(64, 128) is not quantize_transpose_u8(64, 192)
+    assert dynamic_qparams(64, 128) is dynamic_qparams(64, 128)
+    assert quantize_u8(64, 128) is quantize_u8(64, 128)
+    assert layer_norm_qparams(64, 128, 1e-12) is layer_norm_qparams(64, 128, 1e-12)
+    assert layer_norm_qparams(64, 128, 1e-12) is not layer_norm_qparams(64, 128, 1e-5)
+    assert attention_int8(64, 2, 64, 0.125) is attention_int8(64, 2, 64, 0.125)
+
+
 def test_int8_4x1_symbolic_group_count_serves_every_weight():
     """One compiled 4x1 kernel with a symbolic group count (what the pass builds, one per layer
     shape) runs weights of different sparsity, bit-exact on full-range data; the PrimFunc is

@@ -17,6 +17,7 @@ duplicated work) and stores are guarded, so any ``M >= 1`` works without padding
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -1076,6 +1077,9 @@ def dense_int8(m, n, k, epilogue: Epilogue = Epilogue("int32"), token_tile: int 
 # ----------------------------------------------------------------------------- activation quantization
 
 
+# Parsed once per shape (lru_cache): a model asks for the same one per layer, and TVMScript
+# parsing dominates compile time. PrimFuncs are immutable, so sharing them is safe.
+@functools.lru_cache(maxsize=None)
 def quantize_transpose_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
     """``XT[K, Mp] = clip(rint(X[M, K] * (1 / x_scale)) + x_zp, 0, 255)`` transposed, zero padded.
 
@@ -1209,6 +1213,7 @@ def _qparams_from_partials(part, n_chunks, x_scale, x_zp):
         x_zp[0] = T.Cast("int32", T.max(T.min(T.nearbyint(-red[0] / x_scale[0]), T.float32(255)), T.float32(0)))
 
 
+@functools.lru_cache(maxsize=None)
 def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
     """Per-tensor u8 parameters from the tensor's range at run time (dynamic quantization).
 
@@ -1257,6 +1262,7 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
     return main
 
 
+@functools.lru_cache(maxsize=None)
 def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
     """``Y = (X - mean) / sqrt(var + eps) * gamma + beta`` over the last axis, and ``Y``'s u8
     quantization parameters (those :func:`dynamic_qparams` would compute from ``Y``).
@@ -1328,6 +1334,7 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
     return main
 
 
+@functools.lru_cache(maxsize=None)
 def quantize_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
     """``Xq[M, K] = clip(rint(X * (1 / x_scale)) + x_zp, 0, 255)`` (row-major: the 16x4 / dense INT8
     kernels' input, and a 4x1 kernel's ``XT`` from a producer that stored ``X^T``).
