@@ -305,8 +305,9 @@ def default_rows_per_task_4x1(n: int, token_tile: int, epilogue: Epilogue, row_g
 
 
 def line_rows_4x1(epilogue: Epilogue) -> int:
-    """Block rows whose outputs fill one 64-byte line of a token (``stage_lines``): 16 for u8
-    lanes (4 channels = a dword per row), 4 for 4-byte lanes."""
+    """Block rows whose epilogue lanes fill 64 bytes per token (``stage_lines``): 16 for u8 lanes
+    (4 channels = a dword per row), 4 for 4-byte lanes (with a residual and a u8 output, the
+    lanes stay float until the store: a token's store is then 16 bytes)."""
     u8_lanes = epilogue.requant and not epilogue.residual
     return 16 if u8_lanes else 4
 
@@ -644,7 +645,7 @@ def bsr_dense_int8_4x1(
                     tokens2_hi = T.alloc_buffer((2, 64), lanes_dtype)
                     tokens3 = T.alloc_buffer((2, 64), lanes_dtype)
                     tokens3_hi = T.alloc_buffer((2, 64), lanes_dtype)
-                    # a task's staged output lines (line_rows > 0; 4 KiB at the default: a workspace)
+                    # a task's staged output lines (stage_lines: 4 KiB, so a heap workspace)
                     line = T.alloc_buffer(line_shape, lanes_dtype)
                     XT_flat = T.decl_buffer((k * mp,), "uint8", data=XT.data)
                     tile_ptr = T.address_of(XT_flat[vmo * 64])
