@@ -199,7 +199,6 @@ def load(path: str | os.PathLike) -> CompiledModel:
                          meta["output_names"], meta)
 
 
-
 #: Relax VM execution mode of compiled models: "compiled" turns the VM's instruction stream into
 #: native code (the kernels and the memory builtins are still called through their packed
 #: functions), sparing the interpreter's per-instruction dispatch. Same outputs; 1 thread, as

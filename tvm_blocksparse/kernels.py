@@ -360,6 +360,10 @@ def unpack_tile_token(vector: int, lane: int) -> int:
     return 16 * (lane // 4) + 4 * vector + lane % 4
 
 
+# Parsed once per shape and options (lru_cache): with ``num_groups=None`` every 4x1 layer of a
+# shape shares one PrimFunc, and TVMScript parsing was ~80 % of a model's compile time when each
+# layer parsed its own (BERT-Mini: 73 parses). Bounded: benchmarks build one per weight.
+@functools.lru_cache(maxsize=256)
 def bsr_dense_int8_4x1(
     m: int, n: int, k: int, num_groups: int | None, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
     token_chunk: int | None = None, row_groups: int = 1, rows_per_task: int = 1, stage_lines: bool = False,

@@ -6,7 +6,6 @@ weight preparation functions and PrimFunc generators.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -189,15 +188,6 @@ def shared_num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int | None:
     return None if kind == "int8_4x1" else num_blocks(kind, arrays)
 
 
-@functools.lru_cache(maxsize=256)
-def _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task,
-                       stage_lines) -> tvm.tirx.PrimFunc:
-    """The 4x1 PrimFunc with a symbolic group count, parsed once per shape: TVMScript parsing
-    took ~80 % of a model's compile time when every layer parsed its own (BERT-Mini: 73 parses)."""
-    return kernels.bsr_dense_int8_4x1(m, n, k, None, epilogue, token_tile, token_chunk, row_groups, rows_per_task,
-                                      stage_lines)
-
-
 def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: kernels.Epilogue,
                 token_tile: int, token_chunk: int | None | str = "default") -> tvm.tirx.PrimFunc:
     """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks
@@ -221,9 +211,6 @@ def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue:
             row_groups = kernels.default_row_groups_4x1(n, token_chunk, threads)
         stage_lines = kernels.default_stage_lines_4x1(n, token_tile, epilogue, row_groups)
         rows_per_task = 1 if stage_lines else kernels.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
-        if blocks is None:
-            return _shared_groups_4x1(m, n, k, epilogue, token_tile, token_chunk, row_groups, rows_per_task,
-                                      stage_lines)
         return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
                                           rows_per_task, stage_lines)
     if blocks is None:
