@@ -244,7 +244,7 @@ def bench_torch_csr(case, w, min_time):
 
 
 def _cpu_flags() -> set[str]:
-    from tvm_blocksparse.target import host_cpu_flags
+    from tvm_blocksparse.isa import host_cpu_flags
 
     return set(host_cpu_flags())
 

@@ -15,7 +15,7 @@ projection did not store ``K^T`` (a dense or FP32 layer, not our 4x1 kernel), ``
 else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S or d not a
 multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 
-On a target with AMX INT8 (:func:`tvm_blocksparse.target.target_has_amx`; the host target has it
+On a target with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
 on a CPU that does) and shapes :func:`~tvm_blocksparse.attention.amx_supported` tiles, the kernel
 also carries its AMX path (name suffix ``_amx``), taken when Linux grants the tiles at run time.
 """
@@ -28,7 +28,7 @@ from tvm import relax
 from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
 
 from tvm_blocksparse.attention import ROWS_PER_TASK, amx_supported, attention_int8
-from tvm_blocksparse.target import target_has_amx
+from tvm_blocksparse.isa import AMX_INT8, target_has
 
 
 def _shape(expr) -> list[int] | None:
@@ -86,7 +86,7 @@ class FuseAttentionInt8:
             mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
         kt = m[self.kt] if self.kt in m else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
         target = tvm.target.Target.current(allow_none=True)
-        amx = target is not None and target_has_amx(target) and amx_supported(s, d)
+        amx = target is not None and target_has(AMX_INT8, target) and amx_supported(s, d)
         gv = self._add_kernel(attention_int8(s, heads, d, scale, amx=amx),
                               f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else ""))
         call = relax.call_tir(gv, [relax.op.reshape(m[self.q_in], [s, n]), kt,

@@ -1,15 +1,57 @@
+"""Markers that keep every test from executing an instruction set this CPU lacks.
+
+``@requires_isa("avx512_vnni")`` (any name of :data:`tvm_blocksparse.isa.LEVELS`) goes on every
+test that *executes* code of that level; code generation of every level is checked on any x86
+host by compiling for explicit cross-targets (``CROSS_TARGETS``) and reading the assembly. The
+run's summary says how many tests this host's ISA skipped, per level.
+"""
+
 import platform
 
 import pytest
+from tvm.target import Target
 
-from tvm_blocksparse.target import host_has_avx512, host_has_vnni
+from tvm_blocksparse import isa
 
 IS_X86 = platform.machine() in ("x86_64", "AMD64", "amd64")
 
-requires_vnni = pytest.mark.skipif(
-    not (IS_X86 and host_has_vnni()), reason="executing INT8 kernels needs AVX-512 VNNI on this CPU"
-)
-requires_avx512 = pytest.mark.skipif(
-    not (IS_X86 and host_has_avx512()), reason="executing FP32 kernels needs AVX-512F on this CPU"
-)
+#: One LLVM cross-target per level, for assembly checks on any host (never executed).
+CROSS_TARGETS = {
+    "avx2": {"kind": "llvm", "mcpu": "znver3", "num-cores": 2},
+    "avx_vnni": {"kind": "llvm", "mcpu": "alderlake", "num-cores": 2},
+    "avx512_vnni": {"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2},
+    "amx_int8": {"kind": "llvm", "mcpu": "sapphirerapids", "num-cores": 2},
+}
+_ISA_SKIP_PREFIX = "executes "
+
+
+def cross_target(level: str) -> Target:
+    return Target(CROSS_TARGETS[level])
+
+
+def requires_isa(level: str):
+    """Skip unless this CPU runs ``level``'s code (reason: ``executes <level> code ...``)."""
+    lvl = isa.by_name(level)
+    host = isa.host_isa_level()
+    return pytest.mark.skipif(
+        not (IS_X86 and isa.host_has(lvl)),
+        reason=f"{_ISA_SKIP_PREFIX}{lvl.name} code; this CPU's best level is {host.name if host else 'none'}",
+    )
+
+
 requires_x86 = pytest.mark.skipif(not IS_X86, reason="x86 code generation checks")
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(_ISA_SKIP_PREFIX):
+            level = reason[len(_ISA_SKIP_PREFIX):].split()[0]
+            counts[level] = counts.get(level, 0) + 1
+    host = isa.host_isa_level()
+    line = ", ".join(f"{n} need {level}" for level, n in sorted(counts.items())) or "none"
+    terminalreporter.write_line(
+        f"ISA: this CPU runs {host.name if host else 'no listed level'}; skipped for the host's ISA: "
+        f"{sum(counts.values())} ({line})")

@@ -8,16 +8,17 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import IS_X86, requires_vnni, requires_x86
+from conftest import cross_target, requires_isa, requires_x86
 import tvm
 from tvm.target import Target
 
 import tvm_blocksparse as tb
 from tvm_blocksparse.attention import attention_f32_ref, attention_int8, attention_int8_ref
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
-import tvm_blocksparse.target as tbtarget
+from tvm_blocksparse import isa
 from tvm_blocksparse._engine_worker import amx_granted
-from tvm_blocksparse.target import host_has_amx, host_has_vnni, host_target, target_has_amx
+from tvm_blocksparse.isa import AMX_INT8, target_has
+from tvm_blocksparse.target import host_target
 
 MASKED = np.finfo(np.float32).min  # what BERT exporters add for a padded key
 
@@ -43,7 +44,7 @@ def _run(s, heads, d, scale, arrays, target=None, amx=False):
     return out.numpy()
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("s, heads, d, pad", [(32, 2, 16, 0), (128, 4, 64, 7), (48, 1, 32, 47)])
 def test_attention_int8_equals_its_numpy_twin(s, heads, d, pad):
     # uniform Q/K fill the s8 range; the twin quantizes and sums in the same float32/int32 steps.
@@ -57,7 +58,7 @@ def test_attention_int8_equals_its_numpy_twin(s, heads, d, pad):
     assert np.abs(out - twin).max() <= np.abs(v).max() / 255 * 1.01
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_attention_int8_is_close_to_float_attention():
     s, heads, d = 128, 4, 64
     q, kt, v, mask = _inputs(s, heads, d, seed=1, spread=1.5, pad=5)
@@ -71,7 +72,7 @@ def test_attention_int8_is_close_to_float_attention():
     np.testing.assert_array_equal(_run(s, heads, d, 0.125, (q, kt, v2, mask))[:, :], out)
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_all_keys_masked_gives_the_uniform_average_like_softmax():
     s, heads, d = 32, 1, 16
     q, kt, v, mask = _inputs(s, heads, d, seed=2)
@@ -83,7 +84,7 @@ def test_all_keys_masked_gives_the_uniform_average_like_softmax():
 
 @requires_x86
 def test_attention_int8_asm_uses_vpdpbusd():
-    target = Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": 2})
+    target = cross_target("avx512_vnni")
     with target:
         ex = tvm.compile(tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125)}), target=target)
     asm = ex.mod.inspect_source("asm")
@@ -98,7 +99,7 @@ def test_attention_int8_refuses_shapes_it_cannot_tile():
         attention_int8(32, 2, 24, 0.25)
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_bert_mini_attention_runs_int8_and_stays_accurate():
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
@@ -111,8 +112,8 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     rules = fused.metadata["schedule_rules"]
     kernels = [name for name in rules if name.startswith("attention_int8_s64_h4_d64")]
     # the host target has AMX where the CPU does, and S = d = 64 is an AMX shape
-    assert kernels and all(("_amx" in name) == target_has_amx(host_target()) for name in kernels), rules
-    if target_has_amx(host_target()):  # a target without AMX gets the VNNI-only kernel: same bits
+    assert kernels and all(("_amx" in name) == target_has(AMX_INT8, host_target()) for name in kernels), rules
+    if target_has(AMX_INT8, host_target()):  # a target without AMX gets the VNNI-only kernel: same bits
         vnni = tb.compile(model, seq_len=64, dtype="int8", target=host_target(amx=False))
         assert not any("_amx" in name for name in vnni.metadata["schedule_rules"])
         np.testing.assert_array_equal(vnni.run(feeds)[0], fused.run(feeds)[0])
@@ -124,7 +125,7 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     assert not np.array_equal(outs[0], outs[1])  # the switch really changes the attention path
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_dense_k_projection_still_gets_int8_attention():
     """Below the threshold the K projection is our dense kernel, which stores K token-major:
     the rewrite then transposes K in front of the kernel instead of giving up."""
@@ -140,7 +141,7 @@ def test_dense_k_projection_still_gets_int8_attention():
     assert cos.min() >= 0.99, cos.min()
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_batch_2_keeps_fp32_attention_with_a_reason():
     model = make_bert_onnx("tiny", seed=1, sparsity=0.9, block="4x1")
     compiled = tb.compile(model, batch_size=2, seq_len=32, dtype="int8")
@@ -159,12 +160,10 @@ def test_probability_polynomial_is_within_rounding_of_255_exp():
     assert u[-1] == 0 and u[-2] == 0 and _prob_ref(np.zeros(1, np.float32))[0] == 255
 
 
-requires_amx = pytest.mark.skipif(not (IS_X86 and host_has_amx() and host_has_vnni()),
-                                  reason="executing the AMX path needs AMX INT8 on this CPU")
 AMX_TARGET = {"kind": "llvm", "mcpu": "sapphirerapids", "num-cores": 2}
 
 
-@requires_amx
+@requires_isa("amx_int8")
 @pytest.mark.parametrize("s, heads, d, pad", [(128, 3, 64, 7), (64, 2, 32, 0), (192, 1, 64, 61)])
 def test_attention_int8_amx_path_gives_the_vnni_paths_bits(s, heads, d, pad):
     # Full-range s8 Q/K/V and u8 probabilities; the integer sums are exact on both paths.
@@ -178,7 +177,7 @@ def test_attention_int8_amx_path_gives_the_vnni_paths_bits(s, heads, d, pad):
     assert np.mean(amx == twin) >= 0.99
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_attention_int8_amx_module_runs_its_vnni_path_when_linux_refuses_the_tiles():
     # A child denied AMX (the seccomp filter of the no-AMX ORT benchmark) is a CPU without it
     # to the kernel: the AMX-built module must give the VNNI module's bits, without SIGILL.
@@ -208,7 +207,7 @@ def test_attention_int8_amx_module_runs_its_vnni_path_when_linux_refuses_the_til
 @requires_x86
 def test_attention_int8_amx_asm_has_tile_ops_and_the_vnni_fallback():
     target = Target(AMX_TARGET)
-    assert target_has_amx(target) and not target_has_amx(Target({"kind": "llvm", "mcpu": "icelake-server"}))
+    assert target_has(AMX_INT8, target) and not target_has(AMX_INT8, cross_target("avx512_vnni"))
     with target:
         ex = tvm.compile(tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, amx=True)}), target=target)
     asm = ex.mod.inspect_source("asm")
@@ -220,10 +219,12 @@ def test_attention_int8_amx_asm_has_tile_ops_and_the_vnni_fallback():
 
 
 def test_host_target_lets_llvm_emit_amx_only_where_the_cpu_has_it(monkeypatch):
-    monkeypatch.setattr(tbtarget, "host_cpu_flags", lambda: frozenset({"avx512f", "avx512_vnni", "avx512bw",
-                                                                       "amx_tile", "amx_int8"}))
-    assert target_has_amx(tbtarget.host_target())
-    assert not target_has_amx(tbtarget.host_target(amx=False))
-    monkeypatch.setattr(tbtarget, "host_cpu_flags", lambda: frozenset({"avx512f", "avx512_vnni", "avx512bw"}))
-    detected_amx = target_has_amx(Target.from_device("cpu"))
-    assert target_has_amx(tbtarget.host_target()) == detected_amx
+    def amx_tiles(target):
+        return bool(tvm.target.codegen.target_has_features("amx-int8", target))
+
+    detected_amx = amx_tiles(Target.from_device("cpu"))
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(AMX_INT8.cpu_flags))
+    assert amx_tiles(host_target())
+    assert amx_tiles(host_target(amx=False)) == detected_amx
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(isa.AVX512_VNNI.cpu_flags))
+    assert amx_tiles(host_target()) == detected_amx

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import requires_avx512, requires_vnni, requires_x86
+from conftest import cross_target, requires_isa, requires_x86
 import tvm
 from tvm.target import Target
 
@@ -37,7 +37,7 @@ def _run_int8_raw(kind, m, n, k, sparsity, seed=0):
     return y, x.astype(np.int32) @ w.T.astype(np.int32)
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("kind", list(INT8_BLOCKS))
 @pytest.mark.parametrize("m", [1, 3, 17, 128, 384])
 def test_int8_bit_exact_full_range(kind, m):
@@ -46,7 +46,7 @@ def test_int8_bit_exact_full_range(kind, m):
     np.testing.assert_array_equal(y, ref)
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("kind", ["int8_4x1", "int8_16x4"])
 @pytest.mark.parametrize("sparsity", [0.0, 0.7, 0.9, 1.0])
 def test_int8_sparsity_range(kind, sparsity):
@@ -56,7 +56,7 @@ def test_int8_sparsity_range(kind, sparsity):
         assert not y.any()
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("kind", ["int8_4x1", "int8_16x4"])
 def test_int8_single_nonzero_block_and_empty_rows(kind):
     rng = np.random.default_rng(7)
@@ -70,7 +70,7 @@ def test_int8_single_nonzero_block_and_empty_rows(kind):
     np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("token_chunk", [None, 1, 3])
 def test_int8_4x1_tile_orders_are_bit_exact(token_chunk):
     """Token tiles outermost (chunk 1), in chunks of 3, or block rows outermost (None): same
@@ -102,7 +102,7 @@ def test_int8_4x1_token_chunk_must_divide_the_tiles_and_default_follows_l1():
     assert [default_token_tile_4x1(m) for m in (128, 120, 384, 50, 140, 96)] == [64, 64, 64, 64, 48, 48]
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("token_tile", [16, 32, 48, 64])
 def test_int8_4x1_token_tiles(token_tile):
     rng = np.random.default_rng(8)
@@ -112,7 +112,7 @@ def test_int8_4x1_token_tiles(token_tile):
     np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_per_layer_kernel_constructors_parse_once_per_shape():
     """The pass asks for these once per layer; each shape is parsed once and shared (a model's
     compile time was mostly TVMScript parsing)."""
@@ -128,6 +128,7 @@ def test_per_layer_kernel_constructors_parse_once_per_shape():
     assert attention_int8(64, 2, 64, 0.125) is attention_int8(64, 2, 64, 0.125)
 
 
+@requires_isa("avx512_vnni")
 def test_int8_4x1_symbolic_group_count_serves_every_weight():
     """One compiled 4x1 kernel with a symbolic group count (what the pass builds, one per layer
     shape) runs weights of different sparsity, bit-exact on full-range data; the PrimFunc is
@@ -170,7 +171,7 @@ def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
     return y, ref
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("kind", list(INT8_BLOCKS))
 @pytest.mark.parametrize(
     "ep",
@@ -184,7 +185,7 @@ def test_int8_fused_float_epilogues(kind, ep):
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("kind", list(INT8_BLOCKS))
 def test_int8_requant_u8_equal_to_rounding(kind):
     y, ref = _epilogue_case(kind, Epilogue("uint8", bias=True, gelu=True, residual=True))
@@ -194,7 +195,6 @@ def test_int8_requant_u8_equal_to_rounding(kind):
     assert (diff == 0).mean() > 0.99
 
 
-@requires_avx512
 @pytest.mark.parametrize("m", [1, 3, 17, 128])
 @pytest.mark.parametrize("sparsity", [0.0, 0.9, 1.0])
 def test_fp32_1x16(m, sparsity):
@@ -206,7 +206,6 @@ def test_fp32_1x16(m, sparsity):
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, Epilogue()), **FP32_TOL)
 
 
-@requires_avx512
 @pytest.mark.parametrize("k", [96, 88, 7])  # K % 16 == 8 and K < 16 take the staging tail loop
 @pytest.mark.parametrize("token_tile,token_chunk", [(16, 1), (16, None), (12, None)])
 def test_fp32_1x16_staged_and_direct(k, token_tile, token_chunk):
@@ -227,20 +226,19 @@ def test_fp32_1x16_staged_and_direct(k, token_tile, token_chunk):
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
 
 
-@requires_avx512
+@requires_x86
 def test_fp32_1x16_staged_asm_broadcasts_one_line_per_block():
     """Hot loop of the staged kernel: 16 FMAs whose activations are embedded broadcasts at
     consecutive offsets (one 64-byte XS line per block) and no gathers (the 16 x 16 transposes
     use contiguous row loads)."""
     rng = np.random.default_rng(5)
     w = random_block_sparse(rng, 64, 256, 0.9, "1x16", np.float32)
-    asm = linear.build_linear("fp32_1x16", w, 64)[0].asm()
+    asm = linear.build_linear("fp32_1x16", w, 64, target=cross_target("avx512_vnni"))[0].asm()
     offsets = re.findall(r"vfmadd231ps\s+(\d*)\(%\w+,%\w+,4\)\{1to16\}", asm)
     assert sorted({int(o or 0) for o in offsets}) == list(range(0, 64, 4)), offsets
     assert "vgather" not in asm
 
 
-@requires_avx512
 def test_fp32_1x16_bias_gelu_residual():
     rng = np.random.default_rng(11)
     m, n, k = 13, 32, 48
@@ -265,7 +263,7 @@ def _values_at_the_rounding_and_clipping_edges(shape, rng, qp):
     return x
 
 
-@requires_avx512
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("m, k", [(21, 32), (128, 48), (100, 768)])
 def test_quantize_transpose_matches_numpy(m, k):
     rng = np.random.default_rng(12)
@@ -278,7 +276,7 @@ def test_quantize_transpose_matches_numpy(m, k):
     np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
 
 
-@requires_avx512
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("m, k", [(40, 37), (64, 16)])
 def test_quantize_u8_matches_numpy_bit_exact(m, k):
     """Row-major quantize (16-lane vectors plus a scalar tail when K % 16 != 0): bit for bit
@@ -388,7 +386,7 @@ def test_bad_kernel_arguments():
         bsr_dense_int8_4x1(4, 32, 16, 1, Epilogue("int32", bias=True))
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_wrong_input_shape_is_a_clear_error():
     kern, arrays = linear.build_linear("int8_16x4", np.ones((16, 16), np.int8), 4)
     with pytest.raises(ValueError, match=r"input X: expected \(4, 16\) uint8"):
@@ -430,7 +428,6 @@ def test_dynamic_qparams_find_an_extreme_wherever_it_is():
             assert (scale.numpy()[0], zp.numpy()[0]) == (np.float32(ref.scale), ref.zero_point), (row, col, value)
 
 
-@requires_avx512
 @pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
 def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
     """LayerNorm to float32 rounding (rows with a large mean too: the variance is taken around the
@@ -452,7 +449,7 @@ def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
         layer_norm_qparams(m, 48, 1e-12)
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("token_tile", [16, 32, 48])
 def test_int8_4x1_transposed_out_equals_numpy(token_tile):
     """Y^T[N, M] straight from the channel-major tile (attention's K^T; as u8, the next layer's
@@ -503,7 +500,7 @@ def _int8_epilogue_feeds(rng, m: int, n: int, k: int) -> dict:
                 out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("ep", _UNPACK_EPILOGUES, ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
                                                      "u8_bias_gelu", "u8_bias_residual", "t_bias", "t_u8_bias_gelu"])
 def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
@@ -525,7 +522,7 @@ def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
         np.testing.assert_array_equal(out, x_u8.astype(np.int32) @ wq.q.T.astype(np.int32))
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("ep", _UNPACK_EPILOGUES[:6], ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
                                                          "u8_bias_gelu", "u8_bias_residual"])
 @pytest.mark.parametrize("m, token_chunk, row_groups", [(120, 1, 1), (128, None, 2)])
@@ -565,7 +562,7 @@ def test_int8_4x1_stage_lines_arguments():
     assert not default_stage_lines_4x1(96, 64, Epilogue("uint8"))
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 @pytest.mark.parametrize("token_chunk, row_groups, rows_per_task",
                          [(None, 1, 1), (1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 24, 1), (None, 1, 4), (1, 1, 4),
                           (2, 1, 4), (1, 2, 4), (1, 3, 4), (1, 1, 2), (None, 1, 2), (1, 12, 2)])
@@ -621,7 +618,7 @@ def test_int8_4x1_asm_packs_64_token_tiles_with_unpacks():
     assert "TVMBackendAllocWorkspace" not in asm
 
 
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     """row_groups: block-row groups walked one after the other (one per thread by default when
     token tiles are outermost); same outputs, including a ragged token tile."""

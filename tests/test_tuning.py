@@ -12,10 +12,10 @@ from tvm.s_tir import meta_schedule as ms
 import tvm_blocksparse as tb
 from tvm_blocksparse import kernels, linear, tuning
 from tvm_blocksparse.relay_passes.sparsify import KernelUse
-from tvm_blocksparse.target import host_has_vnni, host_target
+from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import random_block_sparse
 
-requires_vnni = pytest.mark.skipif(not host_has_vnni(), reason="needs AVX-512 VNNI")
+from conftest import requires_isa
 
 INTRINSIC_CALL = {"int8_4x1": "vpdpbusd", "int8_dense": "vpdpbusd", "fp32_1x16": "fma"}
 
@@ -92,7 +92,7 @@ def test_records_are_ranked_by_their_median_not_the_databases_mean(tmp_path):
 
 
 @pytest.mark.slow
-@requires_vnni
+@requires_isa("avx512_vnni")
 def test_tune_smoke_then_compile_with_the_database(tmp_path):
     from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 

@@ -95,17 +95,13 @@ class CompiledModel:
     def _check_host_can_run(self) -> None:
         """Refuse to run code built for instruction sets this CPU lacks (it would die with SIGILL);
         building and exporting for another CPU (``target=``) stays allowed."""
-        from tvm_blocksparse.target import missing_host_features
+        from tvm_blocksparse.isa import check_host_can_run
 
         if self._host_checked:
             return
         target = self.metadata.get("target")
-        missing = missing_host_features(target) if target else []
-        if missing:
-            raise RuntimeError(
-                f"this module was compiled for {target}, which uses {', '.join(missing)}; this CPU lacks "
-                f"{'it' if len(missing) == 1 else 'them'}, so running it would stop with an illegal instruction. "
-                "Compile again on this machine (or for a target it supports); export() still works.")
+        if target:
+            check_host_can_run(target, "this module")
         self._host_checked = True
 
     def _args(self, feeds: dict[str, np.ndarray]) -> list:
@@ -298,7 +294,8 @@ def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="i
     target, ONNX I/O as (input names, input shapes, input dtypes, output names, index bounds of
     :func:`~tvm_blocksparse.onnx_import.index_input_bounds`))."""
     from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
-    from tvm_blocksparse.target import as_target, target_has_vnni
+    from tvm_blocksparse.isa import AVX512_VNNI, target_has
+    from tvm_blocksparse.target import as_target
 
     say = progress or (lambda msg: None)
     notes = [] if notes is None else notes
@@ -308,7 +305,7 @@ def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="i
         raise ValueError(f"batch_size and seq_len must be >= 1, got {batch_size}, {seq_len}")
     fmt.parse_block(block)  # a clear error for a malformed block string
     tgt = as_target(target)
-    if dtype == "int8" and not target_has_vnni(tgt):
+    if dtype == "int8" and not target_has(AVX512_VNNI, tgt):
         msg = f"target {tgt} has no AVX-512 VNNI: compiling FP32 instead of INT8"
         warnings.warn(msg, stacklevel=3)
         notes.append(msg)

@@ -253,9 +253,9 @@ class BackendSpec:
 
 def _compile_ours(files: ModelFiles, batch, seq_len, dtype: str, threshold: float, static: bool = False):
     import tvm_blocksparse as tb
-    from tvm_blocksparse.target import host_has_vnni
+    from tvm_blocksparse.isa import AVX512_VNNI, host_has
 
-    if dtype == "int8" and not host_has_vnni():
+    if dtype == "int8" and not host_has(AVX512_VNNI):
         raise Skip("this CPU has no AVX-512 VNNI")
     calib = [make_feeds(batch, seq_len, files.vocab, seed=100 + i) for i in range(2)] if static else None
     block = "4x1" if dtype == "int8" else "1x16"
@@ -276,9 +276,9 @@ def _ours(dtype: str, threshold: float, static: bool = False):
 def _ours_no_amx(files: ModelFiles, feeds, batch, seq_len, threads):
     """``tvm_int8_sparse`` exported and run in a worker process denied AMX
     (:func:`tvm_blocksparse._engine_worker.deny_amx`): our VNNI path, as on a CPU without AMX."""
-    from tvm_blocksparse.target import host_has_amx
+    from tvm_blocksparse.isa import AMX_INT8, host_has
 
-    if not host_has_amx():
+    if not host_has(AMX_INT8):
         raise Skip("this CPU has no AMX: tvm_int8_sparse already runs the VNNI path")
     t0 = time.perf_counter()
     model = _compile_ours(files, batch, seq_len, "int8", 0.7)

@@ -37,7 +37,8 @@ def main(argv=None) -> int:
 
     import tvm_blocksparse as tb
     from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx, random_inputs
-    from tvm_blocksparse.target import host_has_vnni, num_threads
+    from tvm_blocksparse.isa import AVX512_VNNI, host_has
+    from tvm_blocksparse.target import num_threads
     from tvm_blocksparse.testing import interleaved_times
 
     t_start = time.perf_counter()
@@ -54,9 +55,9 @@ def main(argv=None) -> int:
     feeds = random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=min(5, args.seq_len - 1), seed=1)
 
     engines: dict[str, object] = {}
-    if not host_has_vnni():
+    if not host_has(AVX512_VNNI):
         say("this CPU has no AVX-512 VNNI: the INT8 engines are skipped (FP32 only)")
-    int8 = ["int8"] if host_has_vnni() else []
+    int8 = ["int8"] if host_has(AVX512_VNNI) else []
     for dtype in int8:
         sparse = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, block="4x1")
         n_sparse = sum(d["kernel"] == "int8_4x1" for d in sparse.report)

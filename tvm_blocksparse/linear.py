@@ -20,7 +20,8 @@ from tvm_blocksparse.schedules import (
     schedule_out_lane_kernel,
     schedule_quantize_transpose_u8,
 )
-from tvm_blocksparse.target import host_target, target_has_vnni
+from tvm_blocksparse.isa import AVX512_VNNI, check_host_can_run, target_has
+from tvm_blocksparse.target import host_target
 
 KERNELS = ("int8_4x1", "int8_16x4", "int8_dense", "fp32_1x16")
 
@@ -42,10 +43,12 @@ class CompiledKernel:
         self.device = tvm.cpu()
 
     def bind(self, arrays: dict[str, np.ndarray]) -> list:
-        """Device tensors for every parameter (the output is allocated); checks names/shapes.
+        """Device tensors for every parameter (the output is allocated); checks names/shapes, and
+        that this CPU can run the code (``RuntimeError`` instead of an illegal instruction).
 
         Keys that are not parameters of this kernel are ignored, so callers can pass every array
         an epilogue might use."""
+        check_host_can_run(self.target, "this kernel")
         missing = [n for n in self.param_names[:-1] if n not in arrays]
         if missing:
             raise ValueError(f"missing kernel inputs {missing}; expected {self.param_names[:-1]}")
@@ -239,7 +242,7 @@ def build_linear(
     (see :func:`prepare_linear`). Raises ``RuntimeError`` for an INT8 kind on a target without
     AVX-512 VNNI."""
     target = target or host_target()
-    if kind.startswith("int8") and not target_has_vnni(target):
+    if kind.startswith("int8") and not target_has(AVX512_VNNI, target):
         raise RuntimeError(f"INT8 kernel {kind} needs AVX-512 VNNI; target {target} lacks it (use fp32_1x16)")
     func, schedule, arrays = prepare_linear(kind, weight, m, epilogue, token_tile)
     return CompiledKernel(func, schedule, target), arrays
