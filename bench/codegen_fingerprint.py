@@ -6,7 +6,7 @@ level as it was, and only some levels execute on a given machine. This hashes, f
 
 - the assembly of every kernel configuration in :data:`KERNEL_CASES` (each compiled alone);
 - the exported ``.so`` of BERT-Mini (90 % 4x1, 64 tokens) in INT8 dynamic, INT8 static and
-  FP32: code and constants (the exported library is byte-deterministic for a given input).
+  FP32, debug sections stripped: code and constants (byte-deterministic for a given input).
 
 Equal hashes before and after a change mean identical machine code and weights, hence
 identical outputs and speed on any CPU of that level. Usage::
@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ TARGETS = {
 
 
 def _epilogues():
-    from tvm_blocksparse.kernels import Epilogue
+    from tvm_blocksparse.op.epilogue import Epilogue
 
     return {
         "i32": Epilogue("int32"), "f32": Epilogue("float32"),
@@ -53,15 +54,16 @@ def _epilogues():
 
 def kernel_cases():
     """(name, PrimFunc, schedule function) of every kernel configuration fingerprinted."""
-    from tvm_blocksparse import kernels, linear
-    from tvm_blocksparse.attention import attention_int8
+    from tvm_blocksparse import linear
+    from tvm_blocksparse.op import bsr_int8_4x1, layer_norm, quantize
+    from tvm_blocksparse.op.attention import attention_int8
     from tvm_blocksparse.schedules import schedule_quantize_transpose_u8
 
     eps = _epilogues()
     cases = []
 
     def add_4x1(name, m, n, k, ep, tile, chunk="default", **kw):
-        func = kernels.bsr_dense_int8_4x1(m, n, k, None, eps[ep], tile, **kw) if kw else \
+        func = bsr_int8_4x1.bsr_dense_int8_4x1(m, n, k, None, eps[ep], tile, **kw) if kw else \
             linear.kernel_func("int8_4x1", m, n, k, None, eps[ep], tile, chunk)
         cases.append((name, func, linear.KERNEL_SCHEDULES["int8_4x1"]))
 
@@ -84,11 +86,11 @@ def kernel_cases():
                 func, sched, _ = linear.prepare_linear(kind, w, 37, eps[ep], token_tile=tile)
                 cases.append((f"{kind}_m37_tt{tile}_{ep}", func, sched))
     none = lambda s: s  # noqa: E731
-    cases += [("quantize_transpose_u8_m128_k768", kernels.quantize_transpose_u8(128, 768), schedule_quantize_transpose_u8),
-              ("quantize_transpose_u8_m21_k37", kernels.quantize_transpose_u8(21, 37), schedule_quantize_transpose_u8),
-              ("quantize_u8_m64_k768", kernels.quantize_u8(64, 768), none),
-              ("dynamic_qparams_m128_k768", kernels.dynamic_qparams(128, 768), none),
-              ("layer_norm_qparams_m128_k768", kernels.layer_norm_qparams(128, 768, 1e-12), none),
+    cases += [("quantize_transpose_u8_m128_k768", quantize.quantize_transpose_u8(128, 768), schedule_quantize_transpose_u8),
+              ("quantize_transpose_u8_m21_k37", quantize.quantize_transpose_u8(21, 37), schedule_quantize_transpose_u8),
+              ("quantize_u8_m64_k768", quantize.quantize_u8(64, 768), none),
+              ("dynamic_qparams_m128_k768", quantize.dynamic_qparams(128, 768), none),
+              ("layer_norm_qparams_m128_k768", layer_norm.layer_norm_qparams(128, 768, 1e-12), none),
               ("attention_int8_s128_h4_d64", attention_int8(128, 4, 64, 0.125), none),
               ("attention_int8_amx_s128_h4_d64", attention_int8(128, 4, 64, 0.125, amx=True), none)]
     return cases
@@ -114,8 +116,14 @@ def kernel_fingerprints(target) -> dict[str, str]:
         schedule(sch)
         with target:
             asm = tvm.compile(sch.mod, target=target).mod.inspect_source("asm")
-        out[name] = hashlib.sha256(asm.encode()).hexdigest()[:20]
+        out[name] = hashlib.sha256(_without_debug_lines(asm).encode()).hexdigest()[:20]
     return out
+
+
+def _without_debug_lines(asm: str) -> str:
+    """The assembly without its source-position directives (``.loc``/``.file``: TVMScript line
+    numbers of a few nodes, which move when a file is edited; not code)."""
+    return "\n".join(line for line in asm.splitlines() if not line.lstrip().startswith((".loc", ".file")))
 
 
 def model_fingerprints(target) -> dict[str, str]:
@@ -133,6 +141,9 @@ def model_fingerprints(target) -> dict[str, str]:
                 warnings.simplefilter("ignore")
                 compiled = tb.compile(model, seq_len=64, target=target, **options)
             path = compiled.export(os.path.join(tmp, f"{name}.so"))
+            # code and constants, not the debug sections (TVMScript source lines of a few nodes)
+            # nor the build id (a hash of the file with them)
+            subprocess.run(["strip", "--strip-debug", "--remove-section=.note.gnu.build-id", path], check=True)
             with open(path, "rb") as f:
                 out[f"bert_mini_{name}"] = hashlib.sha256(f.read()).hexdigest()[:20]
     return out

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     import tvm_blocksparse
     from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx, random_inputs
     from tvm_blocksparse.onnx_import import import_onnx
-    from tvm_blocksparse.profile import format_profile, linear_layer_funcs, profile_primfuncs
+    from primfunc_profile import format_profile, linear_layer_funcs, profile_primfuncs
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
     from tvm_blocksparse.testing import interleaved_times
 

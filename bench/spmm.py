@@ -49,7 +49,7 @@ warnings.filterwarnings("ignore", message=".*quantized tensor creation functions
 
 from tvm_blocksparse import format as fmt  # noqa: E402
 from tvm_blocksparse import linear  # noqa: E402
-from tvm_blocksparse.kernels import Epilogue  # noqa: E402
+from tvm_blocksparse.op.epilogue import Epilogue  # noqa: E402
 from tvm_blocksparse.testing import int8_linear_ref  # noqa: E402
 
 SHAPES = {

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse.kernels import padded_tokens
+from tvm_blocksparse.op.quantize import padded_tokens
 
 PEERS = ("torch_int8_dense", "torch_int8_dense_vnni", "ours_int8_dense", "mkl_csr")
 

@@ -1,4 +1,4 @@
-"""Self-attention of an imported BERT -> one call of :func:`tvm_blocksparse.attention.attention_int8`.
+"""Self-attention of an imported BERT -> one call of :func:`tvm_blocksparse.op.attention.attention_int8`.
 
 Matches, per layer (batch 1, after :class:`~tvm_blocksparse.relay_passes.sparsify.SparsifyDense`
 made the K projection store ``K^T``)::
@@ -16,7 +16,7 @@ else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S 
 multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 
 On a target with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
-on a CPU that does) and shapes :func:`~tvm_blocksparse.attention.amx_supported` tiles, the kernel
+on a CPU that does) and shapes :func:`~tvm_blocksparse.op.attention.amx_supported` tiles, the kernel
 also carries its AMX path (name suffix ``_amx``), taken when Linux grants the tiles at run time.
 """
 
@@ -27,7 +27,7 @@ import tvm
 from tvm import relax
 from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
 
-from tvm_blocksparse.attention import ROWS_PER_TASK, amx_supported, attention_int8
+from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
 from tvm_blocksparse.isa import AMX_INT8, target_has
 
 

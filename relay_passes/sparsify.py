@@ -34,7 +34,10 @@ from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
 from tvm.s_tir import Schedule
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse import kernels
+from tvm_blocksparse.op import bsr_int8_4x1
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.op import layer_norm
+from tvm_blocksparse.op import quantize
 from tvm_blocksparse.linear import kernel_func, prepare_linear, shared_num_blocks
 from tvm_blocksparse.onnx_import import weight_key
 from tvm_blocksparse.relay_passes.attention import FuseAttentionInt8
@@ -73,7 +76,7 @@ class KernelUse:
     m: int
     n: int
     k: int
-    epilogue: kernels.Epilogue
+    epilogue: Epilogue
     arrays: dict
 
 
@@ -258,7 +261,7 @@ class SparsifyDense:
             return expr
         k = shape[-1]
         m = int(np.prod(shape[:-1]))
-        gv = self._add_kernel(kernels.layer_norm_qparams(m, k, float(expr.attrs.epsilon)), _no_schedule,
+        gv = self._add_kernel(layer_norm.layer_norm_qparams(m, k, float(expr.attrs.epsilon)), _no_schedule,
                               f"layer_norm_qparams_m{m}_k{k}")
         x2d = relax.op.reshape(x, (m, k)) if len(shape) != 2 else x
         out = relax.call_tir(gv, [x2d, gamma, beta], [relax.TensorType((m, k), "float32"),
@@ -313,9 +316,9 @@ class SparsifyDense:
         """``call`` (see :meth:`_fusable_producer`) again, storing ``Y^T[N, M]`` of ``out_dtype``
         (uint8: requantized with ``extra_args``' ``out_scale``/``out_zp``)."""
         kernel, pm, pn, pk, ep, names, arrays = meta
-        ep_t = kernels.Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        ep_t = Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
         func = kernel_func(kernel, pm, pn, pk, shared_num_blocks(kernel, arrays), ep_t,
-                           self.token_tile or kernels.default_token_tile_4x1(pm))
+                           self.token_tile or bsr_int8_4x1.default_token_tile_4x1(pm))
         args = dict(zip(names, call.args[1].fields, strict=True))
         decision = self._decision_of_weights.get(args["w_data"])
         if decision is not None:
@@ -398,7 +401,7 @@ class SparsifyDense:
 
     def _emit(self, kernel, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static_range=None):
         int8 = kernel.startswith("int8")
-        ep = kernels.Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
+        ep = Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
                               residual=residual is not None, transposed_out=bool(ep_flags.get("transposed_heads")))
         func, schedule, arrays = prepare_linear(kernel, w_out_in, m, ep, self.token_tile, shared_groups=True)
         func, schedule = self._tuned_or_default(KernelUse(kernel, m, n, k, ep, arrays), func, schedule, self.report[-1])
@@ -434,24 +437,24 @@ class SparsifyDense:
                 if ln is not None:  # our LayerNorm already measured its output's range
                     values["x_scale"], values["x_zp"] = ln
                 else:
-                    qp_gv = self._add_kernel(kernels.dynamic_qparams(rows, cols), _no_schedule,
+                    qp_gv = self._add_kernel(quantize.dynamic_qparams(rows, cols), _no_schedule,
                                              f"dynamic_qparams_m{rows}_k{cols}")
                     qp = relax.call_tir(qp_gv, [x_in], [relax.TensorType((1,), "float32"),
                                                         relax.TensorType((1,), "int32")])
                     values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
                 if producer is not None:
-                    q_gv = self._add_kernel(kernels.quantize_u8(k, m), _no_schedule, f"quantize_u8_m{k}_k{m}")
+                    q_gv = self._add_kernel(quantize.quantize_u8(k, m), _no_schedule, f"quantize_u8_m{k}_k{m}")
                     values["XT"] = relax.call_tir(q_gv, [x_in, values["x_scale"], values["x_zp"]],
                                                   relax.TensorType((k, m), "uint8"))
             if kernel != "int8_4x1":
-                q_gv = self._add_kernel(kernels.quantize_u8(m, k), _no_schedule, f"quantize_u8_m{m}_k{k}")
+                q_gv = self._add_kernel(quantize.quantize_u8(m, k), _no_schedule, f"quantize_u8_m{m}_k{k}")
                 values["X"] = relax.call_tir(q_gv, [x2d, values["x_scale"], values["x_zp"]],
                                              relax.TensorType((m, k), "uint8"))
             elif "XT" not in values:  # no producer stored it transposed
-                qt_gv = self._add_kernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8,
+                qt_gv = self._add_kernel(quantize.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8,
                                          f"quantize_transpose_u8_m{m}_k{k}")
                 values["XT"] = relax.call_tir(qt_gv, [x2d, values["x_scale"], values["x_zp"]],
-                                              relax.TensorType((k, kernels.padded_tokens(m)), "uint8"))
+                                              relax.TensorType((k, quantize.padded_tokens(m)), "uint8"))
         params = [p.name for p in func.params][:-1]
         if ep.transposed_out:
             return relax.call_tir(gv, [values[p] for p in params], relax.TensorType((n, m), "float32"))

@@ -1,4 +1,4 @@
-"""Schedules of the block-sparse and dense INT8/FP32 kernels of :mod:`tvm_blocksparse.kernels`.
+"""Schedules of the block-sparse and dense INT8/FP32 kernels of :mod:`tvm_blocksparse.op`.
 
 The kernels already carry their tile structure (the token tile is a compute argument because the
 register tile's size decides the buffer shapes); a schedule tensorizes the ``dot`` block onto our
@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from tvm.s_tir import Schedule
 
-from tvm_blocksparse.tensor_intrin import (
-    FMA_OUT16_F32_INTRIN,
-    VNNI_OUT16_X4_INTRIN,
-    VNNI_TOKEN16_W4_INTRIN,
-)
+from tvm_blocksparse.isa.avx512 import VNNI_OUT16_X4_INTRIN, VNNI_TOKEN16_W4_INTRIN
+from tvm_blocksparse.isa.common import FMA_OUT16_F32_INTRIN
 
 
 def _block_names(sch: Schedule) -> list[str]:

@@ -30,7 +30,7 @@ from tvm.s_tir.dlight.analysis import normalize_prim_func
 from tvm.s_tir.dlight.base import ScheduleRule
 from tvm.target import Target
 
-from tvm_blocksparse.tensor_intrin import fp32_tile_intrin
+from tvm_blocksparse.isa.common import fp32_tile_intrin
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import tvm
 from tvm.target import Target
 
 import tvm_blocksparse as tb
-from tvm_blocksparse.attention import attention_f32_ref, attention_int8, attention_int8_ref
+from tvm_blocksparse.op.attention import attention_f32_ref, attention_int8, attention_int8_ref
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 from tvm_blocksparse import isa
-from tvm_blocksparse._engine_worker import amx_granted
+from tvm_blocksparse.isa.amx import amx_granted
 from tvm_blocksparse.isa import AMX_INT8, target_has
 from tvm_blocksparse.target import host_target
 
@@ -151,7 +151,7 @@ def test_batch_2_keeps_fp32_attention_with_a_reason():
 
 
 def test_probability_polynomial_is_within_rounding_of_255_exp():
-    from tvm_blocksparse.attention import _prob_ref
+    from tvm_blocksparse.op.attention import _prob_ref
 
     x = np.concatenate([np.linspace(-25, 0, 200001), [np.finfo(np.float32).min, -1e30]]).astype(np.float32)
     u = _prob_ref(x)
@@ -184,9 +184,9 @@ def test_attention_int8_amx_module_runs_its_vnni_path_when_linux_refuses_the_til
     code = textwrap.dedent("""
         import sys, numpy as np, tvm
         sys.path.insert(0, "tests")
-        from tvm_blocksparse._engine_worker import amx_granted, deny_amx
+        from tvm_blocksparse.isa.amx import amx_granted, deny_tiles
         try:
-            deny_amx()
+            deny_tiles()
         except OSError as e:
             print("NO-SECCOMP", e); sys.exit(0)
         from test_attention import AMX_TARGET, _inputs, _run

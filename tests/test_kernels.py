@@ -12,7 +12,8 @@ from tvm_blocksparse.target import host_target
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear
-from tvm_blocksparse.kernels import Epilogue, bsr_dense_int8_4x1, erf_f32
+from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
+from tvm_blocksparse.op.bsr_int8_4x1 import bsr_dense_int8_4x1
 from tvm_blocksparse.testing import (
     fp32_linear_ref,
     int8_linear_ref,
@@ -90,14 +91,14 @@ def test_int8_4x1_tile_orders_are_bit_exact(token_chunk):
 def test_int8_4x1_token_chunk_must_divide_the_tiles_and_default_follows_l1():
     with pytest.raises(ValueError, match="token_chunk"):
         bsr_dense_int8_4x1(140, 48, 64, 4, Epilogue("int32"), 16, 2)  # 9 tiles
-    from tvm_blocksparse.kernels import default_token_chunk_4x1
+    from tvm_blocksparse.op.bsr_int8_4x1 import default_token_chunk_4x1
 
     assert default_token_chunk_4x1(1024, 768, 48) == 1  # XT tile 36 KB: token tiles outermost
     assert default_token_chunk_4x1(1024, 3072, 48) is None  # 144 KB: block rows outermost
     assert default_token_chunk_4x1(32, 768, 32) is None  # one tile: nothing to order
     assert default_token_chunk_4x1(128, 3072, 64) == 1  # 64-token tiles: outermost at any K
     assert default_token_chunk_4x1(64, 3072, 64) is None
-    from tvm_blocksparse.kernels import default_token_tile_4x1
+    from tvm_blocksparse.op.bsr_int8_4x1 import default_token_tile_4x1
 
     assert [default_token_tile_4x1(m) for m in (128, 120, 384, 50, 140, 96)] == [64, 64, 64, 64, 48, 48]
 
@@ -116,8 +117,9 @@ def test_int8_4x1_token_tiles(token_tile):
 def test_per_layer_kernel_constructors_parse_once_per_shape():
     """The pass asks for these once per layer; each shape is parsed once and shared (a model's
     compile time was mostly TVMScript parsing)."""
-    from tvm_blocksparse.attention import attention_int8
-    from tvm_blocksparse.kernels import dynamic_qparams, layer_norm_qparams, quantize_transpose_u8, quantize_u8
+    from tvm_blocksparse.op.attention import attention_int8
+    from tvm_blocksparse.op.quantize import dynamic_qparams, quantize_transpose_u8, quantize_u8
+    from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 
     assert quantize_transpose_u8(64, 128) is quantize_transpose_u8(64, 128)
     assert quantize_transpose_u8(64, 128) is not quantize_transpose_u8(64, 192)
@@ -287,7 +289,7 @@ def test_quantize_u8_matches_numpy_bit_exact(m, k):
     x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
     xq, _ = fmt.quantize_activation_u8(x, qp)
     assert xq.min() == 0 and xq.max() == 255
-    from tvm_blocksparse.kernels import quantize_u8
+    from tvm_blocksparse.op.quantize import quantize_u8
 
     kern = linear.CompiledKernel(quantize_u8(m, k), lambda sch: sch)  # written parallel + vectorized
     out = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
@@ -295,7 +297,7 @@ def test_quantize_u8_matches_numpy_bit_exact(m, k):
 
 
 def test_xt_row_offsets_scale_by_padded_tokens_and_refuse_int32_overflow():
-    from tvm_blocksparse.kernels import xt_row_offsets
+    from tvm_blocksparse.op.bsr_int8_4x1 import xt_row_offsets
 
     np.testing.assert_array_equal(xt_row_offsets(np.array([[0, 1, 5, 9]], np.int32), 20), [[0, 32, 160, 288]])
     with pytest.raises(ValueError, match="overflows int32"):
@@ -398,7 +400,7 @@ def test_wrong_input_shape_is_a_clear_error():
 def test_dynamic_qparams_equal_numpy(m, k):
     """Range -> (scale, zero point) exactly as format.dynamic_activation_qparams, for all-positive,
     all-negative and mixed tensors, ragged row chunks and K % 16 != 0."""
-    from tvm_blocksparse.kernels import dynamic_qparams
+    from tvm_blocksparse.op.quantize import dynamic_qparams
 
     lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
     for shift in (1.0, -50.0, 50.0):
@@ -413,7 +415,7 @@ def test_dynamic_qparams_equal_numpy(m, k):
 def test_dynamic_qparams_find_an_extreme_wherever_it_is():
     """One planted extreme in each place the range pass reads from: each of the 4 vector chains,
     the vectors after the last group of 4, the scalar tail, the last row of a ragged chunk."""
-    from tvm_blocksparse.kernels import dynamic_qparams
+    from tvm_blocksparse.op.quantize import dynamic_qparams
 
     m, k = 11, 6 * 16 + 3  # 2 chunks of 6 and 5 rows; 4 chained vectors + 2 more + 3 scalars per row
     lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
@@ -432,7 +434,7 @@ def test_dynamic_qparams_find_an_extreme_wherever_it_is():
 def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
     """LayerNorm to float32 rounding (rows with a large mean too: the variance is taken around the
     mean), and its (scale, zero point) exactly those of its own output."""
-    from tvm_blocksparse.kernels import layer_norm_qparams
+    from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 
     rng = np.random.default_rng(k)
     x = (rng.standard_normal((m, k)) * 2 + mean).astype(np.float32)
@@ -544,7 +546,7 @@ def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, ro
 
 
 def test_int8_4x1_stage_lines_arguments():
-    from tvm_blocksparse.kernels import default_stage_lines_4x1, line_rows_4x1
+    from tvm_blocksparse.op.bsr_int8_4x1 import default_stage_lines_4x1, line_rows_4x1
 
     assert line_rows_4x1(Epilogue("uint8", bias=True)) == 16 and line_rows_4x1(Epilogue("float32")) == 4
     assert line_rows_4x1(Epilogue("uint8", bias=True, residual=True)) == 4  # float lanes until the residual
@@ -583,7 +585,7 @@ def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups, rows
 
 
 def test_int8_4x1_rows_per_task_arguments():
-    from tvm_blocksparse.kernels import default_rows_per_task_4x1
+    from tvm_blocksparse.op.bsr_int8_4x1 import default_rows_per_task_4x1
 
     with pytest.raises(ValueError, match="rows_per_task=3 must be 1, 2 or 4"):
         bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("int32"), 64, 1, 1, 3)
@@ -622,7 +624,7 @@ def test_int8_4x1_asm_packs_64_token_tiles_with_unpacks():
 def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     """row_groups: block-row groups walked one after the other (one per thread by default when
     token tiles are outermost); same outputs, including a ragged token tile."""
-    from tvm_blocksparse.kernels import default_row_groups_4x1
+    from tvm_blocksparse.op.bsr_int8_4x1 import default_row_groups_4x1
     from tvm_blocksparse.schedules.bsr_dense import schedule_bsr_dense_int8_4x1
 
     rng = np.random.default_rng(11)

@@ -10,7 +10,9 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 import tvm_blocksparse as tb
-from tvm_blocksparse import kernels, linear, tuning
+from tvm_blocksparse import linear, tuning
+from tvm_blocksparse.op import quantize
+from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.relay_passes.sparsify import KernelUse
 from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import random_block_sparse
@@ -24,7 +26,7 @@ def _task(kind, m=32, n=64, k=64, sparsity=0.8):
     rng = np.random.default_rng(0)
     w = random_block_sparse(rng, n, k, sparsity, "4x1" if kind != "fp32_1x16" else "1x16",
                             dtype=np.int8 if kind.startswith("int8") else np.float32)
-    ep = kernels.Epilogue("float32", bias=True)
+    ep = Epilogue("float32", bias=True)
     _, _, arrays = linear.prepare_linear(kind, w, m, ep)
     return tuning.tasks_from_uses([KernelUse(kind, m, n, k, ep, arrays)])[0]
 
@@ -53,7 +55,7 @@ def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatur
     for name in ("w_xt_offsets", "w_group_ptr", "w_data"):
         np.testing.assert_array_equal(arrays[names.index(name)], task.arrays[name])
     offsets = arrays[names.index("w_xt_offsets")]  # in bounds: every XT row offset is the real one
-    assert offsets.max() < task.k * kernels.padded_tokens(task.m) and not (offsets % kernels.padded_tokens(task.m)).any()
+    assert offsets.max() < task.k * quantize.padded_tokens(task.m) and not (offsets % quantize.padded_tokens(task.m)).any()
     assert arrays[names.index("w_group_ptr")][-1] == task.blocks
     with pytest.raises(KeyError, match="refusing random"):
         alloc.arrays_for(info[:-1] + [["TENSOR", "float32", [1, 1]]])

@@ -8,12 +8,12 @@ from .target import configure_runtime_threads
 
 configure_runtime_threads()
 
-from . import tensor_intrin  # registers our TensorIntrins with TensorIR
+from .isa import avx2, avx512, avx_vnni, common  # registers our TensorIntrins with TensorIR
 from . import intrin_lowering  # vectorizable erf for llvm targets
 from . import format
 from . import pipeline  # registers relax.get_pipeline("tvm_blocksparse")
 from .api import CompiledModel, compile, inspect, load, prune
 from .tuning import tune
-from .kernels import Epilogue
+from .op.epilogue import Epilogue
 
 __version__ = "0.1.0"

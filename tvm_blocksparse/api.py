@@ -234,7 +234,7 @@ def compile(  # noqa: A001 - the API name the issue asks for
     shape it has records for gets the best measured record (token tile + trace), the others keep
     the default schedule (``metadata["tuned_kernels"]`` and the layer report say which).
     ``int8_attention`` (INT8 only, batch 1): each layer's ``softmax(Q K^T) V`` runs as one INT8
-    VNNI kernel (:mod:`tvm_blocksparse.attention`; per-head dynamic scales) instead of FP32
+    VNNI kernel (:mod:`tvm_blocksparse.op.attention`; per-head dynamic scales) instead of FP32
     (``metadata["attention"]`` says how many layers did).
     """
     from tvm import relax

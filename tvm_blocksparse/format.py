@@ -303,7 +303,7 @@ def zero_point_compensation(weight_q: WeightQuant, zero_point: int) -> np.ndarra
 def qparams_from_range(x_min: float, x_max: float) -> ActivationQuant:
     """u8 parameters covering ``[min(x_min, 0), max(x_max, 0)]`` in float32 arithmetic, exactly
     as our compiled models compute them at run time
-    (:func:`tvm_blocksparse.kernels.dynamic_qparams`) or take them from calibration (static)."""
+    (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`) or take them from calibration (static)."""
     lo = np.float32(min(np.float32(x_min), np.float32(0.0)))
     hi = np.float32(max(np.float32(x_max), np.float32(0.0)))
     scale = np.float32((hi - lo) / np.float32(255)) if hi > lo else np.float32(1)
@@ -312,7 +312,7 @@ def qparams_from_range(x_min: float, x_max: float) -> ActivationQuant:
 
 
 def dynamic_activation_qparams(x: np.ndarray) -> ActivationQuant:
-    """What our compiled models compute at run time (:func:`tvm_blocksparse.kernels.dynamic_qparams`):
+    """What our compiled models compute at run time (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`):
     :func:`qparams_from_range` of ``x``'s range."""
     x = np.asarray(x, np.float32)
     return qparams_from_range(x.min(initial=0.0), x.max(initial=0.0))

@@ -4,10 +4,10 @@ TVM 0.27 has no LLVM lowering for ``tirx.erf``; the default lowering calls libm'
 per lane, so a vectorized GELU epilogue becomes 16 scalar calls per zmm (measured: BERT-Mini's
 FFN1 with GELU took 2.49 ms against 0.42 ms for the same-size FFN2). Importing this module
 registers the rational approximation TVM's own ``topi.fast_erf`` and Eigen use
-(:func:`tvm_blocksparse.kernels.erf_f32`, |error| < 2e-7) for float32 at a priority above the
+(:func:`tvm_blocksparse.op.epilogue.erf_f32`, |error| < 2e-7) for float32 at a priority above the
 default; other dtypes keep calling libm. ``exp`` (softmax) has an LLVM lowering, ``llvm.exp``, but
 the x86 backend scalarizes it into ``expf`` calls too; float32 gets the Cephes polynomial
-(:func:`tvm_blocksparse.kernels.exp_f32`), other dtypes keep ``llvm.exp``.
+(:func:`tvm_blocksparse.op.epilogue.exp_f32`), other dtypes keep ``llvm.exp``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import tvm
 from tvm.tirx.op import register_intrin_lowering
 
-from tvm_blocksparse.kernels import erf_f32, exp_f32
+from tvm_blocksparse.op.epilogue import erf_f32, exp_f32
 
 _LEVEL = 99
 

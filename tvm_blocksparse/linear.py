@@ -13,7 +13,11 @@ import tvm
 from tvm.s_tir import Schedule
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse import kernels
+from tvm_blocksparse.op import bsr_fp32_1x16
+from tvm_blocksparse.op import bsr_int8_4x1
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.op import out_lane
+from tvm_blocksparse.op import quantize
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_fp32_1x16,
     schedule_bsr_dense_int8_4x1,
@@ -87,7 +91,7 @@ def int8_4x1_weight_arrays(weight_q: fmt.WeightQuant, m: int) -> dict[str, np.nd
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
-    return {"w_data": data, "w_xt_offsets": kernels.xt_row_offsets(cols, m), "w_group_ptr": grouped.group_ptr,
+    return {"w_data": data, "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m), "w_group_ptr": grouped.group_ptr,
             "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
 
 
@@ -128,7 +132,7 @@ def prepare_linear(
     kind: str,
     weight: np.ndarray,
     m: int,
-    epilogue: kernels.Epilogue | None = None,
+    epilogue: Epilogue | None = None,
     token_tile: int | None = None,
     shared_groups: bool = False,
 ) -> tuple[tvm.tirx.PrimFunc, Callable[[Schedule], Schedule], dict[str, np.ndarray]]:
@@ -142,14 +146,14 @@ def prepare_linear(
         raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
     n, k = weight.shape
     if kind.startswith("int8"):
-        epilogue = epilogue or kernels.Epilogue("int32")
+        epilogue = epilogue or Epilogue("int32")
         if weight.dtype == np.int8:
             q = weight
             weight_q = fmt.WeightQuant(q, np.ones(n, np.float32), q.sum(axis=1, dtype=np.int32))
         else:
             weight_q = fmt.quantize_weight_per_channel(weight)
     else:
-        epilogue = epilogue or kernels.Epilogue("float32")
+        epilogue = epilogue or Epilogue("float32")
 
     if kind == "int8_4x1":
         arrays = int8_4x1_weight_arrays(weight_q, m)
@@ -167,7 +171,7 @@ def prepare_linear(
 #: Register-tile token counts each kernel can be generated with (a compute argument: it sets the
 #: accumulator tile's shape). The tuner tries each; the default is :func:`default_token_tile`.
 TOKEN_TILES = {"int8_4x1": (16, 32, 48, 64), "int8_16x4": (4, 8, 12, 15), "int8_dense": (4, 8, 12, 15),
-               "fp32_1x16": (4, 8, 12, 15, kernels.FP32_STAGED_TILE)}
+               "fp32_1x16": (4, 8, 12, 15, bsr_fp32_1x16.FP32_STAGED_TILE)}
 KERNEL_SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "int8_4x1": schedule_bsr_dense_int8_4x1, "int8_16x4": schedule_out_lane_kernel,
     "int8_dense": schedule_out_lane_kernel, "fp32_1x16": schedule_bsr_dense_fp32_1x16,
@@ -176,8 +180,8 @@ KERNEL_SCHEDULES: dict[str, Callable[..., Schedule]] = {
 
 def default_token_tile(kind: str, m: int) -> int:
     if kind == "int8_4x1":
-        return kernels.default_token_tile_4x1(m)
-    return kernels.FP32_STAGED_TILE if kind == "fp32_1x16" else 12
+        return bsr_int8_4x1.default_token_tile_4x1(m)
+    return bsr_fp32_1x16.FP32_STAGED_TILE if kind == "fp32_1x16" else 12
 
 
 def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
@@ -191,42 +195,42 @@ def shared_num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int | None:
     return None if kind == "int8_4x1" else num_blocks(kind, arrays)
 
 
-def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: kernels.Epilogue,
+def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue,
                 token_tile: int, token_chunk: int | None | str = "default") -> tvm.tirx.PrimFunc:
     """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks
     (4x1: None makes the group count a symbolic dimension, so one PrimFunc serves every weight
     of this shape and epilogue: a model compiles one kernel per layer shape, not per layer).
     ``token_tile`` 16 of ``fp32_1x16`` is the staged kernel
-    (:func:`kernels.bsr_dense_fp32_1x16_staged`), whose ``token_chunk`` 1 or "default" walks
+    (:func:`bsr_fp32_1x16.bsr_dense_fp32_1x16_staged`), whose ``token_chunk`` 1 or "default" walks
     token tiles outermost and None block rows outermost; other tiles read ``X`` directly.
-    ``token_chunk`` (4x1): see :func:`kernels.bsr_dense_int8_4x1`; "default" picks
-    :func:`kernels.default_token_chunk_4x1` and :func:`kernels.default_row_groups_4x1` for the
+    ``token_chunk`` (4x1): see :func:`bsr_int8_4x1.bsr_dense_int8_4x1`; "default" picks
+    :func:`bsr_int8_4x1.default_token_chunk_4x1` and :func:`bsr_int8_4x1.default_row_groups_4x1` for the
     threads of the enclosing target (``num-cores``; 1 outside a target scope). An explicit
     chunk (a tuned variant) keeps one row group. Either way, 64-token tiles with a token-major
-    output stage whole output lines (:func:`kernels.default_stage_lines_4x1`) or else compute 2
-    block rows per task (:func:`kernels.default_rows_per_task_4x1`)."""
+    output stage whole output lines (:func:`bsr_int8_4x1.default_stage_lines_4x1`) or else compute 2
+    block rows per task (:func:`bsr_int8_4x1.default_rows_per_task_4x1`)."""
     if kind == "int8_4x1":
         row_groups = 1
         if token_chunk == "default":
-            token_chunk = kernels.default_token_chunk_4x1(m, k, token_tile)
+            token_chunk = bsr_int8_4x1.default_token_chunk_4x1(m, k, token_tile)
             target = tvm.target.Target.current(allow_none=True)
             threads = int(target.attrs.get("num-cores", 1)) if target is not None else 1
-            row_groups = kernels.default_row_groups_4x1(n, token_chunk, threads)
-        stage_lines = kernels.default_stage_lines_4x1(n, token_tile, epilogue, row_groups)
-        rows_per_task = 1 if stage_lines else kernels.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
-        return kernels.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
+            row_groups = bsr_int8_4x1.default_row_groups_4x1(n, token_chunk, threads)
+        stage_lines = bsr_int8_4x1.default_stage_lines_4x1(n, token_tile, epilogue, row_groups)
+        rows_per_task = 1 if stage_lines else bsr_int8_4x1.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
+        return bsr_int8_4x1.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
                                           rows_per_task, stage_lines)
     if blocks is None:
         raise ValueError(f"kernel {kind} needs its block count (only int8_4x1 takes a symbolic one)")
     if kind == "int8_16x4":
-        return kernels.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
+        return out_lane.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
     if kind == "int8_dense":
-        return kernels.dense_int8(m, n, k, epilogue, token_tile)
+        return out_lane.dense_int8(m, n, k, epilogue, token_tile)
     if kind == "fp32_1x16":
-        if token_tile == kernels.FP32_STAGED_TILE:
-            return kernels.bsr_dense_fp32_1x16_staged(m, n, k, blocks, epilogue,
+        if token_tile == bsr_fp32_1x16.FP32_STAGED_TILE:
+            return bsr_fp32_1x16.bsr_dense_fp32_1x16_staged(m, n, k, blocks, epilogue,
                                                       tiles_outer=token_chunk in ("default", 1))
-        return kernels.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, token_tile)
+        return bsr_fp32_1x16.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, token_tile)
     raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
 
 
@@ -234,7 +238,7 @@ def build_linear(
     kind: str,
     weight: np.ndarray,
     m: int,
-    epilogue: kernels.Epilogue | None = None,
+    epilogue: Epilogue | None = None,
     token_tile: int | None = None,
     target=None,
 ) -> tuple[CompiledKernel, dict[str, np.ndarray]]:
@@ -250,12 +254,12 @@ def build_linear(
 
 def build_quantize_transpose(m: int, k: int, target=None) -> CompiledKernel:
     """``X f32[M, K]`` -> ``XT u8[K, Mp]`` for the 4x1 kernel."""
-    return CompiledKernel(kernels.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8, target)
+    return CompiledKernel(quantize.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8, target)
 
 
 def transpose_pad_u8(x_u8: np.ndarray) -> np.ndarray:
     """numpy twin of the 4x1 kernel's activation layout: ``XT[K, Mp]``, zero padded tokens."""
     m, k = x_u8.shape
-    xt = np.zeros((k, kernels.padded_tokens(m)), np.uint8)
+    xt = np.zeros((k, quantize.padded_tokens(m)), np.uint8)
     xt[:, :m] = x_u8.T
     return xt

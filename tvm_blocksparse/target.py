@@ -23,7 +23,7 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
 
     ``amx``: on a CPU with AMX INT8, let LLVM emit it (``+amx-tile,+amx-int8``: LLVM's host
     detection can name a CPU model without AMX under a hypervisor); only INT8 attention uses it,
-    behind a run-time check (:func:`tvm_blocksparse.attention.attention_int8`)."""
+    behind a run-time check (:func:`tvm_blocksparse.op.attention.attention_int8`)."""
     detected = Target.from_device("cpu")
     config = {"kind": "llvm", "mcpu": str(detected.attrs.get("mcpu", "generic"))}
     if "mtriple" in detected.attrs:

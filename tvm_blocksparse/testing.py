@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse.kernels import Epilogue
+from tvm_blocksparse.op.epilogue import Epilogue
 
 
 def random_block_sparse(
@@ -34,8 +34,8 @@ def gelu_ref(x: np.ndarray) -> np.ndarray:
 
 def gelu_fast_ref(x: np.ndarray) -> np.ndarray:
     """numpy twin (float32, same operation order) of the INT8 kernels' GELU,
-    :func:`tvm_blocksparse.kernels.gelu_f32` with ``fast=True``."""
-    from tvm_blocksparse.kernels import GELU_FAST_CLIP, GELU_FAST_P, GELU_FAST_Q
+    :func:`tvm_blocksparse.op.epilogue.gelu_f32` with ``fast=True``."""
+    from tvm_blocksparse.op.epilogue import GELU_FAST_CLIP, GELU_FAST_P, GELU_FAST_Q
 
     x = np.asarray(x, np.float32)
     xc = np.clip(x, np.float32(-GELU_FAST_CLIP), np.float32(GELU_FAST_CLIP))

@@ -51,7 +51,9 @@ from tvm.ir.utils import derived_object
 from tvm.s_tir import Schedule
 from tvm.s_tir import meta_schedule as ms
 
-from tvm_blocksparse import kernels
+from tvm_blocksparse.op import bsr_fp32_1x16
+from tvm_blocksparse.op import bsr_int8_4x1
+from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.linear import KERNEL_SCHEDULES, TOKEN_TILES, default_token_tile, kernel_func, num_blocks
 
 #: A compute-level variant of a kernel: (register-tile tokens, 4x1 token chunk or None).
@@ -67,7 +69,7 @@ MIN_GAIN = 0.03
 # ----------------------------------------------------------------------------- tasks
 
 
-def epilogue_tag(ep: kernels.Epilogue) -> str:
+def epilogue_tag(ep: Epilogue) -> str:
     flags = [f for f in ("bias", "gelu", "residual") if getattr(ep, f)] + (["t"] if ep.transposed_out else [])
     return "_".join([ep.out_dtype, *flags])
 
@@ -80,7 +82,7 @@ class KernelTask:
     m: int
     n: int
     k: int
-    epilogue: kernels.Epilogue
+    epilogue: Epilogue
     blocks: int  # stored blocks of the representative layer (shapes its PrimFunc)
     arrays: dict  # the representative layer's weight arrays (measured with)
     layers: int = 1
@@ -99,15 +101,15 @@ class KernelTask:
     def default_variant(self) -> Variant:
         tile = default_token_tile(self.kind, self.m)
         if self.kind == "int8_4x1":
-            return tile, kernels.default_token_chunk_4x1(self.m, self.k, tile)
-        return tile, 1 if tile == kernels.FP32_STAGED_TILE and self.kind == "fp32_1x16" else None
+            return tile, bsr_int8_4x1.default_token_chunk_4x1(self.m, self.k, tile)
+        return tile, 1 if tile == bsr_fp32_1x16.FP32_STAGED_TILE and self.kind == "fp32_1x16" else None
 
     def variants(self) -> list[Variant]:
         """Every token tile; for the 4x1 kernel and the staged FP32 1x16 kernel each with token
         tiles outermost (chunk 1) and block rows outermost (None), the default first."""
         out = [self.default_variant()]
         for tile in TOKEN_TILES[self.kind]:
-            staged = self.kind == "fp32_1x16" and tile == kernels.FP32_STAGED_TILE
+            staged = self.kind == "fp32_1x16" and tile == bsr_fp32_1x16.FP32_STAGED_TILE
             for chunk in ((None, 1) if self.kind == "int8_4x1" or staged else (None,)):
                 if (tile, chunk) in out:
                     continue
@@ -124,7 +126,7 @@ class KernelTask:
 
     @staticmethod
     def from_json(d: dict) -> KernelTask:
-        return KernelTask(d["kind"], d["m"], d["n"], d["k"], kernels.Epilogue(**d["epilogue"]), d["blocks"], {}, d["layers"])
+        return KernelTask(d["kind"], d["m"], d["n"], d["k"], Epilogue(**d["epilogue"]), d["blocks"], {}, d["layers"])
 
 
 def variant_tag(variant: Variant) -> str:

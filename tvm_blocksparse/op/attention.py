@@ -39,9 +39,10 @@ import numpy as np
 import tvm
 from tvm.script import tirx as T
 
-from tvm_blocksparse._engine_worker import ARCH_REQ_XCOMP_PERM, SYS_ARCH_PRCTL, XFEATURE_XTILEDATA
-from tvm_blocksparse.kernels import _allreduce16, _bcast, _fconst, _rint_i32
-from tvm_blocksparse.tensor_intrin import _broadcast_4_bytes, _vpdpbusd
+from tvm_blocksparse.isa import amx as amx_ops
+from tvm_blocksparse.isa import avx512
+from tvm_blocksparse.isa.avx512 import LANES
+from tvm_blocksparse.isa.common import allreduce, bcast, fconst, fma
 
 #: Query rows per parallel task (two at a time share every ``Kp`` / ``Vp`` load).
 ROWS_PER_TASK = 16
@@ -62,53 +63,43 @@ _LOG2E = 1.4426950408889634
 _PROB_T_MIN = -30.0  # 255 * 2^-30 rounds to 0; keeps the exponent bits in range
 
 
-def _fma16(a, b, c):
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.fma.v16f32"), a, b, c, dtype="float32x16")
-
-
 def _prob_lanes(x):
     """``rint(255 * exp(x))`` as int32x16 for ``x <= 0`` (a score minus its row's max): ``t = x
     log2 e = n + f``, a degree-4 polynomial in ``f`` (explicit FMAs, so :func:`attention_int8_ref`
     can repeat them), times ``2^n`` by ``vscalefps`` (exact, like ``ldexp``). 11 vector ops per 16
-    scores against ~28 for :func:`~tvm_blocksparse.kernels.exp_f32` and the scaling: the
+    scores against ~28 for :func:`~tvm_blocksparse.op.epilogue.exp_f32` and the scaling: the
     exponential was as costly as either matmul of the kernel, and is the softmax's largest part."""
-    t = T.max(x * _fconst(_LOG2E, 16), _fconst(_PROB_T_MIN, 16))
+    t = T.max(x * fconst(_LOG2E, 16), fconst(_PROB_T_MIN, 16))
     n = T.nearbyint(t)
     f = t - n
-    p = _fconst(_PROB_POLY[4], 16)
+    p = fconst(_PROB_POLY[4], 16)
     for c in _PROB_POLY[3::-1]:
-        p = _fma16(p, f, _fconst(c, 16))
-    return _rint_i32(_scalef16(p, n))
-
-
-def _scalef16(a, b):
-    """``a * 2^floor(b)`` per lane (``vscalefps``; all lanes, current rounding mode)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.scalef.ps.512"), a, b, a,
-                                   T.int16(-1), T.int32(4), dtype="float32x16")
+        p = fma(p, f, fconst(c, 16), LANES)
+    return avx512.rint_i32(avx512.scalef(p, n))
 
 
 def _score_lanes(acc, kcomp, qk_scale, mask):
     """16 scores of a query row: its int32 sums less the keys' u8-offset term, dequantized by
     ``qk_scale = s_q * s_k * scale``, plus the mask (float32 steps as :func:`attention_int8_ref`)."""
-    return T.Cast("float32x16", acc - kcomp) * _bcast(qk_scale, 16) + mask
+    return T.Cast("float32x16", acc - kcomp) * bcast(qk_scale, 16) + mask
 
 
 @T.macro
 def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key_vecs):
     """Row ``r`` of ``scores`` (its max so far in ``vmax[r]``) -> u8 probabilities in
     ``probs[slot, row, :]`` and their sum (as float32, in every lane) in ``vsum[slot, row, :]``."""
-    vmax[r, T.ramp(0, 1, 16)] = _allreduce16(vmax[r, T.ramp(0, 1, 16)], T.max)
+    vmax[r, T.ramp(0, 1, 16)] = allreduce(vmax[r, T.ramp(0, 1, 16)], T.max, LANES)
     isum[r, T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
     for kv in T.unroll(key_vecs):
         uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)])
         probs[slot, row, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
         isum[r, T.ramp(0, 1, 16)] = isum[r, T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
-    vsum[slot, row, T.ramp(0, 1, 16)] = T.Cast("float32x16", _allreduce16(isum[r, T.ramp(0, 1, 16)], T.Add))
+    vsum[slot, row, T.ramp(0, 1, 16)] = T.Cast("float32x16", allreduce(isum[r, T.ramp(0, 1, 16)], T.Add, LANES))
 
 
 def _s8(x):
     """``rint(x)`` as int8x16 for ``|x| <= 127`` (``x = value / (absmax / 127)``: no clamp needed)."""
-    return T.Cast("int8x16", _rint_i32(x))
+    return T.Cast("int8x16", avx512.rint_i32(x))
 
 
 # ---------------------------------------------------------------- AMX (tile registers)
@@ -123,27 +114,6 @@ _T_Q, _T_K, _T_C0, _T_P, _T_V = 0, 1, 2, 6, 7
 def amx_supported(s: int, d: int) -> bool:
     """Shapes the AMX path tiles: 64-key chunks and a head dim of 32 or 64 (one Q tile)."""
     return s % 64 == 0 and d in (32, 64)
-
-
-def _amx(name: str, *args):
-    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id(f"llvm.x86.{name}"), *args))
-
-
-def _tile_load(tile: int, address, stride_bytes: int):
-    return _amx("tileloadd64", T.int8(tile), address, T.int64(stride_bytes))
-
-
-def _tile_store(tile: int, address, stride_bytes: int):
-    return _amx("tilestored64", T.int8(tile), address, T.int64(stride_bytes))
-
-
-def _tile_zero(tile: int):
-    return _amx("tilezero", T.int8(tile))
-
-
-def _tile_dpbusd(c: int, a: int, b: int):
-    """``C[16 x 16 s32] += A[16 x 4k u8] . B[k x (16 x 4) s8]``: 16 rows of ``vpdpbusd`` at once."""
-    return _amx("tdpbusd", T.int8(c), T.int8(a), T.int8(b))
 
 
 @functools.lru_cache(maxsize=None)  # parsed once per shape: every layer asks for the same one
@@ -194,13 +164,13 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                             acc1[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                         for g in range(d_groups):
                             for kv in T.unroll(kc):
-                                acc0[T.ramp(kv * 16, 1, 16)] = _vpdpbusd(
+                                acc0[T.ramp(kv * 16, 1, 16)] = avx512.vpdpbusd(
                                     acc0[T.ramp(kv * 16, 1, 16)],
-                                    _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]),
+                                    avx512.broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]),
                                     Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
-                                acc1[T.ramp(kv * 16, 1, 16)] = _vpdpbusd(
+                                acc1[T.ramp(kv * 16, 1, 16)] = avx512.vpdpbusd(
                                     acc1[T.ramp(kv * 16, 1, 16)],
-                                    _broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(g * 4, 1, 4)]),
+                                    avx512.broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(g * 4, 1, 4)]),
                                     Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
                         for kv in T.unroll(kc):
                             scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
@@ -222,17 +192,17 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                         out1[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     for g in range(key_groups):
                         for dv in T.unroll(d_vecs):
-                            out0[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
-                                out0[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, 0, T.ramp(g * 4, 1, 4)]),
+                            out0[T.ramp(dv * 16, 1, 16)] = avx512.vpdpbusd(
+                                out0[T.ramp(dv * 16, 1, 16)], avx512.broadcast_4_bytes(probs[0, 0, T.ramp(g * 4, 1, 4)]),
                                 Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
-                            out1[T.ramp(dv * 16, 1, 16)] = _vpdpbusd(
-                                out1[T.ramp(dv * 16, 1, 16)], _broadcast_4_bytes(probs[0, 1, T.ramp(g * 4, 1, 4)]),
+                            out1[T.ramp(dv * 16, 1, 16)] = avx512.vpdpbusd(
+                                out1[T.ramp(dv * 16, 1, 16)], avx512.broadcast_4_bytes(probs[0, 1, T.ramp(g * 4, 1, 4)]),
                                 Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
                     for dv in T.unroll(d_vecs):
                         O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, 0, T.ramp(0, 1, 16)])
+                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (bcast(hscale[vh, 2], 16) / vsum[0, 0, T.ramp(0, 1, 16)])
                         O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (_bcast(hscale[vh, 2], 16) / vsum[0, 1, T.ramp(0, 1, 16)])
+                            "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (bcast(hscale[vh, 2], 16) / vsum[0, 1, T.ramp(0, 1, 16)])
 
 
     @T.macro
@@ -266,49 +236,49 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                     cfg[48 + t] = T.uint8(16)
                 cfg[16 + 2 * _T_Q] = T.uint8(d)
                 cfg[48 + _T_K] = T.uint8(d // 4)
-                _amx("ldtilecfg", T.address_of(cfg[0]))
+                amx_ops.amx_op("ldtilecfg", T.address_of(cfg[0]))
                 for vb in range(row_blocks + 1):
                     if vb < row_blocks:  # Q K^T of block vb, 64 keys per step
-                        _tile_load(_T_Q, T.address_of(Qq[vh, vb * ROWS_PER_TASK, 0]), d)
+                        amx_ops.tile_load(_T_Q, T.address_of(Qq[vh, vb * ROWS_PER_TASK, 0]), d)
                         for kp in range(s // 64):
-                            _tile_zero(_T_C0)
-                            _tile_zero(_T_C0 + 1)
-                            _tile_zero(_T_C0 + 2)
-                            _tile_zero(_T_C0 + 3)
-                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64) * 4]), s * 4)
-                            _tile_dpbusd(_T_C0, _T_Q, _T_K)
-                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 16) * 4]), s * 4)
-                            _tile_dpbusd(_T_C0 + 1, _T_Q, _T_K)
-                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 32) * 4]), s * 4)
-                            _tile_dpbusd(_T_C0 + 2, _T_Q, _T_K)
-                            _tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 48) * 4]), s * 4)
-                            _tile_dpbusd(_T_C0 + 3, _T_Q, _T_K)
-                            _tile_store(_T_C0, T.address_of(acc[0, kp * 64]), s * 4)
-                            _tile_store(_T_C0 + 1, T.address_of(acc[0, kp * 64 + 16]), s * 4)
-                            _tile_store(_T_C0 + 2, T.address_of(acc[0, kp * 64 + 32]), s * 4)
-                            _tile_store(_T_C0 + 3, T.address_of(acc[0, kp * 64 + 48]), s * 4)
+                            amx_ops.tile_zero(_T_C0)
+                            amx_ops.tile_zero(_T_C0 + 1)
+                            amx_ops.tile_zero(_T_C0 + 2)
+                            amx_ops.tile_zero(_T_C0 + 3)
+                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64) * 4]), s * 4)
+                            amx_ops.tile_dpbusd(_T_C0, _T_Q, _T_K)
+                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 16) * 4]), s * 4)
+                            amx_ops.tile_dpbusd(_T_C0 + 1, _T_Q, _T_K)
+                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 32) * 4]), s * 4)
+                            amx_ops.tile_dpbusd(_T_C0 + 2, _T_Q, _T_K)
+                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 48) * 4]), s * 4)
+                            amx_ops.tile_dpbusd(_T_C0 + 3, _T_Q, _T_K)
+                            amx_ops.tile_store(_T_C0, T.address_of(acc[0, kp * 64]), s * 4)
+                            amx_ops.tile_store(_T_C0 + 1, T.address_of(acc[0, kp * 64 + 16]), s * 4)
+                            amx_ops.tile_store(_T_C0 + 2, T.address_of(acc[0, kp * 64 + 32]), s * 4)
+                            amx_ops.tile_store(_T_C0 + 3, T.address_of(acc[0, kp * 64 + 48]), s * 4)
                     if vb > 0:  # P V of block vb - 1: d / 16 accumulator tiles (2 or 4), 64 keys per step
-                        _tile_zero(_T_C0)
-                        _tile_zero(_T_C0 + 1)
+                        amx_ops.tile_zero(_T_C0)
+                        amx_ops.tile_zero(_T_C0 + 1)
                         if d == 64:
-                            _tile_zero(_T_C0 + 2)
-                            _tile_zero(_T_C0 + 3)
+                            amx_ops.tile_zero(_T_C0 + 2)
+                            amx_ops.tile_zero(_T_C0 + 3)
                         for kc in range(s // 64):
-                            _tile_load(_T_P, T.address_of(probs[(vb - 1) % 2, 0, kc * 64]), s)
-                            _tile_load(_T_V, T.address_of(Vp[(vh * key_groups + kc * 16) * d * 4]), d * 4)
-                            _tile_dpbusd(_T_C0, _T_P, _T_V)
-                            _tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 16) * 4]), d * 4)
-                            _tile_dpbusd(_T_C0 + 1, _T_P, _T_V)
+                            amx_ops.tile_load(_T_P, T.address_of(probs[(vb - 1) % 2, 0, kc * 64]), s)
+                            amx_ops.tile_load(_T_V, T.address_of(Vp[(vh * key_groups + kc * 16) * d * 4]), d * 4)
+                            amx_ops.tile_dpbusd(_T_C0, _T_P, _T_V)
+                            amx_ops.tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 16) * 4]), d * 4)
+                            amx_ops.tile_dpbusd(_T_C0 + 1, _T_P, _T_V)
                             if d == 64:
-                                _tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 32) * 4]), d * 4)
-                                _tile_dpbusd(_T_C0 + 2, _T_P, _T_V)
-                                _tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 48) * 4]), d * 4)
-                                _tile_dpbusd(_T_C0 + 3, _T_P, _T_V)
-                        _tile_store(_T_C0, T.address_of(out[0, 0]), d * 4)
-                        _tile_store(_T_C0 + 1, T.address_of(out[0, 16]), d * 4)
+                                amx_ops.tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 32) * 4]), d * 4)
+                                amx_ops.tile_dpbusd(_T_C0 + 2, _T_P, _T_V)
+                                amx_ops.tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 48) * 4]), d * 4)
+                                amx_ops.tile_dpbusd(_T_C0 + 3, _T_P, _T_V)
+                        amx_ops.tile_store(_T_C0, T.address_of(out[0, 0]), d * 4)
+                        amx_ops.tile_store(_T_C0 + 1, T.address_of(out[0, 16]), d * 4)
                         if d == 64:
-                            _tile_store(_T_C0 + 2, T.address_of(out[0, 32]), d * 4)
-                            _tile_store(_T_C0 + 3, T.address_of(out[0, 48]), d * 4)
+                            amx_ops.tile_store(_T_C0 + 2, T.address_of(out[0, 32]), d * 4)
+                            amx_ops.tile_store(_T_C0 + 3, T.address_of(out[0, 48]), d * 4)
                     if vb < row_blocks:  # softmax of block vb, two rows at a time (independent chains)
                         for pair in range(ROWS_PER_TASK // 2):
                             for r in T.unroll(2):
@@ -326,8 +296,8 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                             for dv in T.unroll(d_vecs):
                                 O[(vb - 1) * ROWS_PER_TASK + r, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
                                     "float32x16", out[r, T.ramp(dv * 16, 1, 16)]) * (
-                                    _bcast(hscale[vh, 2], 16) / vsum[(vb - 1) % 2, r, T.ramp(0, 1, 16)])
-                _amx("tilerelease")
+                                    bcast(hscale[vh, 2], 16) / vsum[(vb - 1) % 2, r, T.ramp(0, 1, 16)])
+                amx_ops.amx_op("tilerelease")
 
     @T.prim_func(s_tir=True)
     def main(Q: T.Buffer((s, n), "float32"), KT: T.Buffer((n, s), "float32"), V: T.Buffer((s, n), "float32"),
@@ -370,36 +340,35 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                         amax_v[0, T.ramp(0, 1, 16)] = T.max(amax_v[0, T.ramp(0, 1, 16)], amax_v[dv, T.ramp(0, 1, 16)])
                     for c in T.unroll(1, 4):
                         amax_k[0, T.ramp(0, 1, 16)] = T.max(amax_k[0, T.ramp(0, 1, 16)], amax_k[c, T.ramp(0, 1, 16)])
-                    amax_q[0, T.ramp(0, 1, 16)] = _allreduce16(amax_q[0, T.ramp(0, 1, 16)], T.max)
-                    amax_k[0, T.ramp(0, 1, 16)] = _allreduce16(amax_k[0, T.ramp(0, 1, 16)], T.max)
-                    amax_v[0, T.ramp(0, 1, 16)] = _allreduce16(amax_v[0, T.ramp(0, 1, 16)], T.max)
+                    amax_q[0, T.ramp(0, 1, 16)] = allreduce(amax_q[0, T.ramp(0, 1, 16)], T.max, LANES)
+                    amax_k[0, T.ramp(0, 1, 16)] = allreduce(amax_k[0, T.ramp(0, 1, 16)], T.max, LANES)
+                    amax_v[0, T.ramp(0, 1, 16)] = allreduce(amax_v[0, T.ramp(0, 1, 16)], T.max, LANES)
                     hscale[vh, 0] = T.if_then_else(amax_q[0, 0] > T.float32(0), amax_q[0, 0] / T.float32(127), T.float32(1))
                     hscale[vh, 1] = T.if_then_else(amax_k[0, 0] > T.float32(0), amax_k[0, 0] / T.float32(127), T.float32(1))
                     hscale[vh, 2] = T.if_then_else(amax_v[0, 0] > T.float32(0), amax_v[0, 0] / T.float32(127), T.float32(1))
                     for i, dv in T.grid(s, d_vecs):
-                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast("uint8x16", (_rint_i32(
-                            Q[i, T.ramp(vh * d + dv * 16, 1, 16)] * _bcast(T.float32(1) / hscale[vh, 0], 16)))
-                            + _bcast(T.int32(128), 16))
+                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast("uint8x16", (avx512.rint_i32(
+                            Q[i, T.ramp(vh * d + dv * 16, 1, 16)] * bcast(T.float32(1) / hscale[vh, 0], 16)))
+                            + bcast(T.int32(128), 16))
                     for kv in range(key_vecs):
                         kcomp[vh, T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     for g, kv in T.grid(d_groups, key_vecs):
                         for c in T.unroll(4):
                             rows[c, T.ramp(0, 1, 16)] = _s8(KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]
-                                                            * _bcast(T.float32(1) / hscale[vh, 1], 16))
+                                                            * bcast(T.float32(1) / hscale[vh, 1], 16))
                             kcomp[vh, T.ramp(kv * 16, 1, 16)] = kcomp[vh, T.ramp(kv * 16, 1, 16)] + T.Cast(
-                                "int32x16", rows[c, T.ramp(0, 1, 16)]) * _bcast(T.int32(128), 16)
+                                "int32x16", rows[c, T.ramp(0, 1, 16)]) * bcast(T.int32(128), 16)
                         Kp[T.ramp(((vh * d_groups + g) * s + kv * 16) * 4, 1, 64)] = (T.Shuffle([rows[c, T.ramp(0, 1, 16)] for c in range(4)],
                                                                  _INTERLEAVE))
                     for g, dv in T.grid(key_groups, d_vecs):
                         for c in T.unroll(4):
                             rows[c, T.ramp(0, 1, 16)] = _s8(V[g * 4 + c, T.ramp(vh * d + dv * 16, 1, 16)]
-                                                            * _bcast(T.float32(1) / hscale[vh, 2], 16))
+                                                            * bcast(T.float32(1) / hscale[vh, 2], 16))
                         Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)] = (T.Shuffle([rows[c, T.ramp(0, 1, 16)] for c in range(4)],
                                                                  _INTERLEAVE))
             if amx:
                 # the grant is per process: asked on every call, answered at once after the first
-                if T.call_extern("int64", "syscall", T.int64(SYS_ARCH_PRCTL), T.int64(ARCH_REQ_XCOMP_PERM),
-                                 T.int64(XFEATURE_XTILEDATA)) == T.int64(0):
+                if amx_ops.request_tiles() == T.int64(0):
                     attend_amx(Kp, Vp, Qq, kcomp, hscale, mask, O)
                 else:
                     attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O)

@@ -1,0 +1,190 @@
+"""The ISA layer: level descriptors, which level a target or this CPU has, and each level's
+u8 x s8 -> s32 dot step (assembly for every level on any host; executed where the CPU has it,
+bit-exact on full-range data, or shown to saturate where the instruction does)."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tvm
+from conftest import CROSS_TARGETS, cross_target, requires_isa, requires_x86
+from tvm.s_tir import Schedule
+from tvm.script import tirx as T
+
+from tvm_blocksparse import isa
+from tvm_blocksparse.isa.avx2 import AVX2_TOKEN8_W4_INTRIN, dot_u8s8_ref
+from tvm_blocksparse.isa.avx512 import VNNI_TOKEN16_W4_INTRIN
+from tvm_blocksparse.isa.avx_vnni import AVX_VNNI_TOKEN8_W4_INTRIN
+
+TOKEN_DOT = {"avx2": (AVX2_TOKEN8_W4_INTRIN, 8), "avx_vnni": (AVX_VNNI_TOKEN8_W4_INTRIN, 8),
+             "avx512_vnni": (VNNI_TOKEN16_W4_INTRIN, 16)}
+
+
+def test_levels_are_described_once_and_found_by_name():
+    assert [lvl.name for lvl in isa.LEVELS] == ["amx_int8", "avx512_vnni", "avx_vnni", "avx2"]
+    assert isa.AVX2.lanes == isa.AVX_VNNI.lanes == 8 and isa.AVX512_VNNI.lanes == 16
+    assert isa.by_name("avx_vnni") is isa.AVX_VNNI
+    with pytest.raises(ValueError, match="unknown ISA level 'sse2'; known"):
+        isa.by_name("sse2")
+
+
+@requires_x86
+@pytest.mark.parametrize("mcpu, level", [("haswell", "avx2"), ("znver3", "avx2"), ("alderlake", "avx_vnni"),
+                                         ("icelake-server", "avx512_vnni"), ("znver4", "avx512_vnni"),
+                                         ("sapphirerapids", "amx_int8"), ("nehalem", None)])
+def test_isa_level_of_a_target(mcpu, level):
+    got = isa.isa_level({"kind": "llvm", "mcpu": mcpu})
+    assert (got.name if got else None) == level
+
+
+def test_cross_targets_are_the_levels_they_stand_for():
+    for name, target in CROSS_TARGETS.items():
+        assert isa.isa_level(target).name == name
+
+
+def test_host_level_follows_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"sse4_2", "avx", "avx2", "fma"}))
+    assert isa.host_isa_level() is isa.AVX2 and not isa.host_has("avx512_vnni")
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"avx2", "fma", "avx_vnni"}))
+    assert isa.host_isa_level() is isa.AVX_VNNI
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(isa.AMX_INT8.cpu_flags) | {"avx2", "fma"})
+    assert isa.host_isa_level() is isa.AMX_INT8 and isa.host_has(isa.AVX512_VNNI)
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"sse2"}))
+    assert isa.host_isa_level() is None
+
+
+@requires_x86
+def test_check_host_can_run_names_what_the_cpu_lacks(monkeypatch):
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"avx", "avx2", "fma"}))
+    isa.check_host_can_run(CROSS_TARGETS["avx2"])
+    with pytest.raises(RuntimeError, match=r"uses avxvnni; this CPU lacks it"):
+        isa.check_host_can_run(CROSS_TARGETS["avx_vnni"])
+    with pytest.raises(RuntimeError, match=r"avx512vnni.*this CPU lacks them, so running it would stop"):
+        isa.check_host_can_run(CROSS_TARGETS["avx512_vnni"])
+
+
+# ----------------------------------------------------------------------------- dot steps
+
+
+def _token_dot_kernel(level: str, m: int = 32, k: int = 64):
+    """``C[t] = sum_g sum_c A[g, t, c] * B[g, c]`` (``A u8[K/4, M, 4]``, ``B s8[K/4, 4]``) with the
+    level's token dot step tensorized: the 4x1 kernel's inner step in isolation."""
+    intrin, lanes = TOKEN_DOT[level]
+
+    @T.prim_func(s_tir=True)
+    def main(A: T.Buffer((k // 4, m, 4), "uint8"), B: T.Buffer((k // 4, 4), "int8"), C: T.Buffer((m,), "int32")):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for to in range(m // lanes):
+            for t in range(lanes):
+                with T.sblock("init"):
+                    vt = T.axis.spatial(m, to * lanes + t)
+                    C[vt] = 0
+            for g in range(k // 4):
+                for t, c in T.grid(lanes, 4):
+                    with T.sblock("dot"):
+                        vt = T.axis.spatial(m, to * lanes + t)
+                        vg, vc = T.axis.remap("RR", [g, c])
+                        C[vt] = C[vt] + T.cast(A[vg, vt, vc], "int32") * T.cast(B[vg, vc], "int32")
+
+    sch = Schedule(main)
+    sch.tensorize(sch.get_loops(sch.get_sblock("dot"))[-2], intrin)
+    return sch.mod
+
+
+def _asm(level: str) -> str:
+    target = cross_target(level)
+    return tvm.compile(_token_dot_kernel(level), target=target).mod.inspect_source("asm")
+
+
+@requires_x86
+def test_avx2_dot_step_is_maddubs_maddwd_on_ymm():
+    asm = _asm("avx2")
+    assert "vpmaddubsw" in asm and "vpmaddwd" in asm and "%ymm" in asm
+    assert "%zmm" not in asm and "vpdpbusd" not in asm
+
+
+@requires_x86
+def test_avx_vnni_dot_step_is_the_vex_vpdpbusd_on_ymm():
+    asm = _asm("avx_vnni")
+    assert "vpdpbusd" in asm and "%ymm" in asm and "%zmm" not in asm and "vpmaddubsw" not in asm
+    # without AVX-512 VL the only encoding of vpdpbusd ymm is the VEX one (AVX-VNNI)
+    assert not tvm.target.codegen.target_has_features("avx512vl", cross_target("avx_vnni"))
+
+
+@requires_x86
+def test_avx512_dot_step_is_vpdpbusd_on_zmm():
+    asm = _asm("avx512_vnni")
+    assert "vpdpbusd" in asm and "%zmm" in asm and "vpmaddubsw" not in asm
+
+
+def _run(level: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from tvm_blocksparse.target import host_target
+
+    lib = tvm.compile(_token_dot_kernel(level, a.shape[1], a.shape[0] * 4), target=host_target())
+    c = tvm.runtime.empty((a.shape[1],), "int32")
+    lib["main"](tvm.runtime.tensor(a), tvm.runtime.tensor(b), c)
+    return c.numpy()
+
+
+def _exact(a, b):
+    return np.einsum("gtc,gc->t", a.astype(np.int64), b.astype(np.int64)).astype(np.int32)
+
+
+@requires_isa("avx2")
+def test_avx2_dot_step_is_exact_with_7_bit_weights_and_saturates_on_full_range():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (16, 32, 4), dtype=np.uint8)  # full-range u8
+    a[:, :, :2] = 255  # pairs of the largest activations: the worst case for the s16 pair sums
+    b7 = rng.integers(-64, 65, (16, 4)).astype(np.int8)
+    b7[0] = (64, 64, -64, -64)
+    np.testing.assert_array_equal(_run("avx2", a, b7), _exact(a, b7))
+    b = rng.integers(-128, 128, (16, 4), dtype=np.int8)  # full-range s8: 255 * 127 * 2 > 32767
+    b[0] = (127, 127, -128, -128)
+    twin = sum(dot_u8s8_ref(a[g], np.broadcast_to(b[g], (32, 4))) for g in range(16))
+    out = _run("avx2", a, b)
+    np.testing.assert_array_equal(out, twin)
+    assert (out != _exact(a, b)).any()  # the naive sequence saturated on this data
+
+
+@requires_isa("avx_vnni")
+def test_avx_vnni_dot_step_is_exact_on_full_range():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (16, 32, 4), dtype=np.uint8)
+    b = rng.integers(-128, 128, (16, 4), dtype=np.int8)
+    np.testing.assert_array_equal(_run("avx_vnni", a, b), _exact(a, b))
+
+
+@requires_isa("avx512_vnni")
+def test_avx512_dot_step_is_exact_on_full_range():
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 256, (16, 32, 4), dtype=np.uint8)
+    b = rng.integers(-128, 128, (16, 4), dtype=np.int8)
+    np.testing.assert_array_equal(_run("avx512_vnni", a, b), _exact(a, b))
+
+
+def test_deny_tiles_refuses_only_the_amx_permission_request():
+    # In a child: the filter is irreversible. ARCH_GET_FS (0x1003) must still work, the AMX
+    # request must fail with EPERM, and the denial must reach children of the process.
+    code = textwrap.dedent("""
+        import ctypes, os, subprocess, sys
+        from tvm_blocksparse.isa.amx import deny_tiles
+        libc = ctypes.CDLL(None, use_errno=True)
+        try:
+            deny_tiles()
+        except OSError as e:
+            if "refused" in str(e):
+                print("NO-SECCOMP", e); sys.exit(0)
+            raise
+        fs = ctypes.c_ulong()
+        assert libc.syscall(158, 0x1003, ctypes.byref(fs)) == 0 and fs.value != 0
+        assert libc.syscall(158, 0x1023, 18) == -1 and ctypes.get_errno() == 1
+        child = "import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.syscall(158, 0x1023, 18), ctypes.get_errno())"
+        print("CHILD", subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout.strip())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.startswith("NO-SECCOMP"):
+        pytest.skip(f"seccomp filters not allowed here: {out.stdout.strip()}")
+    assert "CHILD -1 1" in out.stdout

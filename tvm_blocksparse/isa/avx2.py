@@ -1,0 +1,90 @@
+"""AVX2 + FMA: ymm vectors of :data:`LANES` 32-bit lanes, no VNNI. Registered with TensorIR on
+import.
+
+The u8 x s8 -> s32 dot step is ``vpmaddubsw`` (u8 x s8 pairs summed into s16, *saturating*),
+``vpmaddwd`` by ones (s16 pairs -> s32) and ``vpaddd``. It is exact only while every pair sum
+fits s16: ``2 * 255 * |w| <= 32767`` holds for weights in ``[-64, 64]`` (7-bit, oneDNN's choice
+on CPUs without VNNI) and ``2 * 127 * 128`` for activations in ``[0, 127]`` (FBGEMM's sparse
+kernel); on full-range u8 x s8 data the sum saturates (see :func:`dot_u8s8_ref`).
+
+========================================  ===================================================
+name                                      contract (one call)
+========================================  ===================================================
+``AVX2_TOKEN8_W4_INTRIN``                 The 4x1 scheme on ymm. ``A: u8[8, 4]`` 8 tokens x 4
+                                          input channels (token-major, 4 bytes per token);
+                                          ``B: s8[4]`` one output channel's weights, broadcast;
+                                          ``C: s32[8]``. ``C[t] += sat16(A[t,0] B[0] + A[t,1]
+                                          B[1]) + sat16(A[t,2] B[2] + A[t,3] B[3])``: exact for
+                                          the operand ranges above.
+========================================  ===================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tvm.s_tir import TensorIntrin
+from tvm.script import tirx as T
+
+from tvm_blocksparse.isa import AVX2
+
+#: 32-bit lanes of a ymm vector (tokens per dot step of the token-lane scheme).
+LANES = AVX2.lanes
+
+AVX2_TOKEN8_W4_INTRIN = "tvm_blocksparse.x86.avx2_token8_w4_u8i8i32"
+
+
+def broadcast_4_bytes(vec4):
+    """Repeat 4 bytes 8 times as a 32-byte vector (one ``vpbroadcastd``)."""
+    return T.reinterpret(T.broadcast(T.reinterpret(vec4, dtype="int32"), LANES), dtype="int8x32")
+
+
+def dot_u8s8(acc, act_u8x32, weight_i8x32):
+    """``acc[i] += sat16(a[4i] w[4i] + a[4i+1] w[4i+1]) + sat16(a[4i+2] w[4i+2] + a[4i+3] w[4i+3])``
+    (int32x8): ``vpmaddubsw``, ``vpmaddwd`` by ones, ``vpaddd``."""
+    pairs = T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.ub.sw"),
+                                    T.reinterpret("int8x32", act_u8x32), weight_i8x32, dtype="int16x16")
+    quads = T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.wd"), pairs,
+                                    T.broadcast(T.int16(1), 16), dtype="int32x8")
+    return acc + quads
+
+
+def dot_u8s8_ref(act_u8: np.ndarray, weight_s8: np.ndarray) -> np.ndarray:
+    """numpy twin of :func:`dot_u8s8` summed over the last axis (a multiple of 4): the
+    saturating pair sums included, so it also says what full-range data would give."""
+    prod = act_u8.astype(np.int32) * weight_s8.astype(np.int32)
+    pairs = np.clip(prod[..., 0::2] + prod[..., 1::2], -32768, 32767)
+    return pairs.sum(axis=-1, dtype=np.int32)
+
+
+@T.prim_func(s_tir=True)
+def avx2_token8_w4_desc(
+    A: T.Buffer((8, 4), "uint8", offset_factor=1),
+    B: T.Buffer((4,), "int8", offset_factor=1),
+    C: T.Buffer((8,), "int32", offset_factor=1),
+) -> None:
+    with T.sblock("root"):
+        T.reads(C[0:8], A[0:8, 0:4], B[0:4])
+        T.writes(C[0:8])
+        for t, c in T.grid(8, 4):
+            with T.sblock("update"):
+                vt, vc = T.axis.remap("SR", [t, c])
+                C[vt] = C[vt] + T.cast(A[vt, vc], "int32") * T.cast(B[vc], "int32")
+
+
+@T.prim_func(s_tir=True)
+def avx2_token8_w4_impl(
+    A: T.Buffer((8, 4), "uint8", offset_factor=1),
+    B: T.Buffer((4,), "int8", offset_factor=1),
+    C: T.Buffer((8,), "int32", offset_factor=1),
+) -> None:
+    with T.sblock("root"):
+        T.reads(C[0:8], A[0:8, 0:4], B[0:4])
+        T.writes(C[0:8])
+        C[T.ramp(T.int32(0), 1, 8)] = dot_u8s8(
+            C.vload([0], dtype="int32x8"),
+            A.vload([0, 0], dtype="uint8x32"),
+            broadcast_4_bytes(B.vload([0], dtype="int8x4")),
+        )
+
+
+TensorIntrin.register(AVX2_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx2_token8_w4_impl, override=True)

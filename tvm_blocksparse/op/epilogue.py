@@ -1,0 +1,220 @@
+"""What our Linear kernels do to their accumulator tile before storing it (the fused
+epilogue), and the TensorIR pieces every kernel family shares: vectorizable erf / exp / GELU,
+requantization, parameter pruning.
+
+Every kernel computes ``Y[M, N_out] = epilogue(X[M, K_in] @ W.T)`` with ``M = batch x tokens`` and
+a weight ``W[N_out, K_in]`` in one of the layouts of :mod:`tvm_blocksparse.format`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import tvm
+from tvm.script import tirx as T
+
+from tvm_blocksparse.isa import avx512
+from tvm_blocksparse.isa.common import bcast, fconst
+
+# One accumulator tile must stay below 1 KiB: TVM 0.27 turns larger (or ``local``-scope) CPU
+# allocations into heap workspace calls, which LLVM cannot promote to registers.
+MAX_TILE_BYTES = 1023
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """What happens to the accumulator tile before it is stored.
+
+    out_dtype: ``"int32"`` raw INT8 accumulators (INT8 kernels only, nothing else allowed);
+               ``"float32"``: INT8 kernels dequantize ``(acc - x_zp * row_sum[n]) * x_scale *
+               w_scale[n]``, then apply the rest; ``"uint8"``: as float32, then requantize
+               ``clip(rint(y * (1 / out_scale)) + out_zp, 0, 255)`` (the reciprocal in float32).
+    bias:      ``+ bias[n]``.
+    gelu:      ``gelu(y) = 0.5 * y * (1 + erf(y / sqrt(2)))`` (erf form).
+    residual:  ``+ residual[m, n]`` (after GELU, before requantization).
+    transposed_out: store ``Y^T[N, M]`` instead of ``Y[M, N]`` (4x1 kernel, float32 or uint8, no
+               residual, ``M % 16 == 0``): the kernel's tile is channel-major already, so
+               attention's ``K^T`` costs nothing, and a uint8 ``Y^T`` is the next 4x1 kernel's
+               ``XT`` (statically quantized chains need no quantize-transpose pass).
+    Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
+    """
+
+    out_dtype: str = "float32"
+    bias: bool = False
+    gelu: bool = False
+    residual: bool = False
+    transposed_out: bool = False
+
+    def validate(self, int8_kernel: bool) -> None:
+        allowed = ("int32", "float32", "uint8") if int8_kernel else ("float32",)
+        if self.out_dtype not in allowed:
+            raise ValueError(f"out_dtype={self.out_dtype!r} not in {allowed} for this kernel")
+        if self.out_dtype == "int32" and (self.bias or self.gelu or self.residual):
+            raise ValueError("an int32 (raw accumulator) output takes no bias/gelu/residual")
+        if self.transposed_out and (self.out_dtype == "int32" or self.residual):
+            raise ValueError("transposed_out needs a float32 or uint8 output and no residual")
+
+    @property
+    def dequant(self) -> bool:
+        return self.out_dtype != "int32"
+
+    @property
+    def requant(self) -> bool:
+        return self.out_dtype == "uint8"
+
+
+# Eigen's float32 rational approximation of erf (also TVM's fast_erf), |error| < 2e-7 on [-4, 4].
+_ERF_ALPHA = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+              -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+              -1.60960333262415e-02)  # fmt: skip
+_ERF_BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+             -7.37332916720468e-03, -1.42647390514189e-02)  # fmt: skip
+
+
+def erf_f32(x, lanes: int):
+    """Vectorizable erf (TVM lowers ``T.erf`` on vectors to per-lane libm calls)."""
+    x = T.max(T.min(x, fconst(4.0, lanes)), fconst(-4.0, lanes))
+    x2 = x * x
+    p = fconst(_ERF_ALPHA[0], lanes)
+    for a in _ERF_ALPHA[1:]:
+        p = p * x2 + fconst(a, lanes)
+    q = fconst(_ERF_BETA[0], lanes)
+    for b in _ERF_BETA[1:]:
+        q = q * x2 + fconst(b, lanes)
+    return x * p / q
+
+
+# Cephes expf: exp(x) = 2^n * p(r), n = round(x / ln2), r = x - n ln2 split in two constants for
+# precision; |relative error| ~ 1e-7 on [-87, 88].
+_EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)
+
+
+def exp_f32(x, lanes: int):
+    """Vectorizable exp (LLVM scalarizes ``llvm.exp`` on vectors into libm calls). Inputs above
+    88 are clamped; below -87 the result is exactly 0 (softmax's masked scores): a denormal
+    result there made every later multiply by it ~2x slower end to end (measured on BERT-Base
+    with padded tokens: 46 ms vs 29 ms, 1 thread)."""
+    underflow = x < fconst(-87.0, lanes)
+    x = T.max(T.min(x, fconst(88.0, lanes)), fconst(-87.0, lanes))
+    n = T.floor(x * fconst(1.44269504088896341, lanes) + fconst(0.5, lanes))
+    r = x - n * fconst(0.693359375, lanes) + n * fconst(2.12194440e-4, lanes)
+    p = fconst(_EXP_P[0], lanes)
+    for c in _EXP_P[1:]:
+        p = p * r + fconst(c, lanes)
+    p = p * (r * r) + r + fconst(1.0, lanes)
+    i32 = "int32" if lanes == 1 else f"int32x{lanes}"
+    f32 = "float32" if lanes == 1 else f"float32x{lanes}"
+    two_n = T.reinterpret(f32, T.shift_left(T.Cast(i32, n) + bcast(T.int32(127), lanes), bcast(T.int32(23), lanes)))
+    return T.Select(underflow, fconst(0.0, lanes), p * two_n)
+
+
+#: GELU of the INT8 kernels' epilogues: ``x * (0.5 + xc * P(xc^2) / Q(xc^2))``, ``xc = clip(x,
+#: +-GELU_FAST_CLIP)``, i.e. ``0.5 * erf(x / sqrt 2)`` as a (3, 3)-degree rational in ``xc^2``
+#: (coefficients ascending; fitted here by iteratively reweighted least squares to erf on [0, 4],
+#: max |error of erf| 2.1e-5, so |error of GELU| <= 2.1e-5 * max(1, |x|)). 13 vector ops per 16 values against
+#: ~21 for the float32-exact form: GELU bounded the FFN1 epilogue by the vector ALU ports (1 thread:
+#: 1024x256x128 at 90 % took 63 us with it, 30 us without). The INT8 output's quantization step
+#: (range / 255) is ~100x larger than this error; FP32 kernels keep :func:`gelu_f32`.
+GELU_FAST_P = (0.39889654517173767, 0.0308657418936491, 0.0036428836174309254, 2.6786789021571167e-05)
+GELU_FAST_Q = (1.0, 0.24368688464164734, 0.02503548003733158, 0.0010188643354922533)
+GELU_FAST_CLIP = 5.656854152679443  # 4 * sqrt(2): erf(4) = 1 - 1.5e-8
+
+
+def gelu_f32(x, lanes: int, fast: bool = False):
+    """GELU, erf form: ``0.5 * x * (1 + erf(x / sqrt(2)))``; ``fast``: see :data:`GELU_FAST_P`."""
+    if not fast:
+        return fconst(0.5, lanes) * x * (fconst(1.0, lanes) + erf_f32(x * fconst(1 / math.sqrt(2), lanes), lanes))
+    xc = T.max(T.min(x, fconst(GELU_FAST_CLIP, lanes)), fconst(-GELU_FAST_CLIP, lanes))
+    u = xc * xc
+    p = fconst(GELU_FAST_P[-1], lanes)
+    for c in GELU_FAST_P[-2::-1]:
+        p = p * u + fconst(c, lanes)
+    q = fconst(GELU_FAST_Q[-1], lanes)
+    for c in GELU_FAST_Q[-2::-1]:
+        q = q * u + fconst(c, lanes)
+    return x * (fconst(0.5, lanes) + xc * p / q)
+
+
+def requant_u8(y, out_scale, out_zp, lanes: int):
+    """``clip(rint(y * (1 / out_scale)) + out_zp, 0, 255)`` as u8, the reciprocal in float32 (as
+    fbgemm does; :func:`tvm_blocksparse.format.quantize_activation_u8` is the numpy twin). A
+    ``vdivps zmm`` per 16 values bounded every quantize pass: 1024 x 128 took 26 us."""
+    if lanes == 16:
+        # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
+        # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.
+        t = T.min(y * bcast(T.float32(1) / out_scale, 16), fconst(16777216.0, 16))
+        q = T.max(avx512.rint_i32(t) + bcast(out_zp, 16), T.broadcast(T.int32(0), 16))
+        return avx512.saturate_u8(q)
+    q = T.nearbyint(y * bcast(T.float32(1) / out_scale, lanes)) + bcast(T.Cast("float32", out_zp), lanes)
+    q = T.max(T.min(q, fconst(255.0, lanes)), fconst(0.0, lanes))
+    return T.Cast("uint8x%d" % lanes if lanes > 1 else "uint8", q)
+
+
+def drop_unused_params(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
+    """Remove parameters the body never touches (the epilogue options decide which are used)."""
+    # In TVM 0.27 a body refers to a parameter buffer through a free Var of the buffer's name.
+    used = {v.name for v in tvm.tirx.analysis.undefined_vars(func.body)}
+    keep = [p for p in func.params if p.name in used]
+    return tvm.tirx.PrimFunc(keep, func.body, func.ret_type, attrs=func.attrs)
+
+
+def whole_regions(*buffers) -> list:
+    """Whole-buffer regions: the ``tile`` block's declared reads/writes (it owns its scratch)."""
+    return [
+        tvm.tirx.BufferRegion(b, [tvm.ir.Range.from_min_extent(0, d) for d in b.shape])
+        for b in buffers
+    ]
+
+
+def epilogue_inputs(ep: Epilogue, int8: bool, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp) -> list:
+    bufs = [x_scale, x_zp, w_scale, w_row_sum] if (int8 and ep.dequant) else []
+    bufs += [bias] if ep.bias else []
+    bufs += [residual] if ep.residual else []
+    bufs += [out_scale, out_zp] if ep.requant else []
+    return bufs
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep):
+    """Dequant (+ bias, GELU, requant when no residual follows) of ``lanes`` token accumulators
+    of one output channel ``n_idx``."""
+    y = T.Cast("float32x%d" % lanes, acc_vec - bcast(x_zp[0] * w_row_sum[n_idx], lanes))
+    y = y * bcast(x_scale[0] * w_scale[n_idx], lanes)
+    if ep.bias:
+        y = y + bcast(bias[n_idx], lanes)
+    if ep.gelu:
+        y = gelu_f32(y, lanes, fast=True)
+    if ep.requant and not ep.residual:
+        y = requant_u8(y, out_scale[0], out_zp[0], lanes)
+    return y
+
+
+def store_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep, requant):
+    """Residual add of ``lanes`` consecutive channels of token ``m_idx``, then requantization if
+    ``requant`` (a kernel that already requantized in its own lanes passes False)."""
+    if ep.residual:
+        value = value + residual[m_idx, T.ramp(n0, 1, lanes)]
+    if requant:
+        value = requant_u8(value, out_scale[0], out_zp[0], lanes)
+    return value
+
+
+def out_lane_epilogue(acc_vec, n0, int8, x_scale, x_zp, w_scale, w_row_sum, bias, ep):
+    if int8 and not ep.dequant:
+        return acc_vec
+    n_vec = T.ramp(n0, 1, 16)
+    if int8:
+        y = T.Cast("float32x16", acc_vec - bcast(x_zp[0], 16) * w_row_sum[n_vec])
+        y = y * (bcast(x_scale[0], 16) * w_scale[n_vec])
+    else:
+        y = acc_vec
+    if ep.bias:
+        y = y + bias[n_vec]
+    if ep.gelu:
+        y = gelu_f32(y, 16, fast=int8)
+    return y
+
