@@ -54,7 +54,7 @@ def _epilogues():
 
 def kernel_cases():
     """(name, PrimFunc, schedule function) of every kernel configuration fingerprinted."""
-    from tvm_blocksparse import linear
+    from tvm_blocksparse import linear, registry
     from tvm_blocksparse.op import bsr_int8_4x1, layer_norm, quantize
     from tvm_blocksparse.op.attention import attention_int8
     from tvm_blocksparse.schedules import schedule_quantize_transpose_u8
@@ -63,9 +63,10 @@ def kernel_cases():
     cases = []
 
     def add_4x1(name, m, n, k, ep, tile, chunk="default", **kw):
+        spec = registry.INT8_4X1
         func = bsr_int8_4x1.bsr_dense_int8_4x1(m, n, k, None, eps[ep], tile, **kw) if kw else \
-            linear.kernel_func("int8_4x1", m, n, k, None, eps[ep], tile, chunk)
-        cases.append((name, func, linear.KERNEL_SCHEDULES["int8_4x1"]))
+            spec.build(m, n, k, None, eps[ep], spec.default_config(m, n, k, eps[ep], token_tile=tile, token_chunk=chunk))
+        cases.append((name, func, spec.schedule))
 
     for ep in eps:
         add_4x1(f"4x1_m128_n768_k768_tt64_{ep}", 128, 768, 768, ep, 64)

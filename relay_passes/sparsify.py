@@ -38,7 +38,8 @@ from tvm_blocksparse.op import bsr_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op import layer_norm
 from tvm_blocksparse.op import quantize
-from tvm_blocksparse.linear import kernel_func, prepare_linear, shared_num_blocks
+from tvm_blocksparse import registry
+from tvm_blocksparse.linear import kernel_config, prepare_linear
 from tvm_blocksparse.onnx_import import weight_key
 from tvm_blocksparse.relay_passes.attention import FuseAttentionInt8
 from tvm_blocksparse.schedules import (
@@ -48,8 +49,6 @@ from tvm_blocksparse.schedules import (
 from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
 
 MODES = ("int8", "fp32")
-#: Block shapes each mode's sparse kernel takes, as named in :data:`tvm_blocksparse.format.NAMED_BLOCKS`.
-SPARSE_BLOCKS = {"int8": {"4x1": "int8_4x1", "16x4": "int8_16x4"}, "fp32": {"1x16": "fp32_1x16"}}
 
 
 @dataclasses.dataclass
@@ -128,9 +127,9 @@ class SparsifyDense:
                  static_ranges: dict[str, tuple[float, float]] | None = None, tuned=None, int8_attention: bool = True):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if block not in SPARSE_BLOCKS[mode]:
+        if block not in registry.sparse_blocks(mode):
             raise ValueError(
-                f"block {block!r} has no {mode} kernel; choose one of {sorted(SPARSE_BLOCKS[mode])} "
+                f"block {block!r} has no {mode} kernel; choose one of {registry.sparse_blocks(mode)} "
                 "(orientation: (out x in) of W[N_out, K_in])"
             )
         if not 0.0 <= threshold <= 1.0:
@@ -317,8 +316,9 @@ class SparsifyDense:
         (uint8: requantized with ``extra_args``' ``out_scale``/``out_zp``)."""
         kernel, pm, pn, pk, ep, names, arrays = meta
         ep_t = Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        func = kernel_func(kernel, pm, pn, pk, shared_num_blocks(kernel, arrays), ep_t,
-                           self.token_tile or bsr_int8_4x1.default_token_tile_4x1(pm))
+        spec = registry.lookup(kernel)
+        func = spec.build(pm, pn, pk, spec.shared_blocks(arrays), ep_t, kernel_config(kernel, pm, pn, pk, ep_t,
+                                                                                      self.token_tile))
         args = dict(zip(names, call.args[1].fields, strict=True))
         decision = self._decision_of_weights.get(args["w_data"])
         if decision is not None:
@@ -343,24 +343,9 @@ class SparsifyDense:
         return [1, split[2], split[3], x_shape[1]]
 
     def _choose_kernel(self, n: int, k: int, sparsity: float) -> tuple[str, str]:
-        sparse = sparsity >= self.threshold
-        if self.mode == "fp32":
-            if not sparse:
-                return "tvm_dense", f"block sparsity {sparsity:.2f} < {self.threshold}"
-            if n % 16:
-                return "tvm_dense", f"fp32_1x16 needs N_out % 16 == 0 (N_out={n})"
-            return "fp32_1x16", ""
-        if k % 4:
-            return "unchanged", f"INT8 kernels need K_in % 4 == 0 (K_in={k})"
-        if sparse:
-            kernel = SPARSE_BLOCKS["int8"][self.block]
-            if kernel == "int8_4x1" and n % 4 == 0:
-                return kernel, ""
-            if kernel == "int8_16x4" and n % 16 == 0:
-                return kernel, ""
-        if n % 16:
-            return "unchanged", f"dense INT8 kernel needs N_out % 16 == 0 (N_out={n})"
-        return "int8_dense", "" if not sparse else f"{self.block} kernel can't take N_out={n}"
+        choice = registry.choose_linear_kernel(self.mode, self.block, n, k, sparsity, self.threshold,
+                                               tvm.target.Target.current(allow_none=True))
+        return choice.kernel, choice.reason
 
     # ------------------------------------------------------------------ IR emission
     def _tuned_or_default(self, use: KernelUse, func, schedule, decision: LayerDecision | None):
@@ -372,11 +357,11 @@ class SparsifyDense:
         choice = self.tuned.choose(use)
         if choice is None:
             return func, schedule
-        (token_tile, token_chunk), tuned_schedule, label = choice
+        config, tuned_schedule, label = choice
         if decision is not None:
             decision.schedule = label
-        return kernel_func(use.kind, use.m, use.n, use.k, shared_num_blocks(use.kind, use.arrays), use.epilogue,
-                           token_tile, token_chunk), tuned_schedule
+        spec = registry.lookup(use.kind)
+        return spec.build(use.m, use.n, use.k, spec.shared_blocks(use.arrays), use.epilogue, config), tuned_schedule
 
     def _add_kernel(self, func: tvm.tirx.PrimFunc, schedule, name: str) -> tvm.ir.GlobalVar:
         # the kernel constructors are cached, so layers of one shape hand over the same PrimFunc

@@ -11,7 +11,7 @@ from tvm.target import Target
 from tvm_blocksparse.target import host_target
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse import linear
+from tvm_blocksparse import linear, registry
 from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
 from tvm_blocksparse.op.bsr_int8_4x1 import bsr_dense_int8_4x1
 from tvm_blocksparse.testing import (
@@ -136,21 +136,22 @@ def test_int8_4x1_symbolic_group_count_serves_every_weight():
     shape) runs weights of different sparsity, bit-exact on full-range data; the PrimFunc is
     parsed once per shape and epilogue; other kernels refuse a symbolic block count."""
     m, n, k = 64, 32, 96
-    func = linear.kernel_func("int8_4x1", m, n, k, None, Epilogue("int32"), 64)
-    assert func is linear.kernel_func("int8_4x1", m, n, k, None, Epilogue("int32"), 64)
-    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
+    spec, config = registry.INT8_4X1, linear.kernel_config("int8_4x1", m, n, k, Epilogue("int32"), 64)
+    func = spec.build(m, n, k, None, Epilogue("int32"), config)
+    assert func is spec.build(m, n, k, None, Epilogue("int32"), config)
+    kern = linear.CompiledKernel(func, spec.schedule)
     rng = np.random.default_rng(21)
     groups = set()
     for sparsity in (0.9, 0.5, 1.0):
         w = random_block_sparse(rng, n, k, sparsity, "4x1")
         x = rng.integers(0, 256, (m, k), dtype=np.uint8)
         _, _, arrays = linear.prepare_linear("int8_4x1", w, m, Epilogue("int32"), 64)
-        groups.add(linear.num_blocks("int8_4x1", arrays))
+        groups.add(spec.block_count(arrays))
         y = kern(**_inputs_for("int8_4x1", x, arrays))
         np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
     assert len(groups) == 3
     with pytest.raises(ValueError, match="symbolic"):
-        linear.kernel_func("fp32_1x16", m, n, k, None, Epilogue("float32"), 16)
+        registry.FP32_1X16.build(m, n, k, None, Epilogue("float32"), registry.Fp32Bsr1x16Config())
 
 
 def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
@@ -219,11 +220,11 @@ def test_fp32_1x16_staged_and_direct(k, token_tile, token_chunk):
     x = rng.standard_normal((m, k)).astype(np.float32)
     bias, res = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
     ep = Epilogue("float32", bias=True, residual=True)
-    arrays = linear.fp32_1x16_weight_arrays(w)
-    func = linear.kernel_func("fp32_1x16", m, n, k, linear.num_blocks("fp32_1x16", arrays), ep, token_tile,
-                              token_chunk)
+    spec = registry.FP32_1X16
+    arrays = spec.prepare_weight(w, m)
+    func = spec.build(m, n, k, spec.block_count(arrays), ep, registry.Fp32Bsr1x16Config(token_tile, token_chunk == 1))
     assert ("dot_hi" in func.script()) == (token_tile == 16)
-    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["fp32_1x16"])
+    kern = linear.CompiledKernel(func, spec.schedule)
     y = kern(**_inputs_for("fp32_1x16", x, arrays, bias=bias, residual=res))
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
 
@@ -371,7 +372,7 @@ def test_int8_4x1_asm_packs_token_pairs_from_32_byte_rows():
 @requires_x86
 def test_int8_requires_vnni_target():
     w = np.ones((16, 16), np.int8)
-    with pytest.raises(RuntimeError, match="VNNI"):
+    with pytest.raises(RuntimeError, match="kernel int8_4x1 needs avx512_vnni; target .* has avx2"):
         linear.build_linear("int8_4x1", w, 4, target=Target({"kind": "llvm", "mcpu": "haswell"}))
 
 
@@ -538,7 +539,7 @@ def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, ro
     feeds = _int8_epilogue_feeds(rng, m, n, k)
     ref_kern, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
     func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], ep, 64, token_chunk, row_groups, 1, True)
-    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
+    kern = linear.CompiledKernel(func, registry.INT8_4X1.schedule)
     ref = ref_kern(**arrays, **feeds)
     out = kern(**arrays, **feeds)
     assert out.dtype == ref.dtype
@@ -579,7 +580,7 @@ def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups, rows
     _, _, arrays = linear.prepare_linear("int8_4x1", w, m, Epilogue("int32"), 64)
     func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], Epilogue("int32"), 64, token_chunk,
                               row_groups, rows_per_task)
-    kern = linear.CompiledKernel(func, linear.KERNEL_SCHEDULES["int8_4x1"])
+    kern = linear.CompiledKernel(func, registry.INT8_4X1.schedule)
     out = kern(**arrays, XT=linear.transpose_pad_u8(x))
     np.testing.assert_array_equal(out, x.astype(np.int32) @ wq.q.T.astype(np.int32))
 
@@ -644,6 +645,8 @@ def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
         bsr_dense_int8_4x1(m, n, k, 4, ep, 32, 1, 5)
     assert default_row_groups_4x1(768, 1, 2) == 2 and default_row_groups_4x1(768, None, 2) == 1
     assert default_row_groups_4x1(768, 1, 1) == 1 and default_row_groups_4x1(100, 1, 2) == 1
+    spec = registry.INT8_4X1
     with Target(host_target(num_cores=2)):  # a compile for 2 threads walks 2 groups
-        two = linear.kernel_func("int8_4x1", 128, 768, 768, 40, ep, 32)
-    assert str(two.script()) != str(linear.kernel_func("int8_4x1", 128, 768, 768, 40, ep, 32).script())
+        two = spec.build(128, 768, 768, 40, ep, linear.kernel_config("int8_4x1", 128, 768, 768, ep, 32))
+    one = spec.build(128, 768, 768, 40, ep, linear.kernel_config("int8_4x1", 128, 768, 768, ep, 32))
+    assert str(two.script()) != str(one.script())

@@ -16,6 +16,7 @@ from tvm import relax
 
 import tvm_blocksparse as tb
 from tvm_blocksparse import format as fmt
+from tvm_blocksparse import registry
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.onnx_import import OnnxImportError, import_onnx, index_input_bounds
@@ -255,9 +256,9 @@ def test_report_shows_the_schedule_of_a_re_emitted_ffn1():
     class OnlyTransposedFFN1:
         def choose(self, use):
             if use.epilogue.transposed_out and use.epilogue.gelu:
-                return (16, None), schedule_bsr_dense_int8_4x1, "tuned: stub"
+                return registry.Bsr4x1Config(16), schedule_bsr_dense_int8_4x1, "tuned: stub"
             if use.epilogue.gelu:  # the token-major FFN1 that the re-emit replaces
-                return (16, None), schedule_bsr_dense_int8_4x1, "tuned: replaced"
+                return registry.Bsr4x1Config(16), schedule_bsr_dense_int8_4x1, "tuned: replaced"
             return None
 
     mod, *_ = import_onnx(make_bert_onnx("tiny", seed=0, sparsity=0.9), 1, 16)

@@ -10,7 +10,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 import tvm_blocksparse as tb
-from tvm_blocksparse import linear, tuning
+from tvm_blocksparse import linear, registry, tuning
 from tvm_blocksparse.op import quantize
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.relay_passes.sparsify import KernelUse
@@ -46,7 +46,7 @@ def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(k
 
 def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatures():
     task = _task("int8_4x1")
-    func = task.func((16, None))
+    func = task.func(registry.Bsr4x1Config(16))
     alloc = tuning.RealWeightArguments()
     alloc.add(func, task.arrays)
     info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]

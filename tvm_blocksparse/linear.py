@@ -1,7 +1,7 @@
 """Build one of our kernels for one weight and run it on numpy arrays.
 
-This is the kernel-level API used by the tests and ``bench/spmm.py``; the Relax pass uses the same
-weight preparation functions and PrimFunc generators.
+This is the kernel-level API used by the tests and ``bench/spmm.py``; the kernels, their weight
+preparation and their defaults come from :mod:`tvm_blocksparse.registry`, as in the Relax pass.
 """
 
 from __future__ import annotations
@@ -12,22 +12,12 @@ import numpy as np
 import tvm
 from tvm.s_tir import Schedule
 
-from tvm_blocksparse import format as fmt
-from tvm_blocksparse.op import bsr_fp32_1x16
-from tvm_blocksparse.op import bsr_int8_4x1
-from tvm_blocksparse.op.epilogue import Epilogue
-from tvm_blocksparse.op import out_lane
+from tvm_blocksparse import registry
+from tvm_blocksparse.isa import check_host_can_run
 from tvm_blocksparse.op import quantize
-from tvm_blocksparse.schedules import (
-    schedule_bsr_dense_fp32_1x16,
-    schedule_bsr_dense_int8_4x1,
-    schedule_out_lane_kernel,
-    schedule_quantize_transpose_u8,
-)
-from tvm_blocksparse.isa import AVX512_VNNI, check_host_can_run, target_has
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.schedules import schedule_quantize_transpose_u8
 from tvm_blocksparse.target import host_target
-
-KERNELS = ("int8_4x1", "int8_16x4", "int8_dense", "fp32_1x16")
 
 
 class CompiledKernel:
@@ -82,50 +72,21 @@ class CompiledKernel:
         return self.module.inspect_source("asm")
 
 
-# ----------------------------------------------------------------------------- weight preparation
-
-
-def int8_4x1_weight_arrays(weight_q: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
-    """The 4x1 kernel's weight arrays for ``M`` tokens (its ``XT`` row offsets depend on ``M``)."""
-    grouped = fmt.to_vnni_grouped_4x1(weight_q.q)
-    data, cols = grouped.data, grouped.cols
-    if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
-        data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
-    return {"w_data": data, "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m), "w_group_ptr": grouped.group_ptr,
-            "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
-
-
-def _out_lane_arrays(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
-    data, indices = bsr.data, bsr.indices
-    if bsr.nnzb == 0:
-        data = np.zeros((1, *bsr.block), bsr.data.dtype)
-        indices = np.zeros(1, np.int32)
-    return data, indices
-
-
-def int8_16x4_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
-    bsr = fmt.to_bsr(weight_q.q, (16, 4))
-    data, indices = _out_lane_arrays(bsr)
-    return {"w_data": data, "w_indices": indices, "w_indptr": bsr.indptr,
-            "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
-
-
-def int8_dense_weight_arrays(weight_q: fmt.WeightQuant) -> dict[str, np.ndarray]:
-    n, k = weight_q.q.shape
-    packed = fmt.pack_dense_vnni(weight_q.q)
-    return {"w_data": packed.reshape(-1, 16, 4),
-            "w_indices": np.tile(np.arange(k // 4, dtype=np.int32), n // 16),
-            "w_indptr": (np.arange(n // 16 + 1) * (k // 4)).astype(np.int32),
-            "w_scale": weight_q.scale, "w_row_sum": weight_q.row_sum}  # fmt: skip
-
-
-def fp32_1x16_weight_arrays(weight: np.ndarray) -> dict[str, np.ndarray]:
-    bsr = fmt.to_bsr(np.asarray(weight, np.float32), "1x16")
-    data, indices = _out_lane_arrays(bsr)
-    return {"w_data": data[:, :, 0], "w_indices": indices, "w_indptr": bsr.indptr}
-
-
 # ----------------------------------------------------------------------------- kernels for one weight
+
+
+def _threads_of_current_target() -> int:
+    """``num-cores`` of the enclosing ``with Target(...)`` (1 outside one): the 4x1 default walks
+    one block-row group per thread."""
+    target = tvm.target.Target.current(allow_none=True)
+    return int(target.attrs.get("num-cores", 1)) if target is not None else 1
+
+
+def kernel_config(kind: str, m: int, n: int, k: int, epilogue: Epilogue, token_tile: int | None = None):
+    """The default config of ``kind`` for this shape (threads: the enclosing target's), with
+    ``token_tile`` imposed when given."""
+    return registry.lookup(kind).default_config(m, n, k, epilogue, threads=_threads_of_current_target(),
+                                                token_tile=token_tile)
 
 
 def prepare_linear(
@@ -135,103 +96,20 @@ def prepare_linear(
     epilogue: Epilogue | None = None,
     token_tile: int | None = None,
     shared_groups: bool = False,
+    config=None,
 ) -> tuple[tvm.tirx.PrimFunc, Callable[[Schedule], Schedule], dict[str, np.ndarray]]:
-    """The PrimFunc, its schedule function and the weight arrays of ``kind`` for ``W[N_out, K_in]``.
-
-    One place for both users: :func:`build_linear` (kernel API, benchmarks) and the Relax
-    ``SparsifyDense`` pass. INT8 kinds take an int8 ``W`` (already quantized, scale 1) or a
-    float ``W`` (quantized per channel here). ``shared_groups``: see :func:`kernel_func` (the
-    pass sets it). Raises ``ValueError`` for a shape the kernel can't take."""
-    if kind not in KERNELS:
-        raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
+    """The PrimFunc, its schedule function and the weight arrays of ``kind`` for ``W[N_out, K_in]``
+    and ``M`` tokens (:meth:`~tvm_blocksparse.registry.KernelSpec.prepare_weight` says which
+    weights it takes). ``config``: the kernel's config dataclass, else its default (``token_tile``
+    imposed when given). ``shared_groups``: build for a symbolic block count where the kernel
+    allows it (what the pass does). Raises ``ValueError`` for a shape the kernel can't take."""
+    spec = registry.lookup(kind)
     n, k = weight.shape
-    if kind.startswith("int8"):
-        epilogue = epilogue or Epilogue("int32")
-        if weight.dtype == np.int8:
-            q = weight
-            weight_q = fmt.WeightQuant(q, np.ones(n, np.float32), q.sum(axis=1, dtype=np.int32))
-        else:
-            weight_q = fmt.quantize_weight_per_channel(weight)
-    else:
-        epilogue = epilogue or Epilogue("float32")
-
-    if kind == "int8_4x1":
-        arrays = int8_4x1_weight_arrays(weight_q, m)
-    elif kind == "int8_16x4":
-        arrays = int8_16x4_weight_arrays(weight_q)
-    elif kind == "int8_dense":
-        arrays = int8_dense_weight_arrays(weight_q)
-    else:
-        arrays = fp32_1x16_weight_arrays(weight)
-    blocks = shared_num_blocks(kind, arrays) if shared_groups else num_blocks(kind, arrays)
-    func = kernel_func(kind, m, n, k, blocks, epilogue, token_tile or default_token_tile(kind, m))
-    return func, KERNEL_SCHEDULES[kind], arrays
-
-
-#: Register-tile token counts each kernel can be generated with (a compute argument: it sets the
-#: accumulator tile's shape). The tuner tries each; the default is :func:`default_token_tile`.
-TOKEN_TILES = {"int8_4x1": (16, 32, 48, 64), "int8_16x4": (4, 8, 12, 15), "int8_dense": (4, 8, 12, 15),
-               "fp32_1x16": (4, 8, 12, 15, bsr_fp32_1x16.FP32_STAGED_TILE)}
-KERNEL_SCHEDULES: dict[str, Callable[..., Schedule]] = {
-    "int8_4x1": schedule_bsr_dense_int8_4x1, "int8_16x4": schedule_out_lane_kernel,
-    "int8_dense": schedule_out_lane_kernel, "fp32_1x16": schedule_bsr_dense_fp32_1x16,
-}
-
-
-def default_token_tile(kind: str, m: int) -> int:
-    if kind == "int8_4x1":
-        return bsr_int8_4x1.default_token_tile_4x1(m)
-    return bsr_fp32_1x16.FP32_STAGED_TILE if kind == "fp32_1x16" else 12
-
-
-def num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int:
-    """The weight's stored block count: 4x1 VNNI groups, or BSR blocks (shapes the PrimFunc)."""
-    return int(arrays["w_xt_offsets"].shape[0] if kind == "int8_4x1" else arrays["w_indices"].shape[0])
-
-
-def shared_num_blocks(kind: str, arrays: dict[str, np.ndarray]) -> int | None:
-    """Block count a model's kernel is built for: None (symbolic) for 4x1, so its layers of one
-    shape and epilogue share one PrimFunc; the stored count for the other kinds."""
-    return None if kind == "int8_4x1" else num_blocks(kind, arrays)
-
-
-def kernel_func(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue,
-                token_tile: int, token_chunk: int | None | str = "default") -> tvm.tirx.PrimFunc:
-    """The unscheduled PrimFunc of ``kind`` for ``W[N_out, K_in]`` stored in ``blocks`` blocks
-    (4x1: None makes the group count a symbolic dimension, so one PrimFunc serves every weight
-    of this shape and epilogue: a model compiles one kernel per layer shape, not per layer).
-    ``token_tile`` 16 of ``fp32_1x16`` is the staged kernel
-    (:func:`bsr_fp32_1x16.bsr_dense_fp32_1x16_staged`), whose ``token_chunk`` 1 or "default" walks
-    token tiles outermost and None block rows outermost; other tiles read ``X`` directly.
-    ``token_chunk`` (4x1): see :func:`bsr_int8_4x1.bsr_dense_int8_4x1`; "default" picks
-    :func:`bsr_int8_4x1.default_token_chunk_4x1` and :func:`bsr_int8_4x1.default_row_groups_4x1` for the
-    threads of the enclosing target (``num-cores``; 1 outside a target scope). An explicit
-    chunk (a tuned variant) keeps one row group. Either way, 64-token tiles with a token-major
-    output stage whole output lines (:func:`bsr_int8_4x1.default_stage_lines_4x1`) or else compute 2
-    block rows per task (:func:`bsr_int8_4x1.default_rows_per_task_4x1`)."""
-    if kind == "int8_4x1":
-        row_groups = 1
-        if token_chunk == "default":
-            token_chunk = bsr_int8_4x1.default_token_chunk_4x1(m, k, token_tile)
-            target = tvm.target.Target.current(allow_none=True)
-            threads = int(target.attrs.get("num-cores", 1)) if target is not None else 1
-            row_groups = bsr_int8_4x1.default_row_groups_4x1(n, token_chunk, threads)
-        stage_lines = bsr_int8_4x1.default_stage_lines_4x1(n, token_tile, epilogue, row_groups)
-        rows_per_task = 1 if stage_lines else bsr_int8_4x1.default_rows_per_task_4x1(n, token_tile, epilogue, row_groups)
-        return bsr_int8_4x1.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, token_tile, token_chunk, row_groups,
-                                          rows_per_task, stage_lines)
-    if blocks is None:
-        raise ValueError(f"kernel {kind} needs its block count (only int8_4x1 takes a symbolic one)")
-    if kind == "int8_16x4":
-        return out_lane.bsr_dense_int8_16x4(m, n, k, blocks, epilogue, token_tile)
-    if kind == "int8_dense":
-        return out_lane.dense_int8(m, n, k, epilogue, token_tile)
-    if kind == "fp32_1x16":
-        if token_tile == bsr_fp32_1x16.FP32_STAGED_TILE:
-            return bsr_fp32_1x16.bsr_dense_fp32_1x16_staged(m, n, k, blocks, epilogue,
-                                                      tiles_outer=token_chunk in ("default", 1))
-        return bsr_fp32_1x16.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, token_tile)
-    raise ValueError(f"unknown kernel {kind=}; choose one of {KERNELS}")
+    epilogue = epilogue or Epilogue("int32" if spec.int8 else "float32")
+    arrays = spec.prepare_weight(weight, m)
+    blocks = spec.shared_blocks(arrays) if shared_groups else spec.block_count(arrays)
+    config = config or kernel_config(kind, m, n, k, epilogue, token_tile)
+    return spec.build(m, n, k, blocks, epilogue, config), spec.schedule, arrays
 
 
 def build_linear(
@@ -241,14 +119,14 @@ def build_linear(
     epilogue: Epilogue | None = None,
     token_tile: int | None = None,
     target=None,
+    config=None,
 ) -> tuple[CompiledKernel, dict[str, np.ndarray]]:
     """Compile ``kind`` for ``W[N_out, K_in]`` and ``M`` tokens; return it and its weight arrays
-    (see :func:`prepare_linear`). Raises ``RuntimeError`` for an INT8 kind on a target without
-    AVX-512 VNNI."""
+    (see :func:`prepare_linear`). Raises ``RuntimeError`` when ``target`` has no ISA level the
+    kernel is registered at."""
     target = target or host_target()
-    if kind.startswith("int8") and not target_has(AVX512_VNNI, target):
-        raise RuntimeError(f"INT8 kernel {kind} needs AVX-512 VNNI; target {target} lacks it (use fp32_1x16)")
-    func, schedule, arrays = prepare_linear(kind, weight, m, epilogue, token_tile)
+    registry.lookup(kind, target)
+    func, schedule, arrays = prepare_linear(kind, weight, m, epilogue, token_tile, config=config)
     return CompiledKernel(func, schedule, target), arrays
 
 

@@ -5,15 +5,16 @@
     model = tb.compile("bert90.onnx", tuning_db="tune_dir")   # applies the best records
 
 **Tasks.** One task per distinct kernel *shape*: (kernel, tokens, N_out, K_in, epilogue) and
-compute variant: register-tile token count, and for the 4x1 kernel the tile order (token tiles
-outermost or block rows outermost). Layers with the same shape share the task and its records, whatever
-their non-zero pattern: the first such layer's weight arrays are the ones measured. The token
-tile is a compute argument (it sets the accumulator tile's buffer shape), so each value in
-:data:`tvm_blocksparse.linear.TOKEN_TILES` is its own task of the shape, and MetaSchedule's
-gradient task scheduler spends trials where they pay.
+compute variant: a config of the kernel's registry entry (register-tile token count, and for the
+4x1 kernel the tile order: token tiles outermost or block rows outermost;
+:attr:`tvm_blocksparse.registry.KernelSpec.tuning_variants`). Layers with the same shape share the
+task and its records, whatever their non-zero pattern: the first such layer's weight arrays are
+the ones measured. The token tile is a compute argument (it sets the accumulator tile's buffer
+shape), so each variant is its own task of the shape, and MetaSchedule's gradient task scheduler
+spends trials where they pay.
 
-**Design space.** The schedule functions the default build uses
-(:data:`tvm_blocksparse.linear.KERNEL_SCHEDULES`), called from a ``ScheduleFn`` with the knobs
+**Design space.** The schedule function the default build uses (the registry entry's
+``schedule``), called from a ``ScheduleFn`` with the knobs
 sampled: the parallel split of the (block row x token tile) loop (``sample_perfect_tile``: how
 many consecutive tiles one parallel task runs). Knobs that decide Python control flow
 (``unroll``) can't be sampled in a MetaSchedule trace (a replayed trace re-runs instructions, not
@@ -51,13 +52,11 @@ from tvm.ir.utils import derived_object
 from tvm.s_tir import Schedule
 from tvm.s_tir import meta_schedule as ms
 
-from tvm_blocksparse.op import bsr_fp32_1x16
-from tvm_blocksparse.op import bsr_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue
-from tvm_blocksparse.linear import KERNEL_SCHEDULES, TOKEN_TILES, default_token_tile, kernel_func, num_blocks
+from tvm_blocksparse import registry
 
-#: A compute-level variant of a kernel: (register-tile tokens, 4x1 token chunk or None).
-Variant = tuple[int, int | None]
+#: A compute-level variant of a kernel: its registry entry's config dataclass (frozen, hashable).
+Variant = object
 
 TASKS_FILE = "tvm_blocksparse_tasks.json"
 #: The most consecutive tiles one parallel task may run (the parallel-split knob's range).
@@ -88,36 +87,33 @@ class KernelTask:
     layers: int = 1
 
     @property
+    def spec(self) -> registry.KernelSpec:
+        return registry.lookup(self.kind)
+
+    @property
     def key(self) -> str:
         return f"{self.kind}_m{self.m}_n{self.n}_k{self.k}_{epilogue_tag(self.epilogue)}"
 
     def func(self, variant: Variant) -> tvm.tirx.PrimFunc:
         """The task's PrimFunc. ``estimated_flops`` (dense-equivalent 2*M*N*K, the paper's
         convention) spares MetaSchedule's FLOP counter, which can't read our vector code."""
-        tile, chunk = variant
-        func = kernel_func(self.kind, self.m, self.n, self.k, self.blocks, self.epilogue, tile, chunk)
+        func = self.spec.build(self.m, self.n, self.k, self.blocks, self.epilogue, variant)
         return func.with_attr("estimated_flops", 2 * self.m * self.n * self.k)
 
     def default_variant(self) -> Variant:
-        tile = default_token_tile(self.kind, self.m)
-        if self.kind == "int8_4x1":
-            return tile, bsr_int8_4x1.default_token_chunk_4x1(self.m, self.k, tile)
-        return tile, 1 if tile == bsr_fp32_1x16.FP32_STAGED_TILE and self.kind == "fp32_1x16" else None
+        return self.spec.tuning_variants(self.m, self.n, self.k, self.epilogue)[0]
 
     def variants(self) -> list[Variant]:
-        """Every token tile; for the 4x1 kernel and the staged FP32 1x16 kernel each with token
-        tiles outermost (chunk 1) and block rows outermost (None), the default first."""
+        """The registry entry's tuning variants this shape can take, the default first."""
         out = [self.default_variant()]
-        for tile in TOKEN_TILES[self.kind]:
-            staged = self.kind == "fp32_1x16" and tile == bsr_fp32_1x16.FP32_STAGED_TILE
-            for chunk in ((None, 1) if self.kind == "int8_4x1" or staged else (None,)):
-                if (tile, chunk) in out:
-                    continue
-                try:
-                    kernel_func(self.kind, self.m, self.n, self.k, self.blocks, self.epilogue, tile, chunk)
-                except ValueError:
-                    continue  # a tile/chunk this shape can't take
-                out.append((tile, chunk))
+        for variant in self.spec.tuning_variants(self.m, self.n, self.k, self.epilogue)[1:]:
+            if variant in out:
+                continue
+            try:
+                self.func(variant)
+            except ValueError:
+                continue  # a tile/chunk this shape can't take
+            out.append(variant)
         return out
 
     def to_json(self) -> dict:
@@ -130,15 +126,14 @@ class KernelTask:
 
 
 def variant_tag(variant: Variant) -> str:
-    tile, chunk = variant
-    return f"tt{tile}" + ("" if chunk is None else f"_chunk{chunk}")
+    return variant.tag
 
 
 def tasks_from_uses(uses) -> list[KernelTask]:
     """One :class:`KernelTask` per distinct shape among ``SparsifyDense.kernel_uses``."""
     tasks: dict[str, KernelTask] = {}
     for u in uses:
-        t = KernelTask(u.kind, u.m, u.n, u.k, u.epilogue, num_blocks(u.kind, u.arrays), u.arrays)
+        t = KernelTask(u.kind, u.m, u.n, u.k, u.epilogue, registry.lookup(u.kind).block_count(u.arrays), u.arrays)
         if t.key in tasks:
             tasks[t.key].layers += 1
         else:
@@ -155,7 +150,7 @@ def sample_schedule(kind: str, sch: Schedule, parallel_split_decision: list[int]
     loop = sch.get_loops(sch.get_sblock("tile"))[0]
     factors = sch.sample_perfect_tile(loop, n=2, max_innermost_factor=MAX_TILES_PER_TASK,
                                       decision=parallel_split_decision)
-    return KERNEL_SCHEDULES[kind](sch, parallel_split=factors)
+    return registry.lookup(kind).schedule(sch, parallel_split=factors)
 
 
 def default_trace_schedule(kind: str, func: tvm.tirx.PrimFunc) -> Schedule:
@@ -443,7 +438,7 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
     tuned = TunedKernels(work_dir, target, use_verdicts=use_verdicts)
     rows = []
     for task in tasks:
-        candidates = {"default": (task.func(task.default_variant()), KERNEL_SCHEDULES[task.kind])}
+        candidates = {"default": (task.func(task.default_variant()), task.spec.schedule)}
         choice = tuned.choose(KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays))
         label = tuned.applied.get(task.key, "default (no record)")
         if choice is not None:

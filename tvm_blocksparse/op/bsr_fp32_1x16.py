@@ -161,5 +161,5 @@ def bsr_dense_fp32_1x16(m, n, k, nnzb, epilogue: Epilogue = Epilogue("float32"),
     The direct form: a tile's activations are read from ``X`` rows ``4 K`` bytes apart. The
     default build uses :func:`bsr_dense_fp32_1x16_staged` (same arrays); this one stays a tuning
     variant (token tiles 4-15)."""
-    return out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, "fp32_1x16")
+    return out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, int8=False)
 

@@ -22,19 +22,19 @@ from tvm_blocksparse.op.epilogue import (
 
 
 def out_lane_kernel(
-    m: int, n: int, k: int, nnzb: int, epilogue: Epilogue, token_tile: int, kind: str
+    m: int, n: int, k: int, nnzb: int, epilogue: Epilogue, token_tile: int, int8: bool
 ) -> tvm.tirx.PrimFunc:
-    """INT8 16x4 BSR (``kind="int8_16x4"``) or FP32 1x16 BSR (``kind="fp32_1x16"``).
+    """INT8 16x4 BSR (``int8``: u8 x s8 -> s32 by ``vpdpbusd``, AVX-512 VNNI) or FP32 1x16 BSR
+    (16-lane FMAs).
 
     Register tile: ``token_tile`` tokens x 16 output channels (one block row); each non-zero
     block is one 16-lane weight vector reused by ``token_tile`` ``vpdpbusd``/``vfmadd231ps`` whose
     activation operand is an embedded broadcast from X.
     """
-    int8 = kind == "int8_16x4"
     epilogue.validate(int8_kernel=int8)
     bs_in = 4 if int8 else 1
     if n % 16 or k % bs_in:
-        raise ValueError(f"{kind} needs N_out % 16 == 0 and K_in % {bs_in} == 0, got {n=}, {k=}")
+        raise ValueError(f"{'INT8 16x4' if int8 else 'FP32 1x16'} blocks need N_out % 16 == 0 and K_in % {bs_in} == 0, got {n=}, {k=}")
     if token_tile < 1 or token_tile * 64 > MAX_TILE_BYTES:
         raise ValueError(f"{token_tile=} must be in 1..15 (token_tile x 16 x 4 bytes < 1 KiB)")
     x_dtype, w_dtype, acc_dtype = ("uint8", "int8", "int32") if int8 else ("float32", "float32", "float32")
@@ -124,7 +124,7 @@ def bsr_dense_int8_16x4(m, n, k, nnzb, epilogue: Epilogue = Epilogue("int32"), t
     """INT8 BSR with 16x4 blocks (16 output x 4 input channels): ``X u8[M, K]`` row-major,
     ``w_data s8[nnzb, 16, 4]``, ``w_indices i32[nnzb]`` (block column = input channel / 4),
     ``w_indptr i32[N/16 + 1]``; other parameters as :func:`bsr_dense_int8_4x1`."""
-    return out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, "int8_16x4")
+    return out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, int8=True)
 
 
 def dense_int8(m, n, k, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 12):
@@ -133,5 +133,5 @@ def dense_int8(m, n, k, epilogue: Epilogue = Epilogue("int32"), token_tile: int 
     Takes ``w_data = pack_dense_vnni(W).reshape(-1, 16, 4)`` (row-major ``[N/16 * K/4, 16, 4]``),
     ``w_indices = tile(arange(K/4), N/16)``, ``w_indptr = arange(0, N/16 + 1) * K/4``: index reads
     are one extra load per 12 ``vpdpbusd`` and keep one definition of the kernel."""
-    return out_lane_kernel(m, n, k, (n // 16) * (k // 4), epilogue, token_tile, "int8_16x4")
+    return out_lane_kernel(m, n, k, (n // 16) * (k // 4), epilogue, token_tile, int8=True)
 

@@ -1,0 +1,378 @@
+"""The kernel registry: one :class:`KernelSpec` per (Linear kernel kind, ISA level).
+
+A spec says everything the rest of the project needs to use a kernel: the block it takes (4 x 1
+= 4 output channels x 1 input channel of ``W[N_out, K_in]``), its dtypes and activation layout,
+the level it needs, how a weight is prepared for it, its PrimFunc builder and schedule, the
+frozen config dataclass of its knobs with the default for a shape, and the variants tuning may
+try. ``linear`` (kernel-level API), the sparsify pass, tuning and the API look kernels up here;
+nothing else dispatches on kind names. A new (kernel, ISA) pair is new ``op``/``schedules``
+files plus a :func:`register` call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse.isa import AVX2, AVX512_VNNI, LEVELS, IsaLevel, isa_level, target_has
+from tvm_blocksparse.op import bsr_fp32_1x16, bsr_int8_4x1, out_lane
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.op.quantize import padded_tokens
+from tvm_blocksparse.schedules import (
+    schedule_bsr_dense_fp32_1x16,
+    schedule_bsr_dense_int8_4x1,
+    schedule_out_lane_kernel,
+)
+
+# ----------------------------------------------------------------------------- configs
+
+
+@dataclasses.dataclass(frozen=True)
+class Bsr4x1Config:
+    """Knobs of the INT8 4x1 kernel (see :func:`tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`):
+    register-tile tokens, token tiles per chunk of the walk (None: block rows outermost), block-row
+    groups, block rows per task, staged output lines."""
+
+    token_tile: int
+    token_chunk: int | None = None
+    row_groups: int = 1
+    rows_per_task: int = 1
+    stage_lines: bool = False
+
+    @property
+    def tag(self) -> str:
+        return f"tt{self.token_tile}" + ("" if self.token_chunk is None else f"_chunk{self.token_chunk}")
+
+
+@dataclasses.dataclass(frozen=True)
+class OutLaneConfig:
+    """Knob of the output-lane kernels (INT8 16x4, dense INT8): register-tile tokens (1-15)."""
+
+    token_tile: int = 12
+
+    @property
+    def tag(self) -> str:
+        return f"tt{self.token_tile}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Fp32Bsr1x16Config:
+    """Knobs of the FP32 1x16 kernel: ``token_tile`` 16 is the staged kernel (``tiles_outer``:
+    token tiles outermost), 1-15 the direct one."""
+
+    token_tile: int = bsr_fp32_1x16.FP32_STAGED_TILE
+    tiles_outer: bool = True
+
+    @property
+    def staged(self) -> bool:
+        return self.token_tile == bsr_fp32_1x16.FP32_STAGED_TILE
+
+    @property
+    def tag(self) -> str:
+        return f"tt{self.token_tile}" + ("_chunk1" if self.staged and self.tiles_outer else "")
+
+
+# ----------------------------------------------------------------------------- the spec
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSpec:
+    """One Linear kernel at one ISA level.
+
+    kind:            stable name (layer reports, tuning databases).
+    isa:             the level the kernel's code needs.
+    block:           the ``(out, in)`` block of ``W[N_out, K_in]`` it skips zeros of (None: dense).
+    int8:            u8 activations x s8 weights (dequantizing epilogues) vs float32.
+    activation:      the parameter the activations arrive in: ``"XT"`` (``u8[K, Mp]``, transposed)
+                     or ``"X"`` (``[M, K]`` row-major).
+    token_tiles:     register-tile token counts it can be built with (tuning tries each).
+    symbolic_blocks: its block count can be a symbolic dimension (one PrimFunc per layer shape).
+    """
+
+    kind: str
+    isa: IsaLevel
+    block: str | None
+    int8: bool
+    activation: str
+    token_tiles: tuple[int, ...]
+    symbolic_blocks: bool
+    weight_arrays: Callable[[np.ndarray, int], dict[str, np.ndarray]]
+    block_count: Callable[[dict[str, np.ndarray]], int]
+    can_take: Callable[[int, int], str | None]
+    default_config: Callable[..., object]
+    tuning_variants: Callable[[int, int, int, Epilogue], list]
+    builder: Callable[..., object]
+    schedule: Callable[..., object]
+
+    def build(self, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config) -> object:
+        """The unscheduled PrimFunc for ``W[N_out, K_in]`` stored in ``blocks`` blocks (None: a
+        symbolic count, where :attr:`symbolic_blocks`)."""
+        if blocks is None and not self.symbolic_blocks:
+            raise ValueError(f"kernel {self.kind} needs its block count (it takes no symbolic one)")
+        return self.builder(m, n, k, blocks, epilogue, config)
+
+    def shared_blocks(self, arrays: dict[str, np.ndarray]) -> int | None:
+        """Block count a model's kernel is built for: None (symbolic) where the kernel allows it,
+        so the layers of one shape and epilogue share one PrimFunc; else the stored count."""
+        return None if self.symbolic_blocks else self.block_count(arrays)
+
+    def prepare_weight(self, weight: np.ndarray, m: int) -> dict[str, np.ndarray]:
+        """The kernel's weight arrays for ``W[N_out, K_in]`` and ``M`` tokens. INT8 kinds take an
+        int8 ``W`` (already quantized, scale 1) or a float one (quantized per output channel)."""
+        if not self.int8:
+            return self.weight_arrays(np.asarray(weight, np.float32), m)
+        if weight.dtype == np.int8:
+            wq = fmt.WeightQuant(weight, np.ones(weight.shape[0], np.float32), weight.sum(axis=1, dtype=np.int32))
+        else:
+            wq = fmt.quantize_weight_per_channel(weight)
+        return self.weight_arrays(wq, m)
+
+
+# ----------------------------------------------------------------------------- weight layouts
+
+
+def _nonempty(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
+    """(data, indices), with one zero block when there is none (buffers can't be empty)."""
+    if bsr.nnzb == 0:
+        return np.zeros((1, *bsr.block), bsr.data.dtype), np.zeros(1, np.int32)
+    return bsr.data, bsr.indices
+
+
+def _int8_4x1_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+    grouped = fmt.to_vnni_grouped_4x1(wq.q)
+    data, cols = grouped.data, grouped.cols
+    if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
+        data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
+    return {"w_data": data, "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m), "w_group_ptr": grouped.group_ptr,
+            "w_scale": wq.scale, "w_row_sum": wq.row_sum}  # fmt: skip
+
+
+def _int8_16x4_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
+    bsr = fmt.to_bsr(wq.q, (16, 4))
+    data, indices = _nonempty(bsr)
+    return {"w_data": data, "w_indices": indices, "w_indptr": bsr.indptr, "w_scale": wq.scale,
+            "w_row_sum": wq.row_sum}
+
+
+def _int8_dense_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
+    n, k = wq.q.shape
+    packed = fmt.pack_dense_vnni(wq.q)
+    return {"w_data": packed.reshape(-1, 16, 4),
+            "w_indices": np.tile(np.arange(k // 4, dtype=np.int32), n // 16),
+            "w_indptr": (np.arange(n // 16 + 1) * (k // 4)).astype(np.int32),
+            "w_scale": wq.scale, "w_row_sum": wq.row_sum}  # fmt: skip
+
+
+def _fp32_1x16_arrays(weight: np.ndarray, _m: int) -> dict[str, np.ndarray]:
+    bsr = fmt.to_bsr(weight, "1x16")
+    data, indices = _nonempty(bsr)
+    return {"w_data": data[:, :, 0], "w_indices": indices, "w_indptr": bsr.indptr}
+
+
+# ----------------------------------------------------------------------------- INT8 4x1
+
+
+def _default_4x1(m: int, n: int, k: int, epilogue: Epilogue, threads: int = 1, token_tile: int | None = None,
+                 token_chunk: int | None | str = "default") -> Bsr4x1Config:
+    """The compile default: token tile for ``M``; with token tiles outermost (the chunk default)
+    one block-row group per thread; staged lines or 2 block rows per task where they pay. An
+    explicit ``token_chunk`` (a tuning variant) keeps one row group."""
+    tile = token_tile or bsr_int8_4x1.default_token_tile_4x1(m)
+    row_groups = 1
+    if token_chunk == "default":
+        token_chunk = bsr_int8_4x1.default_token_chunk_4x1(m, k, tile)
+        row_groups = bsr_int8_4x1.default_row_groups_4x1(n, token_chunk, threads)
+    stage = bsr_int8_4x1.default_stage_lines_4x1(n, tile, epilogue, row_groups)
+    rows = 1 if stage else bsr_int8_4x1.default_rows_per_task_4x1(n, tile, epilogue, row_groups)
+    return Bsr4x1Config(tile, token_chunk, row_groups, rows, stage)
+
+
+def _variants_4x1(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
+    tile = bsr_int8_4x1.default_token_tile_4x1(m)
+    out = [_default_4x1(m, n, k, epilogue, token_tile=tile, token_chunk=bsr_int8_4x1.default_token_chunk_4x1(m, k, tile))]
+    for tile in INT8_4X1.token_tiles:
+        for chunk in (None, 1):
+            out.append(_default_4x1(m, n, k, epilogue, token_tile=tile, token_chunk=chunk))
+    return out
+
+
+def _build_4x1(m, n, k, blocks, epilogue, c: Bsr4x1Config):
+    return bsr_int8_4x1.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, c.token_tile, c.token_chunk, c.row_groups,
+                                           c.rows_per_task, c.stage_lines)
+
+
+INT8_4X1 = KernelSpec(
+    kind="int8_4x1", isa=AVX512_VNNI, block="4x1", int8=True, activation="XT", token_tiles=(16, 32, 48, 64),
+    symbolic_blocks=True, weight_arrays=_int8_4x1_arrays,
+    block_count=lambda arrays: int(arrays["w_xt_offsets"].shape[0]),
+    can_take=lambda n, k: None if n % 4 == 0 and k % 4 == 0 else f"4x1 INT8 needs N_out % 4 == 0 and K_in % 4 == 0 "
+                                                                  f"(N_out={n}, K_in={k})",
+    default_config=_default_4x1, tuning_variants=_variants_4x1, builder=_build_4x1,
+    schedule=schedule_bsr_dense_int8_4x1,
+)
+
+
+# ----------------------------------------------------------------------------- output-lane INT8
+
+
+def _out_lane_can_take(n: int, k: int) -> str | None:
+    return None if n % 16 == 0 and k % 4 == 0 else f"needs N_out % 16 == 0 and K_in % 4 == 0 (N_out={n}, K_in={k})"
+
+
+def _out_lane_variants(spec_tiles):
+    return lambda m, n, k, epilogue: [OutLaneConfig(12)] + [OutLaneConfig(t) for t in spec_tiles]
+
+
+INT8_16X4 = KernelSpec(
+    kind="int8_16x4", isa=AVX512_VNNI, block="16x4", int8=True, activation="X", token_tiles=(4, 8, 12, 15),
+    symbolic_blocks=False, weight_arrays=_int8_16x4_arrays, block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
+    can_take=_out_lane_can_take, default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: OutLaneConfig(
+        token_tile or 12), tuning_variants=_out_lane_variants((4, 8, 12, 15)),
+    builder=lambda m, n, k, blocks, ep, c: out_lane.bsr_dense_int8_16x4(m, n, k, blocks, ep, c.token_tile),
+    schedule=schedule_out_lane_kernel,
+)
+
+INT8_DENSE = dataclasses.replace(
+    INT8_16X4, kind="int8_dense", block=None, weight_arrays=_int8_dense_arrays,
+    builder=lambda m, n, k, blocks, ep, c: out_lane.dense_int8(m, n, k, ep, c.token_tile),
+)
+
+
+# ----------------------------------------------------------------------------- FP32 1x16
+
+
+def _fp32_variants(m: int, n: int, k: int, epilogue: Epilogue) -> list[Fp32Bsr1x16Config]:
+    staged = bsr_fp32_1x16.FP32_STAGED_TILE
+    out = [Fp32Bsr1x16Config(staged, True)]
+    for tile in FP32_1X16.token_tiles:
+        out += [Fp32Bsr1x16Config(tile, False)] + ([Fp32Bsr1x16Config(tile, True)] if tile == staged else [])
+    return out
+
+
+def _build_fp32(m, n, k, blocks, epilogue, c: Fp32Bsr1x16Config):
+    if c.staged:
+        return bsr_fp32_1x16.bsr_dense_fp32_1x16_staged(m, n, k, blocks, epilogue, tiles_outer=c.tiles_outer)
+    return bsr_fp32_1x16.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, c.token_tile)
+
+
+#: 16-lane FP32 code in plain LLVM vectors: zmm on AVX-512, ymm pairs on AVX2 (the lowest level).
+FP32_1X16 = KernelSpec(
+    kind="fp32_1x16", isa=AVX2, block="1x16", int8=False, activation="X",
+    token_tiles=(4, 8, 12, 15, bsr_fp32_1x16.FP32_STAGED_TILE), symbolic_blocks=False,
+    weight_arrays=_fp32_1x16_arrays, block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
+    can_take=lambda n, k: None if n % 16 == 0 else f"fp32_1x16 needs N_out % 16 == 0 (N_out={n})",
+    default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: Fp32Bsr1x16Config(
+        token_tile or bsr_fp32_1x16.FP32_STAGED_TILE, True),
+    tuning_variants=_fp32_variants, builder=_build_fp32, schedule=schedule_bsr_dense_fp32_1x16,
+)
+
+
+# ----------------------------------------------------------------------------- the registry
+
+_REGISTRY: dict[tuple[str, str], KernelSpec] = {}
+
+
+def register(spec: KernelSpec) -> KernelSpec:
+    """Add ``spec`` (a new kind, or an existing kind at another ISA level)."""
+    key = (spec.kind, spec.isa.name)
+    if key in _REGISTRY:
+        raise ValueError(f"kernel {spec.kind} at {spec.isa.name} is already registered")
+    _REGISTRY[key] = spec
+    return spec
+
+
+for _spec in (INT8_4X1, INT8_16X4, INT8_DENSE, FP32_1X16):
+    register(_spec)
+
+
+def kinds() -> list[str]:
+    return sorted({kind for kind, _ in _REGISTRY})
+
+
+def specs() -> list[KernelSpec]:
+    return list(_REGISTRY.values())
+
+
+def lookup(kind: str, target=None) -> KernelSpec:
+    """The spec of ``kind`` for ``target`` (the best level the target has; None: any level,
+    the highest registered). ``ValueError`` for an unknown kind, ``RuntimeError`` when the
+    target has no level the kind is registered at."""
+    found = [s for (k, _), s in _REGISTRY.items() if k == kind]
+    if not found:
+        raise ValueError(f"unknown kernel {kind=}; choose one of {kinds()}")
+    if target is not None:
+        found = [s for s in found if target_has(s.isa, target)]
+        if not found:
+            levels = sorted(s.isa.name for (k, _), s in _REGISTRY.items() if k == kind)
+            raise RuntimeError(f"kernel {kind} needs {' or '.join(levels)}; target {target} has "
+                               f"{getattr(isa_level(target), 'name', 'none of them')}")
+    return min(found, key=lambda s: LEVELS.index(s.isa))  # the best level first
+
+
+def available(kind: str, target) -> bool:
+    try:
+        lookup(kind, target)
+    except RuntimeError:
+        return False
+    return True
+
+
+def sparse_kind(dtype: str, block: str) -> str | None:
+    """The sparse kernel kind of ``dtype`` ("int8" | "fp32") for ``block``, or None."""
+    for spec in _REGISTRY.values():
+        if spec.int8 == (dtype == "int8") and spec.block == block:
+            return spec.kind
+    return None
+
+
+def sparse_blocks(dtype: str) -> list[str]:
+    return sorted({s.block for s in _REGISTRY.values() if s.int8 == (dtype == "int8") and s.block})
+
+
+def dense_kind(dtype: str) -> str | None:
+    """Our dense kernel kind of ``dtype``, or None (FP32 dense layers are left to TVM)."""
+    return next((s.kind for s in _REGISTRY.values() if s.int8 == (dtype == "int8") and s.block is None), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearChoice:
+    """What a Linear layer ``W[N_out, K_in]`` runs: a kernel spec, or None (``fallback`` says
+    what happens instead: ``"tvm_dense"`` or ``"unchanged"``), and why."""
+
+    spec: KernelSpec | None
+    fallback: str = ""
+    reason: str = ""
+
+    @property
+    def kernel(self) -> str:
+        return self.spec.kind if self.spec is not None else self.fallback
+
+
+def choose_linear_kernel(dtype: str, block: str, n: int, k: int, sparsity: float, threshold: float,
+                         target) -> LinearChoice:
+    """The kernel a layer gets: the ``block`` sparse kernel from ``threshold`` block sparsity on
+    when it can take the shape, else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
+    sparse = sparsity >= threshold
+    kind = sparse_kind(dtype, block)
+    spec = lookup(kind, target) if kind and available(kind, target) else None
+    if dtype == "fp32":
+        if not sparse:
+            return LinearChoice(None, "tvm_dense", f"block sparsity {sparsity:.2f} < {threshold}")
+        why = spec.can_take(n, k) if spec else f"no {block} FP32 kernel for this target"
+        return LinearChoice(None, "tvm_dense", why) if why else LinearChoice(spec)
+    if k % 4:
+        return LinearChoice(None, "unchanged", f"INT8 kernels need K_in % 4 == 0 (K_in={k})")
+    if sparse and spec is not None and spec.can_take(n, k) is None:
+        return LinearChoice(spec)
+    dense = lookup(dense_kind(dtype), target)
+    if n % 16:
+        return LinearChoice(None, "unchanged", f"dense INT8 kernel needs N_out % 16 == 0 (N_out={n})")
+    return LinearChoice(dense, reason="" if not sparse else f"{block} kernel can't take N_out={n}")
+
+
+def padded_activation_shape(spec: KernelSpec, m: int, k: int) -> tuple[int, int]:
+    """Shape of the activation parameter of ``spec`` for ``M`` tokens and ``K_in`` inputs."""
+    return (k, padded_tokens(m)) if spec.activation == "XT" else (m, k)
