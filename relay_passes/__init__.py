@@ -1,5 +1,18 @@
-"""Relax passes of tvm-blocksparse (installed as ``tvm_blocksparse.relay_passes``).
+"""Relax passes of tvm-blocksparse (installed as ``tvm_blocksparse.relay_passes``), one per file,
+each named after its class.
 
 The folder keeps the design card's name ``relay_passes``; TVM 0.27 has no Relay, so these are
-Relax passes (Relay's successor). The sparsify pass lands with the pipeline issue.
+Relax passes (Relay's successor). :mod:`tvm_blocksparse.pipeline` runs them in this order:
+LayerNormQParams, SparsifyLinear, ProducerTranspose, FuseAttention (rewrite phase), then
+ApplyTunedKernels and ScheduleKernels. ``kernel_calls`` holds what they share.
 """
+
+from .apply_tuned_kernels import ApplyTunedKernels
+from .fuse_attention import FuseAttention
+from .layer_norm_qparams import LayerNormQParams
+from .producer_transpose import ProducerTranspose
+from .schedule_kernels import ScheduleKernels
+from .sparsify_linear import SparsifyLinear
+
+__all__ = ["ApplyTunedKernels", "FuseAttention", "LayerNormQParams", "ProducerTranspose", "ScheduleKernels",
+           "SparsifyLinear"]

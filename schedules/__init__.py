@@ -9,3 +9,20 @@ from .bsr_dense import (
     schedule_out_lane_kernel,
     schedule_quantize_transpose_u8,
 )
+
+
+def schedule_as_written(sch):
+    """For ops written already parallel and vectorized in TVMScript (range pass, row-major
+    quantize, LayerNorm, attention): nothing to do."""
+    return sch
+
+
+#: Schedule function of each non-Linear op our rewrite passes add, by its kernel tag (Linear
+#: kernels take theirs from :mod:`tvm_blocksparse.registry`).
+OP_SCHEDULES = {
+    "quantize_transpose_u8": schedule_quantize_transpose_u8,
+    "quantize_u8": schedule_as_written,
+    "dynamic_qparams": schedule_as_written,
+    "layer_norm_qparams": schedule_as_written,
+    "attention_int8": schedule_as_written,
+}

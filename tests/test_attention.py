@@ -8,16 +8,16 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import cross_target, requires_isa, requires_x86
 import tvm
+from conftest import cross_target, requires_isa, requires_x86
 from tvm.target import Target
 
 import tvm_blocksparse as tb
-from tvm_blocksparse.op.attention import attention_f32_ref, attention_int8, attention_int8_ref
-from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 from tvm_blocksparse import isa
-from tvm_blocksparse.isa.amx import amx_granted
+from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 from tvm_blocksparse.isa import AMX_INT8, target_has
+from tvm_blocksparse.isa.amx import amx_granted
+from tvm_blocksparse.op.attention import attention_f32_ref, attention_int8, attention_int8_ref
 from tvm_blocksparse.target import host_target
 
 MASKED = np.finfo(np.float32).min  # what BERT exporters add for a padded key

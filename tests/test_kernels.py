@@ -4,16 +4,15 @@ import re
 
 import numpy as np
 import pytest
-from conftest import cross_target, requires_isa, requires_x86
 import tvm
+from conftest import cross_target, requires_isa, requires_x86
 from tvm.target import Target
-
-from tvm_blocksparse.target import host_target
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
-from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
 from tvm_blocksparse.op.bsr_int8_4x1 import bsr_dense_int8_4x1
+from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
+from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import (
     fp32_linear_ref,
     int8_linear_ref,
@@ -76,8 +75,9 @@ def test_int8_single_nonzero_block_and_empty_rows(kind):
 def test_int8_4x1_tile_orders_are_bit_exact(token_chunk):
     """Token tiles outermost (chunk 1), in chunks of 3, or block rows outermost (None): same
     integers, ragged last tile included (M = 140 -> 9 tiles of 16)."""
-    from tvm_blocksparse.linear import CompiledKernel
     from tvm_blocksparse.schedules import schedule_bsr_dense_int8_4x1
+
+    from tvm_blocksparse.linear import CompiledKernel
 
     rng = np.random.default_rng(9)
     w = random_block_sparse(rng, 48, 64, 0.8, "4x1")
@@ -118,8 +118,8 @@ def test_per_layer_kernel_constructors_parse_once_per_shape():
     """The pass asks for these once per layer; each shape is parsed once and shared (a model's
     compile time was mostly TVMScript parsing)."""
     from tvm_blocksparse.op.attention import attention_int8
-    from tvm_blocksparse.op.quantize import dynamic_qparams, quantize_transpose_u8, quantize_u8
     from tvm_blocksparse.op.layer_norm import layer_norm_qparams
+    from tvm_blocksparse.op.quantize import dynamic_qparams, quantize_transpose_u8, quantize_u8
 
     assert quantize_transpose_u8(64, 128) is quantize_transpose_u8(64, 128)
     assert quantize_transpose_u8(64, 128) is not quantize_transpose_u8(64, 192)
@@ -625,8 +625,9 @@ def test_int8_4x1_asm_packs_64_token_tiles_with_unpacks():
 def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     """row_groups: block-row groups walked one after the other (one per thread by default when
     token tiles are outermost); same outputs, including a ragged token tile."""
-    from tvm_blocksparse.op.bsr_int8_4x1 import default_row_groups_4x1
     from tvm_blocksparse.schedules.bsr_dense import schedule_bsr_dense_int8_4x1
+
+    from tvm_blocksparse.op.bsr_int8_4x1 import default_row_groups_4x1
 
     rng = np.random.default_rng(11)
     n, k, m = 96, 64, 48  # 24 block rows, 2 token tiles of 32 (the second ragged)

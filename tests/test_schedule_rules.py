@@ -9,18 +9,17 @@ import numpy as np
 import pytest
 import tvm
 from tvm import relax, tirx
-
-import tvm_blocksparse  # noqa: F401  (registers the pipeline and the erf/exp lowering)
-from tvm_blocksparse.pipeline import legalize_passes, schedule_passes
 from tvm_blocksparse.schedules.cpu_rules import (
     RULE_ATTR,
     ApplyScheduleRules,
     Matmul,
     format_listing,
 )
-from tvm_blocksparse.testing import gelu_ref
 
+import tvm_blocksparse  # noqa: F401  (registers the pipeline and the erf/exp lowering)
+from tvm_blocksparse.pipeline import legalize_passes, schedule_passes
 from tvm_blocksparse.target import host_target
+from tvm_blocksparse.testing import gelu_ref
 
 SEQ_LENS = [1, 7, 37, 128]
 #: Structure and assembly are checked on AVX-512 code (compiled, never run); numerics run on the

@@ -7,17 +7,16 @@ import os
 import numpy as np
 import pytest
 import tvm
+from conftest import requires_isa
 from tvm.s_tir import meta_schedule as ms
 
 import tvm_blocksparse as tb
 from tvm_blocksparse import linear, registry, tuning
 from tvm_blocksparse.op import quantize
 from tvm_blocksparse.op.epilogue import Epilogue
-from tvm_blocksparse.relay_passes.sparsify import KernelUse
 from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import random_block_sparse
-
-from conftest import requires_isa
+from tvm_blocksparse.tuning import KernelUse
 
 INTRINSIC_CALL = {"int8_4x1": "vpdpbusd", "int8_dense": "vpdpbusd", "fp32_1x16": "fma"}
 

@@ -29,17 +29,8 @@ import numpy as np
 import onnx
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse.onnx_import import (
-    OnnxImportError,
-    calibrate_linear_inputs,
-    graph_inputs,
-    import_onnx,
-    index_input_bounds,
-    linear_layers,
-    load_onnx,
-)
-
-DTYPES = ("int8", "fp32")
+from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, linear_layers, load_onnx
+from tvm_blocksparse.prepare import DTYPES
 _METADATA_SUFFIX = ".json"
 _FORMAT_VERSION = 1
 # TVM 0.27's VM executable logs this, with nothing after the colon, once per constant when it is
@@ -239,112 +230,60 @@ def compile(  # noqa: A001 - the API name the issue asks for
     """
     from tvm import relax
 
+    from tvm_blocksparse.isa import isa_level
     from tvm_blocksparse.pipeline import get_pipeline
+    from tvm_blocksparse.prepare import prepare_model
+    from tvm_blocksparse.relay_passes.kernel_calls import attention_summary, layer_report
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
     from tvm_blocksparse.target import as_target
 
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
-    notes: list[str] = []
     tuned = None
     if tuning_db is not None:
         from tvm_blocksparse.tuning import TunedKernels
 
         tuned = TunedKernels(os.fspath(tuning_db), as_target(target))
-    mod, sparsify, tgt, io = _prepare_sparsify(onnx_path_or_model, batch_size=batch_size, seq_len=seq_len, dtype=dtype,
-                                           sparsity_threshold=sparsity_threshold, block=block, target=target,
-                                           calibration=calibration, progress=progress, notes=notes, tuned=tuned,
-                                           int8_attention=int8_attention)
-    dtype, block = sparsify.mode, sparsify.block
-    static_ranges = sparsify.static_ranges
-    input_names, shapes, dtypes, output_names, index_bounds = io
+    prepared = prepare_model(onnx_path_or_model, batch_size=batch_size, seq_len=seq_len, dtype=dtype,
+                             sparsity_threshold=sparsity_threshold, block=block, target=target,
+                             calibration=calibration, progress=progress, int8_attention=int8_attention)
+    tgt = prepared.target
     rules = ApplyScheduleRules()
-    say(f"compiling ({dtype}, block {block}, threshold {sparsity_threshold})")
+    recorded = {}
+
+    def observe(phase: str, mod) -> None:
+        if phase == "tune":  # the rewrite's decisions and the tuning records applied, on the module
+            recorded["layers"], recorded["attention"] = layer_report(mod), attention_summary(mod)
+
+    say(f"compiling ({prepared.dtype}, block {prepared.block}, threshold {sparsity_threshold})")
     with tgt:
-        executable = relax.build(mod, target=tgt, exec_mode=VM_EXEC_MODE,
-                                 relax_pipeline=get_pipeline(tgt, sparsify=sparsify, dump_dir=dump_dir, rules=rules))
+        pipeline = get_pipeline(tgt, **prepared.pipeline_options(), tuned=tuned, dump_dir=dump_dir, rules=rules,
+                                observe=observe)
+        executable = relax.build(prepared.mod, target=tgt, exec_mode=VM_EXEC_MODE, relax_pipeline=pipeline)
     compile_s = time.perf_counter() - t0
     say(f"compiled in {compile_s:.1f} s")
+    level = isa_level(tgt)
     meta = {
-        "dtype": dtype,
-        "quantization": ("static" if static_ranges else "dynamic") if dtype == "int8" else None,
-        "block": block,
+        "dtype": prepared.dtype,
+        "quantization": ("static" if prepared.static_ranges else "dynamic") if prepared.dtype == "int8" else None,
+        "block": prepared.block,
         "sparsity_threshold": sparsity_threshold,
         "batch_size": batch_size,
         "seq_len": seq_len,
         "target": str(tgt),
+        "isa_level": level.name if level else None,
         "vm_exec_mode": VM_EXEC_MODE,
         "compile_seconds": round(compile_s, 2),
-        "layers": [dataclasses.asdict(d) for d in sparsify.report],
-        "attention": {"int8_fused": sparsify.attention_fused, "left_fp32": sparsify.attention_skipped},
+        "layers": [dataclasses.asdict(d) for d in recorded["layers"]],
+        "attention": recorded["attention"],
         "schedule_rules": dict(rules.listing),
         "tuning_db": os.fspath(tuning_db) if tuning_db is not None else None,
         "tuned_kernels": dict(tuned.applied) if tuned is not None else {},
-        "index_bounds": index_bounds,
-        "notes": notes,
+        "index_bounds": prepared.index_bounds,
+        "notes": prepared.notes,
     }
-    return CompiledModel(executable, input_names, shapes, dtypes, output_names, meta)
-
-
-def _prepare_sparsify(onnx_path_or_model, *, batch_size=1, seq_len=128, dtype="int8", sparsity_threshold=0.7,
-                      block="4x1", target=None, calibration=None, progress=None, notes=None, tuned=None,
-                      int8_attention=True):
-    """Validate the options, import the model and set up the ``SparsifyDense`` pass that
-    :func:`compile` runs (also used by tuning-task extraction). Returns (Relax module, pass,
-    target, ONNX I/O as (input names, input shapes, input dtypes, output names, index bounds of
-    :func:`~tvm_blocksparse.onnx_import.index_input_bounds`))."""
-    from tvm_blocksparse.relay_passes.sparsify import SparsifyDense
-    from tvm_blocksparse.isa import AVX512_VNNI, target_has
-    from tvm_blocksparse.target import as_target
-
-    say = progress or (lambda msg: None)
-    notes = [] if notes is None else notes
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    if batch_size < 1 or seq_len < 1:
-        raise ValueError(f"batch_size and seq_len must be >= 1, got {batch_size}, {seq_len}")
-    fmt.parse_block(block)  # a clear error for a malformed block string
-    tgt = as_target(target)
-    if dtype == "int8" and not target_has(AVX512_VNNI, tgt):
-        msg = f"target {tgt} has no AVX-512 VNNI: compiling FP32 instead of INT8"
-        warnings.warn(msg, stacklevel=3)
-        notes.append(msg)
-        dtype = "fp32"
-    if dtype == "fp32" and block in ("4x1", "16x4"):
-        block = "1x16"
-    say("importing ONNX")
-    model = load_onnx(onnx_path_or_model)
-    mod, input_names, shapes, dtypes = import_onnx(model, batch_size, seq_len)
-    if not _has_linear(mod):
-        raise OnnxImportError("no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify")
-    output_names = [o.name for o in model.graph.output]
-    index_bounds = index_input_bounds(model)
-    static_ranges = None
-    if calibration is not None and dtype == "int8":
-        if not calibration:
-            raise ValueError("calibration: pass at least one feed dict")
-        say(f"calibrating activation ranges on {len(calibration)} sample(s)")
-        static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
-    sparsify = SparsifyDense(mode=dtype, block=block, threshold=sparsity_threshold, static_ranges=static_ranges,
-                             tuned=tuned, int8_attention=int8_attention)
-    return mod, sparsify, tgt, (input_names, shapes, dtypes, output_names, index_bounds)
-
-
-def _has_linear(mod) -> bool:
-    import tvm
-    from tvm import relax
-
-    found = []
-    matmul = tvm.ir.Op.get("relax.matmul")
-
-    def visit(expr):
-        if isinstance(expr, relax.Call) and expr.op.same_as(matmul):
-            found.append(expr)
-
-    for _, f in mod.functions_items():
-        if isinstance(f, relax.Function):
-            relax.analysis.post_order_visit(f, visit)
-    return bool(found)
+    return CompiledModel(executable, prepared.input_names, prepared.input_shapes, prepared.input_dtypes,
+                         prepared.output_names, meta)
 
 
 # ----------------------------------------------------------------------------- inspect / prune

@@ -39,9 +39,18 @@ def _cmd_prune(args) -> int:
     return 0
 
 
+def layer_table(report: list[dict]) -> str:
+    """The compile report (``CompiledModel.report``) as a table, one line per Linear layer."""
+    lines = [f"{'#':>3} {'N_out x K_in':>12} {'tokens':>6} {'sparsity':>8}  {'kernel':<11} {'epilogue':<18} note"]
+    for d in report:
+        shape = f"{d['n_out']}x{d['k_in']}"
+        lines.append(f"{d['index']:>3} {shape:>12} {d['tokens']:>6} {d['sparsity']:>8.3f}  "
+                     f"{d['kernel']:<11} {d['epilogue']:<18} {d['reason']}")
+    return "\n".join(lines)
+
+
 def _cmd_compile(args) -> int:
     from tvm_blocksparse.api import compile as compile_model
-    from tvm_blocksparse.relay_passes.sparsify import LayerDecision, sparsity_report_table
 
     target = args.target
     if target and target.lstrip().startswith("{"):
@@ -52,7 +61,7 @@ def _cmd_compile(args) -> int:
                           sparsity_threshold=args.threshold, block=args.block, target=target,
                           dump_dir=args.dump_ir, progress=_progress, tuning_db=args.tuning_db,
                           int8_attention=not args.fp32_attention)
-    print(sparsity_report_table([LayerDecision(**d) for d in model.report]))
+    print(layer_table(model.report))
     att = model.metadata.get("attention", {})
     if att.get("int8_fused") or att.get("left_fp32"):
         print(f"attention: {att['int8_fused']} layer(s) INT8" + "".join(f"; FP32: {why}" for why in att["left_fp32"]))

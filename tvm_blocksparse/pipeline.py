@@ -6,21 +6,31 @@ Usage, with TVM's own entry point::
     pipeline = tvm.relax.get_pipeline("tvm_blocksparse", target=target, dump_dir="ir/")
     ex = tvm.compile(mod, target=target, relax_pipeline=pipeline)
 
-Phases, top to bottom (each one's output IR is written to ``dump_dir/NN_<phase>.py`` when asked):
+    pipeline = tvm.relax.get_pipeline("tvm_blocksparse", target=target, dtype="int8")
 
-1. ``sparsify``  - :mod:`tvm_blocksparse.relay_passes` rewrites constant-weight Linear layers into
-   our fused block-sparse / dense kernels (skipped when ``sparsify=None``).
+Phases, top to bottom (each one's output IR is written to ``dump_dir/NN_<phase>.py`` when asked,
+and handed to ``observe(phase, mod)``):
+
+1. ``rewrite``   - single-purpose passes of :mod:`tvm_blocksparse.relay_passes` (skipped when
+   ``dtype=None``): LayerNorm with qparams (INT8), Linear layers -> our kernels, producers storing
+   their consumer's ``XT`` (INT8), attention fusion (INT8); the kernels are added unscheduled and
+   tagged, and the per-layer decisions are recorded on ``main``.
 2. ``legalize``  - Relax ops -> TIR PrimFuncs (TVM's legalization, softmax ours: see
    :func:`legalize_passes`), constant folding, operator fusion.
-3. ``schedule``  - :class:`~tvm_blocksparse.schedules.cpu_rules.ApplyScheduleRules`; constant
-   weights of dense matmuls are pre-packed at compile time (layout-free buffers + FoldConstant).
-4. ``lower``     - TVM's dataflow lowering and finalization for the VM.
+3. ``tune``      - :class:`~tvm_blocksparse.relay_passes.apply_tuned_kernels.ApplyTunedKernels`
+   (when a tuning database is given).
+4. ``schedule``  - our kernels by their registry entry / op schedule
+   (:class:`~tvm_blocksparse.relay_passes.schedule_kernels.ScheduleKernels`), then
+   :class:`~tvm_blocksparse.schedules.cpu_rules.ApplyScheduleRules` for the rest; constant weights
+   of dense matmuls are pre-packed at compile time (layout-free buffers + FoldConstant).
+5. ``lower``     - TVM's dataflow lowering and finalization for the VM.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 import tvm
 from tvm import relax
@@ -70,9 +80,41 @@ def legalize_passes(target: tvm.target.Target) -> list[tvm.transform.Pass]:
     ]
 
 
-def schedule_passes(rules: ApplyScheduleRules) -> list[tvm.transform.Pass]:
-    """Phase 3: apply our schedule rules, then fold the weight pre-packing into constants."""
+def rewrite_passes(dtype: str, *, block: str = "4x1", threshold: float = 0.7,
+                   static_ranges: dict | None = None, int8_attention: bool = True,
+                   token_tile: int | None = None) -> list[tvm.transform.Pass]:
+    """Phase 1 for ``dtype`` ("int8" | "fp32"): see the module docstring. ``static_ranges``:
+    calibrated input ranges per weight (INT8; others quantize at run time); ``token_tile``:
+    impose a register tile on every kernel (experiments)."""
+    from tvm_blocksparse.relay_passes import (
+        FuseAttention,
+        LayerNormQParams,
+        ProducerTranspose,
+        SparsifyLinear,
+    )
+
+    int8 = dtype == "int8"
     return [
+        *([LayerNormQParams()] if int8 else []),
+        SparsifyLinear(dtype, block, threshold, token_tile, static_ranges),
+        *([ProducerTranspose(token_tile)] if int8 else []),
+        *([FuseAttention()] if int8 and int8_attention else []),
+        # QKV share one input: one dynamic quantization instead of three. Kernel outputs are
+        # reshaped to [B, S, N] and the next kernel's input back to [B*S, K]: drop those pairs
+        # so no copy is left.
+        relax.transform.EliminateCommonSubexpr(),
+        relax.transform.RemoveRedundantReshape(),
+        relax.transform.CanonicalizeBindings(),
+    ]
+
+
+def schedule_passes(rules: ApplyScheduleRules) -> list[tvm.transform.Pass]:
+    """Phase 4: our kernels, then our schedule rules, then fold the weight pre-packing into
+    constants."""
+    from tvm_blocksparse.relay_passes import ScheduleKernels
+
+    return [
+        ScheduleKernels(),
         # Reshape-only PrimFuncs become views (no copy) before our rules schedule them, after
         # which TVM would no longer recognize them as reshapes.
         relax.transform.RewriteDataflowReshape(),
@@ -87,40 +129,49 @@ def schedule_passes(rules: ApplyScheduleRules) -> list[tvm.transform.Pass]:
 def get_pipeline(
     target: tvm.target.Target | dict | str | None = None,
     *,
-    sparsify: tvm.transform.Pass | None = None,
+    dtype: str | None = None,
+    block: str = "4x1",
+    threshold: float = 0.7,
+    static_ranges: dict | None = None,
+    int8_attention: bool = True,
+    token_tile: int | None = None,
+    tuned=None,
     dump_dir: str | None = None,
     rules: ApplyScheduleRules | None = None,
+    observe: Callable[[str, tvm.IRModule], None] | None = None,
 ) -> tvm.transform.Pass:
-    """The pipeline as one module pass. ``rules.listing`` (after the build) says which schedule
-    rule each PrimFunc got; it is also logged at DEBUG level."""
+    """The pipeline as one module pass. ``dtype`` None: no rewrite (dense FP32 through our
+    schedule rules); else see :func:`rewrite_passes`. ``tuned``: a
+    :class:`tvm_blocksparse.tuning.TunedKernels`. ``rules.listing`` (after the build) says which
+    schedule rule each PrimFunc got; it is also logged at DEBUG level."""
     rules = rules if rules is not None else ApplyScheduleRules()
+
+    def phase(mod, index: int, name: str, passes) -> tvm.IRModule:
+        mod = tvm.transform.Sequential(passes)(mod) if passes else mod
+        _dump(mod, dump_dir, index, name)
+        if observe is not None:
+            observe(name, mod)
+        return mod
 
     @tvm.transform.module_pass(opt_level=0, name=PIPELINE_NAME)
     def _pipeline(mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        from tvm_blocksparse.relay_passes import ApplyTunedKernels
+
         tgt = _resolve_target(target)
         with tgt:
             _dump(mod, dump_dir, 0, "input")
-            if sparsify is not None:
-                # QKV share one input: one dynamic quantization instead of three.
-                # Kernel outputs are reshaped to [B, S, N] and the next kernel's input back to
-                # [B*S, K]: drop those pairs so no copy is left.
-                mod = tvm.transform.Sequential([
-                    sparsify, relax.transform.EliminateCommonSubexpr(), relax.transform.RemoveRedundantReshape(),
-                    relax.transform.CanonicalizeBindings(),
-                ])(mod)
-                _dump(mod, dump_dir, 1, "sparsify")
-            mod = tvm.transform.Sequential(legalize_passes(tgt))(mod)
-            _dump(mod, dump_dir, 2, "legalize")
-            mod = tvm.transform.Sequential(schedule_passes(rules))(mod)
-            _dump(mod, dump_dir, 3, "schedule")
+            if dtype is not None:
+                mod = phase(mod, 1, "rewrite", rewrite_passes(dtype, block=block, threshold=threshold,
+                                                             static_ranges=static_ranges,
+                                                             int8_attention=int8_attention, token_tile=token_tile))
+            mod = phase(mod, 2, "legalize", legalize_passes(tgt))
+            mod = phase(mod, 3, "tune", [ApplyTunedKernels(tuned)] if tuned is not None else [])
+            mod = phase(mod, 4, "schedule", schedule_passes(rules))
             if dump_dir:
                 with open(os.path.join(dump_dir, "schedule_rules.txt"), "w") as f:
                     f.write(format_listing(rules.listing) + "\n")
             logger.debug("schedule rules:\n%s", format_listing(rules.listing))
-            mod = tvm.transform.Sequential(
-                cpu_generic.dataflow_lower_passes(tgt) + cpu_generic.finalize_passes(tgt)
-            )(mod)
-            _dump(mod, dump_dir, 4, "lower")
+            mod = phase(mod, 5, "lower", cpu_generic.dataflow_lower_passes(tgt) + cpu_generic.finalize_passes(tgt))
         return mod
 
     return _pipeline

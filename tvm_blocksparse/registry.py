@@ -90,6 +90,8 @@ class KernelSpec:
                      or ``"X"`` (``[M, K]`` row-major).
     token_tiles:     register-tile token counts it can be built with (tuning tries each).
     symbolic_blocks: its block count can be a symbolic dimension (one PrimFunc per layer shape).
+    stores_transposed: it can store ``Y^T[N, M]`` (``Epilogue.transposed_out``): attention's
+                     ``K^T`` and the next 4x1 kernel's ``XT`` at no cost.
     """
 
     kind: str
@@ -106,6 +108,7 @@ class KernelSpec:
     tuning_variants: Callable[[int, int, int, Epilogue], list]
     builder: Callable[..., object]
     schedule: Callable[..., object]
+    stores_transposed: bool = False
 
     def build(self, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config) -> object:
         """The unscheduled PrimFunc for ``W[N_out, K_in]`` stored in ``blocks`` blocks (None: a
@@ -211,7 +214,7 @@ INT8_4X1 = KernelSpec(
     can_take=lambda n, k: None if n % 4 == 0 and k % 4 == 0 else f"4x1 INT8 needs N_out % 4 == 0 and K_in % 4 == 0 "
                                                                   f"(N_out={n}, K_in={k})",
     default_config=_default_4x1, tuning_variants=_variants_4x1, builder=_build_4x1,
-    schedule=schedule_bsr_dense_int8_4x1,
+    schedule=schedule_bsr_dense_int8_4x1, stores_transposed=True,
 )
 
 

@@ -74,6 +74,42 @@ def epilogue_tag(ep: Epilogue) -> str:
 
 
 @dataclasses.dataclass
+class KernelUse:
+    """One call of one of our Linear kernels: ``W[N_out, K_in]`` prepared as ``arrays`` (the
+    kernel's weight parameters), ``m`` tokens."""
+
+    kind: str
+    m: int
+    n: int
+    k: int
+    epilogue: Epilogue
+    arrays: dict
+
+
+def kernel_uses(mod: tvm.IRModule) -> list[KernelUse]:
+    """Every call of our Linear kernels in ``mod`` after the rewrite phase, with the real weight
+    arrays it passes (its constant ``w_*`` arguments)."""
+    from tvm import relax
+
+    from tvm_blocksparse.relay_passes.kernel_calls import call_args, kernel_call, linear_meta
+
+    uses = []
+
+    def visit(expr):
+        found = kernel_call(expr, mod)
+        meta = linear_meta(found[1]) if found else None
+        if meta is not None:
+            arrays = {name: a.value.numpy() for name, a in call_args(*found).items()
+                      if name.startswith("w_") and isinstance(a, tvm.ir.expr.Constant)}
+            uses.append(KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], arrays))
+
+    for _, func in mod.functions_items():
+        if isinstance(func, relax.Function):
+            relax.analysis.post_order_visit(func, visit)
+    return uses
+
+
+@dataclasses.dataclass
 class KernelTask:
     """A distinct kernel shape: what one or more layers call."""
 
@@ -130,7 +166,7 @@ def variant_tag(variant: Variant) -> str:
 
 
 def tasks_from_uses(uses) -> list[KernelTask]:
-    """One :class:`KernelTask` per distinct shape among ``SparsifyDense.kernel_uses``."""
+    """One :class:`KernelTask` per distinct shape among ``uses`` (:func:`kernel_uses`)."""
     tasks: dict[str, KernelTask] = {}
     for u in uses:
         t = KernelTask(u.kind, u.m, u.n, u.k, u.epilogue, registry.lookup(u.kind).block_count(u.arrays), u.arrays)
@@ -433,8 +469,6 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
                      use_verdicts: bool = True) -> list[dict]:
     """Build each task's default and tuned kernel, check they give identical outputs on the real
     weights, and time them side by side (alternating, ``rounds`` x ``number`` calls; medians)."""
-    from tvm_blocksparse.relay_passes.sparsify import KernelUse
-
     tuned = TunedKernels(work_dir, target, use_verdicts=use_verdicts)
     rows = []
     for task in tasks:
@@ -474,12 +508,16 @@ def extract_tasks(onnx_path_or_model, **compile_options) -> list[KernelTask]:
 
 
 def _extract(onnx_path_or_model, **compile_options):
-    """(tasks, number of kernel calls, target) of ``compile(onnx, **compile_options)``."""
-    from tvm_blocksparse.api import _prepare_sparsify
+    """(tasks, number of kernel calls, target) of ``compile(onnx, **compile_options)``: the
+    kernels in its IR after the rewrite phase."""
+    from tvm_blocksparse.pipeline import rewrite_passes
+    from tvm_blocksparse.prepare import prepare_model
 
-    mod, sparsify, target, _ = _prepare_sparsify(onnx_path_or_model, **compile_options)
-    sparsify(mod)
-    return tasks_from_uses(sparsify.kernel_uses), len(sparsify.kernel_uses), target
+    prepared = prepare_model(onnx_path_or_model, **compile_options)
+    with prepared.target:
+        mod = tvm.transform.Sequential(rewrite_passes(**prepared.pipeline_options()))(prepared.mod)
+    uses = kernel_uses(mod)
+    return tasks_from_uses(uses), len(uses), prepared.target
 
 
 def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None = None, num_trials_per_iter: int = 8,

@@ -1,6 +1,7 @@
-"""Self-attention of an imported BERT -> one call of :func:`tvm_blocksparse.op.attention.attention_int8`.
+"""``FuseAttention`` (INT8 mode): self-attention of an imported BERT -> one call of
+:func:`tvm_blocksparse.op.attention.attention_int8`.
 
-Matches, per layer (batch 1, after :class:`~tvm_blocksparse.relay_passes.sparsify.SparsifyDense`
+Matches, per layer (batch 1, after :class:`~tvm_blocksparse.relay_passes.sparsify_linear.SparsifyLinear`
 made the K projection store ``K^T``)::
 
     q = permute_dims(reshape(Q, [1, S, H, d]), [0, 2, 1, 3])
@@ -18,38 +19,44 @@ multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 On a target with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
 on a CPU that does) and shapes :func:`~tvm_blocksparse.op.attention.amx_supported` tiles, the kernel
 also carries its AMX path (name suffix ``_amx``), taken when Linux grants the tiles at run time.
+How many layers it fused and why others stay FP32 is recorded on the module
+(:func:`~tvm_blocksparse.relay_passes.kernel_calls.attention_summary`).
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import tvm
 from tvm import relax
 from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
 
-from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
 from tvm_blocksparse.isa import AMX_INT8, target_has
+from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
+from tvm_blocksparse.relay_passes.kernel_calls import ATTENTION_ATTR, ENTRY, KernelAdder, static_shape
 
 
-def _shape(expr) -> list[int] | None:
-    shape = getattr(getattr(expr, "ty", None), "shape", None)
-    try:
-        return None if shape is None else [int(v) for v in shape]
-    except (TypeError, ValueError):
-        return None
+@tvm.transform.module_pass(opt_level=0, name="FuseAttention")
+class FuseAttention:
+    """See the module docstring."""
+
+    def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        return _Fuse(mod).run()
 
 
-class FuseAttentionInt8:
-    """Call :meth:`apply` on a module; ``self.fused`` counts the attention blocks rewritten and
-    ``self.skipped`` gives the reason for each matched block left in FP32."""
+class _Fuse:
+    """One application of :class:`FuseAttention` (its working state): ``fused`` counts the
+    attention blocks rewritten, ``skipped`` gives the reason for each matched block left in FP32."""
 
-    def __init__(self, add_kernel):
-        # add_kernel(PrimFunc, name) -> GlobalVar: the caller's (scheduled, deduplicated) adder
-        self._add_kernel = add_kernel
+    def __init__(self, mod: tvm.IRModule):
+        self.mod = mod
+        self.bb = relax.BlockBuilder(mod)
+        self.kernels = KernelAdder(self.bb, mod)
         self.fused = 0
         self.skipped: list[str] = []
 
-    def apply(self, mod: tvm.IRModule) -> list[tuple[tvm.ir.GlobalVar, relax.Function]]:
+    def run(self) -> tvm.IRModule:
         self.q_in, self.kt, self.v_in, self.mask, self.c = wildcard(), wildcard(), wildcard(), wildcard(), is_const()
         self.k_in = wildcard()
         self.q_shape, self.k_shape, self.v_shape = wildcard(), wildcard(), wildcard()
@@ -66,36 +73,38 @@ class FuseAttentionInt8:
         self.v_perm = v = perm(is_op("relax.reshape")(self.v_in, self.v_shape))
         self.context = is_op("relax.matmul")(self.probs, v)
         pattern = perm(self.context)
-        out = []
-        for gv, func in mod.functions_items():
+        for gv, func in list(self.mod.functions_items()):
             if isinstance(func, relax.Function):
-                out.append((gv, rewrite_call(pattern, self._rewrite, func)))
-        return out
+                self.bb.update_func(gv, rewrite_call(pattern, self._rewrite, func))
+        mod = self.bb.get()
+        summary = json.dumps({"int8_fused": self.fused, "left_fp32": self.skipped})
+        mod[ENTRY] = mod[ENTRY].with_attr(ATTENTION_ATTR, summary)
+        return mod
 
     def _rewrite(self, expr, m):
         why = self._why_not(expr, m)
         if why:
             self.skipped.append(why)
             return expr
-        _, s, heads, d = _shape(expr)
+        _, s, heads, d = static_shape(expr)
         n = heads * d
         c = float(m[self.c].value.numpy().reshape(()))
         scale = c if self.mul in m else 1.0 / c
         mask = m[self.mask]
-        if _shape(mask) != [s, s]:
+        if static_shape(mask) != [s, s]:
             mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
         kt = m[self.kt] if self.kt in m else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
         target = tvm.target.Target.current(allow_none=True)
         amx = target is not None and target_has(AMX_INT8, target) and amx_supported(s, d)
-        gv = self._add_kernel(attention_int8(s, heads, d, scale, amx=amx),
-                              f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else ""))
+        gv = self.kernels.add(attention_int8(s, heads, d, scale, amx=amx),
+                              f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else ""), "attention_int8")
         call = relax.call_tir(gv, [relax.op.reshape(m[self.q_in], [s, n]), kt,
                                    relax.op.reshape(m[self.v_in], [s, n]), mask], relax.TensorType((s, n), "float32"))
         self.fused += 1
         return relax.op.reshape(call, [1, s, heads, d])
 
     def _why_not(self, expr, m) -> str:
-        out = _shape(expr)
+        out = static_shape(expr)
         if out is None or len(out) != 4 or out[0] != 1:
             return f"attention output {out}: batch 1 only"
         _, s, heads, d = out
@@ -105,20 +114,20 @@ class FuseAttentionInt8:
             return "head permutations other than [0, 2, 1, 3]"
         if s % 16 or d % 16 or s % ROWS_PER_TASK:
             return f"S={s}, d={d}: INT8 attention needs multiples of 16"
-        if self.kt in m and _shape(m[self.kt]) != [heads * d, s]:
-            return f"K^T of shape {_shape(m[self.kt])}, not [{heads * d}, {s}]"
+        if self.kt in m and static_shape(m[self.kt]) != [heads * d, s]:
+            return f"K^T of shape {static_shape(m[self.kt])}, not [{heads * d}, {s}]"
         if self.k_perm in m and (m[self.k_perm].attrs.axes is None
                                  or [int(a) for a in m[self.k_perm].attrs.axes] != [0, 2, 3, 1]):
             return "K permutation other than [0, 2, 3, 1]"
         for x in [m[self.q_in], m[self.v_in]] + ([m[self.k_in]] if self.k_in in m else []):
-            shp = _shape(x)
+            shp = static_shape(x)
             if shp is None or int(np.prod(shp)) != s * heads * d or x.ty.dtype != "float32":
                 return f"Q/K/V of shape {shp}"
         c = m[self.c].value.numpy()
         if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
             return "scale is not a finite non-zero scalar"
         mask = m[self.mask]
-        shp = _shape(mask)
+        shp = static_shape(mask)
         if mask.ty.dtype != "float32" or shp is None or len(shp) > 4 or any(
                 a not in (1, b) for a, b in zip(shp[::-1], [s, s, 1, 1])):
             return f"mask of shape {shp} ({getattr(mask.ty, 'dtype', '?')}) does not broadcast to [1, 1, {s}, {s}]"

@@ -1,0 +1,127 @@
+"""``ProducerTranspose`` (INT8 mode): a Linear kernel that reads ``XT`` (the 4x1 kernel) and
+whose input is the float32, token-major, residual-free output of another kernel that can store
+``Y^T`` (FFN1 + GELU feeding FFN2) gets that producer re-emitted to store its input transposed:
+the producer's tile is channel-major already, so ``Y^T`` costs nothing, and the token-major
+stores and the quantize-transpose of the consumer's input go away.
+
+Before (dynamic ranges)::
+
+    h = R.call_tir(int8_4x1_mS_nF_kH, (...), R.Tensor((S, F)))          # FFN1 + GELU
+    qp = R.call_tir(dynamic_qparams_mS_kF, (h,), ...)
+    xt = R.call_tir(quantize_transpose_u8_mS_kF, (h, qp[0], qp[1]), ...)
+    y = R.call_tir(int8_4x1_mS_nH_kF, (xt, qp[0], qp[1], ...), ...)      # FFN2
+
+After::
+
+    ht = R.call_tir(int8_4x1_f32t_mS_nF_kH, (...), R.Tensor((F, S)))     # stores h^T
+    qp = R.call_tir(dynamic_qparams_mF_kS, (ht,), ...)
+    xt = R.call_tir(quantize_u8_mF_kS, (ht, qp[0], qp[1]), ...)          # plain, no transpose
+    y = R.call_tir(int8_4x1_mS_nH_kF, (xt, qp[0], qp[1], ...), ...)
+
+With static ranges the producer requantizes into the consumer's ``XT`` itself
+(``int8_4x1_u8t_...``, out_scale/out_zp = the consumer's x_scale/x_zp). The layer report's
+callee of the re-emitted layer follows.
+"""
+
+from __future__ import annotations
+
+import tvm
+from tvm import relax
+from tvm.relax.dpl import is_op, rewrite_call, wildcard
+
+from tvm_blocksparse import registry
+from tvm_blocksparse.linear import kernel_config
+from tvm_blocksparse.op import quantize
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.relay_passes.kernel_calls import (
+    KernelAdder,
+    call_args,
+    const_value,
+    encode_linear_meta,
+    kernel_call,
+    kernel_of,
+    layer_report,
+    linear_meta,
+    through_bindings,
+    weights_id,
+    with_layer_report,
+)
+
+
+@tvm.transform.module_pass(opt_level=0, name="ProducerTranspose")
+class ProducerTranspose:
+    """See the module docstring. ``token_tile``: as :class:`SparsifyLinear`'s."""
+
+    def __init__(self, token_tile: int | None = None):
+        self.token_tile = token_tile
+
+    def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        bb = relax.BlockBuilder(mod)
+        kernels = KernelAdder(bb, mod)
+        report = layer_report(mod)
+        by_weights = {d.weights: d for d in report if d.weights}
+        pattern = is_op("relax.call_tir")(wildcard(), wildcard())
+
+        for gv, func in list(mod.functions_items()):
+            if not isinstance(func, relax.Function):
+                continue
+            var2val = relax.analysis.get_var2val(func)
+
+            def rewrite(expr, _matches, var2val=var2val):
+                consumer = kernel_call(expr, mod)
+                meta = linear_meta(consumer[1]) if consumer else None
+                if meta is None or registry.lookup(meta["kind"]).activation != "XT":
+                    return expr
+                args = call_args(*consumer)
+                xt = kernel_call(through_bindings(args["XT"], var2val), mod)
+                if xt is None or kernel_of(xt[1]) != "quantize_transpose_u8":
+                    return expr
+                producer = kernel_call(through_bindings(call_args(*xt)["X"], var2val), mod)
+                pmeta = linear_meta(producer[1]) if producer else None
+                m, k = meta["m"], meta["k"]
+                if pmeta is None or not registry.lookup(pmeta["kind"]).stores_transposed:
+                    return expr
+                ep = pmeta["epilogue"]
+                if ep.out_dtype != "float32" or ep.residual or ep.transposed_out or pmeta["m"] != m \
+                        or pmeta["n"] != k or m % 16:
+                    return expr
+                static = isinstance(args["x_scale"], tvm.ir.expr.Constant)
+                if static:  # the producer requantizes into this layer's XT: no float round trip
+                    args["XT"] = self.reemit(kernels, by_weights, *producer, pmeta, "uint8",
+                                             {"out_scale": args["x_scale"], "out_zp": args["x_zp"]})
+                else:
+                    # the producer stores X^T (float32); its range, then a plain (non-transposing)
+                    # quantize gives XT
+                    x_in = self.reemit(kernels, by_weights, *producer, pmeta, "float32", {})
+                    qp = relax.call_tir(kernels.add(quantize.dynamic_qparams(k, m), f"dynamic_qparams_m{k}_k{m}",
+                                                    "dynamic_qparams"),
+                                        [x_in], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
+                    args["x_scale"], args["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
+                    args["XT"] = relax.call_tir(kernels.add(quantize.quantize_u8(k, m), f"quantize_u8_m{k}_k{m}",
+                                                            "quantize_u8"),
+                                                [x_in, args["x_scale"], args["x_zp"]], relax.TensorType((k, m), "uint8"))
+                params = [p.name for p in consumer[1].params][:-1]
+                return relax.call_tir(expr.args[0], [args[p] for p in params], expr.ty)
+
+            bb.update_func(gv, rewrite_call(pattern, rewrite, func))
+        return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
+
+    def reemit(self, kernels: KernelAdder, by_weights: dict, call, func, meta: dict, out_dtype: str,
+               extra_args: dict) -> relax.Expr:
+        """The producer ``call`` again, storing ``Y^T[N, M]`` of ``out_dtype`` (uint8: requantized
+        with ``extra_args``' ``out_scale``/``out_zp``)."""
+        kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
+        spec = registry.lookup(kind)
+        ep_t = Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
+        tag = "u8t" if out_dtype == "uint8" else "f32t"
+        built = spec.build(m, n, k, meta["blocks"], ep_t, config)
+        gv = kernels.add(built, f"{kind}_{tag}_m{m}_n{n}_k{k}", kind,
+                         encode_linear_meta(kind, m, n, k, meta["blocks"], ep_t, config))
+        args = call_args(call, func)
+        decision = by_weights.get(weights_id(const_value(args["w_data"])))
+        if decision is not None:
+            decision.callee = gv.name_hint
+        args.update(extra_args)
+        params = [p.name for p in built.params][:-1]
+        return relax.call_tir(gv, [args[p] for p in params], relax.TensorType((n, m), out_dtype))
