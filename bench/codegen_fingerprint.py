@@ -141,7 +141,8 @@ def model_fingerprints(target) -> dict[str, str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 compiled = tb.compile(model, seq_len=64, target=target, **options)
-            path = compiled.export(os.path.join(tmp, f"{name}.so"))
+            path = os.path.join(tmp, f"{name}.so")
+            compiled.executable.export_library(path)  # the compiled module, without export()'s manifest
             # code and constants, not the debug sections (TVMScript source lines of a few nodes)
             # nor the build id (a hash of the file with them)
             subprocess.run(["strip", "--strip-debug", "--remove-section=.note.gnu.build-id", path], check=True)

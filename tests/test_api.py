@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import onnx
@@ -159,3 +160,43 @@ def test_module_built_for_a_richer_cpu_refuses_to_run(tmp_path, monkeypatch):
             tb.load(path).run(feeds)
 
 
+
+
+def test_exported_module_carries_its_manifest_and_refuses_an_edited_sidecar(tmp_path):
+    """The runner's safety checks (names, shapes, dtypes, index bounds, target) come from the
+    manifest compiled into the .so; the .json beside it is a copy, and a copy that disagrees
+    (widened bounds, other shapes) is refused instead of trusted."""
+    import json
+
+    from tvm_blocksparse.api import read_manifest
+
+    model = make_bert_onnx("tiny", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = tb.compile(model, seq_len=8, dtype="fp32").export(tmp_path / "m.so")
+    manifest = read_manifest(path)
+    assert manifest["index_bounds"] == {"input_ids": 1000} and manifest["input_shapes"]["input_ids"] == [1, 8]
+    assert manifest["isa_level"] is not None and manifest["target"]
+    original = open(path + ".json").read()
+    assert json.loads(original) == manifest
+    for key, value in (("index_bounds", {"input_ids": 10**9}), ("input_shapes", {"input_ids": [1, 9],
+                                                                                 "attention_mask": [1, 9]})):
+        edited = dict(json.loads(original), **{key: value})
+        with open(path + ".json", "w") as f:
+            json.dump(edited, f)
+        with pytest.raises(ValueError, match=rf"disagrees with the manifest inside .* on \['{key}'\]"):
+            tb.load(path)
+    with open(path + ".json", "w") as f:
+        f.write("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        tb.load(path)
+    os.remove(path + ".json")  # the copy is optional: the module alone is enough, bounds still enforced
+    loaded = tb.load(path)
+    bad = random_inputs(1, 8, vocab=1000)
+    bad["input_ids"][0, 3] = 1000
+    with pytest.raises(ValueError, match="outside \\[0, 1000\\)"):
+        loaded.run(bad)
+    plain = tmp_path / "plain.so"  # a shared library that is not one of ours
+    plain.write_bytes(open(path, "rb").read()[:64])
+    with pytest.raises(ValueError, match="not a loadable shared library"):
+        tb.load(plain)

@@ -32,7 +32,7 @@ from tvm_blocksparse import format as fmt
 from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, linear_layers, load_onnx
 from tvm_blocksparse.prepare import DTYPES
 _METADATA_SUFFIX = ".json"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: the manifest is compiled into the .so
 # TVM 0.27's VM executable logs this, with nothing after the colon, once per constant when it is
 # exported and again when it is loaded: hundreds of lines for a BERT.
 _TVM_SCOPE_WARNING = re.compile(rb"executable\.cc:\d+: Warning: Scope (Saving|Loaded):\s*$")
@@ -153,33 +153,86 @@ class CompiledModel:
         return self.metadata.get("layers", [])
 
     def export(self, path: str | os.PathLike) -> str:
-        """Write the shared library ``path`` and its metadata ``path + '.json'`` beside it
-        (input/output names, shapes, dtypes, the layer report, target). Returns ``path``."""
+        """Write the shared library ``path``, with its manifest inside (:func:`read_manifest`:
+        input/output names, shapes, dtypes, index bounds, target and ISA level, the layer report),
+        and a readable copy of the manifest at ``path + '.json'``. Returns ``path``."""
         path = os.fspath(path)
-        with _without_tvm_scope_warnings():
-            self.executable.export_library(path)
-        meta = dict(self.metadata, input_names=self.input_names, input_shapes=self.input_shapes,
-                    input_dtypes=self.input_dtypes, output_names=self.output_names,
-                    format_version=_FORMAT_VERSION)
+        manifest = dict(self.metadata, input_names=self.input_names, input_shapes=self.input_shapes,
+                        input_dtypes=self.input_dtypes, output_names=self.output_names,
+                        format_version=_FORMAT_VERSION)
+        text = json.dumps(manifest, indent=1)
+        with tempfile.TemporaryDirectory() as tmp:
+            source = os.path.join(tmp, "tvm_blocksparse_manifest.cc")
+            with open(source, "w") as f:
+                f.write(_manifest_source(text))
+            with _without_tvm_scope_warnings():
+                self.executable.export_library(path, addons=[source])
         with open(path + _METADATA_SUFFIX, "w") as f:
-            json.dump(meta, f, indent=1)
+            f.write(text)
         return path
 
 
+#: The data symbol holding an exported module's manifest (base64 of its JSON).
+_MANIFEST_SYMBOL = "tvm_blocksparse_manifest"
+
+
+def _manifest_source(text: str) -> str:
+    """C++ source of the manifest symbol (base64: no escaping questions in a C string)."""
+    import base64
+
+    encoded = base64.b64encode(text.encode()).decode()
+    lines = "\n".join(f'    "{encoded[i:i + 100]}"' for i in range(0, len(encoded), 100))
+    return (f'extern "C" __attribute__((visibility("default"), used)) const char {_MANIFEST_SYMBOL}[] =\n'
+            f"{lines};\n")
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    """The manifest compiled into an exported module (a data symbol: nothing of the module is
+    run to read it, though the library is loaded). ``ValueError`` for a file without one."""
+    import base64
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL(os.path.abspath(os.fspath(path)))
+    except OSError as err:
+        raise ValueError(f"{path} is not a loadable shared library: {err}") from None
+    try:
+        encoded = ctypes.string_at(ctypes.addressof(ctypes.c_char.in_dll(lib, _MANIFEST_SYMBOL)))
+    except ValueError:
+        raise ValueError(f"{path} has no tvm_blocksparse manifest: not exported by tvm_blocksparse.export "
+                         f"(format {_FORMAT_VERSION}); export the model again") from None
+    try:
+        manifest = json.loads(base64.b64decode(encoded, validate=True))
+    except ValueError as err:
+        raise ValueError(f"{path}: its manifest is corrupt ({err}); export the model again") from None
+    version = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if version != _FORMAT_VERSION:
+        raise ValueError(f"{path}: unsupported manifest version {version}")
+    return manifest
+
+
 def load(path: str | os.PathLike) -> CompiledModel:
-    """Load a module written by :meth:`CompiledModel.export` (needs ``path + '.json'`` beside it)."""
+    """Load a module written by :meth:`CompiledModel.export`. Its manifest comes from the module
+    itself; a ``path + '.json'`` beside it is a readable copy, and one that disagrees with the
+    module is refused (``ValueError``). ``load`` runs the module's native code: only load files
+    you trust."""
     import tvm
 
     path = os.fspath(path)
-    meta_path = path + _METADATA_SUFFIX
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no compiled module at {path}")
-    if not os.path.isfile(meta_path):
-        raise FileNotFoundError(f"{meta_path} is missing: export() writes it beside the .so and load() needs it")
-    with open(meta_path) as f:
-        meta = json.load(f)
-    if meta.get("format_version") != _FORMAT_VERSION:
-        raise ValueError(f"{meta_path}: unsupported metadata version {meta.get('format_version')}")
+    meta = read_manifest(path)
+    sidecar = path + _METADATA_SUFFIX
+    if os.path.isfile(sidecar):
+        with open(sidecar) as f:
+            try:
+                copy = json.load(f)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{sidecar} is not valid JSON ({err}); delete it or export again") from None
+        differ = sorted(k for k in set(meta) | set(copy) if meta.get(k) != copy.get(k))
+        if differ:
+            raise ValueError(f"{sidecar} disagrees with the manifest inside {path} on {differ}: the .json is "
+                             "only a readable copy; delete it or export again")
     with _without_tvm_scope_warnings():
         lib = tvm.runtime.load_module(path)
     return CompiledModel(lib, meta["input_names"], meta["input_shapes"], meta["input_dtypes"],

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block", default="4x1", help=block_help)
     p.set_defaults(func=_cmd_prune)
 
-    p = sub.add_parser("compile", help="ONNX -> .so (+ .so.json metadata)")
+    p = sub.add_parser("compile", help="ONNX -> .so (manifest inside, + a readable .so.json copy)")
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="path of the .so to write")
     p.add_argument("--dtype", choices=["int8", "fp32"], default="int8",
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=128)
     p.set_defaults(func=_cmd_tune)
 
-    p = sub.add_parser("run", help="run a compiled .so (needs its .so.json beside it)")
+    p = sub.add_parser("run", help="run a compiled .so (its manifest is inside; load only trusted files)")
     p.add_argument("module")
     p.add_argument("--inputs", help=".npz with one array per ONNX input name (default: random ids)")
     p.add_argument("--repeat", type=int, default=10, help="timed runs (0: none)")
