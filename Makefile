@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-kernels test bench-spmm bench-e2e-dense bench-e2e venv venv-bench venv-deepsparse clean
+.PHONY: demo demo-kernels test lint bench-spmm bench-e2e-dense bench-e2e venv venv-bench venv-deepsparse clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo-kernels: venv-bench
 
 test: venv
 	$(BIN)/python -m pytest -q tests
+
+# Style gate of CI: ruff's lint rules and formatting (config in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Full kernel benchmark (never part of the tests): ~15 min on 2 cores.
 bench-spmm: venv-bench

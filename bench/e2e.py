@@ -57,13 +57,30 @@ import numpy as np
 
 # name -> (architecture, transformers config kwargs); None = the real pretrained MiniLM.
 MODEL_SPECS: dict[str, tuple[str, dict | None]] = {
-    "bert-mini": ("bert", dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024)),
+    "bert-mini": (
+        "bert",
+        dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
+    ),
     "distilbert": ("distilbert", dict(dim=768, n_layers=6, n_heads=12, hidden_dim=3072)),
-    "bert-base": ("bert", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)),
-    "bert-large": ("bert", dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)),
+    "bert-base": (
+        "bert",
+        dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+    ),
+    "bert-large": (
+        "bert",
+        dict(
+            hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096
+        ),
+    ),
     "minilm-l6-real": ("pretrained", None),
 }
-PAPER_BUDGET_MS = {"bert-mini": 1.0, "distilbert": 10.0, "bert-base": 20.0, "bert-large": 50.0, "minilm-l6-real": 10.0}
+PAPER_BUDGET_MS = {
+    "bert-mini": 1.0,
+    "distilbert": 10.0,
+    "bert-base": 20.0,
+    "bert-large": 50.0,
+    "minilm-l6-real": 10.0,
+}
 PAPER_CORES = 24
 # Issue 6's bar: 1 thread, 128 tokens, batch 1, INT8 90 % 4x1 CPU ms (2x the DeepSparse figure
 # measured on the project's reference Zen 4 before any code).
@@ -100,9 +117,13 @@ def build_torch_model(name: str):
         net = transformers.AutoModel.from_pretrained(get_model_path(), attn_implementation="eager")
         net.pooler = None
     elif arch == "distilbert":
-        net = transformers.DistilBertModel(transformers.DistilBertConfig(**kwargs, attn_implementation="eager"))
+        net = transformers.DistilBertModel(
+            transformers.DistilBertConfig(**kwargs, attn_implementation="eager")
+        )
     else:
-        net = transformers.BertModel(transformers.BertConfig(**kwargs, attn_implementation="eager"), add_pooling_layer=False)
+        net = transformers.BertModel(
+            transformers.BertConfig(**kwargs, attn_implementation="eager"), add_pooling_layer=False
+        )
 
     return last_hidden_state_module(net)
 
@@ -125,7 +146,8 @@ def last_hidden_state_module(net):
 
 
 def model_dims(net) -> tuple[int, int, int]:
-    """(vocab, heads, hidden) from the transformers config (BERT and DistilBERT spell them apart)."""
+    """(vocab, heads, hidden) from the transformers config (BERT and DistilBERT spell them
+    apart)."""
     c = net.m.config
     heads = getattr(c, "num_attention_heads", None) or c.n_heads
     hidden = getattr(c, "hidden_size", None) or c.dim
@@ -137,12 +159,23 @@ def export_onnx(net, path: str, seq_len: int = 16) -> None:
 
     ids = torch.zeros(1, seq_len, dtype=torch.int64)
     mask = torch.ones(1, seq_len, dtype=torch.int64)
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-            "last_hidden_state": {0: "batch", 1: "sequence"}}
+    axes = {
+        "input_ids": {0: "batch", 1: "sequence"},
+        "attention_mask": {0: "batch", 1: "sequence"},
+        "last_hidden_state": {0: "batch", 1: "sequence"},
+    }
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (ids, mask), path, dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
-                          output_names=["last_hidden_state"], dynamic_axes=axes)
+        torch.onnx.export(
+            net,
+            (ids, mask),
+            path,
+            dynamo=False,
+            opset_version=17,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+        )
 
 
 def prune_torch_linears(net, sparsity: float, block: str):
@@ -156,8 +189,14 @@ def prune_torch_linears(net, sparsity: float, block: str):
     bo, bi = fmt.parse_block(block)
     with torch.no_grad():
         for m in out.modules():
-            if isinstance(m, torch.nn.Linear) and m.weight.shape[0] % bo == 0 and m.weight.shape[1] % bi == 0:
-                m.weight.copy_(torch.from_numpy(fmt.prune_blocks(m.weight.numpy(), sparsity, block)))
+            if (
+                isinstance(m, torch.nn.Linear)
+                and m.weight.shape[0] % bo == 0
+                and m.weight.shape[1] % bi == 0
+            ):
+                m.weight.copy_(
+                    torch.from_numpy(fmt.prune_blocks(m.weight.numpy(), sparsity, block))
+                )
     return out
 
 
@@ -181,7 +220,9 @@ class ModelFiles:
 
     def derived(self, key: str, make: Callable[[str], None]) -> str:
         """A file made once from this case (ORT-optimized, IR-8 copy...), cached on disk."""
-        path = os.path.join(self.work_dir, f"{self.name}_s{round(self.sparsity * 100)}_{key}_{PRUNE_VERSION}.onnx")
+        path = os.path.join(
+            self.work_dir, f"{self.name}_s{round(self.sparsity * 100)}_{key}_{PRUNE_VERSION}.onnx"
+        )
         if path not in self._derived:
             if not os.path.exists(path):
                 make(path)
@@ -203,15 +244,27 @@ def prepare_model(name: str, sparsity: float, work_dir: str, need_1x16: bool, sa
     for block in ("4x1", "1x16") if need_1x16 else ("4x1",):
         # PRUNE_VERSION in the name: PyTorch is re-pruned every run, so a file cached by an older
         # pruning rule would no longer match it (round -> ceil made torch fail the FP32 check).
-        path = os.path.join(work_dir, f"{name}_s{round(sparsity * 100)}_{block}_{PRUNE_VERSION}.onnx")
+        path = os.path.join(
+            work_dir, f"{name}_s{round(sparsity * 100)}_{block}_{PRUNE_VERSION}.onnx"
+        )
         if not os.path.exists(path):
             tb.prune(dense, path, sparsity=sparsity, block=block)
         paths[block] = path
     report = tb.inspect(paths["4x1"], block="4x1", threshold=sparsity - 1e-3)
     n_sparse = sum(layer.goes_sparse for layer in report.layers)
-    say(f"{name} @ {sparsity:.0%} 4x1: {n_sparse}/{len(report.layers)} Linear layers at that block sparsity")
-    return ModelFiles(name, sparsity, paths["4x1"], paths.get("1x16"), prune_torch_linears(net, sparsity, "4x1"),
-                      *model_dims(net), work_dir)
+    say(
+        f"{name} @ {sparsity:.0%} 4x1: {n_sparse}/{len(report.layers)} Linear layers at that "
+        "block sparsity"
+    )
+    return ModelFiles(
+        name,
+        sparsity,
+        paths["4x1"],
+        paths.get("1x16"),
+        prune_torch_linears(net, sparsity, "4x1"),
+        *model_dims(net),
+        work_dir,
+    )
 
 
 def make_feeds(batch: int, seq_len: int, vocab: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -251,16 +304,29 @@ class BackendSpec:
     make: Callable[[ModelFiles, dict, int, int, int], Runner]  # (files, feeds, batch, seq, threads)
 
 
-def _compile_ours(files: ModelFiles, batch, seq_len, dtype: str, threshold: float, static: bool = False):
+def _compile_ours(
+    files: ModelFiles, batch, seq_len, dtype: str, threshold: float, static: bool = False
+):
     import tvm_blocksparse as tb
     from tvm_blocksparse.isa import AVX512_VNNI, host_has
 
     if dtype == "int8" and not host_has(AVX512_VNNI):
         raise Skip("this CPU has no AVX-512 VNNI")
-    calib = [make_feeds(batch, seq_len, files.vocab, seed=100 + i) for i in range(2)] if static else None
+    calib = (
+        [make_feeds(batch, seq_len, files.vocab, seed=100 + i) for i in range(2)]
+        if static
+        else None
+    )
     block = "4x1" if dtype == "int8" else "1x16"
-    return tb.compile(files.file(block) if threshold < 1 else files.onnx_4x1, batch_size=batch, seq_len=seq_len,
-                      dtype=dtype, sparsity_threshold=threshold, block=block, calibration=calib)
+    return tb.compile(
+        files.file(block) if threshold < 1 else files.onnx_4x1,
+        batch_size=batch,
+        seq_len=seq_len,
+        dtype=dtype,
+        sparsity_threshold=threshold,
+        block=block,
+        calibration=calib,
+    )
 
 
 def _ours(dtype: str, threshold: float, static: bool = False):
@@ -268,7 +334,12 @@ def _ours(dtype: str, threshold: float, static: bool = False):
         model = _compile_ours(files, batch, seq_len, dtype, threshold, static)
         n_sparse = sum(d["kernel"] in ("int8_4x1", "int8_16x4", "fp32_1x16") for d in model.report)
         note = f"{n_sparse}/{len(model.report)} Linear sparse" if threshold < 1 else ""
-        return Runner(lambda: model.run(feeds), lambda: model.run(feeds)[0], model.metadata["compile_seconds"], note)
+        return Runner(
+            lambda: model.run(feeds),
+            lambda: model.run(feeds)[0],
+            model.metadata["compile_seconds"],
+            note,
+        )
 
     return make
 
@@ -284,8 +355,17 @@ def _ours_no_amx(files: ModelFiles, feeds, batch, seq_len, threads):
     model = _compile_ours(files, batch, seq_len, "int8", 0.7)
     path = os.path.join(files.work_dir, f"ours_int8_b{batch}_s{seq_len}_t{threads}.so")
     model.export(path)
-    runner = _engine_runner(sys.executable, "ours-no-amx", path, files, feeds, batch, seq_len, threads,
-                            "AMX denied (VNNI attention)")
+    runner = _engine_runner(
+        sys.executable,
+        "ours-no-amx",
+        path,
+        files,
+        feeds,
+        batch,
+        seq_len,
+        threads,
+        "AMX denied (VNNI attention)",
+    )
     runner.compile_s = time.perf_counter() - t0
     return runner
 
@@ -323,13 +403,22 @@ def _ort_int8_file(files: ModelFiles) -> tuple[str, str]:
         with tempfile.TemporaryDirectory() as tmp:
             src = files.onnx_4x1
             try:
-                opt = optimize_model(files.onnx_4x1, model_type="bert", num_heads=files.heads, hidden_size=files.hidden)
+                opt = optimize_model(
+                    files.onnx_4x1,
+                    model_type="bert",
+                    num_heads=files.heads,
+                    hidden_size=files.hidden,
+                )
                 src = os.path.join(tmp, "opt.onnx")
                 opt.save_model_to_file(src)
-            except Exception as e:  # noqa: BLE001 - the optimizer is an optional speedup
+            except Exception as e:
                 note = f"unoptimized graph ({type(e).__name__})"
-            quantize_dynamic(src, path, weight_type=QuantType.QInt8,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            quantize_dynamic(
+                src,
+                path,
+                weight_type=QuantType.QInt8,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
 
     return files.derived("ort_int8", make_int8), note
 
@@ -338,7 +427,12 @@ def _ort_int8_dynamic(files: ModelFiles, feeds, batch, seq_len, threads):
     t0 = time.perf_counter()
     path, note = _ort_int8_file(files)
     sess = _ort_session(path, threads)
-    return Runner(lambda: sess.run(None, feeds), lambda: sess.run(None, feeds)[0], time.perf_counter() - t0, note)
+    return Runner(
+        lambda: sess.run(None, feeds),
+        lambda: sess.run(None, feeds)[0],
+        time.perf_counter() - t0,
+        note,
+    )
 
 
 def _ort_int8_dynamic_no_amx(files: ModelFiles, feeds, batch, seq_len, threads):
@@ -346,8 +440,17 @@ def _ort_int8_dynamic_no_amx(files: ModelFiles, feeds, batch, seq_len, threads):
     (:func:`tvm_blocksparse.isa.amx.deny_tiles`): ORT on its AVX-512 VNNI path."""
     t0 = time.perf_counter()
     path, note = _ort_int8_file(files)
-    runner = _engine_runner(sys.executable, "ort-no-amx", path, files, feeds, batch, seq_len, threads,
-                            "AMX denied (VNNI path)" + (f"; {note}" if note else ""))
+    runner = _engine_runner(
+        sys.executable,
+        "ort-no-amx",
+        path,
+        files,
+        feeds,
+        batch,
+        seq_len,
+        threads,
+        "AMX denied (VNNI path)" + (f"; {note}" if note else ""),
+    )
     runner.compile_s = time.perf_counter() - t0
     return runner
 
@@ -362,7 +465,9 @@ def _torch(int8: bool):
         net = files.torch_net
         note = ""
         if int8:
-            net = torch.ao.quantization.quantize_dynamic(copy.deepcopy(net), {torch.nn.Linear}, dtype=torch.qint8)
+            net = torch.ao.quantization.quantize_dynamic(
+                copy.deepcopy(net), {torch.nn.Linear}, dtype=torch.qint8
+            )
             note = f"engine {torch.backends.quantized.engine}"
         args = [torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"])]
 
@@ -402,7 +507,9 @@ def _openvino(precision_hint: str | None):
 def deepsparse_python() -> str:
     """The DeepSparse virtualenv's interpreter: ``$DEEPSPARSE_PYTHON`` or ``bench/.venv-deepsparse``
     (``make venv-deepsparse``)."""
-    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv-deepsparse", "bin", "python")
+    default = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), ".venv-deepsparse", "bin", "python"
+    )
     return os.environ.get("DEEPSPARSE_PYTHON", default)
 
 
@@ -411,7 +518,9 @@ def _deepsparse(files: ModelFiles, feeds, batch, seq_len, threads):
 
     py = deepsparse_python()
     if not os.path.exists(py):
-        raise Skip(f"no DeepSparse interpreter at {py} (make venv-deepsparse, or set DEEPSPARSE_PYTHON)")
+        raise Skip(
+            f"no DeepSparse interpreter at {py} (make venv-deepsparse, or set DEEPSPARSE_PYTHON)"
+        )
 
     def make_static_ir8(path):
         # onnx 1.14 reads IR version <= 8; a dynamic input axis disables DeepSparse's optimized
@@ -424,20 +533,44 @@ def _deepsparse(files: ModelFiles, feeds, batch, seq_len, threads):
         onnx.save(m, path)
 
     path = files.derived(f"ir8_b{batch}_s{seq_len}", make_static_ir8)
-    return _engine_runner(py, "deepsparse", path, files, feeds, batch, seq_len, threads,
-                          "fp32 weights, sparsity from zeros")
+    return _engine_runner(
+        py,
+        "deepsparse",
+        path,
+        files,
+        feeds,
+        batch,
+        seq_len,
+        threads,
+        "fp32 weights, sparsity from zeros",
+    )
 
 
-def _engine_runner(python: str, engine: str, model_path: str, files: ModelFiles, feeds, batch, seq_len, threads,
-                   note: str) -> Runner:
+def _engine_runner(
+    python: str,
+    engine: str,
+    model_path: str,
+    files: ModelFiles,
+    feeds,
+    batch,
+    seq_len,
+    threads,
+    note: str,
+) -> Runner:
     """A :class:`Runner` whose engine lives in ``bench/engine_worker.py`` under
     ``python`` (its protocol is documented there); raises :class:`Skip` if the worker dies."""
     feeds_path = os.path.join(files.work_dir, f"feeds_b{batch}_s{seq_len}.npz")
     np.savez(feeds_path, **feeds)
     worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine_worker.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    proc = subprocess.Popen([python, worker, engine, model_path, str(batch), str(threads), feeds_path, ",".join(feeds)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [python, worker, engine, model_path, str(batch), str(threads), feeds_path, ",".join(feeds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
     def reply() -> str:
         for line in proc.stdout:
@@ -479,25 +612,33 @@ def _engine_runner(python: str, engine: str, model_path: str, files: ModelFiles,
     return Runner(lambda: None, output, compile_s, note, timed_round, close, child_cpu_s)
 
 
-BACKENDS: dict[str, BackendSpec] = {s.name: s for s in [
-    BackendSpec("tvm_int8_sparse", "int8", True, "4x1", _ours("int8", 0.7)),
-    BackendSpec("tvm_int8_sparse_static", "int8", True, "4x1", _ours("int8", 0.7, static=True)),
-    BackendSpec("tvm_fp32_sparse_1x16", "fp32", True, "1x16", _ours("fp32", 0.7)),
-    BackendSpec("tvm_int8_dense", "int8", False, "4x1", _ours("int8", 1.0)),
-    BackendSpec("tvm_fp32_dense", "fp32", False, "4x1", _ours("fp32", 1.0)),
-    BackendSpec("ort_fp32", "fp32", False, "4x1", _ort_fp32),
-    BackendSpec("ort_int8_dynamic", "int8", False, "4x1", _ort_int8_dynamic),
-    BackendSpec("ort_int8_dynamic_no_amx", "int8", False, "4x1", _ort_int8_dynamic_no_amx),
-    BackendSpec("tvm_int8_sparse_no_amx", "int8", True, "4x1", _ours_no_amx),
-    BackendSpec("torch_fp32", "fp32", False, "4x1", _torch(int8=False)),
-    BackendSpec("torch_int8_dynamic", "int8", False, "4x1", _torch(int8=True)),
-    BackendSpec("openvino_f32", "fp32", False, "4x1", _openvino("f32")),
-    BackendSpec("openvino_default", "default", False, "4x1", _openvino(None)),
-    BackendSpec("deepsparse_fp32", "fp32", True, "4x1", _deepsparse),
-]}
+BACKENDS: dict[str, BackendSpec] = {
+    s.name: s
+    for s in [
+        BackendSpec("tvm_int8_sparse", "int8", True, "4x1", _ours("int8", 0.7)),
+        BackendSpec("tvm_int8_sparse_static", "int8", True, "4x1", _ours("int8", 0.7, static=True)),
+        BackendSpec("tvm_fp32_sparse_1x16", "fp32", True, "1x16", _ours("fp32", 0.7)),
+        BackendSpec("tvm_int8_dense", "int8", False, "4x1", _ours("int8", 1.0)),
+        BackendSpec("tvm_fp32_dense", "fp32", False, "4x1", _ours("fp32", 1.0)),
+        BackendSpec("ort_fp32", "fp32", False, "4x1", _ort_fp32),
+        BackendSpec("ort_int8_dynamic", "int8", False, "4x1", _ort_int8_dynamic),
+        BackendSpec("ort_int8_dynamic_no_amx", "int8", False, "4x1", _ort_int8_dynamic_no_amx),
+        BackendSpec("tvm_int8_sparse_no_amx", "int8", True, "4x1", _ours_no_amx),
+        BackendSpec("torch_fp32", "fp32", False, "4x1", _torch(int8=False)),
+        BackendSpec("torch_int8_dynamic", "int8", False, "4x1", _torch(int8=True)),
+        BackendSpec("openvino_f32", "fp32", False, "4x1", _openvino("f32")),
+        BackendSpec("openvino_default", "default", False, "4x1", _openvino(None)),
+        BackendSpec("deepsparse_fp32", "fp32", True, "4x1", _deepsparse),
+    ]
+}
 # Run at every sparsity so speedups have a baseline there.
 ANCHORS = ("ort_int8_dynamic", "tvm_int8_dense")
-DEFAULT_THROUGHPUT_BACKENDS = ("tvm_int8_sparse", "ort_int8_dynamic", "openvino_default", "deepsparse_fp32")
+DEFAULT_THROUGHPUT_BACKENDS = (
+    "tvm_int8_sparse",
+    "ort_int8_dynamic",
+    "openvino_default",
+    "deepsparse_fp32",
+)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -515,7 +656,9 @@ def check_output(out: np.ndarray, ref: np.ndarray, precision: str) -> tuple[bool
     """(ok, max relative error, min per-token cosine similarity) against the FP32 reference."""
     out = np.asarray(out, np.float32).reshape(ref.shape)
     rel = float(np.abs(out - ref).max() / np.abs(ref).max())
-    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1) + 1e-30)
+    cos = (out * ref).sum(-1) / (
+        np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1) + 1e-30
+    )
     cos_min = float(cos.min())
     ok = rel <= FP32_RTOL if precision == "fp32" else cos_min >= LOWP_MIN_COSINE
     return ok and np.isfinite(out).all(), rel, cos_min
@@ -524,7 +667,10 @@ def check_output(out: np.ndarray, ref: np.ndarray, precision: str) -> tuple[bool
 def measure_group(runners: dict[str, Runner], rounds: int, min_time: float):
     """Interleaved rounds over ``runners``: per-call wall/CPU samples and the foreign load."""
     samples = {k: ([], []) for k in runners}
-    busy0, own0 = _busy_cpu_seconds(), time.process_time() + sum(r.child_cpu_s() for r in runners.values())
+    busy0, own0 = (
+        _busy_cpu_seconds(),
+        time.process_time() + sum(r.child_cpu_s() for r in runners.values()),
+    )
     t0 = time.perf_counter()
     for _ in range(rounds):
         for name, r in runners.items():
@@ -537,13 +683,23 @@ def measure_group(runners: dict[str, Runner], rounds: int, min_time: float):
     return samples, foreign
 
 
-def run_case(files: ModelFiles, backends: list[str], batch: int, seq_len: int, threads: int, rounds: int,
-             min_time: float, say) -> list[dict]:
+def run_case(
+    files: ModelFiles,
+    backends: list[str],
+    batch: int,
+    seq_len: int,
+    threads: int,
+    rounds: int,
+    min_time: float,
+    say,
+) -> list[dict]:
     feeds = make_feeds(batch, seq_len, files.vocab)
     refs: dict[str, np.ndarray] = {}
     runners: dict[str, Runner] = {}
     records = []
-    base = dict(model=files.name, sparsity=files.sparsity, batch=batch, seq_len=seq_len, threads=threads)
+    base = dict(
+        model=files.name, sparsity=files.sparsity, batch=batch, seq_len=seq_len, threads=threads
+    )
     for name in backends:
         spec = BACKENDS[name]
         rec = dict(base, backend=name)
@@ -552,9 +708,11 @@ def run_case(files: ModelFiles, backends: list[str], batch: int, seq_len: int, t
         except Skip as e:
             say(f"  {name:<24} skipped: {e}")
             continue
-        except Exception as e:  # noqa: BLE001 - a peer that breaks must not end the run; it is reported
+        except Exception as e:
             say(f"  {name:<24} FAILED to build: {type(e).__name__}: {str(e)[:300]}")
-            records.append(dict(rec, status="build failed", error=f"{type(e).__name__}: {str(e)[:300]}"))
+            records.append(
+                dict(rec, status="build failed", error=f"{type(e).__name__}: {str(e)[:300]}")
+            )
             continue
         if spec.block not in refs:
             refs[spec.block] = _ort_session(files.file(spec.block), threads).run(None, feeds)[0]
@@ -564,28 +722,52 @@ def run_case(files: ModelFiles, backends: list[str], batch: int, seq_len: int, t
         # FP32 engine off by more than the tolerance, or anything far off, is a bug: not timed.
         timed = ok or (spec.precision != "fp32" and cos >= LOWP_TIMED_COSINE)
         status = "ok" if ok else ("low accuracy" if timed else "output mismatch")
-        rec.update(status=status, max_rel_err=rel, min_cosine=cos,
-                   compile_s=None if runner.compile_s is None else round(runner.compile_s, 1), note=runner.note,
-                   model_file=os.path.basename(files.file(spec.block)))
-        verdict = "ok" if ok else (f"LOW ACCURACY (cosine < {LOWP_MIN_COSINE}): timed, flagged" if timed
-                                   else "MISMATCH: not timed")
-        say(f"  {name:<24} rel.err {rel:.1e}  min cosine {cos:.5f}  {verdict}"
-            + (f"  compile {runner.compile_s:.1f} s" if runner.compile_s else "") + (f"  [{runner.note}]" if runner.note else "")
-            + f"  (rss {_rss_gb():.1f} GB)")
+        rec.update(
+            status=status,
+            max_rel_err=rel,
+            min_cosine=cos,
+            compile_s=None if runner.compile_s is None else round(runner.compile_s, 1),
+            note=runner.note,
+            model_file=os.path.basename(files.file(spec.block)),
+        )
+        verdict = (
+            "ok"
+            if ok
+            else (
+                f"LOW ACCURACY (cosine < {LOWP_MIN_COSINE}): timed, flagged"
+                if timed
+                else "MISMATCH: not timed"
+            )
+        )
+        say(
+            f"  {name:<24} rel.err {rel:.1e}  min cosine {cos:.5f}  {verdict}"
+            + (f"  compile {runner.compile_s:.1f} s" if runner.compile_s else "")
+            + (f"  [{runner.note}]" if runner.note else "")
+            + f"  (rss {_rss_gb():.1f} GB)"
+        )
         records.append(rec)
         if timed:
             runners[name] = runner
         else:
             runner.close()
     if runners:
-        say(f"  timing {len(runners)} backends: {rounds} rounds x {min_time} s, load avg {os.getloadavg()[0]:.2f}")
+        say(
+            f"  timing {len(runners)} backends: {rounds} rounds x {min_time} s, load avg "
+            f"{os.getloadavg()[0]:.2f}"
+        )
         samples, foreign = measure_group(runners, rounds, min_time)
         for rec in records:
             if rec["backend"] in samples:
                 wall, cpu = samples[rec["backend"]]
                 p50 = float(np.median(wall))
-                rec.update(p50_ms=p50, p90_ms=float(np.percentile(wall, 90)), cpu_ms=float(np.median(cpu)),
-                           calls=len(wall), items_per_s=batch * 1e3 / p50, foreign_cores=round(foreign, 2))
+                rec.update(
+                    p50_ms=p50,
+                    p90_ms=float(np.percentile(wall, 90)),
+                    cpu_ms=float(np.median(cpu)),
+                    calls=len(wall),
+                    items_per_s=batch * 1e3 / p50,
+                    foreign_cores=round(foreign, 2),
+                )
         for r in runners.values():
             r.close()
     return records
@@ -612,9 +794,18 @@ def throughput_under_budget(records: list[dict], budget_override: float | None) 
         budget = budget_ms(model, threads, budget_override)
         fits = [r for r in rs if r["p90_ms"] <= budget]
         best = max(fits, key=lambda r: r["items_per_s"]) if fits else None
-        out.append(dict(model=model, sparsity=sparsity, threads=threads, backend=backend, budget_ms=budget,
-                        batches=sorted(r["batch"] for r in rs),
-                        best_items_per_s=best["items_per_s"] if best else 0.0, best_batch=best["batch"] if best else None))
+        out.append(
+            dict(
+                model=model,
+                sparsity=sparsity,
+                threads=threads,
+                backend=backend,
+                budget_ms=budget,
+                batches=sorted(r["batch"] for r in rs),
+                best_items_per_s=best["items_per_s"] if best else 0.0,
+                best_batch=best["batch"] if best else None,
+            )
+        )
     return out
 
 
@@ -624,45 +815,96 @@ def format_tables(records: list[dict], budget_override: float | None) -> str:
     for key in sorted({(r["model"], r["sparsity"], r["threads"]) for r in timed}):
         rows = [r for r in timed if (r["model"], r["sparsity"], r["threads"]) == key]
         ours = next((r for r in rows if r["backend"] == "tvm_int8_sparse"), None)
-        lines.append(f"\n{key[0]}  {key[1]:.0%} 4x1  batch 1 x {rows[0]['seq_len']} tokens  {key[2]} thread(s)  "
-                     f"foreign load {rows[0]['foreign_cores']:.2f} cores")
-        lines.append(f"  {'backend':<24} {'p50 ms':>9} {'p90 ms':>9} {'CPU ms':>9} {'x ours(CPU)':>11}  check  note")
+        lines.append(
+            f"\n{key[0]}  {key[1]:.0%} 4x1  batch 1 x {rows[0]['seq_len']} tokens  {key[2]} "
+            "thread(s)  "
+            f"foreign load {rows[0]['foreign_cores']:.2f} cores"
+        )
+        lines.append(
+            f"  {'backend':<24} {'p50 ms':>9} {'p90 ms':>9} {'CPU ms':>9} {'x ours(CPU)':>11}  "
+            "check  note"
+        )
         for r in sorted(rows, key=lambda r: r["cpu_ms"]):
             rel = f"{r['cpu_ms'] / ours['cpu_ms']:.2f}x" if ours else "-"
-            chk = f"rel {r['max_rel_err']:.0e}" if BACKENDS[r["backend"]].precision == "fp32" else f"cos {r['min_cosine']:.4f}"
+            chk = (
+                f"rel {r['max_rel_err']:.0e}"
+                if BACKENDS[r["backend"]].precision == "fp32"
+                else f"cos {r['min_cosine']:.4f}"
+            )
             flag = "  LOW ACCURACY" if r.get("status") == "low accuracy" else ""
-            lines.append(f"  {r['backend']:<24} {r['p50_ms']:>9.2f} {r['p90_ms']:>9.2f} {r['cpu_ms']:>9.2f} {rel:>11}  {chk}  "
-                         f"{r.get('note', '')}{flag}")
+            lines.append(
+                f"  {r['backend']:<24} {r['p50_ms']:>9.2f} {r['p90_ms']:>9.2f} "
+                f"{r['cpu_ms']:>9.2f} {rel:>11}  {chk}  "
+                f"{r.get('note', '')}{flag}"
+            )
     bad = [r for r in records if r.get("status") not in ("ok", "low accuracy", None)]
     for r in bad:
-        lines.append(f"  !! {r['model']} {r['sparsity']:.0%} b{r['batch']} {r['backend']}: {r['status']} {r.get('error', '')}")
+        lines.append(
+            f"  !! {r['model']} {r['sparsity']:.0%} b{r['batch']} {r['backend']}: {r['status']} "
+            f"{r.get('error', '')}"
+        )
     tput = throughput_under_budget(records, budget_override)
     if tput:
-        lines.append("\nThroughput under a latency budget (best items/s over batch sizes whose p90 <= budget)")
-        lines.append(f"  {'model':<15} {'sparsity':>8} {'thr':>3} {'budget ms':>9} {'backend':<24} {'items/s':>9} {'batch':>5}")
+        lines.append(
+            "\nThroughput under a latency budget (best items/s over batch sizes whose p90 <= "
+            "budget)"
+        )
+        lines.append(
+            f"  {'model':<15} {'sparsity':>8} {'thr':>3} {'budget ms':>9} {'backend':<24} "
+            f"{'items/s':>9} {'batch':>5}"
+        )
         for t in tput:
-            lines.append(f"  {t['model']:<15} {t['sparsity']:>8.0%} {t['threads']:>3} {t['budget_ms']:>9.1f} {t['backend']:<24} "
-                         f"{t['best_items_per_s']:>9.1f} {t['best_batch'] or '-':>5}")
-    bar = [r for r in timed if r["threads"] == 1 and abs(r["sparsity"] - 0.9) < 1e-6 and r["seq_len"] == 128]
+            lines.append(
+                f"  {t['model']:<15} {t['sparsity']:>8.0%} {t['threads']:>3} "
+                f"{t['budget_ms']:>9.1f} {t['backend']:<24} "
+                f"{t['best_items_per_s']:>9.1f} {t['best_batch'] or '-':>5}"
+            )
+    bar = [
+        r
+        for r in timed
+        if r["threads"] == 1 and abs(r["sparsity"] - 0.9) < 1e-6 and r["seq_len"] == 128
+    ]
     by = {(r["model"], r["backend"]): r for r in bar}
     models = sorted({r["model"] for r in bar if r["model"] in BAR_TARGET_MS})
     if models:
         lines.append("\nIssue 6 bar (1 thread, 128 tokens, batch 1, 90 % 4x1; CPU ms)")
-        lines.append(f"  {'model':<12} {'ORT INT8':>9} {'DeepSparse':>10} {'ours INT8':>10} {'ours static':>11} "
-                     f"{'target':>7} {'2x DS here':>10}  met?")
+        lines.append(
+            f"  {'model':<12} {'ORT INT8':>9} {'DeepSparse':>10} {'ours INT8':>10} "
+            f"{'ours static':>11} "
+            f"{'target':>7} {'2x DS here':>10}  met?"
+        )
         for m in models:
             get = lambda b: by.get((m, b), {}).get("cpu_ms")  # noqa: E731
-            ort, ds, ours, static = get("ort_int8_dynamic"), get("deepsparse_fp32"), get("tvm_int8_sparse"), get("tvm_int8_sparse_static")
+            ort, ds, ours, static = (
+                get("ort_int8_dynamic"),
+                get("deepsparse_fp32"),
+                get("tvm_int8_sparse"),
+                get("tvm_int8_sparse_static"),
+            )
             f = lambda v: f"{v:.2f}" if v else "-"  # noqa: E731
             met = "yes" if ours and ours <= BAR_TARGET_MS[m] else "no"
-            lines.append(f"  {m:<12} {f(ort):>9} {f(ds):>10} {f(ours):>10} {f(static):>11} {BAR_TARGET_MS[m]:>7.2f} "
-                         f"{f(ds / 2 if ds else None):>10}  {met}")
-    if any(by.get((m, "tvm_int8_sparse")) and by.get((m, "ort_int8_dynamic")) for m in {r["model"] for r in bar}):
-        lines.append(f"\nIssue 4 bar (ours INT8 >= {ISSUE4_BAR_RATIO:.0f}x ORT quantize_dynamic INT8; 1 thread, 128 tokens, "
-                     "batch 1, 90 % 4x1; CPU ms)")
-        lines.append("  both with AMX where the CPU has it | both without (a CPU like the Zen 4 the bar was set on)")
-        lines.append(f"  {'model':<12} {'ours INT8':>10} {'ORT INT8':>9} {'ratio':>6} | {'ours no AMX':>11} "
-                     f"{'ORT no AMX':>10} {'ratio':>6}")
+            lines.append(
+                f"  {m:<12} {f(ort):>9} {f(ds):>10} {f(ours):>10} {f(static):>11} "
+                f"{BAR_TARGET_MS[m]:>7.2f} "
+                f"{f(ds / 2 if ds else None):>10}  {met}"
+            )
+    if any(
+        by.get((m, "tvm_int8_sparse")) and by.get((m, "ort_int8_dynamic"))
+        for m in {r["model"] for r in bar}
+    ):
+        lines.append(
+            f"\nIssue 4 bar (ours INT8 >= {ISSUE4_BAR_RATIO:.0f}x ORT quantize_dynamic INT8; 1 "
+            "thread, 128 tokens, "
+            "batch 1, 90 % 4x1; CPU ms)"
+        )
+        lines.append(
+            "  both with AMX where the CPU has it | both without (a CPU like the Zen 4 the bar "
+            "was set on)"
+        )
+        lines.append(
+            f"  {'model':<12} {'ours INT8':>10} {'ORT INT8':>9} {'ratio':>6} | {'ours no AMX':>11} "
+            f"{'ORT no AMX':>10} {'ratio':>6}"
+        )
         for m in sorted({r["model"] for r in bar}):
             ours = by.get((m, "tvm_int8_sparse"), {}).get("cpu_ms")
             if not ours:
@@ -673,21 +915,32 @@ def format_tables(records: list[dict], budget_override: float | None) -> str:
             for b, mine in (("ort_int8_dynamic", ours), ("ort_int8_dynamic_no_amx", ours_vnni)):
                 v = by.get((m, b), {}).get("cpu_ms")
                 cells += [f"{v:.2f}" if v else "-", f"{v / mine:.2f}x" if v else "-"]
-            lines.append(f"  {m:<12} {ours:>10.2f} {cells[0]:>9} {cells[1]:>6} | {ours_vnni:>11.2f} {cells[2]:>10} "
-                         f"{cells[3]:>6}")
+            lines.append(
+                f"  {m:<12} {ours:>10.2f} {cells[0]:>9} {cells[1]:>6} | {ours_vnni:>11.2f} "
+                f"{cells[2]:>10} "
+                f"{cells[3]:>6}"
+            )
     return "\n".join(lines)
 
 
 def markdown_table(records: list[dict]) -> str:
     """Batch-1 table for a README: one row per backend, one column per (model, sparsity,
     threads): on 1 thread the median per-call process CPU ms (robust to foreign load), on more
-    the p50 wall ms (CPU time would add the threads up); x = that backend's time / tvm_int8_sparse's."""
+    the p50 wall ms (CPU time would add the threads up); x = that backend's time /
+    tvm_int8_sparse's."""
     timed = [r for r in records if "cpu_ms" in r and r["batch"] == 1]
-    cols = sorted({(r["model"], r["sparsity"], r["threads"]) for r in timed}, key=lambda c: (c[2], -c[1], c[0]))
+    cols = sorted(
+        {(r["model"], r["sparsity"], r["threads"]) for r in timed},
+        key=lambda c: (c[2], -c[1], c[0]),
+    )
     if not cols:
         return ""
     cell = {(r["backend"], r["model"], r["sparsity"], r["threads"]): r for r in timed}
-    head = "| backend | " + " | ".join(f"{m} {s:.0%} {t}t {'CPU' if t == 1 else 'p50'} ms" for m, s, t in cols) + " |"
+    head = (
+        "| backend | "
+        + " | ".join(f"{m} {s:.0%} {t}t {'CPU' if t == 1 else 'p50'} ms" for m, s, t in cols)
+        + " |"
+    )
 
     def ms(r):
         return r["cpu_ms"] if r["threads"] == 1 else r["p50_ms"]
@@ -706,7 +959,14 @@ def markdown_table(records: list[dict]) -> str:
             flag = " (low acc.)" if r.get("status") == "low accuracy" else ""
             row.append(f"{ms(r):.2f}{x}{flag}")
         lines.append(f"| {b} | " + " | ".join(row) + " |")
-    loads = {c: max(r.get("foreign_cores", 0) for r in timed if (r["model"], r["sparsity"], r["threads"]) == c) for c in cols}
+    loads = {
+        c: max(
+            r.get("foreign_cores", 0)
+            for r in timed
+            if (r["model"], r["sparsity"], r["threads"]) == c
+        )
+        for c in cols
+    }
     lines.append("| foreign load (cores) | " + " | ".join(f"{loads[c]:.2f}" for c in cols) + " |")
     return "\n".join(lines)
 
@@ -724,27 +984,53 @@ def plot(records: list[dict], path: str) -> list[str]:
     keys = sorted({(r["model"], r["threads"]) for r in timed})
     if not keys:
         return written
-    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.2 + 0.32 * len(BACKENDS) * len(keys)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(keys), 1, figsize=(8, 2.2 + 0.32 * len(BACKENDS) * len(keys)), squeeze=False
+    )
     for ax, (model, threads) in zip(axes[:, 0], keys, strict=True):
         top = max(r["sparsity"] for r in timed if r["model"] == model)
-        rows = sorted((r for r in timed if (r["model"], r["threads"], r["sparsity"]) == (model, threads, top)), key=lambda r: -r["p50_ms"])
-        ax.barh([r["backend"] for r in rows], [r["p50_ms"] for r in rows],
-                color=["tab:red" if r["backend"].startswith("tvm_int8_sparse") else "tab:gray" for r in rows])
-        ax.set_title(f"{model}, {top:.0%} 4x1, batch 1, {threads} thread(s): p50 latency (ms)", fontsize=9)
+        rows = sorted(
+            (
+                r
+                for r in timed
+                if (r["model"], r["threads"], r["sparsity"]) == (model, threads, top)
+            ),
+            key=lambda r: -r["p50_ms"],
+        )
+        ax.barh(
+            [r["backend"] for r in rows],
+            [r["p50_ms"] for r in rows],
+            color=[
+                "tab:red" if r["backend"].startswith("tvm_int8_sparse") else "tab:gray"
+                for r in rows
+            ],
+        )
+        ax.set_title(
+            f"{model}, {top:.0%} 4x1, batch 1, {threads} thread(s): p50 latency (ms)", fontsize=9
+        )
         ax.tick_params(labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     written.append(path)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for (model, threads) in keys:
+    for model, threads in keys:
         for anchor, style in (("ort_int8_dynamic", "-o"), ("tvm_int8_dense", "--s")):
             pts = []
             for s in sorted({r["sparsity"] for r in timed if r["model"] == model}):
-                get = {r["backend"]: r for r in timed if (r["model"], r["threads"], r["sparsity"]) == (model, threads, s)}
+                get = {
+                    r["backend"]: r
+                    for r in timed
+                    if (r["model"], r["threads"], r["sparsity"]) == (model, threads, s)
+                }
                 if "tvm_int8_sparse" in get and anchor in get:
                     pts.append((s, get[anchor]["p50_ms"] / get["tvm_int8_sparse"]["p50_ms"]))
             if pts:
-                ax.plot([p[0] * 100 for p in pts], [p[1] for p in pts], style, label=f"{model} {threads}t vs {anchor}")
+                ax.plot(
+                    [p[0] * 100 for p in pts],
+                    [p[1] for p in pts],
+                    style,
+                    label=f"{model} {threads}t vs {anchor}",
+                )
     ax.axhline(1.0, color="k", lw=0.5)
     ax.set_xlabel("4x1 block sparsity (%)")
     ax.set_ylabel("speedup of tvm_int8_sparse")
@@ -776,14 +1062,36 @@ def _worker(args, say, save: Callable[[list[dict]], None]) -> list[dict]:
     top = max(args.sparsities)
     for model in args.models:
         for sparsity in sorted(args.sparsities, reverse=True):
-            backends = [b for b in args.backends if sparsity == top or BACKENDS[b].sparse_aware or b in ANCHORS]
-            files = prepare_model(model, sparsity, args.work_dir, "tvm_fp32_sparse_1x16" in backends, say)
+            backends = [
+                b
+                for b in args.backends
+                if sparsity == top or BACKENDS[b].sparse_aware or b in ANCHORS
+            ]
+            files = prepare_model(
+                model, sparsity, args.work_dir, "tvm_fp32_sparse_1x16" in backends, say
+            )
             for batch in args.batch_sizes:
-                chosen = backends if batch == 1 else [b for b in backends if b in args.throughput_backends]
+                chosen = (
+                    backends
+                    if batch == 1
+                    else [b for b in backends if b in args.throughput_backends]
+                )
                 if not chosen:
                     continue
-                say(f"{model} @ {sparsity:.0%}, batch {batch} x {args.seq_len}, {args.threads} thread(s)")
-                case = run_case(files, chosen, batch, args.seq_len, args.threads, args.rounds, args.min_time, say)
+                say(
+                    f"{model} @ {sparsity:.0%}, batch {batch} x {args.seq_len}, {args.threads} "
+                    "thread(s)"
+                )
+                case = run_case(
+                    files,
+                    chosen,
+                    batch,
+                    args.seq_len,
+                    args.threads,
+                    args.rounds,
+                    args.min_time,
+                    say,
+                )
                 records += case
                 save(records)
                 print(format_tables(case, args.budget_ms), flush=True)
@@ -795,25 +1103,62 @@ def _worker(args, say, save: Callable[[list[dict]], None]) -> list[dict]:
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(prog="tvm-blocksparse bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["bert-mini", "distilbert", "bert-base", "bert-large", "minilm-l6-real"],
-                    choices=list(MODEL_SPECS))
-    ap.add_argument("--sparsities", nargs="+", type=float, default=[0.9], help="4x1 block sparsities, e.g. 0.7 0.8 0.9")
+    ap = argparse.ArgumentParser(
+        prog="tvm-blocksparse bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["bert-mini", "distilbert", "bert-base", "bert-large", "minilm-l6-real"],
+        choices=list(MODEL_SPECS),
+    )
+    ap.add_argument(
+        "--sparsities",
+        nargs="+",
+        type=float,
+        default=[0.9],
+        help="4x1 block sparsities, e.g. 0.7 0.8 0.9",
+    )
     ap.add_argument("--seq-len", type=int, default=128)
-    ap.add_argument("--batch-sizes", nargs="+", type=int, default=[1], help="> 1 adds the throughput-under-budget runs")
+    ap.add_argument(
+        "--batch-sizes",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="> 1 adds the throughput-under-budget runs",
+    )
     ap.add_argument("--threads", nargs="+", type=int, default=[1])
     ap.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=list(BACKENDS))
-    ap.add_argument("--throughput-backends", nargs="+", default=list(DEFAULT_THROUGHPUT_BACKENDS), choices=list(BACKENDS))
-    ap.add_argument("--budget-ms", type=float, help="one latency budget for every model (default: the paper's, scaled)")
+    ap.add_argument(
+        "--throughput-backends",
+        nargs="+",
+        default=list(DEFAULT_THROUGHPUT_BACKENDS),
+        choices=list(BACKENDS),
+    )
+    ap.add_argument(
+        "--budget-ms",
+        type=float,
+        help="one latency budget for every model (default: the paper's, scaled)",
+    )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.4, help="seconds per backend per round")
-    ap.add_argument("--work-dir", default=os.path.join(tempfile.gettempdir(), "tvm_blocksparse_bench"),
-                    help="exported and pruned ONNX files are cached here")
+    ap.add_argument(
+        "--work-dir",
+        default=os.path.join(tempfile.gettempdir(), "tvm_blocksparse_bench"),
+        help="exported and pruned ONNX files are cached here",
+    )
     ap.add_argument("--json", help="write every record here")
-    ap.add_argument("--plot", help="PNG path for the latency plot (a _speedup.png is written beside it)")
+    ap.add_argument(
+        "--plot", help="PNG path for the latency plot (a _speedup.png is written beside it)"
+    )
     ap.add_argument("--markdown", help="write the batch-1 CPU-ms table as Markdown here")
-    ap.add_argument("--from-json", nargs="+", help="no run: report (tables, --markdown, --plot) from earlier --json files")
+    ap.add_argument(
+        "--from-json",
+        nargs="+",
+        help="no run: report (tables, --markdown, --plot) from earlier --json files",
+    )
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if any(not 0 <= s < 1 for s in args.sparsities):
@@ -851,7 +1196,10 @@ def main(argv=None) -> int:
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ImportError as e:
-        print(f"the benchmark builds its models with torch + transformers: {e} (make venv-bench)", file=sys.stderr)
+        print(
+            f"the benchmark builds its models with torch + transformers: {e} (make venv-bench)",
+            file=sys.stderr,
+        )
         return 2
     say(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores before starting")
     records = []
@@ -861,23 +1209,48 @@ def main(argv=None) -> int:
             # Thread pools (TVM's, OpenMP's, MKL's) size themselves when they start, and compiled
             # BERT-Large engines hold GBs: one process per (thread count, model).
             out = tempfile.mktemp(suffix=".json")
-            env = dict(os.environ, TVM_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-            cmd = [sys.executable, "-m", "tvm_blocksparse.benchmark", *_forward(argv), "--threads", str(threads),
-                   "--models", model, "--worker-out", out]
+            env = dict(
+                os.environ,
+                TVM_NUM_THREADS=str(threads),
+                OMP_NUM_THREADS=str(threads),
+                MKL_NUM_THREADS=str(threads),
+            )
+            cmd = [
+                sys.executable,
+                "-m",
+                "tvm_blocksparse.benchmark",
+                *_forward(argv),
+                "--threads",
+                str(threads),
+                "--models",
+                model,
+                "--worker-out",
+                out,
+            ]
             rc = subprocess.call(cmd, env=env)
             if os.path.exists(out):
                 with open(out) as f:
                     records += json.load(f)
                 os.unlink(out)
             if rc != 0:
-                failed.append(f"{model} at {threads} thread(s): worker exit code {rc}"
-                              + (" (killed: out of memory?)" if rc in (-9, 137) else ""))
+                failed.append(
+                    f"{model} at {threads} thread(s): worker exit code {rc}"
+                    + (" (killed: out of memory?)" if rc in (-9, 137) else "")
+                )
                 say("FAILED: " + failed[-1] + "; keeping what it measured")
     print(format_tables(records, args.budget_ms))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"argv": argv if argv is not None else sys.argv[1:], "cpu": _cpu_name(), "records": records,
-                       "throughput": throughput_under_budget(records, args.budget_ms)}, f, indent=1)
+            json.dump(
+                {
+                    "argv": argv if argv is not None else sys.argv[1:],
+                    "cpu": _cpu_name(),
+                    "records": records,
+                    "throughput": throughput_under_budget(records, args.budget_ms),
+                },
+                f,
+                indent=1,
+            )
         say(f"wrote {args.json}")
     _write_reports(args, records, say)
     for f in failed:
@@ -913,7 +1286,9 @@ def _forward(argv) -> list[str]:
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            return next(
+                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         return "unknown"
 

@@ -20,7 +20,9 @@ import time
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--models", nargs="+", default=["bert-mini", "bert-base"])
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
@@ -35,13 +37,13 @@ def main(argv=None) -> int:
     import numpy as np
     import onnxruntime as ort
     import tvm
+    from primfunc_profile import format_profile, linear_layer_funcs, profile_primfuncs
     from tvm import relax
+    from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
 
     import tvm_blocksparse
     from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx, random_inputs
     from tvm_blocksparse.onnx_import import import_onnx
-    from primfunc_profile import format_profile, linear_layer_funcs, profile_primfuncs
-    from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
     from tvm_blocksparse.testing import interleaved_times
 
     target = tvm_blocksparse.target.host_target(args.threads)
@@ -53,7 +55,9 @@ def main(argv=None) -> int:
         so = ort.SessionOptions()
         so.intra_op_num_threads = args.threads
         so.inter_op_num_threads = 1
-        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(
+            model.SerializeToString(), so, providers=["CPUExecutionProvider"]
+        )
 
         t0 = time.perf_counter()
         mod, names, _, _ = import_onnx(model, 1, args.seq_len)
@@ -68,29 +72,42 @@ def main(argv=None) -> int:
         out = vm["main"](*tvm_args).numpy()
         rel_err = float(np.abs(out - ref).max() / np.abs(ref).max())
 
-        engines = {"tvm_blocksparse": lambda: vm["main"](*tvm_args), "onnxruntime": lambda: sess.run(None, feeds)}
+        engines = {
+            "tvm_blocksparse": lambda: vm["main"](*tvm_args),
+            "onnxruntime": lambda: sess.run(None, feeds),
+        }
         wall, cpu = interleaved_times(engines, args.rounds, args.min_time)
         med = {k: float(np.median(v)) for k, v in wall.items()}
         med_cpu = {k: float(np.median(v)) for k, v in cpu.items()}
         row = {
-            "model": name, "seq_len": args.seq_len, "threads": args.threads, "compile_s": round(compile_s, 1),
+            "model": name,
+            "seq_len": args.seq_len,
+            "threads": args.threads,
+            "compile_s": round(compile_s, 1),
             "max_rel_err_vs_ort": rel_err,
-            "tvm_ms": med["tvm_blocksparse"], "ort_ms": med["onnxruntime"],
-            "tvm_cpu_ms": med_cpu["tvm_blocksparse"], "ort_cpu_ms": med_cpu["onnxruntime"],
+            "tvm_ms": med["tvm_blocksparse"],
+            "ort_ms": med["onnxruntime"],
+            "tvm_cpu_ms": med_cpu["tvm_blocksparse"],
+            "ort_cpu_ms": med_cpu["onnxruntime"],
             "tvm_over_ort": med["tvm_blocksparse"] / med["onnxruntime"],
             "fallback_primfuncs": sorted(k for k, v in rules.listing.items() if v == "fallback"),
         }
         results.append(row)
-        print(f"{name:<11} tvm_blocksparse {row['tvm_ms']:8.2f} ms (cpu {row['tvm_cpu_ms']:8.2f})  "
-              f"onnxruntime {row['ort_ms']:8.2f} ms (cpu {row['ort_cpu_ms']:8.2f})  "
-              f"ratio {row['tvm_over_ort']:.3f}  rel.err {rel_err:.1e}  compile {compile_s:.1f} s  "
-              f"fallback {row['fallback_primfuncs'] or 'none'}", flush=True)
+        print(
+            f"{name:<11} tvm_blocksparse {row['tvm_ms']:8.2f} ms (cpu {row['tvm_cpu_ms']:8.2f})  "
+            f"onnxruntime {row['ort_ms']:8.2f} ms (cpu {row['ort_cpu_ms']:8.2f})  "
+            f"ratio {row['tvm_over_ort']:.3f}  rel.err {rel_err:.1e}  compile {compile_s:.1f} s  "
+            f"fallback {row['fallback_primfuncs'] or 'none'}",
+            flush=True,
+        )
         if name in args.profile:
             # The scheduled module (before VM lowering), rebuilt for per-PrimFunc timing.
             from tvm_blocksparse.pipeline import legalize_passes, schedule_passes
 
             with target:
-                sched = tvm.transform.Sequential(legalize_passes(target) + schedule_passes(ApplyScheduleRules()))(mod)
+                sched = tvm.transform.Sequential(
+                    legalize_passes(target) + schedule_passes(ApplyScheduleRules())
+                )(mod)
             rows = profile_primfuncs(sched, target)
             print(format_profile(rows, linear_layer_funcs(sched)), flush=True)
             lin = linear_layer_funcs(sched)

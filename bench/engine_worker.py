@@ -5,7 +5,8 @@ Two peers need a process of their own:
 - ``deepsparse``: DeepSparse 1.8.0 (the last wheel that installs) needs numpy<2 and onnx 1.14, so
   it lives in its own virtualenv;
 - ``ort-no-amx``: ONNX Runtime with the AMX tile registers denied to the process (see
-  :func:`tvm_blocksparse.isa.amx.deny_tiles`), i.e. ORT's INT8 GEMM on its AVX-512 VNNI path, as on a CPU without AMX
+  :func:`tvm_blocksparse.isa.amx.deny_tiles`), i.e. ORT's INT8 GEMM on its AVX-512 VNNI path, as on
+  a CPU without AMX
   (the Zen 4 that issue 4's bar was set on). The denial must come before any library asks the
   kernel for AMX, hence a fresh process.
 - ``ours-no-amx``: our exported ``.so`` (``tvm_blocksparse.load``) with AMX denied the same way:
@@ -36,6 +37,7 @@ import sys
 import time
 
 ENGINES = ("deepsparse", "ort-no-amx", "ours-no-amx")
+
 
 def _open_engine(engine: str, path: str, batch: int, threads: int, names: list[str]):
     """-> a callable ``run(inputs) -> list of outputs``, inputs in the order of ``names``."""

@@ -51,12 +51,19 @@ def call_counts(mod: tvm.IRModule, entry: str = "main") -> dict[str, int]:
     return counts
 
 
-def first_call_constants(mod: tvm.IRModule, entry: str = "main") -> dict[str, dict[int, np.ndarray]]:
-    """For each PrimFunc called by ``entry``: argument position -> constant value at its first call."""
+def first_call_constants(
+    mod: tvm.IRModule, entry: str = "main"
+) -> dict[str, dict[int, np.ndarray]]:
+    """For each PrimFunc called by ``entry``: argument position -> constant value at its first
+    call."""
     found: dict[str, dict[int, np.ndarray]] = {}
     for name, args in call_tir_sites(mod, entry):
         if name not in found:
-            found[name] = {i: a.value.numpy() for i, a in enumerate(args) if isinstance(a, tvm.ir.expr.Constant)}
+            found[name] = {
+                i: a.value.numpy()
+                for i, a in enumerate(args)
+                if isinstance(a, tvm.ir.expr.Constant)
+            }
     return found
 
 
@@ -70,7 +77,9 @@ def _synthetic(buf: tirx.Buffer, rng) -> tvm.runtime.Tensor:
     return tvm.runtime.tensor(arr)
 
 
-def profile_primfuncs(mod: tvm.IRModule, target, entry: str = "main", number: int = 10, repeat: int = 5) -> list[FuncTime]:
+def profile_primfuncs(
+    mod: tvm.IRModule, target, entry: str = "main", number: int = 10, repeat: int = 5
+) -> list[FuncTime]:
     """Time every PrimFunc ``entry`` calls, slowest total first. ``mod`` is the module after
     fusion and scheduling, before the VM lowering passes."""
     from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR
@@ -85,9 +94,14 @@ def profile_primfuncs(mod: tvm.IRModule, target, entry: str = "main", number: in
             continue
         if any(not isinstance(s, tirx.IntImm) for b in func.params for s in b.shape):
             continue  # symbolic shapes: nothing to allocate
-        lib = tvm.compile(tvm.IRModule({"main": func.with_attr("global_symbol", "main")}), target=target)
+        lib = tvm.compile(
+            tvm.IRModule({"main": func.with_attr("global_symbol", "main")}), target=target
+        )
         consts = constants.get(name, {})
-        args = [tvm.runtime.tensor(consts[i]) if i in consts else _synthetic(b, rng) for i, b in enumerate(func.params)]
+        args = [
+            tvm.runtime.tensor(consts[i]) if i in consts else _synthetic(b, rng)
+            for i, b in enumerate(func.params)
+        ]
         timer = lib.mod.time_evaluator("main", tvm.cpu(), number=number, repeat=repeat)
         ms = float(np.median(timer(*args).results)) * 1e3
         rule = str(func.attrs.get(RULE_ATTR, "fallback")) if func.attrs is not None else "fallback"
@@ -101,21 +115,29 @@ def linear_layer_funcs(mod: tvm.IRModule, entry: str = "main") -> set[str]:
     names = {
         name
         for name, args in call_tir_sites(mod, entry)
-        if any(isinstance(a, tvm.ir.expr.Constant) and len(a.value.shape) >= 2 and a.value.shape[0] > 1 for a in args)
+        if any(
+            isinstance(a, tvm.ir.expr.Constant) and len(a.value.shape) >= 2 and a.value.shape[0] > 1
+            for a in args
+        )
     }
     return {n for n in names if "take" not in n}  # embedding gathers also read a 2-D table
 
 
 def format_profile(rows: list[FuncTime], linear: set[str] | None = None) -> str:
     total = sum(r.total_ms for r in rows) or 1.0
-    lines = [f"{'primfunc':<58} {'rule':<13} {'calls':>5} {'ms/call':>9} {'total ms':>9} {'share':>6}"]
+    lines = [
+        f"{'primfunc':<58} {'rule':<13} {'calls':>5} {'ms/call':>9} {'total ms':>9} {'share':>6}"
+    ]
     for r in rows:
         lines.append(
-            f"{r.name[:58]:<58} {r.rule:<13} {r.calls:>5} {r.ms_per_call:>9.4f} {r.total_ms:>9.3f} {100 * r.total_ms / total:>5.1f}%"
+            f"{r.name[:58]:<58} {r.rule:<13} {r.calls:>5} {r.ms_per_call:>9.4f} "
+            f"{r.total_ms:>9.3f} {100 * r.total_ms / total:>5.1f}%"
         )
     lines.append(f"{'sum':<58} {'':<13} {'':>5} {'':>9} {total:>9.3f}")
     if linear is not None:
         lin = sum(r.total_ms for r in rows if r.name in linear)
-        lines.append(f"linear layers: {lin:.3f} ms ({100 * lin / total:.1f}%), everything else: "
-                     f"{total - lin:.3f} ms ({100 * (total - lin) / total:.1f}%)")
+        lines.append(
+            f"linear layers: {lin:.3f} ms ({100 * lin / total:.1f}%), everything else: "
+            f"{total - lin:.3f} ms ({100 * (total - lin) / total:.1f}%)"
+        )
     return "\n".join(lines)

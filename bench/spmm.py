@@ -1,6 +1,7 @@
 """Kernel benchmark: our block-sparse kernels beside dense and sparse peers, in one process.
 
-    python bench/spmm.py --threads 1 --json bench/results/spmm_1t.json --plot bench/results/spmm_1t.png
+    python bench/spmm.py --threads 1 --json bench/results/spmm_1t.json \
+        --plot bench/results/spmm_1t.png
 
 Shapes are the paper's kernel CI (``N_out x K_in x tokens``). Every backend's output is checked
 against a reference before it is timed. Figures: median and p10/p90 ms over many repeats,
@@ -21,11 +22,15 @@ import time
 
 
 def _parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--threads", type=int, default=1, help="threads for every backend (default 1)")
     p.add_argument("--json", help="write the records here")
     p.add_argument("--plot", help="write a PNG of speedup vs sparsity here")
-    p.add_argument("--shapes", default="all", help="'all', 'bert-large', or comma list like 1024x4096x128")
+    p.add_argument(
+        "--shapes", default="all", help="'all', 'bert-large', or comma list like 1024x4096x128"
+    )
     p.add_argument("--sparsities", default="0.7,0.75,0.8,0.85,0.9")
     p.add_argument("--backends", default="all", help="comma list of backend names (default all)")
     p.add_argument("--min-time", type=float, default=0.4, help="seconds of timing per backend")
@@ -55,17 +60,29 @@ from tvm_blocksparse.testing import int8_linear_ref  # noqa: E402
 SHAPES = {
     "bert-mini": ["256x256x128", "256x1024x128", "1024x256x128"],
     "distilbert": ["768x768x256", "768x3072x256", "3072x768x256"],
-    "bert-large": ["1024x1024x128", "1024x4096x128", "4096x1024x128",
-                   "1024x1024x384", "1024x4096x384", "4096x1024x384"],
-}  # fmt: skip
+    "bert-large": [
+        "1024x1024x128",
+        "1024x4096x128",
+        "4096x1024x128",
+        "1024x1024x384",
+        "1024x4096x384",
+        "4096x1024x384",
+    ],
+}
 INT8_EPILOGUE = Epilogue("uint8", bias=True)  # u8 in, u8 out, bias fused: every INT8 backend
 DENSE_INT8 = ("ours_int8_dense", "torch_int8_dense")  # best dense INT8, AMX included if present
 DENSE_INT8_VNNI = ("ours_int8_dense", "torch_int8_dense_vnni")  # AVX-512 VNNI only, no AMX
 SPARSE_BACKENDS = ("ours_int8_4x1", "ours_fp32_1x16", "scipy_csr", "mkl_csr", "torch_csr")
 TORCH_INT8_ENGINES = ("x86", "onednn", "fbgemm")
 TORCH_INT8_VNNI_ENGINES = ("x86", "fbgemm")  # never AMX
-DENSE_BACKENDS = ("ours_int8_dense", "torch_int8_dense", "torch_int8_dense_vnni", "torch_fp32_dense", "numpy_fp32_dense",
-                  "ours_quantize_transpose")  # fmt: skip
+DENSE_BACKENDS = (
+    "ours_int8_dense",
+    "torch_int8_dense",
+    "torch_int8_dense_vnni",
+    "torch_fp32_dense",
+    "numpy_fp32_dense",
+    "ours_quantize_transpose",
+)
 
 
 def _time_python(fn, min_time: float) -> np.ndarray:
@@ -112,10 +129,13 @@ class Case:
         return int8_linear_ref(self.x_u8, wq, INT8_EPILOGUE, self.x_q, self.bias, out_q=self.out_q)
 
     def int8_extra(self):
-        return dict(x_scale=np.array([self.x_q.scale], np.float32),
-                    x_zp=np.array([self.x_q.zero_point], np.int32), bias=self.bias,
-                    out_scale=np.array([self.out_q.scale], np.float32),
-                    out_zp=np.array([self.out_q.zero_point], np.int32))  # fmt: skip
+        return dict(
+            x_scale=np.array([self.x_q.scale], np.float32),
+            x_zp=np.array([self.x_q.zero_point], np.int32),
+            bias=self.bias,
+            out_scale=np.array([self.out_q.scale], np.float32),
+            out_zp=np.array([self.out_q.zero_point], np.int32),
+        )
 
 
 def _check_u8(name, y, ref):
@@ -175,13 +195,19 @@ def bench_torch_int8(case, w, min_time) -> dict[str, np.ndarray]:
         if engine not in torch.backends.quantized.supported_engines:
             continue
         torch.backends.quantized.engine = engine
-        qw = torch.quantize_per_channel(torch.from_numpy(wq.q.astype(np.float32) * wq.scale[:, None]),
-                                        torch.from_numpy(wq.scale.astype(np.float64)),
-                                        torch.zeros(case.n, dtype=torch.int64), 0, torch.qint8)  # fmt: skip
+        qw = torch.quantize_per_channel(
+            torch.from_numpy(wq.q.astype(np.float32) * wq.scale[:, None]),
+            torch.from_numpy(wq.scale.astype(np.float64)),
+            torch.zeros(case.n, dtype=torch.int64),
+            0,
+            torch.qint8,
+        )
         lin = QLinear(case.k, case.n, dtype=torch.qint8)
         lin.set_weight_bias(qw, torch.from_numpy(case.bias))
         lin.scale, lin.zero_point = case.out_q.scale, case.out_q.zero_point
-        qx = torch.quantize_per_tensor(torch.from_numpy(case.x), case.x_q.scale, case.x_q.zero_point, torch.quint8)
+        qx = torch.quantize_per_tensor(
+            torch.from_numpy(case.x), case.x_q.scale, case.x_q.zero_point, torch.quint8
+        )
         with torch.inference_mode():
             y = lin(qx).int_repr().numpy()
             _check_u8(f"torch_int8_dense[{engine}]", y, ref)
@@ -204,7 +230,11 @@ def bench_torch_fp32(case, w, min_time):
 
     x, wt, b = torch.from_numpy(case.x), torch.from_numpy(w), torch.from_numpy(case.bias)
     with torch.inference_mode():
-        _check_f32("torch_fp32_dense", torch.nn.functional.linear(x, wt, b).numpy(), case.x @ w.T + case.bias)
+        _check_f32(
+            "torch_fp32_dense",
+            torch.nn.functional.linear(x, wt, b).numpy(),
+            case.x @ w.T + case.bias,
+        )
         return _time_python(lambda: torch.nn.functional.linear(x, wt, b), min_time), ""
 
 
@@ -256,23 +286,45 @@ def _cpu_name() -> str:
 
 def _record(shape, sparsity, backend, times, threads, m, n, k, note):
     med = float(np.median(times))
-    return {"shape": shape, "sparsity": sparsity, "backend": backend, "threads": threads,
-            "median_ms": med, "p10_ms": float(np.percentile(times, 10)),
-            "p90_ms": float(np.percentile(times, 90)), "repeats": len(times),
-            "gops": 2.0 * m * n * k / (med * 1e-3) / 1e9, "note": note,
-            "load_avg_1min": os.getloadavg()[0]}  # fmt: skip
+    return {
+        "shape": shape,
+        "sparsity": sparsity,
+        "backend": backend,
+        "threads": threads,
+        "median_ms": med,
+        "p10_ms": float(np.percentile(times, 10)),
+        "p90_ms": float(np.percentile(times, 90)),
+        "repeats": len(times),
+        "gops": 2.0 * m * n * k / (med * 1e-3) / 1e9,
+        "note": note,
+        "load_avg_1min": os.getloadavg()[0],
+    }
 
 
 def run(args) -> list[dict]:
-    shapes = ([s for v in SHAPES.values() for s in v] if args.shapes == "all"
-              else SHAPES[args.shapes] if args.shapes in SHAPES else args.shapes.split(","))  # fmt: skip
+    shapes = (
+        [s for v in SHAPES.values() for s in v]
+        if args.shapes == "all"
+        else SHAPES[args.shapes]
+        if args.shapes in SHAPES
+        else args.shapes.split(",")
+    )
     sparsities = [float(s) for s in args.sparsities.split(",")]
-    wanted = set(SPARSE_BACKENDS + DENSE_BACKENDS) if args.backends == "all" else set(args.backends.split(","))
+    wanted = (
+        set(SPARSE_BACKENDS + DENSE_BACKENDS)
+        if args.backends == "all"
+        else set(args.backends.split(","))
+    )
     skipped = set()
     records = []
-    print(f"# cpu={_cpu_name()} amx={'amx_int8' in _cpu_flags()} vnni={'avx512_vnni' in _cpu_flags()}")
-    print(f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "
-          f"(other processes on a 2-core machine distort timings)", flush=True)  # fmt: skip
+    print(
+        f"# cpu={_cpu_name()} amx={'amx_int8' in _cpu_flags()} vnni={'avx512_vnni' in _cpu_flags()}"
+    )
+    print(
+        f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "
+        f"(other processes on a 2-core machine distort timings)",
+        flush=True,
+    )
 
     def attempt(names, fn, *a):
         """Run ``fn`` unless none of ``names`` is wanted or its peer is missing."""
@@ -295,12 +347,30 @@ def run(args) -> list[dict]:
         rng = np.random.default_rng(0)
         dense_case = Case(n, k, m, 0.0, rng)
         w_dense = dense_case.weight(None, rng)
-        measure("ours_int8_dense", 0.0, bench_ours_int8, "int8_dense", dense_case, w_dense, args.min_time)
+        measure(
+            "ours_int8_dense",
+            0.0,
+            bench_ours_int8,
+            "int8_dense",
+            dense_case,
+            w_dense,
+            args.min_time,
+        )
         # every torch engine is timed once; the two rows are the best of all / of the VNNI ones
-        engines = attempt(("torch_int8_dense", "torch_int8_dense_vnni"), bench_torch_int8,
-                          dense_case, w_dense, args.min_time) or {}  # fmt: skip
-        for name, group in (("torch_int8_dense", TORCH_INT8_ENGINES),
-                            ("torch_int8_dense_vnni", TORCH_INT8_VNNI_ENGINES)):  # fmt: skip
+        engines = (
+            attempt(
+                ("torch_int8_dense", "torch_int8_dense_vnni"),
+                bench_torch_int8,
+                dense_case,
+                w_dense,
+                args.min_time,
+            )
+            or {}
+        )
+        for name, group in (
+            ("torch_int8_dense", TORCH_INT8_ENGINES),
+            ("torch_int8_dense_vnni", TORCH_INT8_VNNI_ENGINES),
+        ):
             best = best_torch_int8(engines, group)
             if name in wanted and best:
                 records.append(_record(shape, 0.0, name, best[0], args.threads, m, n, k, best[1]))
@@ -323,9 +393,14 @@ def run(args) -> list[dict]:
 def add_ratios(records: list[dict]) -> None:
     """``vs_best_dense_int8``: best dense INT8 median of the shape / this median (AMX included
     where the CPU has it); ``vs_best_dense_int8_vnni``: the same against VNNI-only dense INT8."""
-    for key, group in (("vs_best_dense_int8", DENSE_INT8), ("vs_best_dense_int8_vnni", DENSE_INT8_VNNI)):
+    for key, group in (
+        ("vs_best_dense_int8", DENSE_INT8),
+        ("vs_best_dense_int8_vnni", DENSE_INT8_VNNI),
+    ):
         for shape in {r["shape"] for r in records}:
-            dense = [r["median_ms"] for r in records if r["shape"] == shape and r["backend"] in group]
+            dense = [
+                r["median_ms"] for r in records if r["shape"] == shape and r["backend"] in group
+            ]
             for r in records:
                 if r["shape"] == shape and dense:
                     r[key] = min(dense) / r["median_ms"]
@@ -335,12 +410,18 @@ def _print_shape(records, shape):
     rows = [r for r in records if r["shape"] == shape]
     add_ratios(rows)
     print(f"\n## {shape} (N_out x K_in x tokens)")
-    print(f"{'backend':<24}{'sparsity':>9}{'median ms':>11}{'p10':>9}{'p90':>9}{'GOP/s':>9}"
-          f"{'vs dense int8':>15}{'vs VNNI dense':>15}")  # fmt: skip
+    print(
+        f"{'backend':<24}{'sparsity':>9}{'median ms':>11}{'p10':>9}{'p90':>9}{'GOP/s':>9}"
+        f"{'vs dense int8':>15}{'vs VNNI dense':>15}"
+    )
     for r in rows:
-        print(f"{r['backend']:<24}{r['sparsity']:>9.2f}{r['median_ms']:>11.4f}{r['p10_ms']:>9.4f}"
-              f"{r['p90_ms']:>9.4f}{r['gops']:>9.0f}{r.get('vs_best_dense_int8', float('nan')):>14.2f}x"
-              f"{r.get('vs_best_dense_int8_vnni', float('nan')):>14.2f}x  {r['note']}", flush=True)  # fmt: skip
+        print(
+            f"{r['backend']:<24}{r['sparsity']:>9.2f}{r['median_ms']:>11.4f}{r['p10_ms']:>9.4f}"
+            f"{r['p90_ms']:>9.4f}{r['gops']:>9.0f}"
+            f"{r.get('vs_best_dense_int8', float('nan')):>14.2f}x"
+            f"{r.get('vs_best_dense_int8_vnni', float('nan')):>14.2f}x  {r['note']}",
+            flush=True,
+        )
 
 
 def plot(records, path):
@@ -351,13 +432,23 @@ def plot(records, path):
 
     shapes = sorted({r["shape"] for r in records})
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    for ax, backend, base in [(axes[0], "ours_int8_4x1", "best VNNI dense INT8"), (axes[1], "ours_fp32_1x16", "torch FP32 dense")]:
+    for ax, backend, base in [
+        (axes[0], "ours_int8_4x1", "best VNNI dense INT8"),
+        (axes[1], "ours_fp32_1x16", "torch FP32 dense"),
+    ]:
         for shape in shapes:
-            rows = sorted((r for r in records if r["shape"] == shape and r["backend"] == backend), key=lambda r: r["sparsity"])
+            rows = sorted(
+                (r for r in records if r["shape"] == shape and r["backend"] == backend),
+                key=lambda r: r["sparsity"],
+            )
             if backend == "ours_int8_4x1":
                 ys = [r.get("vs_best_dense_int8_vnni", np.nan) for r in rows]
             else:
-                ref = [r["median_ms"] for r in records if r["shape"] == shape and r["backend"] == "torch_fp32_dense"]
+                ref = [
+                    r["median_ms"]
+                    for r in records
+                    if r["shape"] == shape and r["backend"] == "torch_fp32_dense"
+                ]
                 ys = [ref[0] / r["median_ms"] if ref else np.nan for r in rows]
             ax.plot([100 * r["sparsity"] for r in rows], ys, marker="o", label=shape)
         ax.axhline(1.0, color="gray", lw=0.8)

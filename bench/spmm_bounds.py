@@ -1,7 +1,8 @@
 """How far the INT8 4x1 kernel could go on this core, against the peers of a ``bench/spmm.py`` run.
 
     cc -O2 -march=native bench/vnni_floor.c -o /tmp/vnni_floor
-    python bench/spmm_bounds.py bench/results/spmm_1t.json --floor-ns "$(/tmp/vnni_floor | awk '/group_iteration_ns/{print $2}')"
+    floor=$(/tmp/vnni_floor | awk '/group_iteration_ns/{print $2}')
+    python bench/spmm_bounds.py bench/results/spmm_1t.json --floor-ns "$floor"
 
 The kernel's time can't go below ``group iterations x floor``: a group iteration (4 input
 channels x 64 tokens x 4 output channels) issues 16 ``vpdpbusd`` and 8 unpacks, whose issue
@@ -28,33 +29,56 @@ PEERS = ("torch_int8_dense", "torch_int8_dense_vnni", "ours_int8_dense", "mkl_cs
 def group_iterations(n: int, k: int, m: int, sparsity: float) -> int:
     """Group-loop iterations of ``ours_int8_4x1`` on bench/spmm.py's weight of this case."""
     rng = np.random.default_rng(1)  # bench/spmm.py: case.weight("4x1", np.random.default_rng(1))
-    w = fmt.prune_blocks((rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32), sparsity, "4x1")
+    w = fmt.prune_blocks(
+        (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32), sparsity, "4x1"
+    )
     groups = fmt.to_vnni_grouped_4x1(fmt.quantize_weight_per_channel(w).q).data.shape[0]
-    return groups * padded_tokens(m) // 64  # 64-token tiles (every bench shape pads to a multiple of 64)
+    return (
+        groups * padded_tokens(m) // 64
+    )  # 64-token tiles (every bench shape pads to a multiple of 64)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("json", help="records of bench/spmm.py --json")
-    p.add_argument("--floor-ns", type=float, required=True, help="group_iteration_ns of bench/vnni_floor.c")
+    p.add_argument(
+        "--floor-ns", type=float, required=True, help="group_iteration_ns of bench/vnni_floor.c"
+    )
     p.add_argument("--sparsity", type=float, default=0.9)
     args = p.parse_args(argv)
-    records = [r for r in json.load(open(args.json)) if abs(r["sparsity"] - args.sparsity) < 1e-9 or
-               r["backend"] in PEERS[:3]]
+    records = [
+        r
+        for r in json.load(open(args.json))
+        if abs(r["sparsity"] - args.sparsity) < 1e-9 or r["backend"] in PEERS[:3]
+    ]
     shapes = sorted({r["shape"] for r in records}, key=lambda s: [int(v) for v in s.split("x")])
     peers = [b for b in PEERS if any(r["backend"] == b for r in records)]
     print(f"sparsity {args.sparsity:.0%}, floor {args.floor_ns:.2f} ns per group iteration")
-    print("| shape | ours ms | floor ms | efficiency | " + " | ".join(f"vs {b} (bound)" for b in peers) + " |")
+    print(
+        "| shape | ours ms | floor ms | efficiency | "
+        + " | ".join(f"vs {b} (bound)" for b in peers)
+        + " |"
+    )
     print("|---" * (4 + len(peers)) + "|")
     for shape in shapes:
-        ms = {r["backend"]: r["median_ms"] for r in records if r["shape"] == shape and r.get("median_ms")}
+        ms = {
+            r["backend"]: r["median_ms"]
+            for r in records
+            if r["shape"] == shape and r.get("median_ms")
+        }
         if "ours_int8_4x1" not in ms:
             continue
         n, k, m = (int(v) for v in shape.split("x"))
         floor = group_iterations(n, k, m, args.sparsity) * args.floor_ns * 1e-6
         ours = ms["ours_int8_4x1"]
         cells = [f"{ms[b] / ours:.2f}x ({ms[b] / floor:.1f}x)" if b in ms else "-" for b in peers]
-        print(f"| {shape} | {ours:.3f} | {floor:.3f} | {floor / ours:.0%} | " + " | ".join(cells) + " |")
+        print(
+            f"| {shape} | {ours:.3f} | {floor:.3f} | {floor / ours:.0%} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return 0
 
 

@@ -19,7 +19,9 @@ import time
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--trials", type=int, default=64)
     ap.add_argument("--work-dir", default="bench/results/tune_bert_large")
     ap.add_argument("--sparsity", type=float, default=0.9)
@@ -36,19 +38,32 @@ def main(argv=None) -> int:
     from tvm_blocksparse.tuning import default_vs_tuned, extract_tasks
 
     t0 = time.perf_counter()
-    model = make_bert_onnx(BertConfig(layers=1, hidden=1024, heads=16, intermediate=4096), seed=0, sparsity=args.sparsity)
+    model = make_bert_onnx(
+        BertConfig(layers=1, hidden=1024, heads=16, intermediate=4096),
+        seed=0,
+        sparsity=args.sparsity,
+    )
     opts = dict(seq_len=args.seq_len, dtype="int8")
     tb.tune(model, args.work_dir, trials=args.trials, **opts)
     tune_s = time.perf_counter() - t0
     tasks = extract_tasks(model, **opts)
-    print(f"\ntiming default vs tuned side by side ({args.rounds} rounds, {args.threads} thread(s), "
-          f"load avg {os.getloadavg()[0]:.2f})", flush=True)
+    print(
+        f"\ntiming default vs tuned side by side ({args.rounds} rounds, {args.threads} thread(s), "
+        f"load avg {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
     rows = default_vs_tuned(tasks, args.work_dir, host_target(args.threads), rounds=args.rounds)
-    print(f"\n{'kernel (4x1 INT8, ' + str(int(args.sparsity * 100)) + ' %)':<46} {'layers':>6} {'default ms':>10} "
-          f"{'tuned ms':>9} {'gain':>6} {'equal':>5}  choice")
+    print(
+        f"\n{'kernel (4x1 INT8, ' + str(int(args.sparsity * 100)) + ' %)':<46} {'layers':>6} "
+        f"{'default ms':>10} "
+        f"{'tuned ms':>9} {'gain':>6} {'equal':>5}  choice"
+    )
     for r in rows:
-        print(f"{r['kernel']:<46} {r['layers']:>6} {r['default_ms']:>10.4f} {r['tuned_ms']:>9.4f} {r['gain']:>5.2f}x "
-              f"{'yes' if r['outputs_equal'] else 'NO':>5}  {r['choice']}")
+        print(
+            f"{r['kernel']:<46} {r['layers']:>6} {r['default_ms']:>10.4f} {r['tuned_ms']:>9.4f} "
+            f"{r['gain']:>5.2f}x "
+            f"{'yes' if r['outputs_equal'] else 'NO':>5}  {r['choice']}"
+        )
     print(f"trial budget {args.trials} (on top of each task's default), tuning took {tune_s:.0f} s")
     if args.json:
         with open(args.json, "w") as f:

@@ -14,5 +14,11 @@ from .producer_transpose import ProducerTranspose
 from .schedule_kernels import ScheduleKernels
 from .sparsify_linear import SparsifyLinear
 
-__all__ = ["ApplyTunedKernels", "FuseAttention", "LayerNormQParams", "ProducerTranspose", "ScheduleKernels",
-           "SparsifyLinear"]
+__all__ = [
+    "ApplyTunedKernels",
+    "FuseAttention",
+    "LayerNormQParams",
+    "ProducerTranspose",
+    "ScheduleKernels",
+    "SparsifyLinear",
+]

@@ -17,10 +17,10 @@ After::
 from __future__ import annotations
 
 import tvm
-
-from tvm_blocksparse import registry
 from tvm_blocksparse.relay_passes.kernel_calls import layer_report, linear_meta, with_layer_report
 from tvm_blocksparse.relay_passes.schedule_kernels import finish_schedule, is_scheduled
+
+from tvm_blocksparse import registry
 
 
 @tvm.transform.module_pass(opt_level=0, name="ApplyTunedKernels")
@@ -41,12 +41,16 @@ class ApplyTunedKernels:
             meta = linear_meta(func) if isinstance(func, tvm.tirx.PrimFunc) else None
             if meta is None or is_scheduled(func):
                 continue
-            choice = self.tuned.choose(KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], {}))
+            choice = self.tuned.choose(
+                KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], {})
+            )
             if choice is None:
                 continue
             config, schedule, label = choice
             spec = registry.lookup(meta["kind"])
-            tuned = spec.build(meta["m"], meta["n"], meta["k"], meta["blocks"], meta["epilogue"], config)
+            tuned = spec.build(
+                meta["m"], meta["n"], meta["k"], meta["blocks"], meta["epilogue"], config
+            )
             sch = Schedule(tuned.without_attr("global_symbol"))
             schedule(sch)
             mod[gv] = finish_schedule(sch.mod["main"], func)

@@ -1,11 +1,12 @@
 """``FuseAttention`` (INT8 mode): self-attention of an imported BERT -> one call of
 :func:`tvm_blocksparse.op.attention.attention_int8`.
 
-Matches, per layer (batch 1, after :class:`~tvm_blocksparse.relay_passes.sparsify_linear.SparsifyLinear`
+Matches, per layer (batch 1, after
+:class:`~tvm_blocksparse.relay_passes.sparsify_linear.SparsifyLinear`
 made the K projection store ``K^T``)::
 
     q = permute_dims(reshape(Q, [1, S, H, d]), [0, 2, 1, 3])
-    k = reshape(KT[H*d, S], [1, H, d, S])                  # or permute_dims(reshape(K, [1, S, H, d]), [0, 2, 3, 1])
+    k = reshape(KT[H*d, S], [1, H, d, S])  # or permute_dims(reshape(K, [1, S, H, d]), [0, 2, 3, 1])
     p = softmax(matmul(q, k) * c + mask, axis=-1)          # or / c; mask + (...)
     v = permute_dims(reshape(V, [1, S, H, d]), [0, 2, 1, 3])
     o = permute_dims(matmul(p, v), [0, 2, 1, 3])            # [1, S, H, d]
@@ -31,10 +32,15 @@ import numpy as np
 import tvm
 from tvm import relax
 from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+from tvm_blocksparse.relay_passes.kernel_calls import (
+    ATTENTION_ATTR,
+    ENTRY,
+    KernelAdder,
+    static_shape,
+)
 
 from tvm_blocksparse.isa import AMX_INT8, target_has
 from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
-from tvm_blocksparse.relay_passes.kernel_calls import ATTENTION_ATTR, ENTRY, KernelAdder, static_shape
 
 
 @tvm.transform.module_pass(opt_level=0, name="FuseAttention")
@@ -57,7 +63,13 @@ class _Fuse:
         self.skipped: list[str] = []
 
     def run(self) -> tvm.IRModule:
-        self.q_in, self.kt, self.v_in, self.mask, self.c = wildcard(), wildcard(), wildcard(), wildcard(), is_const()
+        self.q_in, self.kt, self.v_in, self.mask, self.c = (
+            wildcard(),
+            wildcard(),
+            wildcard(),
+            wildcard(),
+            is_const(),
+        )
         self.k_in = wildcard()
         self.q_shape, self.k_shape, self.v_shape = wildcard(), wildcard(), wildcard()
         perm = lambda x: is_op("relax.permute_dims")(x)  # noqa: E731
@@ -65,7 +77,9 @@ class _Fuse:
         self.k_perm = perm(is_op("relax.reshape")(self.k_in, wildcard()))
         k = is_op("relax.reshape")(self.kt, self.k_shape) | self.k_perm
         self.scores = is_op("relax.matmul")(q, k)
-        self.mul = is_op("relax.multiply")(self.scores, self.c) | is_op("relax.multiply")(self.c, self.scores)
+        self.mul = is_op("relax.multiply")(self.scores, self.c) | is_op("relax.multiply")(
+            self.c, self.scores
+        )
         self.div = is_op("relax.divide")(self.scores, self.c)
         scaled = self.mul | self.div
         masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
@@ -93,13 +107,28 @@ class _Fuse:
         mask = m[self.mask]
         if static_shape(mask) != [s, s]:
             mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
-        kt = m[self.kt] if self.kt in m else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
+        kt = (
+            m[self.kt]
+            if self.kt in m
+            else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
+        )
         target = tvm.target.Target.current(allow_none=True)
         amx = target is not None and target_has(AMX_INT8, target) and amx_supported(s, d)
-        gv = self.kernels.add(attention_int8(s, heads, d, scale, amx=amx),
-                              f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else ""), "attention_int8")
-        call = relax.call_tir(gv, [relax.op.reshape(m[self.q_in], [s, n]), kt,
-                                   relax.op.reshape(m[self.v_in], [s, n]), mask], relax.TensorType((s, n), "float32"))
+        gv = self.kernels.add(
+            attention_int8(s, heads, d, scale, amx=amx),
+            f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else ""),
+            "attention_int8",
+        )
+        call = relax.call_tir(
+            gv,
+            [
+                relax.op.reshape(m[self.q_in], [s, n]),
+                kt,
+                relax.op.reshape(m[self.v_in], [s, n]),
+                mask,
+            ],
+            relax.TensorType((s, n), "float32"),
+        )
         self.fused += 1
         return relax.op.reshape(call, [1, s, heads, d])
 
@@ -108,16 +137,20 @@ class _Fuse:
         if out is None or len(out) != 4 or out[0] != 1:
             return f"attention output {out}: batch 1 only"
         _, s, heads, d = out
-        axes = [[int(a) for a in e.attrs.axes] if e.attrs.axes is not None else None
-                for e in (expr, m[self.q_perm], m[self.v_perm])]
+        axes = [
+            [int(a) for a in e.attrs.axes] if e.attrs.axes is not None else None
+            for e in (expr, m[self.q_perm], m[self.v_perm])
+        ]
         if any(a != [0, 2, 1, 3] for a in axes):
             return "head permutations other than [0, 2, 1, 3]"
         if s % 16 or d % 16 or s % ROWS_PER_TASK:
             return f"S={s}, d={d}: INT8 attention needs multiples of 16"
         if self.kt in m and static_shape(m[self.kt]) != [heads * d, s]:
             return f"K^T of shape {static_shape(m[self.kt])}, not [{heads * d}, {s}]"
-        if self.k_perm in m and (m[self.k_perm].attrs.axes is None
-                                 or [int(a) for a in m[self.k_perm].attrs.axes] != [0, 2, 3, 1]):
+        if self.k_perm in m and (
+            m[self.k_perm].attrs.axes is None
+            or [int(a) for a in m[self.k_perm].attrs.axes] != [0, 2, 3, 1]
+        ):
             return "K permutation other than [0, 2, 3, 1]"
         for x in [m[self.q_in], m[self.v_in]] + ([m[self.k_in]] if self.k_in in m else []):
             shp = static_shape(x)
@@ -128,9 +161,14 @@ class _Fuse:
             return "scale is not a finite non-zero scalar"
         mask = m[self.mask]
         shp = static_shape(mask)
-        if mask.ty.dtype != "float32" or shp is None or len(shp) > 4 or any(
-                a not in (1, b) for a, b in zip(shp[::-1], [s, s, 1, 1])):
-            return f"mask of shape {shp} ({getattr(mask.ty, 'dtype', '?')}) does not broadcast to [1, 1, {s}, {s}]"
+        if (
+            mask.ty.dtype != "float32"
+            or shp is None
+            or len(shp) > 4
+            or any(a not in (1, b) for a, b in zip(shp[::-1], [s, s, 1, 1]))
+        ):
+            dtype = getattr(mask.ty, "dtype", "?")
+            return f"mask of shape {shp} ({dtype}) does not broadcast to [1, 1, {s}, {s}]"
         if int(m[self.probs].attrs.axis) not in (-1, 3):
             return "softmax not over the key axis"
         return ""

@@ -73,7 +73,9 @@ def layer_report(mod: tvm.IRModule) -> list[LayerDecision]:
 def with_layer_report(mod: tvm.IRModule, report: list[LayerDecision]) -> tvm.IRModule:
     for i, d in enumerate(report):
         d.index = i
-    mod[ENTRY] = mod[ENTRY].with_attr(LAYERS_ATTR, json.dumps([dataclasses.asdict(d) for d in report]))
+    mod[ENTRY] = mod[ENTRY].with_attr(
+        LAYERS_ATTR, json.dumps([dataclasses.asdict(d) for d in report])
+    )
     return mod
 
 
@@ -95,9 +97,20 @@ def linear_meta(func: tvm.tirx.PrimFunc) -> dict | None:
     return meta
 
 
-def encode_linear_meta(kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config) -> str:
-    return json.dumps({"kind": kind, "m": m, "n": n, "k": k, "blocks": blocks,
-                       "epilogue": dataclasses.asdict(epilogue), "config": dataclasses.asdict(config)})
+def encode_linear_meta(
+    kind: str, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config
+) -> str:
+    return json.dumps(
+        {
+            "kind": kind,
+            "m": m,
+            "n": n,
+            "k": k,
+            "blocks": blocks,
+            "epilogue": dataclasses.asdict(epilogue),
+            "config": dataclasses.asdict(config),
+        }
+    )
 
 
 class KernelAdder:
@@ -110,14 +123,24 @@ class KernelAdder:
         self._by_object: dict[tuple, tvm.ir.GlobalVar] = {}
         self._by_content: dict[tuple, tvm.ir.GlobalVar] = {}
         for gv, func in mod.functions_items():
-            if isinstance(func, tvm.tirx.PrimFunc) and func.attrs is not None and NAME_ATTR in func.attrs:
+            if (
+                isinstance(func, tvm.tirx.PrimFunc)
+                and func.attrs is not None
+                and NAME_ATTR in func.attrs
+            ):
                 self._by_content[(str(func.attrs[NAME_ATTR]), hash(func.script()))] = gv
 
-    def add(self, func: tvm.tirx.PrimFunc, name: str, kernel: str, linear: str | None = None) -> tvm.ir.GlobalVar:
+    def add(
+        self, func: tvm.tirx.PrimFunc, name: str, kernel: str, linear: str | None = None
+    ) -> tvm.ir.GlobalVar:
         seen = self._by_object.get((name, func, linear))
         if seen is not None:
             return seen
-        tagged = func.without_attr("global_symbol").with_attr("op_pattern", 8).with_attr(KERNEL_ATTR, kernel)
+        tagged = (
+            func.without_attr("global_symbol")
+            .with_attr("op_pattern", 8)
+            .with_attr(KERNEL_ATTR, kernel)
+        )
         tagged = tagged.with_attr(NAME_ATTR, name)
         if linear is not None:
             tagged = tagged.with_attr(LINEAR_ATTR, linear)
@@ -168,7 +191,11 @@ def kernel_call(expr, mod: tvm.IRModule):
     if not isinstance(gv, tvm.ir.GlobalVar) or gv not in mod.get_global_vars():
         return None  # (a function a running pass has only just added)
     func = mod[gv]
-    if not isinstance(func, tvm.tirx.PrimFunc) or func.attrs is None or KERNEL_ATTR not in func.attrs:
+    if (
+        not isinstance(func, tvm.tirx.PrimFunc)
+        or func.attrs is None
+        or KERNEL_ATTR not in func.attrs
+    ):
         return None
     return expr, func
 

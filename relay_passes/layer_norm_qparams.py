@@ -22,9 +22,9 @@ import numpy as np
 import tvm
 from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
+from tvm_blocksparse.relay_passes.kernel_calls import KernelAdder, static_shape
 
 from tvm_blocksparse.op.layer_norm import layer_norm_qparams
-from tvm_blocksparse.relay_passes.kernel_calls import KernelAdder, static_shape
 
 
 @tvm.transform.module_pass(opt_level=0, name="LayerNormQParams")
@@ -40,18 +40,32 @@ class LayerNormQParams:
             x, gamma, beta = expr.args
             shape = static_shape(x)
             axes = [int(a) for a in expr.attrs.axes]
-            if (shape is None or x.ty.dtype != "float32" or axes not in ([-1], [len(shape) - 1]) or shape[-1] % 64
-                    or not (expr.attrs.center and expr.attrs.scale)
-                    or any(static_shape(p) != [shape[-1]] for p in (gamma, beta))):
+            if (
+                shape is None
+                or x.ty.dtype != "float32"
+                or axes not in ([-1], [len(shape) - 1])
+                or shape[-1] % 64
+                or not (expr.attrs.center and expr.attrs.scale)
+                or any(static_shape(p) != [shape[-1]] for p in (gamma, beta))
+            ):
                 return expr
             k = shape[-1]
             m = int(np.prod(shape[:-1]))
-            gv = kernels.add(layer_norm_qparams(m, k, float(expr.attrs.epsilon)), f"layer_norm_qparams_m{m}_k{k}",
-                             "layer_norm_qparams")
+            gv = kernels.add(
+                layer_norm_qparams(m, k, float(expr.attrs.epsilon)),
+                f"layer_norm_qparams_m{m}_k{k}",
+                "layer_norm_qparams",
+            )
             x2d = relax.op.reshape(x, (m, k)) if len(shape) != 2 else x
-            out = relax.call_tir(gv, [x2d, gamma, beta], [relax.TensorType((m, k), "float32"),
-                                                          relax.TensorType((1,), "float32"),
-                                                          relax.TensorType((1,), "int32")])
+            out = relax.call_tir(
+                gv,
+                [x2d, gamma, beta],
+                [
+                    relax.TensorType((m, k), "float32"),
+                    relax.TensorType((1,), "float32"),
+                    relax.TensorType((1,), "int32"),
+                ],
+            )
             y = relax.TupleGetItem(out, 0)
             return relax.op.reshape(y, shape) if len(shape) != 2 else y
 

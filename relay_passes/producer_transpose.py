@@ -28,11 +28,6 @@ from __future__ import annotations
 import tvm
 from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
-
-from tvm_blocksparse import registry
-from tvm_blocksparse.linear import kernel_config
-from tvm_blocksparse.op import quantize
-from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.relay_passes.kernel_calls import (
     KernelAdder,
     call_args,
@@ -46,6 +41,11 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     weights_id,
     with_layer_report,
 )
+
+from tvm_blocksparse import registry
+from tvm_blocksparse.linear import kernel_config
+from tvm_blocksparse.op import quantize
+from tvm_blocksparse.op.epilogue import Epilogue
 
 
 @tvm.transform.module_pass(opt_level=0, name="ProducerTranspose")
@@ -82,32 +82,65 @@ class ProducerTranspose:
                 if pmeta is None or not registry.lookup(pmeta["kind"]).stores_transposed:
                     return expr
                 ep = pmeta["epilogue"]
-                if ep.out_dtype != "float32" or ep.residual or ep.transposed_out or pmeta["m"] != m \
-                        or pmeta["n"] != k or m % 16:
+                if (
+                    ep.out_dtype != "float32"
+                    or ep.residual
+                    or ep.transposed_out
+                    or pmeta["m"] != m
+                    or pmeta["n"] != k
+                    or m % 16
+                ):
                     return expr
                 static = isinstance(args["x_scale"], tvm.ir.expr.Constant)
                 if static:  # the producer requantizes into this layer's XT: no float round trip
-                    args["XT"] = self.reemit(kernels, by_weights, *producer, pmeta, "uint8",
-                                             {"out_scale": args["x_scale"], "out_zp": args["x_zp"]})
+                    args["XT"] = self.reemit(
+                        kernels,
+                        by_weights,
+                        *producer,
+                        pmeta,
+                        "uint8",
+                        {"out_scale": args["x_scale"], "out_zp": args["x_zp"]},
+                    )
                 else:
                     # the producer stores X^T (float32); its range, then a plain (non-transposing)
                     # quantize gives XT
                     x_in = self.reemit(kernels, by_weights, *producer, pmeta, "float32", {})
-                    qp = relax.call_tir(kernels.add(quantize.dynamic_qparams(k, m), f"dynamic_qparams_m{k}_k{m}",
-                                                    "dynamic_qparams"),
-                                        [x_in], [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")])
-                    args["x_scale"], args["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
-                    args["XT"] = relax.call_tir(kernels.add(quantize.quantize_u8(k, m), f"quantize_u8_m{k}_k{m}",
-                                                            "quantize_u8"),
-                                                [x_in, args["x_scale"], args["x_zp"]], relax.TensorType((k, m), "uint8"))
+                    qp = relax.call_tir(
+                        kernels.add(
+                            quantize.dynamic_qparams(k, m),
+                            f"dynamic_qparams_m{k}_k{m}",
+                            "dynamic_qparams",
+                        ),
+                        [x_in],
+                        [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")],
+                    )
+                    args["x_scale"], args["x_zp"] = (
+                        relax.TupleGetItem(qp, 0),
+                        relax.TupleGetItem(qp, 1),
+                    )
+                    args["XT"] = relax.call_tir(
+                        kernels.add(
+                            quantize.quantize_u8(k, m), f"quantize_u8_m{k}_k{m}", "quantize_u8"
+                        ),
+                        [x_in, args["x_scale"], args["x_zp"]],
+                        relax.TensorType((k, m), "uint8"),
+                    )
                 params = [p.name for p in consumer[1].params][:-1]
                 return relax.call_tir(expr.args[0], [args[p] for p in params], expr.ty)
 
             bb.update_func(gv, rewrite_call(pattern, rewrite, func))
         return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
 
-    def reemit(self, kernels: KernelAdder, by_weights: dict, call, func, meta: dict, out_dtype: str,
-               extra_args: dict) -> relax.Expr:
+    def reemit(
+        self,
+        kernels: KernelAdder,
+        by_weights: dict,
+        call,
+        func,
+        meta: dict,
+        out_dtype: str,
+        extra_args: dict,
+    ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y^T[N, M]`` of ``out_dtype`` (uint8: requantized
         with ``extra_args``' ``out_scale``/``out_zp``)."""
         kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
@@ -116,8 +149,12 @@ class ProducerTranspose:
         config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
         tag = "u8t" if out_dtype == "uint8" else "f32t"
         built = spec.build(m, n, k, meta["blocks"], ep_t, config)
-        gv = kernels.add(built, f"{kind}_{tag}_m{m}_n{n}_k{k}", kind,
-                         encode_linear_meta(kind, m, n, k, meta["blocks"], ep_t, config))
+        gv = kernels.add(
+            built,
+            f"{kind}_{tag}_m{m}_n{n}_k{k}",
+            kind,
+            encode_linear_meta(kind, m, n, k, meta["blocks"], ep_t, config),
+        )
         args = call_args(call, func)
         decision = by_weights.get(weights_id(const_value(args["w_data"])))
         if decision is not None:

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import tvm
 from tvm.s_tir import Schedule
-
-from tvm_blocksparse import registry
 from tvm_blocksparse.relay_passes.kernel_calls import KERNEL_ATTR, NAME_ATTR
 from tvm_blocksparse.schedules import OP_SCHEDULES
 from tvm_blocksparse.schedules.cpu_rules import RULE_ATTR, SCHEDULED_ATTR
 
+from tvm_blocksparse import registry
+
 
 def is_scheduled(func: tvm.tirx.PrimFunc) -> bool:
-    return func.attrs is not None and SCHEDULED_ATTR in func.attrs and bool(int(func.attrs[SCHEDULED_ATTR]))
+    return (
+        func.attrs is not None
+        and SCHEDULED_ATTR in func.attrs
+        and bool(int(func.attrs[SCHEDULED_ATTR]))
+    )
 
 
 def finish_schedule(scheduled: tvm.tirx.PrimFunc, original: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
@@ -54,8 +58,12 @@ class ScheduleKernels:
 
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         for gv, func in list(mod.functions_items()):
-            if not isinstance(func, tvm.tirx.PrimFunc) or func.attrs is None or KERNEL_ATTR not in func.attrs \
-                    or is_scheduled(func):
+            if (
+                not isinstance(func, tvm.tirx.PrimFunc)
+                or func.attrs is None
+                or KERNEL_ATTR not in func.attrs
+                or is_scheduled(func)
+            ):
                 continue
             sch = Schedule(func)
             schedule_of(str(func.attrs[KERNEL_ATTR]))(sch)

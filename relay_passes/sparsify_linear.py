@@ -31,7 +31,8 @@ After (INT8, dynamic ranges, a 4x1-sparse W)::
     lv2 = R.reshape(y, (1, S, N))
 
 Layers it can't take (non-constant weight, another dtype, shapes no kernel tiles) stay; every
-decision is recorded in the module (:func:`~tvm_blocksparse.relay_passes.kernel_calls.layer_report`).
+decision is recorded in the module
+(:func:`~tvm_blocksparse.relay_passes.kernel_calls.layer_report`).
 """
 
 from __future__ import annotations
@@ -42,13 +43,6 @@ import numpy as np
 import tvm
 from tvm import relax
 from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
-
-from tvm_blocksparse import format as fmt
-from tvm_blocksparse import registry
-from tvm_blocksparse.linear import kernel_config
-from tvm_blocksparse.onnx_import import weight_key
-from tvm_blocksparse.op import quantize
-from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.relay_passes.kernel_calls import (
     KernelAdder,
     LayerDecision,
@@ -61,6 +55,13 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     weights_id,
     with_layer_report,
 )
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse import registry
+from tvm_blocksparse.linear import kernel_config
+from tvm_blocksparse.onnx_import import weight_key
+from tvm_blocksparse.op import quantize
+from tvm_blocksparse.op.epilogue import Epilogue
 
 MODES = ("int8", "fp32")
 
@@ -78,15 +79,26 @@ class _GeluPattern:
         erf = is_op("relax.erf")(self.div | self.mul)
         one_plus_erf = is_op("relax.add")(erf, self.c_one) | is_op("relax.add")(self.c_one, erf)
         mul = lambda a, b: is_op("relax.multiply")(a, b) | is_op("relax.multiply")(b, a)  # noqa: E731
-        self.pattern = (mul(mul(y, one_plus_erf), self.c_half) | mul(mul(y, self.c_half), one_plus_erf)
-                        | mul(y, mul(self.c_half, one_plus_erf)))
+        self.pattern = (
+            mul(mul(y, one_plus_erf), self.c_half)
+            | mul(mul(y, self.c_half), one_plus_erf)
+            | mul(y, mul(self.c_half, one_plus_erf))
+        )
 
     def constants_ok(self, matches) -> bool:
         def close(p, want):
             v = const_value(matches[p])
-            return v is not None and v.size == 1 and abs(float(v.reshape(())) - want) <= 1e-6 * max(1.0, abs(want))
+            return (
+                v is not None
+                and v.size == 1
+                and abs(float(v.reshape(())) - want) <= 1e-6 * max(1.0, abs(want))
+            )
 
-        arg_ok = close(self.c_arg, math.sqrt(2.0)) if self.div in matches else close(self.c_arg, 1 / math.sqrt(2.0))
+        arg_ok = (
+            close(self.c_arg, math.sqrt(2.0))
+            if self.div in matches
+            else close(self.c_arg, 1 / math.sqrt(2.0))
+        )
         return arg_ok and close(self.c_one, 1.0) and close(self.c_half, 0.5)
 
 
@@ -94,8 +106,10 @@ def check_options(mode: str, block: str, threshold: float) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if block not in registry.sparse_blocks(mode):
-        raise ValueError(f"block {block!r} has no {mode} kernel; choose one of {registry.sparse_blocks(mode)} "
-                         "(orientation: (out x in) of W[N_out, K_in])")
+        raise ValueError(
+            f"block {block!r} has no {mode} kernel; choose one of {registry.sparse_blocks(mode)} "
+            "(orientation: (out x in) of W[N_out, K_in])"
+        )
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
 
@@ -106,8 +120,14 @@ class SparsifyLinear:
     of layer inputs from calibration (layers without an entry quantize at run time);
     ``token_tile``: impose one register-tile token count on every kernel (tests, experiments)."""
 
-    def __init__(self, mode: str = "int8", block: str = "4x1", threshold: float = 0.7, token_tile: int | None = None,
-                 static_ranges: dict[str, tuple[float, float]] | None = None):
+    def __init__(
+        self,
+        mode: str = "int8",
+        block: str = "4x1",
+        threshold: float = 0.7,
+        token_tile: int | None = None,
+        static_ranges: dict[str, tuple[float, float]] | None = None,
+    ):
         check_options(mode, block, threshold)
         self.mode, self.block, self.threshold, self.token_tile = mode, block, threshold, token_tile
         self.static_ranges = static_ranges or {}
@@ -138,7 +158,10 @@ class _Rewrite:
             # attention's K^T: reshape to [1, S, H, d], permute to [1, H, d, S]
             (is_op("relax.permute_dims")(self.split_heads), dict(bias=True, transposed_heads=True)),
             (self.gelu.pattern, dict(bias=True, gelu=True)),
-            (is_op("relax.add")(biased, r) | is_op("relax.add")(r, biased), dict(bias=True, residual=True)),
+            (
+                is_op("relax.add")(biased, r) | is_op("relax.add")(r, biased),
+                dict(bias=True, residual=True),
+            ),
             (biased, dict(bias=True)),
             (mm, {}),
         ]
@@ -147,7 +170,9 @@ class _Rewrite:
                 continue
             for pattern, ep in patterns:
                 self.var2val = relax.analysis.get_var2val(func)
-                func = rewrite_call(pattern, lambda expr, m, ep=ep: self.rewrite(expr, m, x, w, b, r, ep), func)
+                func = rewrite_call(
+                    pattern, lambda expr, m, ep=ep: self.rewrite(expr, m, x, w, b, r, ep), func
+                )
             self.bb.update_func(gv, func)
         return with_layer_report(relax.transform.DeadCodeElimination()(self.bb.get()), self.report)
 
@@ -158,44 +183,71 @@ class _Rewrite:
         x_shape = static_shape(x)
         if ep_flags.get("gelu") and not self.gelu.constants_ok(matches):
             return expr  # same shape as GELU, other constants: leave it to the plain patterns
-        if weight is None or weight.ndim != 2 or weight.dtype != np.float32 or x_shape is None \
-                or x_shape[-1] != weight.shape[0]:
+        if (
+            weight is None
+            or weight.ndim != 2
+            or weight.dtype != np.float32
+            or x_shape is None
+            or x_shape[-1] != weight.shape[0]
+        ):
             return expr  # not a Linear we handle (non-2-D / non-float32 weight, dynamic shape)
         k, n = weight.shape
         m = int(np.prod(x_shape[:-1]))
-        heads = self.transposed_heads_shape(expr, matches, x_shape, n, m) if ep_flags.get("transposed_heads") else None
+        heads = (
+            self.transposed_heads_shape(expr, matches, x_shape, n, m)
+            if ep_flags.get("transposed_heads")
+            else None
+        )
         if ep_flags.get("transposed_heads") and heads is None:
             return expr  # not K^T-shaped (Q and V also match): the plain patterns take it
         w_out_in = np.ascontiguousarray(weight.T)
         sparsity = fmt.block_sparsity(w_out_in, self.o.block)
-        ep_name = "+".join(["bias"] * ep_flags.get("bias", False) + ["gelu"] * ep_flags.get("gelu", False)
-                           + ["residual"] * ep_flags.get("residual", False)) or "none"
-        choice = registry.choose_linear_kernel(self.o.mode, self.o.block, n, k, sparsity, self.o.threshold,
-                                               self.target)
+        ep_name = (
+            "+".join(
+                ["bias"] * ep_flags.get("bias", False)
+                + ["gelu"] * ep_flags.get("gelu", False)
+                + ["residual"] * ep_flags.get("residual", False)
+            )
+            or "none"
+        )
+        choice = registry.choose_linear_kernel(
+            self.o.mode, self.o.block, n, k, sparsity, self.o.threshold, self.target
+        )
         if heads is not None:
             if choice.spec is None or not choice.spec.stores_transposed:
                 return expr  # only a kernel that stores Y^T gives K^T: the plain patterns take it
             ep_name += "+transposed_out"
-        decision = LayerDecision(len(self.report), n, k, m, sparsity, choice.kernel, ep_name, choice.reason)
+        decision = LayerDecision(
+            len(self.report), n, k, m, sparsity, choice.kernel, ep_name, choice.reason
+        )
         if choice.spec is None:
             return self.leave_alone(expr, w_const, decision)
         bias = const_value(matches[b_pat]) if ep_flags.get("bias") else None
         if bias is not None and bias.size != n:
-            decision.kernel, decision.reason = "unchanged", f"bias of {bias.size} values for {n} outputs"
+            decision.kernel, decision.reason = (
+                "unchanged",
+                f"bias of {bias.size} values for {n} outputs",
+            )
             return self.leave_alone(expr, w_const, decision)
         residual = matches[r_pat] if ep_flags.get("residual") else None
-        if residual is not None and (static_shape(residual) != x_shape[:-1] + [n]):
+        if residual is not None and (static_shape(residual) != [*x_shape[:-1], n]):
             decision.kernel, decision.reason = "unchanged", "residual shape differs from the output"
             return self.leave_alone(expr, w_const, decision)
         # (hashing every weight is skipped when there is no calibration)
-        static = self.o.static_ranges.get(weight_key(weight)) if choice.spec.int8 and self.o.static_ranges else None
+        static = (
+            self.o.static_ranges.get(weight_key(weight))
+            if choice.spec.int8 and self.o.static_ranges
+            else None
+        )
         if static is not None:
             decision.epilogue += " (static quant)"
         earlier = self.left_alone.pop(w_const, None)
         if earlier is not None:  # an outer pattern left it; this shorter one takes it
             self.report.remove(earlier)
         self.report.append(decision)
-        out = self.emit(choice.spec, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static, decision)
+        out = self.emit(
+            choice.spec, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static, decision
+        )
         if heads is not None:
             return relax.op.reshape(out, heads)  # Y^T[N = H*d, S] is [1, H, d, S] row-major
         return out
@@ -208,7 +260,8 @@ class _Rewrite:
         return expr
 
     def transposed_heads_shape(self, expr, matches, x_shape, n, m):
-        """``[1, H, d, S]`` when ``expr`` is ``permute_dims(reshape(linear, [1, S, H, d]), [0, 2, 3, 1])``
+        """``[1, H, d, S]`` when ``expr`` is ``permute_dims(reshape(linear, [1, S, H, d]), [0, 2, 3,
+        1])``
         on batch 1 with M % 16 == 0; else None."""
         axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
         split = static_shape(matches[self.split_heads])
@@ -230,22 +283,35 @@ class _Rewrite:
         return relax.TupleGetItem(expr.tuple_value, 1), relax.TupleGetItem(expr.tuple_value, 2)
 
     # ------------------------------------------------------------------ IR emission
-    def emit(self, spec, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static_range, decision):
-        ep = Epilogue("float32", bias=bias is not None, gelu=bool(ep_flags.get("gelu")),
-                      residual=residual is not None, transposed_out=bool(ep_flags.get("transposed_heads")))
+    def emit(
+        self, spec, w_out_in, x, m, k, n, x_shape, bias, residual, ep_flags, static_range, decision
+    ):
+        ep = Epilogue(
+            "float32",
+            bias=bias is not None,
+            gelu=bool(ep_flags.get("gelu")),
+            residual=residual is not None,
+            transposed_out=bool(ep_flags.get("transposed_heads")),
+        )
         arrays = spec.prepare_weight(w_out_in, m)
         blocks = spec.shared_blocks(arrays)
         config = kernel_config(spec.kind, m, n, k, ep, self.o.token_tile)
         func = spec.build(m, n, k, blocks, ep, config)
-        gv = self.kernels.add(func, f"{spec.kind}_m{m}_n{n}_k{k}", spec.kind,
-                              encode_linear_meta(spec.kind, m, n, k, blocks, ep, config))
+        gv = self.kernels.add(
+            func,
+            f"{spec.kind}_m{m}_n{n}_k{k}",
+            spec.kind,
+            encode_linear_meta(spec.kind, m, n, k, blocks, ep, config),
+        )
         decision.callee, decision.weights = gv.name_hint, weights_id(arrays["w_data"])
         x2d = relax.op.reshape(x, (m, k)) if len(x_shape) != 2 else x
         values: dict[str, relax.Expr] = {name: relax.const(a) for name, a in arrays.items()}
         if bias is not None:
             values["bias"] = relax.const(bias.astype(np.float32))
         if residual is not None:
-            values["residual"] = relax.op.reshape(residual, (m, n)) if len(x_shape) != 2 else residual
+            values["residual"] = (
+                relax.op.reshape(residual, (m, n)) if len(x_shape) != 2 else residual
+            )
         if not spec.int8:
             values["X"] = x2d
         else:
@@ -258,25 +324,47 @@ class _Rewrite:
                 if ln is not None:  # our LayerNorm already measured its output's range
                     values["x_scale"], values["x_zp"] = ln
                 else:
-                    qp = self.call_op(quantize.dynamic_qparams(m, k), f"dynamic_qparams_m{m}_k{k}",
-                                      "dynamic_qparams", [x2d], [((1,), "float32"), ((1,), "int32")])
-                    values["x_scale"], values["x_zp"] = relax.TupleGetItem(qp, 0), relax.TupleGetItem(qp, 1)
+                    qp = self.call_op(
+                        quantize.dynamic_qparams(m, k),
+                        f"dynamic_qparams_m{m}_k{k}",
+                        "dynamic_qparams",
+                        [x2d],
+                        [((1,), "float32"), ((1,), "int32")],
+                    )
+                    values["x_scale"], values["x_zp"] = (
+                        relax.TupleGetItem(qp, 0),
+                        relax.TupleGetItem(qp, 1),
+                    )
             if spec.activation == "XT":
-                values["XT"] = self.call_op(quantize.quantize_transpose_u8(m, k), f"quantize_transpose_u8_m{m}_k{k}",
-                                            "quantize_transpose_u8", [x2d, values["x_scale"], values["x_zp"]],
-                                            ((k, quantize.padded_tokens(m)), "uint8"))
+                values["XT"] = self.call_op(
+                    quantize.quantize_transpose_u8(m, k),
+                    f"quantize_transpose_u8_m{m}_k{k}",
+                    "quantize_transpose_u8",
+                    [x2d, values["x_scale"], values["x_zp"]],
+                    ((k, quantize.padded_tokens(m)), "uint8"),
+                )
             else:
-                values["X"] = self.call_op(quantize.quantize_u8(m, k), f"quantize_u8_m{m}_k{k}", "quantize_u8",
-                                           [x2d, values["x_scale"], values["x_zp"]], ((m, k), "uint8"))
+                values["X"] = self.call_op(
+                    quantize.quantize_u8(m, k),
+                    f"quantize_u8_m{m}_k{k}",
+                    "quantize_u8",
+                    [x2d, values["x_scale"], values["x_zp"]],
+                    ((m, k), "uint8"),
+                )
         params = [p.name for p in func.params][:-1]
         if ep.transposed_out:
-            return relax.call_tir(gv, [values[p] for p in params], relax.TensorType((n, m), "float32"))
+            return relax.call_tir(
+                gv, [values[p] for p in params], relax.TensorType((n, m), "float32")
+            )
         y = relax.call_tir(gv, [values[p] for p in params], relax.TensorType((m, n), "float32"))
         return relax.op.reshape(y, [*x_shape[:-1], n]) if len(x_shape) != 2 else y
 
     def call_op(self, func, name: str, kernel: str, args: list, out):
         """``call_tir`` of one of our (non-Linear) ops; ``out`` one (shape, dtype) or a list."""
         gv = self.kernels.add(func, name, kernel)
-        ty = [relax.TensorType(s, d) for s, d in out] if isinstance(out, list) else relax.TensorType(*out)
+        ty = (
+            [relax.TensorType(s, d) for s, d in out]
+            if isinstance(out, list)
+            else relax.TensorType(*out)
+        )
         return relax.call_tir(gv, args, ty)
-

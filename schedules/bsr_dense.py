@@ -34,7 +34,9 @@ def _has_block(sch: Schedule, block_name: str) -> bool:
 
 def _unroll_inner(sch: Schedule, block_name: str, keep_outer: int = 1) -> None:
     """Unroll every loop of ``block_name`` but the first ``keep_outer`` (the parallel loop...)."""
-    if not _has_block(sch, block_name):  # e.g. the epilogue block exists only for dequantizing epilogues
+    if not _has_block(
+        sch, block_name
+    ):  # e.g. the epilogue block exists only for dequantizing epilogues
         return
     for loop in sch.get_loops(sch.get_sblock(block_name))[keep_outer:]:
         sch.unroll(loop)
@@ -50,7 +52,9 @@ def split_parallel_tiles(sch: Schedule, factors) -> None:
     sch.parallel(outer)
 
 
-def schedule_bsr_dense_int8_4x1(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:
+def schedule_bsr_dense_int8_4x1(
+    sch: Schedule, unroll: bool = True, parallel_split=None
+) -> Schedule:
     """Tensorize the 4x1 kernel's ``dot`` (16 tokens x 4 inputs, one output channel) with
     ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile.
     ``parallel_split``: see :func:`split_parallel_tiles` (None: one tile per parallel task)."""
@@ -92,7 +96,9 @@ def schedule_out_lane_kernel(sch: Schedule, unroll: bool = True, parallel_split=
     return sch
 
 
-def schedule_bsr_dense_fp32_1x16(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:
+def schedule_bsr_dense_fp32_1x16(
+    sch: Schedule, unroll: bool = True, parallel_split=None
+) -> Schedule:
     """FP32 1x16 kernel: the staged form (16-token tile in two 8-token halves, ``dot`` and
     ``dot_hi``) or the direct one (:func:`schedule_out_lane_kernel`); both tensorize onto
     ``vfmadd231ps`` with an embedded activation broadcast and unroll the register tile."""
@@ -122,4 +128,3 @@ def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -
     _, mi = sch.split(m, [None, tokens_per_vector])
     sch.vectorize(mi)
     return sch
-

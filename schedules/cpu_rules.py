@@ -134,8 +134,16 @@ class Matmul(ScheduleRule):
                 return None
         else:
             out_block = sch.cache_write(mm.block_rv, 0, "global")
-        schedule_matmul_tile(sch, mm.block_rv, out_block, self.rows, self.vectors, _vector_lanes(target),
-                             pack_b=_b_is_layout_free(func, sch.get(mm.block_rv)), prefetch_k=self.prefetch_k)
+        schedule_matmul_tile(
+            sch,
+            mm.block_rv,
+            out_block,
+            self.rows,
+            self.vectors,
+            _vector_lanes(target),
+            pack_b=_b_is_layout_free(func, sch.get(mm.block_rv)),
+            prefetch_k=self.prefetch_k,
+        )
         return sch
 
 
@@ -143,7 +151,11 @@ def _is_gemm_block(sch: s_tir.Schedule, info) -> bool:
     # Block iters, not the normalized ones: those drop unit axes (one token = a GEMV).
     block = sch.get(info.block_rv)
     kinds = [iv.iter_type for iv in block.iter_vars]
-    if len(kinds) < 2 or kinds[-1] != tirx.IterVar.CommReduce or kinds.count(tirx.IterVar.CommReduce) != 1:
+    if (
+        len(kinds) < 2
+        or kinds[-1] != tirx.IterVar.CommReduce
+        or kinds.count(tirx.IterVar.CommReduce) != 1
+    ):
         return False
     if len(block.reads) != 2 or len(block.writes) != 1:
         return False
@@ -162,7 +174,9 @@ def _is_gemm_block(sch: s_tir.Schedule, info) -> bool:
     if not (same(a_idx[-1], k) and same(b_idx[-2], k) and same(b_idx[-1], j)):
         return False
     # Row axis: a spatial iter, or a unit axis TensorIR's normalization folded away (1 token).
-    return (len(spatial) >= 2 and same(a_idx[-2], spatial[-2])) or isinstance(a_idx[-2], tirx.IntImm)
+    return (len(spatial) >= 2 and same(a_idx[-2], spatial[-2])) or isinstance(
+        a_idx[-2], tirx.IntImm
+    )
 
 
 def _has_row_axis(sch: s_tir.Schedule, mm_block) -> bool:
@@ -175,7 +189,11 @@ def _has_row_axis(sch: s_tir.Schedule, mm_block) -> bool:
 def _b_is_layout_free(func: tirx.PrimFunc, block) -> bool:
     """True when Relax marked B layout-free (a parameter bound to a constant,
     ``AttachAttrLayoutFreeBuffers``), so the schedule may store it pre-packed."""
-    free = {int(f) for f in func.attrs.get("layout_free_buffers", [])} if func.attrs is not None else set()
+    free = (
+        {int(f) for f in func.attrs.get("layout_free_buffers", [])}
+        if func.attrs is not None
+        else set()
+    )
     b_buf = block.reads[1].source
     return any(p.same_as(b_buf) and i in free for i, p in enumerate(func.params))
 
@@ -196,8 +214,14 @@ def choose_tile(m: int, n: int, lanes: int, prefetch_k: int) -> tuple[int, int, 
 
 
 def schedule_matmul_tile(
-    sch: s_tir.Schedule, mm_block, out_block, rows: int | None, vectors: int | None, lanes: int,
-    pack_b: bool = False, prefetch_k: int = 0,
+    sch: s_tir.Schedule,
+    mm_block,
+    out_block,
+    rows: int | None,
+    vectors: int | None,
+    lanes: int,
+    pack_b: bool = False,
+    prefetch_k: int = 0,
 ) -> None:
     """The one FP32 matmul schedule (the default rule and any tuning space call this).
 
@@ -423,20 +447,26 @@ class ApplyScheduleRules:
             if not isinstance(func, tirx.PrimFunc):
                 continue
             name = gv.name_hint
-            if func.attrs is not None and SCHEDULED_ATTR in func.attrs and int(func.attrs[SCHEDULED_ATTR]):
+            if (
+                func.attrs is not None
+                and SCHEDULED_ATTR in func.attrs
+                and int(func.attrs[SCHEDULED_ATTR])
+            ):
                 self.listing[name] = str(func.attrs.get(RULE_ATTR, "prescheduled"))
                 continue
             self.listing[name] = "fallback"
             for rule in self.rules:
                 try:
                     sch = rule.apply(func, target, False)
-                except Exception as err:  # noqa: BLE001 - a failing rule falls back, it must not crash the build
+                except Exception as err:
                     logger.warning("schedule rule %s failed on %s: %s", _rule_name(rule), name, err)
                     continue
                 if sch is None:
                     continue
                 updates[gv] = (
-                    sch.mod["main"].with_attr(SCHEDULED_ATTR, True).with_attr(RULE_ATTR, _rule_name(rule))
+                    sch.mod["main"]
+                    .with_attr(SCHEDULED_ATTR, True)
+                    .with_attr(RULE_ATTR, _rule_name(rule))
                 )
                 self.listing[name] = _rule_name(rule)
                 break
@@ -448,4 +478,7 @@ class ApplyScheduleRules:
 def format_listing(listing: dict[str, str]) -> str:
     """The debug listing: one ``rule  primfunc`` line per PrimFunc, grouped by rule."""
     width = max((len(r) for r in listing.values()), default=8)
-    return "\n".join(f"{rule:<{width}}  {name}" for name, rule in sorted(listing.items(), key=lambda kv: (kv[1], kv[0])))
+    return "\n".join(
+        f"{rule:<{width}}  {name}"
+        for name, rule in sorted(listing.items(), key=lambda kv: (kv[1], kv[0]))
+    )

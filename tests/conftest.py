@@ -35,7 +35,8 @@ def requires_isa(level: str):
     host = isa.host_isa_level()
     return pytest.mark.skipif(
         not (IS_X86 and isa.host_has(lvl)),
-        reason=f"{_ISA_SKIP_PREFIX}{lvl.name} code; this CPU's best level is {host.name if host else 'none'}",
+        reason=f"{_ISA_SKIP_PREFIX}{lvl.name} code; this CPU's best level is "
+        f"{host.name if host else 'none'}",
     )
 
 
@@ -48,10 +49,12 @@ def pytest_terminal_summary(terminalreporter):
         reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
         reason = reason.removeprefix("Skipped: ")
         if reason.startswith(_ISA_SKIP_PREFIX):
-            level = reason[len(_ISA_SKIP_PREFIX):].split()[0]
+            level = reason[len(_ISA_SKIP_PREFIX) :].split()[0]
             counts[level] = counts.get(level, 0) + 1
     host = isa.host_isa_level()
     line = ", ".join(f"{n} need {level}" for level, n in sorted(counts.items())) or "none"
     terminalreporter.write_line(
-        f"ISA: this CPU runs {host.name if host else 'no listed level'}; skipped for the host's ISA: "
-        f"{sum(counts.values())} ({line})")
+        f"ISA: this CPU runs {host.name if host else 'no listed level'}; skipped for the host's "
+        "ISA: "
+        f"{sum(counts.values())} ({line})"
+    )

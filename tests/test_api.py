@@ -20,7 +20,9 @@ def test_fp32_sparse_model_matches_onnxruntime():
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("tiny", seed=2, sparsity=0.9, block="1x16")
     feeds = random_inputs(1, 37, vocab=1000, pad=4, seed=3)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     compiled = tb.compile(model, seq_len=37, dtype="fp32")
     assert {d["kernel"] for d in compiled.report} == {"fp32_1x16"}
     out = compiled.run(feeds)[0]
@@ -32,11 +34,18 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     assert compiled.metadata["vm_exec_mode"] == "compiled"  # the VM's instructions as native code
     assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
-    assert {d["epilogue"] for d in compiled.report} == {"bias", "bias+gelu", "bias+residual", "bias+transposed_out"}
+    assert {d["epilogue"] for d in compiled.report} == {
+        "bias",
+        "bias+gelu",
+        "bias+residual",
+        "bias+transposed_out",
+    }
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()
@@ -46,17 +55,23 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
     assert os.path.isfile(path) and os.path.isfile(path + ".json")
     loaded = tb.load(path)
     assert "Scope" not in capfd.readouterr().err  # TVM's per-constant log lines are filtered out
-    assert loaded.input_names == ["input_ids", "attention_mask"] and loaded.output_names == ["last_hidden_state"]
+    assert loaded.input_names == ["input_ids", "attention_mask"] and loaded.output_names == [
+        "last_hidden_state"
+    ]
     np.testing.assert_array_equal(loaded.run(feeds)[0], out)
 
-    # an id outside the vocabulary is rejected before it reaches the unchecked gather (it segfaulted)
+    # an id outside the vocabulary is rejected before it reaches the unchecked gather (it
+    # segfaulted)
     vocab = next(t.dims[0] for t in model.graph.initializer if t.name == "emb.word")
     assert compiled.index_bounds == loaded.index_bounds == {"input_ids": vocab}
     for bad in (vocab, -1, 2**40):
         wrong = dict(feeds, input_ids=feeds["input_ids"].copy())
         wrong["input_ids"][0, 7] = bad
         for m in (compiled, loaded):
-            with pytest.raises(ValueError, match=rf"'input_ids': {bad} at position \[0, 7\] .* outside \[0, {vocab}\)"):
+            with pytest.raises(
+                ValueError,
+                match=rf"'input_ids': {bad} at position \[0, 7\] .* outside \[0, {vocab}\)",
+            ):
                 m.run(wrong)
     edge = dict(feeds, input_ids=np.full_like(feeds["input_ids"], vocab - 1))
     np.testing.assert_array_equal(loaded.run(edge)[0], compiled.run(edge)[0])
@@ -64,27 +79,39 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
 
 def test_int8_on_a_target_without_vnni_falls_back_to_fp32():
     model = make_bert_onnx("tiny", seed=1, sparsity=0.9, block="4x1")
-    with pytest.warns(UserWarning, match="no INT8 kernel .*avx512_vnni"):  # Haswell: AVX2 + FMA, which every x86 host here runs
-        compiled = tb.compile(model, seq_len=8, dtype="int8", target={"kind": "llvm", "mcpu": "haswell"})
+    with pytest.warns(
+        UserWarning, match="no INT8 kernel .*avx512_vnni"
+    ):  # Haswell: AVX2 + FMA, which every x86 host here runs
+        compiled = tb.compile(
+            model, seq_len=8, dtype="int8", target={"kind": "llvm", "mcpu": "haswell"}
+        )
     assert compiled.metadata["dtype"] == "fp32" and compiled.metadata["notes"]
     ref = tb.compile(model, seq_len=8, dtype="fp32").run(random_inputs(1, 8, vocab=1000))[0]
-    np.testing.assert_allclose(compiled.run(random_inputs(1, 8, vocab=1000))[0], ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        compiled.run(random_inputs(1, 8, vocab=1000))[0], ref, rtol=1e-5, atol=1e-5
+    )
 
 
-
-# ----------------------------------------------------------------------------- inspect / prune / bad input
+# ----------------------------------------------------------------------------- inspect / prune /
+# bad input
 
 
 def test_prune_then_inspect(tmp_path):
     dense = tmp_path / "tiny.onnx"
     onnx.save(make_bert_onnx("tiny", seed=0), dense)
     report = tb.inspect(dense)
-    assert not any(l.goes_sparse for l in report.layers) and "No layer is sparse enough" in str(report)
+    assert not any(
+        layer.goes_sparse for layer in report.layers
+    ) and "No layer is sparse enough" in str(report)
     names = tb.prune(dense, tmp_path / "tiny90.onnx", sparsity=0.9, block="4x1")
     assert len(names) == 2 * 6
     report = tb.inspect(tmp_path / "tiny90.onnx")
-    assert all(l.goes_sparse and abs(l.sparsity["4x1"] - 0.9) < 0.01 for l in report.layers)
-    assert all(l.sparsity["16x4"] < 0.5 for l in report.layers)  # 4x1 pruning is not 16x4 sparse
+    assert all(
+        layer.goes_sparse and abs(layer.sparsity["4x1"] - 0.9) < 0.01 for layer in report.layers
+    )
+    assert all(
+        layer.sparsity["16x4"] < 0.5 for layer in report.layers
+    )  # 4x1 pruning is not 16x4 sparse
     assert report.estimated_speedup > 1.5
 
 
@@ -94,9 +121,12 @@ def test_bad_models_give_clear_errors(tmp_path, bad):
     if bad == "not_onnx":
         path.write_bytes(b"this is not a protobuf \x00\x01")
     elif bad == "no_matmul":
-        g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+        g = helper.make_graph(
+            [helper.make_node("Relu", ["x"], ["y"])],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        )
         onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
     with pytest.raises((OnnxImportError, FileNotFoundError)):
         tb.compile(path)
@@ -119,7 +149,9 @@ def test_bad_block_strings_and_shapes():
 
 def test_sequence_longer_than_the_position_table_is_a_clear_error():
     model = make_bert_onnx("tiny", seed=0)  # 128 positions
-    with pytest.raises(OnnxImportError, match=r"'emb.position' \(128 rows\) needs row 255 .* use seq_len <= 128"):
+    with pytest.raises(
+        OnnxImportError, match=r"'emb.position' \(128 rows\) needs row 255 .* use seq_len <= 128"
+    ):
         tb.compile(model, seq_len=256, dtype="fp32")
 
 
@@ -128,12 +160,15 @@ def test_frontend_errors_name_a_position_table_shorter_than_seq_len():
     on a broadcast; the error then names the embedding table (not the int64 id buffer)."""
     from tvm_blocksparse.onnx_import import _position_table_hint
 
-    inits = [numpy_helper.from_array(np.zeros((1, 64), np.int64), "emb.position_ids"),
-             numpy_helper.from_array(np.zeros((64, 8), np.float32), "emb.position_embeddings.weight")]
+    inits = [
+        numpy_helper.from_array(np.zeros((1, 64), np.int64), "emb.position_ids"),
+        numpy_helper.from_array(np.zeros((64, 8), np.float32), "emb.position_embeddings.weight"),
+    ]
     g = helper.make_graph([], "g", [], [], inits)
     model = helper.make_model(g)
-    assert _position_table_hint(model, 128) == (" (seq_len=128 but 'emb.position_embeddings.weight' has 64 positions: "
-                                                "use seq_len <= 64)")
+    assert _position_table_hint(model, 128) == (
+        " (seq_len=128 but 'emb.position_embeddings.weight' has 64 positions: use seq_len <= 64)"
+    )
     assert _position_table_hint(model, 64) == ""
 
 
@@ -147,10 +182,14 @@ def test_module_built_for_a_richer_cpu_refuses_to_run(tmp_path, monkeypatch):
     compiled = tb.compile(model, seq_len=8, dtype="fp32", target=skx)
     path = compiled.export(tmp_path / "skx.so")
     host_runs_it = not isa.missing_host_features(skx)
-    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"sse4_2", "avx", "avx2", "fma"}))  # Haswell
+    monkeypatch.setattr(
+        isa, "host_cpu_flags", lambda: frozenset({"sse4_2", "avx", "avx2", "fma"})
+    )  # Haswell
     feeds = random_inputs(1, 8, vocab=1000)
     for m in (compiled, tb.load(path)):
-        with pytest.raises(RuntimeError, match=r"uses avx512f, avx512bw, avx512dq, avx512vl; this CPU lacks them"):
+        with pytest.raises(
+            RuntimeError, match=r"uses avx512f, avx512bw, avx512dq, avx512vl; this CPU lacks them"
+        ):
             m.run(feeds)
     monkeypatch.undo()
     if host_runs_it:
@@ -158,8 +197,6 @@ def test_module_built_for_a_richer_cpu_refuses_to_run(tmp_path, monkeypatch):
     else:  # this host has no AVX-512 either: refused with its real flags
         with pytest.raises(RuntimeError, match="illegal instruction"):
             tb.load(path).run(feeds)
-
-
 
 
 def test_exported_module_carries_its_manifest_and_refuses_an_edited_sidecar(tmp_path):
@@ -175,22 +212,30 @@ def test_exported_module_carries_its_manifest_and_refuses_an_edited_sidecar(tmp_
         warnings.simplefilter("ignore")
         path = tb.compile(model, seq_len=8, dtype="fp32").export(tmp_path / "m.so")
     manifest = read_manifest(path)
-    assert manifest["index_bounds"] == {"input_ids": 1000} and manifest["input_shapes"]["input_ids"] == [1, 8]
+    assert manifest["index_bounds"] == {"input_ids": 1000} and manifest["input_shapes"][
+        "input_ids"
+    ] == [1, 8]
     assert manifest["isa_level"] is not None and manifest["target"]
     original = open(path + ".json").read()
     assert json.loads(original) == manifest
-    for key, value in (("index_bounds", {"input_ids": 10**9}), ("input_shapes", {"input_ids": [1, 9],
-                                                                                 "attention_mask": [1, 9]})):
+    for key, value in (
+        ("index_bounds", {"input_ids": 10**9}),
+        ("input_shapes", {"input_ids": [1, 9], "attention_mask": [1, 9]}),
+    ):
         edited = dict(json.loads(original), **{key: value})
         with open(path + ".json", "w") as f:
             json.dump(edited, f)
-        with pytest.raises(ValueError, match=rf"disagrees with the manifest inside .* on \['{key}'\]"):
+        with pytest.raises(
+            ValueError, match=rf"disagrees with the manifest inside .* on \['{key}'\]"
+        ):
             tb.load(path)
     with open(path + ".json", "w") as f:
         f.write("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         tb.load(path)
-    os.remove(path + ".json")  # the copy is optional: the module alone is enough, bounds still enforced
+    os.remove(
+        path + ".json"
+    )  # the copy is optional: the module alone is enough, bounds still enforced
     loaded = tb.load(path)
     bad = random_inputs(1, 8, vocab=1000)
     bad["input_ids"][0, 3] = 1000

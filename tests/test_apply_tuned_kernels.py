@@ -27,9 +27,13 @@ def test_report_shows_the_schedule_of_a_re_emitted_ffn1():
             return None
 
     mod, *_ = import_onnx(make_bert_onnx("tiny", seed=0, sparsity=0.9), 1, 16)
-    mod = tvm.transform.Sequential([*rewrite_passes("int8"), ApplyTunedKernels(OnlyTransposedFFN1())])(mod)
+    mod = tvm.transform.Sequential(
+        [*rewrite_passes("int8"), ApplyTunedKernels(OnlyTransposedFFN1())]
+    )(mod)
     labels = {d.epilogue: d.schedule for d in layer_report(mod)}
-    assert labels == {"bias": "default", "bias+transposed_out": "default", "bias+residual": "default",
-                      "bias+gelu": "tuned: stub"}
-
-
+    assert labels == {
+        "bias": "default",
+        "bias+transposed_out": "default",
+        "bias+residual": "default",
+        "bias+gelu": "tuned: stub",
+    }

@@ -31,14 +31,16 @@ def _inputs(s, heads, d, seed, spread=1.0, pad=0):
     v = rng.standard_normal((s, n)).astype(np.float32)
     mask = np.zeros((s, s), np.float32)
     if pad:
-        mask[:, s - pad:] = MASKED
+        mask[:, s - pad :] = MASKED
     return q, kt, v, mask
 
 
 def _run(s, heads, d, scale, arrays, target=None, amx=False):
     target = target or host_target(amx=False)
     with target:
-        ex = tvm.compile(tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx)}), target=target)
+        ex = tvm.compile(
+            tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx)}), target=target
+        )
     out = tvm.runtime.empty((s, heads * d), "float32")
     ex["main"](*[tvm.runtime.tensor(a) for a in arrays], out)
     return out.numpy()
@@ -66,7 +68,8 @@ def test_attention_int8_is_close_to_float_attention():
     ref = attention_f32_ref(q, kt, v, mask, heads, 0.125)
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.999, cos.min()
-    # a masked key gets no weight: swapping the masked rows of V (same per-head range) changes nothing
+    # a masked key gets no weight: swapping the masked rows of V (same per-head range) changes
+    # nothing
     v2 = v.copy()
     v2[-5:] = v[-5:][::-1]
     np.testing.assert_array_equal(_run(s, heads, d, 0.125, (q, kt, v2, mask))[:, :], out)
@@ -93,7 +96,7 @@ def test_attention_int8_asm_uses_vpdpbusd():
 
 
 def test_attention_int8_refuses_shapes_it_cannot_tile():
-    with pytest.raises(ValueError, match="multiples of 16|S % 16"):
+    with pytest.raises(ValueError, match=r"multiples of 16|S % 16"):
         attention_int8(20, 2, 16, 0.25)
     with pytest.raises(ValueError, match="d % 16"):
         attention_int8(32, 2, 24, 0.25)
@@ -104,7 +107,9 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     fused = tb.compile(model, seq_len=64, dtype="int8")
     fp32_attention = tb.compile(model, seq_len=64, dtype="int8", int8_attention=False)
     assert fused.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
@@ -112,8 +117,12 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     rules = fused.metadata["schedule_rules"]
     kernels = [name for name in rules if name.startswith("attention_int8_s64_h4_d64")]
     # the host target has AMX where the CPU does, and S = d = 64 is an AMX shape
-    assert kernels and all(("_amx" in name) == target_has(AMX_INT8, host_target()) for name in kernels), rules
-    if target_has(AMX_INT8, host_target()):  # a target without AMX gets the VNNI-only kernel: same bits
+    assert kernels and all(
+        ("_amx" in name) == target_has(AMX_INT8, host_target()) for name in kernels
+    ), rules
+    if target_has(
+        AMX_INT8, host_target()
+    ):  # a target without AMX gets the VNNI-only kernel: same bits
         vnni = tb.compile(model, seq_len=64, dtype="int8", target=host_target(amx=False))
         assert not any("_amx" in name for name in vnni.metadata["schedule_rules"])
         np.testing.assert_array_equal(vnni.run(feeds)[0], fused.run(feeds)[0])
@@ -132,7 +141,9 @@ def test_dense_k_projection_still_gets_int8_attention():
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("tiny", seed=3, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 32, pad=3, seed=4)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     compiled = tb.compile(model, seq_len=32, dtype="int8", sparsity_threshold=0.95)
     assert {d["kernel"] for d in compiled.report} == {"int8_dense"}
     assert compiled.metadata["attention"] == {"int8_fused": 2, "left_fp32": []}
@@ -153,7 +164,9 @@ def test_batch_2_keeps_fp32_attention_with_a_reason():
 def test_probability_polynomial_is_within_rounding_of_255_exp():
     from tvm_blocksparse.op.attention import _prob_ref
 
-    x = np.concatenate([np.linspace(-25, 0, 200001), [np.finfo(np.float32).min, -1e30]]).astype(np.float32)
+    x = np.concatenate([np.linspace(-25, 0, 200001), [np.finfo(np.float32).min, -1e30]]).astype(
+        np.float32
+    )
     u = _prob_ref(x)
     exact = 255 * np.exp(x.astype(np.float64))
     assert np.abs(u - exact).max() <= 0.5 + 1e-3  # rint of 255 exp(x), up to the polynomial's 7e-4
@@ -196,8 +209,12 @@ def test_attention_int8_amx_module_runs_its_vnni_path_when_linux_refuses_the_til
         assert not amx_granted()
         print("EQUAL", np.array_equal(amx, vnni))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     if out.stdout.startswith("NO-SECCOMP"):
         pytest.skip(f"seccomp filters not allowed here: {out.stdout.strip()}")
@@ -209,7 +226,9 @@ def test_attention_int8_amx_asm_has_tile_ops_and_the_vnni_fallback():
     target = Target(AMX_TARGET)
     assert target_has(AMX_INT8, target) and not target_has(AMX_INT8, cross_target("avx512_vnni"))
     with target:
-        ex = tvm.compile(tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, amx=True)}), target=target)
+        ex = tvm.compile(
+            tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, amx=True)}), target=target
+        )
     asm = ex.mod.inspect_source("asm")
     # Q K^T: 2 key steps x 4 tiles; P V: 2 key steps x 4 tiles; the VNNI path is still there
     assert asm.count("tdpbusd") >= 16 and "ldtilecfg" in asm and "tilerelease" in asm

@@ -8,8 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-import e2e as bm  # noqa: E402
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+)
+import e2e as bm
 
 from tvm_blocksparse.isa import AMX_INT8, AVX512_VNNI, host_has
 
@@ -30,12 +32,25 @@ def test_check_output_uses_relative_error_for_fp32_and_cosine_otherwise():
 
 def test_throughput_picks_the_best_batch_within_the_budget():
     def rec(batch, p50, p90, backend="ours"):
-        return dict(model="bert-base", sparsity=0.9, threads=2, backend=backend, batch=batch, p50_ms=p50, p90_ms=p90,
-                    items_per_s=batch * 1e3 / p50)
+        return dict(
+            model="bert-base",
+            sparsity=0.9,
+            threads=2,
+            backend=backend,
+            batch=batch,
+            p50_ms=p50,
+            p90_ms=p90,
+            items_per_s=batch * 1e3 / p50,
+        )
 
     budget = bm.budget_ms("bert-base", 2, None)
     assert budget == 20.0 * 24 / 2
-    records = [rec(1, 10, 11), rec(4, 30, 35), rec(8, 200, budget + 1), rec(1, 5, 6, "single-batch")]
+    records = [
+        rec(1, 10, 11),
+        rec(4, 30, 35),
+        rec(8, 200, budget + 1),
+        rec(1, 5, 6, "single-batch"),
+    ]
     (row,) = bm.throughput_under_budget(records, None)  # one batch size only: no throughput row
     assert row["best_batch"] == 4 and row["best_items_per_s"] == pytest.approx(4e3 / 30)
     (row,) = bm.throughput_under_budget(records, 9.0)  # nothing fits
@@ -43,8 +58,9 @@ def test_throughput_picks_the_best_batch_within_the_budget():
 
 
 def test_worker_gets_one_thread_count():
-    assert bm._forward(["--models", "bert-mini", "bert-base", "--threads", "1", "2", "--rounds", "3"]) == \
-        ["--rounds", "3"]
+    assert bm._forward(
+        ["--models", "bert-mini", "bert-base", "--threads", "1", "2", "--rounds", "3"]
+    ) == ["--rounds", "3"]
     assert bm._forward(["--threads=2", "--json", "x.json"]) == ["--json", "x.json"]
 
 
@@ -61,9 +77,28 @@ def test_tiny_real_run(tmp_path):
     pytest.importorskip("transformers")
     pytest.importorskip("onnxruntime")
     out = tmp_path / "r.json"
-    rc = bm.main(["--models", "bert-mini", "--seq-len", "32", "--backends", "tvm_int8_sparse", "ort_fp32", "ort_int8_dynamic",
-                  "ort_int8_dynamic_no_amx", "tvm_int8_sparse_no_amx", "--rounds", "1", "--min-time", "0.05",
-                  "--work-dir", str(tmp_path), "--json", str(out)])
+    rc = bm.main(
+        [
+            "--models",
+            "bert-mini",
+            "--seq-len",
+            "32",
+            "--backends",
+            "tvm_int8_sparse",
+            "ort_fp32",
+            "ort_int8_dynamic",
+            "ort_int8_dynamic_no_amx",
+            "tvm_int8_sparse_no_amx",
+            "--rounds",
+            "1",
+            "--min-time",
+            "0.05",
+            "--work-dir",
+            str(tmp_path),
+            "--json",
+            str(out),
+        ]
+    )
     assert rc == 0
     records = json.loads(out.read_text())["records"]
     by = {r["backend"]: r for r in records}
@@ -71,7 +106,8 @@ def test_tiny_real_run(tmp_path):
     # only on a CPU that has AMX; the others are skipped with a line, not recorded
     ours = {"tvm_int8_sparse"} if host_has(AVX512_VNNI) else set()
     assert set(by) == {"ort_fp32", "ort_int8_dynamic", "ort_int8_dynamic_no_amx"} | ours | (
-        {"tvm_int8_sparse_no_amx"} if host_has(AMX_INT8) else set())
+        {"tvm_int8_sparse_no_amx"} if host_has(AMX_INT8) else set()
+    )
     assert all(r["status"] == "ok" and r["p50_ms"] > 0 for r in records)
     if ours:
         assert by["tvm_int8_sparse"]["note"] == "24/24 Linear sparse"

@@ -22,15 +22,32 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "12/12 Linear layers" in capsys.readouterr().out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["compile", str(tmp_path / "p.onnx"), "-o", str(tmp_path / "p.so"), "--seq-len", "8",
-                     "--dtype", "fp32"]) == 0
+        assert (
+            main(
+                [
+                    "compile",
+                    str(tmp_path / "p.onnx"),
+                    "-o",
+                    str(tmp_path / "p.so"),
+                    "--seq-len",
+                    "8",
+                    "--dtype",
+                    "fp32",
+                ]
+            )
+            == 0
+        )
     assert main(["run", str(tmp_path / "p.so"), "--repeat", "2"]) == 0
     out = capsys.readouterr().out
     assert "last_hidden_state: shape [1, 8, 128]" in out and "latency" in out
     np.savez(tmp_path / "ids_only.npz", input_ids=np.zeros((1, 8), np.int64))
     assert main(["run", str(tmp_path / "p.so"), "--inputs", str(tmp_path / "ids_only.npz")]) == 2
     assert "no array for input(s) ['attention_mask']" in capsys.readouterr().err
-    np.savez(tmp_path / "oob.npz", input_ids=np.full((1, 8), 10**6, np.int64), attention_mask=np.ones((1, 8), np.int64))
+    np.savez(
+        tmp_path / "oob.npz",
+        input_ids=np.full((1, 8), 10**6, np.int64),
+        attention_mask=np.ones((1, 8), np.int64),
+    )
     assert main(["run", str(tmp_path / "p.so"), "--inputs", str(tmp_path / "oob.npz")]) == 2
     assert "outside [0, 1000)" in capsys.readouterr().err
     assert main(["compile", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "x.so")]) == 2
@@ -48,9 +65,21 @@ def test_cli_int8_compile_says_which_attention_runs_int8(tmp_path, capsys):
         warnings.simplefilter("ignore")
         assert main(["compile", str(src), "-o", str(tmp_path / "q.so"), "--seq-len", "16"]) == 0
         assert "attention: 2 layer(s) INT8" in capsys.readouterr().out
-        assert main(["compile", str(src), "-o", str(tmp_path / "q.so"), "--seq-len", "16", "--fp32-attention"]) == 0
+        assert (
+            main(
+                [
+                    "compile",
+                    str(src),
+                    "-o",
+                    str(tmp_path / "q.so"),
+                    "--seq-len",
+                    "16",
+                    "--fp32-attention",
+                ]
+            )
+            == 0
+        )
         assert "attention:" not in capsys.readouterr().out
-
 
 
 def test_dockerfile_uses_the_readme_install_and_demo():
@@ -62,5 +91,3 @@ def test_dockerfile_uses_the_readme_install_and_demo():
     assert "demo: venv\n" in makefile  # the image installs exactly what the demo needs
     first_block = readme.split("```")[1]
     assert "make demo" in first_block and "make test" in first_block
-
-

@@ -18,7 +18,9 @@ def test_bsr_matches_scipy(block, sparsity):
     ref_rows = np.repeat(np.arange(64 // block[0]), np.diff(ref.indptr))
     assert np.array_equal(ours.data, ref.data[keep])
     assert np.array_equal(ours.indices, ref.indices[keep])
-    assert np.array_equal(np.repeat(np.arange(64 // block[0]), np.diff(ours.indptr)), ref_rows[keep])
+    assert np.array_equal(
+        np.repeat(np.arange(64 // block[0]), np.diff(ours.indptr)), ref_rows[keep]
+    )
     assert np.array_equal(ours.to_dense(), w)
     assert fmt.block_sparsity(w, block) == pytest.approx(sparsity, abs=1 / ours.indptr.size)
 
@@ -64,7 +66,9 @@ def test_vnni_grouping_roundtrip_and_padding(sparsity):
     for br in range(8):
         for gi in range(g.group_ptr[br], g.group_ptr[br + 1]):
             for r in range(4):
-                assert np.array_equal(g.data[gi, r], w[4 * br + r, g.cols[gi]] * (g.data[gi, r] != 0))
+                assert np.array_equal(
+                    g.data[gi, r], w[4 * br + r, g.cols[gi]] * (g.data[gi, r] != 0)
+                )
     assert (g.cols >= 0).all() and (g.cols < 40).all()  # padded slots stay in bounds
 
 
@@ -107,7 +111,9 @@ def test_activation_quantization_and_zero_point_compensation():
     x = (rng.standard_normal((8, 32)) * 3 + 1).astype(np.float32)
     xq, qp = fmt.quantize_activation_u8(x)
     assert 0 <= qp.zero_point <= 255
-    assert np.abs((xq.astype(np.float32) - qp.zero_point) * qp.scale - x).max() <= qp.scale / 2 + 1e-5
+    assert (
+        np.abs((xq.astype(np.float32) - qp.zero_point) * qp.scale - x).max() <= qp.scale / 2 + 1e-5
+    )
     wq = fmt.quantize_weight_per_channel(rng.standard_normal((16, 32)).astype(np.float32))
     acc = xq.astype(np.int32) @ wq.q.T.astype(np.int32)
     lhs = acc - fmt.zero_point_compensation(wq, qp.zero_point)

@@ -18,8 +18,11 @@ from tvm_blocksparse.isa.avx2 import AVX2_TOKEN8_W4_INTRIN, dot_u8s8_ref
 from tvm_blocksparse.isa.avx512 import VNNI_TOKEN16_W4_INTRIN
 from tvm_blocksparse.isa.avx_vnni import AVX_VNNI_TOKEN8_W4_INTRIN
 
-TOKEN_DOT = {"avx2": (AVX2_TOKEN8_W4_INTRIN, 8), "avx_vnni": (AVX_VNNI_TOKEN8_W4_INTRIN, 8),
-             "avx512_vnni": (VNNI_TOKEN16_W4_INTRIN, 16)}
+TOKEN_DOT = {
+    "avx2": (AVX2_TOKEN8_W4_INTRIN, 8),
+    "avx_vnni": (AVX_VNNI_TOKEN8_W4_INTRIN, 8),
+    "avx512_vnni": (VNNI_TOKEN16_W4_INTRIN, 16),
+}
 
 
 def test_levels_are_described_once_and_found_by_name():
@@ -31,9 +34,18 @@ def test_levels_are_described_once_and_found_by_name():
 
 
 @requires_x86
-@pytest.mark.parametrize("mcpu, level", [("haswell", "avx2"), ("znver3", "avx2"), ("alderlake", "avx_vnni"),
-                                         ("icelake-server", "avx512_vnni"), ("znver4", "avx512_vnni"),
-                                         ("sapphirerapids", "amx_int8"), ("nehalem", None)])
+@pytest.mark.parametrize(
+    "mcpu, level",
+    [
+        ("haswell", "avx2"),
+        ("znver3", "avx2"),
+        ("alderlake", "avx_vnni"),
+        ("icelake-server", "avx512_vnni"),
+        ("znver4", "avx512_vnni"),
+        ("sapphirerapids", "amx_int8"),
+        ("nehalem", None),
+    ],
+)
 def test_isa_level_of_a_target(mcpu, level):
     got = isa.isa_level({"kind": "llvm", "mcpu": mcpu})
     assert (got.name if got else None) == level
@@ -49,7 +61,9 @@ def test_host_level_follows_the_cpu_flags(monkeypatch):
     assert isa.host_isa_level() is isa.AVX2 and not isa.host_has("avx512_vnni")
     monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"avx2", "fma", "avx_vnni"}))
     assert isa.host_isa_level() is isa.AVX_VNNI
-    monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(isa.AMX_INT8.cpu_flags) | {"avx2", "fma"})
+    monkeypatch.setattr(
+        isa, "host_cpu_flags", lambda: frozenset(isa.AMX_INT8.cpu_flags) | {"avx2", "fma"}
+    )
     assert isa.host_isa_level() is isa.AMX_INT8 and isa.host_has(isa.AVX512_VNNI)
     monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"sse2"}))
     assert isa.host_isa_level() is None
@@ -61,7 +75,9 @@ def test_check_host_can_run_names_what_the_cpu_lacks(monkeypatch):
     isa.check_host_can_run(CROSS_TARGETS["avx2"])
     with pytest.raises(RuntimeError, match=r"uses avxvnni; this CPU lacks it"):
         isa.check_host_can_run(CROSS_TARGETS["avx_vnni"])
-    with pytest.raises(RuntimeError, match=r"avx512vnni.*this CPU lacks them, so running it would stop"):
+    with pytest.raises(
+        RuntimeError, match=r"avx512vnni.*this CPU lacks them, so running it would stop"
+    ):
         isa.check_host_can_run(CROSS_TARGETS["avx512_vnni"])
 
 
@@ -74,7 +90,11 @@ def _token_dot_kernel(level: str, m: int = 32, k: int = 64):
     intrin, lanes = TOKEN_DOT[level]
 
     @T.prim_func(s_tir=True)
-    def main(A: T.Buffer((k // 4, m, 4), "uint8"), B: T.Buffer((k // 4, 4), "int8"), C: T.Buffer((m,), "int32")):
+    def main(
+        A: T.Buffer((k // 4, m, 4), "uint8"),
+        B: T.Buffer((k // 4, 4), "int8"),
+        C: T.Buffer((m,), "int32"),
+    ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         for to in range(m // lanes):
             for t in range(lanes):
@@ -180,8 +200,10 @@ def test_deny_tiles_refuses_only_the_amx_permission_request():
         fs = ctypes.c_ulong()
         assert libc.syscall(158, 0x1003, ctypes.byref(fs)) == 0 and fs.value != 0
         assert libc.syscall(158, 0x1023, 18) == -1 and ctypes.get_errno() == 1
-        child = "import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.syscall(158, 0x1023, 18), ctypes.get_errno())"
-        print("CHILD", subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout.strip())
+        child = ("import ctypes; lib = ctypes.CDLL(None, use_errno=True); "
+                 "print(lib.syscall(158, 0x1023, 18), ctypes.get_errno())")
+        run = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True)
+        print("CHILD", run.stdout.strip())
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

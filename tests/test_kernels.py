@@ -24,7 +24,9 @@ FP32_TOL = dict(rtol=1e-5, atol=1e-4)  # fp32 accumulation order differs from fl
 
 
 def _inputs_for(kind, x_u8_or_f32, arrays, **extra):
-    x_key = {"XT": linear.transpose_pad_u8(x_u8_or_f32)} if kind == "int8_4x1" else {"X": x_u8_or_f32}
+    x_key = (
+        {"XT": linear.transpose_pad_u8(x_u8_or_f32)} if kind == "int8_4x1" else {"X": x_u8_or_f32}
+    )
     return {**x_key, **arrays, **extra}  # bind ignores what this kernel does not take
 
 
@@ -83,9 +85,13 @@ def test_int8_4x1_tile_orders_are_bit_exact(token_chunk):
     w = random_block_sparse(rng, 48, 64, 0.8, "4x1")
     x = rng.integers(0, 256, (140, 64), dtype=np.uint8)
     _, _, arrays = linear.prepare_linear("int8_4x1", w, 140, Epilogue("int32"), 16)
-    func = bsr_dense_int8_4x1(140, 48, 64, arrays["w_xt_offsets"].shape[0], Epilogue("int32"), 16, token_chunk)
+    func = bsr_dense_int8_4x1(
+        140, 48, 64, arrays["w_xt_offsets"].shape[0], Epilogue("int32"), 16, token_chunk
+    )
     kern = CompiledKernel(func, schedule_bsr_dense_int8_4x1)
-    np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
+    np.testing.assert_array_equal(
+        kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32)
+    )
 
 
 def test_int8_4x1_token_chunk_must_divide_the_tiles_and_default_follows_l1():
@@ -100,7 +106,14 @@ def test_int8_4x1_token_chunk_must_divide_the_tiles_and_default_follows_l1():
     assert default_token_chunk_4x1(64, 3072, 64) is None
     from tvm_blocksparse.op.bsr_int8_4x1 import default_token_tile_4x1
 
-    assert [default_token_tile_4x1(m) for m in (128, 120, 384, 50, 140, 96)] == [64, 64, 64, 64, 48, 48]
+    assert [default_token_tile_4x1(m) for m in (128, 120, 384, 50, 140, 96)] == [
+        64,
+        64,
+        64,
+        64,
+        48,
+        48,
+    ]
 
 
 @requires_isa("avx512_vnni")
@@ -110,7 +123,9 @@ def test_int8_4x1_token_tiles(token_tile):
     w = random_block_sparse(rng, 32, 64, 0.85, "4x1")
     x = rng.integers(0, 256, (50, 64), dtype=np.uint8)
     kern, arrays = linear.build_linear("int8_4x1", w, 50, token_tile=token_tile)
-    np.testing.assert_array_equal(kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32))
+    np.testing.assert_array_equal(
+        kern(**_inputs_for("int8_4x1", x, arrays)), x.astype(np.int32) @ w.T.astype(np.int32)
+    )
 
 
 @requires_isa("avx512_vnni")
@@ -136,7 +151,10 @@ def test_int8_4x1_symbolic_group_count_serves_every_weight():
     shape) runs weights of different sparsity, bit-exact on full-range data; the PrimFunc is
     parsed once per shape and epilogue; other kernels refuse a symbolic block count."""
     m, n, k = 64, 32, 96
-    spec, config = registry.INT8_4X1, linear.kernel_config("int8_4x1", m, n, k, Epilogue("int32"), 64)
+    spec, config = (
+        registry.INT8_4X1,
+        linear.kernel_config("int8_4x1", m, n, k, Epilogue("int32"), 64),
+    )
     func = spec.build(m, n, k, None, Epilogue("int32"), config)
     assert func is spec.build(m, n, k, None, Epilogue("int32"), config)
     kern = linear.CompiledKernel(func, spec.schedule)
@@ -166,9 +184,14 @@ def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
     residual = rng.standard_normal((m, n)).astype(np.float32)
     out_q = fmt.ActivationQuant(scale=0.05, zero_point=100)
     kern, arrays = linear.build_linear(kind, w, m, epilogue=ep)
-    extra = dict(x_scale=np.array([x_q.scale], np.float32), x_zp=np.array([x_q.zero_point], np.int32),
-                 bias=bias, residual=residual, out_scale=np.array([out_q.scale], np.float32),
-                 out_zp=np.array([out_q.zero_point], np.int32))  # fmt: skip
+    extra = dict(
+        x_scale=np.array([x_q.scale], np.float32),
+        x_zp=np.array([x_q.zero_point], np.int32),
+        bias=bias,
+        residual=residual,
+        out_scale=np.array([out_q.scale], np.float32),
+        out_zp=np.array([out_q.zero_point], np.int32),
+    )
     y = kern(**_inputs_for(kind, x_u8, arrays, **extra))
     ref = int8_linear_ref(x_u8, wq, ep, x_q, bias, residual, out_q)
     return y, ref
@@ -178,10 +201,14 @@ def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
 @pytest.mark.parametrize("kind", list(INT8_BLOCKS))
 @pytest.mark.parametrize(
     "ep",
-    [Epilogue("float32"), Epilogue("float32", bias=True, gelu=True),
-     Epilogue("float32", bias=True, residual=True), Epilogue("float32", bias=True, gelu=True, residual=True)],
+    [
+        Epilogue("float32"),
+        Epilogue("float32", bias=True, gelu=True),
+        Epilogue("float32", bias=True, residual=True),
+        Epilogue("float32", bias=True, gelu=True, residual=True),
+    ],
     ids=["dequant", "bias_gelu", "bias_residual", "bias_gelu_residual"],
-)  # fmt: skip
+)
 def test_int8_fused_float_epilogues(kind, ep):
     y, ref = _epilogue_case(kind, ep)
     assert y.dtype == np.float32
@@ -218,11 +245,21 @@ def test_fp32_1x16_staged_and_direct(k, token_tile, token_chunk):
     m, n = 37, 48
     w = random_block_sparse(rng, n, k, 0.7, "1x16", np.float32)
     x = rng.standard_normal((m, k)).astype(np.float32)
-    bias, res = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
+    bias, res = (
+        rng.standard_normal(n).astype(np.float32),
+        rng.standard_normal((m, n)).astype(np.float32),
+    )
     ep = Epilogue("float32", bias=True, residual=True)
     spec = registry.FP32_1X16
     arrays = spec.prepare_weight(w, m)
-    func = spec.build(m, n, k, spec.block_count(arrays), ep, registry.Fp32Bsr1x16Config(token_tile, token_chunk == 1))
+    func = spec.build(
+        m,
+        n,
+        k,
+        spec.block_count(arrays),
+        ep,
+        registry.Fp32Bsr1x16Config(token_tile, token_chunk == 1),
+    )
     assert ("dot_hi" in func.script()) == (token_tile == 16)
     kern = linear.CompiledKernel(func, spec.schedule)
     y = kern(**_inputs_for("fp32_1x16", x, arrays, bias=bias, residual=res))
@@ -247,7 +284,10 @@ def test_fp32_1x16_bias_gelu_residual():
     m, n, k = 13, 32, 48
     w = random_block_sparse(rng, n, k, 0.8, "1x16", np.float32)
     x = rng.standard_normal((m, k)).astype(np.float32)
-    bias, res = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
+    bias, res = (
+        rng.standard_normal(n).astype(np.float32),
+        rng.standard_normal((m, n)).astype(np.float32),
+    )
     ep = Epilogue("float32", bias=True, gelu=True, residual=True)
     kern, arrays = linear.build_linear("fp32_1x16", w, m, epilogue=ep)
     y = kern(**_inputs_for("fp32_1x16", x, arrays, bias=bias, residual=res))
@@ -270,12 +310,16 @@ def _values_at_the_rounding_and_clipping_edges(shape, rng, qp):
 @pytest.mark.parametrize("m, k", [(21, 32), (128, 48), (100, 768)])
 def test_quantize_transpose_matches_numpy(m, k):
     rng = np.random.default_rng(12)
-    qp = fmt.ActivationQuant(0.0625, 100)  # a power of 2: the halves stay exact halves after x * (1 / scale)
+    qp = fmt.ActivationQuant(
+        0.0625, 100
+    )  # a power of 2: the halves stay exact halves after x * (1 / scale)
     x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
     xq, _ = fmt.quantize_activation_u8(x, qp)
     assert xq.min() == 0 and xq.max() == 255
     kern = linear.build_quantize_transpose(m, k)
-    xt = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
+    xt = kern(
+        X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32)
+    )
     np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
 
 
@@ -292,15 +336,21 @@ def test_quantize_u8_matches_numpy_bit_exact(m, k):
     assert xq.min() == 0 and xq.max() == 255
     from tvm_blocksparse.op.quantize import quantize_u8
 
-    kern = linear.CompiledKernel(quantize_u8(m, k), lambda sch: sch)  # written parallel + vectorized
-    out = kern(X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32))
+    kern = linear.CompiledKernel(
+        quantize_u8(m, k), lambda sch: sch
+    )  # written parallel + vectorized
+    out = kern(
+        X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32)
+    )
     np.testing.assert_array_equal(out, xq)
 
 
 def test_xt_row_offsets_scale_by_padded_tokens_and_refuse_int32_overflow():
     from tvm_blocksparse.op.bsr_int8_4x1 import xt_row_offsets
 
-    np.testing.assert_array_equal(xt_row_offsets(np.array([[0, 1, 5, 9]], np.int32), 20), [[0, 32, 160, 288]])
+    np.testing.assert_array_equal(
+        xt_row_offsets(np.array([[0, 1, 5, 9]], np.int32), 20), [[0, 32, 160, 288]]
+    )
     with pytest.raises(ValueError, match="overflows int32"):
         xt_row_offsets(np.array([[70000]], np.int32), 65536)
 
@@ -313,7 +363,9 @@ def test_fast_gelu_is_within_its_stated_error_of_exact_gelu():
 
     x = np.linspace(-12, 12, 24001).astype(np.float32)
     err = np.abs(gelu_fast_ref(x).astype(np.float64) - gelu_ref(x))
-    assert np.all(err <= 2.1e-5 * np.maximum(1.0, np.abs(x))), (err / np.maximum(1.0, np.abs(x))).max()
+    assert np.all(err <= 2.1e-5 * np.maximum(1.0, np.abs(x))), (
+        err / np.maximum(1.0, np.abs(x))
+    ).max()
     assert np.all(np.isfinite(gelu_fast_ref(np.array([-1e30, 1e30, 0.0], np.float32))))
 
 
@@ -359,7 +411,9 @@ def test_int8_4x1_asm_packs_token_pairs_from_32_byte_rows():
     """Tiles of whole token-vector pairs gather 32 tokens per input channel: per pair, the 4 rows
     become 2 zmm (one ymm load + one vinserti64x4 each) and 2 vpermt2b interleave them; a 48-token
     tile keeps the one-vector pack (16-byte rows, vinserti32x4)."""
-    target = Target({"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2})  # AVX-512 VBMI: vpermt2b
+    target = Target(
+        {"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2}
+    )  # AVX-512 VBMI: vpermt2b
     w = random_block_sparse(np.random.default_rng(0), 64, 64, 0.9, "4x1")
     asm = linear.build_linear("int8_4x1", w, 128, token_tile=32, target=target)[0].asm()
     n_dot = asm.count("vpdpbusd")
@@ -372,7 +426,9 @@ def test_int8_4x1_asm_packs_token_pairs_from_32_byte_rows():
 @requires_x86
 def test_int8_requires_vnni_target():
     w = np.ones((16, 16), np.int8)
-    with pytest.raises(RuntimeError, match="kernel int8_4x1 needs avx512_vnni; target .* has avx2"):
+    with pytest.raises(
+        RuntimeError, match=r"kernel int8_4x1 needs avx512_vnni; target .* has avx2"
+    ):
         linear.build_linear("int8_4x1", w, 4, target=Target({"kind": "llvm", "mcpu": "haswell"}))
 
 
@@ -418,17 +474,33 @@ def test_dynamic_qparams_find_an_extreme_wherever_it_is():
     the vectors after the last group of 4, the scalar tail, the last row of a ragged chunk."""
     from tvm_blocksparse.op.quantize import dynamic_qparams
 
-    m, k = 11, 6 * 16 + 3  # 2 chunks of 6 and 5 rows; 4 chained vectors + 2 more + 3 scalars per row
+    m, k = (
+        11,
+        6 * 16 + 3,
+    )  # 2 chunks of 6 and 5 rows; 4 chained vectors + 2 more + 3 scalars per row
     lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
     base = np.random.default_rng(0).uniform(-1, 1, (m, k)).astype(np.float32)
-    for row, col in [(0, 3), (1, 16 + 5), (2, 32 + 15), (6, 48), (7, 64 + 1), (8, 80 + 9), (9, 96), (10, 98)]:
+    for row, col in [
+        (0, 3),
+        (1, 16 + 5),
+        (2, 32 + 15),
+        (6, 48),
+        (7, 64 + 1),
+        (8, 80 + 9),
+        (9, 96),
+        (10, 98),
+    ]:
         for value in (1000.0, -1000.0):
             x = base.copy()
             x[row, col] = value
             scale, zp = tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
             lib["main"](tvm.runtime.tensor(x), scale, zp)
             ref = fmt.dynamic_activation_qparams(x)
-            assert (scale.numpy()[0], zp.numpy()[0]) == (np.float32(ref.scale), ref.zero_point), (row, col, value)
+            assert (scale.numpy()[0], zp.numpy()[0]) == (np.float32(ref.scale), ref.zero_point), (
+                row,
+                col,
+                value,
+            )
 
 
 @pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
@@ -439,12 +511,21 @@ def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
 
     rng = np.random.default_rng(k)
     x = (rng.standard_normal((m, k)) * 2 + mean).astype(np.float32)
-    gamma, beta = rng.standard_normal(k).astype(np.float32), rng.standard_normal(k).astype(np.float32)
+    gamma, beta = (
+        rng.standard_normal(k).astype(np.float32),
+        rng.standard_normal(k).astype(np.float32),
+    )
     lib = tvm.compile(tvm.IRModule({"main": layer_norm_qparams(m, k, 1e-12)}), target=host_target())
-    y, scale, zp = tvm.runtime.empty((m, k), "float32"), tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
+    y, scale, zp = (
+        tvm.runtime.empty((m, k), "float32"),
+        tvm.runtime.empty((1,), "float32"),
+        tvm.runtime.empty((1,), "int32"),
+    )
     lib["main"](*[tvm.runtime.tensor(a) for a in (x, gamma, beta)], y, scale, zp)
     x64 = x.astype(np.float64)
-    ref = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(x64.var(1, keepdims=True) + 1e-12) * gamma + beta
+    ref = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(
+        x64.var(1, keepdims=True) + 1e-12
+    ) * gamma + beta
     np.testing.assert_allclose(y.numpy(), ref, rtol=0, atol=2e-5 * max(1.0, abs(mean) / 2))
     q = fmt.dynamic_activation_qparams(y.numpy())
     assert scale.numpy()[0] == np.float32(q.scale) and zp.numpy()[0] == q.zero_point
@@ -463,22 +544,42 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
     wq = fmt.quantize_weight_per_channel(w)
     xq = rng.integers(0, 256, (m, k), dtype=np.uint8)
     bias = rng.standard_normal(n).astype(np.float32)
-    kern, arrays = linear.build_linear("int8_4x1", w, m, Epilogue("float32", bias=True, transposed_out=True),
-                                       token_tile=token_tile)
-    out = kern(**arrays, XT=linear.transpose_pad_u8(xq), x_scale=np.array([0.05], np.float32),
-               x_zp=np.array([7], np.int32), bias=bias)
-    ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True), x_q=fmt.ActivationQuant(0.05, 7), bias=bias)
+    kern, arrays = linear.build_linear(
+        "int8_4x1", w, m, Epilogue("float32", bias=True, transposed_out=True), token_tile=token_tile
+    )
+    out = kern(
+        **arrays,
+        XT=linear.transpose_pad_u8(xq),
+        x_scale=np.array([0.05], np.float32),
+        x_zp=np.array([7], np.int32),
+        bias=bias,
+    )
+    ref = int8_linear_ref(
+        xq, wq, Epilogue("float32", bias=True), x_q=fmt.ActivationQuant(0.05, 7), bias=bias
+    )
     assert out.shape == (n, m)
     np.testing.assert_allclose(out, ref.T, rtol=1e-6, atol=1e-5)
     # uint8 Y^T (requantized + GELU): the next 4x1 kernel's XT, bit-exact
     oq = fmt.ActivationQuant(0.02, 100)
     ep_u8 = Epilogue("uint8", bias=True, gelu=True, transposed_out=True)
     kern, arrays = linear.build_linear("int8_4x1", w, m, ep_u8, token_tile=token_tile)
-    out = kern(**arrays, XT=linear.transpose_pad_u8(xq), x_scale=np.array([0.05], np.float32),
-               x_zp=np.array([7], np.int32), bias=bias, out_scale=np.array([oq.scale], np.float32),
-               out_zp=np.array([oq.zero_point], np.int32))
-    ref = int8_linear_ref(xq, wq, Epilogue("uint8", bias=True, gelu=True), x_q=fmt.ActivationQuant(0.05, 7),
-                          bias=bias, out_q=oq)
+    out = kern(
+        **arrays,
+        XT=linear.transpose_pad_u8(xq),
+        x_scale=np.array([0.05], np.float32),
+        x_zp=np.array([7], np.int32),
+        bias=bias,
+        out_scale=np.array([oq.scale], np.float32),
+        out_zp=np.array([oq.zero_point], np.int32),
+    )
+    ref = int8_linear_ref(
+        xq,
+        wq,
+        Epilogue("uint8", bias=True, gelu=True),
+        x_q=fmt.ActivationQuant(0.05, 7),
+        bias=bias,
+        out_q=oq,
+    )
     np.testing.assert_array_equal(out, ref.T)
     with pytest.raises(ValueError, match="M % 16"):
         bsr_dense_int8_4x1(50, n, k, 4, Epilogue("float32", transposed_out=True))
@@ -487,25 +588,45 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
 
 
 _UNPACK_EPILOGUES = [
-    Epilogue("int32"), Epilogue("float32"), Epilogue("float32", bias=True, gelu=True),
-    Epilogue("float32", bias=True, gelu=True, residual=True), Epilogue("uint8", bias=True, gelu=True),
-    Epilogue("uint8", bias=True, residual=True), Epilogue("float32", bias=True, transposed_out=True),
+    Epilogue("int32"),
+    Epilogue("float32"),
+    Epilogue("float32", bias=True, gelu=True),
+    Epilogue("float32", bias=True, gelu=True, residual=True),
+    Epilogue("uint8", bias=True, gelu=True),
+    Epilogue("uint8", bias=True, residual=True),
+    Epilogue("float32", bias=True, transposed_out=True),
     Epilogue("uint8", bias=True, gelu=True, transposed_out=True),
 ]
 
 
 def _int8_epilogue_feeds(rng, m: int, n: int, k: int) -> dict:
     """Full-range u8 ``XT`` and every epilogue input of the 4x1 kernel."""
-    return dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
-                x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
-                bias=rng.standard_normal(n).astype(np.float32),
-                residual=rng.standard_normal((m, n)).astype(np.float32),
-                out_scale=np.array([0.04], np.float32), out_zp=np.array([100], np.int32))
+    return dict(
+        XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+        x_scale=np.array([0.05], np.float32),
+        x_zp=np.array([7], np.int32),
+        bias=rng.standard_normal(n).astype(np.float32),
+        residual=rng.standard_normal((m, n)).astype(np.float32),
+        out_scale=np.array([0.04], np.float32),
+        out_zp=np.array([100], np.int32),
+    )
 
 
 @requires_isa("avx512_vnni")
-@pytest.mark.parametrize("ep", _UNPACK_EPILOGUES, ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
-                                                     "u8_bias_gelu", "u8_bias_residual", "t_bias", "t_u8_bias_gelu"])
+@pytest.mark.parametrize(
+    "ep",
+    _UNPACK_EPILOGUES,
+    ids=[
+        "int32",
+        "dequant",
+        "bias_gelu",
+        "bias_gelu_residual",
+        "u8_bias_gelu",
+        "u8_bias_residual",
+        "t_bias",
+        "t_u8_bias_gelu",
+    ],
+)
 def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
     """64-token tiles (unpack pack, token lanes in unpack order, accumulators in two halves) give
     the 32-token tile's bits for every epilogue, on full-range u8; M = 120 leaves 8 padded tokens
@@ -526,8 +647,11 @@ def test_int8_4x1_unpack_tile_gives_the_permute_tile_bits(ep):
 
 
 @requires_isa("avx512_vnni")
-@pytest.mark.parametrize("ep", _UNPACK_EPILOGUES[:6], ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual",
-                                                         "u8_bias_gelu", "u8_bias_residual"])
+@pytest.mark.parametrize(
+    "ep",
+    _UNPACK_EPILOGUES[:6],
+    ids=["int32", "dequant", "bias_gelu", "bias_gelu_residual", "u8_bias_gelu", "u8_bias_residual"],
+)
 @pytest.mark.parametrize("m, token_chunk, row_groups", [(120, 1, 1), (128, None, 2)])
 def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, row_groups):
     """Staged output lines (16 block rows per task for u8 lanes, 4 for 4-byte lanes; a 16 x 16
@@ -538,7 +662,9 @@ def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, ro
     w = random_block_sparse(rng, n, k, 0.85, "4x1", np.float32)
     feeds = _int8_epilogue_feeds(rng, m, n, k)
     ref_kern, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
-    func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], ep, 64, token_chunk, row_groups, 1, True)
+    func = bsr_dense_int8_4x1(
+        m, n, k, arrays["w_xt_offsets"].shape[0], ep, 64, token_chunk, row_groups, 1, True
+    )
     kern = linear.CompiledKernel(func, registry.INT8_4X1.schedule)
     ref = ref_kern(**arrays, **feeds)
     out = kern(**arrays, **feeds)
@@ -549,10 +675,17 @@ def test_int8_4x1_staged_lines_give_the_permute_tile_bits(ep, m, token_chunk, ro
 def test_int8_4x1_stage_lines_arguments():
     from tvm_blocksparse.op.bsr_int8_4x1 import default_stage_lines_4x1, line_rows_4x1
 
-    assert line_rows_4x1(Epilogue("uint8", bias=True)) == 16 and line_rows_4x1(Epilogue("float32")) == 4
-    assert line_rows_4x1(Epilogue("uint8", bias=True, residual=True)) == 4  # float lanes until the residual
+    assert (
+        line_rows_4x1(Epilogue("uint8", bias=True)) == 16
+        and line_rows_4x1(Epilogue("float32")) == 4
+    )
+    assert (
+        line_rows_4x1(Epilogue("uint8", bias=True, residual=True)) == 4
+    )  # float lanes until the residual
     with pytest.raises(ValueError, match="stage_lines needs"):
-        bsr_dense_int8_4x1(128, 96, 64, 4, Epilogue("uint8"), 64, 1, 1, 1, True)  # 24 block rows, 16 per line
+        bsr_dense_int8_4x1(
+            128, 96, 64, 4, Epilogue("uint8"), 64, 1, 1, 1, True
+        )  # 24 block rows, 16 per line
     with pytest.raises(ValueError, match="stage_lines needs"):
         bsr_dense_int8_4x1(128, 128, 64, 4, Epilogue("float32"), 64, 1, 1, 2, True)
     with pytest.raises(ValueError, match="stage_lines needs"):
@@ -566,9 +699,24 @@ def test_int8_4x1_stage_lines_arguments():
 
 
 @requires_isa("avx512_vnni")
-@pytest.mark.parametrize("token_chunk, row_groups, rows_per_task",
-                         [(None, 1, 1), (1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 24, 1), (None, 1, 4), (1, 1, 4),
-                          (2, 1, 4), (1, 2, 4), (1, 3, 4), (1, 1, 2), (None, 1, 2), (1, 12, 2)])
+@pytest.mark.parametrize(
+    "token_chunk, row_groups, rows_per_task",
+    [
+        (None, 1, 1),
+        (1, 1, 1),
+        (2, 1, 1),
+        (1, 2, 1),
+        (1, 24, 1),
+        (None, 1, 4),
+        (1, 1, 4),
+        (2, 1, 4),
+        (1, 2, 4),
+        (1, 3, 4),
+        (1, 1, 2),
+        (None, 1, 2),
+        (1, 12, 2),
+    ],
+)
 def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups, rows_per_task):
     """64-token tiles walked in every order, 1, 2 or 4 block rows per task (M = 250: 4 tiles, the
     last one padded)."""
@@ -578,8 +726,17 @@ def test_int8_4x1_unpack_tile_orders_are_bit_exact(token_chunk, row_groups, rows
     wq = fmt.quantize_weight_per_channel(w)
     x = rng.integers(0, 256, (m, k), dtype=np.uint8)
     _, _, arrays = linear.prepare_linear("int8_4x1", w, m, Epilogue("int32"), 64)
-    func = bsr_dense_int8_4x1(m, n, k, arrays["w_xt_offsets"].shape[0], Epilogue("int32"), 64, token_chunk,
-                              row_groups, rows_per_task)
+    func = bsr_dense_int8_4x1(
+        m,
+        n,
+        k,
+        arrays["w_xt_offsets"].shape[0],
+        Epilogue("int32"),
+        64,
+        token_chunk,
+        row_groups,
+        rows_per_task,
+    )
     kern = linear.CompiledKernel(func, registry.INT8_4X1.schedule)
     out = kern(**arrays, XT=linear.transpose_pad_u8(x))
     np.testing.assert_array_equal(out, x.astype(np.int32) @ wq.q.T.astype(np.int32))
@@ -600,7 +757,9 @@ def test_int8_4x1_rows_per_task_arguments():
     assert default_rows_per_task_4x1(768, 64, Epilogue("float32"), row_groups=2) == 2
     assert default_rows_per_task_4x1(768, 32, Epilogue("float32")) == 1
     assert default_rows_per_task_4x1(768, 64, Epilogue("float32", transposed_out=True)) == 1
-    assert default_rows_per_task_4x1(24, 64, Epilogue("float32"), row_groups=2) == 1  # 3 block rows per group
+    assert (
+        default_rows_per_task_4x1(24, 64, Epilogue("float32"), row_groups=2) == 1
+    )  # 3 block rows per group
 
 
 @requires_x86
@@ -634,9 +793,13 @@ def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     w = random_block_sparse(rng, n, k, 0.9, "4x1", np.float32)
     ep = Epilogue("float32", bias=True, residual=True)
     plain, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
-    feeds = dict(XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
-                 x_scale=np.array([0.05], np.float32), x_zp=np.array([7], np.int32),
-                 bias=rng.standard_normal(n).astype(np.float32), residual=rng.standard_normal((m, n)).astype(np.float32))
+    feeds = dict(
+        XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+        x_scale=np.array([0.05], np.float32),
+        x_zp=np.array([7], np.int32),
+        bias=rng.standard_normal(n).astype(np.float32),
+        residual=rng.standard_normal((m, n)).astype(np.float32),
+    )
     ref = plain(**arrays, **feeds)
     for groups in (2, 3, 24):
         func = bsr_dense_int8_4x1(m, n, k, arrays["w_data"].shape[0], ep, 32, 1, groups)
@@ -648,6 +811,8 @@ def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     assert default_row_groups_4x1(768, 1, 1) == 1 and default_row_groups_4x1(100, 1, 2) == 1
     spec = registry.INT8_4X1
     with Target(host_target(num_cores=2)):  # a compile for 2 threads walks 2 groups
-        two = spec.build(128, 768, 768, 40, ep, linear.kernel_config("int8_4x1", 128, 768, 768, ep, 32))
+        two = spec.build(
+            128, 768, 768, 40, ep, linear.kernel_config("int8_4x1", 128, 768, 768, ep, 32)
+        )
     one = spec.build(128, 768, 768, 40, ep, linear.kernel_config("int8_4x1", 128, 768, 768, ep, 32))
     assert str(two.script()) != str(one.script())

@@ -19,16 +19,28 @@ def test_legacy_style_graph_with_constant_of_shape_imports():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
     nodes = [
         helper.make_node("Shape", ["x"], ["s"]),
-        helper.make_node("ConstantOfShape", ["s"], ["ones"], value=numpy_helper.from_array(np.array([1.0], np.float32))),
+        helper.make_node(
+            "ConstantOfShape",
+            ["s"],
+            ["ones"],
+            value=numpy_helper.from_array(np.array([1.0], np.float32)),
+        ),
         helper.make_node("MatMul", ["x", "W"], ["mm"]),
         helper.make_node("Mul", ["mm", "ones8"], ["y"]),
         helper.make_node("Add", ["ones", "ones"], ["two"]),
         helper.make_node("MatMul", ["two", "W"], ["ones8"]),
     ]
     w = np.eye(8, dtype=np.float32)
-    g = helper.make_graph(nodes, "legacy", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
-                          [numpy_helper.from_array(w, "W")])
-    mod, names, shapes, _ = import_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), 3, 8)
+    g = helper.make_graph(
+        nodes,
+        "legacy",
+        [x],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+        [numpy_helper.from_array(w, "W")],
+    )
+    _, names, shapes, _ = import_onnx(
+        helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), 3, 8
+    )
     assert names == ["x"] and shapes["x"] == [3, 8]
 
 
@@ -41,26 +53,37 @@ def test_index_input_bounds_finds_the_tables_that_inputs_index():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 4])
     table = numpy_helper.from_array(np.zeros((2, 4), np.float32), "type_table")
     nodes = [
-        helper.make_node("Gather", ["vocab", "ids"], ["e1"]),                                  # 50 rows
+        helper.make_node("Gather", ["vocab", "ids"], ["e1"]),  # 50 rows
         helper.make_node("Unsqueeze", ["ids", "ax"], ["ids_u"]),
-        helper.make_node("Gather", ["wide", "ids_u"], ["e2"], axis=1),                         # axis 1: 40
+        helper.make_node("Gather", ["wide", "ids_u"], ["e2"], axis=1),  # axis 1: 40
         helper.make_node("Identity", ["type_table"], ["type_alias"]),
         helper.make_node("Cast", ["types"], ["types64"], to=TensorProto.INT64),
-        helper.make_node("Gather", ["type_alias", "types64"], ["e3"]),                         # 2 rows
-        helper.make_node("Constant", [], ["const_table"], value=numpy_helper.from_array(np.zeros((7, 4), np.float32))),
-        helper.make_node("Gather", ["const_table", "ids"], ["e4"]),                            # 7 rows: smallest
+        helper.make_node("Gather", ["type_alias", "types64"], ["e3"]),  # 2 rows
+        helper.make_node(
+            "Constant",
+            [],
+            ["const_table"],
+            value=numpy_helper.from_array(np.zeros((7, 4), np.float32)),
+        ),
+        helper.make_node("Gather", ["const_table", "ids"], ["e4"]),  # 7 rows: smallest
         helper.make_node("Relu", ["x"], ["computed"]),
-        helper.make_node("Gather", ["computed", "other"], ["e5"]),                             # not a table
+        helper.make_node("Gather", ["computed", "other"], ["e5"]),  # not a table
         helper.make_node("Shape", ["ids"], ["shape"]),
-        helper.make_node("Gather", ["shape", "one"], ["seq"], axis=0),                          # constant index
+        helper.make_node("Gather", ["shape", "one"], ["seq"], axis=0),  # constant index
     ]
-    inits = [numpy_helper.from_array(np.zeros((50, 4), np.float32), "vocab"),
-             numpy_helper.from_array(np.zeros((4, 40), np.float32), "wide"), table,
-             numpy_helper.from_array(np.array([1], np.int64), "ax"), numpy_helper.from_array(np.array(1, np.int64), "one")]
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("e1", "e2", "e3", "e4", "e5")]
+    inits = [
+        numpy_helper.from_array(np.zeros((50, 4), np.float32), "vocab"),
+        numpy_helper.from_array(np.zeros((4, 40), np.float32), "wide"),
+        table,
+        numpy_helper.from_array(np.array([1], np.int64), "ax"),
+        numpy_helper.from_array(np.array(1, np.int64), "one"),
+    ]
+    outs = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+        for n in ("e1", "e2", "e3", "e4", "e5")
+    ]
     g = helper.make_graph(nodes, "g", [ids, types, other, x], outs, inits)
     assert index_input_bounds(helper.make_model(g)) == {"ids": 7, "types": 2}
-
 
 
 @pytest.mark.slow
@@ -85,11 +108,18 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
 
     torch.manual_seed(0)
     if arch == "bert":
-        cfg = transformers.BertConfig(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                      intermediate_size=512, attn_implementation="eager")
+        cfg = transformers.BertConfig(
+            hidden_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=512,
+            attn_implementation="eager",
+        )
         net = transformers.BertModel(cfg, add_pooling_layer=False).eval()
     else:
-        cfg = transformers.DistilBertConfig(dim=128, n_layers=2, n_heads=2, hidden_dim=512, attn_implementation="eager")
+        cfg = transformers.DistilBertConfig(
+            dim=128, n_layers=2, n_heads=2, hidden_dim=512, attn_implementation="eager"
+        )
         net = transformers.DistilBertModel(cfg).eval()
 
     ids = torch.randint(0, 1000, (1, 32))
@@ -99,9 +129,16 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
     axes = {"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(LastHiddenState(net).eval(), (ids, mask), str(path), dynamo=exporter == "dynamo", opset_version=17,
-                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-                          dynamic_axes=axes)
+        torch.onnx.export(
+            LastHiddenState(net).eval(),
+            (ids, mask),
+            str(path),
+            dynamo=exporter == "dynamo",
+            opset_version=17,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+        )
     pruned = tmp_path / "pruned.onnx"
     tb.prune(path, pruned, sparsity=0.9, block="4x1")
     feeds = {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
@@ -116,6 +153,7 @@ def test_transformers_exports_compile_and_match(tmp_path, arch, exporter):
             assert "bias+gelu" in {d["epilogue"] for d in compiled.report}
             assert compiled.metadata["attention"] == {"int8_fused": 2, "left_fp32": []}
             assert compiled.index_bounds == {"input_ids": cfg.vocab_size}
-            cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+            cos = (out * ref).sum(-1) / (
+                np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1)
+            )
             assert cos.min() >= 0.99
-

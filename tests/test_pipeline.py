@@ -9,5 +9,3 @@ from tvm import relax
 def test_registered_pipeline():
     assert "tvm_blocksparse" in relax.pipeline.PIPELINE_MAP
     assert isinstance(relax.get_pipeline("tvm_blocksparse"), tvm.transform.Pass)
-
-

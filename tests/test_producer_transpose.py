@@ -17,7 +17,9 @@ def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     calib = [random_inputs(1, 64, pad=p, seed=s) for s, p in ((10, 0), (11, 6))]
     feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     compiled = tb.compile(model, seq_len=64, dtype="int8", calibration=calib)
     rules = compiled.metadata["schedule_rules"]
     assert not any(name.startswith("dynamic_qparams") for name in rules)
@@ -39,7 +41,9 @@ def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     ort = pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     rules = compiled.metadata["schedule_rules"]
     assert any(name.startswith("int8_4x1_f32t_m64_n1024_k256") for name in rules)
@@ -52,10 +56,11 @@ def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     # every LayerNorm is ours and measures its own output's range: the range passes left are
     # those of FFN1's output (FFN2's input) and of the attention output (the out-projection's)
     assert any(name.startswith("layer_norm_qparams_m64_k256") for name in rules)
-    assert not any(name.startswith("layer_norm") and not name.startswith("layer_norm_qparams") for name in rules)
+    assert not any(
+        name.startswith("layer_norm") and not name.startswith("layer_norm_qparams")
+        for name in rules
+    )
     assert any(name.startswith("dynamic_qparams_m64_k256") for name in rules)
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()
-
-

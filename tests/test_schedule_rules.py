@@ -54,9 +54,18 @@ def _linear_gelu_module(s, k, n, w, b):
         with bb.dataflow():
             y = bb.emit(relax.op.matmul(x, relax.const(w)))
             y = bb.emit(relax.op.add(y, relax.const(b)))
-            g = bb.emit(relax.op.multiply(relax.op.multiply(
-                y, relax.op.add(relax.op.erf(relax.op.divide(y, relax.const(np.float32(math.sqrt(2))))),
-                                relax.const(np.float32(1.0)))), relax.const(np.float32(0.5))))
+            g = bb.emit(
+                relax.op.multiply(
+                    relax.op.multiply(
+                        y,
+                        relax.op.add(
+                            relax.op.erf(relax.op.divide(y, relax.const(np.float32(math.sqrt(2))))),
+                            relax.const(np.float32(1.0)),
+                        ),
+                    ),
+                    relax.const(np.float32(0.5)),
+                )
+            )
             out = bb.emit_output(g)
         bb.emit_func_output(out)
     return bb.get()
@@ -70,7 +79,12 @@ def _attention_module(s, heads, d):
     mask = relax.Var("mask", relax.TensorType((1, 1, 1, s), "float32"))
     with bb.function("main", [q, kt, v, mask]):
         with bb.dataflow():
-            sc = bb.emit(relax.op.add(relax.op.divide(relax.op.matmul(q, kt), relax.const(np.float32(math.sqrt(d)))), mask))
+            sc = bb.emit(
+                relax.op.add(
+                    relax.op.divide(relax.op.matmul(q, kt), relax.const(np.float32(math.sqrt(d)))),
+                    mask,
+                )
+            )
             p = bb.emit(relax.op.nn.softmax(sc, axis=-1))
             out = bb.emit_output(relax.op.matmul(p, v))
         bb.emit_func_output(out)
@@ -84,7 +98,11 @@ def _layernorm_residual_module(s, h, gamma, beta):
     with bb.function("main", [x, r]):
         with bb.dataflow():
             y = bb.emit(relax.op.add(x, r))
-            out = bb.emit_output(relax.op.nn.layer_norm(y, relax.const(gamma), relax.const(beta), axes=[-1], epsilon=1e-12))
+            out = bb.emit_output(
+                relax.op.nn.layer_norm(
+                    y, relax.const(gamma), relax.const(beta), axes=[-1], epsilon=1e-12
+                )
+            )
         bb.emit_func_output(out)
     return bb.get()
 
@@ -161,7 +179,9 @@ def test_hot_loops_are_parallel_and_vectorized():
     mod, listing = _scheduled(_linear_gelu_module(128, 256, 1024, w, np.zeros(1024, np.float32)))
     assert format_listing(listing)
     funcs = {gv.name_hint: f for gv, f in mod.functions_items() if isinstance(f, tirx.PrimFunc)}
-    matmuls = [f for f in funcs.values() if f.attrs is not None and f.attrs.get(RULE_ATTR) == "Matmul"]
+    matmuls = [
+        f for f in funcs.values() if f.attrs is not None and f.attrs.get(RULE_ATTR) == "Matmul"
+    ]
     assert matmuls
     for f in matmuls:
         text = f.script()
@@ -172,7 +192,11 @@ def test_hot_loops_are_parallel_and_vectorized():
     assert any(name.endswith("_prepacked") for name in funcs), sorted(funcs)
 
     mod, _ = _scheduled(_attention_module(128, 2, 64))
-    softmax = [f for gv, f in mod.functions_items() if isinstance(f, tirx.PrimFunc) and "softmax" in gv.name_hint]
+    softmax = [
+        f
+        for gv, f in mod.functions_items()
+        if isinstance(f, tirx.PrimFunc) and "softmax" in gv.name_hint
+    ]
     text = softmax[0].script()
     assert "_rf" in text and text.count("T.vectorized(") >= 4 and "T.parallel(" in text
 
@@ -210,7 +234,9 @@ def test_failing_rule_falls_back_to_tvm_default():
     w = rng.standard_normal((64, 32)).astype(np.float32)
     b = rng.standard_normal(32).astype(np.float32)
     x = rng.standard_normal((1, 7, 64)).astype(np.float32)
-    out, listing = _build(_linear_gelu_module(7, 64, 32, w, b), {"x": x}, ApplyScheduleRules([_BrokenRule()]))
+    out, listing = _build(
+        _linear_gelu_module(7, 64, 32, w, b), {"x": x}, ApplyScheduleRules([_BrokenRule()])
+    )
     np.testing.assert_allclose(out, gelu_ref(x @ w + b), rtol=1e-5, atol=1e-5)
     assert set(listing.values()) == {"fallback"}
 
@@ -223,11 +249,19 @@ def test_bert_mini_dense_fp32_matches_onnxruntime(seq_len):
 
     model = make_bert_onnx("bert-mini", seed=1)
     feeds = random_inputs(1, seq_len, pad=5, seed=2)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     mod, names, _, _ = import_onnx(model, 1, seq_len)
     rules = ApplyScheduleRules()
-    ex = tvm.compile(mod, target=HOST, relax_pipeline=relax.get_pipeline("tvm_blocksparse", target=HOST, rules=rules))
-    out = relax.VirtualMachine(ex, tvm.cpu())["main"](*[tvm.runtime.tensor(feeds[n]) for n in names]).numpy()
+    ex = tvm.compile(
+        mod,
+        target=HOST,
+        relax_pipeline=relax.get_pipeline("tvm_blocksparse", target=HOST, rules=rules),
+    )
+    out = relax.VirtualMachine(ex, tvm.cpu())["main"](
+        *[tvm.runtime.tensor(feeds[n]) for n in names]
+    ).numpy()
     rel = np.abs(out - ref).max() / np.abs(ref).max()
     assert rel < 1e-4, rel
     assert "fallback" not in listing_values(rules.listing), format_listing(rules.listing)
@@ -245,10 +279,19 @@ def test_prefetching_tile_keeps_accumulators_in_registers():
     assert choose_tile(128, 768, 16, 64) == (4, 3, 64)
     assert choose_tile(128, 256, 16, 64) == (8, 2, 0)
     rng = np.random.default_rng(0)
-    mod, _ = _scheduled(_linear_gelu_module(128, 64, 96, rng.standard_normal((64, 96)).astype(np.float32),
-                                            np.zeros(96, np.float32)))
-    f = [f for gv, f in mod.functions_items() if isinstance(f, tirx.PrimFunc) and "matmul" in gv.name_hint][0]
-    asm = tvm.compile(tvm.IRModule({"main": f.with_attr("global_symbol", "main")}), target=TARGET).mod.inspect_source("asm")
+    mod, _ = _scheduled(
+        _linear_gelu_module(
+            128, 64, 96, rng.standard_normal((64, 96)).astype(np.float32), np.zeros(96, np.float32)
+        )
+    )
+    f = next(
+        f
+        for gv, f in mod.functions_items()
+        if isinstance(f, tirx.PrimFunc) and "matmul" in gv.name_hint
+    )
+    asm = tvm.compile(
+        tvm.IRModule({"main": f.with_attr("global_symbol", "main")}), target=TARGET
+    ).mod.inspect_source("asm")
     loop = asm[asm.index("prefetcht0") - 200 : asm.index("prefetcht0") + 1500]
     body = loop[: loop.index("\tj")]  # up to the loop's back edge
     assert body.count("vfmadd231ps") == 12, body

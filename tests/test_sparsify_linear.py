@@ -28,7 +28,9 @@ TOKENS = 16
 # ----------------------------------------------------------------------------- IR in / IR out
 
 
-def _linear_module(w_kn: np.ndarray, bias=True, gelu=False, residual=False, weight_const=True, half=0.5):
+def _linear_module(
+    w_kn: np.ndarray, bias=True, gelu=False, residual=False, weight_const=True, half=0.5
+):
     k, n = w_kn.shape
     bb = relax.BlockBuilder()
     x = relax.Var("x", relax.TensorType((1, TOKENS, k), str(w_kn.dtype)))
@@ -46,8 +48,12 @@ def _linear_module(w_kn: np.ndarray, bias=True, gelu=False, residual=False, weig
                 y = bb.emit(relax.op.add(y, relax.const(np.linspace(-1, 1, n).astype(np.float32))))
             if gelu:
                 e = relax.op.erf(relax.op.divide(y, relax.const(np.float32(math.sqrt(2)))))
-                y = bb.emit(relax.op.multiply(relax.op.multiply(y, relax.op.add(e, relax.const(np.float32(1)))),
-                                              relax.const(np.float32(half))))
+                y = bb.emit(
+                    relax.op.multiply(
+                        relax.op.multiply(y, relax.op.add(e, relax.const(np.float32(1)))),
+                        relax.const(np.float32(half)),
+                    )
+                )
             if residual:
                 y = bb.emit(relax.op.add(y, r))
             out = bb.emit_output(y)
@@ -78,9 +84,17 @@ def test_sparse_weight_becomes_one_fused_int8_4x1_call():
     calls = _calls(out)
     assert "relax.matmul" not in calls and "relax.erf" not in calls and "relax.add" not in calls
     assert any(c.startswith("int8_4x1") for c in calls)
-    assert any(c.startswith("quantize_transpose_u8") for c in calls) and any(c.startswith("dynamic_qparams") for c in calls)
+    assert any(c.startswith("quantize_transpose_u8") for c in calls) and any(
+        c.startswith("dynamic_qparams") for c in calls
+    )
     [d] = layer_report(out)
-    assert (d.kernel, d.epilogue, d.n_out, d.k_in, d.tokens) == ("int8_4x1", "bias+gelu", 64, 32, TOKENS)
+    assert (d.kernel, d.epilogue, d.n_out, d.k_in, d.tokens) == (
+        "int8_4x1",
+        "bias+gelu",
+        64,
+        32,
+        TOKENS,
+    )
 
 
 def test_fp32_linear_before_and_expected():
@@ -98,20 +112,43 @@ def test_fp32_linear_before_and_expected():
     x = relax.Var("x", relax.TensorType((1, TOKENS, k), "float32"))
     with bb.function("main", [x]):
         gv = KernelAdder(bb, bb.get()).add(
-            spec.build(m, n, k, spec.block_count(arrays), ep, config), f"fp32_1x16_m{m}_n{n}_k{k}", "fp32_1x16",
-            kernel_calls.encode_linear_meta("fp32_1x16", m, n, k, spec.block_count(arrays), ep, config))
+            spec.build(m, n, k, spec.block_count(arrays), ep, config),
+            f"fp32_1x16_m{m}_n{n}_k{k}",
+            "fp32_1x16",
+            kernel_calls.encode_linear_meta(
+                "fp32_1x16", m, n, k, spec.block_count(arrays), ep, config
+            ),
+        )
         with bb.dataflow():
             x2d = bb.emit(relax.op.reshape(x, (m, k)))
-            y = bb.emit(relax.call_tir(gv, [x2d, *[relax.const(arrays[a]) for a in ("w_data", "w_indices", "w_indptr")],
-                                            relax.const(np.linspace(-1, 1, n).astype(np.float32))],
-                                       relax.TensorType((m, n), "float32")))
+            y = bb.emit(
+                relax.call_tir(
+                    gv,
+                    [
+                        x2d,
+                        *[relax.const(arrays[a]) for a in ("w_data", "w_indices", "w_indptr")],
+                        relax.const(np.linspace(-1, 1, n).astype(np.float32)),
+                    ],
+                    relax.TensorType((m, n), "float32"),
+                )
+            )
             out = bb.emit_output(relax.op.reshape(y, [1, TOKENS, n]))
         bb.emit_func_output(out)
     expected = bb.get()
     after_main = after["main"].without_attr(LAYERS_ATTR)
-    tvm.ir.assert_structural_equal(tvm.IRModule({**{g: f for g, f in after.functions_items()}, after.get_global_var("main"): after_main}), expected)
+    tvm.ir.assert_structural_equal(
+        tvm.IRModule(
+            {**{g: f for g, f in after.functions_items()}, after.get_global_var("main"): after_main}
+        ),
+        expected,
+    )
     [d] = layer_report(after)
-    assert (d.kernel, d.epilogue, d.callee, d.sparsity) == ("fp32_1x16", "bias", gv.name_hint, fmt.block_sparsity(w_kn.T, "1x16"))
+    assert (d.kernel, d.epilogue, d.callee, d.sparsity) == (
+        "fp32_1x16",
+        "bias",
+        gv.name_hint,
+        fmt.block_sparsity(w_kn.T, "1x16"),
+    )
 
 
 def test_gelu_lookalike_with_other_constants_is_not_fused():
@@ -141,7 +178,10 @@ def test_module_left_unchanged(case):
     elif case == "non_constant_weight":
         mod, sp = _linear_module(_weight(64, 32, 0.9), weight_const=False), SparsifyLinear("int8")
     elif case == "float16_weight":
-        mod, sp = _linear_module(_weight(64, 32, 0.9).astype(np.float16), bias=False), SparsifyLinear("int8")
+        mod, sp = (
+            _linear_module(_weight(64, 32, 0.9).astype(np.float16), bias=False),
+            SparsifyLinear("int8"),
+        )
     else:
         mod, sp = _linear_module(_weight(64, 30, 0.9, "4x1")[:30]), SparsifyLinear("int8")
     out = sp(mod)
@@ -162,31 +202,53 @@ def test_bad_pass_options():
 
 def _single_linear_onnx(w_kn, bias, gelu=False, residual=False):
     k, n = w_kn.shape
-    nodes = [helper.make_node("MatMul", ["x", "W"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["y0"])]
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["mm"]),
+        helper.make_node("Add", ["mm", "b"], ["y0"]),
+    ]
     last = "y0"
     inits = [numpy_helper.from_array(w_kn, "W"), numpy_helper.from_array(bias, "b")]
     if gelu:
-        inits += [numpy_helper.from_array(np.array(math.sqrt(2), np.float32), "s2"),
-                  numpy_helper.from_array(np.array(1, np.float32), "one"),
-                  numpy_helper.from_array(np.array(0.5, np.float32), "half")]
-        nodes += [helper.make_node("Div", ["y0", "s2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
-                  helper.make_node("Add", ["e", "one"], ["e1"]), helper.make_node("Mul", ["y0", "e1"], ["g0"]),
-                  helper.make_node("Mul", ["g0", "half"], ["g"])]
+        inits += [
+            numpy_helper.from_array(np.array(math.sqrt(2), np.float32), "s2"),
+            numpy_helper.from_array(np.array(1, np.float32), "one"),
+            numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+        ]
+        nodes += [
+            helper.make_node("Div", ["y0", "s2"], ["d"]),
+            helper.make_node("Erf", ["d"], ["e"]),
+            helper.make_node("Add", ["e", "one"], ["e1"]),
+            helper.make_node("Mul", ["y0", "e1"], ["g0"]),
+            helper.make_node("Mul", ["g0", "half"], ["g"]),
+        ]
         last = "g"
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "sequence", k])]
     if residual:
         nodes.append(helper.make_node("Add", [last, "r"], ["res"]))
         last = "res"
-        inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, ["batch", "sequence", n]))
+        inputs.append(
+            helper.make_tensor_value_info("r", TensorProto.FLOAT, ["batch", "sequence", n])
+        )
     nodes.append(helper.make_node("Identity", [last], ["out"]))
-    graph = helper.make_graph(nodes, "linear", inputs,
-                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", "sequence", n])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "linear",
+        inputs,
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", "sequence", n])],
+        inits,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 @requires_isa("avx512_vnni")
-@pytest.mark.parametrize("kernel,sparsity,gelu,residual", [
-    ("int8_4x1", 0.9, True, False), ("int8_4x1", 0.8, False, True), ("int8_dense", 0.3, True, False)])
+@pytest.mark.parametrize(
+    "kernel,sparsity,gelu,residual",
+    [
+        ("int8_4x1", 0.9, True, False),
+        ("int8_4x1", 0.8, False, True),
+        ("int8_dense", 0.3, True, False),
+    ],
+)
 def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     """The compiled layer does exactly the numpy simulation of the same dynamic quantization
     (full-range activations: negative and positive, so the zero point is mid-range)."""
@@ -196,7 +258,9 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     bias = rng.standard_normal(n).astype(np.float32)
     x = (rng.standard_normal((1, TOKENS, k)) * 3 + 0.5).astype(np.float32)
     r = rng.standard_normal((1, TOKENS, n)).astype(np.float32)
-    model = tb.compile(_single_linear_onnx(w_kn, bias, gelu, residual), batch_size=1, seq_len=TOKENS, dtype="int8")
+    model = tb.compile(
+        _single_linear_onnx(w_kn, bias, gelu, residual), batch_size=1, seq_len=TOKENS, dtype="int8"
+    )
     assert model.report[0]["kernel"] == kernel
     feeds = {"x": x, "r": r} if residual else {"x": x}
     out = model.run(feeds)[0]
@@ -206,7 +270,9 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     xq, _ = fmt.quantize_activation_u8(x2d, x_q)
     wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T))
     ep = Epilogue("float32", bias=True, gelu=gelu, residual=residual)
-    ref = int8_linear_ref(xq, wq, ep, x_q=x_q, bias=bias, residual=r.reshape(TOKENS, n) if residual else None)
+    ref = int8_linear_ref(
+        xq, wq, ep, x_q=x_q, bias=bias, residual=r.reshape(TOKENS, n) if residual else None
+    )
     np.testing.assert_allclose(out.reshape(TOKENS, n), ref, rtol=1e-5, atol=1e-5)
 
 
@@ -218,9 +284,15 @@ def test_static_quantization_equals_numpy_simulation():
     k, n = 64, 96
     w_kn = _weight(n, k, 0.9, seed=8)
     bias = rng.standard_normal(n).astype(np.float32)
-    calib = [{"x": (rng.standard_normal((1, TOKENS, k)) * s).astype(np.float32)} for s in (1.0, 2.0)]
-    model = tb.compile(_single_linear_onnx(w_kn, bias, gelu=True), seq_len=TOKENS, dtype="int8", calibration=calib)
-    assert model.metadata["quantization"] == "static" and "static quant" in model.report[0]["epilogue"]
+    calib = [
+        {"x": (rng.standard_normal((1, TOKENS, k)) * s).astype(np.float32)} for s in (1.0, 2.0)
+    ]
+    model = tb.compile(
+        _single_linear_onnx(w_kn, bias, gelu=True), seq_len=TOKENS, dtype="int8", calibration=calib
+    )
+    assert (
+        model.metadata["quantization"] == "static" and "static quant" in model.report[0]["epilogue"]
+    )
     x = (rng.standard_normal((1, TOKENS, k)) * 3).astype(np.float32)  # wider than calibrated: clips
     out = model.run({"x": x})[0].reshape(TOKENS, n)
     lo = min(float(c["x"].min()) for c in calib)
@@ -237,11 +309,15 @@ def _with_dense_attention_weights(model):
     from tvm_blocksparse.onnx_import import linear_layers
 
     rng = np.random.default_rng(0)
-    square = {l.weight_name for l in linear_layers(model) if l.w_kn.shape[0] == l.w_kn.shape[1]}
+    square = {ly.weight_name for ly in linear_layers(model) if ly.w_kn.shape[0] == ly.w_kn.shape[1]}
     for t in model.graph.initializer:
         if t.name in square:
             shape = numpy_helper.to_array(t).shape
-            t.CopyFrom(numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.02, t.name))
+            t.CopyFrom(
+                numpy_helper.from_array(
+                    rng.standard_normal(shape).astype(np.float32) * 0.02, t.name
+                )
+            )
     return model
 
 
@@ -256,21 +332,22 @@ def test_static_model_with_sparse_and_dense_layers_compiles_and_stays_accurate()
     compiled = tb.compile(model, seq_len=32, calibration=calib)
     assert {d["kernel"] for d in compiled.report} == {"int8_4x1", "int8_dense"}
     feeds = random_inputs(1, 32, vocab=1000, seed=5)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99
 
 
-
 def test_report_has_one_entry_per_linear_when_layers_stay_dense():
     """A Linear left to TVM is matched again by every shorter pattern: reported once."""
-    model = _with_dense_attention_weights(make_bert_onnx("tiny", seed=0, sparsity=0.9, block="1x16"))
+    model = _with_dense_attention_weights(
+        make_bert_onnx("tiny", seed=0, sparsity=0.9, block="1x16")
+    )
     mod, *_ = import_onnx(model, 1, 16)
     report = layer_report(SparsifyLinear(mode="fp32", block="1x16", threshold=0.7)(mod))
     kernels = sorted(d.kernel for d in report)
     assert len(report) == 12  # 2 layers x (Q, K, V, O, FFN1, FFN2)
     assert kernels.count("tvm_dense") == 8 and kernels.count("fp32_1x16") == 4
     assert [d.index for d in report] == list(range(12))
-
-

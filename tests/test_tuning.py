@@ -23,8 +23,14 @@ INTRINSIC_CALL = {"int8_4x1": "vpdpbusd", "int8_dense": "vpdpbusd", "fp32_1x16":
 
 def _task(kind, m=32, n=64, k=64, sparsity=0.8):
     rng = np.random.default_rng(0)
-    w = random_block_sparse(rng, n, k, sparsity, "4x1" if kind != "fp32_1x16" else "1x16",
-                            dtype=np.int8 if kind.startswith("int8") else np.float32)
+    w = random_block_sparse(
+        rng,
+        n,
+        k,
+        sparsity,
+        "4x1" if kind != "fp32_1x16" else "1x16",
+        dtype=np.int8 if kind.startswith("int8") else np.float32,
+    )
     ep = Epilogue("float32", bias=True)
     _, _, arrays = linear.prepare_linear(kind, w, m, ep)
     return tuning.tasks_from_uses([KernelUse(kind, m, n, k, ep, arrays)])[0]
@@ -34,8 +40,13 @@ def _task(kind, m=32, n=64, k=64, sparsity=0.8):
 def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(kind):
     task = _task(kind)
     mod = tvm.IRModule({"main": task.func(task.default_variant())})
-    ctx = ms.TuneContext(mod, target=host_target(), space_generator=tuning.space_generator(kind),
-                         search_strategy=ms.search_strategy.ReplayTrace(), task_name=kind)
+    ctx = ms.TuneContext(
+        mod,
+        target=host_target(),
+        space_generator=tuning.space_generator(kind),
+        search_strategy=ms.search_strategy.ReplayTrace(),
+        task_name=kind,
+    )
     (space,) = ctx.generate_design_space()
     trace = str(space.trace)
     assert "sample_perfect_tile" in trace and "tensorize" in trace
@@ -54,10 +65,13 @@ def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatur
     for name in ("w_xt_offsets", "w_group_ptr", "w_data"):
         np.testing.assert_array_equal(arrays[names.index(name)], task.arrays[name])
     offsets = arrays[names.index("w_xt_offsets")]  # in bounds: every XT row offset is the real one
-    assert offsets.max() < task.k * quantize.padded_tokens(task.m) and not (offsets % quantize.padded_tokens(task.m)).any()
+    assert (
+        offsets.max() < task.k * quantize.padded_tokens(task.m)
+        and not (offsets % quantize.padded_tokens(task.m)).any()
+    )
     assert arrays[names.index("w_group_ptr")][-1] == task.blocks
     with pytest.raises(KeyError, match="refusing random"):
-        alloc.arrays_for(info[:-1] + [["TENSOR", "float32", [1, 1]]])
+        alloc.arrays_for([*info[:-1], ["TENSOR", "float32", [1, 1]]])
     # cloudpickle carries it into MetaSchedule's runner workers
     import cloudpickle
 
@@ -85,7 +99,9 @@ def test_records_are_ranked_by_their_median_not_the_databases_mean(tmp_path):
     workload = db.commit_workload(tvm.IRModule({"main": func}))
     trace = tuning.default_trace_schedule(task.kind, func).trace
     for secs in ([2e-3, 2e-3, 2e-3], [1e-3, 1e-3, 10e-3]):
-        db.commit_tuning_record(TuningRecord(trace, workload, secs, host_target(), ArgInfo.from_prim_func(func)))
+        db.commit_tuning_record(
+            TuningRecord(trace, workload, secs, host_target(), ArgInfo.from_prim_func(func))
+        )
     tuned = tuning.TunedKernels(str(tmp_path), host_target())
     known = tuned.tasks[task.key]
     assert tuned.best(known)[2] == pytest.approx(1.0)
@@ -113,11 +129,15 @@ def test_tune_smoke_then_compile_with_the_database(tmp_path):
     assert all(v.startswith(("tuned", "default kept")) for v in applied.values())
     n_tuned = sum(v.startswith("tuned") for v in applied.values())
     assert sum(d["schedule"].startswith("tuned") for d in tuned.report) >= n_tuned
-    assert all(d["schedule"] == "default" or d["schedule"].startswith("tuned") for d in tuned.report)
+    assert all(
+        d["schedule"] == "default" or d["schedule"].startswith("tuned") for d in tuned.report
+    )
     np.testing.assert_array_equal(tuned.run(feeds)[0], default.run(feeds)[0])
     # resumable: a second run finds the defaults measured and adds nothing without trials
     before = len(records)
     tb.tune(model, work, trials=0, progress=None, **opts)
     after = open(os.path.join(work, "database_tuning_record.json")).read().strip().splitlines()
     assert len(after) == before
-    assert json.load(open(os.path.join(work, tuning.TASKS_FILE))).keys() == {r["kernel"] for r in rows}
+    assert json.load(open(os.path.join(work, tuning.TASKS_FILE))).keys() == {
+        r["kernel"] for r in rows
+    }

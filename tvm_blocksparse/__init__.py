@@ -8,12 +8,14 @@ from .target import configure_runtime_threads
 
 configure_runtime_threads()
 
-from .isa import avx2, avx512, avx_vnni, common  # registers our TensorIntrins with TensorIR
-from . import intrin_lowering  # vectorizable erf for llvm targets
-from . import format
-from . import pipeline  # registers relax.get_pipeline("tvm_blocksparse")
+from . import (
+    format,
+    intrin_lowering,  # vectorizable erf for llvm targets
+    pipeline,  # registers relax.get_pipeline("tvm_blocksparse")
+)
 from .api import CompiledModel, compile, inspect, load, prune
-from .tuning import tune
+from .isa import avx2, avx512, avx_vnni, common  # registers our TensorIntrins with TensorIR
 from .op.epilogue import Epilogue
+from .tuning import tune
 
 __version__ = "0.1.0"

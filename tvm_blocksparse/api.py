@@ -23,14 +23,13 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 
 import numpy as np
 import onnx
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, linear_layers, load_onnx
-from tvm_blocksparse.prepare import DTYPES
+
 _METADATA_SUFFIX = ".json"
 _FORMAT_VERSION = 2  # 2: the manifest is compiled into the .so
 # TVM 0.27's VM executable logs this, with nothing after the colon, once per constant when it is
@@ -53,7 +52,11 @@ def _without_tvm_scope_warnings():
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().splitlines(keepends=True) if not _TVM_SCOPE_WARNING.search(line)]
+            kept = [
+                line
+                for line in captured.read().splitlines(keepends=True)
+                if not _TVM_SCOPE_WARNING.search(line)
+            ]
             if kept:
                 os.write(2, b"".join(kept))
 
@@ -102,14 +105,17 @@ class CompiledModel:
         missing = [n for n in self.input_names if n not in feeds]
         unknown = [n for n in feeds if n not in self.input_names]
         if missing or unknown:
-            raise ValueError(f"inputs must be exactly {self.input_names}; missing {missing}, unknown {unknown}")
+            raise ValueError(
+                f"inputs must be exactly {self.input_names}; missing {missing}, unknown {unknown}"
+            )
         args = []
         for name in self.input_names:
             a = np.asarray(feeds[name])
             want_shape, want_dtype = self.input_shapes[name], self.input_dtypes[name]
             if list(a.shape) != list(want_shape):
                 raise ValueError(
-                    f"input {name!r}: shape {list(a.shape)} but the model was compiled for {want_shape} "
+                    f"input {name!r}: shape {list(a.shape)} but the model was compiled for "
+                    f"{want_shape} "
                     "(batch_size x seq_len are static; compile again for another shape)"
                 )
             if a.dtype != np.dtype(want_dtype):
@@ -120,13 +126,18 @@ class CompiledModel:
             if rows is not None and a.size and (a.min() < 0 or a.max() >= rows):
                 bad = np.flatnonzero((a.ravel() < 0) | (a.ravel() >= rows))
                 raise ValueError(
-                    f"input {name!r}: {a.ravel()[bad[0]]} at position {[int(i) for i in np.unravel_index(bad[0], a.shape)]} "
-                    f"({bad.size} value(s) in all) is outside [0, {rows}): it indexes a table of {rows} rows "
-                    "(e.g. the vocabulary), and an id outside it would read outside the table")
+                    f"input {name!r}: {a.ravel()[bad[0]]} at position "
+                    f"{[int(i) for i in np.unravel_index(bad[0], a.shape)]} "
+                    f"({bad.size} value(s) in all) is outside [0, {rows}): it indexes a table of "
+                    f"{rows} rows "
+                    "(e.g. the vocabulary), and an id outside it would read outside the table"
+                )
             args.append(np.ascontiguousarray(a))
         held = getattr(self._inputs, "tensors", None)
         if held is None:
-            held = self._inputs.tensors = [tvm.runtime.empty(a.shape, a.dtype, self._device) for a in args]
+            held = self._inputs.tensors = [
+                tvm.runtime.empty(a.shape, a.dtype, self._device) for a in args
+            ]
         for t, a in zip(held, args, strict=True):
             t.copyfrom(a)
         return held
@@ -136,7 +147,9 @@ class CompiledModel:
         outs = [out] if hasattr(out, "numpy") else list(out)
         return [o.numpy() for o in outs]
 
-    def time_ms(self, feeds: dict[str, np.ndarray], number: int = 10, repeat: int = 10) -> np.ndarray:
+    def time_ms(
+        self, feeds: dict[str, np.ndarray], number: int = 10, repeat: int = 10
+    ) -> np.ndarray:
         """Per-call latency samples (ms), each the mean of ``number`` calls."""
         timer = self._vm.time_evaluator("main", self._device, number=number, repeat=repeat)
         return np.asarray(timer(*self._args(feeds)).results) * 1e3
@@ -157,9 +170,14 @@ class CompiledModel:
         input/output names, shapes, dtypes, index bounds, target and ISA level, the layer report),
         and a readable copy of the manifest at ``path + '.json'``. Returns ``path``."""
         path = os.fspath(path)
-        manifest = dict(self.metadata, input_names=self.input_names, input_shapes=self.input_shapes,
-                        input_dtypes=self.input_dtypes, output_names=self.output_names,
-                        format_version=_FORMAT_VERSION)
+        manifest = dict(
+            self.metadata,
+            input_names=self.input_names,
+            input_shapes=self.input_shapes,
+            input_dtypes=self.input_dtypes,
+            output_names=self.output_names,
+            format_version=_FORMAT_VERSION,
+        )
         text = json.dumps(manifest, indent=1)
         with tempfile.TemporaryDirectory() as tmp:
             source = os.path.join(tmp, "tvm_blocksparse_manifest.cc")
@@ -181,9 +199,12 @@ def _manifest_source(text: str) -> str:
     import base64
 
     encoded = base64.b64encode(text.encode()).decode()
-    lines = "\n".join(f'    "{encoded[i:i + 100]}"' for i in range(0, len(encoded), 100))
-    return (f'extern "C" __attribute__((visibility("default"), used)) const char {_MANIFEST_SYMBOL}[] =\n'
-            f"{lines};\n")
+    lines = "\n".join(f'    "{encoded[i : i + 100]}"' for i in range(0, len(encoded), 100))
+    return (
+        'extern "C" __attribute__((visibility("default"), used))\n'
+        f"const char {_MANIFEST_SYMBOL}[] =\n"
+        f"{lines};\n"
+    )
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
@@ -199,12 +220,16 @@ def read_manifest(path: str | os.PathLike) -> dict:
     try:
         encoded = ctypes.string_at(ctypes.addressof(ctypes.c_char.in_dll(lib, _MANIFEST_SYMBOL)))
     except ValueError:
-        raise ValueError(f"{path} has no tvm_blocksparse manifest: not exported by tvm_blocksparse.export "
-                         f"(format {_FORMAT_VERSION}); export the model again") from None
+        raise ValueError(
+            f"{path} has no tvm_blocksparse manifest: not exported by tvm_blocksparse.export "
+            f"(format {_FORMAT_VERSION}); export the model again"
+        ) from None
     try:
         manifest = json.loads(base64.b64decode(encoded, validate=True))
     except ValueError as err:
-        raise ValueError(f"{path}: its manifest is corrupt ({err}); export the model again") from None
+        raise ValueError(
+            f"{path}: its manifest is corrupt ({err}); export the model again"
+        ) from None
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
     if version != _FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported manifest version {version}")
@@ -228,15 +253,25 @@ def load(path: str | os.PathLike) -> CompiledModel:
             try:
                 copy = json.load(f)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{sidecar} is not valid JSON ({err}); delete it or export again") from None
+                raise ValueError(
+                    f"{sidecar} is not valid JSON ({err}); delete it or export again"
+                ) from None
         differ = sorted(k for k in set(meta) | set(copy) if meta.get(k) != copy.get(k))
         if differ:
-            raise ValueError(f"{sidecar} disagrees with the manifest inside {path} on {differ}: the .json is "
-                             "only a readable copy; delete it or export again")
+            raise ValueError(
+                f"{sidecar} disagrees with the manifest inside {path} on {differ}: the .json is "
+                "only a readable copy; delete it or export again"
+            )
     with _without_tvm_scope_warnings():
         lib = tvm.runtime.load_module(path)
-    return CompiledModel(lib, meta["input_names"], meta["input_shapes"], meta["input_dtypes"],
-                         meta["output_names"], meta)
+    return CompiledModel(
+        lib,
+        meta["input_names"],
+        meta["input_shapes"],
+        meta["input_dtypes"],
+        meta["output_names"],
+        meta,
+    )
 
 
 #: Relax VM execution mode of compiled models: "compiled" turns the VM's instruction stream into
@@ -247,7 +282,7 @@ def load(path: str | os.PathLike) -> CompiledModel:
 VM_EXEC_MODE = "compiled"
 
 
-def compile(  # noqa: A001 - the API name the issue asks for
+def compile(
     onnx_path_or_model,
     *,
     batch_size: int = 1,
@@ -297,9 +332,18 @@ def compile(  # noqa: A001 - the API name the issue asks for
         from tvm_blocksparse.tuning import TunedKernels
 
         tuned = TunedKernels(os.fspath(tuning_db), as_target(target))
-    prepared = prepare_model(onnx_path_or_model, batch_size=batch_size, seq_len=seq_len, dtype=dtype,
-                             sparsity_threshold=sparsity_threshold, block=block, target=target,
-                             calibration=calibration, progress=progress, int8_attention=int8_attention)
+    prepared = prepare_model(
+        onnx_path_or_model,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        dtype=dtype,
+        sparsity_threshold=sparsity_threshold,
+        block=block,
+        target=target,
+        calibration=calibration,
+        progress=progress,
+        int8_attention=int8_attention,
+    )
     tgt = prepared.target
     rules = ApplyScheduleRules()
     recorded = {}
@@ -310,15 +354,25 @@ def compile(  # noqa: A001 - the API name the issue asks for
 
     say(f"compiling ({prepared.dtype}, block {prepared.block}, threshold {sparsity_threshold})")
     with tgt:
-        pipeline = get_pipeline(tgt, **prepared.pipeline_options(), tuned=tuned, dump_dir=dump_dir, rules=rules,
-                                observe=observe)
-        executable = relax.build(prepared.mod, target=tgt, exec_mode=VM_EXEC_MODE, relax_pipeline=pipeline)
+        pipeline = get_pipeline(
+            tgt,
+            **prepared.pipeline_options(),
+            tuned=tuned,
+            dump_dir=dump_dir,
+            rules=rules,
+            observe=observe,
+        )
+        executable = relax.build(
+            prepared.mod, target=tgt, exec_mode=VM_EXEC_MODE, relax_pipeline=pipeline
+        )
     compile_s = time.perf_counter() - t0
     say(f"compiled in {compile_s:.1f} s")
     level = isa_level(tgt)
     meta = {
         "dtype": prepared.dtype,
-        "quantization": ("static" if prepared.static_ranges else "dynamic") if prepared.dtype == "int8" else None,
+        "quantization": ("static" if prepared.static_ranges else "dynamic")
+        if prepared.dtype == "int8"
+        else None,
         "block": prepared.block,
         "sparsity_threshold": sparsity_threshold,
         "batch_size": batch_size,
@@ -335,8 +389,14 @@ def compile(  # noqa: A001 - the API name the issue asks for
         "index_bounds": prepared.index_bounds,
         "notes": prepared.notes,
     }
-    return CompiledModel(executable, prepared.input_names, prepared.input_shapes, prepared.input_dtypes,
-                         prepared.output_names, meta)
+    return CompiledModel(
+        executable,
+        prepared.input_names,
+        prepared.input_shapes,
+        prepared.input_dtypes,
+        prepared.output_names,
+        meta,
+    )
 
 
 # ----------------------------------------------------------------------------- inspect / prune
@@ -366,21 +426,32 @@ class InspectReport:
     estimated_speedup: float
 
     def __str__(self) -> str:
-        head = f"{'weight':<34} {'N_out x K_in':>12} " + " ".join(f"{b:>6}" for b in INSPECT_BLOCKS) + "  sparse?"
+        head = (
+            f"{'weight':<34} {'N_out x K_in':>12} "
+            + " ".join(f"{b:>6}" for b in INSPECT_BLOCKS)
+            + "  sparse?"
+        )
         lines = [head]
-        for l in self.layers:
-            lines.append(f"{l.name[:34]:<34} {f'{l.n_out}x{l.k_in}':>12} "
-                         + " ".join(f"{l.sparsity[b]:>6.3f}" for b in INSPECT_BLOCKS)
-                         + f"  {'yes' if l.goes_sparse else 'no'}")
-        n_sparse = sum(l.goes_sparse for l in self.layers)
-        lines.append(f"{n_sparse}/{len(self.layers)} Linear layers reach {self.threshold:.2f} {self.block} block sparsity; "
-                     f"estimated INT8 speedup over our dense INT8: {self.estimated_speedup:.2f}x "
-                     f"(rough: {_LINEAR_SHARE:.0%} of time in Linear layers, sparse cost "
-                     f"{_SPARSE_COST_PER_DENSITY} x density)")
+        for layer in self.layers:
+            lines.append(
+                f"{layer.name[:34]:<34} {f'{layer.n_out}x{layer.k_in}':>12} "
+                + " ".join(f"{layer.sparsity[b]:>6.3f}" for b in INSPECT_BLOCKS)
+                + f"  {'yes' if layer.goes_sparse else 'no'}"
+            )
+        n_sparse = sum(layer.goes_sparse for layer in self.layers)
+        lines.append(
+            f"{n_sparse}/{len(self.layers)} Linear layers reach {self.threshold:.2f} {self.block} "
+            "block sparsity; "
+            f"estimated INT8 speedup over our dense INT8: {self.estimated_speedup:.2f}x "
+            f"(rough: {_LINEAR_SHARE:.0%} of time in Linear layers, sparse cost "
+            f"{_SPARSE_COST_PER_DENSITY} x density)"
+        )
         if n_sparse == 0 and self.layers:
-            best = max(l.sparsity[self.block] for l in self.layers)
-            lines.append(f"No layer is sparse enough in {self.block} blocks (best {best:.2f}): "
-                         "prune with tvm_blocksparse.prune or check the block orientation.")
+            best = max(layer.sparsity[self.block] for layer in self.layers)
+            lines.append(
+                f"No layer is sparse enough in {self.block} blocks (best {best:.2f}): "
+                "prune with tvm_blocksparse.prune or check the block orientation."
+            )
         return "\n".join(lines)
 
 
@@ -393,13 +464,32 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     layers = []
     for layer in linear_layers(model):
         name, w_out_in = layer.weight_name, layer.w_kn.T
-        sp = {b: fmt.block_sparsity(w_out_in, b) if _divides(w_out_in.shape, b) else float("nan") for b in INSPECT_BLOCKS}
-        layers.append(LayerInfo(name, w_out_in.shape[0], w_out_in.shape[1], sp,
-                                bool(sp.get(block, 0.0) >= threshold) if block in sp else False))
+        sp = {
+            b: fmt.block_sparsity(w_out_in, b) if _divides(w_out_in.shape, b) else float("nan")
+            for b in INSPECT_BLOCKS
+        }
+        layers.append(
+            LayerInfo(
+                name,
+                w_out_in.shape[0],
+                w_out_in.shape[1],
+                sp,
+                bool(sp.get(block, 0.0) >= threshold) if block in sp else False,
+            )
+        )
     if not layers:
-        raise OnnxImportError("no MatMul/Gemm with a constant float32 2-D weight: not a BERT-like model")
-    flops = np.array([l.n_out * l.k_in for l in layers], float)
-    cost = np.array([min(1.0, _SPARSE_COST_PER_DENSITY * (1 - l.sparsity[block])) if l.goes_sparse else 1.0 for l in layers])
+        raise OnnxImportError(
+            "no MatMul/Gemm with a constant float32 2-D weight: not a BERT-like model"
+        )
+    flops = np.array([layer.n_out * layer.k_in for layer in layers], float)
+    cost = np.array(
+        [
+            min(1.0, _SPARSE_COST_PER_DENSITY * (1 - layer.sparsity[block]))
+            if layer.goes_sparse
+            else 1.0
+            for layer in layers
+        ]
+    )
     rel = (1 - _LINEAR_SHARE) + _LINEAR_SHARE * float((flops * cost).sum() / flops.sum())
     return InspectReport(layers, block, threshold, 1.0 / rel)
 
@@ -421,7 +511,9 @@ def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> lis
     fmt.parse_block(block)
     model = load_onnx(onnx_path)
     model = onnx.ModelProto.FromString(model.SerializeToString())
-    weights = {layer.weight_name: (layer.w_kn, layer.stored_transposed) for layer in linear_layers(model)}
+    weights = {
+        layer.weight_name: (layer.w_kn, layer.stored_transposed) for layer in linear_layers(model)
+    }
     pruned = []
     for t in model.graph.initializer:
         if t.name not in weights:
@@ -440,4 +532,4 @@ def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> lis
     return pruned
 
 
-__all__ = ["CompiledModel", "InspectReport", "compile", "inspect", "load", "prune", "graph_inputs"]
+__all__ = ["CompiledModel", "InspectReport", "compile", "graph_inputs", "inspect", "load", "prune"]

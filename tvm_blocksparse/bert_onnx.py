@@ -43,7 +43,9 @@ BERT_CONFIGS = {
     "bert-base": BertConfig(layers=12, hidden=768, heads=12, intermediate=3072),
     "bert-large": BertConfig(layers=24, hidden=1024, heads=16, intermediate=4096),
     # Two layers of BERT-Mini width, for fast tests.
-    "tiny": BertConfig(layers=2, hidden=128, heads=2, intermediate=512, vocab=1000, max_positions=128),
+    "tiny": BertConfig(
+        layers=2, hidden=128, heads=2, intermediate=512, vocab=1000, max_positions=128
+    ),
 }
 
 
@@ -90,20 +92,40 @@ def make_bert_onnx(
         )
 
     # Embeddings: word + position + token type 0, then LayerNorm.
-    word = g.op("Gather", [g.init("emb.word", vec(cfg.vocab * h, 0.5).reshape(cfg.vocab, h)), "input_ids"])
-    seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const("one_i", np.array(1, np.int64))], axis=0)
-    positions = g.op(
-        "Range", [g.const("zero_i", np.array(0, np.int64)), seq_len, g.const("step_i", np.array(1, np.int64))]
+    word = g.op(
+        "Gather", [g.init("emb.word", vec(cfg.vocab * h, 0.5).reshape(cfg.vocab, h)), "input_ids"]
     )
-    pos = g.op("Gather", [g.init("emb.position", vec(cfg.max_positions * h, 0.5).reshape(-1, h)), positions])
+    seq_len = g.op(
+        "Gather", [g.op("Shape", ["input_ids"]), g.const("one_i", np.array(1, np.int64))], axis=0
+    )
+    positions = g.op(
+        "Range",
+        [
+            g.const("zero_i", np.array(0, np.int64)),
+            seq_len,
+            g.const("step_i", np.array(1, np.int64)),
+        ],
+    )
+    pos = g.op(
+        "Gather",
+        [g.init("emb.position", vec(cfg.max_positions * h, 0.5).reshape(-1, h)), positions],
+    )
     tok = g.init("emb.token_type0", vec(h, 0.5))
     x = layer_norm(g.op("Add", [g.op("Add", [word, pos]), tok]), "emb.ln")
 
     # Additive mask [batch, 1, 1, seq]: 0 where attended, a large negative number elsewhere.
-    mask_f = g.op("Cast", [g.op("Unsqueeze", ["attention_mask", g.const("axes12", np.array([1, 2], np.int64))])],
-                  to=TensorProto.FLOAT)
-    add_mask = g.op("Mul", [g.op("Sub", [g.const("one_f", np.array(1.0, np.float32)), mask_f]),
-                            g.const("neg_f", np.array(np.finfo(np.float32).min, np.float32))])
+    mask_f = g.op(
+        "Cast",
+        [g.op("Unsqueeze", ["attention_mask", g.const("axes12", np.array([1, 2], np.int64))])],
+        to=TensorProto.FLOAT,
+    )
+    add_mask = g.op(
+        "Mul",
+        [
+            g.op("Sub", [g.const("one_f", np.array(1.0, np.float32)), mask_f]),
+            g.const("neg_f", np.array(np.finfo(np.float32).min, np.float32)),
+        ],
+    )
 
     heads_shape = g.const("heads_shape", np.array([0, 0, nh, dh], np.int64))
     merge_shape = g.const("merge_shape", np.array([0, 0, h], np.int64))
@@ -134,9 +156,15 @@ def make_bert_onnx(
     graph = helper.make_graph(
         g.nodes,
         "bert",
-        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
-         for n in ("input_ids", "attention_mask")],
-        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", h])],
+        [
+            helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
+            for n in ("input_ids", "attention_mask")
+        ],
+        [
+            helper.make_tensor_value_info(
+                "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", h]
+            )
+        ],
         g.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])

@@ -6,7 +6,7 @@ Examples::
     tvm-blocksparse prune bert.onnx bert90.onnx --sparsity 0.9 --block 4x1
     tvm-blocksparse compile bert90.onnx -o bert90.so --dtype int8 --seq-len 128
     tvm-blocksparse run bert90.so --repeat 20               # random token ids, prints latency
-    tvm-blocksparse demo                                    # prune + compile + compare (BERT-Mini shape)
+    tvm-blocksparse demo                                    # prune, compile, compare (BERT-Mini)
     tvm-blocksparse tune bert90.onnx --work-dir tune_dir --trials 64   # MetaSchedule (resumable)
     tvm-blocksparse compile bert90.onnx -o bert90.so --tuning-db tune_dir
     tvm-blocksparse bench --models bert-base --threads 1    # vs ORT, PyTorch, OpenVINO, DeepSparse
@@ -34,18 +34,26 @@ def _cmd_prune(args) -> int:
     from tvm_blocksparse.api import prune
 
     names = prune(args.model, args.output, sparsity=args.sparsity, block=args.block)
-    print(f"pruned {len(names)} weights to {args.sparsity:.0%} {args.block} block sparsity -> {args.output}")
+    print(
+        f"pruned {len(names)} weights to {args.sparsity:.0%} {args.block} block sparsity -> "
+        f"{args.output}"
+    )
     print("note: no fine-tuning was done; use the pruned model for speed, not for its accuracy")
     return 0
 
 
 def layer_table(report: list[dict]) -> str:
     """The compile report (``CompiledModel.report``) as a table, one line per Linear layer."""
-    lines = [f"{'#':>3} {'N_out x K_in':>12} {'tokens':>6} {'sparsity':>8}  {'kernel':<11} {'epilogue':<18} note"]
+    lines = [
+        f"{'#':>3} {'N_out x K_in':>12} {'tokens':>6} {'sparsity':>8}  {'kernel':<11} "
+        f"{'epilogue':<18} note"
+    ]
     for d in report:
         shape = f"{d['n_out']}x{d['k_in']}"
-        lines.append(f"{d['index']:>3} {shape:>12} {d['tokens']:>6} {d['sparsity']:>8.3f}  "
-                     f"{d['kernel']:<11} {d['epilogue']:<18} {d['reason']}")
+        lines.append(
+            f"{d['index']:>3} {shape:>12} {d['tokens']:>6} {d['sparsity']:>8.3f}  "
+            f"{d['kernel']:<11} {d['epilogue']:<18} {d['reason']}"
+        )
     return "\n".join(lines)
 
 
@@ -57,14 +65,26 @@ def _cmd_compile(args) -> int:
         import json
 
         target = json.loads(target)
-    model = compile_model(args.model, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
-                          sparsity_threshold=args.threshold, block=args.block, target=target,
-                          dump_dir=args.dump_ir, progress=_progress, tuning_db=args.tuning_db,
-                          int8_attention=not args.fp32_attention)
+    model = compile_model(
+        args.model,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        dtype=args.dtype,
+        sparsity_threshold=args.threshold,
+        block=args.block,
+        target=target,
+        dump_dir=args.dump_ir,
+        progress=_progress,
+        tuning_db=args.tuning_db,
+        int8_attention=not args.fp32_attention,
+    )
     print(layer_table(model.report))
     att = model.metadata.get("attention", {})
     if att.get("int8_fused") or att.get("left_fp32"):
-        print(f"attention: {att['int8_fused']} layer(s) INT8" + "".join(f"; FP32: {why}" for why in att["left_fp32"]))
+        print(
+            f"attention: {att['int8_fused']} layer(s) INT8"
+            + "".join(f"; FP32: {why}" for why in att["left_fp32"])
+        )
     for note in model.metadata.get("notes", []):
         print("note:", note)
     path = model.export(args.output)
@@ -76,17 +96,20 @@ def _cmd_run(args) -> int:
     import numpy as np
 
     from tvm_blocksparse.api import load
-
     from tvm_blocksparse.target import num_threads
 
     model = load(args.module)
-    _progress(f"running on {num_threads()} threads (TVM_NUM_THREADS, default all cores); "
-              f"compiled for {model.metadata.get('target', '?')}")
+    _progress(
+        f"running on {num_threads()} threads (TVM_NUM_THREADS, default all cores); "
+        f"compiled for {model.metadata.get('target', '?')}"
+    )
     if args.inputs:
         data = np.load(args.inputs)
         missing = [n for n in model.input_names if n not in data.files]
         if missing:
-            raise ValueError(f"{args.inputs} has no array for input(s) {missing} (it holds {data.files})")
+            raise ValueError(
+                f"{args.inputs} has no array for input(s) {missing} (it holds {data.files})"
+            )
         feeds = {n: data[n] for n in model.input_names}
     else:
         rng = np.random.default_rng(0)
@@ -94,15 +117,26 @@ def _cmd_run(args) -> int:
         for n in model.input_names:
             shape, dtype = model.input_shapes[n], model.input_dtypes[n]
             high = min(1000, model.index_bounds.get(n, 1000))  # token_type_ids: 2 rows
-            feeds[n] = np.ones(shape, dtype) if "mask" in n else rng.integers(0, high, shape).astype(dtype)
-        _progress(f"no --inputs: random token ids, all-ones masks {[model.input_shapes[n] for n in model.input_names]}")
+            feeds[n] = (
+                np.ones(shape, dtype) if "mask" in n else rng.integers(0, high, shape).astype(dtype)
+            )
+        _progress(
+            "no --inputs: random token ids, all-ones masks "
+            f"{[model.input_shapes[n] for n in model.input_names]}"
+        )
     outs = model.run(feeds)
     for name, o in zip(model.output_names, outs, strict=False):
-        print(f"{name}: shape {list(o.shape)} {o.dtype} mean {float(o.mean()):.5f} std {float(o.std()):.5f}")
+        print(
+            f"{name}: shape {list(o.shape)} {o.dtype} mean {float(o.mean()):.5f} std "
+            f"{float(o.std()):.5f}"
+        )
     if args.repeat:
         ms = model.time_ms(feeds, number=1, repeat=args.repeat)
-        print(f"latency: median {np.median(ms):.3f} ms, p10 {np.percentile(ms, 10):.3f}, p90 {np.percentile(ms, 90):.3f} "
-              f"over {args.repeat} runs")
+        print(
+            f"latency: median {np.median(ms):.3f} ms, p10 {np.percentile(ms, 10):.3f}, p90 "
+            f"{np.percentile(ms, 90):.3f} "
+            f"over {args.repeat} runs"
+        )
     if args.save:
         np.savez(args.save, **dict(zip(model.output_names, outs, strict=False)))
     return 0
@@ -111,13 +145,25 @@ def _cmd_run(args) -> int:
 def _cmd_tune(args) -> int:
     from tvm_blocksparse.tuning import tune
 
-    rows = tune(args.model, args.work_dir, trials=args.trials, rpc=args.rpc, num_trials_per_iter=args.per_batch,
-                progress=_progress, batch_size=args.batch_size, seq_len=args.seq_len, dtype=args.dtype,
-                sparsity_threshold=args.threshold, block=args.block)
+    rows = tune(
+        args.model,
+        args.work_dir,
+        trials=args.trials,
+        rpc=args.rpc,
+        num_trials_per_iter=args.per_batch,
+        progress=_progress,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        dtype=args.dtype,
+        sparsity_threshold=args.threshold,
+        block=args.block,
+    )
     print(f"{'kernel':<44} {'layers':>6} {'default ms':>10} {'tuned ms':>9} {'gain':>6}  variant")
     for r in rows:
-        print(f"{r['kernel']:<44} {r['layers']:>6} {r['default_ms']:>10.4f} {r['best_ms']:>9.4f} "
-              f"{r['default_ms'] / r['best_ms']:>5.2f}x  {r['default_variant']} -> {r['variant']}")
+        print(
+            f"{r['kernel']:<44} {r['layers']:>6} {r['default_ms']:>10.4f} {r['best_ms']:>9.4f} "
+            f"{r['default_ms'] / r['best_ms']:>5.2f}x  {r['default_variant']} -> {r['variant']}"
+        )
     print(f"records in {args.work_dir}; compile with --tuning-db {args.work_dir}")
     return 0
 
@@ -134,27 +180,42 @@ def _launch_bench(args: list[str]) -> int:
     import os
     import subprocess
 
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "e2e.py")
+    script = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "e2e.py"
+    )
     if not os.path.isfile(script):
-        print("tvm-blocksparse bench: error: the benchmark lives in bench/e2e.py of a source checkout "
-              "(pip install -e .); this installation has none", file=sys.stderr)
+        print(
+            "tvm-blocksparse bench: error: the benchmark lives in bench/e2e.py of a source "
+            "checkout "
+            "(pip install -e .); this installation has none",
+            file=sys.stderr,
+        )
         return 2
     return subprocess.call([sys.executable, script, *args])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="tvm-blocksparse", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="tvm-blocksparse",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = ap.add_subparsers(dest="command", required=True)
-    block_help = 'block shape "OUTxIN" of W[N_out, K_in]: 4x1 (INT8, the paper\'s), 16x4 (INT8), 1x16 (FP32)'
+    block_help = (
+        'block shape "OUTxIN" of W[N_out, K_in]: 4x1 (INT8, the paper\'s), 16x4 (INT8), 1x16 (FP32)'
+    )
 
     p = sub.add_parser("inspect", help="per-layer block sparsity and what would go sparse")
     p.add_argument("model", help="ONNX file")
     p.add_argument("--block", default="4x1", help=block_help)
-    p.add_argument("--threshold", type=float, default=0.7, help="block sparsity from which a layer goes sparse")
+    p.add_argument(
+        "--threshold", type=float, default=0.7, help="block sparsity from which a layer goes sparse"
+    )
     p.set_defaults(func=_cmd_inspect)
 
-    p = sub.add_parser("prune", help="magnitude block pruning of every Linear weight (no fine-tuning)")
+    p = sub.add_parser(
+        "prune", help="magnitude block pruning of every Linear weight (no fine-tuning)"
+    )
     p.add_argument("model")
     p.add_argument("output")
     p.add_argument("--sparsity", type=float, default=0.9)
@@ -164,30 +225,69 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="ONNX -> .so (manifest inside, + a readable .so.json copy)")
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="path of the .so to write")
-    p.add_argument("--dtype", choices=["int8", "fp32"], default="int8",
-                   help="int8: u8 x s8 VNNI kernels, activations quantized per tensor at run time "
-                        "(falls back to fp32 on a CPU without AVX-512 VNNI); fp32: 1x16 sparse kernel")
+    p.add_argument(
+        "--dtype",
+        choices=["int8", "fp32"],
+        default="int8",
+        help="int8: u8 x s8 VNNI kernels, activations quantized per tensor at run time "
+        "(falls back to fp32 on a CPU without AVX-512 VNNI); fp32: 1x16 sparse kernel",
+    )
     p.add_argument("--block", default="4x1", help=block_help)
-    p.add_argument("--threshold", type=float, default=0.7,
-                   help="a Linear goes sparse from this block sparsity on; below it runs our dense kernel")
-    p.add_argument("--batch-size", type=int, default=1, help="static batch the dynamic axis 0 is bound to")
-    p.add_argument("--seq-len", type=int, default=128, help="static sequence length bound to axis 1")
-    p.add_argument("--target", help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' (default: this CPU)')
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.7,
+        help="a Linear goes sparse from this block sparsity on; below it runs our dense kernel",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=1, help="static batch the dynamic axis 0 is bound to"
+    )
+    p.add_argument(
+        "--seq-len", type=int, default=128, help="static sequence length bound to axis 1"
+    )
+    p.add_argument(
+        "--target",
+        help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' '
+        "(default: this CPU)",
+    )
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
-    p.add_argument("--tuning-db", metavar="DIR", help="apply the records of `tvm-blocksparse tune --work-dir DIR`")
-    p.add_argument("--fp32-attention", action="store_true",
-                   help="INT8 mode: keep softmax(Q K^T) V in FP32 (default: one INT8 VNNI kernel per layer)")
+    p.add_argument(
+        "--tuning-db",
+        metavar="DIR",
+        help="apply the records of `tvm-blocksparse tune --work-dir DIR`",
+    )
+    p.add_argument(
+        "--fp32-attention",
+        action="store_true",
+        help="INT8 mode: keep softmax(Q K^T) V in FP32 (default: one INT8 VNNI kernel per layer)",
+    )
     p.set_defaults(func=_cmd_compile)
 
-    p = sub.add_parser("tune", help="MetaSchedule-tune our kernels for this model (resumable)",
-                       description="Tune every distinct kernel shape the model compiles to (XGBoost cost model, "
-                                   "JSON database in --work-dir; run again to continue). Measure on other machines "
-                                   "with --rpc HOST:PORT:KEY (a TVM RPC tracker; see the README).")
+    p = sub.add_parser(
+        "tune",
+        help="MetaSchedule-tune our kernels for this model (resumable)",
+        description="Tune every distinct kernel shape the model compiles to (XGBoost cost model, "
+        "JSON database in --work-dir; run again to continue). Measure on other machines "
+        "with --rpc HOST:PORT:KEY (a TVM RPC tracker; see the README).",
+    )
     p.add_argument("model")
-    p.add_argument("--work-dir", required=True, help="database directory (created; reused to resume)")
-    p.add_argument("--trials", type=int, default=64, help="measurements in all, on top of each default schedule")
-    p.add_argument("--per-batch", type=int, default=8, help="candidates measured per search iteration")
-    p.add_argument("--rpc", metavar="HOST:PORT:KEY", help="measure through a TVM RPC tracker instead of locally")
+    p.add_argument(
+        "--work-dir", required=True, help="database directory (created; reused to resume)"
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=64,
+        help="measurements in all, on top of each default schedule",
+    )
+    p.add_argument(
+        "--per-batch", type=int, default=8, help="candidates measured per search iteration"
+    )
+    p.add_argument(
+        "--rpc",
+        metavar="HOST:PORT:KEY",
+        help="measure through a TVM RPC tracker instead of locally",
+    )
     p.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
     p.add_argument("--block", default="4x1", help=block_help)
     p.add_argument("--threshold", type=float, default=0.7)
@@ -195,20 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=128)
     p.set_defaults(func=_cmd_tune)
 
-    p = sub.add_parser("run", help="run a compiled .so (its manifest is inside; load only trusted files)")
+    p = sub.add_parser(
+        "run", help="run a compiled .so (its manifest is inside; load only trusted files)"
+    )
     p.add_argument("module")
     p.add_argument("--inputs", help=".npz with one array per ONNX input name (default: random ids)")
     p.add_argument("--repeat", type=int, default=10, help="timed runs (0: none)")
     p.add_argument("--save", help="write the outputs to this .npz")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("demo", help="prune a BERT-shaped model to 90%% 4x1, compile sparse and dense, compare")
+    p = sub.add_parser(
+        "demo", help="prune a BERT-shaped model to 90%% 4x1, compile sparse and dense, compare"
+    )
     p.add_argument("--model", default="bert-mini")
     p.add_argument("--seq-len", type=int, default=128)
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("bench", add_help=False,
-                       help="end-to-end benchmark vs ONNX Runtime, PyTorch, OpenVINO, DeepSparse (bench --help)")
+    p = sub.add_parser(
+        "bench",
+        add_help=False,
+        help="end-to-end benchmark vs ONNX Runtime, PyTorch, OpenVINO, DeepSparse (bench --help)",
+    )
     p.add_argument("args", nargs=argparse.REMAINDER)  # handled in main()
     return ap
 
@@ -223,7 +330,13 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     try:
         rc = args.func(args)
-    except (OnnxImportError, FileNotFoundError, ValueError, NotImplementedError, RuntimeError) as err:
+    except (
+        OnnxImportError,
+        FileNotFoundError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as err:
         print(f"tvm-blocksparse {args.command}: error: {err}", file=sys.stderr)
         return 2
     _progress(f"{args.command} done in {time.perf_counter() - t0:.1f} s")

@@ -23,13 +23,21 @@ import time
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="bert-mini", help="bert-mini | minilm-l6 | distilbert | bert-base | bert-large")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--model",
+        default="bert-mini",
+        help="bert-mini | minilm-l6 | distilbert | bert-base | bert-large",
+    )
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--sparsity", type=float, default=0.9)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--min-time", type=float, default=0.3, help="seconds per engine per round")
-    ap.add_argument("--calibrate", type=int, default=2, help="samples for the static INT8 engine (0: skip it)")
+    ap.add_argument(
+        "--calibrate", type=int, default=2, help="samples for the static INT8 engine (0: skip it)"
+    )
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -44,14 +52,20 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     say = lambda msg: print(f"[demo {time.perf_counter() - t_start:6.1f}s] {msg}", flush=True)  # noqa: E731
     cfg = BERT_CONFIGS[args.model]
-    say(f"{args.model}: {cfg.layers} layers, hidden {cfg.hidden}, {cfg.heads} heads, FFN {cfg.intermediate}; "
-        f"batch 1 x {args.seq_len} tokens; {num_threads()} threads")
+    say(
+        f"{args.model}: {cfg.layers} layers, hidden {cfg.hidden}, {cfg.heads} heads, FFN "
+        f"{cfg.intermediate}; "
+        f"batch 1 x {args.seq_len} tokens; {num_threads()} threads"
+    )
     workdir = tempfile.mkdtemp(prefix="tvm_blocksparse_demo_")
     dense_path = os.path.join(workdir, f"{args.model}.onnx")
     pruned_path = os.path.join(workdir, f"{args.model}_{int(args.sparsity * 100)}.onnx")
     onnx.save(make_bert_onnx(cfg, seed=0), dense_path)
     tb.prune(dense_path, pruned_path, sparsity=args.sparsity, block="4x1")
-    say(f"pruned every Linear to {args.sparsity:.0%} 4x1 block sparsity (no fine-tuning) -> {pruned_path}")
+    say(
+        f"pruned every Linear to {args.sparsity:.0%} 4x1 block sparsity (no fine-tuning) -> "
+        f"{pruned_path}"
+    )
     feeds = random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=min(5, args.seq_len - 1), seed=1)
 
     engines: dict[str, object] = {}
@@ -61,12 +75,23 @@ def main(argv=None) -> int:
     for dtype in int8:
         sparse = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, block="4x1")
         n_sparse = sum(d["kernel"] == "int8_4x1" for d in sparse.report)
-        say(f"compiled INT8 sparse in {sparse.metadata['compile_seconds']} s ({n_sparse}/{len(sparse.report)} Linear layers on the 4x1 kernel)")
+        say(
+            f"compiled INT8 sparse in {sparse.metadata['compile_seconds']} s "
+            f"({n_sparse}/{len(sparse.report)} Linear layers on the 4x1 kernel)"
+        )
         engines["tvm_int8_sparse"] = sparse
         if args.calibrate:
-            calib = [random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=3 * i, seed=100 + i) for i in range(args.calibrate)]
-            static = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, block="4x1", calibration=calib)
-            say(f"compiled INT8 sparse static in {static.metadata['compile_seconds']} s ({args.calibrate} calibration samples)")
+            calib = [
+                random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=3 * i, seed=100 + i)
+                for i in range(args.calibrate)
+            ]
+            static = tb.compile(
+                pruned_path, seq_len=args.seq_len, dtype=dtype, block="4x1", calibration=calib
+            )
+            say(
+                f"compiled INT8 sparse static in {static.metadata['compile_seconds']} s "
+                f"({args.calibrate} calibration samples)"
+            )
             engines["tvm_int8_sparse_static"] = static
         dense = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, sparsity_threshold=1.0)
         say(f"compiled INT8 dense in {dense.metadata['compile_seconds']} s")
@@ -94,32 +119,59 @@ def main(argv=None) -> int:
     except ImportError:
         say("onnxruntime not installed: comparing our engines only (reference = our FP32)")
 
-    say("checking outputs against the FP32 reference (" + ("onnxruntime" if "onnxruntime_fp32" in runners else "ours") + ")")
+    say(
+        "checking outputs against the FP32 reference ("
+        + ("onnxruntime" if "onnxruntime_fp32" in runners else "ours")
+        + ")"
+    )
     ok = True
     for name, m in engines.items():
         out = m.run(feeds)[0]
-        cos = (out * reference).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(reference, axis=-1))
+        cos = (out * reference).sum(-1) / (
+            np.linalg.norm(out, axis=-1) * np.linalg.norm(reference, axis=-1)
+        )
         rel = float(np.abs(out - reference).max() / np.abs(reference).max())
         good = cos.min() >= 0.99 if "int8" in name else rel <= 1e-4
         ok &= bool(good)
-        print(f"  {name:<26} min cosine/token {cos.min():.5f}  max rel. error {rel:.2e}  {'OK' if good else 'MISMATCH'}")
+        print(
+            f"  {name:<26} min cosine/token {cos.min():.5f}  max rel. error {rel:.2e}  "
+            f"{'OK' if good else 'MISMATCH'}"
+        )
 
     say(f"timing {len(runners)} engines, {args.rounds} interleaved rounds")
     times, _ = interleaved_times(runners, args.rounds, args.min_time)
     med = {k: float(np.median(v)) for k, v in times.items()}
     base = med.get("tvm_int8_sparse")
-    print(f"\n{'engine':<26} {'median ms':>10} {'p10':>8} {'p90':>8}  {'tvm_int8_sparse speedup':>24}")
+    print(
+        f"\n{'engine':<26} {'median ms':>10} {'p10':>8} {'p90':>8}  {'tvm_int8_sparse speedup':>24}"
+    )
     for name, v in times.items():
         sp = f"{med[name] / base:.2f}x" if base else "-"
-        print(f"{name:<26} {med[name]:>10.3f} {np.percentile(v, 10):>8.3f} {np.percentile(v, 90):>8.3f}  {sp:>24}")
+        print(
+            f"{name:<26} {med[name]:>10.3f} {np.percentile(v, 10):>8.3f} "
+            f"{np.percentile(v, 90):>8.3f}  {sp:>24}"
+        )
     if base:
-        print(f"\n{args.model} at {args.sparsity:.0%} 4x1 sparsity: INT8 sparse is {med['tvm_int8_dense'] / base:.2f}x faster "
-              f"than our dense INT8 and {med['tvm_fp32_dense'] / base:.2f}x faster than our dense FP32"
-              + (f", {med['onnxruntime_int8_dynamic'] / base:.2f}x faster than ONNX Runtime INT8 dynamic"
-                 if "onnxruntime_int8_dynamic" in med else "") + ".")
+        print(
+            f"\n{args.model} at {args.sparsity:.0%} 4x1 sparsity: INT8 sparse is "
+            f"{med['tvm_int8_dense'] / base:.2f}x faster "
+            f"than our dense INT8 and {med['tvm_fp32_dense'] / base:.2f}x faster than our dense "
+            "FP32"
+            + (
+                f", {med['onnxruntime_int8_dynamic'] / base:.2f}x faster than ONNX Runtime INT8 "
+                "dynamic"
+                if "onnxruntime_int8_dynamic" in med
+                else ""
+            )
+            + "."
+        )
         if "tvm_int8_sparse_static" in med and "onnxruntime_int8_dynamic" in med:
-            print(f"With calibrated (static) activation ranges: {med['tvm_int8_sparse_static']:.3f} ms, "
-                  f"{med['onnxruntime_int8_dynamic'] / med['tvm_int8_sparse_static']:.2f}x faster than ONNX Runtime INT8 dynamic.")
+            print(
+                f"With calibrated (static) activation ranges: {med['tvm_int8_sparse_static']:.3f} "
+                "ms, "
+                f"{med['onnxruntime_int8_dynamic'] / med['tvm_int8_sparse_static']:.2f}x faster "
+                "than ONNX Runtime INT8 dynamic."
+            )
     say("done" if ok else "done, WITH OUTPUT MISMATCHES")
     return 0 if ok else 1
 

@@ -38,7 +38,9 @@ def parse_block(block: str | tuple[int, int]) -> tuple[int, int]:
     """Resolve a block name or an explicit ``(bs_out, bs_in)`` tuple to ``(bs_out, bs_in)``."""
     if isinstance(block, str):
         if block not in NAMED_BLOCKS:
-            raise ValueError(f"unknown block pattern {block=}; choose one of {sorted(NAMED_BLOCKS)}")
+            raise ValueError(
+                f"unknown block pattern {block=}; choose one of {sorted(NAMED_BLOCKS)}"
+            )
         return NAMED_BLOCKS[block]
     if (
         not isinstance(block, tuple | list)
@@ -226,7 +228,8 @@ def prune_blocks(weight: np.ndarray, sparsity: float, block: str | tuple[int, in
     _check_divisible(weight.shape, blk)
     blocks = _block_view(weight, blk)
     norms = np.abs(blocks).sum(axis=(2, 3), dtype=np.float64).ravel()
-    # ceil: "pruned to 70 %" must measure >= 0.7 (round() left 768x768 at 0.699998, below a 0.7 threshold)
+    # ceil: "pruned to 70 %" must measure >= 0.7 (round() left 768x768 at 0.699998, below a 0.7
+    # threshold)
     n_zero = math.ceil(sparsity * norms.size - 1e-9)
     keep = np.ones(norms.size, bool)
     keep[np.argsort(norms, kind="stable")[:n_zero]] = False
@@ -288,7 +291,9 @@ def quantize_activation_u8(x: np.ndarray, qparams: ActivationQuant | None = None
     x = np.asarray(x, np.float32)
     if qparams is None:
         qparams = activation_qparams(x.min(initial=0.0), x.max(initial=0.0))
-    q = np.clip(np.rint(x * (np.float32(1) / np.float32(qparams.scale))) + qparams.zero_point, 0, 255)
+    q = np.clip(
+        np.rint(x * (np.float32(1) / np.float32(qparams.scale))) + qparams.zero_point, 0, 255
+    )
     return q.astype(np.uint8), qparams
 
 
@@ -312,7 +317,8 @@ def qparams_from_range(x_min: float, x_max: float) -> ActivationQuant:
 
 
 def dynamic_activation_qparams(x: np.ndarray) -> ActivationQuant:
-    """What our compiled models compute at run time (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`):
+    """What our compiled models compute at run time
+    (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`):
     :func:`qparams_from_range` of ``x``'s range."""
     x = np.asarray(x, np.float32)
     return qparams_from_range(x.min(initial=0.0), x.max(initial=0.0))

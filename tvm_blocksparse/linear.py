@@ -24,15 +24,22 @@ class CompiledKernel:
     """A scheduled, compiled PrimFunc called with named numpy arrays; the last parameter is the
     output."""
 
-    def __init__(self, func: tvm.tirx.PrimFunc, schedule: Callable[[Schedule], Schedule], target=None):
+    def __init__(
+        self, func: tvm.tirx.PrimFunc, schedule: Callable[[Schedule], Schedule], target=None
+    ):
         self.target = target or host_target()
         sch = Schedule(func)
         schedule(sch)
         self.scheduled = sch.mod
         self.param_names = [p.name for p in func.params]
         # a symbolic dimension (the 4x1 kernel's group count) is None: any size binds
-        self.param_specs = [(tuple(int(d) if isinstance(d, tvm.tirx.IntImm) else None for d in p.shape), str(p.dtype))
-                            for p in func.params]
+        self.param_specs = [
+            (
+                tuple(int(d) if isinstance(d, tvm.tirx.IntImm) else None for d in p.shape),
+                str(p.dtype),
+            )
+            for p in func.params
+        ]
         self.module = tvm.compile(sch.mod, target=self.target).mod
         self.device = tvm.cpu()
 
@@ -52,8 +59,11 @@ class CompiledKernel:
                 out.append(tvm.runtime.empty(shape, dtype, self.device))
                 continue
             a = np.ascontiguousarray(arrays[name])
-            if len(a.shape) != len(shape) or any(d is not None and d != ad for d, ad in zip(shape, a.shape)) \
-                    or str(a.dtype) != dtype:
+            if (
+                len(a.shape) != len(shape)
+                or any(d is not None and d != ad for d, ad in zip(shape, a.shape))
+                or str(a.dtype) != dtype
+            ):
                 raise ValueError(f"input {name}: expected {shape} {dtype}, got {a.shape} {a.dtype}")
             out.append(tvm.runtime.tensor(a, self.device))
         return out
@@ -72,7 +82,8 @@ class CompiledKernel:
         return self.module.inspect_source("asm")
 
 
-# ----------------------------------------------------------------------------- kernels for one weight
+# ----------------------------------------------------------------------------- kernels for one
+# weight
 
 
 def _threads_of_current_target() -> int:
@@ -82,11 +93,14 @@ def _threads_of_current_target() -> int:
     return int(target.attrs.get("num-cores", 1)) if target is not None else 1
 
 
-def kernel_config(kind: str, m: int, n: int, k: int, epilogue: Epilogue, token_tile: int | None = None):
+def kernel_config(
+    kind: str, m: int, n: int, k: int, epilogue: Epilogue, token_tile: int | None = None
+):
     """The default config of ``kind`` for this shape (threads: the enclosing target's), with
     ``token_tile`` imposed when given."""
-    return registry.lookup(kind).default_config(m, n, k, epilogue, threads=_threads_of_current_target(),
-                                                token_tile=token_tile)
+    return registry.lookup(kind).default_config(
+        m, n, k, epilogue, threads=_threads_of_current_target(), token_tile=token_tile
+    )
 
 
 def prepare_linear(
@@ -132,7 +146,9 @@ def build_linear(
 
 def build_quantize_transpose(m: int, k: int, target=None) -> CompiledKernel:
     """``X f32[M, K]`` -> ``XT u8[K, Mp]`` for the 4x1 kernel."""
-    return CompiledKernel(quantize.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8, target)
+    return CompiledKernel(
+        quantize.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8, target
+    )
 
 
 def transpose_pad_u8(x_u8: np.ndarray) -> np.ndarray:

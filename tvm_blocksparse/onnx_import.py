@@ -44,7 +44,9 @@ def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     return [i for i in model.graph.input if i.name not in inits]
 
 
-def bind_input_shapes(model: onnx.ModelProto, batch_size: int, seq_len: int) -> dict[str, list[int]]:
+def bind_input_shapes(
+    model: onnx.ModelProto, batch_size: int, seq_len: int
+) -> dict[str, list[int]]:
     """Static shape per input: symbolic/unknown axis 0 -> batch, axis 1 -> sequence."""
     shapes = {}
     for inp in graph_inputs(model):
@@ -58,7 +60,9 @@ def bind_input_shapes(model: onnx.ModelProto, batch_size: int, seq_len: int) -> 
             elif axis == 1:
                 shape.append(seq_len)
             else:
-                raise OnnxImportError(f"input {inp.name!r}: can't bind dynamic axis {axis} ({d.dim_param!r})")
+                raise OnnxImportError(
+                    f"input {inp.name!r}: can't bind dynamic axis {axis} ({d.dim_param!r})"
+                )
         shapes[inp.name] = shape
     return shapes
 
@@ -101,9 +105,15 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
             full = static_shapes[node.input[0]]
             start, end = attrs.get("start", 0), attrs.get("end", len(full))  # opset 15 slicing
             value = [np.array(full[start:end], np.int64)]
-        elif node.domain in ("", "ai.onnx") and all(i == "" or i in known for i in node.input) and node.input:
+        elif (
+            node.domain in ("", "ai.onnx")
+            and all(i == "" or i in known for i in node.input)
+            and node.input
+        ):
             if node.op_type == "Gather":
-                _check_constant_gather(node, known[node.input[0]], known[node.input[1]], input_shapes)
+                _check_constant_gather(
+                    node, known[node.input[0]], known[node.input[1]], input_shapes
+                )
             try:
                 value = _run_node(ReferenceEvaluator, node, [known.get(i) for i in node.input])
             except Exception:
@@ -118,7 +128,9 @@ def fold_constants(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -
     del model.graph.node[:]
     model.graph.node.extend(kept)
     del model.graph.initializer[:]
-    model.graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in known.items() if k in used)
+    model.graph.initializer.extend(
+        numpy_helper.from_array(v, k) for k, v in known.items() if k in used
+    )
     inits = {t.name for t in model.graph.initializer}
     real_inputs = [i for i in model.graph.input if i.name not in inits]
     del model.graph.input[:]
@@ -145,11 +157,15 @@ def _check_constant_gather(node, table: np.ndarray, indices: np.ndarray, input_s
         wanted = int(indices.max()) if int(indices.max()) >= rows else int(indices.min())
         raise OnnxImportError(
             f"Gather of {node.input[0]!r} ({rows} rows) needs row {wanted} with the input shapes "
-            f"{input_shapes}: the sequence is longer than the model's table (position embeddings?); "
-            f"use seq_len <= {rows}")
+            f"{input_shapes}: the sequence is longer than the model's table (position "
+            "embeddings?); "
+            f"use seq_len <= {rows}"
+        )
 
 
-def _shapes_by_evaluation(model: onnx.ModelProto, input_shapes: dict[str, list[int]]) -> dict[str, list[int]]:
+def _shapes_by_evaluation(
+    model: onnx.ModelProto, input_shapes: dict[str, list[int]]
+) -> dict[str, list[int]]:
     """Static shape of every node output, by running the graph once on zeros (token ids) and
     ones (masks) of the bound input shapes."""
     outputs = [o for n in model.graph.node for o in n.output if o]
@@ -162,7 +178,9 @@ def _shapes_by_evaluation(model: onnx.ModelProto, input_shapes: dict[str, list[i
         values = _graph_runner(model, outputs)(feeds)
     except Exception:  # nothing can run it: keep what shape inference found
         return {}
-    return {name: list(np.shape(v)) for name, v in zip(outputs, values, strict=True) if v is not None}
+    return {
+        name: list(np.shape(v)) for name, v in zip(outputs, values, strict=True) if v is not None
+    }
 
 
 def _graph_runner(model: onnx.ModelProto, outputs: list[str]):
@@ -238,7 +256,8 @@ def index_input_bounds(model: onnx.ModelProto) -> dict[str, int]:
 
     TVM lowers the gather to an unchecked load (``take`` in "fast" mode), so an id outside
     ``[0, rows)`` reads outside the table: :meth:`tvm_blocksparse.api.CompiledModel.run` checks
-    these bounds first (ONNX would also accept ``[-rows, 0)``, counting from the end; we reject it)."""
+    these bounds first (ONNX would also accept ``[-rows, 0)``, counting from the end; we reject
+    it)."""
     inputs = {i.name for i in graph_inputs(model)}
     shapes = {t.name: list(t.dims) for t in model.graph.initializer}
     producer = {o: n for n in model.graph.node for o in n.output}
@@ -278,8 +297,12 @@ def index_input_bounds(model: onnx.ModelProto) -> dict[str, int]:
 
 def _run_node(evaluator_cls, node, values):
     inputs = [f"in{i}" for i in range(len(values))]
-    renamed = onnx.helper.make_node(node.op_type, [n if n == "" else inputs[i] for i, n in enumerate(node.input)],
-                                    [f"out{i}" for i in range(len(node.output))], domain=node.domain)
+    renamed = onnx.helper.make_node(
+        node.op_type,
+        [n if n == "" else inputs[i] for i, n in enumerate(node.input)],
+        [f"out{i}" for i in range(len(node.output))],
+        domain=node.domain,
+    )
     renamed.attribute.extend(node.attribute)
     ev = evaluator_cls(renamed)
     feeds = {inputs[i]: v for i, v in enumerate(values) if node.input[i] != ""}
@@ -287,7 +310,8 @@ def _run_node(evaluator_cls, node, values):
 
 
 def import_onnx(model, batch_size: int = 1, seq_len: int = 128):
-    """ONNX (path or ModelProto) -> (Relax IRModule with weights as constants, input names, input shapes)."""
+    """ONNX (path or ModelProto) -> (Relax IRModule with weights as constants, input names, input
+    shapes)."""
     from tvm.relax.frontend.onnx import from_onnx
 
     model = load_onnx(model)
@@ -297,21 +321,38 @@ def import_onnx(model, batch_size: int = 1, seq_len: int = 128):
     for inp in graph_inputs(folded):
         elem = inp.type.tensor_type.elem_type
         dtypes[inp.name] = str(onnx.helper.tensor_dtype_to_np_dtype(elem))
-    opset = max((o.version for o in folded.opset_import if o.domain in ("", "ai.onnx")), default=None)
+    opset = max(
+        (o.version for o in folded.opset_import if o.domain in ("", "ai.onnx")), default=None
+    )
     try:
-        mod = from_onnx(folded, shape_dict=shapes, dtype_dict=dtypes, opset=opset, keep_params_in_input=False)
+        mod = from_onnx(
+            folded, shape_dict=shapes, dtype_dict=dtypes, opset=opset, keep_params_in_input=False
+        )
     except Exception as err:
-        raise OnnxImportError(f"TVM's ONNX frontend could not import the model: {err}"
-                              f"{_position_table_hint(model, seq_len)}") from err
+        raise OnnxImportError(
+            f"TVM's ONNX frontend could not import the model: {err}"
+            f"{_position_table_hint(model, seq_len)}"
+        ) from err
     return mod, list(shapes), shapes, dtypes
 
 
 def _position_table_hint(model: onnx.ModelProto, seq_len: int) -> str:
     """A hint for the error above when a position-embedding table is shorter than ``seq_len``
     (transformers exports slice a position buffer, so the frontend fails on a broadcast)."""
-    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE)
-    short = [(t.name, t.dims[0]) for t in model.graph.initializer  # embedding weights, not position-id buffers
-             if "position" in t.name.lower() and t.data_type in floats and len(t.dims) == 2 and t.dims[0] < seq_len]
+    floats = (
+        onnx.TensorProto.FLOAT,
+        onnx.TensorProto.FLOAT16,
+        onnx.TensorProto.BFLOAT16,
+        onnx.TensorProto.DOUBLE,
+    )
+    short = [
+        (t.name, t.dims[0])
+        for t in model.graph.initializer  # embedding weights, not position-id buffers
+        if "position" in t.name.lower()
+        and t.data_type in floats
+        and len(t.dims) == 2
+        and t.dims[0] < seq_len
+    ]
     if not short:
         return ""
     name, rows = short[0]
@@ -326,7 +367,9 @@ def weight_key(w_kn: np.ndarray) -> str:
     return f"{w.shape[0]}x{w.shape[1]}:" + hashlib.sha1(w.tobytes()).hexdigest()
 
 
-def calibrate_linear_inputs(model, feeds_list, batch_size: int, seq_len: int) -> dict[str, tuple[float, float]]:
+def calibrate_linear_inputs(
+    model, feeds_list, batch_size: int, seq_len: int
+) -> dict[str, tuple[float, float]]:
     """Static quantization ranges: ``{weight_key(W): (min, max)}`` of every Linear's input over
     the calibration feeds (run on the bound, folded graph; onnxruntime when installed, else
     onnx's reference evaluator)."""

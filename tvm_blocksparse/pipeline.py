@@ -64,9 +64,15 @@ def _softmax_last_axis(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
 
     def softmax(data):
         row_max = topi.max(data, axis=-1, keepdims=True)
-        exp = te.compute(data.shape, lambda *i: te.exp(data(*i) - row_max(*i[:-1], 0)), name="T_softmax_exp")
+        exp = te.compute(
+            data.shape, lambda *i: te.exp(data(*i) - row_max(*i[:-1], 0)), name="T_softmax_exp"
+        )
         row_sum = topi.sum(exp, axis=-1, keepdims=True)
-        inv = te.compute(row_sum.shape, lambda *i: tvm.tirx.const(1.0, data.dtype) / row_sum(*i), name="T_softmax_inv")
+        inv = te.compute(
+            row_sum.shape,
+            lambda *i: tvm.tirx.const(1.0, data.dtype) / row_sum(*i),
+            name="T_softmax_inv",
+        )
         return te.compute(data.shape, lambda *i: exp(*i) * inv(*i[:-1], 0), name="T_softmax_norm")
 
     return bb.call_te(softmax, x, primfunc_name_hint="softmax")
@@ -80,9 +86,15 @@ def legalize_passes(target: tvm.target.Target) -> list[tvm.transform.Pass]:
     ]
 
 
-def rewrite_passes(dtype: str, *, block: str = "4x1", threshold: float = 0.7,
-                   static_ranges: dict | None = None, int8_attention: bool = True,
-                   token_tile: int | None = None) -> list[tvm.transform.Pass]:
+def rewrite_passes(
+    dtype: str,
+    *,
+    block: str = "4x1",
+    threshold: float = 0.7,
+    static_ranges: dict | None = None,
+    int8_attention: bool = True,
+    token_tile: int | None = None,
+) -> list[tvm.transform.Pass]:
     """Phase 1 for ``dtype`` ("int8" | "fp32"): see the module docstring. ``static_ranges``:
     calibrated input ranges per weight (INT8; others quantize at run time); ``token_tile``:
     impose a register tile on every kernel (experiments)."""
@@ -161,9 +173,19 @@ def get_pipeline(
         with tgt:
             _dump(mod, dump_dir, 0, "input")
             if dtype is not None:
-                mod = phase(mod, 1, "rewrite", rewrite_passes(dtype, block=block, threshold=threshold,
-                                                             static_ranges=static_ranges,
-                                                             int8_attention=int8_attention, token_tile=token_tile))
+                mod = phase(
+                    mod,
+                    1,
+                    "rewrite",
+                    rewrite_passes(
+                        dtype,
+                        block=block,
+                        threshold=threshold,
+                        static_ranges=static_ranges,
+                        int8_attention=int8_attention,
+                        token_tile=token_tile,
+                    ),
+                )
             mod = phase(mod, 2, "legalize", legalize_passes(tgt))
             mod = phase(mod, 3, "tune", [ApplyTunedKernels(tuned)] if tuned is not None else [])
             mod = phase(mod, 4, "schedule", schedule_passes(rules))
@@ -171,7 +193,12 @@ def get_pipeline(
                 with open(os.path.join(dump_dir, "schedule_rules.txt"), "w") as f:
                     f.write(format_listing(rules.listing) + "\n")
             logger.debug("schedule rules:\n%s", format_listing(rules.listing))
-            mod = phase(mod, 5, "lower", cpu_generic.dataflow_lower_passes(tgt) + cpu_generic.finalize_passes(tgt))
+            mod = phase(
+                mod,
+                5,
+                "lower",
+                cpu_generic.dataflow_lower_passes(tgt) + cpu_generic.finalize_passes(tgt),
+            )
         return mod
 
     return _pipeline

@@ -45,8 +45,13 @@ class PreparedModel:
 
     def pipeline_options(self) -> dict:
         """The rewrite options of :func:`tvm_blocksparse.pipeline.get_pipeline`."""
-        return dict(dtype=self.dtype, block=self.block, threshold=self.threshold, static_ranges=self.static_ranges,
-                    int8_attention=self.int8_attention)
+        return dict(
+            dtype=self.dtype,
+            block=self.block,
+            threshold=self.threshold,
+            static_ranges=self.static_ranges,
+            int8_attention=self.int8_attention,
+        )
 
 
 def int8_fallback_note(target) -> str | None:
@@ -59,14 +64,25 @@ def int8_fallback_note(target) -> str | None:
         return None
     level = isa_level(target)
     needs = " or ".join(sorted({s.isa.name for s in int8}))
-    return (f"target {target} ({level.name if level else 'no listed ISA level'}) has no INT8 kernel "
-            f"(they need {needs}): compiling FP32 instead of INT8")
+    return (
+        f"target {target} ({level.name if level else 'no listed ISA level'}) has no INT8 kernel "
+        f"(they need {needs}): compiling FP32 instead of INT8"
+    )
 
 
-def prepare_model(onnx_path_or_model, *, batch_size: int = 1, seq_len: int = 128, dtype: str = "int8",
-                  sparsity_threshold: float = 0.7, block: str = "4x1", target=None,
-                  calibration: list[dict[str, np.ndarray]] | None = None, progress=None,
-                  int8_attention: bool = True) -> PreparedModel:
+def prepare_model(
+    onnx_path_or_model,
+    *,
+    batch_size: int = 1,
+    seq_len: int = 128,
+    dtype: str = "int8",
+    sparsity_threshold: float = 0.7,
+    block: str = "4x1",
+    target=None,
+    calibration: list[dict[str, np.ndarray]] | None = None,
+    progress=None,
+    int8_attention: bool = True,
+) -> PreparedModel:
     """Validate the options, import the model with its shapes bound and calibrate (INT8 with
     ``calibration``). Raises ``ValueError`` / ``OnnxImportError`` with what is wrong."""
     from tvm_blocksparse.relay_passes.sparsify_linear import check_options
@@ -92,16 +108,30 @@ def prepare_model(onnx_path_or_model, *, batch_size: int = 1, seq_len: int = 128
     model = load_onnx(onnx_path_or_model)
     mod, input_names, shapes, dtypes = import_onnx(model, batch_size, seq_len)
     if not _has_linear(mod):
-        raise OnnxImportError("no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify")
+        raise OnnxImportError(
+            "no MatMul with a constant weight found: not a BERT-like model, nothing to sparsify"
+        )
     static_ranges = None
     if calibration is not None and dtype == "int8":
         if not calibration:
             raise ValueError("calibration: pass at least one feed dict")
         say(f"calibrating activation ranges on {len(calibration)} sample(s)")
         static_ranges = calibrate_linear_inputs(model, calibration, batch_size, seq_len)
-    return PreparedModel(mod, tgt, dtype, block, sparsity_threshold, static_ranges, int8_attention and dtype == "int8",
-                         input_names, shapes, dtypes, [o.name for o in model.graph.output], index_input_bounds(model),
-                         notes)
+    return PreparedModel(
+        mod,
+        tgt,
+        dtype,
+        block,
+        sparsity_threshold,
+        static_ranges,
+        int8_attention and dtype == "int8",
+        input_names,
+        shapes,
+        dtypes,
+        [o.name for o in model.graph.output],
+        index_input_bounds(model),
+        notes,
+    )
 
 
 def _has_linear(mod) -> bool:

@@ -32,7 +32,8 @@ from tvm_blocksparse.schedules import (
 
 @dataclasses.dataclass(frozen=True)
 class Bsr4x1Config:
-    """Knobs of the INT8 4x1 kernel (see :func:`tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`):
+    """Knobs of the INT8 4x1 kernel (see
+    :func:`tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`):
     register-tile tokens, token tiles per chunk of the walk (None: block rows outermost), block-row
     groups, block rows per task, staged output lines."""
 
@@ -44,7 +45,9 @@ class Bsr4x1Config:
 
     @property
     def tag(self) -> str:
-        return f"tt{self.token_tile}" + ("" if self.token_chunk is None else f"_chunk{self.token_chunk}")
+        return f"tt{self.token_tile}" + (
+            "" if self.token_chunk is None else f"_chunk{self.token_chunk}"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +113,9 @@ class KernelSpec:
     schedule: Callable[..., object]
     stores_transposed: bool = False
 
-    def build(self, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config) -> object:
+    def build(
+        self, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config
+    ) -> object:
         """The unscheduled PrimFunc for ``W[N_out, K_in]`` stored in ``blocks`` blocks (None: a
         symbolic count, where :attr:`symbolic_blocks`)."""
         if blocks is None and not self.symbolic_blocks:
@@ -128,7 +133,9 @@ class KernelSpec:
         if not self.int8:
             return self.weight_arrays(np.asarray(weight, np.float32), m)
         if weight.dtype == np.int8:
-            wq = fmt.WeightQuant(weight, np.ones(weight.shape[0], np.float32), weight.sum(axis=1, dtype=np.int32))
+            wq = fmt.WeightQuant(
+                weight, np.ones(weight.shape[0], np.float32), weight.sum(axis=1, dtype=np.int32)
+            )
         else:
             wq = fmt.quantize_weight_per_channel(weight)
         return self.weight_arrays(wq, m)
@@ -149,24 +156,37 @@ def _int8_4x1_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
-    return {"w_data": data, "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m), "w_group_ptr": grouped.group_ptr,
-            "w_scale": wq.scale, "w_row_sum": wq.row_sum}  # fmt: skip
+    return {
+        "w_data": data,
+        "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m),
+        "w_group_ptr": grouped.group_ptr,
+        "w_scale": wq.scale,
+        "w_row_sum": wq.row_sum,
+    }
 
 
 def _int8_16x4_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
     bsr = fmt.to_bsr(wq.q, (16, 4))
     data, indices = _nonempty(bsr)
-    return {"w_data": data, "w_indices": indices, "w_indptr": bsr.indptr, "w_scale": wq.scale,
-            "w_row_sum": wq.row_sum}
+    return {
+        "w_data": data,
+        "w_indices": indices,
+        "w_indptr": bsr.indptr,
+        "w_scale": wq.scale,
+        "w_row_sum": wq.row_sum,
+    }
 
 
 def _int8_dense_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
     n, k = wq.q.shape
     packed = fmt.pack_dense_vnni(wq.q)
-    return {"w_data": packed.reshape(-1, 16, 4),
-            "w_indices": np.tile(np.arange(k // 4, dtype=np.int32), n // 16),
-            "w_indptr": (np.arange(n // 16 + 1) * (k // 4)).astype(np.int32),
-            "w_scale": wq.scale, "w_row_sum": wq.row_sum}  # fmt: skip
+    return {
+        "w_data": packed.reshape(-1, 16, 4),
+        "w_indices": np.tile(np.arange(k // 4, dtype=np.int32), n // 16),
+        "w_indptr": (np.arange(n // 16 + 1) * (k // 4)).astype(np.int32),
+        "w_scale": wq.scale,
+        "w_row_sum": wq.row_sum,
+    }
 
 
 def _fp32_1x16_arrays(weight: np.ndarray, _m: int) -> dict[str, np.ndarray]:
@@ -178,8 +198,15 @@ def _fp32_1x16_arrays(weight: np.ndarray, _m: int) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- INT8 4x1
 
 
-def _default_4x1(m: int, n: int, k: int, epilogue: Epilogue, threads: int = 1, token_tile: int | None = None,
-                 token_chunk: int | None | str = "default") -> Bsr4x1Config:
+def _default_4x1(
+    m: int,
+    n: int,
+    k: int,
+    epilogue: Epilogue,
+    threads: int = 1,
+    token_tile: int | None = None,
+    token_chunk: int | str | None = "default",
+) -> Bsr4x1Config:
     """The compile default: token tile for ``M``; with token tiles outermost (the chunk default)
     one block-row group per thread; staged lines or 2 block rows per task where they pay. An
     explicit ``token_chunk`` (a tuning variant) keeps one row group."""
@@ -195,7 +222,16 @@ def _default_4x1(m: int, n: int, k: int, epilogue: Epilogue, threads: int = 1, t
 
 def _variants_4x1(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
     tile = bsr_int8_4x1.default_token_tile_4x1(m)
-    out = [_default_4x1(m, n, k, epilogue, token_tile=tile, token_chunk=bsr_int8_4x1.default_token_chunk_4x1(m, k, tile))]
+    out = [
+        _default_4x1(
+            m,
+            n,
+            k,
+            epilogue,
+            token_tile=tile,
+            token_chunk=bsr_int8_4x1.default_token_chunk_4x1(m, k, tile),
+        )
+    ]
     for tile in INT8_4X1.token_tiles:
         for chunk in (None, 1):
             out.append(_default_4x1(m, n, k, epilogue, token_tile=tile, token_chunk=chunk))
@@ -203,18 +239,40 @@ def _variants_4x1(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Conf
 
 
 def _build_4x1(m, n, k, blocks, epilogue, c: Bsr4x1Config):
-    return bsr_int8_4x1.bsr_dense_int8_4x1(m, n, k, blocks, epilogue, c.token_tile, c.token_chunk, c.row_groups,
-                                           c.rows_per_task, c.stage_lines)
+    return bsr_int8_4x1.bsr_dense_int8_4x1(
+        m,
+        n,
+        k,
+        blocks,
+        epilogue,
+        c.token_tile,
+        c.token_chunk,
+        c.row_groups,
+        c.rows_per_task,
+        c.stage_lines,
+    )
 
 
 INT8_4X1 = KernelSpec(
-    kind="int8_4x1", isa=AVX512_VNNI, block="4x1", int8=True, activation="XT", token_tiles=(16, 32, 48, 64),
-    symbolic_blocks=True, weight_arrays=_int8_4x1_arrays,
+    kind="int8_4x1",
+    isa=AVX512_VNNI,
+    block="4x1",
+    int8=True,
+    activation="XT",
+    token_tiles=(16, 32, 48, 64),
+    symbolic_blocks=True,
+    weight_arrays=_int8_4x1_arrays,
     block_count=lambda arrays: int(arrays["w_xt_offsets"].shape[0]),
-    can_take=lambda n, k: None if n % 4 == 0 and k % 4 == 0 else f"4x1 INT8 needs N_out % 4 == 0 and K_in % 4 == 0 "
-                                                                  f"(N_out={n}, K_in={k})",
-    default_config=_default_4x1, tuning_variants=_variants_4x1, builder=_build_4x1,
-    schedule=schedule_bsr_dense_int8_4x1, stores_transposed=True,
+    can_take=lambda n, k: (
+        None
+        if n % 4 == 0 and k % 4 == 0
+        else f"4x1 INT8 needs N_out % 4 == 0 and K_in % 4 == 0 (N_out={n}, K_in={k})"
+    ),
+    default_config=_default_4x1,
+    tuning_variants=_variants_4x1,
+    builder=_build_4x1,
+    schedule=schedule_bsr_dense_int8_4x1,
+    stores_transposed=True,
 )
 
 
@@ -222,7 +280,11 @@ INT8_4X1 = KernelSpec(
 
 
 def _out_lane_can_take(n: int, k: int) -> str | None:
-    return None if n % 16 == 0 and k % 4 == 0 else f"needs N_out % 16 == 0 and K_in % 4 == 0 (N_out={n}, K_in={k})"
+    return (
+        None
+        if n % 16 == 0 and k % 4 == 0
+        else f"needs N_out % 16 == 0 and K_in % 4 == 0 (N_out={n}, K_in={k})"
+    )
 
 
 def _out_lane_variants(spec_tiles):
@@ -230,16 +292,31 @@ def _out_lane_variants(spec_tiles):
 
 
 INT8_16X4 = KernelSpec(
-    kind="int8_16x4", isa=AVX512_VNNI, block="16x4", int8=True, activation="X", token_tiles=(4, 8, 12, 15),
-    symbolic_blocks=False, weight_arrays=_int8_16x4_arrays, block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
-    can_take=_out_lane_can_take, default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: OutLaneConfig(
-        token_tile or 12), tuning_variants=_out_lane_variants((4, 8, 12, 15)),
-    builder=lambda m, n, k, blocks, ep, c: out_lane.bsr_dense_int8_16x4(m, n, k, blocks, ep, c.token_tile),
+    kind="int8_16x4",
+    isa=AVX512_VNNI,
+    block="16x4",
+    int8=True,
+    activation="X",
+    token_tiles=(4, 8, 12, 15),
+    symbolic_blocks=False,
+    weight_arrays=_int8_16x4_arrays,
+    block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
+    can_take=_out_lane_can_take,
+    default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: OutLaneConfig(
+        token_tile or 12
+    ),
+    tuning_variants=_out_lane_variants((4, 8, 12, 15)),
+    builder=lambda m, n, k, blocks, ep, c: out_lane.bsr_dense_int8_16x4(
+        m, n, k, blocks, ep, c.token_tile
+    ),
     schedule=schedule_out_lane_kernel,
 )
 
 INT8_DENSE = dataclasses.replace(
-    INT8_16X4, kind="int8_dense", block=None, weight_arrays=_int8_dense_arrays,
+    INT8_16X4,
+    kind="int8_dense",
+    block=None,
+    weight_arrays=_int8_dense_arrays,
     builder=lambda m, n, k, blocks, ep, c: out_lane.dense_int8(m, n, k, ep, c.token_tile),
 )
 
@@ -251,25 +328,38 @@ def _fp32_variants(m: int, n: int, k: int, epilogue: Epilogue) -> list[Fp32Bsr1x
     staged = bsr_fp32_1x16.FP32_STAGED_TILE
     out = [Fp32Bsr1x16Config(staged, True)]
     for tile in FP32_1X16.token_tiles:
-        out += [Fp32Bsr1x16Config(tile, False)] + ([Fp32Bsr1x16Config(tile, True)] if tile == staged else [])
+        out += [Fp32Bsr1x16Config(tile, False)] + (
+            [Fp32Bsr1x16Config(tile, True)] if tile == staged else []
+        )
     return out
 
 
 def _build_fp32(m, n, k, blocks, epilogue, c: Fp32Bsr1x16Config):
     if c.staged:
-        return bsr_fp32_1x16.bsr_dense_fp32_1x16_staged(m, n, k, blocks, epilogue, tiles_outer=c.tiles_outer)
+        return bsr_fp32_1x16.bsr_dense_fp32_1x16_staged(
+            m, n, k, blocks, epilogue, tiles_outer=c.tiles_outer
+        )
     return bsr_fp32_1x16.bsr_dense_fp32_1x16(m, n, k, blocks, epilogue, c.token_tile)
 
 
 #: 16-lane FP32 code in plain LLVM vectors: zmm on AVX-512, ymm pairs on AVX2 (the lowest level).
 FP32_1X16 = KernelSpec(
-    kind="fp32_1x16", isa=AVX2, block="1x16", int8=False, activation="X",
-    token_tiles=(4, 8, 12, 15, bsr_fp32_1x16.FP32_STAGED_TILE), symbolic_blocks=False,
-    weight_arrays=_fp32_1x16_arrays, block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
+    kind="fp32_1x16",
+    isa=AVX2,
+    block="1x16",
+    int8=False,
+    activation="X",
+    token_tiles=(4, 8, 12, 15, bsr_fp32_1x16.FP32_STAGED_TILE),
+    symbolic_blocks=False,
+    weight_arrays=_fp32_1x16_arrays,
+    block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
     can_take=lambda n, k: None if n % 16 == 0 else f"fp32_1x16 needs N_out % 16 == 0 (N_out={n})",
     default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: Fp32Bsr1x16Config(
-        token_tile or bsr_fp32_1x16.FP32_STAGED_TILE, True),
-    tuning_variants=_fp32_variants, builder=_build_fp32, schedule=schedule_bsr_dense_fp32_1x16,
+        token_tile or bsr_fp32_1x16.FP32_STAGED_TILE, True
+    ),
+    tuning_variants=_fp32_variants,
+    builder=_build_fp32,
+    schedule=schedule_bsr_dense_fp32_1x16,
 )
 
 
@@ -310,8 +400,10 @@ def lookup(kind: str, target=None) -> KernelSpec:
         found = [s for s in found if target_has(s.isa, target)]
         if not found:
             levels = sorted(s.isa.name for (k, _), s in _REGISTRY.items() if k == kind)
-            raise RuntimeError(f"kernel {kind} needs {' or '.join(levels)}; target {target} has "
-                               f"{getattr(isa_level(target), 'name', 'none of them')}")
+            raise RuntimeError(
+                f"kernel {kind} needs {' or '.join(levels)}; target {target} has "
+                f"{getattr(isa_level(target), 'name', 'none of them')}"
+            )
     return min(found, key=lambda s: LEVELS.index(s.isa))  # the best level first
 
 
@@ -337,7 +429,10 @@ def sparse_blocks(dtype: str) -> list[str]:
 
 def dense_kind(dtype: str) -> str | None:
     """Our dense kernel kind of ``dtype``, or None (FP32 dense layers are left to TVM)."""
-    return next((s.kind for s in _REGISTRY.values() if s.int8 == (dtype == "int8") and s.block is None), None)
+    return next(
+        (s.kind for s in _REGISTRY.values() if s.int8 == (dtype == "int8") and s.block is None),
+        None,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,8 +449,9 @@ class LinearChoice:
         return self.spec.kind if self.spec is not None else self.fallback
 
 
-def choose_linear_kernel(dtype: str, block: str, n: int, k: int, sparsity: float, threshold: float,
-                         target) -> LinearChoice:
+def choose_linear_kernel(
+    dtype: str, block: str, n: int, k: int, sparsity: float, threshold: float, target
+) -> LinearChoice:
     """The kernel a layer gets: the ``block`` sparse kernel from ``threshold`` block sparsity on
     when it can take the shape, else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
     sparse = sparsity >= threshold
@@ -372,7 +468,9 @@ def choose_linear_kernel(dtype: str, block: str, n: int, k: int, sparsity: float
         return LinearChoice(spec)
     dense = lookup(dense_kind(dtype), target)
     if n % 16:
-        return LinearChoice(None, "unchanged", f"dense INT8 kernel needs N_out % 16 == 0 (N_out={n})")
+        return LinearChoice(
+            None, "unchanged", f"dense INT8 kernel needs N_out % 16 == 0 (N_out={n})"
+        )
     return LinearChoice(dense, reason="" if not sparse else f"{block} kernel can't take N_out={n}")
 
 

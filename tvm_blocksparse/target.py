@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-import tvm
 from tvm.target import Target
 
 from tvm_blocksparse.isa import AMX_INT8, host_has, target_has
@@ -35,7 +34,8 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
 
 
 def as_target(target=None) -> Target:
-    """A ``Target`` from a Target, a TVM JSON target dict or string; ``None`` -> :func:`host_target`."""
+    """A ``Target`` from a Target, a TVM JSON target dict or string; ``None`` ->
+    :func:`host_target`."""
     if target is None:
         return host_target()
     return target if isinstance(target, Target) else Target(target)

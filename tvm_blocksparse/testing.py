@@ -1,4 +1,5 @@
-"""numpy references, random block-sparse weights and side-by-side timing for tests and benchmarks."""
+"""numpy references, random block-sparse weights and side-by-side timing for tests and
+benchmarks."""
 
 from __future__ import annotations
 
@@ -84,7 +85,9 @@ def fp32_linear_ref(x, weight, ep: Epilogue, bias=None, residual=None) -> np.nda
     return _float_epilogue_ref(y, ep, bias, residual, None)
 
 
-def time_calls(fn: Callable[[], object], min_time: float, min_calls: int = 3) -> tuple[list[float], list[float]]:
+def time_calls(
+    fn: Callable[[], object], min_time: float, min_calls: int = 3
+) -> tuple[list[float], list[float]]:
     """Wall and process-CPU milliseconds of each call of ``fn`` (after one warm-up call), for at
     least ``min_time`` seconds and ``min_calls`` calls. Process CPU time counts every thread of
     this process and not the time it spent descheduled."""

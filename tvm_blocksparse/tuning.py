@@ -52,8 +52,8 @@ from tvm.ir.utils import derived_object
 from tvm.s_tir import Schedule
 from tvm.s_tir import meta_schedule as ms
 
-from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse import registry
+from tvm_blocksparse.op.epilogue import Epilogue
 
 #: A compute-level variant of a kernel: its registry entry's config dataclass (frozen, hashable).
 Variant = object
@@ -69,7 +69,9 @@ MIN_GAIN = 0.03
 
 
 def epilogue_tag(ep: Epilogue) -> str:
-    flags = [f for f in ("bias", "gelu", "residual") if getattr(ep, f)] + (["t"] if ep.transposed_out else [])
+    flags = [f for f in ("bias", "gelu", "residual") if getattr(ep, f)] + (
+        ["t"] if ep.transposed_out else []
+    )
     return "_".join([ep.out_dtype, *flags])
 
 
@@ -99,9 +101,14 @@ def kernel_uses(mod: tvm.IRModule) -> list[KernelUse]:
         found = kernel_call(expr, mod)
         meta = linear_meta(found[1]) if found else None
         if meta is not None:
-            arrays = {name: a.value.numpy() for name, a in call_args(*found).items()
-                      if name.startswith("w_") and isinstance(a, tvm.ir.expr.Constant)}
-            uses.append(KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], arrays))
+            arrays = {
+                name: a.value.numpy()
+                for name, a in call_args(*found).items()
+                if name.startswith("w_") and isinstance(a, tvm.ir.expr.Constant)
+            }
+            uses.append(
+                KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], arrays)
+            )
 
     for _, func in mod.functions_items():
         if isinstance(func, relax.Function):
@@ -153,12 +160,28 @@ class KernelTask:
         return out
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "m": self.m, "n": self.n, "k": self.k, "blocks": self.blocks, "layers": self.layers,
-                "epilogue": dataclasses.asdict(self.epilogue)}
+        return {
+            "kind": self.kind,
+            "m": self.m,
+            "n": self.n,
+            "k": self.k,
+            "blocks": self.blocks,
+            "layers": self.layers,
+            "epilogue": dataclasses.asdict(self.epilogue),
+        }
 
     @staticmethod
     def from_json(d: dict) -> KernelTask:
-        return KernelTask(d["kind"], d["m"], d["n"], d["k"], Epilogue(**d["epilogue"]), d["blocks"], {}, d["layers"])
+        return KernelTask(
+            d["kind"],
+            d["m"],
+            d["n"],
+            d["k"],
+            Epilogue(**d["epilogue"]),
+            d["blocks"],
+            {},
+            d["layers"],
+        )
 
 
 def variant_tag(variant: Variant) -> str:
@@ -169,7 +192,15 @@ def tasks_from_uses(uses) -> list[KernelTask]:
     """One :class:`KernelTask` per distinct shape among ``uses`` (:func:`kernel_uses`)."""
     tasks: dict[str, KernelTask] = {}
     for u in uses:
-        t = KernelTask(u.kind, u.m, u.n, u.k, u.epilogue, registry.lookup(u.kind).block_count(u.arrays), u.arrays)
+        t = KernelTask(
+            u.kind,
+            u.m,
+            u.n,
+            u.k,
+            u.epilogue,
+            registry.lookup(u.kind).block_count(u.arrays),
+            u.arrays,
+        )
         if t.key in tasks:
             tasks[t.key].layers += 1
         else:
@@ -180,12 +211,15 @@ def tasks_from_uses(uses) -> list[KernelTask]:
 # ----------------------------------------------------------------------------- design space
 
 
-def sample_schedule(kind: str, sch: Schedule, parallel_split_decision: list[int] | None = None) -> Schedule:
+def sample_schedule(
+    kind: str, sch: Schedule, parallel_split_decision: list[int] | None = None
+) -> Schedule:
     """The default schedule function of ``kind`` with its sampled knobs (the ``ScheduleFn`` body).
     ``parallel_split_decision`` forces the sample (``[tiles, 1]`` = the default schedule)."""
     loop = sch.get_loops(sch.get_sblock("tile"))[0]
-    factors = sch.sample_perfect_tile(loop, n=2, max_innermost_factor=MAX_TILES_PER_TASK,
-                                      decision=parallel_split_decision)
+    factors = sch.sample_perfect_tile(
+        loop, n=2, max_innermost_factor=MAX_TILES_PER_TASK, decision=parallel_split_decision
+    )
     return registry.lookup(kind).schedule(sch, parallel_split=factors)
 
 
@@ -196,15 +230,20 @@ def default_trace_schedule(kind: str, func: tvm.tirx.PrimFunc) -> Schedule:
 
 
 def space_generator(kind: str) -> ms.space_generator.ScheduleFn:
-    return ms.space_generator.ScheduleFn(lambda sch: sample_schedule(kind, sch), sch_rules=[], postprocs=[],
-                                         mutator_probs={ms.mutator.MutateTileSize(): 1.0})
+    return ms.space_generator.ScheduleFn(
+        lambda sch: sample_schedule(kind, sch),
+        sch_rules=[],
+        postprocs=[],
+        mutator_probs={ms.mutator.MutateTileSize(): 1.0},
+    )
 
 
 # ----------------------------------------------------------------------------- measuring
 
 
 def _signature(args_info) -> tuple:
-    """Hashable (dtype, shape) per tensor argument, from ArgInfo JSON (``["TENSOR", dtype, shape]``)."""
+    """Hashable (dtype, shape) per tensor argument, from ArgInfo JSON (``["TENSOR", dtype,
+    shape]``)."""
     return tuple((str(a[1]), tuple(int(d) for d in a[2])) for a in args_info)
 
 
@@ -221,13 +260,19 @@ class RealWeightArguments:
         self.table: dict[tuple, dict[int, np.ndarray]] = {}
 
     def add(self, func: tvm.tirx.PrimFunc, arrays: dict[str, np.ndarray]) -> None:
-        real = {i: np.ascontiguousarray(arrays[p.name]) for i, p in enumerate(func.params) if p.name.startswith("w_")}
+        real = {
+            i: np.ascontiguousarray(arrays[p.name])
+            for i, p in enumerate(func.params)
+            if p.name.startswith("w_")
+        }
         self.table[_func_signature(func)] = real
 
     def arrays_for(self, args_info) -> list[np.ndarray]:
         sig = _signature(args_info)
         if sig not in self.table:
-            raise KeyError(f"no real weight arrays for argument signature {sig}: refusing random BSR indices")
+            raise KeyError(
+                f"no real weight arrays for argument signature {sig}: refusing random BSR indices"
+            )
         rng = np.random.default_rng(0)
         out = []
         for i, (dtype, shape) in enumerate(sig):
@@ -243,7 +288,8 @@ class RealWeightArguments:
         return out
 
     def __call__(self, *args):
-        *session, device, args_info, alloc_repeat = args  # local: (dev, info, n); RPC: (sess, dev, info, n)
+        # local: (dev, info, n); RPC: (sess, dev, info, n)
+        *_session, device, args_info, alloc_repeat = args
         arrays = self.arrays_for(args_info)
         return [[tvm.runtime.tensor(a, device) for a in arrays] for _ in range(alloc_repeat)]
 
@@ -255,12 +301,20 @@ def import_ours() -> None:
 
 
 def _runner(alloc: RealWeightArguments, rpc: str | None):
-    evaluator = ms.runner.EvaluatorConfig(number=10, repeat=5, min_repeat_ms=40, enable_cpu_cache_flush=False)
+    evaluator = ms.runner.EvaluatorConfig(
+        number=10, repeat=5, min_repeat_ms=40, enable_cpu_cache_flush=False
+    )
     if rpc:
         host, port, key = _parse_rpc(rpc)
-        config = ms.runner.RPCConfig(tracker_host=host, tracker_port=port, tracker_key=key, session_timeout_sec=120)
-        return ms.runner.RPCRunner(config, evaluator, f_alloc_argument=alloc, initializer=import_ours)
-    return ms.runner.LocalRunner(timeout_sec=60, evaluator_config=evaluator, f_alloc_argument=alloc, initializer=import_ours)
+        config = ms.runner.RPCConfig(
+            tracker_host=host, tracker_port=port, tracker_key=key, session_timeout_sec=120
+        )
+        return ms.runner.RPCRunner(
+            config, evaluator, f_alloc_argument=alloc, initializer=import_ours
+        )
+    return ms.runner.LocalRunner(
+        timeout_sec=60, evaluator_config=evaluator, f_alloc_argument=alloc, initializer=import_ours
+    )
 
 
 def _parse_rpc(rpc: str) -> tuple[str, int, str]:
@@ -268,7 +322,9 @@ def _parse_rpc(rpc: str) -> tuple[str, int, str]:
         host, port, key = rpc.rsplit(":", 2)
         return host, int(port), key
     except ValueError as e:
-        raise ValueError(f"rpc must be 'HOST:PORT:KEY' (the tracker and the servers' key), got {rpc!r}") from e
+        raise ValueError(
+            f"rpc must be 'HOST:PORT:KEY' (the tracker and the servers' key), got {rpc!r}"
+        ) from e
 
 
 @derived_object
@@ -287,9 +343,16 @@ class _Progress(ms.measure_callback.PyMeasureCallback):
             self.total += 1
             if b.error_msg is None and r.error_msg is None and r.run_secs:
                 self.best[task_id] = min(self.best[task_id], _record_ms(r.run_secs))
-        best = f"{self.best[task_id]:.4f} ms" if np.isfinite(self.best[task_id]) else "no valid run yet"
-        self.say(f"task {task_id + 1}/{len(self.names)} {self.names[task_id]}: {self.trials[task_id]} trials, "
-                 f"best {best}  ({self.total} trials this run)")
+        best = (
+            f"{self.best[task_id]:.4f} ms"
+            if np.isfinite(self.best[task_id])
+            else "no valid run yet"
+        )
+        self.say(
+            f"task {task_id + 1}/{len(self.names)} {self.names[task_id]}: {self.trials[task_id]} "
+            "trials, "
+            f"best {best}  ({self.total} trials this run)"
+        )
 
 
 def _commit_defaults(db, builder, runner, contexts: list, kinds: list[str], target, say) -> None:
@@ -313,27 +376,42 @@ def _commit_defaults(db, builder, runner, contexts: list, kinds: list[str], targ
     built = builder.build([BuilderInput(sch.mod, target) for _, sch, _ in todo])
     for (ctx, _, _), b in zip(todo, built, strict=True):
         if b.error_msg:
-            raise RuntimeError(f"default schedule of {ctx.task_name} does not build: {b.error_msg[:2000]}")
+            raise RuntimeError(
+                f"default schedule of {ctx.task_name} does not build: {b.error_msg[:2000]}"
+            )
     infos = [ArgInfo.from_prim_func(ctx.mod["main"]) for ctx, _, _ in todo]
-    futures = runner.run([RunnerInput(b.artifact_path, "cpu", info) for b, info in zip(built, infos, strict=True)])
+    futures = runner.run(
+        [RunnerInput(b.artifact_path, "cpu", info) for b, info in zip(built, infos, strict=True)]
+    )
     for (ctx, sch, workload), info, future in zip(todo, infos, futures, strict=True):
         result = future.result()
         if result.error_msg:
-            raise RuntimeError(f"default schedule of {ctx.task_name} failed to run: {result.error_msg[:2000]}")
+            raise RuntimeError(
+                f"default schedule of {ctx.task_name} failed to run: {result.error_msg[:2000]}"
+            )
         db.commit_tuning_record(TuningRecord(sch.trace, workload, result.run_secs, target, info))
         say(f"default {ctx.task_name}: {_record_ms(result.run_secs):.4f} ms")
 
 
 def _record_ms(run_secs) -> float:
-    """A record's time: the median of its repeats (the first repeat can include thread-pool start)."""
+    """A record's time: the median of its repeats (the first repeat can include thread-pool
+    start)."""
     return float(np.median([float(s) for s in run_secs])) * 1e3
 
 
 # ----------------------------------------------------------------------------- tuning
 
 
-def tune_kernel_tasks(tasks: list[KernelTask], work_dir: str, trials: int, target, *, rpc: str | None = None,
-                      num_trials_per_iter: int = 8, say: Callable[[str], None] = print) -> ms.database.Database:
+def tune_kernel_tasks(
+    tasks: list[KernelTask],
+    work_dir: str,
+    trials: int,
+    target,
+    *,
+    rpc: str | None = None,
+    num_trials_per_iter: int = 8,
+    say: Callable[[str], None] = print,
+) -> ms.database.Database:
     """Tune ``tasks`` (every token-tile variant of each) into the JSON database in ``work_dir``,
     spending ``trials`` measurements in all on top of each variant's default schedule. A second
     call with the same ``work_dir`` continues from the records there."""
@@ -347,10 +425,18 @@ def tune_kernel_tasks(tasks: list[KernelTask], work_dir: str, trials: int, targe
             func = task.func(variant)
             alloc.add(func, task.arrays)
             name = f"{task.key}_{variant_tag(variant)}"
-            contexts.append(ms.TuneContext(tvm.IRModule({"main": func}), target=target, space_generator=space_generator(task.kind),
-                                           search_strategy=ms.search_strategy.EvolutionarySearch(population_size=64,
-                                                                                                 init_min_unmeasured=8),
-                                           task_name=name, num_threads=os.cpu_count() or 1))
+            contexts.append(
+                ms.TuneContext(
+                    tvm.IRModule({"main": func}),
+                    target=target,
+                    space_generator=space_generator(task.kind),
+                    search_strategy=ms.search_strategy.EvolutionarySearch(
+                        population_size=64, init_min_unmeasured=8
+                    ),
+                    task_name=name,
+                    num_threads=os.cpu_count() or 1,
+                )
+            )
             weights.append(float(task.layers))
             names.append(name)
             kinds.append(task.kind)
@@ -360,11 +446,22 @@ def tune_kernel_tasks(tasks: list[KernelTask], work_dir: str, trials: int, targe
     _commit_defaults(db, builder, runner, contexts, kinds, target, say)
     if trials > 0:
         say(f"searching: {trials} trials, {num_trials_per_iter} per batch, XGBoost cost model")
-        ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work_dir, max_trials_global=trials,
-                           num_trials_per_iter=num_trials_per_iter, builder=builder, runner=runner, database=db,
-                           cost_model="xgb", measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"),
-                                                                _Progress(names, say)],
-                           task_scheduler="gradient")
+        ms.tune.tune_tasks(
+            tasks=contexts,
+            task_weights=weights,
+            work_dir=work_dir,
+            max_trials_global=trials,
+            num_trials_per_iter=num_trials_per_iter,
+            builder=builder,
+            runner=runner,
+            database=db,
+            cost_model="xgb",
+            measure_callbacks=[
+                *ms.measure_callback.MeasureCallback.create("default"),
+                _Progress(names, say),
+            ],
+            task_scheduler="gradient",
+        )
     return db
 
 
@@ -387,8 +484,10 @@ class TunedKernels:
     def __init__(self, work_dir: str, target, use_verdicts: bool = True):
         path = os.path.join(work_dir, TASKS_FILE)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"{work_dir} is not a tvm_blocksparse tuning directory (no {TASKS_FILE}); "
-                                    "run tvm_blocksparse.tune first")
+            raise FileNotFoundError(
+                f"{work_dir} is not a tvm_blocksparse tuning directory (no {TASKS_FILE}); "
+                "run tvm_blocksparse.tune first"
+            )
         with open(path) as f:
             raw = json.load(f)
         self.tasks = {k: KernelTask.from_json(v) for k, v in raw.items()}
@@ -427,7 +526,9 @@ class TunedKernels:
         if not records:
             return None
         default_trace = str(default_trace_schedule(task.kind, task.func(variant)).trace)
-        return min((_record_ms(r.run_secs) for r in records if str(r.trace) == default_trace), default=None)
+        return min(
+            (_record_ms(r.run_secs) for r in records if str(r.trace) == default_trace), default=None
+        )
 
     def choose(self, use) -> tuple[Variant, Callable[[Schedule], Schedule], str] | None:
         """The best record for this kernel use, or None (default schedule) when there is none or
@@ -460,20 +561,29 @@ class TunedKernels:
             return sch
 
         label = f"tuned: {variant_tag(variant)}, {t:.4f} ms measured" + (
-            f" (default {default:.4f} ms)" if default is not None else "")
+            f" (default {default:.4f} ms)" if default is not None else ""
+        )
         self.applied[key] = label
         return variant, schedule, label
 
 
-def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int = 7, number: int = 50,
-                     use_verdicts: bool = True) -> list[dict]:
+def default_vs_tuned(
+    tasks: list[KernelTask],
+    work_dir: str,
+    target,
+    rounds: int = 7,
+    number: int = 50,
+    use_verdicts: bool = True,
+) -> list[dict]:
     """Build each task's default and tuned kernel, check they give identical outputs on the real
     weights, and time them side by side (alternating, ``rounds`` x ``number`` calls; medians)."""
     tuned = TunedKernels(work_dir, target, use_verdicts=use_verdicts)
     rows = []
     for task in tasks:
         candidates = {"default": (task.func(task.default_variant()), task.spec.schedule)}
-        choice = tuned.choose(KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays))
+        choice = tuned.choose(
+            KernelUse(task.kind, task.m, task.n, task.k, task.epilogue, task.arrays)
+        )
         label = tuned.applied.get(task.key, "default (no record)")
         if choice is not None:
             variant, schedule, label = choice
@@ -497,8 +607,17 @@ def default_vs_tuned(tasks: list[KernelTask], work_dir: str, target, rounds: int
                 times[name].append(timer(*args[name]).mean * 1e3)
         d = float(np.median(times["default"]))
         t = float(np.median(times["tuned"])) if "tuned" in times else d
-        rows.append(dict(kernel=task.key, layers=task.layers, default_ms=d, tuned_ms=t, gain=d / t, outputs_equal=same,
-                         choice=label))
+        rows.append(
+            dict(
+                kernel=task.key,
+                layers=task.layers,
+                default_ms=d,
+                tuned_ms=t,
+                gain=d / t,
+                outputs_equal=same,
+                choice=label,
+            )
+        )
     return rows
 
 
@@ -520,8 +639,16 @@ def _extract(onnx_path_or_model, **compile_options):
     return tasks_from_uses(uses), len(uses), prepared.target
 
 
-def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None = None, num_trials_per_iter: int = 8,
-         progress: Callable[[str], None] | None = print, **compile_options) -> list[dict]:
+def tune(
+    onnx_path_or_model,
+    work_dir: str,
+    trials: int = 64,
+    *,
+    rpc: str | None = None,
+    num_trials_per_iter: int = 8,
+    progress: Callable[[str], None] | None = print,
+    **compile_options,
+) -> list[dict]:
     """Tune the kernels ``compile(onnx, **compile_options)`` would use; records go to the JSON
     database in ``work_dir`` (resumable: a second call continues). Returns one row per kernel
     shape: its default and best measured time and the token tile chosen."""
@@ -531,11 +658,15 @@ def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None
     if not tasks:
         raise ValueError("the model calls none of our Linear kernels: nothing to tune")
     say(f"{n_calls} kernel calls, {len(tasks)} distinct shapes")
-    tune_kernel_tasks(tasks, work_dir, trials, target, rpc=rpc, num_trials_per_iter=num_trials_per_iter, say=say)
+    tune_kernel_tasks(
+        tasks, work_dir, trials, target, rpc=rpc, num_trials_per_iter=num_trials_per_iter, say=say
+    )
     # The search measured next to its own builders: check each winner against the default side
     # by side before compile may use it, and record the verdict in the work dir.
     say("checking each shape's best record against its default, side by side")
-    checked = {r["kernel"]: r for r in default_vs_tuned(tasks, work_dir, target, use_verdicts=False)}
+    checked = {
+        r["kernel"]: r for r in default_vs_tuned(tasks, work_dir, target, use_verdicts=False)
+    }
     path = os.path.join(work_dir, TASKS_FILE)
     with open(path) as f:
         raw = json.load(f)
@@ -550,10 +681,23 @@ def tune(onnx_path_or_model, work_dir: str, trials: int = 64, *, rpc: str | None
         default_ms = tuned.default_ms(task) or float("nan")
         variant, _, best_ms = tuned.best(task)
         keep = raw[task.key]["keep_default"]
-        rows.append(dict(kernel=task.key, layers=task.layers, default_ms=default_ms, best_ms=best_ms,
-                         variant=variant_tag(default if keep else variant), default_variant=variant_tag(default),
-                         side_by_side_gain=checked[task.key]["gain"], keep_default=keep))
-        say(f"{task.key}: default {default_ms:.4f} ms -> best record {best_ms:.4f} ms ({variant_tag(variant)}); "
-            f"side by side {checked[task.key]['gain']:.2f}x -> " + ("default kept" if keep else "tuned record used"))
+        rows.append(
+            dict(
+                kernel=task.key,
+                layers=task.layers,
+                default_ms=default_ms,
+                best_ms=best_ms,
+                variant=variant_tag(default if keep else variant),
+                default_variant=variant_tag(default),
+                side_by_side_gain=checked[task.key]["gain"],
+                keep_default=keep,
+            )
+        )
+        say(
+            f"{task.key}: default {default_ms:.4f} ms -> best record {best_ms:.4f} ms "
+            f"({variant_tag(variant)}); "
+            f"side by side {checked[task.key]['gain']:.2f}x -> "
+            + ("default kept" if keep else "tuned record used")
+        )
     say(f"tuning done in {time.perf_counter() - t0:.0f} s; compile with tuning_db={work_dir!r}")
     return rows

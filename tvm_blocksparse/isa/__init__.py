@@ -45,23 +45,36 @@ class IsaLevel:
 
 
 AVX2 = IsaLevel(
-    "avx2", 256, "vpmaddubsw + vpmaddwd + vpaddd (ymm; exact only with 7-bit operands)",
-    ("avx2", "fma"), ("avx2", "fma"),
+    "avx2",
+    256,
+    "vpmaddubsw + vpmaddwd + vpaddd (ymm; exact only with 7-bit operands)",
+    ("avx2", "fma"),
+    ("avx2", "fma"),
 )
 AVX_VNNI = IsaLevel(
-    "avx_vnni", 256, "{vex} vpdpbusd (ymm)", ("avx2", "fma", "avxvnni"), ("avx2", "fma", "avx_vnni"),
+    "avx_vnni",
+    256,
+    "{vex} vpdpbusd (ymm)",
+    ("avx2", "fma", "avxvnni"),
+    ("avx2", "fma", "avx_vnni"),
 )
 AVX512_VNNI = IsaLevel(
-    "avx512_vnni", 512, "vpdpbusd (zmm)",
-    ("avx512f", "avx512bw", "avx512vl", "avx512vnni"), ("avx512f", "avx512bw", "avx512vl", "avx512_vnni"),
+    "avx512_vnni",
+    512,
+    "vpdpbusd (zmm)",
+    ("avx512f", "avx512bw", "avx512vl", "avx512vnni"),
+    ("avx512f", "avx512bw", "avx512vl", "avx512_vnni"),
 )
 #: AMX INT8 on top of AVX-512 VNNI (Sapphire Rapids and later). Linux must also grant the tile
 #: state per process (:func:`tvm_blocksparse.isa.amx.request_permission`): AMX code is guarded
 #: at run time and keeps an AVX-512 VNNI path, so a module of this level runs on any AVX-512
 #: VNNI CPU.
 AMX_INT8 = IsaLevel(
-    "amx_int8", 512, "tdpbusd (16 x 64 u8 x 16 x 64 s8 tiles), else vpdpbusd (zmm)",
-    (*AVX512_VNNI.llvm_features, "amx-tile", "amx-int8"), (*AVX512_VNNI.cpu_flags, "amx_tile", "amx_int8"),
+    "amx_int8",
+    512,
+    "tdpbusd (16 x 64 u8 x 16 x 64 s8 tiles), else vpdpbusd (zmm)",
+    (*AVX512_VNNI.llvm_features, "amx-tile", "amx-int8"),
+    (*AVX512_VNNI.cpu_flags, "amx_tile", "amx_int8"),
 )
 
 #: Best first: the level of a target (or CPU) is the first of these it has.
@@ -129,9 +142,17 @@ def isa_level(target) -> IsaLevel | None:
 #: module. Not AMX: our only AMX code runs after the OS granted the tiles, which it refuses
 #: without them.
 _FEATURE_FLAGS = {
-    "avx2": "avx2", "fma": "fma", "avxvnni": "avx_vnni", "avx512f": "avx512f", "avx512bw": "avx512bw",
-    "avx512dq": "avx512dq", "avx512vl": "avx512vl", "avx512vnni": "avx512_vnni", "avx512vbmi": "avx512vbmi",
-    "avx512bf16": "avx512_bf16", "avx512fp16": "avx512_fp16",
+    "avx2": "avx2",
+    "fma": "fma",
+    "avxvnni": "avx_vnni",
+    "avx512f": "avx512f",
+    "avx512bw": "avx512bw",
+    "avx512dq": "avx512dq",
+    "avx512vl": "avx512vl",
+    "avx512vnni": "avx512_vnni",
+    "avx512vbmi": "avx512vbmi",
+    "avx512bf16": "avx512_bf16",
+    "avx512fp16": "avx512_fp16",
 }
 
 
@@ -148,7 +169,11 @@ def missing_host_features(target) -> list[str]:
         return []
     target = as_target(target)
     has = tvm.target.codegen.target_has_features
-    return [feature for feature, flag in _FEATURE_FLAGS.items() if has(feature, target) and flag not in flags]
+    return [
+        feature
+        for feature, flag in _FEATURE_FLAGS.items()
+        if has(feature, target) and flag not in flags
+    ]
 
 
 def check_host_can_run(target, what: str = "this code") -> None:
@@ -158,5 +183,8 @@ def check_host_can_run(target, what: str = "this code") -> None:
     if missing:
         raise RuntimeError(
             f"{what} was compiled for {target}, which uses {', '.join(missing)}; this CPU lacks "
-            f"{'it' if len(missing) == 1 else 'them'}, so running it would stop with an illegal instruction. "
-            "Compile again for this machine (or for a target it supports); compiling and exporting still work.")
+            f"{'it' if len(missing) == 1 else 'them'}, so running it would stop with an illegal "
+            "instruction. "
+            "Compile again for this machine (or for a target it supports); compiling and "
+            "exporting still work."
+        )

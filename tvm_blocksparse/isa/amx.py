@@ -25,8 +25,13 @@ _EPERM = 1
 
 def request_tiles():
     """TIR expression: ask Linux for the tile state; int64 0 when granted."""
-    return T.call_extern("int64", "syscall", T.int64(SYS_ARCH_PRCTL), T.int64(ARCH_REQ_XCOMP_PERM),
-                         T.int64(XFEATURE_XTILEDATA))
+    return T.call_extern(
+        "int64",
+        "syscall",
+        T.int64(SYS_ARCH_PRCTL),
+        T.int64(ARCH_REQ_XCOMP_PERM),
+        T.int64(XFEATURE_XTILEDATA),
+    )
 
 
 def amx_granted() -> bool:
@@ -34,7 +39,8 @@ def amx_granted() -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     mask = ctypes.c_ulong()
     return libc.syscall(SYS_ARCH_PRCTL, ARCH_GET_XCOMP_PERM, ctypes.byref(mask)) == 0 and bool(
-        mask.value >> XFEATURE_XTILEDATA & 1)
+        mask.value >> XFEATURE_XTILEDATA & 1
+    )
 
 
 def deny_tiles() -> None:
@@ -43,16 +49,21 @@ def deny_tiles() -> None:
 
     Linux hands out the AMX tile-data state only to a process that asks with that call; oneDNN,
     ORT's MLAS and our kernels ask and fall back to AVX-512 VNNI when refused: a process denied
-    AMX this way behaves as on a CPU without it (benchmarks and tests use it). Raises OSError when the
+    AMX this way behaves as on a CPU without it (benchmarks and tests use it). Raises OSError when
+    the
     filter cannot be installed, or when the call still succeeds afterwards.
     """
     ld_w_abs, jeq_k, ret_k = 0x20, 0x15, 0x06
     program = [
-        (ld_w_abs, 0, 0, 4), (jeq_k, 1, 0, _AUDIT_ARCH_X86_64), (ret_k, 0, 0, 0x7FFF0000),  # other ABI: allow
-        (ld_w_abs, 0, 0, 0), (jeq_k, 0, 3, SYS_ARCH_PRCTL),                                  # nr
-        (ld_w_abs, 0, 0, 16), (jeq_k, 0, 1, ARCH_REQ_XCOMP_PERM),                           # args[0]
-        (ret_k, 0, 0, 0x00050000 | _EPERM),                                                   # SECCOMP_RET_ERRNO
-        (ret_k, 0, 0, 0x7FFF0000),                                                            # SECCOMP_RET_ALLOW
+        (ld_w_abs, 0, 0, 4),
+        (jeq_k, 1, 0, _AUDIT_ARCH_X86_64),
+        (ret_k, 0, 0, 0x7FFF0000),  # other ABI: allow
+        (ld_w_abs, 0, 0, 0),
+        (jeq_k, 0, 3, SYS_ARCH_PRCTL),  # nr
+        (ld_w_abs, 0, 0, 16),
+        (jeq_k, 0, 1, ARCH_REQ_XCOMP_PERM),  # args[0]
+        (ret_k, 0, 0, 0x00050000 | _EPERM),  # SECCOMP_RET_ERRNO
+        (ret_k, 0, 0, 0x7FFF0000),  # SECCOMP_RET_ALLOW
     ]
     code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *ins) for ins in program))
 
@@ -62,16 +73,22 @@ def deny_tiles() -> None:
     prog = SockFprog(len(program), ctypes.addressof(code))
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) or libc.prctl(pr_set_seccomp, seccomp_mode_filter,
-                                                                   ctypes.byref(prog), 0, 0):
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) or libc.prctl(
+        pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0
+    ):
         raise OSError(ctypes.get_errno(), "seccomp filter refused")
-    if libc.syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != -1 or ctypes.get_errno() != _EPERM:
+    if (
+        libc.syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != -1
+        or ctypes.get_errno() != _EPERM
+    ):
         raise OSError("ARCH_REQ_XCOMP_PERM still succeeds after the filter")
 
 
 def amx_op(name: str, *args):
     """A statement calling ``llvm.x86.<name>`` (``ldtilecfg``, ``tilerelease``, ...)."""
-    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id(f"llvm.x86.{name}"), *args))
+    return T.evaluate(
+        T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id(f"llvm.x86.{name}"), *args)
+    )
 
 
 def tile_load(tile: int, address, stride_bytes: int):

@@ -41,10 +41,18 @@ def broadcast_4_bytes(vec4):
 def dot_u8s8(acc, act_u8x32, weight_i8x32):
     """``acc[i] += sat16(a[4i] w[4i] + a[4i+1] w[4i+1]) + sat16(a[4i+2] w[4i+2] + a[4i+3] w[4i+3])``
     (int32x8): ``vpmaddubsw``, ``vpmaddwd`` by ones, ``vpaddd``."""
-    pairs = T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.ub.sw"),
-                                    T.reinterpret("int8x32", act_u8x32), weight_i8x32, dtype="int16x16")
-    quads = T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.wd"), pairs,
-                                    T.broadcast(T.int16(1), 16), dtype="int32x8")
+    pairs = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.ub.sw"),
+        T.reinterpret("int8x32", act_u8x32),
+        weight_i8x32,
+        dtype="int16x16",
+    )
+    quads = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.wd"),
+        pairs,
+        T.broadcast(T.int16(1), 16),
+        dtype="int32x8",
+    )
     return acc + quads
 
 
@@ -87,4 +95,6 @@ def avx2_token8_w4_impl(
         )
 
 
-TensorIntrin.register(AVX2_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx2_token8_w4_impl, override=True)
+TensorIntrin.register(
+    AVX2_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx2_token8_w4_impl, override=True
+)

@@ -59,20 +59,38 @@ def broadcast_4_bytes(vec4):
 def rint_i32(x):
     """``rint(x)`` as int32x16 in one ``vcvtps2dq`` (round to nearest even under the default
     MXCSR; LLVM emits ``vrndscaleps`` + ``vcvttps2dq`` for a cast of ``nearbyint``)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.cvtps2dq.512"), x,
-                                   T.broadcast(T.int32(0), 16), T.int16(-1), T.int32(4), dtype="int32x16")
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.cvtps2dq.512"),
+        x,
+        T.broadcast(T.int32(0), 16),
+        T.int16(-1),
+        T.int32(4),
+        dtype="int32x16",
+    )
 
 
 def saturate_u8(q):
     """int32x16 -> uint8x16, clamped at 255 (``vpmovusdb``; the caller clamps at 0)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.pmovus.db.512"), q,
-                                   T.broadcast(T.uint8(0), 16), T.int16(-1), dtype="uint8x16")
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.pmovus.db.512"),
+        q,
+        T.broadcast(T.uint8(0), 16),
+        T.int16(-1),
+        dtype="uint8x16",
+    )
 
 
 def scalef(a, b):
     """``a * 2^floor(b)`` per lane (``vscalefps``; all lanes, current rounding mode)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.scalef.ps.512"), a, b, a,
-                                   T.int16(-1), T.int32(4), dtype="float32x16")
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx512.mask.scalef.ps.512"),
+        a,
+        b,
+        a,
+        T.int16(-1),
+        T.int32(4),
+        dtype="float32x16",
+    )
 
 
 def transpose16(vectors: list, bind=lambda v: v) -> list:
@@ -85,7 +103,10 @@ def transpose16(vectors: list, bind=lambda v: v) -> list:
         bit = 1 << b
         low = [t if not t & bit else 16 + t - bit for t in range(16)]  # vectors with bit b clear
         high = [t + bit if not t & bit else 16 + t for t in range(16)]
-        cur = [bind(T.Shuffle([cur[s & ~bit], cur[s | bit]], high if s & bit else low)) for s in range(16)]
+        cur = [
+            bind(T.Shuffle([cur[s & ~bit], cur[s | bit]], high if s & bit else low))
+            for s in range(16)
+        ]
     return cur
 
 
@@ -94,8 +115,11 @@ def unpack_pattern(half: int, words: bool) -> list[int]:
     half of each 128-bit lane; ``words``: 16-bit elements): the shuffle LLVM matches to one
     in-lane unpack."""
     elem = 2 if words else 1
-    return [lane * 16 + half * 8 + (i // (2 * elem)) * elem + i % elem + (64 if (i // elem) % 2 else 0)
-            for lane in range(4) for i in range(16)]
+    return [
+        lane * 16 + half * 8 + (i // (2 * elem)) * elem + i % elem + (64 if (i // elem) % 2 else 0)
+        for lane in range(4)
+        for i in range(16)
+    ]
 
 
 # ---------------------------------------------------------------- paper scheme: token lanes
@@ -166,5 +190,7 @@ def vnni_out16_x4_impl(
         )
 
 
-TensorIntrin.register(VNNI_TOKEN16_W4_INTRIN, vnni_token16_w4_desc, vnni_token16_w4_impl, override=True)
+TensorIntrin.register(
+    VNNI_TOKEN16_W4_INTRIN, vnni_token16_w4_desc, vnni_token16_w4_impl, override=True
+)
 TensorIntrin.register(VNNI_OUT16_X4_INTRIN, vnni_out16_x4_desc, vnni_out16_x4_impl, override=True)

@@ -32,8 +32,9 @@ _VPDPBUSD_256 = "llvm.x86.avx512.vpdpbusd.256"
 
 def vpdpbusd(acc, act_u8x32, weight_i8x32):
     """``acc[i] += sum_c act[4 i + c] * weight[4 i + c]`` (u8 x s8 -> s32, exact; int32x8)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id(_VPDPBUSD_256), acc, act_u8x32, weight_i8x32,
-                                   dtype="int32x8")
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id(_VPDPBUSD_256), acc, act_u8x32, weight_i8x32, dtype="int32x8"
+    )
 
 
 @T.prim_func(s_tir=True)
@@ -52,4 +53,6 @@ def avx_vnni_token8_w4_impl(
         )
 
 
-TensorIntrin.register(AVX_VNNI_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx_vnni_token8_w4_impl, override=True)
+TensorIntrin.register(
+    AVX_VNNI_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx_vnni_token8_w4_impl, override=True
+)

@@ -45,15 +45,24 @@ def allreduce(v, op, lanes: int):
 
 def fma(a, b, c, lanes: int):
     """``a * b + c`` per lane, one rounding (``llvm.fma``: ``vfmadd*ps``)."""
-    return T.call_llvm_pure_intrin(T.llvm_lookup_intrinsic_id(f"llvm.fma.v{lanes}f32"), a, b, c,
-                                   dtype=f"float32x{lanes}")
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id(f"llvm.fma.v{lanes}f32"), a, b, c, dtype=f"float32x{lanes}"
+    )
 
 
 def prefetch(address):
     """``llvm.prefetch(address, read, keep in all cache levels, data)`` as a statement
     (``tirx.prefetch`` has no LLVM codegen in this wheel)."""
-    return T.evaluate(T.call_llvm_intrin("void", T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"), address,
-                                         T.int32(0), T.int32(3), T.int32(1)))
+    return T.evaluate(
+        T.call_llvm_intrin(
+            "void",
+            T.llvm_lookup_intrinsic_id("llvm.prefetch.p0"),
+            address,
+            T.int32(0),
+            T.int32(3),
+            T.int32(1),
+        )
+    )
 
 
 # ---------------------------------------------------------------- FP32 1x16
@@ -126,10 +135,10 @@ def fp32_tile_intrin(rows: int, width: int, prefetch_k: int = 64) -> str:
         with T.sblock("root"):
             T.reads(C[0:rows, 0:width], A[0:rows, 0:1], B[0:1, 0:width])
             T.writes(C[0:rows, 0:width])
-            for i, v, l in T.grid(rows, vectors, lanes):
+            for i, v, lane in T.grid(rows, vectors, lanes):
                 with T.sblock("update"):
                     vi = T.axis.spatial(rows, i)
-                    vj = T.axis.spatial(width, v * lanes + l)
+                    vj = T.axis.spatial(width, v * lanes + lane)
                     C[vi, vj] = C[vi, vj] + A[vi, 0] * B[0, vj]
 
     @T.prim_func(s_tir=True)

@@ -57,8 +57,16 @@ def _key_vectors_per_pass(key_vectors: int) -> int:
 
 # 255 * 2^f on [-0.5, 0.5], degree 4 (2^f fitted here, max relative error 2.6e-6: 7e-4 of a
 # probability step), coefficients ascending, scaled by 255 in float32.
-_PROB_POLY = tuple(float(np.float32(c * 255)) for c in (
-    0.9999992847442627, 0.6931219100952148, 0.240247443318367, 0.05591721460223198, 0.009569866582751274))
+_PROB_POLY = tuple(
+    float(np.float32(c * 255))
+    for c in (
+        0.9999992847442627,
+        0.6931219100952148,
+        0.240247443318367,
+        0.05591721460223198,
+        0.009569866582751274,
+    )
+)
 _LOG2E = 1.4426950408889634
 _PROB_T_MIN = -30.0  # 255 * 2^-30 rounds to 0; keeps the exponent bits in range
 
@@ -80,7 +88,8 @@ def _prob_lanes(x):
 
 def _score_lanes(acc, kcomp, qk_scale, mask):
     """16 scores of a query row: its int32 sums less the keys' u8-offset term, dequantized by
-    ``qk_scale = s_q * s_k * scale``, plus the mask (float32 steps as :func:`attention_int8_ref`)."""
+    ``qk_scale = s_q * s_k * scale``, plus the mask (float32 steps as
+    :func:`attention_int8_ref`)."""
     return T.Cast("float32x16", acc - kcomp) * bcast(qk_scale, 16) + mask
 
 
@@ -91,14 +100,19 @@ def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key
     vmax[r, T.ramp(0, 1, 16)] = allreduce(vmax[r, T.ramp(0, 1, 16)], T.max, LANES)
     isum[r, T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
     for kv in T.unroll(key_vecs):
-        uprob[T.ramp(0, 1, 16)] = _prob_lanes(scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)])
+        uprob[T.ramp(0, 1, 16)] = _prob_lanes(
+            scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)]
+        )
         probs[slot, row, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
         isum[r, T.ramp(0, 1, 16)] = isum[r, T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
-    vsum[slot, row, T.ramp(0, 1, 16)] = T.Cast("float32x16", allreduce(isum[r, T.ramp(0, 1, 16)], T.Add, LANES))
+    vsum[slot, row, T.ramp(0, 1, 16)] = T.Cast(
+        "float32x16", allreduce(isum[r, T.ramp(0, 1, 16)], T.Add, LANES)
+    )
 
 
 def _s8(x):
-    """``rint(x)`` as int8x16 for ``|x| <= 127`` (``x = value / (absmax / 127)``: no clamp needed)."""
+    """``rint(x)`` as int8x16 for ``|x| <= 127`` (``x = value / (absmax / 127)``: no clamp
+    needed)."""
     return T.Cast("int8x16", avx512.rint_i32(x))
 
 
@@ -116,8 +130,10 @@ def amx_supported(s: int, d: int) -> bool:
     return s % 64 == 0 and d in (32, 64)
 
 
-@functools.lru_cache(maxsize=None)  # parsed once per shape: every layer asks for the same one
-def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) -> tvm.tirx.PrimFunc:
+@functools.cache  # parsed once per shape: every layer asks for the same one
+def attention_int8(
+    s: int, heads: int, d: int, scale: float, amx: bool = False
+) -> tvm.tirx.PrimFunc:
     """The kernel. Parameters ``Q, KT, V, mask, O`` as in the module docstring; ``scale``
     multiplies ``Q K^T`` (``1/sqrt(d)`` in BERT).
 
@@ -136,14 +152,21 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
     scale = float(np.float32(scale))
 
     @T.macro
-    def attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O):
-        """Q K^T, softmax and P V by ``vpdpbusd``: 2 query rows at a time share every Kp / Vp load."""
+    def attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O):  # noqa: E741
+        """Q K^T, softmax and P V by ``vpdpbusd``: 2 query rows at a time share every Kp / Vp
+        load."""
         for task in T.parallel(heads * row_blocks):
             with T.sblock("attend"):
                 vh = T.axis.spatial(heads, task // row_blocks)
                 vb = T.axis.spatial(row_blocks, task % row_blocks)
-                T.reads(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
-                        kcomp[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
+                T.reads(
+                    Kp[vh * d_groups * s * 4 : (vh + 1) * d_groups * s * 4],
+                    Vp[vh * key_groups * d * 4 : (vh + 1) * key_groups * d * 4],
+                    Qq[vh, 0:s, 0:d],
+                    kcomp[vh, 0:s],
+                    hscale[vh, 0:3],
+                    mask[0:s, 0:s],
+                )
                 T.writes(O[0:s, 0:n])
                 acc0 = T.alloc_buffer((kc * 16,), "int32")
                 acc1 = T.alloc_buffer((kc * 16,), "int32")
@@ -166,47 +189,91 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                             for kv in T.unroll(kc):
                                 acc0[T.ramp(kv * 16, 1, 16)] = avx512.vpdpbusd(
                                     acc0[T.ramp(kv * 16, 1, 16)],
-                                    avx512.broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]),
-                                    Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
+                                    avx512.broadcast_4_bytes(
+                                        Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]
+                                    ),
+                                    Kp[
+                                        T.ramp(
+                                            ((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4,
+                                            1,
+                                            64,
+                                        )
+                                    ],
+                                )
                                 acc1[T.ramp(kv * 16, 1, 16)] = avx512.vpdpbusd(
                                     acc1[T.ramp(kv * 16, 1, 16)],
-                                    avx512.broadcast_4_bytes(Qq[vh, vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(g * 4, 1, 4)]),
-                                    Kp[T.ramp(((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4, 1, 64)])
+                                    avx512.broadcast_4_bytes(
+                                        Qq[
+                                            vh,
+                                            vb * ROWS_PER_TASK + pair * 2 + 1,
+                                            T.ramp(g * 4, 1, 4),
+                                        ]
+                                    ),
+                                    Kp[
+                                        T.ramp(
+                                            ((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4,
+                                            1,
+                                            64,
+                                        )
+                                    ],
+                                )
                         for kv in T.unroll(kc):
                             scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
-                                acc0[T.ramp(kv * 16, 1, 16)], kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                                acc0[T.ramp(kv * 16, 1, 16)],
+                                kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
                                 hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
-                                mask[vb * ROWS_PER_TASK + pair * 2, T.ramp((kp * kc + kv) * 16, 1, 16)])
-                            vmax[0, T.ramp(0, 1, 16)] = T.max(vmax[0, T.ramp(0, 1, 16)],
-                                                            scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)])
+                                mask[
+                                    vb * ROWS_PER_TASK + pair * 2,
+                                    T.ramp((kp * kc + kv) * 16, 1, 16),
+                                ],
+                            )
+                            vmax[0, T.ramp(0, 1, 16)] = T.max(
+                                vmax[0, T.ramp(0, 1, 16)],
+                                scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                            )
                             scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
-                                acc1[T.ramp(kv * 16, 1, 16)], kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                                acc1[T.ramp(kv * 16, 1, 16)],
+                                kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
                                 hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
-                                mask[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp((kp * kc + kv) * 16, 1, 16)])
-                            vmax[1, T.ramp(0, 1, 16)] = T.max(vmax[1, T.ramp(0, 1, 16)],
-                                                            scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)])
+                                mask[
+                                    vb * ROWS_PER_TASK + pair * 2 + 1,
+                                    T.ramp((kp * kc + kv) * 16, 1, 16),
+                                ],
+                            )
+                            vmax[1, T.ramp(0, 1, 16)] = T.max(
+                                vmax[1, T.ramp(0, 1, 16)],
+                                scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                            )
                     for r in T.unroll(2):
-                        _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, 0, r, key_vecs)
+                        _row_probabilities(
+                            scores, vmax, isum, uprob, probs, vsum, r, 0, r, key_vecs
+                        )
                     for dv in T.unroll(d_vecs):
                         out0[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                         out1[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     for g in range(key_groups):
                         for dv in T.unroll(d_vecs):
                             out0[T.ramp(dv * 16, 1, 16)] = avx512.vpdpbusd(
-                                out0[T.ramp(dv * 16, 1, 16)], avx512.broadcast_4_bytes(probs[0, 0, T.ramp(g * 4, 1, 4)]),
-                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
+                                out0[T.ramp(dv * 16, 1, 16)],
+                                avx512.broadcast_4_bytes(probs[0, 0, T.ramp(g * 4, 1, 4)]),
+                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)],
+                            )
                             out1[T.ramp(dv * 16, 1, 16)] = avx512.vpdpbusd(
-                                out1[T.ramp(dv * 16, 1, 16)], avx512.broadcast_4_bytes(probs[0, 1, T.ramp(g * 4, 1, 4)]),
-                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)])
+                                out1[T.ramp(dv * 16, 1, 16)],
+                                avx512.broadcast_4_bytes(probs[0, 1, T.ramp(g * 4, 1, 4)]),
+                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)],
+                            )
                     for dv in T.unroll(d_vecs):
                         O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]) * (bcast(hscale[vh, 2], 16) / vsum[0, 0, T.ramp(0, 1, 16)])
-                        O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out1[T.ramp(dv * 16, 1, 16)]) * (bcast(hscale[vh, 2], 16) / vsum[0, 1, T.ramp(0, 1, 16)])
-
+                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]
+                        ) * (bcast(hscale[vh, 2], 16) / vsum[0, 0, T.ramp(0, 1, 16)])
+                        O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = (
+                            T.Cast("float32x16", out1[T.ramp(dv * 16, 1, 16)])
+                            * (bcast(hscale[vh, 2], 16) / vsum[0, 1, T.ramp(0, 1, 16)])
+                        )
 
     @T.macro
-    def attend_amx(Kp, Vp, Qq, kcomp, hscale, mask, O):
+    def attend_amx(Kp, Vp, Qq, kcomp, hscale, mask, O):  # noqa: E741
         """Q K^T and P V of one head by AMX tiles (``tdpbusd``: 16 x 16 x 64 multiply-adds per
         instruction); the int32 sums are the VNNI path's, so are the softmax and the output.
 
@@ -216,10 +283,18 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
         the stores to reach L1; this order puts other work between them."""
         for vh in T.parallel(heads):
             with T.sblock("attend_amx"):
-                T.reads(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
-                        kcomp[vh, 0:s], hscale[vh, 0:3], mask[0:s, 0:s])
-                T.writes(O[0:s, vh * d:(vh + 1) * d])
-                cfg = T.alloc_buffer((64,), "uint8")  # palette 1; colsb u16 at 16 + 2t, rows u8 at 48 + t
+                T.reads(
+                    Kp[vh * d_groups * s * 4 : (vh + 1) * d_groups * s * 4],
+                    Vp[vh * key_groups * d * 4 : (vh + 1) * key_groups * d * 4],
+                    Qq[vh, 0:s, 0:d],
+                    kcomp[vh, 0:s],
+                    hscale[vh, 0:3],
+                    mask[0:s, 0:s],
+                )
+                T.writes(O[0:s, vh * d : (vh + 1) * d])
+                cfg = T.alloc_buffer(
+                    (64,), "uint8"
+                )  # palette 1; colsb u16 at 16 + 2t, rows u8 at 48 + t
                 acc = T.alloc_buffer((ROWS_PER_TASK, s), "int32")
                 probs = T.alloc_buffer((2, ROWS_PER_TASK, s), "uint8")
                 out = T.alloc_buffer((ROWS_PER_TASK, d), "int32")
@@ -245,66 +320,129 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                             amx_ops.tile_zero(_T_C0 + 1)
                             amx_ops.tile_zero(_T_C0 + 2)
                             amx_ops.tile_zero(_T_C0 + 3)
-                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64) * 4]), s * 4)
+                            amx_ops.tile_load(
+                                _T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64) * 4]), s * 4
+                            )
                             amx_ops.tile_dpbusd(_T_C0, _T_Q, _T_K)
-                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 16) * 4]), s * 4)
+                            amx_ops.tile_load(
+                                _T_K,
+                                T.address_of(Kp[(vh * d_groups * s + kp * 64 + 16) * 4]),
+                                s * 4,
+                            )
                             amx_ops.tile_dpbusd(_T_C0 + 1, _T_Q, _T_K)
-                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 32) * 4]), s * 4)
+                            amx_ops.tile_load(
+                                _T_K,
+                                T.address_of(Kp[(vh * d_groups * s + kp * 64 + 32) * 4]),
+                                s * 4,
+                            )
                             amx_ops.tile_dpbusd(_T_C0 + 2, _T_Q, _T_K)
-                            amx_ops.tile_load(_T_K, T.address_of(Kp[(vh * d_groups * s + kp * 64 + 48) * 4]), s * 4)
+                            amx_ops.tile_load(
+                                _T_K,
+                                T.address_of(Kp[(vh * d_groups * s + kp * 64 + 48) * 4]),
+                                s * 4,
+                            )
                             amx_ops.tile_dpbusd(_T_C0 + 3, _T_Q, _T_K)
                             amx_ops.tile_store(_T_C0, T.address_of(acc[0, kp * 64]), s * 4)
                             amx_ops.tile_store(_T_C0 + 1, T.address_of(acc[0, kp * 64 + 16]), s * 4)
                             amx_ops.tile_store(_T_C0 + 2, T.address_of(acc[0, kp * 64 + 32]), s * 4)
                             amx_ops.tile_store(_T_C0 + 3, T.address_of(acc[0, kp * 64 + 48]), s * 4)
-                    if vb > 0:  # P V of block vb - 1: d / 16 accumulator tiles (2 or 4), 64 keys per step
+                    if (
+                        vb > 0
+                    ):  # P V of block vb - 1: d / 16 accumulator tiles (2 or 4), 64 keys per step
                         amx_ops.tile_zero(_T_C0)
                         amx_ops.tile_zero(_T_C0 + 1)
                         if d == 64:
                             amx_ops.tile_zero(_T_C0 + 2)
                             amx_ops.tile_zero(_T_C0 + 3)
                         for kc in range(s // 64):
-                            amx_ops.tile_load(_T_P, T.address_of(probs[(vb - 1) % 2, 0, kc * 64]), s)
-                            amx_ops.tile_load(_T_V, T.address_of(Vp[(vh * key_groups + kc * 16) * d * 4]), d * 4)
+                            amx_ops.tile_load(
+                                _T_P, T.address_of(probs[(vb - 1) % 2, 0, kc * 64]), s
+                            )
+                            amx_ops.tile_load(
+                                _T_V, T.address_of(Vp[(vh * key_groups + kc * 16) * d * 4]), d * 4
+                            )
                             amx_ops.tile_dpbusd(_T_C0, _T_P, _T_V)
-                            amx_ops.tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 16) * 4]), d * 4)
+                            amx_ops.tile_load(
+                                _T_V,
+                                T.address_of(Vp[((vh * key_groups + kc * 16) * d + 16) * 4]),
+                                d * 4,
+                            )
                             amx_ops.tile_dpbusd(_T_C0 + 1, _T_P, _T_V)
                             if d == 64:
-                                amx_ops.tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 32) * 4]), d * 4)
+                                amx_ops.tile_load(
+                                    _T_V,
+                                    T.address_of(Vp[((vh * key_groups + kc * 16) * d + 32) * 4]),
+                                    d * 4,
+                                )
                                 amx_ops.tile_dpbusd(_T_C0 + 2, _T_P, _T_V)
-                                amx_ops.tile_load(_T_V, T.address_of(Vp[((vh * key_groups + kc * 16) * d + 48) * 4]), d * 4)
+                                amx_ops.tile_load(
+                                    _T_V,
+                                    T.address_of(Vp[((vh * key_groups + kc * 16) * d + 48) * 4]),
+                                    d * 4,
+                                )
                                 amx_ops.tile_dpbusd(_T_C0 + 3, _T_P, _T_V)
                         amx_ops.tile_store(_T_C0, T.address_of(out[0, 0]), d * 4)
                         amx_ops.tile_store(_T_C0 + 1, T.address_of(out[0, 16]), d * 4)
                         if d == 64:
                             amx_ops.tile_store(_T_C0 + 2, T.address_of(out[0, 32]), d * 4)
                             amx_ops.tile_store(_T_C0 + 3, T.address_of(out[0, 48]), d * 4)
-                    if vb < row_blocks:  # softmax of block vb, two rows at a time (independent chains)
+                    if (
+                        vb < row_blocks
+                    ):  # softmax of block vb, two rows at a time (independent chains)
                         for pair in range(ROWS_PER_TASK // 2):
                             for r in T.unroll(2):
                                 vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
                                 for kv in T.unroll(key_vecs):
                                     scores[r, T.ramp(kv * 16, 1, 16)] = _score_lanes(
-                                        acc[pair * 2 + r, T.ramp(kv * 16, 1, 16)], kcomp[vh, T.ramp(kv * 16, 1, 16)],
+                                        acc[pair * 2 + r, T.ramp(kv * 16, 1, 16)],
+                                        kcomp[vh, T.ramp(kv * 16, 1, 16)],
                                         hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
-                                        mask[vb * ROWS_PER_TASK + pair * 2 + r, T.ramp(kv * 16, 1, 16)])
-                                    vmax[r, T.ramp(0, 1, 16)] = T.max(vmax[r, T.ramp(0, 1, 16)], scores[r, T.ramp(kv * 16, 1, 16)])
+                                        mask[
+                                            vb * ROWS_PER_TASK + pair * 2 + r,
+                                            T.ramp(kv * 16, 1, 16),
+                                        ],
+                                    )
+                                    vmax[r, T.ramp(0, 1, 16)] = T.max(
+                                        vmax[r, T.ramp(0, 1, 16)], scores[r, T.ramp(kv * 16, 1, 16)]
+                                    )
                             for r in T.unroll(2):
-                                _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, vb % 2, pair * 2 + r, key_vecs)
+                                _row_probabilities(
+                                    scores,
+                                    vmax,
+                                    isum,
+                                    uprob,
+                                    probs,
+                                    vsum,
+                                    r,
+                                    vb % 2,
+                                    pair * 2 + r,
+                                    key_vecs,
+                                )
                     if vb > 0:
                         for r in range(ROWS_PER_TASK):
                             for dv in T.unroll(d_vecs):
-                                O[(vb - 1) * ROWS_PER_TASK + r, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                                    "float32x16", out[r, T.ramp(dv * 16, 1, 16)]) * (
-                                    bcast(hscale[vh, 2], 16) / vsum[(vb - 1) % 2, r, T.ramp(0, 1, 16)])
+                                O[(vb - 1) * ROWS_PER_TASK + r, T.ramp(vh * d + dv * 16, 1, 16)] = (
+                                    T.Cast("float32x16", out[r, T.ramp(dv * 16, 1, 16)])
+                                    * (
+                                        bcast(hscale[vh, 2], 16)
+                                        / vsum[(vb - 1) % 2, r, T.ramp(0, 1, 16)]
+                                    )
+                                )
                 amx_ops.amx_op("tilerelease")
 
     @T.prim_func(s_tir=True)
-    def main(Q: T.Buffer((s, n), "float32"), KT: T.Buffer((n, s), "float32"), V: T.Buffer((s, n), "float32"),
-             mask: T.Buffer((s, s), "float32"), O: T.Buffer((s, n), "float32")):
+    def main(
+        Q: T.Buffer((s, n), "float32"),
+        KT: T.Buffer((n, s), "float32"),
+        V: T.Buffer((s, n), "float32"),
+        mask: T.Buffer((s, s), "float32"),
+        O: T.Buffer((s, n), "float32"),  # noqa: E741 - the attention output, as in the docstring
+    ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
-            Kp = T.sblock_alloc_buffer((heads * d_groups * s * 4,), "int8")  # [H, d/4, S, 4], flat: 64-byte vectors
+            Kp = T.sblock_alloc_buffer(
+                (heads * d_groups * s * 4,), "int8"
+            )  # [H, d/4, S, 4], flat: 64-byte vectors
             Vp = T.sblock_alloc_buffer((heads * key_groups * d * 4,), "int8")  # [H, S/4, d, 4]
             Qq = T.sblock_alloc_buffer((heads, s, d), "uint8")
             kcomp = T.sblock_alloc_buffer((heads, s), "int32")  # 128 * sum_d k: Q's u8 offset
@@ -313,9 +451,15 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                 with T.sblock("quantize_head"):
                     vh = T.axis.spatial(heads, h)
                     T.reads(Q[0:s, 0:n], KT[0:n, 0:s], V[0:s, 0:n])
-                    T.writes(Kp[vh * d_groups * s * 4:(vh + 1) * d_groups * s * 4], Vp[vh * key_groups * d * 4:(vh + 1) * key_groups * d * 4], Qq[vh, 0:s, 0:d],
-                             kcomp[vh, 0:s], hscale[vh, 0:3])
-                    # |max| per tensor in independent accumulators (one chain of vmaxps was latency-bound)
+                    T.writes(
+                        Kp[vh * d_groups * s * 4 : (vh + 1) * d_groups * s * 4],
+                        Vp[vh * key_groups * d * 4 : (vh + 1) * key_groups * d * 4],
+                        Qq[vh, 0:s, 0:d],
+                        kcomp[vh, 0:s],
+                        hscale[vh, 0:3],
+                    )
+                    # |max| per tensor in independent accumulators (one chain of vmaxps was latency-
+                    # bound)
                     amax_q = T.alloc_buffer((d_vecs, 16), "float32")
                     amax_v = T.alloc_buffer((d_vecs, 16), "float32")
                     amax_k = T.alloc_buffer((4, 16), "float32")
@@ -327,45 +471,85 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
                         amax_k[c, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
                     for i in range(s):
                         for dv in T.unroll(d_vecs):
-                            amax_q[dv, T.ramp(0, 1, 16)] = T.max(amax_q[dv, T.ramp(0, 1, 16)],
-                                                                 T.fabs(Q[i, T.ramp(vh * d + dv * 16, 1, 16)]))
-                            amax_v[dv, T.ramp(0, 1, 16)] = T.max(amax_v[dv, T.ramp(0, 1, 16)],
-                                                                 T.fabs(V[i, T.ramp(vh * d + dv * 16, 1, 16)]))
+                            amax_q[dv, T.ramp(0, 1, 16)] = T.max(
+                                amax_q[dv, T.ramp(0, 1, 16)],
+                                T.fabs(Q[i, T.ramp(vh * d + dv * 16, 1, 16)]),
+                            )
+                            amax_v[dv, T.ramp(0, 1, 16)] = T.max(
+                                amax_v[dv, T.ramp(0, 1, 16)],
+                                T.fabs(V[i, T.ramp(vh * d + dv * 16, 1, 16)]),
+                            )
                     for g, kv in T.grid(d_groups, key_vecs):
                         for c in T.unroll(4):
-                            amax_k[c, T.ramp(0, 1, 16)] = T.max(amax_k[c, T.ramp(0, 1, 16)],
-                                                                T.fabs(KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]))
+                            amax_k[c, T.ramp(0, 1, 16)] = T.max(
+                                amax_k[c, T.ramp(0, 1, 16)],
+                                T.fabs(KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]),
+                            )
                     for dv in T.unroll(1, d_vecs):
-                        amax_q[0, T.ramp(0, 1, 16)] = T.max(amax_q[0, T.ramp(0, 1, 16)], amax_q[dv, T.ramp(0, 1, 16)])
-                        amax_v[0, T.ramp(0, 1, 16)] = T.max(amax_v[0, T.ramp(0, 1, 16)], amax_v[dv, T.ramp(0, 1, 16)])
+                        amax_q[0, T.ramp(0, 1, 16)] = T.max(
+                            amax_q[0, T.ramp(0, 1, 16)], amax_q[dv, T.ramp(0, 1, 16)]
+                        )
+                        amax_v[0, T.ramp(0, 1, 16)] = T.max(
+                            amax_v[0, T.ramp(0, 1, 16)], amax_v[dv, T.ramp(0, 1, 16)]
+                        )
                     for c in T.unroll(1, 4):
-                        amax_k[0, T.ramp(0, 1, 16)] = T.max(amax_k[0, T.ramp(0, 1, 16)], amax_k[c, T.ramp(0, 1, 16)])
-                    amax_q[0, T.ramp(0, 1, 16)] = allreduce(amax_q[0, T.ramp(0, 1, 16)], T.max, LANES)
-                    amax_k[0, T.ramp(0, 1, 16)] = allreduce(amax_k[0, T.ramp(0, 1, 16)], T.max, LANES)
-                    amax_v[0, T.ramp(0, 1, 16)] = allreduce(amax_v[0, T.ramp(0, 1, 16)], T.max, LANES)
-                    hscale[vh, 0] = T.if_then_else(amax_q[0, 0] > T.float32(0), amax_q[0, 0] / T.float32(127), T.float32(1))
-                    hscale[vh, 1] = T.if_then_else(amax_k[0, 0] > T.float32(0), amax_k[0, 0] / T.float32(127), T.float32(1))
-                    hscale[vh, 2] = T.if_then_else(amax_v[0, 0] > T.float32(0), amax_v[0, 0] / T.float32(127), T.float32(1))
+                        amax_k[0, T.ramp(0, 1, 16)] = T.max(
+                            amax_k[0, T.ramp(0, 1, 16)], amax_k[c, T.ramp(0, 1, 16)]
+                        )
+                    amax_q[0, T.ramp(0, 1, 16)] = allreduce(
+                        amax_q[0, T.ramp(0, 1, 16)], T.max, LANES
+                    )
+                    amax_k[0, T.ramp(0, 1, 16)] = allreduce(
+                        amax_k[0, T.ramp(0, 1, 16)], T.max, LANES
+                    )
+                    amax_v[0, T.ramp(0, 1, 16)] = allreduce(
+                        amax_v[0, T.ramp(0, 1, 16)], T.max, LANES
+                    )
+                    hscale[vh, 0] = T.if_then_else(
+                        amax_q[0, 0] > T.float32(0), amax_q[0, 0] / T.float32(127), T.float32(1)
+                    )
+                    hscale[vh, 1] = T.if_then_else(
+                        amax_k[0, 0] > T.float32(0), amax_k[0, 0] / T.float32(127), T.float32(1)
+                    )
+                    hscale[vh, 2] = T.if_then_else(
+                        amax_v[0, 0] > T.float32(0), amax_v[0, 0] / T.float32(127), T.float32(1)
+                    )
                     for i, dv in T.grid(s, d_vecs):
-                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast("uint8x16", (avx512.rint_i32(
-                            Q[i, T.ramp(vh * d + dv * 16, 1, 16)] * bcast(T.float32(1) / hscale[vh, 0], 16)))
-                            + bcast(T.int32(128), 16))
+                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast(
+                            "uint8x16",
+                            (
+                                avx512.rint_i32(
+                                    Q[i, T.ramp(vh * d + dv * 16, 1, 16)]
+                                    * bcast(T.float32(1) / hscale[vh, 0], 16)
+                                )
+                            )
+                            + bcast(T.int32(128), 16),
+                        )
                     for kv in range(key_vecs):
                         kcomp[vh, T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
                     for g, kv in T.grid(d_groups, key_vecs):
                         for c in T.unroll(4):
-                            rows[c, T.ramp(0, 1, 16)] = _s8(KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]
-                                                            * bcast(T.float32(1) / hscale[vh, 1], 16))
-                            kcomp[vh, T.ramp(kv * 16, 1, 16)] = kcomp[vh, T.ramp(kv * 16, 1, 16)] + T.Cast(
-                                "int32x16", rows[c, T.ramp(0, 1, 16)]) * bcast(T.int32(128), 16)
-                        Kp[T.ramp(((vh * d_groups + g) * s + kv * 16) * 4, 1, 64)] = (T.Shuffle([rows[c, T.ramp(0, 1, 16)] for c in range(4)],
-                                                                 _INTERLEAVE))
+                            rows[c, T.ramp(0, 1, 16)] = _s8(
+                                KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]
+                                * bcast(T.float32(1) / hscale[vh, 1], 16)
+                            )
+                            kcomp[vh, T.ramp(kv * 16, 1, 16)] = kcomp[
+                                vh, T.ramp(kv * 16, 1, 16)
+                            ] + T.Cast("int32x16", rows[c, T.ramp(0, 1, 16)]) * bcast(
+                                T.int32(128), 16
+                            )
+                        Kp[T.ramp(((vh * d_groups + g) * s + kv * 16) * 4, 1, 64)] = T.Shuffle(
+                            [rows[c, T.ramp(0, 1, 16)] for c in range(4)], _INTERLEAVE
+                        )
                     for g, dv in T.grid(key_groups, d_vecs):
                         for c in T.unroll(4):
-                            rows[c, T.ramp(0, 1, 16)] = _s8(V[g * 4 + c, T.ramp(vh * d + dv * 16, 1, 16)]
-                                                            * bcast(T.float32(1) / hscale[vh, 2], 16))
-                        Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)] = (T.Shuffle([rows[c, T.ramp(0, 1, 16)] for c in range(4)],
-                                                                 _INTERLEAVE))
+                            rows[c, T.ramp(0, 1, 16)] = _s8(
+                                V[g * 4 + c, T.ramp(vh * d + dv * 16, 1, 16)]
+                                * bcast(T.float32(1) / hscale[vh, 2], 16)
+                            )
+                        Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)] = T.Shuffle(
+                            [rows[c, T.ramp(0, 1, 16)] for c in range(4)], _INTERLEAVE
+                        )
             if amx:
                 # the grant is per process: asked on every call, answered at once after the first
                 if amx_ops.request_tiles() == T.int64(0):
@@ -378,8 +562,9 @@ def attention_int8(s: int, heads: int, d: int, scale: float, amx: bool = False) 
     return main
 
 
-def attention_int8_ref(q: np.ndarray, kt: np.ndarray, v: np.ndarray, mask: np.ndarray, heads: int,
-                       scale: float) -> np.ndarray:
+def attention_int8_ref(
+    q: np.ndarray, kt: np.ndarray, v: np.ndarray, mask: np.ndarray, heads: int, scale: float
+) -> np.ndarray:
     """Numpy twin of :func:`attention_int8` (same quantization, float32 arithmetic and integer
     sums; numpy's ``exp`` may differ from the kernel's by an ulp, which can move a probability
     by one step of 1/255)."""
@@ -394,14 +579,14 @@ def attention_int8_ref(q: np.ndarray, kt: np.ndarray, v: np.ndarray, mask: np.nd
         return np.clip(np.rint(x * (f32(1) / sc)), -127, 127).astype(np.int32), sc
 
     for h in range(heads):
-        qq, sq = sym_s8(q[:, h * d:(h + 1) * d])
-        kq, sk = sym_s8(kt[h * d:(h + 1) * d, :])  # [d, S]
-        vq, sv = sym_s8(v[:, h * d:(h + 1) * d])
+        qq, sq = sym_s8(q[:, h * d : (h + 1) * d])
+        kq, sk = sym_s8(kt[h * d : (h + 1) * d, :])  # [d, S]
+        vq, sv = sym_s8(v[:, h * d : (h + 1) * d])
         acc = (qq + 128) @ kq - 128 * kq.sum(axis=0)[None, :]
         scores = acc.astype(f32) * (sq * sk * f32(scale)) + mask
         u = _prob_ref(scores - scores.max(axis=1, keepdims=True))
         usum = u.sum(axis=1, dtype=f32)
-        out[:, h * d:(h + 1) * d] = (u.astype(np.int32) @ vq).astype(f32) * (sv / usum)[:, None]
+        out[:, h * d : (h + 1) * d] = (u.astype(np.int32) @ vq).astype(f32) * (sv / usum)[:, None]
     return out
 
 
@@ -425,8 +610,8 @@ def attention_f32_ref(q, kt, v, mask, heads: int, scale: float) -> np.ndarray:
     d = n // heads
     out = np.empty((s, n), np.float64)
     for h in range(heads):
-        x = q[:, h * d:(h + 1) * d].astype(np.float64) @ kt[h * d:(h + 1) * d, :] * scale + mask
+        x = q[:, h * d : (h + 1) * d].astype(np.float64) @ kt[h * d : (h + 1) * d, :] * scale + mask
         p = np.exp(x - x.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-        out[:, h * d:(h + 1) * d] = p @ v[:, h * d:(h + 1) * d]
+        out[:, h * d : (h + 1) * d] = p @ v[:, h * d : (h + 1) * d]
     return out.astype(np.float32)

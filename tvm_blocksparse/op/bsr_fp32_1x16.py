@@ -32,8 +32,14 @@ def _transposed_row(X, m: int, row0, col0, j: int):
 
 
 def bsr_dense_fp32_1x16_staged(
-    m: int, n: int, k: int, nnzb: int, epilogue: Epilogue = Epilogue("float32"), tiles_outer: bool = True,
-    prefetch_weights: int = 32, prefetch_x: int = 16,
+    m: int,
+    n: int,
+    k: int,
+    nnzb: int,
+    epilogue: Epilogue = Epilogue("float32"),
+    tiles_outer: bool = True,
+    prefetch_weights: int = 32,
+    prefetch_x: int = 16,
 ) -> tvm.tirx.PrimFunc:
     """FP32 1x16 BSR (1 input channel x 16 output channels) over a staged copy of the activations.
 
@@ -83,8 +89,17 @@ def bsr_dense_fp32_1x16_staged(
         # every statement under the root, and an allocation there is a statement of its own.
         with T.sblock("root"):
             with T.sblock("staged"):
-                T.reads(whole_regions(X, w_data, w_indices, w_indptr, *epilogue_inputs(
-                    ep, False, None, None, None, None, bias, residual, None, None)))
+                T.reads(
+                    whole_regions(
+                        X,
+                        w_data,
+                        w_indices,
+                        w_indptr,
+                        *epilogue_inputs(
+                            ep, False, None, None, None, None, bias, residual, None, None
+                        ),
+                    )
+                )
                 T.writes(whole_regions(Y))
                 XS = T.alloc_buffer((n_tiles, k, tile), "float32")
                 if k_chunks > 0:
@@ -92,10 +107,12 @@ def bsr_dense_fp32_1x16_staged(
                         with T.sblock("stage_x"):
                             vmo = T.axis.spatial(n_tiles, g // k_chunks)
                             vkc = T.axis.spatial(k_chunks, g % k_chunks)
-                            T.reads(X[0:m, vkc * 16:vkc * 16 + 16])
-                            T.writes(XS[vmo, vkc * 16:vkc * 16 + 16, 0:tile])
+                            T.reads(X[0:m, vkc * 16 : vkc * 16 + 16])
+                            T.writes(XS[vmo, vkc * 16 : vkc * 16 + 16, 0:tile])
                             for j in T.unroll(16):
-                                XS[vmo, vkc * 16 + j, T.ramp(0, 1, 16)] = _transposed_row(X, m, vmo * tile, vkc * 16, j)
+                                XS[vmo, vkc * 16 + j, T.ramp(0, 1, 16)] = _transposed_row(
+                                    X, m, vmo * tile, vkc * 16, j
+                                )
                 if k % 16 != 0:
                     for mo, kk in T.grid(n_tiles, k % 16):
                         with T.sblock("stage_x_tail"):
@@ -104,13 +121,25 @@ def bsr_dense_fp32_1x16_staged(
                             T.writes(XS[vmo, k_chunks * 16 + vk, 0:tile])
                             X_flat = T.decl_buffer((m * k,), "float32", data=X.data)
                             XS[vmo, k_chunks * 16 + vk, T.ramp(0, 1, 16)] = X_flat[
-                                T.min(T.ramp(vmo * tile, 1, 16), T.broadcast(m - 1, 16)) * k + k_chunks * 16 + vk]
+                                T.min(T.ramp(vmo * tile, 1, 16), T.broadcast(m - 1, 16)) * k
+                                + k_chunks * 16
+                                + vk
+                            ]
                 for p in T.parallel(nb * n_tiles):
                     with T.sblock("tile"):
                         vbr = T.axis.spatial(nb, tile_block_row(p))
                         vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
-                        T.reads(whole_regions(XS, w_data, w_indices, w_indptr, *epilogue_inputs(
-                            ep, False, None, None, None, None, bias, residual, None, None)))
+                        T.reads(
+                            whole_regions(
+                                XS,
+                                w_data,
+                                w_indices,
+                                w_indptr,
+                                *epilogue_inputs(
+                                    ep, False, None, None, None, None, bias, residual, None, None
+                                ),
+                            )
+                        )
                         T.writes(whole_regions(Y))
                         acc = T.alloc_buffer((half, 16), "float32")
                         acc_hi = T.alloc_buffer((half, 16), "float32")
@@ -120,41 +149,75 @@ def bsr_dense_fp32_1x16_staged(
                                 acc[vt, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
                                 acc_hi[vt, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
                         for b in range(w_indptr[vbr], w_indptr[vbr + 1]):
-                            if prefetch_weights > 0:  # an address past the end: a prefetch never faults
+                            if (
+                                prefetch_weights > 0
+                            ):  # an address past the end: a prefetch never faults
                                 prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
                             if prefetch_x > 0:  # the index is loaded: clamped
-                                prefetch(T.address_of(XS[vmo, w_indices[T.min(b + prefetch_x, nz - 1)], 0]))
+                                prefetch(
+                                    T.address_of(
+                                        XS[vmo, w_indices[T.min(b + prefetch_x, nz - 1)], 0]
+                                    )
+                                )
                             for t, j in T.grid(half, 16):
                                 with T.sblock("dot"):
                                     vb = T.axis.reduce(nz, b)
                                     vt, vj = T.axis.remap("SS", [t, j])
                                     T.reads(acc[vt, vj], XS[vmo, w_indices[vb], vt], w_data[vb, vj])
                                     T.writes(acc[vt, vj])
-                                    acc[vt, vj] = acc[vt, vj] + XS[vmo, w_indices[vb], vt] * w_data[vb, vj]
+                                    acc[vt, vj] = (
+                                        acc[vt, vj] + XS[vmo, w_indices[vb], vt] * w_data[vb, vj]
+                                    )
                             for t, j in T.grid(half, 16):
                                 with T.sblock("dot_hi"):
                                     vb = T.axis.reduce(nz, b)
                                     vt, vj = T.axis.remap("SS", [t, j])
-                                    T.reads(acc_hi[vt, vj], XS[vmo, w_indices[vb], half + vt], w_data[vb, vj])
+                                    T.reads(
+                                        acc_hi[vt, vj],
+                                        XS[vmo, w_indices[vb], half + vt],
+                                        w_data[vb, vj],
+                                    )
                                     T.writes(acc_hi[vt, vj])
-                                    acc_hi[vt, vj] = acc_hi[vt, vj] + XS[vmo, w_indices[vb], half + vt] * w_data[vb, vj]
+                                    acc_hi[vt, vj] = (
+                                        acc_hi[vt, vj]
+                                        + XS[vmo, w_indices[vb], half + vt] * w_data[vb, vj]
+                                    )
                         for t in range(tile):
                             with T.sblock("store"):
                                 vt = T.axis.remap("S", [t])
                                 if vmo * tile + vt < m:
                                     Y[vmo * tile + vt, T.ramp(vbr * 16, 1, 16)] = store_lanes(
                                         out_lane_epilogue(
-                                            T.if_then_else(vt < half, acc[T.min(vt, half - 1), T.ramp(0, 1, 16)],
-                                                           acc_hi[T.max(vt - half, 0), T.ramp(0, 1, 16)]),
-                                            vbr * 16, False, None, None, None, None, bias, ep,
+                                            T.if_then_else(
+                                                vt < half,
+                                                acc[T.min(vt, half - 1), T.ramp(0, 1, 16)],
+                                                acc_hi[T.max(vt - half, 0), T.ramp(0, 1, 16)],
+                                            ),
+                                            vbr * 16,
+                                            False,
+                                            None,
+                                            None,
+                                            None,
+                                            None,
+                                            bias,
+                                            ep,
                                         ),
-                                        vmo * tile + vt, vbr * 16, 16, residual, None, None, ep, requant=False,
+                                        vmo * tile + vt,
+                                        vbr * 16,
+                                        16,
+                                        residual,
+                                        None,
+                                        None,
+                                        ep,
+                                        requant=False,
                                     )
 
     return drop_unused_params(main)
 
 
-def bsr_dense_fp32_1x16(m, n, k, nnzb, epilogue: Epilogue = Epilogue("float32"), token_tile: int = 12):
+def bsr_dense_fp32_1x16(
+    m, n, k, nnzb, epilogue: Epilogue = Epilogue("float32"), token_tile: int = 12
+):
     """FP32 BSR with "1x16" blocks (1 input channel x 16 output channels, i.e. ``(16, 1)`` in
     ``W[N_out, K_in]``): ``X f32[M, K]``, ``w_data f32[nnzb, 16]``, ``w_indices i32[nnzb]``
     (input channel), ``w_indptr i32[N/16 + 1]``, optional ``bias f32[N]``, ``residual f32[M, N]``.
@@ -162,4 +225,3 @@ def bsr_dense_fp32_1x16(m, n, k, nnzb, epilogue: Epilogue = Epilogue("float32"),
     default build uses :func:`bsr_dense_fp32_1x16_staged` (same arrays); this one stays a tuning
     variant (token tiles 4-15)."""
     return out_lane_kernel(m, n, k, nnzb, epilogue, token_tile, int8=False)
-

@@ -23,8 +23,6 @@ from tvm_blocksparse.op.epilogue import (
 )
 from tvm_blocksparse.op.quantize import padded_tokens
 
-
-
 #: Groups (16 B of weights + 16 B of row offsets each) the 4x1 kernel prefetches ahead. End to
 #: end the weights come from memory, not cache: without it the 4x1 kernels of BERT-Base ran
 #: 1.45x slower in the model than alone (13.8 vs 9.5 ms in total, 1 thread). It prefetches past
@@ -89,7 +87,9 @@ def default_row_groups_4x1(n: int, token_chunk: int | None, threads: int) -> int
     return threads if token_chunk == 1 and threads > 1 and (n // 4) % threads == 0 else 1
 
 
-def default_rows_per_task_4x1(n: int, token_tile: int, epilogue: Epilogue, row_groups: int = 1) -> int:
+def default_rows_per_task_4x1(
+    n: int, token_tile: int, epilogue: Epilogue, row_groups: int = 1
+) -> int:
     """``rows_per_task`` for the 4x1 kernel: 2 (8 channels per token store) for a 64-token tile
     with a token-major output when the block rows allow it, else 1. A task's 64 token rows of
     ``Y`` lie ``N x 4`` bytes apart, which maps them to a few L1 sets (one set at N = 1024
@@ -112,7 +112,9 @@ def line_rows_4x1(epilogue: Epilogue) -> int:
     return 16 if u8_lanes else 4
 
 
-def default_stage_lines_4x1(n: int, token_tile: int, epilogue: Epilogue, row_groups: int = 1) -> bool:
+def default_stage_lines_4x1(
+    n: int, token_tile: int, epilogue: Epilogue, row_groups: int = 1
+) -> bool:
     """``stage_lines`` for the 4x1 kernel: on for 64-token tiles with a token-major output that is
     u8 or adds a residual, when the block rows of a row group fill whole lines. Writing a
     token's 4 or 8 channels at a time costs a lane extract per token and row, and the 64 token
@@ -142,8 +144,16 @@ def unpack_tile_token(vector: int, lane: int) -> int:
 # layer parsed its own (BERT-Mini: 73 parses). Bounded: benchmarks build one per weight.
 @functools.lru_cache(maxsize=256)
 def bsr_dense_int8_4x1(
-    m: int, n: int, k: int, num_groups: int | None, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 48,
-    token_chunk: int | None = None, row_groups: int = 1, rows_per_task: int = 1, stage_lines: bool = False,
+    m: int,
+    n: int,
+    k: int,
+    num_groups: int | None,
+    epilogue: Epilogue = Epilogue("int32"),
+    token_tile: int = 48,
+    token_chunk: int | None = None,
+    row_groups: int = 1,
+    rows_per_task: int = 1,
+    stage_lines: bool = False,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped).
 
@@ -186,7 +196,9 @@ def bsr_dense_int8_4x1(
         raise ValueError(f"{token_tile=} must be 16, 32, 48 or 64")
     mp = padded_tokens(m)
     if token_tile == UNPACK_TOKEN_TILE and mp % UNPACK_TOKEN_TILE:
-        raise ValueError(f"token_tile=64 needs the padded token count % 64 == 0, got {m=} (Mp={mp})")
+        raise ValueError(
+            f"token_tile=64 needs the padded token count % 64 == 0, got {m=} (Mp={mp})"
+        )
     n_vec = mp // 16
     tv_per_tile = token_tile // 16
     n_tiles = ceil_div(n_vec, tv_per_tile)
@@ -199,19 +211,31 @@ def bsr_dense_int8_4x1(
     nbg = nb // row_groups
     if rows_per_task not in (1, 2, 4):
         raise ValueError(f"{rows_per_task=} must be 1, 2 or 4")
-    if rows_per_task > 1 and (token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or nbg % rows_per_task):
-        raise ValueError(f"rows_per_task={rows_per_task} needs token_tile=64, a token-major output and "
-                         f"{rows_per_task} | {nbg} block rows per row group")
+    if rows_per_task > 1 and (
+        token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or nbg % rows_per_task
+    ):
+        raise ValueError(
+            f"rows_per_task={rows_per_task} needs token_tile=64, a token-major output and "
+            f"{rows_per_task} | {nbg} block rows per row group"
+        )
     line_rows = line_rows_4x1(epilogue)
-    if stage_lines and (token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or rows_per_task != 1
-                        or nbg % line_rows):
-        raise ValueError(f"stage_lines needs token_tile=64, a token-major output, rows_per_task=1 and "
-                         f"{line_rows} | {nbg} block rows per row group")
+    if stage_lines and (
+        token_tile != UNPACK_TOKEN_TILE
+        or epilogue.transposed_out
+        or rows_per_task != 1
+        or nbg % line_rows
+    ):
+        raise ValueError(
+            f"stage_lines needs token_tile=64, a token-major output, rows_per_task=1 and "
+            f"{line_rows} | {nbg} block rows per row group"
+        )
     task_rows = line_rows if stage_lines else rows_per_task  # block rows of one parallel task
     g = tvm.tirx.Var("num_groups", "int32") if num_groups is None else max(num_groups, 1)
     ep = epilogue
     out_dtype = ep.out_dtype
-    token_major = [c * 16 + t for t in range(16) for c in range(4)]  # lane t*4 + r <- row r, token t
+    token_major = [
+        c * 16 + t for t in range(16) for c in range(4)
+    ]  # lane t*4 + r <- row r, token t
     # requantize in 16-token lanes unless a residual (token-major) must be added first
     tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
     if ep.transposed_out and m % 16:
@@ -219,14 +243,25 @@ def bsr_dense_int8_4x1(
     y_shape = (n, m) if ep.transposed_out else (m, n)
 
     @T.macro
-    def epilogue_lanes(acc, out, n_tv, name, vbr, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp):
+    def epilogue_lanes(
+        acc, out, n_tv, name, vbr, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp
+    ):
         if ep.dequant:
             for r, tv in T.grid(4, n_tv):
                 with T.sblock(name):
                     vr, vtv = T.axis.remap("SS", [r, tv])
                     out[vr, T.ramp(vtv * 16, 1, 16)] = int8_epilogue_lanes(
-                        acc[vr, T.ramp(vtv * 16, 1, 16)], vbr * 4 + vr, 16,
-                        x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep,
+                        acc[vr, T.ramp(vtv * 16, 1, 16)],
+                        vbr * 4 + vr,
+                        16,
+                        x_scale,
+                        x_zp,
+                        w_scale,
+                        w_row_sum,
+                        bias,
+                        out_scale,
+                        out_zp,
+                        ep,
                     )
 
     @T.macro
@@ -249,9 +284,18 @@ def bsr_dense_int8_4x1(
                 vtv, vt = T.axis.remap("SS", [tv, t])
                 if token_of(vtv, vt) < m:
                     Y[token_of(vtv, vt), T.ramp(channel0, 1, 4 * len(staged))] = store_lanes(
-                        T.Shuffle([b[vtv, T.ramp(vt * 4, 1, 4)] for b in staged], list(range(4 * len(staged)))),
-                        token_of(vtv, vt), channel0, 4 * len(staged),
-                        residual, out_scale, out_zp, ep, requant=ep.requant and ep.residual,
+                        T.Shuffle(
+                            [b[vtv, T.ramp(vt * 4, 1, 4)] for b in staged],
+                            list(range(4 * len(staged))),
+                        ),
+                        token_of(vtv, vt),
+                        channel0,
+                        4 * len(staged),
+                        residual,
+                        out_scale,
+                        out_zp,
+                        ep,
+                        requant=ep.requant and ep.residual,
                     )
 
     # tasks walk units of task_rows block rows: units_per_group per row group
@@ -259,7 +303,9 @@ def bsr_dense_int8_4x1(
 
     def tile_block_row(p):
         """First block row of task ``p``."""
-        return (p // (upg * n_tiles) * upg + p % (upg * n_tiles) % (upg * chunk) // chunk) * task_rows
+        return (
+            p // (upg * n_tiles) * upg + p % (upg * n_tiles) % (upg * chunk) // chunk
+        ) * task_rows
 
     def tile_token_tile(p):
         return p % (upg * n_tiles) // (upg * chunk) * chunk + p % (upg * n_tiles) % chunk
@@ -277,7 +323,9 @@ def bsr_dense_int8_4x1(
             with T.sblock(name):
                 vg = T.axis.reduce(g, gi)
                 vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
-                T.reads(acc[vr, vtv * 16 + vt], packed[first_vector + vtv, vt, vc], w_data[vg, vr, vc])
+                T.reads(
+                    acc[vr, vtv * 16 + vt], packed[first_vector + vtv, vt, vc], w_data[vg, vr, vc]
+                )
                 T.writes(acc[vr, vtv * 16 + vt])
                 acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
                     packed[first_vector + vtv, vt, vc], "int32"
@@ -292,12 +340,16 @@ def bsr_dense_int8_4x1(
             rows = [xt_flat[T.ramp(xt_offsets[vg, c] + vmo * 64, 1, 64)] for c in range(4)]
             pairs = [T.Shuffle(rows[c : c + 2], byte_unpack[j // 2]) for c in (0, 2)]
             return T.Shuffle(pairs, word_unpack[j % 2])
-        # a channel's 64 tile tokens in order, from its 4 packed-vector accumulators (vector j, lane l)
+
+        # a channel's 64 tile tokens in order, from its 4 packed-vector accumulators (vector j, lane
+        # l)
         natural = [j * 16 + lane for t in range(64) for j, lane in [_unpack_vector_lane(t)]]
         half_tokens = 32
 
         @T.macro
-        def group_step(gi, sfx, with_prefetch, acc, acc_hi, packed, XT, XT_tile, w_data, w_xt_offsets):
+        def group_step(
+            gi, sfx, with_prefetch, acc, acc_hi, packed, XT, XT_tile, w_data, w_xt_offsets
+        ):
             """Group ``gi`` into the accumulators; ``with_prefetch``: its weights' prefetch (one
             64-byte line holds 4 groups' weights or offsets: every other group suffices)."""
             with T.sblock("pack" + sfx):
@@ -315,10 +367,33 @@ def bsr_dense_int8_4x1(
             dot_lanes(acc_hi, packed, 2, 2, "dot_hi" + sfx, gi, w_data)
 
         @T.macro
-        def unpack_block_row(row, tile, sfx, acc, acc_hi, packed, out, out_hi, tokens, tokens_hi, XT, XT_tile,
-                             w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale, w_row_sum, bias,
-                             out_scale, out_zp, token_major):
-            """Block row ``row`` of 64-token tile ``tile``: accumulate, epilogue into ``out``/``out_hi``
+        def unpack_block_row(
+            row,
+            tile,
+            sfx,
+            acc,
+            acc_hi,
+            packed,
+            out,
+            out_hi,
+            tokens,
+            tokens_hi,
+            XT,
+            XT_tile,
+            w_data,
+            w_xt_offsets,
+            w_group_ptr,
+            x_scale,
+            x_zp,
+            w_scale,
+            w_row_sum,
+            bias,
+            out_scale,
+            out_zp,
+            token_major,
+        ):
+            """Block row ``row`` of 64-token tile ``tile``: accumulate, epilogue into
+            ``out``/``out_hi``
             and (``token_major``) 16-token x 4-channel lanes into ``tokens``/``tokens_hi``."""
             for r, tv in T.grid(4, 2):
                 with T.sblock("init" + sfx):
@@ -327,15 +402,59 @@ def bsr_dense_int8_4x1(
                     acc_hi[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
             # two groups per iteration (the second guarded): half the loop's scalar work
             for gp in range((w_group_ptr[row + 1] - w_group_ptr[row] + 1) // 2):
-                group_step(w_group_ptr[row] + 2 * gp, sfx, True, acc, acc_hi, packed, XT, XT_tile, w_data,
-                           w_xt_offsets)
+                group_step(
+                    w_group_ptr[row] + 2 * gp,
+                    sfx,
+                    True,
+                    acc,
+                    acc_hi,
+                    packed,
+                    XT,
+                    XT_tile,
+                    w_data,
+                    w_xt_offsets,
+                )
                 if w_group_ptr[row] + 2 * gp + 1 < w_group_ptr[row + 1]:
-                    group_step(w_group_ptr[row] + 2 * gp + 1, sfx + "_b", False, acc, acc_hi, packed, XT, XT_tile,
-                               w_data, w_xt_offsets)
-            epilogue_lanes(acc, out, 2, "epilogue" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
-                           out_scale, out_zp)
-            epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi" + sfx, row, x_scale, x_zp, w_scale, w_row_sum, bias,
-                           out_scale, out_zp)
+                    group_step(
+                        w_group_ptr[row] + 2 * gp + 1,
+                        sfx + "_b",
+                        False,
+                        acc,
+                        acc_hi,
+                        packed,
+                        XT,
+                        XT_tile,
+                        w_data,
+                        w_xt_offsets,
+                    )
+            epilogue_lanes(
+                acc,
+                out,
+                2,
+                "epilogue" + sfx,
+                row,
+                x_scale,
+                x_zp,
+                w_scale,
+                w_row_sum,
+                bias,
+                out_scale,
+                out_zp,
+            )
+            epilogue_lanes(
+                acc_hi,
+                out_hi,
+                2,
+                "epilogue_hi" + sfx,
+                row,
+                x_scale,
+                x_zp,
+                w_scale,
+                w_row_sum,
+                bias,
+                out_scale,
+                out_zp,
+            )
             if token_major:
                 token_major_lanes(acc, out, tokens, 2, sfx)
                 token_major_lanes(acc_hi, out_hi, tokens_hi, 2, "_hi" + sfx)
@@ -364,23 +483,38 @@ def bsr_dense_int8_4x1(
                         line[row - vbr, vc, T.ramp(32, 1, 32)] = src_hi[vc, T.ramp(0, 1, 32)]
 
         def emit_line_stores(line, vmo, vbr, Y, residual, out_scale, out_zp):
-            """Each of the task's 64 tokens' ``4 line_rows`` channels in one store. Per packed vector
+            """Each of the task's 64 tokens' ``4 line_rows`` channels in one store. Per packed
+            vector
             ``j``: 16 source vectors (u8: a block row's token-major dwords; else a channel's
             tokens), transposed so that output ``t`` holds token ``unpack_tile_token(j, t)``.
             Emitted statement by statement (the transpose's outputs are Python-level)."""
             for j in range(4):
                 if word_lines:
-                    sources = [T.reinterpret("int32x16", line[rr, j, T.ramp(0, 1, 64)]) for rr in range(16)]
+                    sources = [
+                        T.reinterpret("int32x16", line[rr, j, T.ramp(0, 1, 64)]) for rr in range(16)
+                    ]
                 else:
-                    sources = [line[rr, c, T.ramp(16 * j, 1, 16)] for rr in range(4) for c in range(4)]
-                # bound: the stores to Y in between would make LLVM reload the line and redo the tree
+                    sources = [
+                        line[rr, c, T.ramp(16 * j, 1, 16)] for rr in range(4) for c in range(4)
+                    ]
+                # bound: the stores to Y in between would make LLVM reload the line and redo the
+                # tree
                 for t, value in enumerate(avx512.transpose16(sources, T.Bind)):
                     token = vmo * 64 + unpack_tile_token(j, t)
                     if word_lines:
                         value = T.reinterpret("uint8x64", value)
                     else:
-                        value = store_lanes(value, token, vbr * 4, 16, residual, out_scale, out_zp, ep,
-                                             requant=ep.requant and ep.residual)
+                        value = store_lanes(
+                            value,
+                            token,
+                            vbr * 4,
+                            16,
+                            residual,
+                            out_scale,
+                            out_zp,
+                            ep,
+                            requant=ep.requant and ep.residual,
+                        )
                     if m % 64:
                         with T.If(token < m):
                             with T.Then():
@@ -409,8 +543,26 @@ def bsr_dense_int8_4x1(
                 with T.sblock("tile"):
                     vbr = T.axis.spatial(nb, tile_block_row(p))
                     vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
-                    T.reads(whole_regions(XT, w_data, w_xt_offsets, w_group_ptr, *epilogue_inputs(
-                        ep, True, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
+                    T.reads(
+                        whole_regions(
+                            XT,
+                            w_data,
+                            w_xt_offsets,
+                            w_group_ptr,
+                            *epilogue_inputs(
+                                ep,
+                                True,
+                                x_scale,
+                                x_zp,
+                                w_scale,
+                                w_row_sum,
+                                bias,
+                                residual,
+                                out_scale,
+                                out_zp,
+                            ),
+                        )
+                    )
                     T.writes(whole_regions(Y))
                     acc = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 0, 1
                     acc_hi = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 2, 3
@@ -435,10 +587,31 @@ def bsr_dense_int8_4x1(
                         for rr in range(line_rows):
                             with T.sblock("line_row"):
                                 vrow = T.axis.opaque(nb, vbr + rr)
-                                unpack_block_row(vrow, vmo, "", acc, acc_hi, packed, out, out_hi, tokens0,
-                                                 tokens0_hi, XT, XT_tile, w_data, w_xt_offsets, w_group_ptr,
-                                                 x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp,
-                                                 word_lines)
+                                unpack_block_row(
+                                    vrow,
+                                    vmo,
+                                    "",
+                                    acc,
+                                    acc_hi,
+                                    packed,
+                                    out,
+                                    out_hi,
+                                    tokens0,
+                                    tokens0_hi,
+                                    XT,
+                                    XT_tile,
+                                    w_data,
+                                    w_xt_offsets,
+                                    w_group_ptr,
+                                    x_scale,
+                                    x_zp,
+                                    w_scale,
+                                    w_row_sum,
+                                    bias,
+                                    out_scale,
+                                    out_zp,
+                                    word_lines,
+                                )
                                 if word_lines:
                                     stage_row(line, tokens0, tokens0_hi, vrow, vbr)
                                 elif ep.dequant:
@@ -447,34 +620,141 @@ def bsr_dense_int8_4x1(
                                     stage_row(line, acc, acc_hi, vrow, vbr)
                         emit_line_stores(line, vmo, vbr, Y, residual, out_scale, out_zp)
                     else:
-                        unpack_block_row(vbr, vmo, "", acc, acc_hi, packed, out, out_hi, tokens0, tokens0_hi, XT,
-                                         XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
-                                         w_row_sum, bias, out_scale, out_zp, not ep.transposed_out)
+                        unpack_block_row(
+                            vbr,
+                            vmo,
+                            "",
+                            acc,
+                            acc_hi,
+                            packed,
+                            out,
+                            out_hi,
+                            tokens0,
+                            tokens0_hi,
+                            XT,
+                            XT_tile,
+                            w_data,
+                            w_xt_offsets,
+                            w_group_ptr,
+                            x_scale,
+                            x_zp,
+                            w_scale,
+                            w_row_sum,
+                            bias,
+                            out_scale,
+                            out_zp,
+                            not ep.transposed_out,
+                        )
                         if rows_per_task >= 2:
-                            unpack_block_row(vbr + 1, vmo, "_r1", acc, acc_hi, packed, out, out_hi, tokens1, tokens1_hi,
-                                             XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
-                                             w_row_sum, bias, out_scale, out_zp, not ep.transposed_out)
+                            unpack_block_row(
+                                vbr + 1,
+                                vmo,
+                                "_r1",
+                                acc,
+                                acc_hi,
+                                packed,
+                                out,
+                                out_hi,
+                                tokens1,
+                                tokens1_hi,
+                                XT,
+                                XT_tile,
+                                w_data,
+                                w_xt_offsets,
+                                w_group_ptr,
+                                x_scale,
+                                x_zp,
+                                w_scale,
+                                w_row_sum,
+                                bias,
+                                out_scale,
+                                out_zp,
+                                not ep.transposed_out,
+                            )
                         if rows_per_task == 4:
-                            unpack_block_row(vbr + 2, vmo, "_r2", acc, acc_hi, packed, out, out_hi, tokens2, tokens2_hi,
-                                             XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
-                                             w_row_sum, bias, out_scale, out_zp, not ep.transposed_out)
-                            unpack_block_row(vbr + 3, vmo, "_r3", acc, acc_hi, packed, out, out_hi, tokens3, tokens3_hi,
-                                             XT, XT_tile, w_data, w_xt_offsets, w_group_ptr, x_scale, x_zp, w_scale,
-                                             w_row_sum, bias, out_scale, out_zp, not ep.transposed_out)
+                            unpack_block_row(
+                                vbr + 2,
+                                vmo,
+                                "_r2",
+                                acc,
+                                acc_hi,
+                                packed,
+                                out,
+                                out_hi,
+                                tokens2,
+                                tokens2_hi,
+                                XT,
+                                XT_tile,
+                                w_data,
+                                w_xt_offsets,
+                                w_group_ptr,
+                                x_scale,
+                                x_zp,
+                                w_scale,
+                                w_row_sum,
+                                bias,
+                                out_scale,
+                                out_zp,
+                                not ep.transposed_out,
+                            )
+                            unpack_block_row(
+                                vbr + 3,
+                                vmo,
+                                "_r3",
+                                acc,
+                                acc_hi,
+                                packed,
+                                out,
+                                out_hi,
+                                tokens3,
+                                tokens3_hi,
+                                XT,
+                                XT_tile,
+                                w_data,
+                                w_xt_offsets,
+                                w_group_ptr,
+                                x_scale,
+                                x_zp,
+                                w_scale,
+                                w_row_sum,
+                                bias,
+                                out_scale,
+                                out_zp,
+                                not ep.transposed_out,
+                            )
                         if ep.transposed_out:
                             for r in range(4):
                                 with T.sblock("store_t"):
                                     vr = T.axis.remap("S", [r])
                                     Y[vbr * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
-                                        [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]], natural)
+                                        [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]],
+                                        natural,
+                                    )
                         if not ep.transposed_out:
-                            store_tokens([tokens0, tokens1, tokens2, tokens3][:rows_per_task], 2, lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt), "",
-                                         vbr * 4, Y, residual, out_scale, out_zp)
-                            store_tokens([tokens0_hi, tokens1_hi, tokens2_hi, tokens3_hi][:rows_per_task], 2, lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt), "_hi",
-                                         vbr * 4, Y, residual, out_scale, out_zp)
+                            store_tokens(
+                                [tokens0, tokens1, tokens2, tokens3][:rows_per_task],
+                                2,
+                                lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt),
+                                "",
+                                vbr * 4,
+                                Y,
+                                residual,
+                                out_scale,
+                                out_zp,
+                            )
+                            store_tokens(
+                                [tokens0_hi, tokens1_hi, tokens2_hi, tokens3_hi][:rows_per_task],
+                                2,
+                                lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt),
+                                "_hi",
+                                vbr * 4,
+                                Y,
+                                residual,
+                                out_scale,
+                                out_zp,
+                            )
 
         return drop_unused_params(main)
-
 
     # The pack step gathers 4 input channels x (16 * pack_tv) tokens and interleaves them into VNNI
     # order. Two token vectors at once when every tile holds whole pairs (no clamped tail vector):
@@ -482,7 +762,9 @@ def bsr_dense_int8_4x1(
     # (768x768 / 3072x768 / 768x3072 at 90 %, 128 tokens: 1.025x / 1.038x / 1.009x, bit-identical)
     pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
     n_pack = tv_per_tile // pack_tv
-    interleave = [c * 16 * pack_tv + v * 16 + t for v in range(pack_tv) for t in range(16) for c in range(4)]
+    interleave = [
+        c * 16 * pack_tv + v * 16 + t for v in range(pack_tv) for t in range(16) for c in range(4)
+    ]
 
     @T.prim_func(s_tir=True)
     def main(
@@ -505,14 +787,34 @@ def bsr_dense_int8_4x1(
             with T.sblock("tile"):
                 vbr = T.axis.spatial(nb, tile_block_row(p))
                 vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
-                T.reads(whole_regions(XT, w_data, w_xt_offsets, w_group_ptr, *epilogue_inputs(
-                    ep, True, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
+                T.reads(
+                    whole_regions(
+                        XT,
+                        w_data,
+                        w_xt_offsets,
+                        w_group_ptr,
+                        *epilogue_inputs(
+                            ep,
+                            True,
+                            x_scale,
+                            x_zp,
+                            w_scale,
+                            w_row_sum,
+                            bias,
+                            residual,
+                            out_scale,
+                            out_zp,
+                        ),
+                    )
+                )
                 T.writes(whole_regions(Y))
                 acc = T.alloc_buffer((4, token_tile), "int32")
                 packed = T.alloc_buffer((tv_per_tile, 16, 4), "uint8")
                 out = T.alloc_buffer((4, token_tile), tile_dtype)
                 tokens = T.alloc_buffer((tv_per_tile, 64), tile_dtype if ep.dequant else "int32")
-                XT_flat = T.decl_buffer((k * mp,), "uint8", data=XT.data)  # XT rows by element offset
+                XT_flat = T.decl_buffer(
+                    (k * mp,), "uint8", data=XT.data
+                )  # XT rows by element offset
                 for r, tv in T.grid(4, tv_per_tile):
                     with T.sblock("init"):
                         vr, vtv = T.axis.remap("SS", [r, tv])
@@ -530,26 +832,57 @@ def bsr_dense_int8_4x1(
                                 [vpu * pack_tv, 0, 0],
                                 T.Shuffle(
                                     [
-                                        XT_flat[T.ramp(w_xt_offsets[vg, c] + T.min(vmo * tv_per_tile + vpu * pack_tv, n_vec - 1) * 16, 1, 16 * pack_tv)]
+                                        XT_flat[
+                                            T.ramp(
+                                                w_xt_offsets[vg, c]
+                                                + T.min(
+                                                    vmo * tv_per_tile + vpu * pack_tv, n_vec - 1
+                                                )
+                                                * 16,
+                                                1,
+                                                16 * pack_tv,
+                                            )
+                                        ]
                                         for c in range(4)
                                     ],
                                     interleave,
                                 ),
                             )
                     dot_lanes(acc, packed, tv_per_tile, 0, "dot", gi, w_data)
-                epilogue_lanes(acc, out, tv_per_tile, "epilogue", vbr, x_scale, x_zp, w_scale, w_row_sum, bias,
-                               out_scale, out_zp)
+                epilogue_lanes(
+                    acc,
+                    out,
+                    tv_per_tile,
+                    "epilogue",
+                    vbr,
+                    x_scale,
+                    x_zp,
+                    w_scale,
+                    w_row_sum,
+                    bias,
+                    out_scale,
+                    out_zp,
+                )
                 if ep.transposed_out:
                     for r, tv in T.grid(4, tv_per_tile):
                         with T.sblock("store_t"):
                             vr, vtv = T.axis.remap("SS", [r, tv])
                             if vmo * tv_per_tile + vtv < n_vec:
-                                Y[vbr * 4 + vr, T.ramp((vmo * tv_per_tile + vtv) * 16, 1, 16)] = out[
-                                    vr, T.ramp(vtv * 16, 1, 16)]
+                                Y[vbr * 4 + vr, T.ramp((vmo * tv_per_tile + vtv) * 16, 1, 16)] = (
+                                    out[vr, T.ramp(vtv * 16, 1, 16)]
+                                )
                 if not ep.transposed_out:
                     token_major_lanes(acc, out, tokens, tv_per_tile, "")
-                    store_tokens([tokens], tv_per_tile, lambda vtv, vt: (vmo * tv_per_tile + vtv) * 16 + vt, "",
-                                 vbr * 4, Y, residual, out_scale, out_zp)
+                    store_tokens(
+                        [tokens],
+                        tv_per_tile,
+                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * 16 + vt,
+                        "",
+                        vbr * 4,
+                        Y,
+                        residual,
+                        out_scale,
+                        out_zp,
+                    )
 
     return drop_unused_params(main)
-

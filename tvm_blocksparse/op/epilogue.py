@@ -65,11 +65,22 @@ class Epilogue:
 
 
 # Eigen's float32 rational approximation of erf (also TVM's fast_erf), |error| < 2e-7 on [-4, 4].
-_ERF_ALPHA = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
-              -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
-              -1.60960333262415e-02)  # fmt: skip
-_ERF_BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
-             -7.37332916720468e-03, -1.42647390514189e-02)  # fmt: skip
+_ERF_ALPHA = (
+    -2.72614225801306e-10,
+    2.77068142495902e-08,
+    -2.10102402082508e-06,
+    -5.69250639462346e-05,
+    -7.34990630326855e-04,
+    -2.95459980854025e-03,
+    -1.60960333262415e-02,
+)
+_ERF_BETA = (
+    -1.45660718464996e-05,
+    -2.13374055278905e-04,
+    -1.68282697438203e-03,
+    -7.37332916720468e-03,
+    -1.42647390514189e-02,
+)
 
 
 def erf_f32(x, lanes: int):
@@ -87,7 +98,14 @@ def erf_f32(x, lanes: int):
 
 # Cephes expf: exp(x) = 2^n * p(r), n = round(x / ln2), r = x - n ln2 split in two constants for
 # precision; |relative error| ~ 1e-7 on [-87, 88].
-_EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)
+_EXP_P = (
+    1.9875691500e-4,
+    1.3981999507e-3,
+    8.3334519073e-3,
+    4.1665795894e-2,
+    1.6666665459e-1,
+    5.0000001201e-1,
+)
 
 
 def exp_f32(x, lanes: int):
@@ -105,18 +123,26 @@ def exp_f32(x, lanes: int):
     p = p * (r * r) + r + fconst(1.0, lanes)
     i32 = "int32" if lanes == 1 else f"int32x{lanes}"
     f32 = "float32" if lanes == 1 else f"float32x{lanes}"
-    two_n = T.reinterpret(f32, T.shift_left(T.Cast(i32, n) + bcast(T.int32(127), lanes), bcast(T.int32(23), lanes)))
+    two_n = T.reinterpret(
+        f32, T.shift_left(T.Cast(i32, n) + bcast(T.int32(127), lanes), bcast(T.int32(23), lanes))
+    )
     return T.Select(underflow, fconst(0.0, lanes), p * two_n)
 
 
 #: GELU of the INT8 kernels' epilogues: ``x * (0.5 + xc * P(xc^2) / Q(xc^2))``, ``xc = clip(x,
 #: +-GELU_FAST_CLIP)``, i.e. ``0.5 * erf(x / sqrt 2)`` as a (3, 3)-degree rational in ``xc^2``
 #: (coefficients ascending; fitted here by iteratively reweighted least squares to erf on [0, 4],
-#: max |error of erf| 2.1e-5, so |error of GELU| <= 2.1e-5 * max(1, |x|)). 13 vector ops per 16 values against
+#: max |error of erf| 2.1e-5, so |error of GELU| <= 2.1e-5 * max(1, |x|)). 13 vector ops per 16
+#: values against
 #: ~21 for the float32-exact form: GELU bounded the FFN1 epilogue by the vector ALU ports (1 thread:
 #: 1024x256x128 at 90 % took 63 us with it, 30 us without). The INT8 output's quantization step
 #: (range / 255) is ~100x larger than this error; FP32 kernels keep :func:`gelu_f32`.
-GELU_FAST_P = (0.39889654517173767, 0.0308657418936491, 0.0036428836174309254, 2.6786789021571167e-05)
+GELU_FAST_P = (
+    0.39889654517173767,
+    0.0308657418936491,
+    0.0036428836174309254,
+    2.6786789021571167e-05,
+)
 GELU_FAST_Q = (1.0, 0.24368688464164734, 0.02503548003733158, 0.0010188643354922533)
 GELU_FAST_CLIP = 5.656854152679443  # 4 * sqrt(2): erf(4) = 1 - 1.5e-8
 
@@ -124,7 +150,11 @@ GELU_FAST_CLIP = 5.656854152679443  # 4 * sqrt(2): erf(4) = 1 - 1.5e-8
 def gelu_f32(x, lanes: int, fast: bool = False):
     """GELU, erf form: ``0.5 * x * (1 + erf(x / sqrt(2)))``; ``fast``: see :data:`GELU_FAST_P`."""
     if not fast:
-        return fconst(0.5, lanes) * x * (fconst(1.0, lanes) + erf_f32(x * fconst(1 / math.sqrt(2), lanes), lanes))
+        return (
+            fconst(0.5, lanes)
+            * x
+            * (fconst(1.0, lanes) + erf_f32(x * fconst(1 / math.sqrt(2), lanes), lanes))
+        )
     xc = T.max(T.min(x, fconst(GELU_FAST_CLIP, lanes)), fconst(-GELU_FAST_CLIP, lanes))
     u = xc * xc
     p = fconst(GELU_FAST_P[-1], lanes)
@@ -146,9 +176,11 @@ def requant_u8(y, out_scale, out_zp, lanes: int):
         t = T.min(y * bcast(T.float32(1) / out_scale, 16), fconst(16777216.0, 16))
         q = T.max(avx512.rint_i32(t) + bcast(out_zp, 16), T.broadcast(T.int32(0), 16))
         return avx512.saturate_u8(q)
-    q = T.nearbyint(y * bcast(T.float32(1) / out_scale, lanes)) + bcast(T.Cast("float32", out_zp), lanes)
+    q = T.nearbyint(y * bcast(T.float32(1) / out_scale, lanes)) + bcast(
+        T.Cast("float32", out_zp), lanes
+    )
     q = T.max(T.min(q, fconst(255.0, lanes)), fconst(0.0, lanes))
-    return T.Cast("uint8x%d" % lanes if lanes > 1 else "uint8", q)
+    return T.Cast(f"uint8x{lanes}" if lanes > 1 else "uint8", q)
 
 
 def drop_unused_params(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
@@ -167,7 +199,9 @@ def whole_regions(*buffers) -> list:
     ]
 
 
-def epilogue_inputs(ep: Epilogue, int8: bool, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp) -> list:
+def epilogue_inputs(
+    ep: Epilogue, int8: bool, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp
+) -> list:
     bufs = [x_scale, x_zp, w_scale, w_row_sum] if (int8 and ep.dequant) else []
     bufs += [bias] if ep.bias else []
     bufs += [residual] if ep.residual else []
@@ -179,10 +213,12 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def int8_epilogue_lanes(acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep):
+def int8_epilogue_lanes(
+    acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep
+):
     """Dequant (+ bias, GELU, requant when no residual follows) of ``lanes`` token accumulators
     of one output channel ``n_idx``."""
-    y = T.Cast("float32x%d" % lanes, acc_vec - bcast(x_zp[0] * w_row_sum[n_idx], lanes))
+    y = T.Cast(f"float32x{lanes}", acc_vec - bcast(x_zp[0] * w_row_sum[n_idx], lanes))
     y = y * bcast(x_scale[0] * w_scale[n_idx], lanes)
     if ep.bias:
         y = y + bcast(bias[n_idx], lanes)
@@ -217,4 +253,3 @@ def out_lane_epilogue(acc_vec, n0, int8, x_scale, x_zp, w_scale, w_row_sum, bias
     if ep.gelu:
         y = gelu_f32(y, 16, fast=int8)
     return y
-

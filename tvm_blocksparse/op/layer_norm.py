@@ -13,7 +13,7 @@ from tvm_blocksparse.isa.common import allreduce, fconst
 from tvm_blocksparse.op.quantize import qparams_from_partials, range_chains_init, range_chains_store
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
     """``Y = (X - mean) / sqrt(var + eps) * gamma + beta`` over the last axis, and ``Y``'s u8
     quantization parameters (those :func:`dynamic_qparams` would compute from ``Y``).
@@ -32,8 +32,14 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
     inv_k, eps = float(np.float32(1.0 / k)), float(np.float32(eps))
 
     @T.prim_func(s_tir=True)
-    def main(X: T.Buffer((m, k), "float32"), gamma: T.Buffer((k,), "float32"), beta: T.Buffer((k,), "float32"),
-             Y: T.Buffer((m, k), "float32"), x_scale: T.Buffer((1,), "float32"), x_zp: T.Buffer((1,), "int32")):
+    def main(
+        X: T.Buffer((m, k), "float32"),
+        gamma: T.Buffer((k,), "float32"),
+        beta: T.Buffer((k,), "float32"),
+        Y: T.Buffer((m, k), "float32"),
+        x_scale: T.Buffer((1,), "float32"),
+        x_zp: T.Buffer((1,), "int32"),
+    ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
             part = T.sblock_alloc_buffer((n_chunks * 32,), "float32")
@@ -45,7 +51,9 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                     acc = T.alloc_buffer((4, 16), "float32")  # 4 independent chains: vaddps latency
                     lo = T.alloc_buffer((4, 16), "float32")
                     hi = T.alloc_buffer((4, 16), "float32")
-                    stat = T.alloc_buffer((2, 16), "float32")  # mean (then -mean / std), 1 / std in every lane
+                    stat = T.alloc_buffer(
+                        (2, 16), "float32"
+                    )  # mean (then -mean / std), 1 / std in every lane
                     y = T.alloc_buffer((16,), "float32")
                     range_chains_init(lo, hi)
                     for i in range(rows):
@@ -53,34 +61,68 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                             for u in T.unroll(4):
                                 acc[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
                             for v4 in range(kv // 4):
-                                for u in T.unroll(4):  # constant indices: the chains stay in registers
-                                    acc[u, T.ramp(0, 1, 16)] = acc[u, T.ramp(0, 1, 16)] + X[
-                                        vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)]
-                            acc[0, T.ramp(0, 1, 16)] = (acc[0, T.ramp(0, 1, 16)] + acc[1, T.ramp(0, 1, 16)]) + (
-                                acc[2, T.ramp(0, 1, 16)] + acc[3, T.ramp(0, 1, 16)])
-                            stat[0, T.ramp(0, 1, 16)] = allreduce(acc[0, T.ramp(0, 1, 16)], T.Add, LANES) * fconst(inv_k, 16)
+                                for u in T.unroll(
+                                    4
+                                ):  # constant indices: the chains stay in registers
+                                    acc[u, T.ramp(0, 1, 16)] = (
+                                        acc[u, T.ramp(0, 1, 16)]
+                                        + X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                                    )
+                            acc[0, T.ramp(0, 1, 16)] = (
+                                acc[0, T.ramp(0, 1, 16)] + acc[1, T.ramp(0, 1, 16)]
+                            ) + (acc[2, T.ramp(0, 1, 16)] + acc[3, T.ramp(0, 1, 16)])
+                            stat[0, T.ramp(0, 1, 16)] = allreduce(
+                                acc[0, T.ramp(0, 1, 16)], T.Add, LANES
+                            ) * fconst(inv_k, 16)
                             for u in T.unroll(4):
                                 acc[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
                             for v4 in range(kv // 4):
-                                for u in T.unroll(4):  # constant indices: the chains stay in registers
-                                    y[T.ramp(0, 1, 16)] = X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] - stat[0, T.ramp(0, 1, 16)]
-                                    acc[u, T.ramp(0, 1, 16)] = acc[u, T.ramp(0, 1, 16)] + y[T.ramp(0, 1, 16)] * y[T.ramp(0, 1, 16)]
-                            acc[0, T.ramp(0, 1, 16)] = (acc[0, T.ramp(0, 1, 16)] + acc[1, T.ramp(0, 1, 16)]) + (
-                                acc[2, T.ramp(0, 1, 16)] + acc[3, T.ramp(0, 1, 16)])
+                                for u in T.unroll(
+                                    4
+                                ):  # constant indices: the chains stay in registers
+                                    y[T.ramp(0, 1, 16)] = (
+                                        X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                                        - stat[0, T.ramp(0, 1, 16)]
+                                    )
+                                    acc[u, T.ramp(0, 1, 16)] = (
+                                        acc[u, T.ramp(0, 1, 16)]
+                                        + y[T.ramp(0, 1, 16)] * y[T.ramp(0, 1, 16)]
+                                    )
+                            acc[0, T.ramp(0, 1, 16)] = (
+                                acc[0, T.ramp(0, 1, 16)] + acc[1, T.ramp(0, 1, 16)]
+                            ) + (acc[2, T.ramp(0, 1, 16)] + acc[3, T.ramp(0, 1, 16)])
                             stat[1, T.ramp(0, 1, 16)] = fconst(1.0, 16) / T.sqrt(
-                                allreduce(acc[0, T.ramp(0, 1, 16)], T.Add, LANES) * fconst(inv_k, 16) + fconst(eps, 16))
-                            stat[0, T.ramp(0, 1, 16)] = fconst(0.0, 16) - stat[0, T.ramp(0, 1, 16)] * stat[1, T.ramp(0, 1, 16)]
+                                allreduce(acc[0, T.ramp(0, 1, 16)], T.Add, LANES)
+                                * fconst(inv_k, 16)
+                                + fconst(eps, 16)
+                            )
+                            stat[0, T.ramp(0, 1, 16)] = (
+                                fconst(0.0, 16)
+                                - stat[0, T.ramp(0, 1, 16)] * stat[1, T.ramp(0, 1, 16)]
+                            )
                             for v4 in range(kv // 4):
-                                for u in T.unroll(4):  # constant indices: the chains stay in registers
-                                    # (x - mean) / std * gamma + beta as two FMAs: x / std + (-mean / std), then * gamma + beta
-                                    y[T.ramp(0, 1, 16)] = (X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] * stat[1, T.ramp(0, 1, 16)]
-                                                           + stat[0, T.ramp(0, 1, 16)]) * gamma[
-                                        T.ramp((v4 * 4 + u) * 16, 1, 16)] + beta[T.ramp((v4 * 4 + u) * 16, 1, 16)]
-                                    Y[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] = y[T.ramp(0, 1, 16)]
-                                    lo[u, T.ramp(0, 1, 16)] = T.min(lo[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)])
-                                    hi[u, T.ramp(0, 1, 16)] = T.max(hi[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)])
+                                for u in T.unroll(
+                                    4
+                                ):  # constant indices: the chains stay in registers
+                                    # (x - mean) / std * gamma + beta as two FMAs: x / std + (-mean
+                                    # / std), then * gamma + beta
+                                    y[T.ramp(0, 1, 16)] = (
+                                        X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                                        * stat[1, T.ramp(0, 1, 16)]
+                                        + stat[0, T.ramp(0, 1, 16)]
+                                    ) * gamma[T.ramp((v4 * 4 + u) * 16, 1, 16)] + beta[
+                                        T.ramp((v4 * 4 + u) * 16, 1, 16)
+                                    ]
+                                    Y[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] = y[
+                                        T.ramp(0, 1, 16)
+                                    ]
+                                    lo[u, T.ramp(0, 1, 16)] = T.min(
+                                        lo[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
+                                    )
+                                    hi[u, T.ramp(0, 1, 16)] = T.max(
+                                        hi[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
+                                    )
                     range_chains_store(part, vc, lo, hi)
             qparams_from_partials(part, n_chunks, x_scale, x_zp)
 
     return main
-

@@ -20,7 +20,6 @@ from tvm_blocksparse.op.epilogue import (
 )
 
 
-
 def out_lane_kernel(
     m: int, n: int, k: int, nnzb: int, epilogue: Epilogue, token_tile: int, int8: bool
 ) -> tvm.tirx.PrimFunc:
@@ -34,10 +33,15 @@ def out_lane_kernel(
     epilogue.validate(int8_kernel=int8)
     bs_in = 4 if int8 else 1
     if n % 16 or k % bs_in:
-        raise ValueError(f"{'INT8 16x4' if int8 else 'FP32 1x16'} blocks need N_out % 16 == 0 and K_in % {bs_in} == 0, got {n=}, {k=}")
+        raise ValueError(
+            f"{'INT8 16x4' if int8 else 'FP32 1x16'} blocks need N_out % 16 == 0 and K_in % "
+            f"{bs_in} == 0, got {n=}, {k=}"
+        )
     if token_tile < 1 or token_tile * 64 > MAX_TILE_BYTES:
         raise ValueError(f"{token_tile=} must be in 1..15 (token_tile x 16 x 4 bytes < 1 KiB)")
-    x_dtype, w_dtype, acc_dtype = ("uint8", "int8", "int32") if int8 else ("float32", "float32", "float32")
+    x_dtype, w_dtype, acc_dtype = (
+        ("uint8", "int8", "int32") if int8 else ("float32", "float32", "float32")
+    )
     nb = n // 16
     n_tiles = ceil_div(m, token_tile)
     nz = max(nnzb, 1)
@@ -66,8 +70,26 @@ def out_lane_kernel(
             with T.sblock("tile"):
                 vbr = T.axis.spatial(nb, p // n_tiles)
                 vmo = T.axis.spatial(n_tiles, p % n_tiles)
-                T.reads(whole_regions(X, w_data, w_indices, w_indptr, *epilogue_inputs(
-                    ep, int8, x_scale, x_zp, w_scale, w_row_sum, bias, residual, out_scale, out_zp)))
+                T.reads(
+                    whole_regions(
+                        X,
+                        w_data,
+                        w_indices,
+                        w_indptr,
+                        *epilogue_inputs(
+                            ep,
+                            int8,
+                            x_scale,
+                            x_zp,
+                            w_scale,
+                            w_row_sum,
+                            bias,
+                            residual,
+                            out_scale,
+                            out_zp,
+                        ),
+                    )
+                )
                 T.writes(whole_regions(Y))
                 acc = T.alloc_buffer((token_tile, 16), acc_dtype)
                 for t in range(token_tile):
@@ -87,7 +109,8 @@ def out_lane_kernel(
                                 )
                                 T.writes(acc[vt, vj])
                                 acc[vt, vj] = acc[vt, vj] + T.cast(
-                                    X[T.min(vmo * token_tile + vt, m - 1), w_indices[vb] * 4 + vc], "int32"
+                                    X[T.min(vmo * token_tile + vt, m - 1), w_indices[vb] * 4 + vc],
+                                    "int32",
                                 ) * T.cast(w_data[vb, vj, vc], "int32")
                     else:
                         for t, j in T.grid(token_tile, 16):
@@ -100,27 +123,43 @@ def out_lane_kernel(
                                     w_data[vb, vj],
                                 )
                                 T.writes(acc[vt, vj])
-                                acc[vt, vj] = acc[vt, vj] + X[
-                                    T.min(vmo * token_tile + vt, m - 1), w_indices[vb]
-                                ] * w_data[vb, vj]
+                                acc[vt, vj] = (
+                                    acc[vt, vj]
+                                    + X[T.min(vmo * token_tile + vt, m - 1), w_indices[vb]]
+                                    * w_data[vb, vj]
+                                )
                 for t in range(token_tile):
                     with T.sblock("store"):
                         vt = T.axis.remap("S", [t])
                         if vmo * token_tile + vt < m:
                             Y[vmo * token_tile + vt, T.ramp(vbr * 16, 1, 16)] = store_lanes(
                                 out_lane_epilogue(
-                                    acc[vt, T.ramp(0, 1, 16)], vbr * 16, int8,
-                                    x_scale, x_zp, w_scale, w_row_sum, bias, ep,
+                                    acc[vt, T.ramp(0, 1, 16)],
+                                    vbr * 16,
+                                    int8,
+                                    x_scale,
+                                    x_zp,
+                                    w_scale,
+                                    w_row_sum,
+                                    bias,
+                                    ep,
                                 ),
-                                vmo * token_tile + vt, vbr * 16, 16, residual, out_scale, out_zp, ep,
+                                vmo * token_tile + vt,
+                                vbr * 16,
+                                16,
+                                residual,
+                                out_scale,
+                                out_zp,
+                                ep,
                                 requant=ep.requant,
                             )
 
     return drop_unused_params(main)
 
 
-
-def bsr_dense_int8_16x4(m, n, k, nnzb, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 12):
+def bsr_dense_int8_16x4(
+    m, n, k, nnzb, epilogue: Epilogue = Epilogue("int32"), token_tile: int = 12
+):
     """INT8 BSR with 16x4 blocks (16 output x 4 input channels): ``X u8[M, K]`` row-major,
     ``w_data s8[nnzb, 16, 4]``, ``w_indices i32[nnzb]`` (block column = input channel / 4),
     ``w_indptr i32[N/16 + 1]``; other parameters as :func:`bsr_dense_int8_4x1`."""
@@ -134,4 +173,3 @@ def dense_int8(m, n, k, epilogue: Epilogue = Epilogue("int32"), token_tile: int 
     ``w_indices = tile(arange(K/4), N/16)``, ``w_indptr = arange(0, N/16 + 1) * K/4``: index reads
     are one extra load per 12 ``vpdpbusd`` and keep one definition of the kernel."""
     return out_lane_kernel(m, n, k, (n // 16) * (k // 4), epilogue, token_tile, int8=True)
-
