@@ -308,10 +308,12 @@ def _compile_ours(
     files: ModelFiles, batch, seq_len, dtype: str, threshold: float, static: bool = False
 ):
     import tvm_blocksparse as tb
-    from tvm_blocksparse.isa import AVX512_VNNI, host_has
+    from tvm_blocksparse.prepare import int8_fallback_note
+    from tvm_blocksparse.target import host_target
 
-    if dtype == "int8" and not host_has(AVX512_VNNI):
-        raise Skip("this CPU has no AVX-512 VNNI")
+    note = int8_fallback_note(host_target()) if dtype == "int8" else None
+    if note:  # compile() would fall back to FP32: not what this backend is named for
+        raise Skip(note)
     calib = (
         [make_feeds(batch, seq_len, files.vocab, seed=100 + i) for i in range(2)]
         if static
@@ -332,7 +334,9 @@ def _compile_ours(
 def _ours(dtype: str, threshold: float, static: bool = False):
     def make(files: ModelFiles, feeds, batch, seq_len, threads):
         model = _compile_ours(files, batch, seq_len, dtype, threshold, static)
-        n_sparse = sum(d["kernel"] in ("int8_4x1", "int8_16x4", "fp32_1x16") for d in model.report)
+        from tvm_blocksparse import registry
+
+        n_sparse = sum(d["kernel"] in registry.sparse_kinds() for d in model.report)
         note = f"{n_sparse}/{len(model.report)} Linear sparse" if threshold < 1 else ""
         return Runner(
             lambda: model.run(feeds),

@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
 
 from tvm_blocksparse import format as fmt  # noqa: E402
-from tvm_blocksparse import linear  # noqa: E402
+from tvm_blocksparse import linear, registry  # noqa: E402
 from tvm_blocksparse.op.epilogue import Epilogue  # noqa: E402
 from tvm_blocksparse.testing import int8_linear_ref  # noqa: E402
 
@@ -155,7 +155,8 @@ def _check_f32(name, y, ref):
 
 def bench_ours_int8(kind, case, w, min_time):
     kern, arrays = linear.build_linear(kind, w, case.m, epilogue=INT8_EPILOGUE)
-    x_in = {"XT": linear.transpose_pad_u8(case.x_u8)} if kind == "int8_4x1" else {"X": case.x_u8}
+    xt = registry.lookup(kind).activation == "XT"
+    x_in = {"XT": linear.transpose_pad_u8(case.x_u8)} if xt else {"X": case.x_u8}
     args = kern.bind({**x_in, **arrays, **case.int8_extra()})  # bind takes only its parameters
     kern.module["main"](*args)
     _check_u8(kind, args[-1].numpy(), case.int8_reference(w))
@@ -279,6 +280,27 @@ def _cpu_flags() -> set[str]:
     return set(host_cpu_flags())
 
 
+def _host_cannot_run() -> dict[str, str]:
+    """Our backends this CPU can't execute (no kernel registered at its ISA level), with why."""
+    from tvm_blocksparse import isa, registry
+    from tvm_blocksparse.target import host_target
+
+    target, level = host_target(), isa.host_isa_level()
+    out = {}
+    for name, kind in (
+        ("ours_int8_dense", "int8_dense"),
+        ("ours_int8_4x1", "int8_4x1"),
+        ("ours_fp32_1x16", "fp32_1x16"),
+    ):
+        if not registry.available(kind, target):
+            needs = registry.lookup(kind).isa.name
+            here = level.name if level else "no listed ISA level"
+            out[name] = f"this CPU ({here}) can't run it (needs {needs})"
+    if not isa.host_has(isa.AVX512_VNNI):  # the quantize-transpose op is AVX-512 code
+        out["ours_quantize_transpose"] = "this CPU can't run it (needs avx512_vnni)"
+    return out
+
+
 def _cpu_name() -> str:
     with open("/proc/cpuinfo") as f:
         return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
@@ -316,6 +338,10 @@ def run(args) -> list[dict]:
         else set(args.backends.split(","))
     )
     skipped = set()
+    for name, reason in _host_cannot_run().items():
+        if name in wanted:
+            print(f"# skipping {name}: {reason}", flush=True)
+            skipped.add(name)
     records = []
     print(
         f"# cpu={_cpu_name()} amx={'amx_int8' in _cpu_flags()} vnni={'avx512_vnni' in _cpu_flags()}"

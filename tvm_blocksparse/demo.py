@@ -44,9 +44,10 @@ def main(argv=None) -> int:
     import onnx
 
     import tvm_blocksparse as tb
+    from tvm_blocksparse import registry
     from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx, random_inputs
-    from tvm_blocksparse.isa import AVX512_VNNI, host_has
-    from tvm_blocksparse.target import num_threads
+    from tvm_blocksparse.prepare import int8_fallback_note
+    from tvm_blocksparse.target import host_target, num_threads
     from tvm_blocksparse.testing import interleaved_times
 
     t_start = time.perf_counter()
@@ -69,12 +70,13 @@ def main(argv=None) -> int:
     feeds = random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=min(5, args.seq_len - 1), seed=1)
 
     engines: dict[str, object] = {}
-    if not host_has(AVX512_VNNI):
-        say("this CPU has no AVX-512 VNNI: the INT8 engines are skipped (FP32 only)")
-    int8 = ["int8"] if host_has(AVX512_VNNI) else []
+    no_int8 = int8_fallback_note(host_target())
+    if no_int8:
+        say(f"INT8 engines skipped (FP32 only): {no_int8}")
+    int8 = [] if no_int8 else ["int8"]
     for dtype in int8:
         sparse = tb.compile(pruned_path, seq_len=args.seq_len, dtype=dtype, block="4x1")
-        n_sparse = sum(d["kernel"] == "int8_4x1" for d in sparse.report)
+        n_sparse = sum(d["kernel"] in registry.sparse_kinds() for d in sparse.report)
         say(
             f"compiled INT8 sparse in {sparse.metadata['compile_seconds']} s "
             f"({n_sparse}/{len(sparse.report)} Linear layers on the 4x1 kernel)"

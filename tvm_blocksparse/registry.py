@@ -423,6 +423,11 @@ def sparse_kind(dtype: str, block: str) -> str | None:
     return None
 
 
+def sparse_kinds() -> set[str]:
+    """Every kind that skips zero blocks (not a dense kernel)."""
+    return {s.kind for s in _REGISTRY.values() if s.block is not None}
+
+
 def sparse_blocks(dtype: str) -> list[str]:
     return sorted({s.block for s in _REGISTRY.values() if s.int8 == (dtype == "int8") and s.block})
 
