@@ -201,9 +201,8 @@ def _b_is_layout_free(func: tirx.PrimFunc, block) -> bool:
 def choose_tile(m: int, n: int, lanes: int, prefetch_k: int) -> tuple[int, int, int]:
     """(rows, vectors, prefetch_k) of the register tile for a ``m x n`` output.
 
-    Measured on BERT-Base (1 thread, 128 tokens, end to end vs ONNX Runtime): a 4 x 3 tile with
-    B prefetch ran at 1.20x ORT's time against 1.23-1.27x for 8 x 2 without prefetch, and 8 x 2
-    beats every other tile with hot caches (181-187 GFLOP/s vs 164-172 for 4 x 3 / 6 x 2). The
+    On BERT-Base end to end a 4 x 3 tile with B prefetch beat 8 x 2 without it, though 8 x 2
+    beats every other tile with hot caches (bench/README.md, "Decisions"). The
     prefetch needs the tile on the stack: TVM keeps only allocations under 1 KiB there, and a
     heap tile plus ``llvm.prefetch`` makes LLVM store every accumulator on every k step
     (measured 2x slower). So: 4 x 3 + prefetch where it tiles the output exactly, else 8 x 2.

@@ -276,9 +276,8 @@ def load(path: str | os.PathLike) -> CompiledModel:
 
 #: Relax VM execution mode of compiled models: "compiled" turns the VM's instruction stream into
 #: native code (the kernels and the memory builtins are still called through their packed
-#: functions), sparing the interpreter's per-instruction dispatch. Same outputs; 1 thread, as
-#: ``.so`` in one process, bytecode / compiled time over 4 interleaved (ABBA) runs each: BERT-Mini
-#: 1.045, 1.046, 1.010, 1.037; BERT-Base 1.075, 0.990, 1.065, 0.992 (this machine's noise).
+#: functions), sparing the interpreter's per-instruction dispatch: same outputs, 1-5 % faster
+#: (bench/README.md, "Decisions").
 VM_EXEC_MODE = "compiled"
 
 

@@ -1,8 +1,8 @@
 """Vectorizable lowering of ``erf`` and ``exp`` for LLVM CPU targets.
 
 TVM 0.27 has no LLVM lowering for ``tirx.erf``; the default lowering calls libm's ``erff`` once
-per lane, so a vectorized GELU epilogue becomes 16 scalar calls per zmm (measured: BERT-Mini's
-FFN1 with GELU took 2.49 ms against 0.42 ms for the same-size FFN2). Importing this module
+per lane, so a vectorized GELU epilogue becomes 16 scalar calls per zmm (6x the time of the
+same-size FFN2; bench/README.md, "Decisions"). Importing this module
 registers the rational approximation TVM's own ``topi.fast_erf`` and Eigen use
 (:func:`tvm_blocksparse.op.epilogue.erf_f32`, |error| < 2e-7) for float32 at a priority above the
 default; other dtypes keep calling libm. ``exp`` (softmax) has an LLVM lowering, ``llvm.exp``, but

@@ -52,7 +52,7 @@ def _dump(mod: tvm.IRModule, dump_dir: str | None, index: int, phase: str) -> No
 
 def _softmax_last_axis(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
     """``softmax`` over the last axis as ``exp(x - max) * (1 / sum)``. TOPI divides every element
-    by the row sum: a ``vdivps`` per 16 values, ~40 % of BERT-Base's softmax time (1 thread). The
+    by the row sum: a ``vdivps`` per 16 values, ~40 % of BERT-Base's softmax time. The
     reciprocal is one scalar per row; results differ from the division by an ulp or two. Other
     axes keep TVM's legalization."""
     from tvm import te, topi

@@ -2,8 +2,8 @@
 heads, in one PrimFunc, with its numpy twin.
 
 Why: at 90 % block sparsity the Linear layers of BERT-Base no longer dominate; the two FP32
-attention matmuls ran at 80-93 % of FMA peak and took ~4 ms of ~21 (1 thread), and VNNI does 4x
-the multiply-adds of FP32 FMA per instruction.
+attention matmuls ran at 80-93 % of FMA peak and took a fifth of the time, and VNNI does 4x
+the multiply-adds of FP32 FMA per instruction (bench/README.md, "Decisions").
 
 Quantization (all per head, at run time, in float32 arithmetic exactly as
 :func:`attention_int8_ref`):
@@ -27,8 +27,7 @@ AMX (``amx=True``, a CPU with AMX INT8 such as Sapphire Rapids): ``Qq`` rows and
 already tile operands (``A = Qq[h, 16 rows, d]``, ``B`` rows = ``Kp[h, g, 16 keys, 4]``), so are
 the u8 probabilities and ``Vp``; one ``tdpbusd`` does 16 x 16 x 64 multiply-adds. Same integer
 sums, so the same bits as the VNNI path; parallel over heads (16-row blocks of a head run in
-order, software-pipelined). 1 thread, S=128, 12 heads x 64: 145 us per call against 168 on
-VNNI (BERT-Base 1 thread: 16.28 -> 15.54 ms, identical outputs).
+order, software-pipelined).
 """
 
 from __future__ import annotations

@@ -51,14 +51,12 @@ def bsr_dense_fp32_1x16_staged(
     tasks walk every block row of a token tile before the next tile (the tile's ``XS`` slab,
     ``64 K`` bytes, stays in cache while the weights stream), else the reverse.
 
-    Measured (1 thread, 90 %, + bias; direct tile 12 -> staged, tiles outer): 1024x4096x384
-    13.8 -> 4.1 ms (rows outer 8.4), 4096x1024x128 1.30 -> 1.08, 1024x1024x384 1.43 -> 0.94,
-    768x768x128 0.172 -> 0.156; 256x256x128 0.021 -> 0.023 (the copy is not paid back there).
+    Up to 3.4x the direct form's speed on large shapes; on tiny ones the copy is not paid back
+    (bench/README.md, "Decisions").
 
     ``prefetch_weights`` / ``prefetch_x``: blocks ahead whose weight line / ``XS`` line each
     block iteration prefetches (0: none). The slab line is a data-dependent address the
-    hardware prefetchers cannot guess: 16 ahead ran 768x3072x128 0.745 -> 0.596 ms and
-    1024x4096x384 4.09 -> 3.04 ms (with 32 for the weights; weights alone: no gain in isolation)."""
+    hardware prefetchers cannot guess (bench/README.md, "Decisions")."""
     epilogue.validate(int8_kernel=False)
     if n % 16:
         raise ValueError(f"fp32_1x16 needs N_out % 16 == 0, got {n=}")

@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from types import SimpleNamespace
 
 import numpy as np
 import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import avx512
+from tvm_blocksparse.isa.avx512 import LANES
 from tvm_blocksparse.isa.common import prefetch
 from tvm_blocksparse.op.epilogue import (
     Epilogue,
@@ -23,17 +26,15 @@ from tvm_blocksparse.op.epilogue import (
 )
 from tvm_blocksparse.op.quantize import padded_tokens
 
-#: Groups (16 B of weights + 16 B of row offsets each) the 4x1 kernel prefetches ahead. End to
-#: end the weights come from memory, not cache: without it the 4x1 kernels of BERT-Base ran
-#: 1.45x slower in the model than alone (13.8 vs 9.5 ms in total, 1 thread). It prefetches past
-#: the last group too: a prefetch never faults, and clamping the address cost 4-12 % of the
-#: kernel's time in scalar instructions.
+#: Groups (16 B of weights + 16 B of row offsets each) the 4x1 kernel prefetches ahead: in a
+#: model the weights come from memory, not cache. Past the last group too (a prefetch never
+#: faults; clamping the address costs scalar work). Figures: bench/README.md, "Decisions".
 WEIGHT_PREFETCH_GROUPS = 32
 
 
 #: Bytes of ``XT`` (K x token tile) that stay in L1 while a tile visits every block row: below
-#: it the 4x1 kernel walks token tiles outermost (``token_chunk=1``). Fitted here (48 KB L1d): at
-#: M = 1024 chunking ran 3072x768 1.95x and 768x768 1.20x faster, 768x3072 (XT tile 147 KB) 0.78x.
+#: it the 4x1 kernel walks token tiles outermost (``token_chunk=1``). Fitted to a 48 KB L1d
+#: (bench/README.md, "Decisions").
 XT_TILE_L1_BYTES = 40 * 1024
 
 
@@ -47,9 +48,8 @@ UNPACK_TOKEN_TILE = 64
 
 def default_token_chunk_4x1(m: int, k: int, token_tile: int) -> int | None:
     """``token_chunk`` for the 4x1 kernel: 1 (token tiles outermost) when a tile of ``XT`` fits
-    :data:`XT_TILE_L1_BYTES` or the tile is 64 tokens (whole 64-byte lines; 1 thread, 90 %:
-    0.96-1.04x the speed of block rows outermost at M = 128, 0.98-1.35x at M = 384), else
-    None (block rows outermost, all of XT re-read per row)."""
+    :data:`XT_TILE_L1_BYTES` or the tile is 64 tokens (whole 64-byte lines), else None (block
+    rows outermost, all of XT re-read per row)."""
     n_tiles = ceil_div(padded_tokens(m) // 16, token_tile // 16)
     fits = k * token_tile <= XT_TILE_L1_BYTES or token_tile == UNPACK_TOKEN_TILE
     return 1 if n_tiles > 1 and fits else None
@@ -59,10 +59,7 @@ def default_token_tile_4x1(m: int) -> int:
     """Token tile for ``M`` tokens: 64 (the unpack pack) when the padded count is a multiple of
     64; else 16, 32 or 48, minimizing ``tiles x (vectors per tile + 0.5)``: a ragged last tile
     recomputes clamped 16-token vectors, and each tile re-reads the weights (~half a vector's
-    work, fitted to BERT-Base shapes at 90 %, 1 thread: at M = 128 tiles of 16/32/48 ran
-    0.42/0.36/0.40 ms on 3072x768). 64 against 32 at M = 128, 90 %, 1 thread (int32 out):
-    768x768 0.99x, 3072x768 1.02x, 768x3072 1.39x, 1024x1024 1.08x, 4096x1024 1.10x,
-    1024x4096 1.40x; against 48 at M = 384: 768x768 1.07x, 768x3072 1.31x, 3072x768 1.05x."""
+    work, fitted to BERT-Base shapes; bench/README.md, "Decisions")."""
     if padded_tokens(m) % UNPACK_TOKEN_TILE == 0:
         return UNPACK_TOKEN_TILE
     n_vec = padded_tokens(m) // 16
@@ -81,9 +78,8 @@ def xt_row_offsets(cols: np.ndarray, m: int) -> np.ndarray:
 
 def default_row_groups_4x1(n: int, token_chunk: int | None, threads: int) -> int:
     """``row_groups`` for the 4x1 kernel: one block-row group per thread when token tiles are
-    outermost (``token_chunk=1``) and the groups come out even, else 1. Each thread then streams
-    its share of the weights, not all of them: BERT-Base at 2 threads 10.80 -> 10.47 ms
-    (identical outputs), 1 thread unchanged (15.67 vs 15.65 ms)."""
+    outermost (``token_chunk=1``) and the groups come out even, else 1: each thread then streams
+    its share of the weights, not all of them."""
     return threads if token_chunk == 1 and threads > 1 and (n // 4) % threads == 0 else 1
 
 
@@ -94,12 +90,8 @@ def default_rows_per_task_4x1(
     with a token-major output when the block rows allow it, else 1. A task's 64 token rows of
     ``Y`` lie ``N x 4`` bytes apart, which maps them to a few L1 sets (one set at N = 1024
     float32): written 4 channels at a time, the lines are evicted before the next block row
-    fills them. 1 thread, 90 %, 128 tokens, f32 + bias + residual, 1 / 2 / 4 rows per task:
-    768x768 64.5 / 54.0 / 53.3 us, 768x3072 194 / 166 / 160, 1024x1024 126 / 97 / 92, 256x256
-    20.1 / 10.9 / 9.8; f32 + bias 1024x256 106 / 67 / 51; bit-identical. Each row per task is
-    another copy of the group loop in the code, and end to end the gain is small: BERT-Base
-    (one process, identical outputs) compiles in 60.4 / 65.8 / 82.8 s and runs 14.83 / 14.67 /
-    15.00 ms; BERT-Mini runs 1.287 (1 row) / 1.139 (4 rows) ms. 2 is the default."""
+    fills them. 4 rows gain little more end to end and cost compile time (each row is another
+    copy of the group loop; bench/README.md, "Decisions")."""
     stageable = token_tile == UNPACK_TOKEN_TILE and not epilogue.transposed_out
     return 2 if stageable and (n // 4 // row_groups) % 2 == 0 else 1
 
@@ -118,11 +110,8 @@ def default_stage_lines_4x1(
     """``stage_lines`` for the 4x1 kernel: on for 64-token tiles with a token-major output that is
     u8 or adds a residual, when the block rows of a row group fill whole lines. Writing a
     token's 4 or 8 channels at a time costs a lane extract per token and row, and the 64 token
-    rows of a task alias a few L1 sets. 1 thread, 90 %, 128 tokens, 2 rows per task -> staged
-    lines (bit-identical): u8 + bias 768x768 59 -> 54 us, 3072x768 243 -> 216, 768x3072 188 ->
-    177, 4096x1024 437 -> 389, 1024x1024x384 318 -> 281; f32 + bias + residual 768x768 63 -> 60,
-    768x3072 201 -> 191, 768x768x384 336 -> 287, 1024x1024x384 533 -> 440. f32 + bias alone
-    gains at 768x768 (59 -> 57) but loses at 3072x768 (257 -> 273) and 4096x1024 (498 -> 513)."""
+    rows of a task alias a few L1 sets; a plain f32 + bias output loses on large shapes
+    (bench/README.md, "Decisions")."""
     if token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out:
         return False
     wanted = epilogue.residual or epilogue.requant
@@ -139,56 +128,55 @@ def unpack_tile_token(vector: int, lane: int) -> int:
     return 16 * (lane // 4) + 4 * vector + lane % 4
 
 
-# Parsed once per shape and options (lru_cache): with ``num_groups=None`` every 4x1 layer of a
-# shape shares one PrimFunc, and TVMScript parsing was ~80 % of a model's compile time when each
-# layer parsed its own (BERT-Mini: 73 parses). Bounded: benchmarks build one per weight.
-@functools.lru_cache(maxsize=256)
-def bsr_dense_int8_4x1(
-    m: int,
-    n: int,
-    k: int,
-    num_groups: int | None,
-    epilogue: Epilogue = Epilogue("int32"),
-    token_tile: int = 48,
-    token_chunk: int | None = None,
-    row_groups: int = 1,
-    rows_per_task: int = 1,
-    stage_lines: bool = False,
-) -> tvm.tirx.PrimFunc:
-    """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped).
+@dataclasses.dataclass(frozen=True)
+class Shape4x1:
+    """One 4x1 kernel's shape and walk, checked (:func:`bsr_dense_int8_4x1` documents the
+    arguments): what both builders read."""
 
-    Parameters, in order (those the epilogue does not use are dropped):
-      XT        ``u8[K, Mp]``  activations transposed, ``Mp = padded_tokens(M)``, zero padded
-                (see :func:`quantize_transpose_u8`); tokens are contiguous per input channel so
-                gathering 4 input channels for 16 tokens is 4 plain 16-byte loads.
-      x_scale   ``f32[1]``, x_zp ``i32[1]``: activation quantization (dequant epilogues).
-      w_data    ``s8[G, 4, 4]``, w_group_ptr ``i32[N/4 + 1]``:
-                :class:`tvm_blocksparse.format.VNNIGroupedBSR`; w_xt_offsets ``i32[G, 4]``: its
-                ``cols`` times ``Mp``, the element offset of each input channel's ``XT`` row
-                (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
-                ``G = num_groups``; None makes it a symbolic dimension (``num_groups``), bound
-                from ``w_data``'s shape at run time: one PrimFunc for every weight of a shape.
-      w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
-      bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
-      Y         ``[M, N]`` of ``epilogue.out_dtype``.
+    m: int
+    n: int
+    k: int
+    g: object  # the group count: an int, or the symbolic ``num_groups``
+    ep: Epilogue
+    token_tile: int
+    rows_per_task: int
+    stage_lines: bool
+    mp: int  # padded tokens
+    nb: int  # block rows (N / 4)
+    n_vec: int  # 16-token vectors
+    tv_per_tile: int  # 16-token vectors per token tile
+    n_tiles: int
+    chunk: int  # token tiles per chunk of the walk
+    line_rows: int  # block rows of a staged line
+    task_rows: int  # block rows of one parallel task
+    upg: int  # task units per row group
 
-    Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
-    ``token_tile`` 64 (needs ``Mp % 64 == 0``) packs by unpacks (:data:`UNPACK_TOKEN_TILE`) and
-    keeps its accumulators in two 32-token halves (a 1 KiB buffer would leave the stack).
-    ``rows_per_task`` 2 or 4 (64-token tiles, token-major output): a task computes that many
-    consecutive block rows and stores all their channels per token at once (see
-    :func:`default_rows_per_task_4x1`).
-    ``stage_lines`` (64-token tiles, token-major output, ``rows_per_task`` 1): a task loops over
-    the :func:`line_rows_4x1` block rows whose outputs fill one 64-byte line per token, stages
-    them (4 KiB) and writes each token's line with one store, transposed in registers
-    (:func:`_transpose16`): no per-token lane extracts (see :func:`default_stage_lines_4x1`).
-    Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
-    every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
-    stream, instead of all of ``XT`` being re-read for every block row (large M).
-    ``row_groups`` (must divide ``N/4``) splits the block rows into groups walked one after the
-    other, each in that tile order: with one group per thread, a thread streams only its
-    group's weights (see :func:`default_row_groups_4x1`).
-    """
+    @property
+    def tile_dtype(self) -> str:
+        """The epilogue lanes' dtype: requantized in 16-token lanes unless a residual (added
+        token-major) comes first."""
+        return "uint8" if (self.ep.requant and not self.ep.residual) else "float32"
+
+    @property
+    def y_shape(self) -> tuple[int, int]:
+        return (self.n, self.m) if self.ep.transposed_out else (self.m, self.n)
+
+    def tile_block_row(self, p):
+        """First block row of parallel task ``p``."""
+        upg, n_tiles, chunk = self.upg, self.n_tiles, self.chunk
+        return (
+            p // (upg * n_tiles) * upg + p % (upg * n_tiles) % (upg * chunk) // chunk
+        ) * self.task_rows
+
+    def tile_token_tile(self, p):
+        """Token tile of parallel task ``p``."""
+        upg, n_tiles, chunk = self.upg, self.n_tiles, self.chunk
+        return p % (upg * n_tiles) // (upg * chunk) * chunk + p % (upg * n_tiles) % chunk
+
+
+def _shape_4x1(
+    m, n, k, num_groups, epilogue, token_tile, token_chunk, row_groups, rows_per_task, stage_lines
+) -> Shape4x1:
     epilogue.validate(int8_kernel=True)
     if n % 4:
         raise ValueError(f"4x1 blocks need N_out % 4 == 0, got {n=}")
@@ -199,8 +187,8 @@ def bsr_dense_int8_4x1(
         raise ValueError(
             f"token_tile=64 needs the padded token count % 64 == 0, got {m=} (Mp={mp})"
         )
-    n_vec = mp // 16
-    tv_per_tile = token_tile // 16
+    n_vec = mp // LANES
+    tv_per_tile = token_tile // LANES
     n_tiles = ceil_div(n_vec, tv_per_tile)
     chunk = n_tiles if token_chunk is None else token_chunk
     if chunk < 1 or n_tiles % chunk:
@@ -229,31 +217,121 @@ def bsr_dense_int8_4x1(
             f"stage_lines needs token_tile=64, a token-major output, rows_per_task=1 and "
             f"{line_rows} | {nbg} block rows per row group"
         )
-    task_rows = line_rows if stage_lines else rows_per_task  # block rows of one parallel task
-    g = tvm.tirx.Var("num_groups", "int32") if num_groups is None else max(num_groups, 1)
-    ep = epilogue
-    out_dtype = ep.out_dtype
-    token_major = [
-        c * 16 + t for t in range(16) for c in range(4)
-    ]  # lane t*4 + r <- row r, token t
-    # requantize in 16-token lanes unless a residual (token-major) must be added first
-    tile_dtype = "uint8" if (ep.requant and not ep.residual) else "float32"
-    if ep.transposed_out and m % 16:
+    if epilogue.transposed_out and m % 16:
         raise ValueError(f"transposed_out needs M % 16 == 0, got {m=}")
-    y_shape = (n, m) if ep.transposed_out else (m, n)
+    task_rows = line_rows if stage_lines else rows_per_task
+    g = tvm.tirx.Var("num_groups", "int32") if num_groups is None else max(num_groups, 1)
+    return Shape4x1(
+        m,
+        n,
+        k,
+        g,
+        epilogue,
+        token_tile,
+        rows_per_task,
+        stage_lines,
+        mp,
+        nb,
+        n_vec,
+        tv_per_tile,
+        n_tiles,
+        chunk,
+        line_rows,
+        task_rows,
+        nbg // task_rows,
+    )
 
-    @T.macro
-    def epilogue_lanes(
-        acc, out, n_tv, name, vbr, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp
-    ):
-        if ep.dequant:
+
+# Parsed once per shape and options (lru_cache): with ``num_groups=None`` every 4x1 layer of a
+# shape shares one PrimFunc, and TVMScript parsing was ~80 % of a model's compile time when each
+# layer parsed its own (BERT-Mini: 73 parses). Bounded: benchmarks build one per weight.
+@functools.lru_cache(maxsize=256)
+def bsr_dense_int8_4x1(
+    m: int,
+    n: int,
+    k: int,
+    num_groups: int | None,
+    epilogue: Epilogue = Epilogue("int32"),
+    token_tile: int = 48,
+    token_chunk: int | None = None,
+    row_groups: int = 1,
+    rows_per_task: int = 1,
+    stage_lines: bool = False,
+) -> tvm.tirx.PrimFunc:
+    """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped),
+    AVX-512 VNNI.
+
+    Parameters, in order (those the epilogue does not use are dropped):
+      XT        ``u8[K, Mp]``  activations transposed, ``Mp = padded_tokens(M)``, zero padded
+                (see :func:`quantize_transpose_u8`); tokens are contiguous per input channel so
+                gathering 4 input channels for 16 tokens is 4 plain 16-byte loads.
+      x_scale   ``f32[1]``, x_zp ``i32[1]``: activation quantization (dequant epilogues).
+      w_data    ``s8[G, 4, 4]``, w_group_ptr ``i32[N/4 + 1]``:
+                :class:`tvm_blocksparse.format.VNNIGroupedBSR`; w_xt_offsets ``i32[G, 4]``: its
+                ``cols`` times ``Mp``, the element offset of each input channel's ``XT`` row
+                (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
+                ``G = num_groups``; None makes it a symbolic dimension (``num_groups``), bound
+                from ``w_data``'s shape at run time: one PrimFunc for every weight of a shape.
+      w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
+      bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
+      Y         ``[M, N]`` of ``epilogue.out_dtype``.
+
+    Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
+    ``token_tile`` 64 (needs ``Mp % 64 == 0``) is :func:`_build_unpack64`; 16, 32 and 48
+    :func:`_build_permute`.
+    ``rows_per_task`` 2 or 4 (64-token tiles, token-major output): a task computes that many
+    consecutive block rows and stores all their channels per token at once (see
+    :func:`default_rows_per_task_4x1`).
+    ``stage_lines`` (64-token tiles, token-major output, ``rows_per_task`` 1): a task loops over
+    the :func:`line_rows_4x1` block rows whose outputs fill one 64-byte line per token, stages
+    them (4 KiB) and writes each token's line with one store, transposed in registers: no
+    per-token lane extracts (see :func:`default_stage_lines_4x1`).
+    Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
+    every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
+    stream, instead of all of ``XT`` being re-read for every block row (large M).
+    ``row_groups`` (must divide ``N/4``) splits the block rows into groups walked one after the
+    other, each in that tile order: with one group per thread, a thread streams only its
+    group's weights (see :func:`default_row_groups_4x1`).
+    """
+    s = _shape_4x1(
+        m,
+        n,
+        k,
+        num_groups,
+        epilogue,
+        token_tile,
+        token_chunk,
+        row_groups,
+        rows_per_task,
+        stage_lines,
+    )
+    build = _build_unpack64 if token_tile == UNPACK_TOKEN_TILE else _build_permute
+    return drop_unused_params(build(s))
+
+
+# ----------------------------------------------------------------------------- shared macros
+
+
+def _macros() -> SimpleNamespace:
+    """The kernel's TVMScript macros, made anew for each PrimFunc: TVM 0.27's macro objects count
+    their calls and suffix the blocks of the n-th call with ``_n`` (the schedule finds blocks by
+    name), so objects shared between builds would name blocks after every kernel built before.
+    Non-hygienic (``T.macro(hygienic=False)``): they name the kernel's parameters (``x_scale``,
+    ``w_data``, ``Y`` ...), its buffers and its shape ``s`` as the calling PrimFunc does, instead
+    of taking them as arguments, and each other as ``mac.<name>``."""
+
+    @T.macro(hygienic=False)
+    def epilogue_lanes(acc, out, n_tv, name, vbr):
+        """Dequant epilogue of block row ``vbr``'s ``acc`` (4 channels x ``n_tv`` vectors) into
+        ``out``."""
+        if s.ep.dequant:
             for r, tv in T.grid(4, n_tv):
                 with T.sblock(name):
                     vr, vtv = T.axis.remap("SS", [r, tv])
-                    out[vr, T.ramp(vtv * 16, 1, 16)] = int8_epilogue_lanes(
-                        acc[vr, T.ramp(vtv * 16, 1, 16)],
+                    out[vr, T.ramp(vtv * LANES, 1, LANES)] = int8_epilogue_lanes(
+                        acc[vr, T.ramp(vtv * LANES, 1, LANES)],
                         vbr * 4 + vr,
-                        16,
+                        LANES,
                         x_scale,
                         x_zp,
                         w_scale,
@@ -261,28 +339,31 @@ def bsr_dense_int8_4x1(
                         bias,
                         out_scale,
                         out_zp,
-                        ep,
+                        s.ep,
                     )
 
-    @T.macro
+    @T.macro(hygienic=False)
     def token_major_lanes(acc, out, tokens, n_tv, suffix):
+        """4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle per vector."""
         for tv in range(n_tv):
             with T.sblock("transpose" + suffix):
-                # 4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle
                 vtv = T.axis.remap("S", [tv])
-                tokens[vtv, T.ramp(0, 1, 64)] = T.Shuffle(
-                    [(out if ep.dequant else acc)[rr, T.ramp(vtv * 16, 1, 16)] for rr in range(4)],
-                    token_major,
+                tokens[vtv, T.ramp(0, 1, 4 * LANES)] = T.Shuffle(
+                    [
+                        (out if s.ep.dequant else acc)[rr, T.ramp(vtv * LANES, 1, LANES)]
+                        for rr in range(4)
+                    ],
+                    TOKEN_MAJOR,
                 )
 
-    @T.macro
-    def store_tokens(staged, n_tv, token_of, suffix, channel0, Y, residual, out_scale, out_zp):
+    @T.macro(hygienic=False)
+    def store_tokens(staged, n_tv, token_of, suffix, channel0):
         """Each token's channels from ``staged`` (token-major 4-channel buffers of consecutive
         block rows) in one store."""
-        for tv, t in T.grid(n_tv, 16):
+        for tv, t in T.grid(n_tv, LANES):
             with T.sblock("store" + suffix):
                 vtv, vt = T.axis.remap("SS", [tv, t])
-                if token_of(vtv, vt) < m:
+                if token_of(vtv, vt) < s.m:
                     Y[token_of(vtv, vt), T.ramp(channel0, 1, 4 * len(staged))] = store_lanes(
                         T.Shuffle(
                             [b[vtv, T.ramp(vt * 4, 1, 4)] for b in staged],
@@ -294,499 +375,194 @@ def bsr_dense_int8_4x1(
                         residual,
                         out_scale,
                         out_zp,
-                        ep,
-                        requant=ep.requant and ep.residual,
+                        s.ep,
+                        requant=s.ep.requant and s.ep.residual,
                     )
 
-    # tasks walk units of task_rows block rows: units_per_group per row group
-    upg = nbg // task_rows
-
-    def tile_block_row(p):
-        """First block row of task ``p``."""
-        return (
-            p // (upg * n_tiles) * upg + p % (upg * n_tiles) % (upg * chunk) // chunk
-        ) * task_rows
-
-    def tile_token_tile(p):
-        return p % (upg * n_tiles) // (upg * chunk) * chunk + p % (upg * n_tiles) % chunk
-
-    @T.macro
-    def prefetch_weights(w_data, w_xt_offsets, group):
+    @T.macro(hygienic=False)
+    def prefetch_weights(group):
         prefetch(T.address_of(w_data[group + WEIGHT_PREFETCH_GROUPS, 0, 0]))
         prefetch(T.address_of(w_xt_offsets[group + WEIGHT_PREFETCH_GROUPS, 0]))
 
-    @T.macro
-    def dot_lanes(acc, packed, n_tv, first_vector, name, gi, w_data):
+    @T.macro(hygienic=False)
+    def dot_lanes(acc, packed, n_tv, first_vector, name, gi):
         """``acc[r, 16 tv + t] += sum_c packed[first_vector + tv, t, c] * w[group, r, c]`` (the
         block the schedule tensorizes onto ``vpdpbusd``)."""
-        for tv, r, t, c in T.grid(n_tv, 4, 16, 4):
+        for tv, r, t, c in T.grid(n_tv, 4, LANES, 4):
             with T.sblock(name):
-                vg = T.axis.reduce(g, gi)
+                vg = T.axis.reduce(s.g, gi)
                 vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
                 T.reads(
-                    acc[vr, vtv * 16 + vt], packed[first_vector + vtv, vt, vc], w_data[vg, vr, vc]
+                    acc[vr, vtv * LANES + vt],
+                    packed[first_vector + vtv, vt, vc],
+                    w_data[vg, vr, vc],
                 )
-                T.writes(acc[vr, vtv * 16 + vt])
-                acc[vr, vtv * 16 + vt] = acc[vr, vtv * 16 + vt] + T.cast(
+                T.writes(acc[vr, vtv * LANES + vt])
+                acc[vr, vtv * LANES + vt] = acc[vr, vtv * LANES + vt] + T.cast(
                     packed[first_vector + vtv, vt, vc], "int32"
                 ) * T.cast(w_data[vg, vr, vc], "int32")
 
-    if token_tile == UNPACK_TOKEN_TILE:
-        byte_unpack = [avx512.unpack_pattern(half, False) for half in (0, 1)]
-        word_unpack = [avx512.unpack_pattern(half, True) for half in (0, 1)]
+    @T.macro(hygienic=False)
+    def group_step(gi, sfx, with_prefetch):
+        """Group ``gi`` into the accumulators; ``with_prefetch``: its weights' prefetch (one
+        64-byte line holds 4 groups' weights or offsets: every other group suffices)."""
+        with T.sblock("pack" + sfx):
+            vg = T.axis.opaque(s.g, gi)
+            T.reads(XT[0 : s.k, 0 : s.mp], w_xt_offsets[vg, 0:4])
+            T.writes(packed[0:4, 0:LANES, 0:4])
+            if with_prefetch:
+                mac.prefetch_weights(vg)
+            # expressions, not TVMScript assignments (those become workspace buffers)
+            packed.vstore([0, 0, 0], _unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
+            packed.vstore([1, 0, 0], _unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
+            packed.vstore([2, 0, 0], _unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
+            packed.vstore([3, 0, 0], _unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
+        mac.dot_lanes(acc, packed, 2, 0, "dot" + sfx, gi)
+        mac.dot_lanes(acc_hi, packed, 2, 2, "dot_hi" + sfx, gi)
 
-        def unpacked_vector(xt_flat, xt_offsets, vg, vmo, j):
-            """Packed vector ``j`` of group ``vg``'s 4 input channels in 64-token tile ``vmo``."""
-            rows = [xt_flat[T.ramp(xt_offsets[vg, c] + vmo * 64, 1, 64)] for c in range(4)]
-            pairs = [T.Shuffle(rows[c : c + 2], byte_unpack[j // 2]) for c in (0, 2)]
-            return T.Shuffle(pairs, word_unpack[j % 2])
+    @T.macro(hygienic=False)
+    def unpack_block_row(row, sfx, tokens, tokens_hi, token_major):
+        """Block row ``row`` of the task's 64-token tile: accumulate, epilogue into
+        ``out``/``out_hi`` and (``token_major``) 16-token x 4-channel lanes into
+        ``tokens``/``tokens_hi``."""
+        for r, tv in T.grid(4, 2):
+            with T.sblock("init" + sfx):
+                vr, vtv = T.axis.remap("SS", [r, tv])
+                acc[vr, T.ramp(vtv * LANES, 1, LANES)] = T.broadcast(T.int32(0), LANES)
+                acc_hi[vr, T.ramp(vtv * LANES, 1, LANES)] = T.broadcast(T.int32(0), LANES)
+        # two groups per iteration (the second guarded): half the loop's scalar work
+        for gp in range((w_group_ptr[row + 1] - w_group_ptr[row] + 1) // 2):
+            mac.group_step(w_group_ptr[row] + 2 * gp, sfx, True)
+            if w_group_ptr[row] + 2 * gp + 1 < w_group_ptr[row + 1]:
+                mac.group_step(w_group_ptr[row] + 2 * gp + 1, sfx + "_b", False)
+        mac.epilogue_lanes(acc, out, 2, "epilogue" + sfx, row)
+        mac.epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi" + sfx, row)
+        if token_major:
+            mac.token_major_lanes(acc, out, tokens, 2, sfx)
+            mac.token_major_lanes(acc_hi, out_hi, tokens_hi, 2, "_hi" + sfx)
 
-        # a channel's 64 tile tokens in order, from its 4 packed-vector accumulators (vector j, lane
-        # l)
-        natural = [j * 16 + lane for t in range(64) for j, lane in [_unpack_vector_lane(t)]]
-        half_tokens = 32
+    @T.macro(hygienic=False)
+    def stage_row(src, src_hi, row):
+        """Block row ``row`` into the staged lines: u8, its token-major vectors (``src`` =
+        tokens); else its 4 channels x 64 tokens (``src`` = out or acc, in packed order)."""
+        if lanes_dtype == "uint8":
+            for tv in range(2):
+                with T.sblock("stage"):
+                    vtv = T.axis.remap("S", [tv])
+                    line[row - vbr, vtv, T.ramp(0, 1, 64)] = src[vtv, T.ramp(0, 1, 64)]
+                    line[row - vbr, 2 + vtv, T.ramp(0, 1, 64)] = src_hi[vtv, T.ramp(0, 1, 64)]
+        else:
+            for c in range(4):
+                with T.sblock("stage"):
+                    vc = T.axis.remap("S", [c])
+                    line[row - vbr, vc, T.ramp(0, 1, 32)] = src[vc, T.ramp(0, 1, 32)]
+                    line[row - vbr, vc, T.ramp(32, 1, 32)] = src_hi[vc, T.ramp(0, 1, 32)]
 
-        @T.macro
-        def group_step(
-            gi, sfx, with_prefetch, acc, acc_hi, packed, XT, XT_tile, w_data, w_xt_offsets
-        ):
-            """Group ``gi`` into the accumulators; ``with_prefetch``: its weights' prefetch (one
-            64-byte line holds 4 groups' weights or offsets: every other group suffices)."""
-            with T.sblock("pack" + sfx):
-                vg = T.axis.opaque(g, gi)
-                T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
-                T.writes(packed[0:4, 0:16, 0:4])
-                if with_prefetch:
-                    prefetch_weights(w_data, w_xt_offsets, vg)
-                # expressions, not TVMScript assignments (those become workspace buffers)
-                packed.vstore([0, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
-                packed.vstore([1, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
-                packed.vstore([2, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 2))
-                packed.vstore([3, 0, 0], unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 3))
-            dot_lanes(acc, packed, 2, 0, "dot" + sfx, gi, w_data)
-            dot_lanes(acc_hi, packed, 2, 2, "dot_hi" + sfx, gi, w_data)
+    return SimpleNamespace(
+        epilogue_lanes=epilogue_lanes,
+        token_major_lanes=token_major_lanes,
+        store_tokens=store_tokens,
+        prefetch_weights=prefetch_weights,
+        dot_lanes=dot_lanes,
+        group_step=group_step,
+        unpack_block_row=unpack_block_row,
+        stage_row=stage_row,
+    )
 
-        @T.macro
-        def unpack_block_row(
-            row,
-            tile,
-            sfx,
-            acc,
-            acc_hi,
-            packed,
-            out,
-            out_hi,
-            tokens,
-            tokens_hi,
-            XT,
-            XT_tile,
-            w_data,
-            w_xt_offsets,
-            w_group_ptr,
-            x_scale,
-            x_zp,
-            w_scale,
-            w_row_sum,
-            bias,
-            out_scale,
-            out_zp,
-            token_major,
-        ):
-            """Block row ``row`` of 64-token tile ``tile``: accumulate, epilogue into
-            ``out``/``out_hi``
-            and (``token_major``) 16-token x 4-channel lanes into ``tokens``/``tokens_hi``."""
-            for r, tv in T.grid(4, 2):
-                with T.sblock("init" + sfx):
-                    vr, vtv = T.axis.remap("SS", [r, tv])
-                    acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                    acc_hi[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-            # two groups per iteration (the second guarded): half the loop's scalar work
-            for gp in range((w_group_ptr[row + 1] - w_group_ptr[row] + 1) // 2):
-                group_step(
-                    w_group_ptr[row] + 2 * gp,
-                    sfx,
-                    True,
-                    acc,
-                    acc_hi,
-                    packed,
-                    XT,
-                    XT_tile,
-                    w_data,
-                    w_xt_offsets,
-                )
-                if w_group_ptr[row] + 2 * gp + 1 < w_group_ptr[row + 1]:
-                    group_step(
-                        w_group_ptr[row] + 2 * gp + 1,
-                        sfx + "_b",
-                        False,
-                        acc,
-                        acc_hi,
-                        packed,
-                        XT,
-                        XT_tile,
-                        w_data,
-                        w_xt_offsets,
-                    )
-            epilogue_lanes(
-                acc,
-                out,
-                2,
-                "epilogue" + sfx,
-                row,
-                x_scale,
-                x_zp,
-                w_scale,
-                w_row_sum,
-                bias,
-                out_scale,
-                out_zp,
-            )
-            epilogue_lanes(
-                acc_hi,
-                out_hi,
-                2,
-                "epilogue_hi" + sfx,
-                row,
-                x_scale,
-                x_zp,
-                w_scale,
-                w_row_sum,
-                bias,
-                out_scale,
-                out_zp,
-            )
-            if token_major:
-                token_major_lanes(acc, out, tokens, 2, sfx)
-                token_major_lanes(acc_hi, out_hi, tokens_hi, 2, "_hi" + sfx)
 
-        lanes_dtype = tile_dtype if ep.dequant else "int32"
-        # staged lines: u8 lanes keep 16 block rows' token-major vectors (a dword per token and
-        # row), 4-byte lanes 4 block rows' channel-major vectors (a lane per token and channel)
-        word_lines = lanes_dtype == "uint8"
-        line_shape = (line_rows, 4, 64) if stage_lines else (1, 1, 1)
+#: Lane ``t * 4 + r`` of a token-major vector <- channel ``r``, token ``t`` (4 x 16 -> 16 x 4).
+TOKEN_MAJOR = [c * LANES + t for t in range(LANES) for c in range(4)]
 
-        @T.macro
-        def stage_row(line, src, src_hi, row, vbr):
-            """Block row ``row`` into the staged lines: u8, its token-major vectors (``src`` =
-            tokens); else its 4 channels x 64 tokens (``src`` = out or acc, in packed order)."""
+
+# ----------------------------------------------------------------------------- 64-token tiles
+
+_BYTE_UNPACK = [avx512.unpack_pattern(half, False) for half in (0, 1)]
+_WORD_UNPACK = [avx512.unpack_pattern(half, True) for half in (0, 1)]
+#: A channel's 64 tile tokens in order, from its 4 packed-vector accumulators (vector j, lane).
+_NATURAL = [j * LANES + lane for t in range(64) for j, lane in [_unpack_vector_lane(t)]]
+
+
+def _unpacked_vector(xt_flat, xt_offsets, vg, vmo, j):
+    """Packed vector ``j`` of group ``vg``'s 4 input channels in 64-token tile ``vmo``."""
+    rows = [xt_flat[T.ramp(xt_offsets[vg, c] + vmo * 64, 1, 64)] for c in range(4)]
+    pairs = [T.Shuffle(rows[c : c + 2], _BYTE_UNPACK[j // 2]) for c in (0, 2)]
+    return T.Shuffle(pairs, _WORD_UNPACK[j % 2])
+
+
+def _emit_line_stores(
+    s: Shape4x1, word_lines: bool, line, vmo, vbr, Y, residual, out_scale, out_zp
+):
+    """Each of the task's 64 tokens' ``4 line_rows`` channels in one store. Per packed vector
+    ``j``: 16 source vectors (u8: a block row's token-major dwords; else a channel's tokens),
+    transposed so that output ``t`` holds token ``unpack_tile_token(j, t)``. Emitted statement
+    by statement (the transpose's outputs are Python-level)."""
+    for j in range(4):
+        if word_lines:
+            sources = [T.reinterpret("int32x16", line[rr, j, T.ramp(0, 1, 64)]) for rr in range(16)]
+        else:
+            sources = [
+                line[rr, c, T.ramp(LANES * j, 1, LANES)] for rr in range(4) for c in range(4)
+            ]
+        # bound: the stores to Y in between would make LLVM reload the line and redo the tree
+        for t, value in enumerate(avx512.transpose16(sources, T.Bind)):
+            token = vmo * 64 + unpack_tile_token(j, t)
             if word_lines:
-                for tv in range(2):
-                    with T.sblock("stage"):
-                        vtv = T.axis.remap("S", [tv])
-                        line[row - vbr, vtv, T.ramp(0, 1, 64)] = src[vtv, T.ramp(0, 1, 64)]
-                        line[row - vbr, 2 + vtv, T.ramp(0, 1, 64)] = src_hi[vtv, T.ramp(0, 1, 64)]
+                value = T.reinterpret("uint8x64", value)
             else:
-                for c in range(4):
-                    with T.sblock("stage"):
-                        vc = T.axis.remap("S", [c])
-                        line[row - vbr, vc, T.ramp(0, 1, 32)] = src[vc, T.ramp(0, 1, 32)]
-                        line[row - vbr, vc, T.ramp(32, 1, 32)] = src_hi[vc, T.ramp(0, 1, 32)]
+                value = store_lanes(
+                    value,
+                    token,
+                    vbr * 4,
+                    LANES,
+                    residual,
+                    out_scale,
+                    out_zp,
+                    s.ep,
+                    requant=s.ep.requant and s.ep.residual,
+                )
+            if s.m % 64:
+                with T.If(token < s.m):
+                    with T.Then():
+                        T.buffer_store(Y, value, [token, T.ramp(vbr * 4, 1, 4 * s.line_rows)])
+            else:
+                T.buffer_store(Y, value, [token, T.ramp(vbr * 4, 1, 4 * s.line_rows)])
 
-        def emit_line_stores(line, vmo, vbr, Y, residual, out_scale, out_zp):
-            """Each of the task's 64 tokens' ``4 line_rows`` channels in one store. Per packed
-            vector
-            ``j``: 16 source vectors (u8: a block row's token-major dwords; else a channel's
-            tokens), transposed so that output ``t`` holds token ``unpack_tile_token(j, t)``.
-            Emitted statement by statement (the transpose's outputs are Python-level)."""
-            for j in range(4):
-                if word_lines:
-                    sources = [
-                        T.reinterpret("int32x16", line[rr, j, T.ramp(0, 1, 64)]) for rr in range(16)
-                    ]
-                else:
-                    sources = [
-                        line[rr, c, T.ramp(16 * j, 1, 16)] for rr in range(4) for c in range(4)
-                    ]
-                # bound: the stores to Y in between would make LLVM reload the line and redo the
-                # tree
-                for t, value in enumerate(avx512.transpose16(sources, T.Bind)):
-                    token = vmo * 64 + unpack_tile_token(j, t)
-                    if word_lines:
-                        value = T.reinterpret("uint8x64", value)
-                    else:
-                        value = store_lanes(
-                            value,
-                            token,
-                            vbr * 4,
-                            16,
-                            residual,
-                            out_scale,
-                            out_zp,
-                            ep,
-                            requant=ep.requant and ep.residual,
-                        )
-                    if m % 64:
-                        with T.If(token < m):
-                            with T.Then():
-                                T.buffer_store(Y, value, [token, T.ramp(vbr * 4, 1, 4 * line_rows)])
-                    else:
-                        T.buffer_store(Y, value, [token, T.ramp(vbr * 4, 1, 4 * line_rows)])
 
-        @T.prim_func(s_tir=True)
-        def main(
-            XT: T.Buffer((k, mp), "uint8"),
-            x_scale: T.Buffer((1,), "float32"),
-            x_zp: T.Buffer((1,), "int32"),
-            w_data: T.Buffer((g, 4, 4), "int8"),
-            w_xt_offsets: T.Buffer((g, 4), "int32"),
-            w_group_ptr: T.Buffer((nb + 1,), "int32"),
-            w_scale: T.Buffer((n,), "float32"),
-            w_row_sum: T.Buffer((n,), "int32"),
-            bias: T.Buffer((n,), "float32"),
-            residual: T.Buffer((m, n), "float32"),
-            out_scale: T.Buffer((1,), "float32"),
-            out_zp: T.Buffer((1,), "int32"),
-            Y: T.Buffer(y_shape, out_dtype),
-        ):
-            T.func_attr({"global_symbol": "main", "tirx.noalias": True})
-            for p in T.parallel(nb // task_rows * n_tiles):
-                with T.sblock("tile"):
-                    vbr = T.axis.spatial(nb, tile_block_row(p))
-                    vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
-                    T.reads(
-                        whole_regions(
-                            XT,
-                            w_data,
-                            w_xt_offsets,
-                            w_group_ptr,
-                            *epilogue_inputs(
-                                ep,
-                                True,
-                                x_scale,
-                                x_zp,
-                                w_scale,
-                                w_row_sum,
-                                bias,
-                                residual,
-                                out_scale,
-                                out_zp,
-                            ),
-                        )
-                    )
-                    T.writes(whole_regions(Y))
-                    acc = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 0, 1
-                    acc_hi = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 2, 3
-                    packed = T.alloc_buffer((4, 16, 4), "uint8")
-                    out = T.alloc_buffer((4, half_tokens), tile_dtype)
-                    out_hi = T.alloc_buffer((4, half_tokens), tile_dtype)
-                    # token-major lanes of up to 4 block rows, each buffer < 1 KiB (see above)
-                    tokens0 = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens0_hi = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens1 = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens1_hi = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens2 = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens2_hi = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens3 = T.alloc_buffer((2, 64), lanes_dtype)
-                    tokens3_hi = T.alloc_buffer((2, 64), lanes_dtype)
-                    # a task's staged output lines (stage_lines: 4 KiB, so a heap workspace)
-                    line = T.alloc_buffer(line_shape, lanes_dtype)
-                    XT_flat = T.decl_buffer((k * mp,), "uint8", data=XT.data)
-                    tile_ptr = T.address_of(XT_flat[vmo * 64])
-                    XT_tile = T.decl_buffer((k * mp,), "uint8", data=tile_ptr)
-                    if stage_lines:
-                        for rr in range(line_rows):
-                            with T.sblock("line_row"):
-                                vrow = T.axis.opaque(nb, vbr + rr)
-                                unpack_block_row(
-                                    vrow,
-                                    vmo,
-                                    "",
-                                    acc,
-                                    acc_hi,
-                                    packed,
-                                    out,
-                                    out_hi,
-                                    tokens0,
-                                    tokens0_hi,
-                                    XT,
-                                    XT_tile,
-                                    w_data,
-                                    w_xt_offsets,
-                                    w_group_ptr,
-                                    x_scale,
-                                    x_zp,
-                                    w_scale,
-                                    w_row_sum,
-                                    bias,
-                                    out_scale,
-                                    out_zp,
-                                    word_lines,
-                                )
-                                if word_lines:
-                                    stage_row(line, tokens0, tokens0_hi, vrow, vbr)
-                                elif ep.dequant:
-                                    stage_row(line, out, out_hi, vrow, vbr)
-                                else:
-                                    stage_row(line, acc, acc_hi, vrow, vbr)
-                        emit_line_stores(line, vmo, vbr, Y, residual, out_scale, out_zp)
-                    else:
-                        unpack_block_row(
-                            vbr,
-                            vmo,
-                            "",
-                            acc,
-                            acc_hi,
-                            packed,
-                            out,
-                            out_hi,
-                            tokens0,
-                            tokens0_hi,
-                            XT,
-                            XT_tile,
-                            w_data,
-                            w_xt_offsets,
-                            w_group_ptr,
-                            x_scale,
-                            x_zp,
-                            w_scale,
-                            w_row_sum,
-                            bias,
-                            out_scale,
-                            out_zp,
-                            not ep.transposed_out,
-                        )
-                        if rows_per_task >= 2:
-                            unpack_block_row(
-                                vbr + 1,
-                                vmo,
-                                "_r1",
-                                acc,
-                                acc_hi,
-                                packed,
-                                out,
-                                out_hi,
-                                tokens1,
-                                tokens1_hi,
-                                XT,
-                                XT_tile,
-                                w_data,
-                                w_xt_offsets,
-                                w_group_ptr,
-                                x_scale,
-                                x_zp,
-                                w_scale,
-                                w_row_sum,
-                                bias,
-                                out_scale,
-                                out_zp,
-                                not ep.transposed_out,
-                            )
-                        if rows_per_task == 4:
-                            unpack_block_row(
-                                vbr + 2,
-                                vmo,
-                                "_r2",
-                                acc,
-                                acc_hi,
-                                packed,
-                                out,
-                                out_hi,
-                                tokens2,
-                                tokens2_hi,
-                                XT,
-                                XT_tile,
-                                w_data,
-                                w_xt_offsets,
-                                w_group_ptr,
-                                x_scale,
-                                x_zp,
-                                w_scale,
-                                w_row_sum,
-                                bias,
-                                out_scale,
-                                out_zp,
-                                not ep.transposed_out,
-                            )
-                            unpack_block_row(
-                                vbr + 3,
-                                vmo,
-                                "_r3",
-                                acc,
-                                acc_hi,
-                                packed,
-                                out,
-                                out_hi,
-                                tokens3,
-                                tokens3_hi,
-                                XT,
-                                XT_tile,
-                                w_data,
-                                w_xt_offsets,
-                                w_group_ptr,
-                                x_scale,
-                                x_zp,
-                                w_scale,
-                                w_row_sum,
-                                bias,
-                                out_scale,
-                                out_zp,
-                                not ep.transposed_out,
-                            )
-                        if ep.transposed_out:
-                            for r in range(4):
-                                with T.sblock("store_t"):
-                                    vr = T.axis.remap("S", [r])
-                                    Y[vbr * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
-                                        [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]],
-                                        natural,
-                                    )
-                        if not ep.transposed_out:
-                            store_tokens(
-                                [tokens0, tokens1, tokens2, tokens3][:rows_per_task],
-                                2,
-                                lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt),
-                                "",
-                                vbr * 4,
-                                Y,
-                                residual,
-                                out_scale,
-                                out_zp,
-                            )
-                            store_tokens(
-                                [tokens0_hi, tokens1_hi, tokens2_hi, tokens3_hi][:rows_per_task],
-                                2,
-                                lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt),
-                                "_hi",
-                                vbr * 4,
-                                Y,
-                                residual,
-                                out_scale,
-                                out_zp,
-                            )
-
-        return drop_unused_params(main)
-
-    # The pack step gathers 4 input channels x (16 * pack_tv) tokens and interleaves them into VNNI
-    # order. Two token vectors at once when every tile holds whole pairs (no clamped tail vector):
-    # 32-byte rows give 2 loads + 2 vinserti64x4 + 2 vpermt2b per pair instead of 4 + 4 + 2
-    # (768x768 / 3072x768 / 768x3072 at 90 %, 128 tokens: 1.025x / 1.038x / 1.009x, bit-identical)
-    pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
-    n_pack = tv_per_tile // pack_tv
-    interleave = [
-        c * 16 * pack_tv + v * 16 + t for v in range(pack_tv) for t in range(16) for c in range(4)
-    ]
+def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
+    """64-token tiles: a group's 4 input channels x 64 tokens packed by in-lane unpacks
+    (:data:`UNPACK_TOKEN_TILE`), accumulators in two 32-token halves (a 1 KiB buffer would
+    leave the stack), ``rows_per_task`` block rows per task or staged output lines."""
+    ep = s.ep
+    mac = _macros()
+    lanes_dtype = s.tile_dtype if ep.dequant else "int32"
+    # staged lines: u8 lanes keep 16 block rows' token-major vectors (a dword per token and
+    # row), 4-byte lanes 4 block rows' channel-major vectors (a lane per token and channel)
+    word_lines = lanes_dtype == "uint8"
+    line_shape = (s.line_rows, 4, 64) if s.stage_lines else (1, 1, 1)
+    half_tokens = 32
+    token_major = not ep.transposed_out  # (Python values here: an assignment in main is a TIR Let)
 
     @T.prim_func(s_tir=True)
     def main(
-        XT: T.Buffer((k, mp), "uint8"),
+        XT: T.Buffer((s.k, s.mp), "uint8"),
         x_scale: T.Buffer((1,), "float32"),
         x_zp: T.Buffer((1,), "int32"),
-        w_data: T.Buffer((g, 4, 4), "int8"),
-        w_xt_offsets: T.Buffer((g, 4), "int32"),
-        w_group_ptr: T.Buffer((nb + 1,), "int32"),
-        w_scale: T.Buffer((n,), "float32"),
-        w_row_sum: T.Buffer((n,), "int32"),
-        bias: T.Buffer((n,), "float32"),
-        residual: T.Buffer((m, n), "float32"),
+        w_data: T.Buffer((s.g, 4, 4), "int8"),
+        w_xt_offsets: T.Buffer((s.g, 4), "int32"),
+        w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
+        w_scale: T.Buffer((s.n,), "float32"),
+        w_row_sum: T.Buffer((s.n,), "int32"),
+        bias: T.Buffer((s.n,), "float32"),
+        residual: T.Buffer((s.m, s.n), "float32"),
         out_scale: T.Buffer((1,), "float32"),
         out_zp: T.Buffer((1,), "int32"),
-        Y: T.Buffer(y_shape, out_dtype),
+        Y: T.Buffer(s.y_shape, ep.out_dtype),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
-        for p in T.parallel(nb * n_tiles):
+        for p in T.parallel(s.nb // s.task_rows * s.n_tiles):
             with T.sblock("tile"):
-                vbr = T.axis.spatial(nb, tile_block_row(p))
-                vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
+                vbr = T.axis.spatial(s.nb, s.tile_block_row(p))
+                vmo = T.axis.spatial(s.n_tiles, s.tile_token_tile(p))
                 T.reads(
                     whole_regions(
                         XT,
@@ -808,26 +584,151 @@ def bsr_dense_int8_4x1(
                     )
                 )
                 T.writes(whole_regions(Y))
-                acc = T.alloc_buffer((4, token_tile), "int32")
-                packed = T.alloc_buffer((tv_per_tile, 16, 4), "uint8")
-                out = T.alloc_buffer((4, token_tile), tile_dtype)
-                tokens = T.alloc_buffer((tv_per_tile, 64), tile_dtype if ep.dequant else "int32")
-                XT_flat = T.decl_buffer(
-                    (k * mp,), "uint8", data=XT.data
-                )  # XT rows by element offset
+                acc = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 0, 1
+                acc_hi = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 2, 3
+                packed = T.alloc_buffer((4, LANES, 4), "uint8")  # noqa: F841 (macros use it)
+                out = T.alloc_buffer((4, half_tokens), s.tile_dtype)
+                out_hi = T.alloc_buffer((4, half_tokens), s.tile_dtype)
+                # token-major lanes of up to 4 block rows, each buffer < 1 KiB (see above)
+                tokens0 = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens0_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens1 = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens1_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens2 = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens2_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens3 = T.alloc_buffer((2, 64), lanes_dtype)
+                tokens3_hi = T.alloc_buffer((2, 64), lanes_dtype)
+                # a task's staged output lines (stage_lines: 4 KiB, so a heap workspace)
+                line = T.alloc_buffer(line_shape, lanes_dtype)
+                XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)
+                tile_ptr = T.address_of(XT_flat[vmo * 64])
+                XT_tile = T.decl_buffer((s.k * s.mp,), "uint8", data=tile_ptr)  # noqa: F841
+                if s.stage_lines:
+                    for rr in range(s.line_rows):
+                        with T.sblock("line_row"):
+                            vrow = T.axis.opaque(s.nb, vbr + rr)
+                            mac.unpack_block_row(vrow, "", tokens0, tokens0_hi, word_lines)
+                            if word_lines:
+                                mac.stage_row(tokens0, tokens0_hi, vrow)
+                            elif ep.dequant:
+                                mac.stage_row(out, out_hi, vrow)
+                            else:
+                                mac.stage_row(acc, acc_hi, vrow)
+                    _emit_line_stores(s, word_lines, line, vmo, vbr, Y, residual, out_scale, out_zp)
+                else:
+                    mac.unpack_block_row(vbr, "", tokens0, tokens0_hi, token_major)
+                    if s.rows_per_task >= 2:
+                        mac.unpack_block_row(vbr + 1, "_r1", tokens1, tokens1_hi, token_major)
+                    if s.rows_per_task == 4:
+                        mac.unpack_block_row(vbr + 2, "_r2", tokens2, tokens2_hi, token_major)
+                        mac.unpack_block_row(vbr + 3, "_r3", tokens3, tokens3_hi, token_major)
+                    if ep.transposed_out:
+                        for r in range(4):
+                            with T.sblock("store_t"):
+                                vr = T.axis.remap("S", [r])
+                                Y[vbr * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
+                                    [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]],
+                                    _NATURAL,
+                                )
+                    if not ep.transposed_out:
+                        mac.store_tokens(
+                            [tokens0, tokens1, tokens2, tokens3][: s.rows_per_task],
+                            2,
+                            lambda vtv, vt: vmo * 64 + unpack_tile_token(vtv, vt),
+                            "",
+                            vbr * 4,
+                        )
+                        mac.store_tokens(
+                            [tokens0_hi, tokens1_hi, tokens2_hi, tokens3_hi][: s.rows_per_task],
+                            2,
+                            lambda vtv, vt: vmo * 64 + unpack_tile_token(2 + vtv, vt),
+                            "_hi",
+                            vbr * 4,
+                        )
+
+    return main
+
+
+# ----------------------------------------------------------------------------- 16/32/48-token tiles
+
+
+def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
+    """16, 32 or 48-token tiles: a group's 4 input channels gathered and interleaved into VNNI
+    order by one two-source shuffle (``vinserti64x4`` + ``vpermt2b``), token tails clamped."""
+    ep = s.ep
+    mac = _macros()
+    tv_per_tile, n_vec = s.tv_per_tile, s.n_vec
+    # Two token vectors at once when every tile holds whole pairs (no clamped tail vector):
+    # 32-byte rows give 2 loads + 2 vinserti64x4 + 2 vpermt2b per pair instead of 4 + 4 + 2.
+    pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
+    n_pack = tv_per_tile // pack_tv
+    interleave = [
+        c * LANES * pack_tv + v * LANES + t
+        for v in range(pack_tv)
+        for t in range(LANES)
+        for c in range(4)
+    ]
+
+    @T.prim_func(s_tir=True)
+    def main(
+        XT: T.Buffer((s.k, s.mp), "uint8"),
+        x_scale: T.Buffer((1,), "float32"),
+        x_zp: T.Buffer((1,), "int32"),
+        w_data: T.Buffer((s.g, 4, 4), "int8"),
+        w_xt_offsets: T.Buffer((s.g, 4), "int32"),
+        w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
+        w_scale: T.Buffer((s.n,), "float32"),
+        w_row_sum: T.Buffer((s.n,), "int32"),
+        bias: T.Buffer((s.n,), "float32"),
+        residual: T.Buffer((s.m, s.n), "float32"),
+        out_scale: T.Buffer((1,), "float32"),
+        out_zp: T.Buffer((1,), "int32"),
+        Y: T.Buffer(s.y_shape, ep.out_dtype),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for p in T.parallel(s.nb * s.n_tiles):
+            with T.sblock("tile"):
+                vbr = T.axis.spatial(s.nb, s.tile_block_row(p))
+                vmo = T.axis.spatial(s.n_tiles, s.tile_token_tile(p))
+                T.reads(
+                    whole_regions(
+                        XT,
+                        w_data,
+                        w_xt_offsets,
+                        w_group_ptr,
+                        *epilogue_inputs(
+                            ep,
+                            True,
+                            x_scale,
+                            x_zp,
+                            w_scale,
+                            w_row_sum,
+                            bias,
+                            residual,
+                            out_scale,
+                            out_zp,
+                        ),
+                    )
+                )
+                T.writes(whole_regions(Y))
+                acc = T.alloc_buffer((4, s.token_tile), "int32")
+                packed = T.alloc_buffer((tv_per_tile, LANES, 4), "uint8")
+                out = T.alloc_buffer((4, s.token_tile), s.tile_dtype)
+                tokens = T.alloc_buffer((tv_per_tile, 64), s.tile_dtype if ep.dequant else "int32")
+                XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)  # rows by offset
                 for r, tv in T.grid(4, tv_per_tile):
                     with T.sblock("init"):
                         vr, vtv = T.axis.remap("SS", [r, tv])
-                        acc[vr, T.ramp(vtv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                        acc[vr, T.ramp(vtv * LANES, 1, LANES)] = T.broadcast(T.int32(0), LANES)
                 for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
                     for pu in range(n_pack):
                         with T.sblock("pack"):
-                            vg = T.axis.opaque(g, gi)
+                            vg = T.axis.opaque(s.g, gi)
                             vpu = T.axis.spatial(n_pack, pu)
-                            T.reads(XT[0:k, 0:mp], w_xt_offsets[vg, 0:4])
-                            T.writes(packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0:16, 0:4])
+                            T.reads(XT[0 : s.k, 0 : s.mp], w_xt_offsets[vg, 0:4])
+                            T.writes(packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0:LANES, 0:4])
                             if vpu == 0:
-                                prefetch_weights(w_data, w_xt_offsets, vg)
+                                mac.prefetch_weights(vg)
                             packed.vstore(
                                 [vpu * pack_tv, 0, 0],
                                 T.Shuffle(
@@ -838,9 +739,9 @@ def bsr_dense_int8_4x1(
                                                 + T.min(
                                                     vmo * tv_per_tile + vpu * pack_tv, n_vec - 1
                                                 )
-                                                * 16,
+                                                * LANES,
                                                 1,
-                                                16 * pack_tv,
+                                                LANES * pack_tv,
                                             )
                                         ]
                                         for c in range(4)
@@ -848,41 +749,25 @@ def bsr_dense_int8_4x1(
                                     interleave,
                                 ),
                             )
-                    dot_lanes(acc, packed, tv_per_tile, 0, "dot", gi, w_data)
-                epilogue_lanes(
-                    acc,
-                    out,
-                    tv_per_tile,
-                    "epilogue",
-                    vbr,
-                    x_scale,
-                    x_zp,
-                    w_scale,
-                    w_row_sum,
-                    bias,
-                    out_scale,
-                    out_zp,
-                )
+                    mac.dot_lanes(acc, packed, tv_per_tile, 0, "dot", gi)
+                mac.epilogue_lanes(acc, out, tv_per_tile, "epilogue", vbr)
                 if ep.transposed_out:
                     for r, tv in T.grid(4, tv_per_tile):
                         with T.sblock("store_t"):
                             vr, vtv = T.axis.remap("SS", [r, tv])
                             if vmo * tv_per_tile + vtv < n_vec:
-                                Y[vbr * 4 + vr, T.ramp((vmo * tv_per_tile + vtv) * 16, 1, 16)] = (
-                                    out[vr, T.ramp(vtv * 16, 1, 16)]
-                                )
+                                Y[
+                                    vbr * 4 + vr,
+                                    T.ramp((vmo * tv_per_tile + vtv) * LANES, 1, LANES),
+                                ] = out[vr, T.ramp(vtv * LANES, 1, LANES)]
                 if not ep.transposed_out:
-                    token_major_lanes(acc, out, tokens, tv_per_tile, "")
-                    store_tokens(
+                    mac.token_major_lanes(acc, out, tokens, tv_per_tile, "")
+                    mac.store_tokens(
                         [tokens],
                         tv_per_tile,
-                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * 16 + vt,
+                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * LANES + vt,
                         "",
                         vbr * 4,
-                        Y,
-                        residual,
-                        out_scale,
-                        out_zp,
                     )
 
-    return drop_unused_params(main)
+    return main

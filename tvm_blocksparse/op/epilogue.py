@@ -111,8 +111,8 @@ _EXP_P = (
 def exp_f32(x, lanes: int):
     """Vectorizable exp (LLVM scalarizes ``llvm.exp`` on vectors into libm calls). Inputs above
     88 are clamped; below -87 the result is exactly 0 (softmax's masked scores): a denormal
-    result there made every later multiply by it ~2x slower end to end (measured on BERT-Base
-    with padded tokens: 46 ms vs 29 ms, 1 thread)."""
+    result there made every later multiply by it slow: padded BERT-Base ran 1.6x slower
+    (bench/README.md, "Decisions")."""
     underflow = x < fconst(-87.0, lanes)
     x = T.max(T.min(x, fconst(88.0, lanes)), fconst(-87.0, lanes))
     n = T.floor(x * fconst(1.44269504088896341, lanes) + fconst(0.5, lanes))
@@ -133,10 +133,9 @@ def exp_f32(x, lanes: int):
 #: +-GELU_FAST_CLIP)``, i.e. ``0.5 * erf(x / sqrt 2)`` as a (3, 3)-degree rational in ``xc^2``
 #: (coefficients ascending; fitted here by iteratively reweighted least squares to erf on [0, 4],
 #: max |error of erf| 2.1e-5, so |error of GELU| <= 2.1e-5 * max(1, |x|)). 13 vector ops per 16
-#: values against
-#: ~21 for the float32-exact form: GELU bounded the FFN1 epilogue by the vector ALU ports (1 thread:
-#: 1024x256x128 at 90 % took 63 us with it, 30 us without). The INT8 output's quantization step
-#: (range / 255) is ~100x larger than this error; FP32 kernels keep :func:`gelu_f32`.
+#: values against ~21 for the float32-exact form, which bounded the FFN1 epilogue by the vector
+#: ALU ports (bench/README.md, "Decisions"). The INT8 output's quantization step (range / 255)
+#: is ~100x larger than this error; FP32 kernels keep :func:`gelu_f32`.
 GELU_FAST_P = (
     0.39889654517173767,
     0.0308657418936491,
@@ -168,8 +167,8 @@ def gelu_f32(x, lanes: int, fast: bool = False):
 
 def requant_u8(y, out_scale, out_zp, lanes: int):
     """``clip(rint(y * (1 / out_scale)) + out_zp, 0, 255)`` as u8, the reciprocal in float32 (as
-    fbgemm does; :func:`tvm_blocksparse.format.quantize_activation_u8` is the numpy twin). A
-    ``vdivps zmm`` per 16 values bounded every quantize pass: 1024 x 128 took 26 us."""
+    fbgemm does; :func:`tvm_blocksparse.format.quantize_activation_u8` is the numpy twin): a
+    ``vdivps zmm`` per 16 values bounded every quantize pass."""
     if lanes == 16:
         # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
         # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.

@@ -22,8 +22,7 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
     ``x_scale f32[1]``, ``x_zp i32[1]``. ``K % 64 == 0``. Row chunks in parallel; per row three
     16-lane passes over ``X`` (mean; variance around it; normalize with running min/max in 4
     independent chains), so the range costs no pass of its own: in BERT every LayerNorm but the
-    last feeds a Linear. TVM's legalized LayerNorm took 24 us on 128 x 768 (1 thread), the range
-    pass 7 more."""
+    last feeds a Linear (bench/README.md, "Decisions")."""
     if k % 64:
         raise ValueError(f"layer_norm_qparams needs K % 64 == 0, got {k=}")
     kv = k // 16

@@ -28,11 +28,10 @@ def quantize_transpose_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
 
     With ``K % 16 == 0`` each task takes a 16 tokens x 16 channels tile: 16 contiguous row
     loads, quantized in zmm, then a byte transpose in registers and 16 16-byte stores (the
-    plain form gathers 16 floats K apart per vector: measured 0.31 ms against 0.09 ms for the
-    tiled form on 128 x 3072, 1 thread). The transpose is spelled out as 4 ``vpermb`` (4 tokens
-    x 16 channels -> 16 channels x 4 tokens, one dword each) and a 4 x 4 dword transpose by
-    ``unpack`` shuffles: one 256-byte shuffle left LLVM ~80 blend/permute ops per tile (128 x 768:
-    17.9 -> 12.7 us). Other K use the plain form."""
+    plain form gathers 16 floats K apart per vector, 3.4x slower). The transpose is spelled out
+    as 4 ``vpermb`` (4 tokens x 16 channels -> 16 channels x 4 tokens, one dword each) and a
+    4 x 4 dword transpose by ``unpack`` shuffles: one 256-byte shuffle left LLVM ~80
+    blend/permute ops per tile (bench/README.md, "Decisions"). Other K use the plain form."""
     mp = padded_tokens(m)
     if k % 16:
         return _quantize_transpose_u8_plain(m, k)
@@ -195,10 +194,9 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
 
     ``X f32[M, K]`` -> ``x_scale f32[1]``, ``x_zp i32[1]`` covering ``[min(X, 0), max(X, 0)]``,
     in float32 arithmetic exactly as :func:`tvm_blocksparse.format.dynamic_activation_qparams`.
-    Row chunks in parallel (a serial version left the second core idle for 0.6 ms per BERT-Base
-    inference), each with 4 independent 16-lane min and max chains: with one chain every vector
-    waited for the previous ``vminps`` (4 cycles), 16 B per cycle, ~48 us on 3072 x 128 in
-    BERT-Base; then one serial combine."""
+    Row chunks in parallel (a serial version left the second core idle), each with 4
+    independent 16-lane min and max chains (with one chain every vector waited for the previous
+    ``vminps``); then one serial combine (bench/README.md, "Decisions")."""
     kv = k // 16
     kv4 = kv // 4 * 4
     k16 = kv * 16
@@ -262,7 +260,7 @@ def quantize_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
     kernels' input, and a 4x1 kernel's ``XT`` from a producer that stored ``X^T``).
     Parameters: ``X f32[M, K]``, ``x_scale f32[1]``, ``x_zp i32[1]``, ``Xq u8[M, K]``.
     Rows in parallel, written as 16-lane vectors (the scalar form, vectorized by the schedule,
-    ran 0.10 ms on 1024 x 128, 1 thread: ~6x slower)."""
+    was ~6x slower (bench/README.md, "Decisions"))."""
     k16 = k // 16
 
     @T.prim_func(s_tir=True)
