@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tvm
 from conftest import requires_isa
+from tvm import relax
+from tvm_blocksparse.relay_passes.kernel_calls import layer_report
 
 import tvm_blocksparse as tb
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+from tvm_blocksparse.onnx_import import import_onnx
 
 
 @requires_isa("avx512_vnni")
@@ -64,3 +68,64 @@ def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     out = compiled.run(feeds)[0]
     cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
     assert cos.min() >= 0.99, cos.min()
+
+
+def _calls(mod) -> list[str]:
+    names = []
+    call_tir = tvm.ir.Op.get("relax.call_tir")
+
+    def visit(e):
+        if isinstance(e, relax.Call) and e.op.same_as(call_tir):
+            names.append(e.args[0].name_hint)
+
+    relax.analysis.post_order_visit(mod["main"], visit)
+    return names
+
+
+def _rewrite(model, upto, static_ranges=None):
+    """The rewrite phase's first ``upto`` passes (IR only: runs on any host)."""
+    from tvm_blocksparse.pipeline import rewrite_passes
+
+    mod, *_ = import_onnx(model, 1, 16)
+    passes = rewrite_passes("int8", static_ranges=static_ranges)[:upto]
+    return tvm.transform.Sequential(passes)(mod)
+
+
+def test_ffn1_is_re_emitted_to_store_ffn2_input_transposed_in_the_ir():
+    """Dynamic ranges: FFN2's quantize-transpose of FFN1's token-major output becomes FFN1
+    storing Y^T in float32, its range pass and a plain quantize; the report follows the callee."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # hidden 128, FFN 512, 16 tokens
+    before, after = _rewrite(model, 2), _rewrite(model, 3)
+    assert any(c.startswith("quantize_transpose_u8_m16_k512") for c in _calls(before))
+    calls = _calls(after)
+    assert not any(c.startswith("quantize_transpose_u8_m16_k512") for c in calls)
+    assert calls.count("int8_4x1_f32t_m16_n512_k128") == 2  # both layers' FFN1
+    assert any(c.startswith("dynamic_qparams_m512_k16") for c in calls)
+    assert any(c.startswith("quantize_u8_m512_k16") for c in calls)
+    ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
+    assert [d.callee for d in ffn1] == ["int8_4x1_f32t_m16_n512_k128"] * 2
+
+
+def test_static_ranges_make_ffn1_requantize_into_ffn2_input():
+    from tvm_blocksparse.onnx_import import calibrate_linear_inputs
+
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    ranges = calibrate_linear_inputs(model, [random_inputs(1, 16, vocab=1000, seed=3)], 1, 16)
+    calls = _calls(_rewrite(model, 3, ranges))
+    assert calls.count("int8_4x1_u8t_m16_n512_k128") == 2
+    assert not any(
+        c.startswith(("quantize_transpose_u8_m16_k512", "quantize_u8_m512", "dynamic_qparams"))
+        for c in calls
+    )
+
+
+def test_layer_norms_measure_the_range_of_what_they_feed():
+    """After LayerNormQParams + SparsifyLinear: no range pass on a LayerNorm's output (Q/K/V and
+    FFN1 take the LayerNorm's qparams); the range passes left are those of the attention output
+    and of FFN1's output (until ProducerTranspose moves the latter)."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    calls = _calls(_rewrite(model, 2))
+    assert calls.count("layer_norm_qparams_m16_k128") >= 2
+    assert sorted(c for c in calls if c.startswith("dynamic_qparams")) == (
+        ["dynamic_qparams_m16_k128"] * 2 + ["dynamic_qparams_m16_k512"] * 2
+    )

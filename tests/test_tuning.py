@@ -141,3 +141,22 @@ def test_tune_smoke_then_compile_with_the_database(tmp_path):
     assert json.load(open(os.path.join(work, tuning.TASKS_FILE))).keys() == {
         r["kernel"] for r in rows
     }
+
+
+def test_tasks_are_the_linear_kernels_in_the_rewritten_ir():
+    """Extraction reads the IR after the rewrite phase: the transposed FFN1 that FFN2 reads is a
+    task, the token-major FFN1 it replaced is not (it is never called)."""
+    from tvm_blocksparse.bert_onnx import make_bert_onnx
+
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    target = {"kind": "llvm", "mcpu": "icelake-server", "num-cores": 2}  # built for, never run
+    tasks = tuning.extract_tasks(model, seq_len=16, dtype="int8", target=target)
+    keys = {t.key: t.layers for t in tasks}
+    assert keys == {
+        "int8_4x1_m16_n128_k128_float32_bias": 4,  # Q, V (x2 layers)
+        "int8_4x1_m16_n128_k128_float32_bias_t": 2,  # K, stored transposed for attention
+        "int8_4x1_m16_n128_k128_float32_bias_residual": 2,  # attention output
+        "int8_4x1_m16_n512_k128_float32_bias_gelu_t": 2,  # FFN1, stored transposed for FFN2
+        "int8_4x1_m16_n128_k512_float32_bias_residual": 2,  # FFN2
+    }
+    assert all(set(t.arrays) >= {"w_data", "w_xt_offsets", "w_group_ptr"} for t in tasks)

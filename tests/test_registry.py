@@ -1,0 +1,94 @@
+"""The kernel registry: one spec per (kind, ISA level), lookups by target, the per-layer choice."""
+
+import numpy as np
+import pytest
+
+from tvm_blocksparse import registry
+from tvm_blocksparse.op.epilogue import Epilogue
+
+ZEN3 = {"kind": "llvm", "mcpu": "znver3"}
+ICX = {"kind": "llvm", "mcpu": "icelake-server"}
+
+
+def test_every_kind_is_registered_once_per_level():
+    assert registry.kinds() == ["fp32_1x16", "int8_16x4", "int8_4x1", "int8_dense"]
+    assert {(s.kind, s.isa.name) for s in registry.specs()} == {
+        ("int8_4x1", "avx512_vnni"),
+        ("int8_16x4", "avx512_vnni"),
+        ("int8_dense", "avx512_vnni"),
+        ("fp32_1x16", "avx2"),
+    }
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(registry.INT8_4X1)
+    with pytest.raises(ValueError, match="unknown kernel kind='int4'"):
+        registry.lookup("int4")
+
+
+def test_lookup_by_target_and_the_level_it_needs():
+    assert registry.lookup("int8_4x1", ICX) is registry.INT8_4X1
+    assert registry.lookup("fp32_1x16", ZEN3) is registry.FP32_1X16  # 16-lane FP32 runs on AVX2
+    with pytest.raises(
+        RuntimeError, match=r"kernel int8_4x1 needs avx512_vnni; target .* has avx2"
+    ):
+        registry.lookup("int8_4x1", ZEN3)
+    assert not registry.available("int8_dense", ZEN3) and registry.available("int8_dense", ICX)
+    assert (
+        registry.sparse_kind("int8", "4x1") == "int8_4x1"
+        and registry.sparse_kind("fp32", "4x1") is None
+    )
+    assert registry.sparse_blocks("int8") == ["16x4", "4x1"] and registry.sparse_blocks("fp32") == [
+        "1x16"
+    ]
+    assert registry.sparse_kinds() == {"int8_4x1", "int8_16x4", "fp32_1x16"}
+
+
+@pytest.mark.parametrize(
+    "dtype, block, n, k, sparsity, kernel, reason",
+    [
+        ("int8", "4x1", 768, 768, 0.9, "int8_4x1", ""),
+        ("int8", "4x1", 768, 768, 0.5, "int8_dense", ""),
+        ("int8", "4x1", 768, 30, 0.9, "unchanged", "INT8 kernels need K_in % 4 == 0 (K_in=30)"),
+        (
+            "int8",
+            "16x4",
+            40,
+            64,
+            0.9,
+            "unchanged",
+            "dense INT8 kernel needs N_out % 16 == 0 (N_out=40)",
+        ),
+        (
+            "int8",
+            "16x4",
+            36,
+            64,
+            0.9,
+            "unchanged",
+            "dense INT8 kernel needs N_out % 16 == 0 (N_out=36)",
+        ),
+        ("fp32", "1x16", 768, 768, 0.5, "tvm_dense", "block sparsity 0.50 < 0.7"),
+        ("fp32", "1x16", 40, 64, 0.9, "tvm_dense", "fp32_1x16 needs N_out % 16 == 0 (N_out=40)"),
+        ("fp32", "1x16", 768, 768, 0.9, "fp32_1x16", ""),
+    ],
+)
+def test_choose_linear_kernel(dtype, block, n, k, sparsity, kernel, reason):
+    choice = registry.choose_linear_kernel(dtype, block, n, k, sparsity, 0.7, ICX)
+    assert (choice.kernel, choice.reason) == (kernel, reason)
+
+
+def test_default_config_and_tuning_variants_come_from_the_spec():
+    ep = Epilogue("float32", bias=True, residual=True)
+    spec = registry.INT8_4X1
+    one, two = (
+        spec.default_config(128, 768, 768, ep),
+        spec.default_config(128, 768, 768, ep, threads=2),
+    )
+    assert (one.token_tile, one.token_chunk, one.row_groups) == (64, 1, 1) and two.row_groups == 2
+    assert one.stage_lines and one.rows_per_task == 1  # residual: staged output lines
+    variants = spec.tuning_variants(128, 768, 768, ep)
+    assert variants[0].row_groups == 1 and {v.token_tile for v in variants} == {16, 32, 48, 64}
+    assert registry.FP32_1X16.default_config(37, 64, 64, Epilogue()).staged
+    arrays = registry.INT8_16X4.prepare_weight(
+        np.zeros((32, 16), np.int8), 4
+    )  # all-zero: one zero block
+    assert registry.INT8_16X4.block_count(arrays) == 1 and not arrays["w_data"].any()
