@@ -19,6 +19,7 @@ from tvm_blocksparse.isa import AMX_INT8, target_has
 from tvm_blocksparse.isa.amx import amx_granted
 from tvm_blocksparse.op.attention import attention_f32_ref, attention_int8, attention_int8_ref
 from tvm_blocksparse.target import host_target
+from tvm_blocksparse.testing import min_token_cosine, onnxruntime_outputs
 
 MASKED = np.finfo(np.float32).min  # what BERT exporters add for a padded key
 
@@ -66,8 +67,7 @@ def test_attention_int8_is_close_to_float_attention():
     q, kt, v, mask = _inputs(s, heads, d, seed=1, spread=1.5, pad=5)
     out = _run(s, heads, d, 0.125, (q, kt, v, mask))
     ref = attention_f32_ref(q, kt, v, mask, heads, 0.125)
-    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
-    assert cos.min() >= 0.999, cos.min()
+    assert min_token_cosine(out, ref) >= 0.999
     # a masked key gets no weight: swapping the masked rows of V (same per-head range) changes
     # nothing
     v2 = v.copy()
@@ -104,12 +104,10 @@ def test_attention_int8_refuses_shapes_it_cannot_tile():
 
 @requires_isa("avx512_vnni")
 def test_bert_mini_attention_runs_int8_and_stays_accurate():
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
-        None, feeds
-    )[0]
+    ref = onnxruntime_outputs(model, feeds)[0]
     fused = tb.compile(model, seq_len=64, dtype="int8")
     fp32_attention = tb.compile(model, seq_len=64, dtype="int8", int8_attention=False)
     assert fused.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
@@ -129,8 +127,7 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     assert not any(name.startswith("softmax") for name in rules)  # no FP32 softmax left
     outs = [m.run(feeds)[0] for m in (fused, fp32_attention)]
     for out in outs:
-        cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
-        assert cos.min() >= 0.99, cos.min()
+        assert min_token_cosine(out, ref) >= 0.99
     assert not np.array_equal(outs[0], outs[1])  # the switch really changes the attention path
 
 
@@ -138,18 +135,15 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
 def test_dense_k_projection_still_gets_int8_attention():
     """Below the threshold the K projection is our dense kernel, which stores K token-major:
     the rewrite then transposes K in front of the kernel instead of giving up."""
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     model = make_bert_onnx("tiny", seed=3, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 32, pad=3, seed=4)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
-        None, feeds
-    )[0]
+    ref = onnxruntime_outputs(model, feeds)[0]
     compiled = tb.compile(model, seq_len=32, dtype="int8", sparsity_threshold=0.95)
     assert {d["kernel"] for d in compiled.report} == {"int8_dense"}
     assert compiled.metadata["attention"] == {"int8_fused": 2, "left_fp32": []}
     out = compiled.run(feeds)[0]
-    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
-    assert cos.min() >= 0.99, cos.min()
+    assert min_token_cosine(out, ref) >= 0.99
 
 
 @requires_isa("avx512_vnni")

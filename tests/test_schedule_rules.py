@@ -19,7 +19,7 @@ from tvm_blocksparse.schedules.cpu_rules import (
 import tvm_blocksparse  # noqa: F401  (registers the pipeline and the erf/exp lowering)
 from tvm_blocksparse.pipeline import legalize_passes, schedule_passes
 from tvm_blocksparse.target import host_target
-from tvm_blocksparse.testing import gelu_ref
+from tvm_blocksparse.testing import gelu_ref, onnxruntime_outputs
 
 SEQ_LENS = [1, 7, 37, 128]
 #: Structure and assembly are checked on AVX-512 code (compiled, never run); numerics run on the
@@ -243,15 +243,13 @@ def test_failing_rule_falls_back_to_tvm_default():
 
 @pytest.mark.parametrize("seq_len", [37, 128])
 def test_bert_mini_dense_fp32_matches_onnxruntime(seq_len):
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
     from tvm_blocksparse.onnx_import import import_onnx
 
     model = make_bert_onnx("bert-mini", seed=1)
     feeds = random_inputs(1, seq_len, pad=5, seed=2)
-    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
-        None, feeds
-    )[0]
+    ref = onnxruntime_outputs(model, feeds)[0]
     mod, names, _, _ = import_onnx(model, 1, seq_len)
     rules = ApplyScheduleRules()
     ex = tvm.compile(

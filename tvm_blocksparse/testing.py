@@ -85,6 +85,21 @@ def fp32_linear_ref(x, weight, ep: Epilogue, bias=None, residual=None) -> np.nda
     return _float_epilogue_ref(y, ep, bias, residual, None)
 
 
+def onnxruntime_outputs(model, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The reference: ``model`` (a ModelProto) run by ONNX Runtime's CPU provider."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def min_token_cosine(out: np.ndarray, ref: np.ndarray) -> float:
+    """The smallest cosine similarity between ``out`` and ``ref`` over their last axis (tokens'
+    hidden states)."""
+    cos = (out * ref).sum(-1) / (np.linalg.norm(out, axis=-1) * np.linalg.norm(ref, axis=-1))
+    return float(cos.min())
+
+
 def time_calls(
     fn: Callable[[], object], min_time: float, min_calls: int = 3
 ) -> tuple[list[float], list[float]]:

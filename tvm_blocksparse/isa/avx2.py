@@ -79,22 +79,28 @@ def avx2_token8_w4_desc(
                 C[vt] = C[vt] + T.cast(A[vt, vc], "int32") * T.cast(B[vc], "int32")
 
 
-@T.prim_func(s_tir=True)
-def avx2_token8_w4_impl(
-    A: T.Buffer((8, 4), "uint8", offset_factor=1),
-    B: T.Buffer((4,), "int8", offset_factor=1),
-    C: T.Buffer((8,), "int32", offset_factor=1),
-) -> None:
-    with T.sblock("root"):
-        T.reads(C[0:8], A[0:8, 0:4], B[0:4])
-        T.writes(C[0:8])
-        C[T.ramp(T.int32(0), 1, 8)] = dot_u8s8(
-            C.vload([0], dtype="int32x8"),
-            A.vload([0, 0], dtype="uint8x32"),
-            broadcast_4_bytes(B.vload([0], dtype="int8x4")),
-        )
+def token8_w4_impl(dot):
+    """The impl of an 8-token x 4-input dot step: ``C = dot(C, A as u8x32, B broadcast as s8x32)``
+    (its desc is :func:`avx2_token8_w4_desc`; AVX-VNNI passes its ``vpdpbusd``)."""
+
+    @T.prim_func(s_tir=True)
+    def impl(
+        A: T.Buffer((8, 4), "uint8", offset_factor=1),
+        B: T.Buffer((4,), "int8", offset_factor=1),
+        C: T.Buffer((8,), "int32", offset_factor=1),
+    ) -> None:
+        with T.sblock("root"):
+            T.reads(C[0:8], A[0:8, 0:4], B[0:4])
+            T.writes(C[0:8])
+            C[T.ramp(T.int32(0), 1, 8)] = dot(
+                C.vload([0], dtype="int32x8"),
+                A.vload([0, 0], dtype="uint8x32"),
+                broadcast_4_bytes(B.vload([0], dtype="int8x4")),
+            )
+
+    return impl
 
 
 TensorIntrin.register(
-    AVX2_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx2_token8_w4_impl, override=True
+    AVX2_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, token8_w4_impl(dot_u8s8), override=True
 )

@@ -18,7 +18,7 @@ from tvm.s_tir import TensorIntrin
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import AVX_VNNI
-from tvm_blocksparse.isa.avx2 import avx2_token8_w4_desc, broadcast_4_bytes
+from tvm_blocksparse.isa.avx2 import avx2_token8_w4_desc, token8_w4_impl
 
 #: 32-bit lanes of a ymm vector.
 LANES = AVX_VNNI.lanes
@@ -37,22 +37,6 @@ def vpdpbusd(acc, act_u8x32, weight_i8x32):
     )
 
 
-@T.prim_func(s_tir=True)
-def avx_vnni_token8_w4_impl(
-    A: T.Buffer((8, 4), "uint8", offset_factor=1),
-    B: T.Buffer((4,), "int8", offset_factor=1),
-    C: T.Buffer((8,), "int32", offset_factor=1),
-) -> None:
-    with T.sblock("root"):
-        T.reads(C[0:8], A[0:8, 0:4], B[0:4])
-        T.writes(C[0:8])
-        C[T.ramp(T.int32(0), 1, 8)] = vpdpbusd(
-            C.vload([0], dtype="int32x8"),
-            A.vload([0, 0], dtype="uint8x32"),
-            broadcast_4_bytes(B.vload([0], dtype="int8x4")),
-        )
-
-
 TensorIntrin.register(
-    AVX_VNNI_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, avx_vnni_token8_w4_impl, override=True
+    AVX_VNNI_TOKEN8_W4_INTRIN, avx2_token8_w4_desc, token8_w4_impl(vpdpbusd), override=True
 )
