@@ -39,7 +39,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     static_shape,
 )
 
-from tvm_blocksparse.isa import AMX_INT8, target_has
+from tvm_blocksparse.isa import AMX_INT8, AVX512_VNNI, isa_level, target_has
 from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
 
 
@@ -133,6 +133,10 @@ class _Fuse:
         return relax.op.reshape(call, [1, s, heads, d])
 
     def _why_not(self, expr, m) -> str:
+        target = tvm.target.Target.current(allow_none=True)
+        if target is not None and not target_has(AVX512_VNNI, target):
+            level = getattr(isa_level(target), "name", "none")
+            return f"the INT8 attention kernel needs avx512_vnni (this target: {level})"
         out = static_shape(expr)
         if out is None or len(out) != 4 or out[0] != 1:
             return f"attention output {out}: batch 1 only"

@@ -92,6 +92,7 @@ class ProducerTranspose:
                 ):
                     return expr
                 static = isinstance(args["x_scale"], tvm.ir.expr.Constant)
+                zmm = registry.lookup(meta["kind"]).isa.vector_bits == 512
                 if static:  # the producer requantizes into this layer's XT: no float round trip
                     args["XT"] = self.reemit(
                         kernels,
@@ -120,7 +121,7 @@ class ProducerTranspose:
                     )
                     args["XT"] = relax.call_tir(
                         kernels.add(
-                            quantize.quantize_u8(k, m), f"quantize_u8_m{k}_k{m}", "quantize_u8"
+                            quantize.quantize_u8(k, m, zmm), f"quantize_u8_m{k}_k{m}", "quantize_u8"
                         ),
                         [x_in, args["x_scale"], args["x_zp"]],
                         relax.TensorType((k, m), "uint8"),

@@ -312,6 +312,7 @@ class _Rewrite:
             values["residual"] = (
                 relax.op.reshape(residual, (m, n)) if len(x_shape) != 2 else residual
             )
+        zmm = spec.isa.vector_bits == 512  # quantize with AVX-512 conversions, or plain vector ops
         if not spec.int8:
             values["X"] = x2d
         else:
@@ -337,7 +338,7 @@ class _Rewrite:
                     )
             if spec.activation == "XT":
                 values["XT"] = self.call_op(
-                    quantize.quantize_transpose_u8(m, k),
+                    quantize.quantize_transpose_u8(m, k, zmm),
                     f"quantize_transpose_u8_m{m}_k{k}",
                     "quantize_transpose_u8",
                     [x2d, values["x_scale"], values["x_zp"]],
@@ -345,7 +346,7 @@ class _Rewrite:
                 )
             else:
                 values["X"] = self.call_op(
-                    quantize.quantize_u8(m, k),
+                    quantize.quantize_u8(m, k, zmm),
                     f"quantize_u8_m{m}_k{k}",
                     "quantize_u8",
                     [x2d, values["x_scale"], values["x_zp"]],

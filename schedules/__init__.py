@@ -6,6 +6,8 @@ One function per kernel; the default build and the MetaSchedule space call the s
 from .bsr_dense import (
     schedule_bsr_dense_fp32_1x16,
     schedule_bsr_dense_int8_4x1,
+    schedule_bsr_dense_int8_4x1_avx2,
+    schedule_bsr_dense_int8_4x1_avx_vnni,
     schedule_out_lane_kernel,
     schedule_quantize_transpose_u8,
 )

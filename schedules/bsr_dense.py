@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from tvm.s_tir import Schedule
 
+from tvm_blocksparse.isa.avx2 import AVX2_TOKEN8_W4_INTRIN
 from tvm_blocksparse.isa.avx512 import VNNI_OUT16_X4_INTRIN, VNNI_TOKEN16_W4_INTRIN
+from tvm_blocksparse.isa.avx_vnni import AVX_VNNI_TOKEN8_W4_INTRIN
 from tvm_blocksparse.isa.common import FMA_OUT16_F32_INTRIN
 
 
@@ -53,18 +55,20 @@ def split_parallel_tiles(sch: Schedule, factors) -> None:
 
 
 def schedule_bsr_dense_int8_4x1(
-    sch: Schedule, unroll: bool = True, parallel_split=None
+    sch: Schedule, unroll: bool = True, parallel_split=None, intrin: str = VNNI_TOKEN16_W4_INTRIN
 ) -> Schedule:
-    """Tensorize the 4x1 kernel's ``dot`` (16 tokens x 4 inputs, one output channel) with
-    ``vpdpbusd`` on a broadcast weight dword; unroll the 4-channel x token-tile register tile.
-    ``parallel_split``: see :func:`split_parallel_tiles` (None: one tile per parallel task)."""
+    """Tensorize the 4x1 kernel's ``dot`` (one vector of tokens x 4 inputs, one output channel)
+    with ``intrin`` on a broadcast weight dword (``vpdpbusd`` zmm by default; the 8-token
+    intrinsics of :mod:`tvm_blocksparse.isa.avx2` / ``avx_vnni`` for 8-lane kernels); unroll the
+    4-channel x token-tile register tile. ``parallel_split``: see :func:`split_parallel_tiles`
+    (None: one tile per parallel task)."""
     split_parallel_tiles(sch, parallel_split)
     # a 64-token tile has "dot" and "dot_hi" (two accumulator halves), and so on for every block
     # row a task computes ("dot_r1", "dot_hi_r1", ...)
     names = _block_names(sch)
     for name in (n for n in names if n.startswith("dot")):
         tv, r, t, _ = sch.get_loops(sch.get_sblock(name))[-4:]
-        sch.tensorize(t, VNNI_TOKEN16_W4_INTRIN)
+        sch.tensorize(t, intrin)
         if unroll:
             sch.unroll(tv)
             sch.unroll(r)
@@ -75,6 +79,16 @@ def schedule_bsr_dense_int8_4x1(
             elif name.startswith(("init", "epilogue", "transpose", "store", "stage")):
                 _unroll_inner(sch, name)
     return sch
+
+
+def schedule_bsr_dense_int8_4x1_avx2(sch: Schedule, unroll: bool = True, parallel_split=None):
+    """The 8-lane 4x1 kernel on AVX2: ``vpmaddubsw`` + ``vpmaddwd`` + ``vpaddd`` per dot step."""
+    return schedule_bsr_dense_int8_4x1(sch, unroll, parallel_split, AVX2_TOKEN8_W4_INTRIN)
+
+
+def schedule_bsr_dense_int8_4x1_avx_vnni(sch: Schedule, unroll: bool = True, parallel_split=None):
+    """The 8-lane 4x1 kernel on AVX-VNNI: one VEX ``vpdpbusd`` ymm per dot step."""
+    return schedule_bsr_dense_int8_4x1(sch, unroll, parallel_split, AVX_VNNI_TOKEN8_W4_INTRIN)
 
 
 def schedule_out_lane_kernel(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:

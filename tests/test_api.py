@@ -73,19 +73,37 @@ def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
     np.testing.assert_array_equal(loaded.run(edge)[0], compiled.run(edge)[0])
 
 
-def test_int8_on_a_target_without_vnni_falls_back_to_fp32():
+def test_int8_below_avx2_falls_back_to_fp32_and_says_why():
+    """Nehalem (SSE4.2, no AVX2): no INT8 kernel is registered at its level; compile warns,
+    records why and builds FP32 (code every x86-64 host here runs)."""
     model = make_bert_onnx("tiny", seed=1, sparsity=0.9, block="4x1")
-    with pytest.warns(
-        UserWarning, match="no INT8 kernel .*avx512_vnni"
-    ):  # Haswell: AVX2 + FMA, which every x86 host here runs
-        compiled = tb.compile(
-            model, seq_len=8, dtype="int8", target={"kind": "llvm", "mcpu": "haswell"}
-        )
+    nehalem = {"kind": "llvm", "mcpu": "nehalem"}
+    with pytest.warns(UserWarning, match=r"\(no listed ISA level\) has no INT8 kernel \(they need"):
+        compiled = tb.compile(model, seq_len=8, dtype="int8", target=nehalem)
     assert compiled.metadata["dtype"] == "fp32" and compiled.metadata["notes"]
-    ref = tb.compile(model, seq_len=8, dtype="fp32").run(random_inputs(1, 8, vocab=1000))[0]
-    np.testing.assert_allclose(
-        compiled.run(random_inputs(1, 8, vocab=1000))[0], ref, rtol=1e-5, atol=1e-5
+    assert compiled.metadata["isa_level"] is None
+    feeds = random_inputs(1, 8, vocab=1000)
+    ref = tb.compile(model, seq_len=8, dtype="fp32").run(feeds)[0]
+    np.testing.assert_allclose(compiled.run(feeds)[0], ref, rtol=1e-5, atol=1e-5)
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("calibrate", [False, True], ids=["dynamic", "static"])
+def test_int8_sparse_model_runs_on_the_hosts_level(calibrate):
+    """INT8 never falls back to FP32 on an x86-64 CPU with AVX2: the 4x1 layers take this
+    level's kernel (zmm on AVX-512 VNNI, ymm on AVX2 / AVX-VNNI) and stay accurate."""
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 32, pad=4, seed=6)
+    calib = (
+        [random_inputs(1, 32, pad=p, seed=s) for s, p in ((10, 0), (11, 6))] if calibrate else None
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no fallback warning
+        compiled = tb.compile(model, seq_len=32, dtype="int8", calibration=calib)
+    assert compiled.metadata["dtype"] == "int8" and compiled.metadata["isa_level"] is not None
+    assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
+    ref = onnxruntime_outputs(model, feeds)[0]
+    assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
 
 
 # ----------------------------------------------------------------------------- inspect / prune /

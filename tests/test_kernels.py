@@ -424,12 +424,16 @@ def test_int8_4x1_asm_packs_token_pairs_from_32_byte_rows():
 
 
 @requires_x86
-def test_int8_requires_vnni_target():
+def test_int8_kernels_need_their_level():
     w = np.ones((16, 16), np.int8)
     with pytest.raises(
-        RuntimeError, match=r"kernel int8_4x1 needs avx512_vnni; target .* has avx2"
+        RuntimeError, match=r"kernel int8_16x4 needs avx512_vnni; target .* has avx2"
     ):
-        linear.build_linear("int8_4x1", w, 4, target=Target({"kind": "llvm", "mcpu": "haswell"}))
+        linear.build_linear("int8_16x4", w, 4, target=Target({"kind": "llvm", "mcpu": "haswell"}))
+    with pytest.raises(
+        RuntimeError, match=r"kernel int8_4x1 needs avx2 or avx512_vnni or avx_vnni"
+    ):
+        linear.build_linear("int8_4x1", w, 4, target=Target({"kind": "llvm", "mcpu": "nehalem"}))
 
 
 def test_bad_kernel_arguments():

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tvm
 
 from tvm_blocksparse import registry
 from tvm_blocksparse.op.epilogue import Epilogue
@@ -12,12 +13,19 @@ ICX = {"kind": "llvm", "mcpu": "icelake-server"}
 
 def test_every_kind_is_registered_once_per_level():
     assert registry.kinds() == ["fp32_1x16", "int8_16x4", "int8_4x1", "int8_dense"]
-    assert {(s.kind, s.isa.name) for s in registry.specs()} == {
-        ("int8_4x1", "avx512_vnni"),
-        ("int8_16x4", "avx512_vnni"),
-        ("int8_dense", "avx512_vnni"),
-        ("fp32_1x16", "avx2"),
+    assert {s.key for s in registry.specs()} == {
+        "int8_4x1/avx512_vnni",
+        "int8_16x4/avx512_vnni",
+        "int8_dense/avx512_vnni",
+        "fp32_1x16/avx2",
+        "int8_4x1/avx2",
+        "int8_dense/avx2",
+        "int8_4x1/avx_vnni",
+        "int8_dense/avx_vnni",
     }
+    assert registry.get("int8_4x1/avx2") is registry.INT8_4X1_AVX2
+    with pytest.raises(ValueError, match="no kernel 'int8_16x4/avx2' registered"):
+        registry.get("int8_16x4/avx2")
     with pytest.raises(ValueError, match="already registered"):
         registry.register(registry.INT8_4X1)
     with pytest.raises(ValueError, match="unknown kernel kind='int4'"):
@@ -26,12 +34,22 @@ def test_every_kind_is_registered_once_per_level():
 
 def test_lookup_by_target_and_the_level_it_needs():
     assert registry.lookup("int8_4x1", ICX) is registry.INT8_4X1
+    assert registry.lookup("int8_4x1", ZEN3) is registry.INT8_4X1_AVX2
+    assert (
+        registry.lookup("int8_4x1", {"kind": "llvm", "mcpu": "alderlake"})
+        is registry.INT8_4X1_AVX_VNNI
+    )
+    assert (
+        registry.lookup("int8_4x1", {"kind": "llvm", "mcpu": "sapphirerapids"}) is registry.INT8_4X1
+    )
     assert registry.lookup("fp32_1x16", ZEN3) is registry.FP32_1X16  # 16-lane FP32 runs on AVX2
     with pytest.raises(
-        RuntimeError, match=r"kernel int8_4x1 needs avx512_vnni; target .* has avx2"
+        RuntimeError, match=r"kernel int8_16x4 needs avx512_vnni; target .* has avx2"
     ):
-        registry.lookup("int8_4x1", ZEN3)
-    assert not registry.available("int8_dense", ZEN3) and registry.available("int8_dense", ICX)
+        registry.lookup("int8_16x4", ZEN3)
+    assert registry.available("int8_dense", ZEN3) and not registry.available("int8_16x4", ZEN3)
+    with tvm.target.Target(ZEN3):  # no target given: the enclosing one's level
+        assert registry.lookup("int8_dense") is registry.INT8_DENSE_AVX2
     assert (
         registry.sparse_kind("int8", "4x1") == "int8_4x1"
         and registry.sparse_kind("fp32", "4x1") is None

@@ -255,14 +255,18 @@ class WeightQuant(NamedTuple):
     row_sum: np.ndarray
 
 
-def quantize_weight_per_channel(weight: np.ndarray) -> WeightQuant:
-    """Symmetric per-output-channel quantization of ``W[N_out, K_in]`` to int8."""
+def quantize_weight_per_channel(weight: np.ndarray, qmax: int = 127) -> WeightQuant:
+    """Symmetric per-output-channel quantization of ``W[N_out, K_in]`` to int8 in
+    ``[-qmax, qmax]`` (64 for kernels whose ``vpmaddubsw`` pair sums must not saturate on
+    full-range u8 activations: 2 x 255 x 64 <= 32767)."""
     weight = np.asarray(weight, np.float32)
     if weight.ndim != 2:
         raise ValueError(f"weight must be 2-D W[N_out, K_in], got shape={weight.shape}")
+    if not 1 <= qmax <= 127:
+        raise ValueError(f"qmax must be in 1..127, got {qmax}")
     amax = np.abs(weight).max(axis=1)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(weight / scale[:, None]), -127, 127).astype(np.int8)
+    scale = np.where(amax > 0, amax / np.float32(qmax), 1.0).astype(np.float32)
+    q = np.clip(np.rint(weight / scale[:, None]), -qmax, qmax).astype(np.int8)
     return WeightQuant(q=q, scale=scale, row_sum=q.sum(axis=1, dtype=np.int32))
 
 

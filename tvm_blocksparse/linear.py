@@ -94,11 +94,17 @@ def _threads_of_current_target() -> int:
 
 
 def kernel_config(
-    kind: str, m: int, n: int, k: int, epilogue: Epilogue, token_tile: int | None = None
+    kind: str,
+    m: int,
+    n: int,
+    k: int,
+    epilogue: Epilogue,
+    token_tile: int | None = None,
+    target=None,
 ):
-    """The default config of ``kind`` for this shape (threads: the enclosing target's), with
-    ``token_tile`` imposed when given."""
-    return registry.lookup(kind).default_config(
+    """The default config of ``kind`` (at ``target``'s level, else the enclosing target's) for
+    this shape (threads: the enclosing target's), with ``token_tile`` imposed when given."""
+    return registry.lookup(kind, target).default_config(
         m, n, k, epilogue, threads=_threads_of_current_target(), token_tile=token_tile
     )
 
@@ -111,18 +117,20 @@ def prepare_linear(
     token_tile: int | None = None,
     shared_groups: bool = False,
     config=None,
+    target=None,
 ) -> tuple[tvm.tirx.PrimFunc, Callable[[Schedule], Schedule], dict[str, np.ndarray]]:
     """The PrimFunc, its schedule function and the weight arrays of ``kind`` for ``W[N_out, K_in]``
     and ``M`` tokens (:meth:`~tvm_blocksparse.registry.KernelSpec.prepare_weight` says which
     weights it takes). ``config``: the kernel's config dataclass, else its default (``token_tile``
     imposed when given). ``shared_groups``: build for a symbolic block count where the kernel
-    allows it (what the pass does). Raises ``ValueError`` for a shape the kernel can't take."""
-    spec = registry.lookup(kind)
+    allows it (what the pass does). ``target``: whose ISA level's kernel (None: the enclosing
+    target's, else the best registered). Raises ``ValueError`` for a shape the kernel can't take."""
+    spec = registry.lookup(kind, target)
     n, k = weight.shape
     epilogue = epilogue or Epilogue("int32" if spec.int8 else "float32")
     arrays = spec.prepare_weight(weight, m)
     blocks = spec.shared_blocks(arrays) if shared_groups else spec.block_count(arrays)
-    config = config or kernel_config(kind, m, n, k, epilogue, token_tile)
+    config = config or kernel_config(kind, m, n, k, epilogue, token_tile, target)
     return spec.build(m, n, k, blocks, epilogue, config), spec.schedule, arrays
 
 
@@ -139,15 +147,20 @@ def build_linear(
     (see :func:`prepare_linear`). Raises ``RuntimeError`` when ``target`` has no ISA level the
     kernel is registered at."""
     target = target or host_target()
-    registry.lookup(kind, target)
-    func, schedule, arrays = prepare_linear(kind, weight, m, epilogue, token_tile, config=config)
+    func, schedule, arrays = prepare_linear(
+        kind, weight, m, epilogue, token_tile, config=config, target=target
+    )
     return CompiledKernel(func, schedule, target), arrays
 
 
 def build_quantize_transpose(m: int, k: int, target=None) -> CompiledKernel:
     """``X f32[M, K]`` -> ``XT u8[K, Mp]`` for the 4x1 kernel."""
+    from tvm_blocksparse.isa import AVX512_VNNI, target_has
+
+    target = target or host_target()
+    avx512 = target_has(AVX512_VNNI, target)
     return CompiledKernel(
-        quantize.quantize_transpose_u8(m, k), schedule_quantize_transpose_u8, target
+        quantize.quantize_transpose_u8(m, k, avx512), schedule_quantize_transpose_u8, target
     )
 
 

@@ -17,13 +17,15 @@ from collections.abc import Callable
 import numpy as np
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse.isa import AVX2, AVX512_VNNI, LEVELS, IsaLevel, isa_level, target_has
+from tvm_blocksparse.isa import AVX2, AVX512_VNNI, AVX_VNNI, LEVELS, IsaLevel, isa_level, target_has
 from tvm_blocksparse.op import bsr_fp32_1x16, bsr_int8_4x1, out_lane
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_fp32_1x16,
     schedule_bsr_dense_int8_4x1,
+    schedule_bsr_dense_int8_4x1_avx2,
+    schedule_bsr_dense_int8_4x1_avx_vnni,
     schedule_out_lane_kernel,
 )
 
@@ -112,6 +114,12 @@ class KernelSpec:
     builder: Callable[..., object]
     schedule: Callable[..., object]
     stores_transposed: bool = False
+    weight_qmax: int = 127
+
+    @property
+    def key(self) -> str:
+        """``kind/level``: names this spec among the levels of its kind."""
+        return f"{self.kind}/{self.isa.name}"
 
     def build(
         self, m: int, n: int, k: int, blocks: int | None, epilogue: Epilogue, config
@@ -133,11 +141,17 @@ class KernelSpec:
         if not self.int8:
             return self.weight_arrays(np.asarray(weight, np.float32), m)
         if weight.dtype == np.int8:
+            if weight.size and int(np.abs(weight.astype(np.int16)).max()) > self.weight_qmax:
+                raise ValueError(
+                    f"{self.key} takes int8 weights in [-{self.weight_qmax}, {self.weight_qmax}] "
+                    f"(its dot step would saturate beyond); got up to "
+                    f"{int(np.abs(weight.astype(np.int16)).max())}: pass the float weight instead"
+                )
             wq = fmt.WeightQuant(
                 weight, np.ones(weight.shape[0], np.float32), weight.sum(axis=1, dtype=np.int32)
             )
         else:
-            wq = fmt.quantize_weight_per_channel(weight)
+            wq = fmt.quantize_weight_per_channel(weight, self.weight_qmax)
         return self.weight_arrays(wq, m)
 
 
@@ -363,6 +377,75 @@ FP32_1X16 = KernelSpec(
 )
 
 
+# ----------------------------------------------------------------------------- 8-lane 4x1 (ymm)
+
+#: Register-tile tokens of the 8-lane 4x1 kernel (16 ymm registers: 4 channels x 2 vectors of
+#: accumulators leave room for the packed activations and the broadcast weights).
+YMM_TOKEN_TILE = 16
+
+
+def _default_4x1_ymm(
+    m: int,
+    n: int,
+    k: int,
+    epilogue: Epilogue,
+    threads: int = 1,
+    token_tile: int | None = None,
+    token_chunk: int | str | None = "default",
+) -> Bsr4x1Config:
+    """Token tiles outermost when a tile of ``XT`` stays in L1 (as the zmm kernel); one
+    block-row group per thread then."""
+    tile = token_tile or YMM_TOKEN_TILE
+    row_groups = 1
+    if token_chunk == "default":
+        n_tiles = -(-padded_tokens(m) // tile)
+        fits = k * tile <= bsr_int8_4x1.XT_TILE_L1_BYTES
+        token_chunk = 1 if n_tiles > 1 and fits else None
+        row_groups = bsr_int8_4x1.default_row_groups_4x1(n, token_chunk, threads)
+    return Bsr4x1Config(tile, token_chunk, row_groups)
+
+
+def _variants_4x1_ymm(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
+    out = [_default_4x1_ymm(m, n, k, epilogue, token_chunk=None)]
+    for tile in bsr_int8_4x1.TOKEN_TILES[8]:
+        for chunk in (None, 1):
+            out.append(Bsr4x1Config(tile, chunk))
+    return out
+
+
+def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
+    return bsr_int8_4x1.bsr_dense_int8_4x1(
+        m, n, k, blocks, epilogue, c.token_tile, c.token_chunk, c.row_groups, 1, False, lanes=8
+    )
+
+
+#: The paper's 4x1 kernel on ymm for AVX2 (no VNNI): 8 tokens per ``vpmaddubsw`` + ``vpmaddwd``
+#: + ``vpaddd`` step. The u8 x s8 pair sums of ``vpmaddubsw`` saturate at s16, so the weights
+#: are quantized to 7 bits ([-64, 64]: 2 x 255 x 64 <= 32767, oneDNN's choice on CPUs without
+#: VNNI) and the activations keep the full u8 range: exact, bit for bit, on any u8 input.
+INT8_4X1_AVX2 = dataclasses.replace(
+    INT8_4X1,
+    isa=AVX2,
+    token_tiles=bsr_int8_4x1.TOKEN_TILES[8],
+    default_config=_default_4x1_ymm,
+    tuning_variants=_variants_4x1_ymm,
+    builder=_build_4x1_ymm,
+    schedule=schedule_bsr_dense_int8_4x1_avx2,
+    weight_qmax=64,
+)
+
+#: The same on AVX-VNNI (Alder Lake and later clients): one VEX ``vpdpbusd`` per step, exact on
+#: full-range s8 weights.
+INT8_4X1_AVX_VNNI = dataclasses.replace(
+    INT8_4X1_AVX2, isa=AVX_VNNI, schedule=schedule_bsr_dense_int8_4x1_avx_vnni, weight_qmax=127
+)
+
+#: Dense INT8 on ymm: the 8-lane 4x1 kernel over a fully dense block pattern (every group
+#: present), so layers below the sparsity threshold stay INT8.
+INT8_DENSE_AVX2 = dataclasses.replace(INT8_4X1_AVX2, kind="int8_dense", block=None)
+INT8_DENSE_AVX_VNNI = dataclasses.replace(INT8_4X1_AVX_VNNI, kind="int8_dense", block=None)
+
+
 # ----------------------------------------------------------------------------- the registry
 
 _REGISTRY: dict[tuple[str, str], KernelSpec] = {}
@@ -377,7 +460,16 @@ def register(spec: KernelSpec) -> KernelSpec:
     return spec
 
 
-for _spec in (INT8_4X1, INT8_16X4, INT8_DENSE, FP32_1X16):
+for _spec in (
+    INT8_4X1,
+    INT8_16X4,
+    INT8_DENSE,
+    FP32_1X16,
+    INT8_4X1_AVX2,
+    INT8_4X1_AVX_VNNI,
+    INT8_DENSE_AVX2,
+    INT8_DENSE_AVX_VNNI,
+):
     register(_spec)
 
 
@@ -390,12 +482,15 @@ def specs() -> list[KernelSpec]:
 
 
 def lookup(kind: str, target=None) -> KernelSpec:
-    """The spec of ``kind`` for ``target`` (the best level the target has; None: any level,
-    the highest registered). ``ValueError`` for an unknown kind, ``RuntimeError`` when the
-    target has no level the kind is registered at."""
+    """The spec of ``kind`` for ``target`` (the best level the target has; None: the enclosing
+    ``with Target(...)``, else the highest level registered). ``ValueError`` for an unknown
+    kind, ``RuntimeError`` when the target has no level the kind is registered at."""
+    import tvm
+
     found = [s for (k, _), s in _REGISTRY.items() if k == kind]
     if not found:
         raise ValueError(f"unknown kernel {kind=}; choose one of {kinds()}")
+    target = target if target is not None else tvm.target.Target.current(allow_none=True)
     if target is not None:
         found = [s for s in found if target_has(s.isa, target)]
         if not found:
@@ -405,6 +500,14 @@ def lookup(kind: str, target=None) -> KernelSpec:
                 f"{getattr(isa_level(target), 'name', 'none of them')}"
             )
     return min(found, key=lambda s: LEVELS.index(s.isa))  # the best level first
+
+
+def get(key: str) -> KernelSpec:
+    """The spec named ``kind/level`` (:attr:`KernelSpec.key`)."""
+    kind, _, level = key.partition("/")
+    if (kind, level) not in _REGISTRY:
+        raise ValueError(f"no kernel {key!r} registered; known: {sorted(s.key for s in specs())}")
+    return _REGISTRY[(kind, level)]
 
 
 def available(kind: str, target) -> bool:

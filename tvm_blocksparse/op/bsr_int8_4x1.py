@@ -150,12 +150,19 @@ class Shape4x1:
     line_rows: int  # block rows of a staged line
     task_rows: int  # block rows of one parallel task
     upg: int  # task units per row group
+    lanes: int = LANES  # tokens per vector: 16 (zmm, AVX-512 VNNI) or 8 (ymm, AVX2 / AVX-VNNI)
 
     @property
     def tile_dtype(self) -> str:
         """The epilogue lanes' dtype: requantized in 16-token lanes unless a residual (added
         token-major) comes first."""
         return "uint8" if (self.ep.requant and not self.ep.residual) else "float32"
+
+    @property
+    def token_major(self) -> list[int]:
+        """Lane ``t * 4 + r`` of a token-major vector <- channel ``r``, token ``t`` (4 x lanes ->
+        lanes x 4)."""
+        return [c * self.lanes + t for t in range(self.lanes) for c in range(4)]
 
     @property
     def y_shape(self) -> tuple[int, int]:
@@ -174,21 +181,39 @@ class Shape4x1:
         return p % (upg * n_tiles) // (upg * chunk) * chunk + p % (upg * n_tiles) % chunk
 
 
+#: Register-tile token counts per vector width: 16-lane zmm (64 is the unpack path), 8-lane ymm.
+TOKEN_TILES = {16: (16, 32, 48, UNPACK_TOKEN_TILE), 8: (8, 16, 24, 32)}
+
+
 def _shape_4x1(
-    m, n, k, num_groups, epilogue, token_tile, token_chunk, row_groups, rows_per_task, stage_lines
+    m,
+    n,
+    k,
+    num_groups,
+    epilogue,
+    token_tile,
+    token_chunk,
+    row_groups,
+    rows_per_task,
+    stage_lines,
+    lanes=LANES,
 ) -> Shape4x1:
     epilogue.validate(int8_kernel=True)
     if n % 4:
         raise ValueError(f"4x1 blocks need N_out % 4 == 0, got {n=}")
-    if token_tile not in (16, 32, 48, UNPACK_TOKEN_TILE):
-        raise ValueError(f"{token_tile=} must be 16, 32, 48 or 64")
+    if lanes not in TOKEN_TILES:
+        raise ValueError(f"{lanes=} must be 16 (zmm) or 8 (ymm)")
+    if token_tile not in TOKEN_TILES[lanes]:
+        tiles = ", ".join(map(str, TOKEN_TILES[lanes]))
+        raise ValueError(f"{token_tile=} must be one of {tiles} with {lanes} lanes")
+    unpack64 = lanes == LANES and token_tile == UNPACK_TOKEN_TILE
     mp = padded_tokens(m)
-    if token_tile == UNPACK_TOKEN_TILE and mp % UNPACK_TOKEN_TILE:
+    if unpack64 and mp % UNPACK_TOKEN_TILE:
         raise ValueError(
             f"token_tile=64 needs the padded token count % 64 == 0, got {m=} (Mp={mp})"
         )
-    n_vec = mp // LANES
-    tv_per_tile = token_tile // LANES
+    n_vec = mp // lanes
+    tv_per_tile = token_tile // lanes
     n_tiles = ceil_div(n_vec, tv_per_tile)
     chunk = n_tiles if token_chunk is None else token_chunk
     if chunk < 1 or n_tiles % chunk:
@@ -199,19 +224,14 @@ def _shape_4x1(
     nbg = nb // row_groups
     if rows_per_task not in (1, 2, 4):
         raise ValueError(f"{rows_per_task=} must be 1, 2 or 4")
-    if rows_per_task > 1 and (
-        token_tile != UNPACK_TOKEN_TILE or epilogue.transposed_out or nbg % rows_per_task
-    ):
+    if rows_per_task > 1 and (not unpack64 or epilogue.transposed_out or nbg % rows_per_task):
         raise ValueError(
             f"rows_per_task={rows_per_task} needs token_tile=64, a token-major output and "
             f"{rows_per_task} | {nbg} block rows per row group"
         )
     line_rows = line_rows_4x1(epilogue)
     if stage_lines and (
-        token_tile != UNPACK_TOKEN_TILE
-        or epilogue.transposed_out
-        or rows_per_task != 1
-        or nbg % line_rows
+        not unpack64 or epilogue.transposed_out or rows_per_task != 1 or nbg % line_rows
     ):
         raise ValueError(
             f"stage_lines needs token_tile=64, a token-major output, rows_per_task=1 and "
@@ -239,6 +259,7 @@ def _shape_4x1(
         line_rows,
         task_rows,
         nbg // task_rows,
+        lanes,
     )
 
 
@@ -257,6 +278,7 @@ def bsr_dense_int8_4x1(
     row_groups: int = 1,
     rows_per_task: int = 1,
     stage_lines: bool = False,
+    lanes: int = LANES,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped),
     AVX-512 VNNI.
@@ -304,8 +326,11 @@ def bsr_dense_int8_4x1(
         row_groups,
         rows_per_task,
         stage_lines,
+        lanes,
     )
-    build = _build_unpack64 if token_tile == UNPACK_TOKEN_TILE else _build_permute
+    build = (
+        _build_unpack64 if lanes == LANES and token_tile == UNPACK_TOKEN_TILE else _build_permute
+    )
     return drop_unused_params(build(s))
 
 
@@ -328,10 +353,10 @@ def _macros() -> SimpleNamespace:
             for r, tv in T.grid(4, n_tv):
                 with T.sblock(name):
                     vr, vtv = T.axis.remap("SS", [r, tv])
-                    out[vr, T.ramp(vtv * LANES, 1, LANES)] = int8_epilogue_lanes(
-                        acc[vr, T.ramp(vtv * LANES, 1, LANES)],
+                    out[vr, T.ramp(vtv * s.lanes, 1, s.lanes)] = int8_epilogue_lanes(
+                        acc[vr, T.ramp(vtv * s.lanes, 1, s.lanes)],
                         vbr * 4 + vr,
-                        LANES,
+                        s.lanes,
                         x_scale,
                         x_zp,
                         w_scale,
@@ -348,19 +373,19 @@ def _macros() -> SimpleNamespace:
         for tv in range(n_tv):
             with T.sblock("transpose" + suffix):
                 vtv = T.axis.remap("S", [tv])
-                tokens[vtv, T.ramp(0, 1, 4 * LANES)] = T.Shuffle(
+                tokens[vtv, T.ramp(0, 1, 4 * s.lanes)] = T.Shuffle(
                     [
-                        (out if s.ep.dequant else acc)[rr, T.ramp(vtv * LANES, 1, LANES)]
+                        (out if s.ep.dequant else acc)[rr, T.ramp(vtv * s.lanes, 1, s.lanes)]
                         for rr in range(4)
                     ],
-                    TOKEN_MAJOR,
+                    s.token_major,
                 )
 
     @T.macro(hygienic=False)
     def store_tokens(staged, n_tv, token_of, suffix, channel0):
         """Each token's channels from ``staged`` (token-major 4-channel buffers of consecutive
         block rows) in one store."""
-        for tv, t in T.grid(n_tv, LANES):
+        for tv, t in T.grid(n_tv, s.lanes):
             with T.sblock("store" + suffix):
                 vtv, vt = T.axis.remap("SS", [tv, t])
                 if token_of(vtv, vt) < s.m:
@@ -388,17 +413,17 @@ def _macros() -> SimpleNamespace:
     def dot_lanes(acc, packed, n_tv, first_vector, name, gi):
         """``acc[r, 16 tv + t] += sum_c packed[first_vector + tv, t, c] * w[group, r, c]`` (the
         block the schedule tensorizes onto ``vpdpbusd``)."""
-        for tv, r, t, c in T.grid(n_tv, 4, LANES, 4):
+        for tv, r, t, c in T.grid(n_tv, 4, s.lanes, 4):
             with T.sblock(name):
                 vg = T.axis.reduce(s.g, gi)
                 vtv, vr, vt, vc = T.axis.remap("SSSR", [tv, r, t, c])
                 T.reads(
-                    acc[vr, vtv * LANES + vt],
+                    acc[vr, vtv * s.lanes + vt],
                     packed[first_vector + vtv, vt, vc],
                     w_data[vg, vr, vc],
                 )
-                T.writes(acc[vr, vtv * LANES + vt])
-                acc[vr, vtv * LANES + vt] = acc[vr, vtv * LANES + vt] + T.cast(
+                T.writes(acc[vr, vtv * s.lanes + vt])
+                acc[vr, vtv * s.lanes + vt] = acc[vr, vtv * s.lanes + vt] + T.cast(
                     packed[first_vector + vtv, vt, vc], "int32"
                 ) * T.cast(w_data[vg, vr, vc], "int32")
 
@@ -409,7 +434,7 @@ def _macros() -> SimpleNamespace:
         with T.sblock("pack" + sfx):
             vg = T.axis.opaque(s.g, gi)
             T.reads(XT[0 : s.k, 0 : s.mp], w_xt_offsets[vg, 0:4])
-            T.writes(packed[0:4, 0:LANES, 0:4])
+            T.writes(packed[0:4, 0 : s.lanes, 0:4])
             if with_prefetch:
                 mac.prefetch_weights(vg)
             # expressions, not TVMScript assignments (those become workspace buffers)
@@ -428,8 +453,8 @@ def _macros() -> SimpleNamespace:
         for r, tv in T.grid(4, 2):
             with T.sblock("init" + sfx):
                 vr, vtv = T.axis.remap("SS", [r, tv])
-                acc[vr, T.ramp(vtv * LANES, 1, LANES)] = T.broadcast(T.int32(0), LANES)
-                acc_hi[vr, T.ramp(vtv * LANES, 1, LANES)] = T.broadcast(T.int32(0), LANES)
+                acc[vr, T.ramp(vtv * s.lanes, 1, s.lanes)] = T.broadcast(T.int32(0), s.lanes)
+                acc_hi[vr, T.ramp(vtv * s.lanes, 1, s.lanes)] = T.broadcast(T.int32(0), s.lanes)
         # two groups per iteration (the second guarded): half the loop's scalar work
         for gp in range((w_group_ptr[row + 1] - w_group_ptr[row] + 1) // 2):
             mac.group_step(w_group_ptr[row] + 2 * gp, sfx, True)
@@ -468,10 +493,6 @@ def _macros() -> SimpleNamespace:
         unpack_block_row=unpack_block_row,
         stage_row=stage_row,
     )
-
-
-#: Lane ``t * 4 + r`` of a token-major vector <- channel ``r``, token ``t`` (4 x 16 -> 16 x 4).
-TOKEN_MAJOR = [c * LANES + t for t in range(LANES) for c in range(4)]
 
 
 # ----------------------------------------------------------------------------- 64-token tiles
@@ -663,9 +684,9 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
     pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
     n_pack = tv_per_tile // pack_tv
     interleave = [
-        c * LANES * pack_tv + v * LANES + t
+        c * s.lanes * pack_tv + v * s.lanes + t
         for v in range(pack_tv)
-        for t in range(LANES)
+        for t in range(s.lanes)
         for c in range(4)
     ]
 
@@ -712,21 +733,27 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                 )
                 T.writes(whole_regions(Y))
                 acc = T.alloc_buffer((4, s.token_tile), "int32")
-                packed = T.alloc_buffer((tv_per_tile, LANES, 4), "uint8")
+                packed = T.alloc_buffer((tv_per_tile, s.lanes, 4), "uint8")
                 out = T.alloc_buffer((4, s.token_tile), s.tile_dtype)
-                tokens = T.alloc_buffer((tv_per_tile, 64), s.tile_dtype if ep.dequant else "int32")
+                tokens = T.alloc_buffer(
+                    (tv_per_tile, 4 * s.lanes), s.tile_dtype if ep.dequant else "int32"
+                )
                 XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)  # rows by offset
                 for r, tv in T.grid(4, tv_per_tile):
                     with T.sblock("init"):
                         vr, vtv = T.axis.remap("SS", [r, tv])
-                        acc[vr, T.ramp(vtv * LANES, 1, LANES)] = T.broadcast(T.int32(0), LANES)
+                        acc[vr, T.ramp(vtv * s.lanes, 1, s.lanes)] = T.broadcast(
+                            T.int32(0), s.lanes
+                        )
                 for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
                     for pu in range(n_pack):
                         with T.sblock("pack"):
                             vg = T.axis.opaque(s.g, gi)
                             vpu = T.axis.spatial(n_pack, pu)
                             T.reads(XT[0 : s.k, 0 : s.mp], w_xt_offsets[vg, 0:4])
-                            T.writes(packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0:LANES, 0:4])
+                            T.writes(
+                                packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0 : s.lanes, 0:4]
+                            )
                             if vpu == 0:
                                 mac.prefetch_weights(vg)
                             packed.vstore(
@@ -739,9 +766,9 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                                 + T.min(
                                                     vmo * tv_per_tile + vpu * pack_tv, n_vec - 1
                                                 )
-                                                * LANES,
+                                                * s.lanes,
                                                 1,
-                                                LANES * pack_tv,
+                                                s.lanes * pack_tv,
                                             )
                                         ]
                                         for c in range(4)
@@ -758,14 +785,14 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                             if vmo * tv_per_tile + vtv < n_vec:
                                 Y[
                                     vbr * 4 + vr,
-                                    T.ramp((vmo * tv_per_tile + vtv) * LANES, 1, LANES),
-                                ] = out[vr, T.ramp(vtv * LANES, 1, LANES)]
+                                    T.ramp((vmo * tv_per_tile + vtv) * s.lanes, 1, s.lanes),
+                                ] = out[vr, T.ramp(vtv * s.lanes, 1, s.lanes)]
                 if not ep.transposed_out:
                     mac.token_major_lanes(acc, out, tokens, tv_per_tile, "")
                     mac.store_tokens(
                         [tokens],
                         tv_per_tile,
-                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * LANES + vt,
+                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * s.lanes + vt,
                         "",
                         vbr * 4,
                     )

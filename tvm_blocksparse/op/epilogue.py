@@ -165,11 +165,12 @@ def gelu_f32(x, lanes: int, fast: bool = False):
     return x * (fconst(0.5, lanes) + xc * p / q)
 
 
-def requant_u8(y, out_scale, out_zp, lanes: int):
+def requant_u8(y, out_scale, out_zp, lanes: int, zmm: bool = True):
     """``clip(rint(y * (1 / out_scale)) + out_zp, 0, 255)`` as u8, the reciprocal in float32 (as
     fbgemm does; :func:`tvm_blocksparse.format.quantize_activation_u8` is the numpy twin): a
-    ``vdivps zmm`` per 16 values bounded every quantize pass."""
-    if lanes == 16:
+    ``vdivps zmm`` per 16 values bounded every quantize pass. ``zmm``: 16 lanes take
+    ``vcvtps2dq`` + ``vpmovusdb`` zmm; else plain vector ops any x86-64 level compiles."""
+    if lanes == 16 and zmm:
         # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
         # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.
         t = T.min(y * bcast(T.float32(1) / out_scale, 16), fconst(16777216.0, 16))

@@ -20,7 +20,7 @@ def padded_tokens(m: int) -> int:
 # Parsed once per shape (lru_cache): a model asks for the same one per layer, and TVMScript
 # parsing dominates compile time. PrimFuncs are immutable, so sharing them is safe.
 @functools.cache
-def quantize_transpose_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
+def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``XT[K, Mp] = clip(rint(X[M, K] * (1 / x_scale)) + x_zp, 0, 255)`` transposed, zero padded.
 
     Parameters: ``X f32[M, K]``, ``x_scale f32[1]``, ``x_zp i32[1]``, ``XT u8[K, Mp]`` with
@@ -66,6 +66,7 @@ def quantize_transpose_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
                                 x_scale[0],
                                 x_zp[0],
                                 16,
+                                avx512,
                             ),
                             T.broadcast(T.uint8(0), 16),
                         )
@@ -255,7 +256,7 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
 
 
 @functools.cache
-def quantize_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
+def quantize_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``Xq[M, K] = clip(rint(X * (1 / x_scale)) + x_zp, 0, 255)`` (row-major: the 16x4 / dense INT8
     kernels' input, and a 4x1 kernel's ``XT`` from a producer that stored ``X^T``).
     Parameters: ``X f32[M, K]``, ``x_scale f32[1]``, ``x_zp i32[1]``, ``Xq u8[M, K]``.
@@ -278,7 +279,7 @@ def quantize_u8(m: int, k: int) -> tvm.tirx.PrimFunc:
                 T.writes(Xq[vi, 0:k])
                 for kk in range(k16):
                     Xq[vi, T.ramp(kk * 16, 1, 16)] = requant_u8(
-                        X[vi, T.ramp(kk * 16, 1, 16)], x_scale[0], x_zp[0], 16
+                        X[vi, T.ramp(kk * 16, 1, 16)], x_scale[0], x_zp[0], 16, avx512
                     )
                 for kt in range(k - k16 * 16):
                     Xq[vi, k16 * 16 + kt] = requant_u8(X[vi, k16 * 16 + kt], x_scale[0], x_zp[0], 1)

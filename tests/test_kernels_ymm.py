@@ -1,0 +1,133 @@
+"""The 8-lane (ymm) 4x1 kernel: AVX2 (vpmaddubsw + vpmaddwd, 7-bit weights) and AVX-VNNI
+(vpdpbusd ymm): bit-exact against numpy on full-range u8 activations, every epilogue and tile,
+executed where the host has the level; assembly of both levels on any host."""
+
+import numpy as np
+import pytest
+from conftest import cross_target, requires_isa, requires_x86
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse import linear, registry
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.testing import int8_linear_ref, random_block_sparse
+
+EPILOGUES = [
+    Epilogue("int32"),
+    Epilogue("float32"),
+    Epilogue("float32", bias=True, gelu=True),
+    Epilogue("float32", bias=True, residual=True),
+    Epilogue("uint8", bias=True, gelu=True),
+    Epilogue("uint8", bias=True, residual=True),
+    Epilogue("float32", bias=True, transposed_out=True),
+    Epilogue("uint8", bias=True, gelu=True, transposed_out=True),
+]
+IDS = ["int32", "f32", "bias_gelu", "bias_residual", "u8_gelu", "u8_residual", "t_bias", "t_u8"]
+
+
+def _case(spec, m, n, k, ep, tile, chunk, seed=0):
+    rng = np.random.default_rng(seed)
+    w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
+    wq = fmt.quantize_weight_per_channel(w, spec.weight_qmax)
+    x_u8 = rng.integers(0, 256, (m, k), dtype=np.uint8)  # full u8 range
+    x_q, out_q = fmt.ActivationQuant(0.05, 7), fmt.ActivationQuant(0.04, 100)
+    bias = rng.standard_normal(n).astype(np.float32)
+    residual = rng.standard_normal((m, n)).astype(np.float32)
+    kern, arrays = linear.build_linear(
+        spec.kind, w, m, ep, config=registry.Bsr4x1Config(tile, chunk)
+    )
+    feeds = dict(
+        XT=linear.transpose_pad_u8(x_u8),
+        x_scale=np.array([x_q.scale], np.float32),
+        x_zp=np.array([x_q.zero_point], np.int32),
+        bias=bias,
+        residual=residual,
+        out_scale=np.array([out_q.scale], np.float32),
+        out_zp=np.array([out_q.zero_point], np.int32),
+    )
+    ref = int8_linear_ref(x_u8, wq, ep, x_q, bias, residual, out_q)
+    return kern(**arrays, **feeds), ref.T if ep.transposed_out else ref
+
+
+def _check(y, ref, ep):
+    assert y.shape == ref.shape and y.dtype == ref.dtype
+    if ep.out_dtype == "float32":  # float epilogue: FMA contraction may round differently
+        np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    else:  # integer sums and the u8 requantization: bit for bit
+        np.testing.assert_array_equal(y, ref)
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("ep", EPILOGUES, ids=IDS)
+@pytest.mark.parametrize("tile, chunk", [(8, None), (16, 1), (24, None), (32, 1)])
+def test_avx2_4x1_equals_numpy_on_full_range_data(ep, tile, chunk):
+    m = 48 if ep.transposed_out else 37  # Y^T needs M % 16 == 0; 37 leaves a ragged tail
+    y, ref = _case(registry.INT8_4X1_AVX2, m, 64, 96, ep, tile, chunk)
+    _check(y, ref, ep)
+
+
+@requires_isa("avx_vnni")
+@pytest.mark.parametrize("ep", EPILOGUES, ids=IDS)
+def test_avx_vnni_4x1_equals_numpy_on_full_range_data(ep):
+    m = 48 if ep.transposed_out else 37
+    y, ref = _case(registry.INT8_4X1_AVX_VNNI, m, 64, 96, ep, 16, None)
+    _check(y, ref, ep)
+
+
+@requires_isa("avx2")
+def test_avx2_dense_int8_is_the_4x1_kernel_over_every_group():
+    rng = np.random.default_rng(3)
+    m, n, k = 20, 32, 64
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    x = rng.integers(0, 256, (m, k), dtype=np.uint8)
+    kern, arrays = linear.build_linear("int8_dense", w, m)
+    assert registry.INT8_DENSE_AVX2.block_count(arrays) == n // 4 * k // 4
+    wq = fmt.quantize_weight_per_channel(w, 64)
+    np.testing.assert_array_equal(
+        kern(XT=linear.transpose_pad_u8(x), **arrays), x.astype(np.int32) @ wq.q.T.astype(np.int32)
+    )
+
+
+def test_avx2_kernel_refuses_int8_weights_its_dot_step_would_saturate():
+    """Full-range s8 weights with full-range u8 activations overflow ``vpmaddubsw``'s s16 pair
+    sums (2 x 255 x 127 > 32767): the AVX2 spec refuses them instead of computing wrong sums;
+    floats are quantized to 7 bits, and exactly +-64 is accepted."""
+    spec = registry.INT8_4X1_AVX2
+    w = np.zeros((8, 8), np.int8)
+    w[0, 0] = 127
+    with pytest.raises(ValueError, match=r"int8_4x1/avx2 takes int8 weights in \[-64, 64\]"):
+        spec.prepare_weight(w, 4)
+    w[0, 0] = -64
+    assert spec.prepare_weight(w, 4)["w_data"].min() == -64
+    assert spec.prepare_weight(np.full((8, 8), 3.0, np.float32), 4)["w_data"].max() == 64
+    assert (
+        registry.INT8_4X1.prepare_weight(np.full((8, 8), 3.0, np.float32), 4)["w_data"].max() == 127
+    )
+
+
+@requires_x86
+@pytest.mark.parametrize(
+    "level, dot, not_there",
+    [
+        ("avx2", ["vpmaddubsw", "vpmaddwd"], ["vpdpbusd", "%zmm"]),
+        ("avx_vnni", ["vpdpbusd"], ["vpmaddubsw", "%zmm"]),
+    ],
+)
+def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_there):
+    spec = registry.lookup("int8_4x1", cross_target(level))
+    assert spec.isa.name == level
+    w = random_block_sparse(np.random.default_rng(0), 64, 96, 0.8, "4x1", np.float32)
+    kern, _ = linear.build_linear(
+        "int8_4x1",
+        w,
+        64,
+        Epilogue("float32", bias=True),
+        target=cross_target(level),
+        config=registry.Bsr4x1Config(16, None),
+    )
+    asm = kern.asm()
+    for instr in dot:
+        # 4 channels x 2 token vectors per group: at least 8 dot steps in the unrolled loop
+        assert asm.count(instr) >= 8, (instr, asm.count(instr))
+    for instr in not_there:
+        assert instr not in asm
+    assert "%ymm" in asm
