@@ -1219,19 +1219,7 @@ def main(argv=None) -> int:
                 OMP_NUM_THREADS=str(threads),
                 MKL_NUM_THREADS=str(threads),
             )
-            cmd = [
-                sys.executable,
-                "-m",
-                "tvm_blocksparse.benchmark",
-                *_forward(argv),
-                "--threads",
-                str(threads),
-                "--models",
-                model,
-                "--worker-out",
-                out,
-            ]
-            rc = subprocess.call(cmd, env=env)
+            rc = subprocess.call(worker_command(argv, threads, model, out), env=env)
             if os.path.exists(out):
                 with open(out) as f:
                     records += json.load(f)
@@ -1269,6 +1257,21 @@ def _write_reports(args, records, say) -> None:
         say(f"wrote {args.markdown}")
     if args.plot:
         say("wrote " + ", ".join(plot(records, args.plot)))
+
+
+def worker_command(argv, threads: int, model: str, out: str) -> list[str]:
+    """The command line of the worker that measures ``model`` at ``threads`` (this script)."""
+    return [
+        sys.executable,
+        os.path.abspath(__file__),
+        *_forward(argv),
+        "--threads",
+        str(threads),
+        "--models",
+        model,
+        "--worker-out",
+        out,
+    ]
 
 
 def _forward(argv) -> list[str]:
