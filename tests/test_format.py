@@ -72,6 +72,16 @@ def test_vnni_grouping_roundtrip_and_padding(sparsity):
     assert (g.cols >= 0).all() and (g.cols < 40).all()  # padded slots stay in bounds
 
 
+@pytest.mark.parametrize("sparsity", [0.0, 0.9, 1.0])
+def test_vnni_grouping_can_keep_every_zero_block(sparsity):
+    rng = np.random.default_rng(4)
+    w = random_block_sparse(rng, 32, 40, sparsity, "4x1", np.int8)
+    g = fmt.to_vnni_grouped_4x1(w, keep_zero_blocks=True)
+    assert np.array_equal(g.to_dense(), w)
+    assert np.array_equal(np.diff(g.group_ptr), np.full(8, 40 // 4))  # every block, zero or not
+    assert np.array_equal(g.cols[:10].ravel(), np.arange(40))
+
+
 def test_dense_vnni_packing():
     w = np.arange(32 * 8, dtype=np.int64).reshape(32, 8).astype(np.int8)
     p = fmt.pack_dense_vnni(w)

@@ -77,10 +77,13 @@ def test_avx_vnni_4x1_equals_numpy_on_full_range_data(ep):
 def test_avx2_dense_int8_is_the_4x1_kernel_over_every_group():
     rng = np.random.default_rng(3)
     m, n, k = 20, 32, 64
-    w = rng.standard_normal((n, k)).astype(np.float32)
+    # 75 % of the 4x1 blocks are zero: the dense kernel must still do (and be timed on) them all
+    w = fmt.prune_blocks(rng.standard_normal((n, k)).astype(np.float32), 0.75, "4x1")
     x = rng.integers(0, 256, (m, k), dtype=np.uint8)
     kern, arrays = linear.build_linear("int8_dense", w, m)
     assert registry.INT8_DENSE_AVX2.block_count(arrays) == n // 4 * k // 4
+    sparse_groups = registry.INT8_4X1_AVX2.block_count(registry.INT8_4X1_AVX2.prepare_weight(w, m))
+    assert sparse_groups < n // 4 * k // 4 // 2  # the sparse kernel skips them (groups pad to 4)
     wq = fmt.quantize_weight_per_channel(w, 64)
     np.testing.assert_array_equal(
         kern(XT=linear.transpose_pad_u8(x), **arrays), x.astype(np.int32) @ wq.q.T.astype(np.int32)

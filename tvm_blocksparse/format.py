@@ -173,11 +173,24 @@ class VNNIGroupedBSR(NamedTuple):
         return dense
 
 
-def to_vnni_grouped_4x1(weight: np.ndarray) -> VNNIGroupedBSR:
-    """Convert an INT8 ``W[N_out, K_in]`` (N_out % 4 == 0) to the paper's grouped 4x1 layout."""
+def to_vnni_grouped_4x1(weight: np.ndarray, keep_zero_blocks: bool = False) -> VNNIGroupedBSR:
+    """Convert an INT8 ``W[N_out, K_in]`` (N_out % 4 == 0) to the paper's grouped 4x1 layout.
+
+    ``keep_zero_blocks``: store every 4x1 block, zero or not (the layout of a dense kernel that
+    shares the sparse kernel's code: it must do the dense work, not skip the model's zeros)."""
     if weight.dtype != np.int8:
         raise ValueError(f"VNNI grouping needs an int8 weight, got {weight.dtype=}")
     bsr = to_bsr(weight, (4, 1))
+    if keep_zero_blocks:
+        n_out, k_in = weight.shape
+        bsr = BSRWeight(
+            data=np.ascontiguousarray(weight.reshape(n_out // 4, 4, k_in).transpose(0, 2, 1))
+            .reshape(-1, 4, 1),
+            indices=np.tile(np.arange(k_in, dtype=np.int32), n_out // 4),
+            indptr=(np.arange(n_out // 4 + 1) * k_in).astype(np.int32),
+            block=(4, 1),
+            shape=tuple(weight.shape),
+        )
     n_block_rows = weight.shape[0] // 4
     counts = np.diff(bsr.indptr)
     groups_per_row = (counts + 3) // 4

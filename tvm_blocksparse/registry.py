@@ -165,8 +165,10 @@ def _nonempty(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
     return bsr.data, bsr.indices
 
 
-def _int8_4x1_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
-    grouped = fmt.to_vnni_grouped_4x1(wq.q)
+def _int8_4x1_arrays(
+    wq: fmt.WeightQuant, m: int, keep_zero_blocks: bool = False
+) -> dict[str, np.ndarray]:
+    grouped = fmt.to_vnni_grouped_4x1(wq.q, keep_zero_blocks)
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
@@ -442,8 +444,17 @@ INT8_4X1_AVX_VNNI = dataclasses.replace(
 
 #: Dense INT8 on ymm: the 8-lane 4x1 kernel over a fully dense block pattern (every group
 #: present), so layers below the sparsity threshold stay INT8.
-INT8_DENSE_AVX2 = dataclasses.replace(INT8_4X1_AVX2, kind="int8_dense", block=None)
-INT8_DENSE_AVX_VNNI = dataclasses.replace(INT8_4X1_AVX_VNNI, kind="int8_dense", block=None)
+def _int8_4x1_every_block_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+    return _int8_4x1_arrays(wq, m, keep_zero_blocks=True)
+
+
+# Dense INT8 below AVX-512: the 4x1 kernel over every block of W, zero or not.
+INT8_DENSE_AVX2 = dataclasses.replace(
+    INT8_4X1_AVX2, kind="int8_dense", block=None, weight_arrays=_int8_4x1_every_block_arrays
+)
+INT8_DENSE_AVX_VNNI = dataclasses.replace(
+    INT8_4X1_AVX_VNNI, kind="int8_dense", block=None, weight_arrays=_int8_4x1_every_block_arrays
+)
 
 
 # ----------------------------------------------------------------------------- the registry
