@@ -184,8 +184,9 @@ def to_vnni_grouped_4x1(weight: np.ndarray, keep_zero_blocks: bool = False) -> V
     if keep_zero_blocks:
         n_out, k_in = weight.shape
         bsr = BSRWeight(
-            data=np.ascontiguousarray(weight.reshape(n_out // 4, 4, k_in).transpose(0, 2, 1))
-            .reshape(-1, 4, 1),
+            data=np.ascontiguousarray(
+                weight.reshape(n_out // 4, 4, k_in).transpose(0, 2, 1)
+            ).reshape(-1, 4, 1),
             indices=np.tile(np.arange(k_in, dtype=np.int32), n_out // 4),
             indptr=(np.arange(n_out // 4 + 1) * k_in).astype(np.int32),
             block=(4, 1),

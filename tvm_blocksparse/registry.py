@@ -442,6 +442,7 @@ INT8_4X1_AVX_VNNI = dataclasses.replace(
     INT8_4X1_AVX2, isa=AVX_VNNI, schedule=schedule_bsr_dense_int8_4x1_avx_vnni, weight_qmax=127
 )
 
+
 #: Dense INT8 on ymm: the 8-lane 4x1 kernel over a fully dense block pattern (every group
 #: present), so layers below the sparsity threshold stay INT8.
 def _int8_4x1_every_block_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
