@@ -30,6 +30,7 @@ from tvm.s_tir.dlight.analysis import normalize_prim_func
 from tvm.s_tir.dlight.base import ScheduleRule
 from tvm.target import Target
 
+from tvm_blocksparse.isa import vector_bits
 from tvm_blocksparse.isa.common import fp32_tile_intrin
 
 logger = logging.getLogger(__name__)
@@ -49,11 +50,7 @@ def _is_cpu(target: Target) -> bool:
 
 
 def _vector_lanes(target: Target, dtype_bits: int = 32) -> int:
-    try:
-        bits = tvm.target.codegen.llvm_get_vector_width(target)
-    except Exception:
-        bits = 0
-    return max((bits if bits > 0 else 128) // dtype_bits, 1)
+    return max(vector_bits(target) // dtype_bits, 1)
 
 
 def _const_extent(sch: s_tir.Schedule, loop) -> int | None:
@@ -93,12 +90,13 @@ def _vectorize_innermost(sch: s_tir.Schedule, block, lanes: int) -> None:
 
 @dataclasses.dataclass
 class Matmul(ScheduleRule):
-    """(Batched) matmul with an elementwise epilogue, register-tiled for AVX-512.
+    """(Batched) matmul with an elementwise epilogue, register-tiled in the target's vectors
+    (zmm on AVX-512, ymm on AVX2: :func:`tvm_blocksparse.isa.vector_bits`).
 
     Layout contract: the reduction block reads ``A[..., i, k]`` and ``B[..., k, j]`` (``j``
     contiguous in ``B``, which is how ONNX Linear weights ``[K_in, N_out]`` and the importer's
     ``K^T`` arrive) and writes ``C[..., i, j]``. The tile is ``rows`` output rows x
-    ``vectors`` zmm of ``j``: ``rows * vectors`` accumulators stay in registers over the whole
+    ``vectors`` vectors of ``j``: ``rows * vectors`` accumulators stay in registers over the whole
     ``k`` loop, each step loads ``vectors`` B vectors and broadcasts ``rows`` A scalars.
     ``rows``/``vectors`` ``None`` picks the tile per shape (:func:`choose_tile`).
     """
@@ -205,11 +203,12 @@ def choose_tile(m: int, n: int, lanes: int, prefetch_k: int) -> tuple[int, int, 
     beats every other tile with hot caches (bench/README.md, "Decisions"). The
     prefetch needs the tile on the stack: TVM keeps only allocations under 1 KiB there, and a
     heap tile plus ``llvm.prefetch`` makes LLVM store every accumulator on every k step
-    (measured 2x slower). So: 4 x 3 + prefetch where it tiles the output exactly, else 8 x 2.
+    (measured 2x slower). So: 4 x 3 + prefetch where it tiles the output exactly, else 8 x 2 on
+    zmm (32 registers) and 4 x 2 on ymm (16 registers: 8 x 2 spills half its accumulators).
     """
     if prefetch_k and m % 4 == 0 and n % (3 * lanes) == 0:
         return 4, 3, prefetch_k
-    return 8, 2, 0
+    return (8, 2, 0) if lanes >= 16 else (4, 2, 0)
 
 
 def schedule_matmul_tile(

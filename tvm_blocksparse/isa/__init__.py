@@ -138,6 +138,19 @@ def isa_level(target) -> IsaLevel | None:
     return next((level for level in LEVELS if target_has(level, target)), None)
 
 
+def vector_bits(target) -> int:
+    """Widest vector register ``target`` has: 512 (AVX-512F), 256 (AVX), else 128 (SSE, or not
+    x86). LLVM's own ``llvm_get_vector_width`` answers 512 for every x86 CPU in TVM 0.27
+    (znver1 and haswell included): a 16-lane tile on ymm spills half its accumulators."""
+    import tvm
+
+    from tvm_blocksparse.target import as_target
+
+    target = as_target(target)
+    has = tvm.target.codegen.target_has_features
+    return 512 if has("avx512f", target) else 256 if has("avx", target) else 128
+
+
 #: LLVM feature -> /proc/cpuinfo flag, for the instruction sets LLVM may emit anywhere in a
 #: module. Not AMX: our only AMX code runs after the OS granted the tiles, which it refuses
 #: without them.
