@@ -14,8 +14,8 @@ with that count), per model:
    (4 output channels x 1 input channel of ``W[N_out, K_in]``; ITREX calls this "1x4" in its
    ``[K_in, N_out]`` layout). PyTorch gets the same weights through
    :func:`tvm_blocksparse.format.prune_blocks`, the function ``prune`` applies. Our FP32 sparse
-   kernel needs 1x16 blocks (16 output channels x 1 input), so ``tvm_fp32_sparse`` runs a copy
-   pruned to 1x16 at the same sparsity (labelled).
+   4x1 kernel runs the 4x1 file (``tvm_fp32_sparse``); ``tvm_fp32_sparse_1x16`` runs a copy
+   pruned to 1x16 blocks (16 output channels x 1 input) at the same sparsity (labelled).
 3. Build every backend, check its output against ONNX Runtime FP32 on the same file (FP32
    backends: max relative error <= 1e-3; INT8/BF16 ones: per-token cosine similarity >= 0.99);
    a backend that fails the check is reported and not timed.
@@ -305,7 +305,13 @@ class BackendSpec:
 
 
 def _compile_ours(
-    files: ModelFiles, batch, seq_len, dtype: str, threshold: float, static: bool = False
+    files: ModelFiles,
+    batch,
+    seq_len,
+    dtype: str,
+    threshold: float,
+    static: bool = False,
+    block: str = "4x1",
 ):
     import tvm_blocksparse as tb
     from tvm_blocksparse.prepare import int8_fallback_note
@@ -319,7 +325,6 @@ def _compile_ours(
         if static
         else None
     )
-    block = "4x1" if dtype == "int8" else "1x16"
     return tb.compile(
         files.file(block) if threshold < 1 else files.onnx_4x1,
         batch_size=batch,
@@ -331,13 +336,17 @@ def _compile_ours(
     )
 
 
-def _ours(dtype: str, threshold: float, static: bool = False):
+def _ours(dtype: str, threshold: float, static: bool = False, block: str = "4x1"):
     def make(files: ModelFiles, feeds, batch, seq_len, threads):
-        model = _compile_ours(files, batch, seq_len, dtype, threshold, static)
+        model = _compile_ours(files, batch, seq_len, dtype, threshold, static, block)
         from tvm_blocksparse import registry
 
-        n_sparse = sum(d["kernel"] in registry.sparse_kinds() for d in model.report)
-        note = f"{n_sparse}/{len(model.report)} Linear sparse" if threshold < 1 else ""
+        sparse = [d["kernel"] for d in model.report if d["kernel"] in registry.sparse_kinds()]
+        note = (
+            f"{len(sparse)}/{len(model.report)} Linear sparse ({', '.join(sorted(set(sparse)))})"
+            if threshold < 1
+            else ""
+        )
         return Runner(
             lambda: model.run(feeds),
             lambda: model.run(feeds)[0],
@@ -621,7 +630,8 @@ BACKENDS: dict[str, BackendSpec] = {
     for s in [
         BackendSpec("tvm_int8_sparse", "int8", True, "4x1", _ours("int8", 0.7)),
         BackendSpec("tvm_int8_sparse_static", "int8", True, "4x1", _ours("int8", 0.7, static=True)),
-        BackendSpec("tvm_fp32_sparse_1x16", "fp32", True, "1x16", _ours("fp32", 0.7)),
+        BackendSpec("tvm_fp32_sparse", "fp32", True, "4x1", _ours("fp32", 0.7)),
+        BackendSpec("tvm_fp32_sparse_1x16", "fp32", True, "1x16", _ours("fp32", 0.7, block="1x16")),
         BackendSpec("tvm_int8_dense", "int8", False, "4x1", _ours("int8", 1.0)),
         BackendSpec("tvm_fp32_dense", "fp32", False, "4x1", _ours("fp32", 1.0)),
         BackendSpec("ort_fp32", "fp32", False, "4x1", _ort_fp32),

@@ -72,7 +72,14 @@ SHAPES = {
 INT8_EPILOGUE = Epilogue("uint8", bias=True)  # u8 in, u8 out, bias fused: every INT8 backend
 DENSE_INT8 = ("ours_int8_dense", "torch_int8_dense")  # best dense INT8, AMX included if present
 DENSE_INT8_VNNI = ("ours_int8_dense", "torch_int8_dense_vnni")  # AVX-512 VNNI only, no AMX
-SPARSE_BACKENDS = ("ours_int8_4x1", "ours_fp32_1x16", "scipy_csr", "mkl_csr", "torch_csr")
+SPARSE_BACKENDS = (
+    "ours_int8_4x1",
+    "ours_fp32_1x16",
+    "ours_fp32_4x1",
+    "scipy_csr",
+    "mkl_csr",
+    "torch_csr",
+)
 TORCH_INT8_ENGINES = ("x86", "onednn", "fbgemm")
 TORCH_INT8_VNNI_ENGINES = ("x86", "fbgemm")  # never AMX
 DENSE_BACKENDS = (
@@ -165,12 +172,12 @@ def bench_ours_int8(kind, case, w, min_time):
     return _time_tvm(kern, args, min_time), ""
 
 
-def bench_ours_fp32(case, w, min_time):
+def bench_ours_fp32(kind, case, w, min_time):
     ep = Epilogue("float32", bias=True)
-    kern, arrays = linear.build_linear("fp32_1x16", w, case.m, epilogue=ep)
+    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=ep)
     args = kern.bind({"X": case.x, "bias": case.bias, **arrays})
     kern.module["main"](*args)
-    _check_f32("fp32_1x16", args[-1].numpy(), case.x @ w.T + case.bias)
+    _check_f32(kind, args[-1].numpy(), case.x @ w.T + case.bias)
     return _time_tvm(kern, args, min_time), ""
 
 
@@ -298,6 +305,7 @@ def _host_cannot_run() -> dict[str, str]:
         ("ours_int8_dense", "int8_dense"),
         ("ours_int8_4x1", "int8_4x1"),
         ("ours_fp32_1x16", "fp32_1x16"),
+        ("ours_fp32_4x1", "fp32_4x1"),
     ):
         if not registry.available(kind, target):
             needs = registry.lookup(kind).isa.name
@@ -413,7 +421,10 @@ def run(args) -> list[dict]:
             w4 = case.weight("4x1", np.random.default_rng(1))
             w16 = case.weight("1x16", np.random.default_rng(1))
             measure("ours_int8_4x1", sparsity, bench_ours_int8, "int8_4x1", case, w4, args.min_time)
-            measure("ours_fp32_1x16", sparsity, bench_ours_fp32, case, w16, args.min_time)
+            measure(
+                "ours_fp32_1x16", sparsity, bench_ours_fp32, "fp32_1x16", case, w16, args.min_time
+            )
+            measure("ours_fp32_4x1", sparsity, bench_ours_fp32, "fp32_4x1", case, w4, args.min_time)
             measure("scipy_csr", sparsity, bench_scipy_csr, case, w4, args.min_time)
             measure("mkl_csr", sparsity, bench_mkl_csr, case, w4, args.min_time)
             measure("torch_csr", sparsity, bench_torch_csr, case, w4, args.min_time)

@@ -102,6 +102,13 @@ class _GeluPattern:
         return arg_ok and close(self.c_one, 1.0) and close(self.c_half, 0.5)
 
 
+def measured_block_sparsity(w_out_in: np.ndarray, block: str) -> float | None:
+    """``block`` sparsity of ``W[N_out, K_in]``, or None when the block does not tile it."""
+    rows, cols = fmt.parse_block(block)
+    n, k = w_out_in.shape
+    return fmt.block_sparsity(w_out_in, block) if n % rows == 0 and k % cols == 0 else None
+
+
 def check_options(mode: str, block: str, threshold: float) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -211,8 +218,18 @@ class _Rewrite:
             or "none"
         )
         choice = registry.choose_linear_kernel(
-            self.o.mode, self.o.block, n, k, sparsity, self.o.threshold, self.target
+            self.o.mode,
+            self.o.block,
+            n,
+            k,
+            sparsity,
+            self.o.threshold,
+            self.target,
+            sparsity_of=lambda b: measured_block_sparsity(w_out_in, b),
+            m=m,
         )
+        if choice.block_sparsity is not None:
+            sparsity = choice.block_sparsity
         if heads is not None:
             if choice.spec is None or not choice.spec.stores_transposed:
                 return expr  # only a kernel that stores Y^T gives K^T: the plain patterns take it

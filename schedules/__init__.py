@@ -5,6 +5,7 @@ One function per kernel; the default build and the MetaSchedule space call the s
 
 from .bsr_dense import (
     schedule_bsr_dense_fp32_1x16,
+    schedule_bsr_dense_fp32_4x1,
     schedule_bsr_dense_int8_4x1,
     schedule_bsr_dense_int8_4x1_avx2,
     schedule_bsr_dense_int8_4x1_avx_vnni,

@@ -130,6 +130,13 @@ def schedule_bsr_dense_fp32_1x16(
     return sch
 
 
+def schedule_bsr_dense_fp32_4x1(sch: Schedule, unroll: bool = True, parallel_split=None):
+    """FP32 4x1 kernel: written vectorized and unrolled in TVMScript (8-lane FMAs over tokens);
+    only the parallel split is a knob. ``unroll`` is accepted for the common signature."""
+    split_parallel_tiles(sch, parallel_split)
+    return sch
+
+
 def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -> Schedule:
     """Plain form (K % 16 != 0): parallel over input channels, vectorized over tokens. The
     tiled form is written scheduled (16 x 16 tile transposes) and needs nothing here."""

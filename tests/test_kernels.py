@@ -294,6 +294,64 @@ def test_fp32_1x16_bias_gelu_residual():
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
 
 
+@requires_isa("avx2")
+@pytest.mark.parametrize("m", [1, 17, 128])
+@pytest.mark.parametrize("sparsity", [0.0, 0.9, 1.0])
+def test_fp32_4x1(m, sparsity):
+    rng = np.random.default_rng(m)
+    w = random_block_sparse(rng, 64, 80, sparsity, "4x1", np.float32)
+    x = rng.standard_normal((m, 80)).astype(np.float32)
+    kern, arrays = linear.build_linear("fp32_4x1", w, m)
+    assert arrays["w_data"].shape[1:] == (4,)  # a block: 4 output channels of 1 input channel
+    y = kern(**_inputs_for("fp32_4x1", x, arrays))
+    np.testing.assert_allclose(y, fp32_linear_ref(x, w, Epilogue()), **FP32_TOL)
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("k", [96, 88, 7])  # K % 16 == 8 and K < 16 take the staging tail loop
+@pytest.mark.parametrize("tiles_outer", [True, False])
+@pytest.mark.parametrize("gelu", [False, True])
+def test_fp32_4x1_epilogues_tails_and_walks(k, tiles_outer, gelu):
+    """Bias, exact GELU and residual on a token tail (M = 37) and K not a multiple of 16, in
+    both task orders."""
+    rng = np.random.default_rng(k)
+    m, n = 37, 44
+    w = random_block_sparse(rng, n, k, 0.7, "4x1", np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias, res = (
+        rng.standard_normal(n).astype(np.float32),
+        rng.standard_normal((m, n)).astype(np.float32),
+    )
+    ep = Epilogue("float32", bias=True, gelu=gelu, residual=True)
+    spec = registry.FP32_4X1
+    arrays = spec.prepare_weight(w, m)
+    func = spec.build(m, n, k, spec.block_count(arrays), ep, registry.Fp32Bsr4x1Config(tiles_outer))
+    kern = linear.CompiledKernel(func, spec.schedule)
+    y = kern(**_inputs_for("fp32_4x1", x, arrays, bias=bias, residual=res))
+    np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
+
+
+@requires_x86
+def test_fp32_4x1_asm_is_ymm_fmas_on_broadcast_weights():
+    """Built for an AVX2 CPU (Zen 3): the block loop is ymm ``vfmadd231ps`` on broadcast weights
+    and staged token vectors, nothing above AVX2 (no zmm), no gathers."""
+    rng = np.random.default_rng(5)
+    w = random_block_sparse(rng, 64, 256, 0.9, "4x1", np.float32)
+    asm = linear.build_linear("fp32_4x1", w, 64, target=cross_target("avx2"))[0].asm()
+    assert len(re.findall(r"vfmadd\d+ps\s+[^\n]*%ymm", asm)) >= 8
+    assert "vbroadcastss" in asm
+    assert "zmm" not in asm and "vgather" not in asm
+
+
+def test_fp32_4x1_refuses_what_it_cannot_store():
+    from tvm_blocksparse.op.bsr_fp32_4x1 import bsr_dense_fp32_4x1
+
+    with pytest.raises(ValueError, match="N_out % 4"):
+        bsr_dense_fp32_4x1(16, 6, 8, 1)
+    with pytest.raises(ValueError, match="transposed_out"):
+        bsr_dense_fp32_4x1(16, 8, 8, 1, Epilogue("float32", transposed_out=True))
+
+
 def _values_at_the_rounding_and_clipping_edges(shape, rng, qp):
     """Random values plus exact halves (round half to even), both clip ends and values whose
     ``x / scale`` does not fit int32 (the 16-lane quantizer converts with ``vcvtps2dq``)."""

@@ -12,12 +12,13 @@ ICX = {"kind": "llvm", "mcpu": "icelake-server"}
 
 
 def test_every_kind_is_registered_once_per_level():
-    assert registry.kinds() == ["fp32_1x16", "int8_16x4", "int8_4x1", "int8_dense"]
+    assert registry.kinds() == ["fp32_1x16", "fp32_4x1", "int8_16x4", "int8_4x1", "int8_dense"]
     assert {s.key for s in registry.specs()} == {
         "int8_4x1/avx512_vnni",
         "int8_16x4/avx512_vnni",
         "int8_dense/avx512_vnni",
         "fp32_1x16/avx2",
+        "fp32_4x1/avx2",
         "int8_4x1/avx2",
         "int8_dense/avx2",
         "int8_4x1/avx_vnni",
@@ -52,12 +53,11 @@ def test_lookup_by_target_and_the_level_it_needs():
         assert registry.lookup("int8_dense") is registry.INT8_DENSE_AVX2
     assert (
         registry.sparse_kind("int8", "4x1") == "int8_4x1"
-        and registry.sparse_kind("fp32", "4x1") is None
+        and registry.sparse_kind("fp32", "4x1") == "fp32_4x1"
     )
-    assert registry.sparse_blocks("int8") == ["16x4", "4x1"] and registry.sparse_blocks("fp32") == [
-        "1x16"
-    ]
-    assert registry.sparse_kinds() == {"int8_4x1", "int8_16x4", "fp32_1x16"}
+    assert registry.sparse_blocks("int8") == ["16x4", "4x1"]
+    assert registry.sparse_blocks("fp32") == ["1x16", "4x1"]
+    assert registry.sparse_kinds() == {"int8_4x1", "int8_16x4", "fp32_1x16", "fp32_4x1"}
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,52 @@ def test_default_config_and_tuning_variants_come_from_the_spec():
         np.zeros((32, 16), np.int8), 4
     )  # all-zero: one zero block
     assert registry.INT8_16X4.block_count(arrays) == 1 and not arrays["w_data"].any()
+
+
+def test_fp32_without_a_cost_table_takes_the_sparsest_fp32_block():
+    """AVX-512 (no table): a 4x1-pruned layer in FP32 mode goes 4x1 sparse, a 1x16-pruned one
+    1x16 (its 16-lane kernel, as before); below the threshold in every block TVM's dense."""
+    sparsities = {"4x1": 0.9, "1x16": 0.05}
+    choice = registry.choose_linear_kernel(
+        "fp32", "4x1", 768, 768, 0.9, 0.7, ICX, sparsity_of=sparsities.get
+    )
+    assert choice.kernel == "fp32_4x1" and choice.block_sparsity is None
+    choice = registry.choose_linear_kernel(  # a 1x16-pruned weight: as sparse in 4x1 blocks
+        "fp32", "4x1", 768, 768, 0.9, 0.7, ICX, sparsity_of={"1x16": 0.9}.get
+    )
+    assert choice.kernel == "fp32_1x16"
+    sparsities = {"4x1": 0.1, "1x16": 0.9}
+    choice = registry.choose_linear_kernel(
+        "fp32", "4x1", 768, 768, 0.1, 0.7, ICX, sparsity_of=sparsities.get
+    )
+    assert (choice.kernel, choice.block_sparsity) == ("fp32_1x16", 0.9)
+    choice = registry.choose_linear_kernel(
+        "fp32", "4x1", 768, 768, 0.5, 0.7, ICX, sparsity_of={"1x16": 0.3}.get
+    )
+    assert (choice.kernel, choice.reason) == ("tvm_dense", "block sparsity 0.50 < 0.7")
+
+
+def test_avx2_cost_model_picks_the_least_estimated_time_and_says_why():
+    """AVX2 (table measured on Zen 1): sparse beats dense from the threshold on, a dense INT8
+    layer takes TVM's FP32 matmul (faster than dense INT8 there), a mode's sparse kernels are
+    its dtype's only, and FP32 takes the block whose kernel is estimated fastest."""
+    rates = registry.KERNEL_GOPS["avx2"]
+    both = {"4x1": 0.9, "1x16": 0.9}.get
+    choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, ZEN3, both)
+    assert choice.kernel == "int8_4x1"
+    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~2.42 ms < tvm_dense ~17.26 ms")
+    choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, ZEN3, both)
+    assert choice.kernel == "tvm_dense" and rates["tvm_dense"] > rates["int8_dense"]
+    choice = registry.choose_linear_kernel("fp32", "4x1", 768, 768, 0.9, 0.7, ZEN3, both)
+    assert choice.kernel == "fp32_4x1" and rates["fp32_4x1"] > rates["fp32_1x16"]
+    choice = registry.choose_linear_kernel(
+        "fp32", "4x1", 768, 768, 0.0, 0.7, ZEN3, {"1x16": 0.95}.get
+    )
+    assert (choice.kernel, choice.block_sparsity) == ("fp32_1x16", 0.95)
+    # the table decides: with dense INT8 made faster than TVM's FP32, a dense layer takes it
+    registry.KERNEL_GOPS["avx2"] = {**rates, "int8_dense": 2 * rates["tvm_dense"]}
+    try:
+        choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, ZEN3, both)
+    finally:
+        registry.KERNEL_GOPS["avx2"] = rates
+    assert choice.kernel == "int8_dense"

@@ -300,11 +300,15 @@ def compile(
     TVM JSON target dict or string).
 
     ``dtype="int8"``: Linear layers with ``block`` sparsity >= ``sparsity_threshold`` run our
-    INT8 block-sparse kernel ("4x1" or "16x4"), the others our dense VNNI kernel; activations
-    are quantized per tensor at run time (dynamic). On a CPU/target without AVX-512 VNNI this
-    falls back to ``dtype="fp32"`` with a warning (the metadata records it).
-    ``dtype="fp32"``: sparse layers use the FP32 "1x16" kernel (``block`` "4x1", the default,
-    maps to it), dense ones TVM's matmul with our schedule.
+    INT8 block-sparse kernel ("4x1" or "16x4"), the others our dense INT8 kernel; activations
+    are quantized per tensor at run time (dynamic). INT8 needs AVX2 at least (AVX-512 VNNI,
+    AVX-VNNI or AVX2 kernels); below it this falls back to ``dtype="fp32"`` with a warning (the
+    metadata records it). Where the target's ISA level has a calibrated cost model
+    (:data:`tvm_blocksparse.registry.KERNEL_GOPS`; AVX2 today) each layer takes the kernel
+    estimated fastest, FP32 ones included (the layer report says why).
+    ``dtype="fp32"``: each layer measures its 4x1 and 1x16 block sparsity and a sparse one uses
+    the FP32 kernel of that block ("16x4" reads as "4x1"), dense ones TVM's matmul with our
+    schedule.
     ``calibration``: sample feeds (ONNX input names -> arrays of the compiled shape); given, INT8
     activations use static per-tensor ranges observed on them (no run-time range pass), else
     dynamic ranges computed at run time (the default, no data needed).

@@ -229,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--dtype",
         choices=["int8", "fp32"],
         default="int8",
-        help="int8: u8 x s8 VNNI kernels, activations quantized per tensor at run time "
-        "(falls back to fp32 on a CPU without AVX-512 VNNI); fp32: 1x16 sparse kernel",
+        help="int8: u8 x s8 kernels (AVX-512 VNNI, AVX-VNNI or AVX2), activations quantized "
+        "per tensor at run time (fp32 below AVX2); fp32: 4x1 or 1x16 sparse kernels, per layer",
     )
     p.add_argument("--block", default="4x1", help=block_help)
     p.add_argument(

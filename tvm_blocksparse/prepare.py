@@ -25,7 +25,7 @@ class PreparedModel:
     """An imported model (shapes bound) and the settings of its rewrite.
 
     ``dtype`` is what the target can run (INT8 falls back to FP32 where no INT8 kernel is
-    registered at the target's ISA level; ``notes`` says so); FP32 reads 4x1/16x4 as "1x16".
+    registered at the target's ISA level; ``notes`` says so); FP32 reads 16x4 as "4x1".
     ``static_ranges``: calibrated per-weight input ranges (INT8 with ``calibration``), else None.
     """
 
@@ -101,8 +101,8 @@ def prepare_model(
         warnings.warn(note, stacklevel=3)
         notes.append(note)
         dtype = "fp32"
-    if dtype == "fp32" and block in ("4x1", "16x4"):
-        block = "1x16"
+    if dtype == "fp32" and block == "16x4":
+        block = "4x1"  # a zero 16x4 block is 16 zero 4x1 blocks; the pass measures 1x16 too
     check_options(dtype, block, sparsity_threshold)
     say("importing ONNX")
     model = load_onnx(onnx_path_or_model)

@@ -18,11 +18,12 @@ import numpy as np
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.isa import AVX2, AVX512_VNNI, AVX_VNNI, LEVELS, IsaLevel, isa_level, target_has
-from tvm_blocksparse.op import bsr_fp32_1x16, bsr_int8_4x1, out_lane
+from tvm_blocksparse.op import bsr_fp32_1x16, bsr_fp32_4x1, bsr_int8_4x1, out_lane
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_fp32_1x16,
+    schedule_bsr_dense_fp32_4x1,
     schedule_bsr_dense_int8_4x1,
     schedule_bsr_dense_int8_4x1_avx2,
     schedule_bsr_dense_int8_4x1_avx_vnni,
@@ -61,6 +62,17 @@ class OutLaneConfig:
     @property
     def tag(self) -> str:
         return f"tt{self.token_tile}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Fp32Bsr4x1Config:
+    """Knob of the FP32 4x1 kernel: ``tiles_outer`` (token tiles outermost in the walk)."""
+
+    tiles_outer: bool = True
+
+    @property
+    def tag(self) -> str:
+        return "tt16" + ("_chunk1" if self.tiles_outer else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +215,12 @@ def _int8_dense_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
         "w_scale": wq.scale,
         "w_row_sum": wq.row_sum,
     }
+
+
+def _fp32_4x1_arrays(weight: np.ndarray, _m: int) -> dict[str, np.ndarray]:
+    bsr = fmt.to_bsr(weight, "4x1")
+    data, indices = _nonempty(bsr)
+    return {"w_data": data[:, :, 0], "w_indices": indices, "w_indptr": bsr.indptr}
 
 
 def _fp32_1x16_arrays(weight: np.ndarray, _m: int) -> dict[str, np.ndarray]:
@@ -379,6 +397,28 @@ FP32_1X16 = KernelSpec(
 )
 
 
+#: FP32 4x1 blocks (4 output channels x 1 input channel), 8-lane FMAs over tokens (ymm: every
+#: level from AVX2 up): FP32 mode runs a 4x1-pruned model sparse.
+FP32_4X1 = KernelSpec(
+    kind="fp32_4x1",
+    isa=AVX2,
+    block="4x1",
+    int8=False,
+    activation="X",
+    token_tiles=(bsr_fp32_1x16.FP32_STAGED_TILE,),
+    symbolic_blocks=False,
+    weight_arrays=_fp32_4x1_arrays,
+    block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
+    can_take=lambda n, k: None if n % 4 == 0 else f"fp32_4x1 needs N_out % 4 == 0 (N_out={n})",
+    default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: Fp32Bsr4x1Config(True),
+    tuning_variants=lambda m, n, k, epilogue: [Fp32Bsr4x1Config(True), Fp32Bsr4x1Config(False)],
+    builder=lambda m, n, k, blocks, ep, c: bsr_fp32_4x1.bsr_dense_fp32_4x1(
+        m, n, k, blocks, ep, tiles_outer=c.tiles_outer
+    ),
+    schedule=schedule_bsr_dense_fp32_4x1,
+)
+
+
 # ----------------------------------------------------------------------------- 8-lane 4x1 (ymm)
 
 #: Register-tile tokens of the 8-lane 4x1 kernel (16 ymm registers: 4 channels x 2 vectors of
@@ -477,6 +517,7 @@ for _spec in (
     INT8_16X4,
     INT8_DENSE,
     FP32_1X16,
+    FP32_4X1,
     INT8_4X1_AVX2,
     INT8_4X1_AVX_VNNI,
     INT8_DENSE_AVX2,
@@ -558,30 +599,73 @@ def dense_kind(dtype: str) -> str | None:
 @dataclasses.dataclass(frozen=True)
 class LinearChoice:
     """What a Linear layer ``W[N_out, K_in]`` runs: a kernel spec, or None (``fallback`` says
-    what happens instead: ``"tvm_dense"`` or ``"unchanged"``), and why."""
+    what happens instead: ``"tvm_dense"`` or ``"unchanged"``), and why. ``block_sparsity``: the
+    sparsity of the chosen kernel's block where it is not the requested one's."""
 
     spec: KernelSpec | None
     fallback: str = ""
     reason: str = ""
+    block_sparsity: float | None = None
 
     @property
     def kernel(self) -> str:
         return self.spec.kind if self.spec is not None else self.fallback
 
 
+#: Per-layer cost model: each kernel's rate on its nonzero work (GFLOP/s or GOP/s of
+#: ``2 M N K (1 - block sparsity)``), 1 thread, per ISA level where it was measured;
+#: ``"tvm_dense"`` is TVM's FP32 Matmul under our schedule rules. A level without a table keeps
+#: the threshold rule (the requested block's sparse kernel from ``threshold`` on, else dense).
+#: avx2: AMD EPYC Zen 1 (znver1), ``bench/spmm.py --threads 1`` on BERT-Base's 768x768,
+#: 3072x768 and 768x3072 at 128 tokens, medians over 50-90 % sparsity, and the dense Matmul of
+#: ``bench/e2e_dense.py`` (bench/README.md, "Per-layer kernel choice on AVX2").
+KERNEL_GOPS: dict[str, dict[str, float]] = {
+    "avx2": {
+        "fp32_4x1": 29.0,
+        "int8_4x1": 25.0,
+        "int8_dense": 27.5,
+        "fp32_1x16": 18.0,
+        "tvm_dense": 35.0,
+    },
+}
+
+
 def choose_linear_kernel(
-    dtype: str, block: str, n: int, k: int, sparsity: float, threshold: float, target
+    dtype: str,
+    block: str,
+    n: int,
+    k: int,
+    sparsity: float,
+    threshold: float,
+    target,
+    sparsity_of: Callable[[str], float] | None = None,
+    m: int = 128,
 ) -> LinearChoice:
-    """The kernel a layer gets: the ``block`` sparse kernel from ``threshold`` block sparsity on
-    when it can take the shape, else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
+    """The kernel a layer gets. ``sparsity``: the layer's ``block`` sparsity; ``sparsity_of``
+    measures another block's (None: only ``block`` is considered). Candidates: the kernels of
+    ``dtype`` (sparse ones from ``threshold`` block sparsity on) and TVM's FP32 matmul. Where
+    :data:`KERNEL_GOPS` has the target's level, the least estimated time wins. Else: the
+    ``block`` sparse kernel when it can take the shape (FP32: the sparsest FP32 block, 1x16 on
+    ties), else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
+    import tvm
+
+    target = target if target is not None else tvm.target.Target.current(allow_none=True)
+    level = isa_level(target) if target is not None else None
+    measured = {block: sparsity}
+
+    def sparsity_of_block(b: str) -> float | None:
+        if b not in measured and sparsity_of is not None:
+            measured[b] = sparsity_of(b)
+        return measured.get(b)
+
+    rates = KERNEL_GOPS.get(level.name) if level is not None else None
+    if rates is not None:
+        return _choose_by_cost(dtype, n, k, m, threshold, target, rates, level, sparsity_of_block)
+    if dtype == "fp32":
+        return _choose_fp32_block(block, n, k, threshold, target, sparsity_of_block)
     sparse = sparsity >= threshold
     kind = sparse_kind(dtype, block)
     spec = lookup(kind, target) if kind and available(kind, target) else None
-    if dtype == "fp32":
-        if not sparse:
-            return LinearChoice(None, "tvm_dense", f"block sparsity {sparsity:.2f} < {threshold}")
-        why = spec.can_take(n, k) if spec else f"no {block} FP32 kernel for this target"
-        return LinearChoice(None, "tvm_dense", why) if why else LinearChoice(spec)
     if k % 4:
         return LinearChoice(None, "unchanged", f"INT8 kernels need K_in % 4 == 0 (K_in={k})")
     if sparse and spec is not None and spec.can_take(n, k) is None:
@@ -592,6 +676,58 @@ def choose_linear_kernel(
             None, "unchanged", f"dense INT8 kernel needs N_out % 16 == 0 (N_out={n})"
         )
     return LinearChoice(dense, reason="" if not sparse else f"{block} kernel can't take N_out={n}")
+
+
+def _choose_fp32_block(block, n, k, threshold, target, sparsity_of_block) -> LinearChoice:
+    """FP32 without a cost table: the FP32 sparse kernel whose block is sparsest (1x16, the
+    16-lane kernel, on ties: a 1x16-pruned weight is as 4x1-sparse) from ``threshold`` on, else
+    TVM's dense."""
+    best, why = None, f"no {block} FP32 kernel for this target"
+    for b in sparse_blocks("fp32"):  # "1x16" first
+        kind = sparse_kind("fp32", b)
+        s = sparsity_of_block(b)
+        if s is None or not available(kind, target):
+            continue
+        spec = lookup(kind, target)
+        cannot = spec.can_take(n, k)
+        if cannot:
+            why = cannot if b == block else why
+            continue
+        if best is None or s > best[1]:
+            best = (spec, s)
+    if best is None:
+        return LinearChoice(None, "tvm_dense", why)
+    spec, s = best
+    if s < threshold:
+        return LinearChoice(None, "tvm_dense", f"block sparsity {s:.2f} < {threshold}")
+    return LinearChoice(spec, block_sparsity=None if spec.block == block else s)
+
+
+def _choose_by_cost(dtype, n, k, m, threshold, target, rates, level, sparsity_of_block):
+    """The candidate with the least estimated time ``2 M N K (1 - s) / rate``."""
+    options = []  # (ms, label, spec or None, block sparsity)
+    for kind in kinds():
+        if kind not in rates or not available(kind, target):
+            continue
+        spec = lookup(kind, target)
+        if spec.int8 != (dtype == "int8") or spec.can_take(n, k) is not None:
+            continue
+        s = 0.0 if spec.block is None else sparsity_of_block(spec.block)
+        if s is None or (spec.block is not None and s < threshold):
+            continue
+        options.append((2e-6 * m * n * k * (1 - s) / rates[kind], kind, spec, s))
+    if "tvm_dense" in rates:
+        options.append((2e-6 * m * n * k / rates["tvm_dense"], "tvm_dense", None, None))
+    if not options:
+        return LinearChoice(None, "unchanged", f"no kernel of {level.name} takes {n}x{k}")
+    options.sort(key=lambda o: o[0])
+    ms, kind, spec, s = options[0]
+    reason = f"cost model ({level.name}): {kind} ~{ms:.2f} ms" + "".join(
+        f" < {o[1]} ~{o[0]:.2f} ms" for o in options[1:3]
+    )
+    if spec is None:
+        return LinearChoice(None, "tvm_dense", reason)
+    return LinearChoice(spec, reason=reason, block_sparsity=s if spec.block else None)
 
 
 def padded_activation_shape(spec: KernelSpec, m: int, k: int) -> tuple[int, int]:

@@ -31,6 +31,41 @@ def _transposed_row(X, m: int, row0, col0, j: int):
     return T.Shuffle(rows, [16 * i + j for i in range(16)])
 
 
+def stage_x_macro():
+    """The macro that stages ``X f32[M, K]`` into ``XS[ceil(M/16), K, 16]`` (each 16-token tile
+    transposed: a block's 16 tile activations in one aligned 64-byte line; rows past ``M``
+    repeat row ``M - 1``), made anew per PrimFunc (macro objects number the blocks of their
+    later calls). ``K % 16`` columns are staged one lane-gather at a time."""
+
+    @T.macro
+    def stage_tiles(X, XS, m: int, k: int, n_tiles: int, tile: int):
+        if (k // 16) > 0:
+            for g in T.parallel(n_tiles * (k // 16)):
+                with T.sblock("stage_x"):
+                    vmo = T.axis.spatial(n_tiles, g // (k // 16))
+                    vkc = T.axis.spatial((k // 16), g % (k // 16))
+                    T.reads(X[0:m, vkc * 16 : vkc * 16 + 16])
+                    T.writes(XS[vmo, vkc * 16 : vkc * 16 + 16, 0:tile])
+                    for j in T.unroll(16):
+                        XS[vmo, vkc * 16 + j, T.ramp(0, 1, 16)] = _transposed_row(
+                            X, m, vmo * tile, vkc * 16, j
+                        )
+        if k % 16 != 0:
+            for mo, kk in T.grid(n_tiles, k % 16):
+                with T.sblock("stage_x_tail"):
+                    vmo, vk = T.axis.remap("SS", [mo, kk])
+                    T.reads(X[0:m, (k // 16) * 16 + vk])
+                    T.writes(XS[vmo, (k // 16) * 16 + vk, 0:tile])
+                    X_flat = T.decl_buffer((m * k,), "float32", data=X.data)
+                    XS[vmo, (k // 16) * 16 + vk, T.ramp(0, 1, 16)] = X_flat[
+                        T.min(T.ramp(vmo * tile, 1, 16), T.broadcast(m - 1, 16)) * k
+                        + (k // 16) * 16
+                        + vk
+                    ]
+
+    return stage_tiles
+
+
 def bsr_dense_fp32_1x16_staged(
     m: int,
     n: int,
@@ -63,8 +98,8 @@ def bsr_dense_fp32_1x16_staged(
     tile = FP32_STAGED_TILE
     half = tile // 2
     nb, n_tiles, nz = n // 16, ceil_div(m, tile), max(nnzb, 1)
-    k_chunks = k // 16  # K % 16 columns are staged one lane-gather at a time
     ep = epilogue
+    stage_tiles = stage_x_macro()
 
     def tile_block_row(p):
         return p % nb if tiles_outer else p // n_tiles
@@ -100,29 +135,7 @@ def bsr_dense_fp32_1x16_staged(
                 )
                 T.writes(whole_regions(Y))
                 XS = T.alloc_buffer((n_tiles, k, tile), "float32")
-                if k_chunks > 0:
-                    for g in T.parallel(n_tiles * k_chunks):
-                        with T.sblock("stage_x"):
-                            vmo = T.axis.spatial(n_tiles, g // k_chunks)
-                            vkc = T.axis.spatial(k_chunks, g % k_chunks)
-                            T.reads(X[0:m, vkc * 16 : vkc * 16 + 16])
-                            T.writes(XS[vmo, vkc * 16 : vkc * 16 + 16, 0:tile])
-                            for j in T.unroll(16):
-                                XS[vmo, vkc * 16 + j, T.ramp(0, 1, 16)] = _transposed_row(
-                                    X, m, vmo * tile, vkc * 16, j
-                                )
-                if k % 16 != 0:
-                    for mo, kk in T.grid(n_tiles, k % 16):
-                        with T.sblock("stage_x_tail"):
-                            vmo, vk = T.axis.remap("SS", [mo, kk])
-                            T.reads(X[0:m, k_chunks * 16 + vk])
-                            T.writes(XS[vmo, k_chunks * 16 + vk, 0:tile])
-                            X_flat = T.decl_buffer((m * k,), "float32", data=X.data)
-                            XS[vmo, k_chunks * 16 + vk, T.ramp(0, 1, 16)] = X_flat[
-                                T.min(T.ramp(vmo * tile, 1, 16), T.broadcast(m - 1, 16)) * k
-                                + k_chunks * 16
-                                + vk
-                            ]
+                stage_tiles(X, XS, m, k, n_tiles, tile)
                 for p in T.parallel(nb * n_tiles):
                     with T.sblock("tile"):
                         vbr = T.axis.spatial(nb, tile_block_row(p))

@@ -213,17 +213,25 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def channel_epilogue_lanes(y, n_idx, lanes, bias, ep, fast_gelu: bool):
+    """Bias and GELU of ``lanes`` float token values of one output channel ``n_idx``
+    (``fast_gelu``: :data:`GELU_FAST_P`, for INT8 outputs; FP32 kernels keep the exact form)."""
+    if ep.bias:
+        y = y + bcast(bias[n_idx], lanes)
+    if ep.gelu:
+        y = gelu_f32(y, lanes, fast=fast_gelu)
+    return y
+
+
 def int8_epilogue_lanes(
     acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep
 ):
     """Dequant (+ bias, GELU, requant when no residual follows) of ``lanes`` token accumulators
     of one output channel ``n_idx``."""
     y = T.Cast(f"float32x{lanes}", acc_vec - bcast(x_zp[0] * w_row_sum[n_idx], lanes))
-    y = y * bcast(x_scale[0] * w_scale[n_idx], lanes)
-    if ep.bias:
-        y = y + bcast(bias[n_idx], lanes)
-    if ep.gelu:
-        y = gelu_f32(y, lanes, fast=True)
+    y = channel_epilogue_lanes(
+        y * bcast(x_scale[0] * w_scale[n_idx], lanes), n_idx, lanes, bias, ep, fast_gelu=True
+    )
     if ep.requant and not ep.residual:
         y = requant_u8(y, out_scale[0], out_zp[0], lanes)
     return y

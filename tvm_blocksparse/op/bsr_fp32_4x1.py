@@ -1,0 +1,158 @@
+"""FP32 BSR with 4x1 blocks (4 output channels x 1 input channel of ``W[N_out, K_in]``, the
+paper's INT8 pattern): FP32 mode runs a 4x1-pruned model sparse, not as 1x16 blocks it lacks.
+"""
+
+from __future__ import annotations
+
+import tvm
+from tvm.script import tirx as T
+
+from tvm_blocksparse.isa.common import bcast, fma, prefetch
+from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE, stage_x_macro
+from tvm_blocksparse.op.epilogue import (
+    Epilogue,
+    ceil_div,
+    channel_epilogue_lanes,
+    drop_unused_params,
+    epilogue_inputs,
+    store_lanes,
+    whole_regions,
+)
+
+#: Tokens per vector: ymm, the widest register every x86 level from AVX2 up has.
+FP32_4X1_LANES = 8
+
+#: Lane ``t * 4 + r`` <- channel ``r``, token ``t`` of 4 channel vectors (4 x 8 -> 8 x 4).
+_TOKEN_MAJOR = [r * FP32_4X1_LANES + t for t in range(FP32_4X1_LANES) for r in range(4)]
+
+
+def bsr_dense_fp32_4x1(
+    m: int,
+    n: int,
+    k: int,
+    nnzb: int,
+    epilogue: Epilogue = Epilogue("float32"),
+    tiles_outer: bool = True,
+    prefetch_weights: int = 32,
+    prefetch_x: int = 16,
+) -> tvm.tirx.PrimFunc:
+    """FP32 BSR, 4x1 blocks (4 output channels x 1 input channel of ``W[N_out, K_in]``), 8-lane
+    FMAs over tokens.
+
+    Parameters (those the epilogue does not use are dropped):
+      X          ``f32[M, K]`` row-major activations; staged per 16-token tile into
+                 ``XS[ceil(M/16), K, 16]`` (see ``bsr_fp32_1x16.stage_x_macro``): a block's
+                 16 tokens are then one 64-byte line.
+      w_data     ``f32[nnzb, 4]`` (a block's 4 output channels), w_indices ``i32[nnzb]`` (its
+                 input channel), w_indptr ``i32[N/4 + 1]`` (block rows): BSR of ``(4, 1)`` blocks.
+      bias ``f32[N]``, residual ``f32[M, N]``; Y ``f32[M, N]``.
+    Register tile: 4 channels x 16 tokens, 8 ymm accumulators; a block is 2 ``XS`` loads,
+    4 weight broadcasts and 8 ``vfmadd231ps``. Bias and GELU (erf form, float32-exact) are applied
+    per channel on token vectors, then the tile is transposed to token-major and each token's
+    4 channels get the residual and one 16-byte store. ``tiles_outer``: parallel tasks walk
+    every block row of a token tile before the next tile (its ``XS`` slab stays in cache).
+    ``prefetch_weights`` / ``prefetch_x``: blocks ahead whose weights / ``XS`` line each block
+    prefetches (the slab line's address is data-dependent: no hardware prefetcher guesses it).
+    """
+    epilogue.validate(int8_kernel=False)
+    if epilogue.transposed_out:
+        raise ValueError("fp32_4x1 stores Y[M, N] only (transposed_out is an INT8 4x1 option)")
+    if n % 4:
+        raise ValueError(f"fp32_4x1 needs N_out % 4 == 0, got {n=}")
+    tile, lanes = FP32_STAGED_TILE, FP32_4X1_LANES
+    n_tv = tile // lanes
+    nb, n_tiles, nz = n // 4, ceil_div(m, tile), max(nnzb, 1)
+    ep = epilogue
+    stage_tiles = stage_x_macro()
+
+    def tile_block_row(p):
+        return p % nb if tiles_outer else p // n_tiles
+
+    def tile_token_tile(p):
+        return p // nb if tiles_outer else p % n_tiles
+
+    def ep_inputs(bias, residual):
+        return epilogue_inputs(ep, False, None, None, None, None, bias, residual, None, None)
+
+    @T.prim_func(s_tir=True)
+    def main(
+        X: T.Buffer((m, k), "float32"),
+        w_data: T.Buffer((nz, 4), "float32"),
+        w_indices: T.Buffer((nz,), "int32"),
+        w_indptr: T.Buffer((nb + 1,), "int32"),
+        bias: T.Buffer((n,), "float32"),
+        residual: T.Buffer((m, n), "float32"),
+        Y: T.Buffer((m, n), "float32"),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        with T.sblock("root"):
+            with T.sblock("staged"):
+                T.reads(whole_regions(X, w_data, w_indices, w_indptr, *ep_inputs(bias, residual)))
+                T.writes(whole_regions(Y))
+                XS = T.alloc_buffer((n_tiles, k, tile), "float32")
+                stage_tiles(X, XS, m, k, n_tiles, tile)
+                for p in T.parallel(nb * n_tiles):
+                    with T.sblock("tile"):
+                        vbr = T.axis.spatial(nb, tile_block_row(p))
+                        vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
+                        T.reads(
+                            whole_regions(
+                                XS, w_data, w_indices, w_indptr, *ep_inputs(bias, residual)
+                            )
+                        )
+                        T.writes(whole_regions(Y))
+                        acc = T.alloc_buffer((4, tile), "float32")
+                        tokens = T.alloc_buffer((n_tv, 4 * lanes), "float32")
+                        for r in T.unroll(4):
+                            for tv in T.unroll(n_tv):
+                                acc[r, T.ramp(tv * lanes, 1, lanes)] = bcast(T.float32(0), lanes)
+                        for b in range(w_indptr[vbr], w_indptr[vbr + 1]):
+                            if prefetch_weights > 0:  # past the end: a prefetch never faults
+                                prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
+                            if prefetch_x > 0:  # the index is loaded: clamped
+                                prefetch(
+                                    T.address_of(
+                                        XS[vmo, w_indices[T.min(b + prefetch_x, nz - 1)], 0]
+                                    )
+                                )
+                            for r in T.unroll(4):
+                                for tv in T.unroll(n_tv):
+                                    acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
+                                        bcast(w_data[b, r], lanes),
+                                        XS[vmo, w_indices[b], T.ramp(tv * lanes, 1, lanes)],
+                                        acc[r, T.ramp(tv * lanes, 1, lanes)],
+                                        lanes,
+                                    )
+                        for tv in T.unroll(n_tv):
+                            tokens[tv, T.ramp(0, 1, 4 * lanes)] = T.Shuffle(
+                                [
+                                    channel_epilogue_lanes(
+                                        acc[r, T.ramp(tv * lanes, 1, lanes)],
+                                        vbr * 4 + r,
+                                        lanes,
+                                        bias,
+                                        ep,
+                                        fast_gelu=False,
+                                    )
+                                    for r in range(4)
+                                ],
+                                _TOKEN_MAJOR,
+                            )
+                        for tv in T.unroll(n_tv):
+                            for t in T.unroll(lanes):
+                                if vmo * tile + tv * lanes + t < m:
+                                    Y[vmo * tile + tv * lanes + t, T.ramp(vbr * 4, 1, 4)] = (
+                                        store_lanes(
+                                            tokens[tv, T.ramp(t * 4, 1, 4)],
+                                            vmo * tile + tv * lanes + t,
+                                            vbr * 4,
+                                            4,
+                                            residual,
+                                            None,
+                                            None,
+                                            ep,
+                                            requant=False,
+                                        )
+                                    )
+
+    return drop_unused_params(main)
