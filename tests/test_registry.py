@@ -143,7 +143,7 @@ def test_avx2_cost_model_picks_the_least_estimated_time_and_says_why():
     both = {"4x1": 0.9, "1x16": 0.9}.get
     choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, ZEN3, both)
     assert choice.kernel == "int8_4x1"
-    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~2.42 ms < tvm_dense ~17.26 ms")
+    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~2.01 ms < tvm_dense ~17.26 ms")
     choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, ZEN3, both)
     assert choice.kernel == "tvm_dense" and rates["tvm_dense"] > rates["int8_dense"]
     choice = registry.choose_linear_kernel("fp32", "4x1", 768, 768, 0.9, 0.7, ZEN3, both)

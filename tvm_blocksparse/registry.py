@@ -421,9 +421,10 @@ FP32_4X1 = KernelSpec(
 
 # ----------------------------------------------------------------------------- 8-lane 4x1 (ymm)
 
-#: Register-tile tokens of the 8-lane 4x1 kernel (16 ymm registers: 4 channels x 2 vectors of
-#: accumulators leave room for the packed activations and the broadcast weights).
-YMM_TOKEN_TILE = 16
+#: Register-tile tokens of the 8-lane 4x1 kernel: one ymm accumulator per channel. With block
+#: rows outermost it was the fastest of tiles 8-32 x both walks on BERT-Base's three shapes on
+#: Zen 1, by 10-14 % over 16 tokens (bench/README.md, "Decisions").
+YMM_TOKEN_TILE = 8
 
 
 def _default_4x1_ymm(
@@ -435,16 +436,10 @@ def _default_4x1_ymm(
     token_tile: int | None = None,
     token_chunk: int | str | None = "default",
 ) -> Bsr4x1Config:
-    """Token tiles outermost when a tile of ``XT`` stays in L1 (as the zmm kernel); one
-    block-row group per thread then."""
+    """:data:`YMM_TOKEN_TILE` tokens, block rows outermost (the token tiles of a block row reuse
+    its weights from L1; ``XT`` is re-read from L2)."""
     tile = token_tile or YMM_TOKEN_TILE
-    row_groups = 1
-    if token_chunk == "default":
-        n_tiles = -(-padded_tokens(m) // tile)
-        fits = k * tile <= bsr_int8_4x1.XT_TILE_L1_BYTES
-        token_chunk = 1 if n_tiles > 1 and fits else None
-        row_groups = bsr_int8_4x1.default_row_groups_4x1(n, token_chunk, threads)
-    return Bsr4x1Config(tile, token_chunk, row_groups)
+    return Bsr4x1Config(tile, None if token_chunk == "default" else token_chunk)
 
 
 def _variants_4x1_ymm(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
@@ -621,10 +616,10 @@ class LinearChoice:
 #: ``bench/e2e_dense.py`` (bench/README.md, "Per-layer kernel choice on AVX2").
 KERNEL_GOPS: dict[str, dict[str, float]] = {
     "avx2": {
+        "int8_4x1": 30.0,
         "fp32_4x1": 29.0,
-        "int8_4x1": 25.0,
-        "int8_dense": 27.5,
-        "fp32_1x16": 18.0,
+        "fp32_1x16": 18.5,
+        "int8_dense": 34.5,  # 35 in the kernel, less its quantize passes
         "tvm_dense": 35.0,
     },
 }
