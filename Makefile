@@ -32,7 +32,7 @@ demo: venv
 # Kernel demo: one BERT-Large layer shape, our kernels vs dense INT8 / FP32 (needs torch).
 demo-kernels: venv-bench
 	$(BIN)/python bench/spmm.py --threads 1 --shapes 1024x4096x128 --sparsities 0.7,0.9 \
-		--backends ours_int8_4x1,ours_fp32_1x16,ours_int8_dense,torch_int8_dense,torch_fp32_dense
+		--backends ours_int8_4x1,ours_fp32_4x1,ours_fp32_1x16,ours_int8_dense,torch_int8_dense,torch_fp32_dense
 
 test: venv
 	$(BIN)/python -m pytest -q tests

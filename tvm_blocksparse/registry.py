@@ -459,7 +459,10 @@ def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
 #: The paper's 4x1 kernel on ymm for AVX2 (no VNNI): 8 tokens per ``vpmaddubsw`` + ``vpmaddwd``
 #: + ``vpaddd`` step. The u8 x s8 pair sums of ``vpmaddubsw`` saturate at s16, so the weights
 #: are quantized to 7 bits ([-64, 64]: 2 x 255 x 64 <= 32767, oneDNN's choice on CPUs without
-#: VNNI) and the activations keep the full u8 range: exact, bit for bit, on any u8 input.
+#: VNNI) and the activations keep the full u8 range: exact, bit for bit, on any u8 input. Weights,
+#: not activations (FBGEMM's sparse choice): on the real all-MiniLM-L6-v2 (dense and 90 % 4x1)
+#: 7-bit weights kept the per-token cosine to FP32 far closer than 7-bit activations
+#: (``bench/avx2_int8_accuracy.py``; bench/README.md, "INT8 on an AVX2-only host").
 INT8_4X1_AVX2 = dataclasses.replace(
     INT8_4X1,
     isa=AVX2,

