@@ -3,7 +3,7 @@ quick side-by-side where the bench extras (torch, transformers, peers) are not i
 
     .venv/bin/python bench/vs_ort.py --models bert-mini bert-base --threads 1
 
-90 % 4x1 (our FP32 sparse kernel runs a copy pruned to 1x16), batch 1 x ``--seq-len`` tokens;
+90 % 4x1 (our FP32 sparse runs it and a copy pruned to 1x16), batch 1 x ``--seq-len`` tokens;
 every engine is checked against ORT FP32 on the same file (cosine) before the interleaved
 rounds; median process CPU ms and the ratio to ours INT8 sparse.
 ``bench/e2e.py`` is the full benchmark.
@@ -73,6 +73,7 @@ def main(argv=None) -> int:
             ours["tvm_int8_sparse_static"] = tb.compile(
                 paths["4x1"], seq_len=args.seq_len, dtype="int8", calibration=calib
             )
+        ours["tvm_fp32_sparse"] = tb.compile(paths["4x1"], seq_len=args.seq_len, dtype="fp32")
         ours["tvm_fp32_sparse_1x16"] = tb.compile(paths["1x16"], seq_len=args.seq_len, dtype="fp32")
         int8 = ours["tvm_int8_sparse"]
         kernels = sorted({d["kernel"] for d in int8.report})
