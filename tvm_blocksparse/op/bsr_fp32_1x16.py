@@ -66,6 +66,20 @@ def stage_x_macro():
     return stage_tiles
 
 
+def staged_walk(nb: int, n_tiles: int, tiles_outer: bool):
+    """(block row, token tile) of parallel task ``p`` in the staged FP32 kernels' walk: token
+    tiles outermost (a tile's ``XS`` slab stays in cache while the weights stream), or block
+    rows outermost."""
+
+    def block_row(p):
+        return p % nb if tiles_outer else p // n_tiles
+
+    def token_tile(p):
+        return p // nb if tiles_outer else p % n_tiles
+
+    return block_row, token_tile
+
+
 def bsr_dense_fp32_1x16_staged(
     m: int,
     n: int,
@@ -101,11 +115,7 @@ def bsr_dense_fp32_1x16_staged(
     ep = epilogue
     stage_tiles = stage_x_macro()
 
-    def tile_block_row(p):
-        return p % nb if tiles_outer else p // n_tiles
-
-    def tile_token_tile(p):
-        return p // nb if tiles_outer else p % n_tiles
+    tile_block_row, tile_token_tile = staged_walk(nb, n_tiles, tiles_outer)
 
     @T.prim_func(s_tir=True)
     def main(

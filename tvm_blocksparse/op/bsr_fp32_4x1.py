@@ -8,7 +8,7 @@ import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa.common import bcast, fma, prefetch
-from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE, stage_x_macro
+from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE, stage_x_macro, staged_walk
 from tvm_blocksparse.op.epilogue import (
     Epilogue,
     ceil_div,
@@ -65,11 +65,7 @@ def bsr_dense_fp32_4x1(
     ep = epilogue
     stage_tiles = stage_x_macro()
 
-    def tile_block_row(p):
-        return p % nb if tiles_outer else p // n_tiles
-
-    def tile_token_tile(p):
-        return p // nb if tiles_outer else p % n_tiles
+    tile_block_row, tile_token_tile = staged_walk(nb, n_tiles, tiles_outer)
 
     def ep_inputs(bias, residual):
         return epilogue_inputs(ep, False, None, None, None, None, bias, residual, None, None)
