@@ -104,9 +104,7 @@ class _GeluPattern:
 
 def measured_block_sparsity(w_out_in: np.ndarray, block: str) -> float | None:
     """``block`` sparsity of ``W[N_out, K_in]``, or None when the block does not tile it."""
-    rows, cols = fmt.parse_block(block)
-    n, k = w_out_in.shape
-    return fmt.block_sparsity(w_out_in, block) if n % rows == 0 and k % cols == 0 else None
+    return fmt.block_sparsity(w_out_in, block) if fmt.block_tiles(w_out_in.shape, block) else None
 
 
 def check_options(mode: str, block: str, threshold: float) -> None:

@@ -468,7 +468,9 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     for layer in linear_layers(model):
         name, w_out_in = layer.weight_name, layer.w_kn.T
         sp = {
-            b: fmt.block_sparsity(w_out_in, b) if _divides(w_out_in.shape, b) else float("nan")
+            b: fmt.block_sparsity(w_out_in, b)
+            if fmt.block_tiles(w_out_in.shape, b)
+            else float("nan")
             for b in INSPECT_BLOCKS
         }
         layers.append(
@@ -497,11 +499,6 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     return InspectReport(layers, block, threshold, 1.0 / rel)
 
 
-def _divides(shape, block) -> bool:
-    bo, bi = fmt.parse_block(block)
-    return shape[0] % bo == 0 and shape[1] % bi == 0
-
-
 def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> list[str]:
     """Magnitude block pruning of every Linear weight (MatMul/Gemm with a float initializer):
     the ``sparsity`` fraction of ``block`` blocks with the smallest L1 norm become zero. Returns
@@ -523,7 +520,7 @@ def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> lis
             continue
         w_kn, stored_nk = weights[t.name]
         w_out_in = w_kn.T  # ONNX MatMul weights are [K_in, N_out]
-        if not _divides(w_out_in.shape, block):
+        if not fmt.block_tiles(w_out_in.shape, block):
             continue
         w_out_in = fmt.prune_blocks(w_out_in, sparsity, block)
         w_new = np.ascontiguousarray(w_out_in if stored_nk else w_out_in.T).astype(np.float32)

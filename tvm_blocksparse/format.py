@@ -51,6 +51,12 @@ def parse_block(block: str | tuple[int, int]) -> tuple[int, int]:
     return int(block[0]), int(block[1])
 
 
+def block_tiles(shape: tuple[int, ...], block: str | tuple[int, int]) -> bool:
+    """Whether ``block`` tiles a weight ``W[N_out, K_in]`` of ``shape`` exactly."""
+    bs_out, bs_in = parse_block(block)
+    return shape[0] % bs_out == 0 and shape[1] % bs_in == 0
+
+
 def _check_divisible(shape: tuple[int, ...], block: tuple[int, int]) -> None:
     if len(shape) != 2:
         raise ValueError(f"weight must be 2-D W[N_out, K_in], got {shape=}")

@@ -462,7 +462,7 @@ def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
 #: VNNI) and the activations keep the full u8 range: exact, bit for bit, on any u8 input. Weights,
 #: not activations (FBGEMM's sparse choice): on the real all-MiniLM-L6-v2 (dense and 90 % 4x1)
 #: 7-bit weights kept the per-token cosine to FP32 far closer than 7-bit activations
-#: (``bench/avx2_int8_accuracy.py``; bench/README.md, "INT8 on an AVX2-only host").
+#: (``bench/avx2_int8_accuracy.py``; bench/README.md, "INT8 and FP32 on an AVX2-only host").
 INT8_4X1_AVX2 = dataclasses.replace(
     INT8_4X1,
     isa=AVX2,
@@ -598,7 +598,7 @@ def dense_kind(dtype: str) -> str | None:
 class LinearChoice:
     """What a Linear layer ``W[N_out, K_in]`` runs: a kernel spec, or None (``fallback`` says
     what happens instead: ``"tvm_dense"`` or ``"unchanged"``), and why. ``block_sparsity``: the
-    sparsity of the chosen kernel's block where it is not the requested one's."""
+    sparsity of the chosen kernel's block (None: the requested block's sparsity applies)."""
 
     spec: KernelSpec | None
     fallback: str = ""
@@ -616,7 +616,7 @@ class LinearChoice:
 #: the threshold rule (the requested block's sparse kernel from ``threshold`` on, else dense).
 #: avx2: AMD EPYC Zen 1 (znver1), ``bench/spmm.py --threads 1`` on BERT-Base's 768x768,
 #: 3072x768 and 768x3072 at 128 tokens, medians over 50-90 % sparsity, and the dense Matmul of
-#: ``bench/e2e_dense.py`` (bench/README.md, "Per-layer kernel choice on AVX2").
+#: ``bench/e2e_dense.py`` (bench/README.md, "INT8 and FP32 on an AVX2-only host").
 KERNEL_GOPS: dict[str, dict[str, float]] = {
     "avx2": {
         "int8_4x1": 30.0,
