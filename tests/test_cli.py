@@ -91,3 +91,28 @@ def test_dockerfile_uses_the_readme_install_and_demo():
     assert "demo: venv\n" in makefile  # the image installs exactly what the demo needs
     first_block = readme.split("```")[1]
     assert "make demo" in first_block and "make test" in first_block
+
+
+def test_cli_pipeline_compile_and_run(tmp_path, capsys):
+    from test_text import write_tokenizer
+
+    from tvm_blocksparse.cli import main
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    onnx.save(make_bert_onnx("tiny", seed=0, sparsity=0.9), model_dir / "model.onnx")
+    write_tokenizer(str(model_dir / "tokenizer.json"))
+    (tmp_path / "lines.txt").write_text("the file\n\nread each line of the file\n")
+    pipe_dir = str(tmp_path / "pipe")
+    args = ["pipeline", "compile", str(model_dir), "-o", pipe_dir, "--dtype", "fp32"]
+    assert main([*args, "--buckets", "8", "--max-seq-len", "16"]) == 0
+    assert "buckets [8, 16] (batch 1 each)" in capsys.readouterr().out
+    run = ["pipeline", "run", pipe_dir, "--text", "an error", "--file", str(tmp_path / "lines.txt")]
+    assert main([*run, "--repeat", "3", "--save", str(tmp_path / "e.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "embeddings: (3, 128) float32" in out and "texts/s" in out
+    assert np.load(tmp_path / "e.npy").shape == (3, 128)
+    assert main(["pipeline", "run", pipe_dir]) == 2
+    assert "give texts with --text" in capsys.readouterr().err
+    assert main(["pipeline", "compile", str(tmp_path), "-o", pipe_dir]) == 2
+    assert "neither a transformers" in capsys.readouterr().err

@@ -10,6 +10,8 @@ Examples::
     tvm-blocksparse tune bert90.onnx --work-dir tune_dir --trials 64   # MetaSchedule (resumable)
     tvm-blocksparse compile bert90.onnx -o bert90.so --tuning-db tune_dir
     tvm-blocksparse bench --models bert-base --threads 1    # vs ORT, PyTorch, OpenVINO, DeepSparse
+    tvm-blocksparse pipeline compile MODEL_DIR -o pipe_dir --task feature-extraction
+    tvm-blocksparse pipeline run pipe_dir --text "a sentence" --file lines.txt
 """
 
 from __future__ import annotations
@@ -168,6 +170,72 @@ def _cmd_tune(args) -> int:
     return 0
 
 
+def _cmd_pipeline_compile(args) -> int:
+    from tvm_blocksparse.text import TextPipeline
+
+    calibration = _read_lines(args.calibration) if args.calibration else None
+    buckets = [int(b) for b in args.buckets.split(",")] if args.buckets else None
+    pipe = TextPipeline.from_pretrained(
+        args.model,
+        task=args.task,
+        dtype=args.dtype,
+        sparsity_threshold=args.threshold,
+        block=args.block,
+        max_seq_len=args.max_seq_len,
+        max_batch_size=args.max_batch_size,
+        calibration_texts=calibration,
+        seq_buckets=buckets,
+        progress=_progress,
+    )
+    first = next(iter(pipe.modules.values()))
+    print(layer_table(first.report))
+    print(
+        f"{args.task}, {args.dtype}, buckets {pipe.seq_buckets} (batch 1 each), "
+        f"max {pipe.max_len} tokens"
+    )
+    print(f"wrote {pipe.save(args.output)}")
+    return 0
+
+
+def _read_lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for line in f]
+    return [line for line in lines if line.strip()]
+
+
+def _cmd_pipeline_run(args) -> int:
+    import numpy as np
+
+    from tvm_blocksparse.text import TextPipeline
+
+    texts = list(args.text or []) + (_read_lines(args.file) if args.file else [])
+    if not texts:
+        raise ValueError("give texts with --text and/or --file")
+    pipe = TextPipeline.load(args.pipeline)
+    out = pipe(texts)
+    stats = pipe.throughput(texts, repeat=args.repeat) if args.repeat else None
+    for i, text in enumerate(texts[: args.show]):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        if pipe.task == "text-classification":
+            print(f"{i:>4} {out[i]['label']} {out[i]['score']:.4f}  {shown!r}")
+        else:
+            v = out[i]
+            print(f"{i:>4} [{v.shape[0]}] norm {np.linalg.norm(v):.4f} {v[:3].round(4)}  {shown!r}")
+    if len(texts) > args.show:
+        print(f"... {len(texts) - args.show} more")
+    if pipe.task == "feature-extraction":
+        print(f"embeddings: {out.shape} {out.dtype}")
+    if stats:
+        print(
+            f"{stats['texts']} texts, {stats['tokens']} tokens in {stats['seconds'] * 1e3:.1f} ms "
+            f"(median of {args.repeat}): "
+            f"{stats['texts_per_s']:.1f} texts/s, {stats['tokens_per_s']:.0f} tokens/s"
+        )
+    if args.save:
+        np.save(args.save, out if pipe.task == "feature-extraction" else np.array(out, object))
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from tvm_blocksparse import demo
 
@@ -195,6 +263,8 @@ def _launch_bench(args: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tvm_blocksparse.text import TASKS  # numpy only: the CLI stays quick to start
+
     ap = argparse.ArgumentParser(
         prog="tvm-blocksparse",
         description=__doc__,
@@ -311,6 +381,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=128)
     p.set_defaults(func=_cmd_demo)
 
+    p = sub.add_parser("pipeline", help="text in: tokenizer + compiled buckets + task head")
+    psub = p.add_subparsers(dest="pipeline_command", required=True)
+    q = psub.add_parser(
+        "compile",
+        help="model directory -> pipeline directory",
+        description="MODEL: a transformers / sentence-transformers directory (exported to ONNX "
+        "with torch) or a directory with model.onnx + tokenizer.json (Optimum's layout).",
+    )
+    q.add_argument("model")
+    q.add_argument("-o", "--output", required=True, help="pipeline directory to write")
+    q.add_argument("--task", choices=TASKS, default=TASKS[0])
+    q.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
+    q.add_argument("--block", default="4x1", help=block_help)
+    q.add_argument("--threshold", type=float, default=0.7)
+    q.add_argument("--max-seq-len", type=int, help="cap on tokens per text (default: the model's)")
+    q.add_argument("--max-batch-size", type=int, default=32, help="texts tokenized per step")
+    q.add_argument("--buckets", help="sequence-length buckets, e.g. 16,32,64,128 (+ the maximum)")
+    q.add_argument("--calibration", metavar="FILE", help="texts, one per line: INT8 static ranges")
+    q.set_defaults(func=_cmd_pipeline_compile)
+    q = psub.add_parser("run", help="embed or classify texts with a saved pipeline")
+    q.add_argument("pipeline", help="directory written by `pipeline compile`")
+    q.add_argument("--text", action="append", help="a text (repeatable)")
+    q.add_argument("--file", help="texts, one per line")
+    q.add_argument("--show", type=int, default=10, help="results to print")
+    q.add_argument("--repeat", type=int, default=1, help="timed passes over the texts (0: none)")
+    q.add_argument("--save", help="write embeddings (or labels) to this .npy")
+    q.set_defaults(func=_cmd_pipeline_run)
+
     p = sub.add_parser(
         "bench",
         add_help=False,
@@ -326,12 +424,14 @@ def main(argv=None) -> int:
         return _launch_bench(argv[1:])
     args = build_parser().parse_args(argv)
     from tvm_blocksparse.onnx_import import OnnxImportError
+    from tvm_blocksparse.text import TextPipelineError
 
     t0 = time.perf_counter()
     try:
         rc = args.func(args)
     except (
         OnnxImportError,
+        TextPipelineError,
         FileNotFoundError,
         ValueError,
         NotImplementedError,

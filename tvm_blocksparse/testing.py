@@ -132,3 +132,151 @@ def interleaved_times(
             wall[name].append(float(np.mean(w)))
             cpu[name].append(float(np.mean(c)))
     return wall, cpu
+
+
+#: Standard-library modules whose docstrings give offline English text (not BERT training text).
+DOCSTRING_MODULES = (
+    "argparse",
+    "json",
+    "logging",
+    "subprocess",
+    "tarfile",
+    "zipfile",
+    "email",
+    "http.client",
+    "urllib.request",
+    "sqlite3",
+    "unittest",
+    "asyncio",
+    "csv",
+    "collections",
+    "functools",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "threading",
+    "inspect",
+    "typing",
+    "decimal",
+    "datetime",
+    "random",
+    "statistics",
+    "textwrap",
+    "string",
+    "re",
+    "os",
+    "io",
+    "socket",
+    "ssl",
+    "pickle",
+    "configparser",
+    "difflib",
+    "heapq",
+    "itertools",
+    "enum",
+    "dataclasses",
+    "contextlib",
+    "multiprocessing",
+    "concurrent.futures",
+    "fractions",
+    "calendar",
+    "locale",
+    "gettext",
+    "codecs",
+    "base64",
+    "hashlib",
+    "secrets",
+    "uuid",
+    "queue",
+    "sched",
+    "selectors",
+    "signal",
+    "struct",
+    "array",
+    "weakref",
+    "copy",
+    "pprint",
+    "reprlib",
+    "numbers",
+    "operator",
+    "glob",
+    "fnmatch",
+    "linecache",
+    "filecmp",
+    "fileinput",
+    "gzip",
+    "bz2",
+    "lzma",
+    "plistlib",
+    "mailbox",
+    "mimetypes",
+    "html.parser",
+    "xml.dom.minidom",
+    "xml.etree.ElementTree",
+    "ftplib",
+    "smtplib",
+    "imaplib",
+    "ipaddress",
+    "doctest",
+    "pdb",
+    "timeit",
+    "trace",
+    "tracemalloc",
+    "abc",
+    "ast",
+    "dis",
+    "tokenize",
+    "importlib",
+    "pkgutil",
+    "platform",
+    "ctypes",
+    "sysconfig",
+    "warnings",
+    "traceback",
+)
+
+
+def docstring_sentences(
+    count: int, min_words: int = 6, max_words: int = 60, seed: int = 0
+) -> list[str]:
+    """Up to ``count`` distinct English sentences (``min_words``..``max_words`` words, starting
+    with a capital) from standard-library docstrings, in a seeded random order."""
+    import importlib
+    import inspect
+    import re
+
+    out: dict[str, None] = {}
+    for name in DOCSTRING_MODULES:
+        mod = importlib.import_module(name)
+        docs = [inspect.getdoc(mod) or ""] + [
+            inspect.getdoc(getattr(mod, a, None)) or "" for a in sorted(dir(mod)) if a[:1] != "_"
+        ]
+        for doc in docs:
+            for s in re.split(r"(?<=[.!?])\s+", " ".join(doc.split())):
+                if min_words <= len(s.split()) <= max_words and s[:1].isupper():
+                    out.setdefault(s)
+    pool = list(out)
+    rng = np.random.default_rng(seed)
+    return [pool[i] for i in rng.choice(len(pool), size=min(count, len(pool)), replace=False)]
+
+
+def mixed_length_corpus(count: int, max_words: int = 90, seed: int = 0) -> list[str]:
+    """``count`` texts of 1..~``max_words`` words: docstring sentences, some cut short and some
+    joined with the next ones, so lengths spread from a few tokens to about 128."""
+    sentences = docstring_sentences(10 * count, min_words=3, max_words=60, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    texts, i = [], 0
+    while len(texts) < count and i < len(sentences):
+        kind = rng.random()
+        if kind < 0.25:  # a fragment: 1-5 words
+            words = sentences[i].split()
+            text = " ".join(words[: int(rng.integers(1, 6))])
+            i += 1
+        elif kind < 0.7:
+            text, i = sentences[i], i + 1
+        else:  # two to four sentences
+            n = int(rng.integers(2, 5))
+            text, i = " ".join(sentences[i : i + n]), i + n
+        words = text.split()
+        texts.append(" ".join(words[:max_words]))
+    return texts
