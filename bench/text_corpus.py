@@ -169,7 +169,7 @@ def main(argv=None) -> int:
         f"max {n_tok.max()} mean {n_tok.mean():.1f}; host ISA {host_isa_level().name}"
     )
 
-    dense_dir, pruned_dir = make_pruned_onnx_dir(model_dir, work, args.sparsity)
+    _dense_dir, pruned_dir = make_pruned_onnx_dir(model_dir, work, args.sparsity)
     wanted = args.backends.split(",")
     runners, compile_s = {}, {}
     for dtype in ("int8", "fp32"):
@@ -231,7 +231,7 @@ def main(argv=None) -> int:
         f"{args.sparsity:.0%} 4x1 for ours/ORT, dense for sentence-transformers; median of "
         f"{args.rounds} rounds, process CPU s per corpus pass"
     )
-    print(f"| backend | CPU s | texts/s | ours INT8 speedup |\n|---|---|---|---|")
+    print("| backend | CPU s | texts/s | ours INT8 speedup |\n|---|---|---|---|")
     for row in rows:
         ratio = row["cpu_s"] / med["ours_int8"] if "ours_int8" in med else float("nan")
         print(
