@@ -16,6 +16,7 @@ from . import (
 from .api import CompiledModel, compile, inspect, load, prune
 from .isa import avx2, avx512, avx_vnni, common  # registers our TensorIntrins with TensorIR
 from .op.epilogue import Epilogue
+from .text import TextPipeline, TextPipelineError
 from .tuning import tune
 
 __version__ = "0.1.0"

@@ -92,6 +92,12 @@ def prepare_model(
     notes: list[str] = []
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    if not isinstance(batch_size, int) or not isinstance(seq_len, int):
+        raise ValueError(
+            f"batch_size and seq_len must be ints, got {batch_size!r}, {seq_len!r}: a compiled "
+            "module is static; for texts of any length use tvm_blocksparse.TextPipeline (one "
+            "module per length bucket, padding masked)"
+        )
     if batch_size < 1 or seq_len < 1:
         raise ValueError(f"batch_size and seq_len must be >= 1, got {batch_size}, {seq_len}")
     fmt.parse_block(block)  # a clear error for a malformed block string

@@ -30,9 +30,9 @@ import warnings
 import numpy as np
 
 TASKS = ("feature-extraction", "text-classification")
-#: Candidate bucket lengths; the model's maximum is always added (bench/README.md,
-#: "Text pipelines: length buckets").
-DEFAULT_SEQ_BUCKETS = (16, 32, 64, 128, 256, 384, 512)
+#: Candidate bucket lengths, steps of ~1.5x (a text pays for at most ~1.5x its tokens); the
+#: model's maximum is always added (bench/README.md, "Text pipelines").
+DEFAULT_SEQ_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 _FORMAT_VERSION = 1
 _PIPELINE_FILE = "pipeline.json"
 _TOKENIZER_FILE = "tokenizer.json"

