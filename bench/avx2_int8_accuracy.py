@@ -20,10 +20,7 @@ figures for our module against ONNX Runtime FP32 on the same file.
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import os
-import re
 import sys
 import tempfile
 
@@ -39,41 +36,35 @@ SCHEMES = {
 }
 
 
+#: The modules whose docstrings gave the figures in bench/README.md (kept: same sentences).
+SENTENCE_MODULES = (
+    "argparse",
+    "json",
+    "logging",
+    "subprocess",
+    "tarfile",
+    "zipfile",
+    "email",
+    "http.client",
+    "urllib.request",
+    "sqlite3",
+    "unittest",
+    "asyncio",
+    "csv",
+    "collections",
+    "functools",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "threading",
+)
+
+
 def sentences(count: int) -> list[str]:
     """English sentences from docstrings (not BERT/MiniLM training text), 6-60 words each."""
-    out = []
-    for name in (
-        "argparse",
-        "json",
-        "logging",
-        "subprocess",
-        "tarfile",
-        "zipfile",
-        "email",
-        "http.client",
-        "urllib.request",
-        "sqlite3",
-        "unittest",
-        "asyncio",
-        "csv",
-        "collections",
-        "functools",
-        "pathlib",
-        "shutil",
-        "tempfile",
-        "threading",
-    ):
-        mod = importlib.import_module(name)
-        docs = [inspect.getdoc(mod) or ""] + [
-            inspect.getdoc(getattr(mod, a)) or "" for a in sorted(dir(mod)) if not a.startswith("_")
-        ]
-        for doc in docs:
-            for s in re.split(r"(?<=[.!?])\s+", " ".join(doc.split())):
-                words = s.split()
-                if 6 <= len(words) <= 60 and s[0].isupper() and s not in out:
-                    out.append(s)
-    rng = np.random.default_rng(0)
-    return [out[i] for i in rng.choice(len(out), size=min(count, len(out)), replace=False)]
+    from tvm_blocksparse.testing import docstring_sentences
+
+    return docstring_sentences(count, 6, 60, modules=SENTENCE_MODULES)
 
 
 def fake_quant_linear(levels: int, qmax: int):

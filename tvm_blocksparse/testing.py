@@ -237,16 +237,19 @@ DOCSTRING_MODULES = (
 
 
 def docstring_sentences(
-    count: int, min_words: int = 6, max_words: int = 60, seed: int = 0
+    count: int, min_words: int = 6, max_words: int = 60, seed: int = 0, modules=DOCSTRING_MODULES
 ) -> list[str]:
     """Up to ``count`` distinct English sentences (``min_words``..``max_words`` words, starting
-    with a capital) from standard-library docstrings, in a seeded random order."""
+    with a capital) from the docstrings of ``modules``, in a seeded random order.
+
+    ``dir()`` of a package lists the submodules imported so far, so the pool depends on what the
+    process imported before (the benchmarks call it after importing torch and this package)."""
     import importlib
     import inspect
     import re
 
     out: dict[str, None] = {}
-    for name in DOCSTRING_MODULES:
+    for name in modules:
         mod = importlib.import_module(name)
         docs = [inspect.getdoc(mod) or ""] + [
             inspect.getdoc(getattr(mod, a, None)) or "" for a in sorted(dir(mod)) if a[:1] != "_"
