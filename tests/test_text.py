@@ -288,7 +288,7 @@ def test_real_minilm_fp32_equals_sentence_transformers():
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)  # Normalize module
 
 
-def test_text_classification_equals_transformers(tmp_path):
+def test_text_classification_equals_transformers(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     cfg = transformers.BertConfig(
@@ -321,6 +321,11 @@ def test_text_classification_equals_transformers(tmp_path):
             probs = torch.softmax(net(input_ids=ids).logits[0], -1).numpy()
         assert result["label"] == cfg.id2label[int(probs.argmax())]
         assert abs(result["score"] - float(probs.max())) < 1e-5
+    from tvm_blocksparse.cli import main
+
+    pipe.save(tmp_path / "pipe")
+    assert main(["pipeline", "run", str(tmp_path / "pipe"), "--text", texts[1]]) == 0
+    assert f"{got[1]['label']} {got[1]['score']:.4f}" in capsys.readouterr().out
     with pytest.raises(TextPipelineError, match="sequence-classification model"):
         transformers.BertModel(cfg).save_pretrained(tmp_path / "encoder")
         write_tokenizer(str(tmp_path / "encoder" / "tokenizer.json"))
