@@ -50,6 +50,18 @@ def _dump(mod: tvm.IRModule, dump_dir: str | None, index: int, phase: str) -> No
             f.write(mod.script(show_meta=False))
 
 
+def _take_clipped(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
+    """``relax.take`` in mode "fast" (the ONNX importer's Gather) legalized in mode "clip".
+
+    ``CompiledModel.run`` rejects ids outside the table they index, so no accepted input changes
+    result; the gather's reads become bounded, and topi's "Fast mode segfaults" warning (once per
+    gather per compile) is gone."""
+    from tvm import topi
+
+    mode = "clip" if call.attrs.mode == "fast" else call.attrs.mode
+    return bb.call_te(topi.take, call.args[0], call.args[1], call.attrs.axis, mode=mode)
+
+
 def _softmax_last_axis(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
     """``softmax`` over the last axis as ``exp(x - max) * (1 / sum)``. TOPI divides every element
     by the row sum: a ``vdivps`` per 16 values, ~40 % of BERT-Base's softmax time. The
@@ -79,9 +91,12 @@ def _softmax_last_axis(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
 
 
 def legalize_passes(target: tvm.target.Target) -> list[tvm.transform.Pass]:
-    """Phase 2: TVM's CPU legalization passes, with our softmax (:func:`_softmax_last_axis`)."""
+    """Phase 2: TVM's CPU legalization passes, with our softmax (:func:`_softmax_last_axis`) and
+    bounded gathers (:func:`_take_clipped`)."""
     return [
-        relax.transform.LegalizeOps({"relax.nn.softmax": _softmax_last_axis}),
+        relax.transform.LegalizeOps(
+            {"relax.nn.softmax": _softmax_last_axis, "relax.take": _take_clipped}
+        ),
         *cpu_generic.legalize_passes(target)[1:],
     ]
 
