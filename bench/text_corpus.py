@@ -67,23 +67,6 @@ def make_pruned_onnx_dir(model_dir: str, out: str, sparsity: float) -> tuple[str
     return dirs[0], dirs[1]
 
 
-def ort_int8_file(src: str, out: str, heads: int, hidden: int) -> str:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    opt = optimize_model(src, model_type="bert", num_heads=heads, hidden_size=hidden)
-    opt_path = out + ".opt.onnx"
-    opt.save_model_to_file(opt_path)
-    quantize_dynamic(
-        opt_path,
-        out,
-        weight_type=QuantType.QInt8,
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
-    return out
-
-
 class OrtEncoder:
     """ONNX Runtime with sentence-transformers' batching: sort by length, pad each batch to its
     longest text, mean-pool over the mask, L2-normalize; results in the caller's order."""
@@ -185,12 +168,12 @@ def main(argv=None) -> int:
             )
             runners[f"ours_{dtype}"] = pipe
     if "ort_int8" in wanted:
-        q = ort_int8_file(
-            os.path.join(pruned_dir, "model.onnx"),
-            os.path.join(work, "pruned_int8.onnx"),
-            heads=12,
-            hidden=384,
-        )
+        from e2e import ort_int8_dynamic_file
+
+        q = os.path.join(work, "pruned_int8.onnx")
+        note = ort_int8_dynamic_file(os.path.join(pruned_dir, "model.onnx"), q, 12, 384)
+        if note:
+            _say(f"ORT INT8: {note}")
         runners["ort_int8"] = OrtEncoder(
             q, os.path.join(pruned_dir, "tokenizer.json"), args.max_tokens, args.batch, args.threads
         )
