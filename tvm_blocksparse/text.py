@@ -38,7 +38,13 @@ _PIPELINE_FILE = "pipeline.json"
 _TOKENIZER_FILE = "tokenizer.json"
 _ONNX_FILE = "model.onnx"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-_POOLING_MODES = ("cls", "mean", "max", "mean_sqrt_len")
+#: sentence-transformers' ``1_Pooling/config.json`` key of each pooling mode.
+_POOLING_KEYS = {
+    "cls": "pooling_mode_cls_token",
+    "mean": "pooling_mode_mean_tokens",
+    "max": "pooling_mode_max_tokens",
+    "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens",
+}
 
 
 class TextPipelineError(ValueError):
@@ -114,19 +120,16 @@ def _sentence_transformers_modules(path: str) -> tuple[str, Pooling | None, int 
             transformer_dir = sub
         elif kind == "Pooling":
             cfg = _read_json(os.path.join(sub, "config.json"))
-            modes = [mode for mode in _POOLING_MODES if cfg.get(f"pooling_mode_{mode}_token")]
-            modes += [mode for mode in _POOLING_MODES if cfg.get(f"pooling_mode_{mode}_tokens")]
-            if cfg.get("pooling_mode_mean_sqrt_len_tokens"):
-                modes.append("mean_sqrt_len")
-            if len(set(modes)) != 1:
+            modes = [mode for mode, key in _POOLING_KEYS.items() if cfg.get(key)]
+            if len(modes) != 1:
                 raise TextPipelineError(
                     f"{sub}/config.json: exactly one pooling mode is supported (cls, mean, max, "
-                    f"mean_sqrt_len), this declares {sorted(set(modes)) or 'none'}"
+                    f"mean_sqrt_len), this declares {sorted(modes) or 'none'}"
                 )
             pooling = modes[0]
         elif kind == "Normalize":
             normalize = True
-        elif kind != "Transformer":
+        else:
             raise TextPipelineError(
                 f"{modules_file}: module type {m.get('type')!r} is not supported (Transformer, "
                 "Pooling and Normalize are)"
@@ -391,12 +394,12 @@ class TextPipeline:
         pipe = cls(tokenizer, {}, info, None)
         calibration = None
         if calibration_texts is not None:
-            calibration = [pipe._encode(_check_texts(calibration_texts))]
+            calibration = pipe._encode(_check_texts(calibration_texts))
         for length in buckets:
             say(f"compiling the {length}-token bucket")
             feeds = None
             if calibration is not None:
-                feeds = [pipe._feeds(e, length, input_names) for e in calibration[0]]
+                feeds = [pipe._feeds(e, length, input_names) for e in calibration]
             pipe.modules[length] = compile_onnx(
                 model,
                 seq_len=length,
@@ -513,8 +516,9 @@ class TextPipeline:
 
     def _run_one(self, encoding) -> np.ndarray:
         n = len(encoding.ids)
-        module = self.modules[self.bucket_for(n)]
-        out = module.run(self._feeds(encoding, self.bucket_for(n), module.input_names))
+        length = self.bucket_for(n)
+        module = self.modules[length]
+        out = module.run(self._feeds(encoding, length, module.input_names))
         result = out[self._output_index][0]
         if self.task == "feature-extraction":
             mask = np.zeros(result.shape[0], np.int64)
