@@ -401,43 +401,22 @@ def _ort_fp32(files: ModelFiles, feeds, batch, seq_len, threads):
 
 
 def _ort_int8_file(files: ModelFiles) -> tuple[str, str]:
-    """:func:`ort_int8_dynamic_file` of the 4x1-pruned file, made once. -> (path, note)."""
+    """ORT's INT8 setup (:func:`tvm_blocksparse.serving.onnxruntime_engine.quantize_dynamic_int8`:
+    BERT-optimized graph + ``quantize_dynamic``) of the 4x1-pruned file, made once.
+    -> (path, note)."""
     try:
         import onnxruntime.quantization  # noqa: F401 (skip, not fail, where ORT is missing)
     except ImportError as e:
         raise Skip(f"onnxruntime not installed ({e})") from e
+    from tvm_blocksparse.serving.onnxruntime_engine import quantize_dynamic_int8
+
     note = ""
 
     def make_int8(path):
         nonlocal note
-        note = ort_int8_dynamic_file(files.onnx_4x1, path, files.heads, files.hidden)
+        note = quantize_dynamic_int8(files.onnx_4x1, path, files.heads, files.hidden)
 
     return files.derived("ort_int8", make_int8), note
-
-
-def ort_int8_dynamic_file(src: str, path: str, heads: int, hidden: int) -> str:
-    """Write ORT's strongest INT8 setup of ``src`` to ``path``: the BERT-optimized graph (fused
-    Gelu/LayerNorm/attention), then ``quantize_dynamic`` (s8 weights). Returns a note: "" or why
-    the graph stayed unoptimized."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    note = ""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            opt = optimize_model(src, model_type="bert", num_heads=heads, hidden_size=hidden)
-            opt.save_model_to_file(os.path.join(tmp, "opt.onnx"))
-            src = os.path.join(tmp, "opt.onnx")
-        except Exception as e:
-            note = f"unoptimized graph ({type(e).__name__})"
-        quantize_dynamic(
-            src,
-            path,
-            weight_type=QuantType.QInt8,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    return note
 
 
 def _ort_int8_dynamic(files: ModelFiles, feeds, batch, seq_len, threads):

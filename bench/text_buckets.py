@@ -36,6 +36,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sparsity", type=float, default=0.9)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--jobs", type=int, default=None, help="bucket compiles at once (default: cores)"
+    )
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)
@@ -56,7 +59,7 @@ def main(argv=None) -> int:
         json.dump({"max_position_embeddings": cfg.max_positions, "hidden_size": cfg.hidden}, f)
 
     t0 = time.perf_counter()
-    pipe = TextPipeline.from_pretrained(work, dtype=args.dtype, progress=_say)
+    pipe = TextPipeline.from_pretrained(work, dtype=args.dtype, progress=_say, jobs=args.jobs)
     pipe_compile = time.perf_counter() - t0
     _say(f"pipeline buckets {pipe.seq_buckets} compiled in {pipe_compile:.1f} s")
 

@@ -168,10 +168,10 @@ def main(argv=None) -> int:
             )
             runners[f"ours_{dtype}"] = pipe
     if "ort_int8" in wanted:
-        from e2e import ort_int8_dynamic_file
+        from tvm_blocksparse.serving.onnxruntime_engine import quantize_dynamic_int8
 
         q = os.path.join(work, "pruned_int8.onnx")
-        note = ort_int8_dynamic_file(os.path.join(pruned_dir, "model.onnx"), q, 12, 384)
+        note = quantize_dynamic_int8(os.path.join(pruned_dir, "model.onnx"), q, 12, 384)
         if note:
             _say(f"ORT INT8: {note}")
         runners["ort_int8"] = OrtEncoder(

@@ -263,3 +263,17 @@ def test_exported_module_carries_its_manifest_and_refuses_an_edited_sidecar(tmp_
     plain.write_bytes(open(path, "rb").read()[:64])
     with pytest.raises(ValueError, match="not a loadable shared library"):
         tb.load(plain)
+
+
+def test_a_loaded_module_exports_again(tmp_path):
+    """A loaded library can't be re-linked by TVM; export copies it (and writes its sidecar)."""
+    model = make_bert_onnx("tiny", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = tb.load(tb.compile(model, seq_len=8, dtype="fp32").export(tmp_path / "a.so"))
+    again = tb.load(first.export(tmp_path / "b.so"))
+    assert first.export(tmp_path / "a.so") == str(tmp_path / "a.so")  # onto itself: unchanged
+    feeds = random_inputs(1, 8, vocab=1000)
+    for got, want in zip(again.run(feeds), tb.load(tmp_path / "a.so").run(feeds), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert again.metadata == first.metadata

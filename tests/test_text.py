@@ -17,39 +17,15 @@ import onnx
 import pytest
 
 from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
+from tvm_blocksparse.testing import write_tiny_tokenizer
 from tvm_blocksparse.text import (
     Pooling,
     TextPipeline,
     TextPipelineError,
+    compile_jobs,
     read_model_directory,
     seq_buckets_for,
 )
-
-WORDS = (
-    "the a of to and in is it that for on with as are be this by an or from at which not have "
-    "file data value return name object list string time path type error set use default "
-    "python function module class method call new open read write line first each one two"
-).split()
-
-
-def write_tokenizer(path: str) -> None:
-    """A BERT-style WordPiece tokenizer over :data:`WORDS` + letters (ids < tiny vocab 1000)."""
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordPiece
-
-    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])}
-    for w in [*WORDS, *"abcdefghijklmnopqrstuvwxyz0123456789.,!?'"]:
-        vocab.setdefault(w, len(vocab))
-    for c in "abcdefghijklmnopqrstuvwxyz":
-        vocab.setdefault(f"##{c}", len(vocab))
-    tok = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    tok.save(path)
-
 
 TEXTS = [
     "",
@@ -65,7 +41,7 @@ TEXTS = [
 def tiny_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny_onnx")
     onnx.save(make_bert_onnx("tiny", seed=3, sparsity=0.9), str(d / "model.onnx"))
-    write_tokenizer(str(d / "tokenizer.json"))
+    write_tiny_tokenizer(str(d / "tokenizer.json"))
     cfg = BERT_CONFIGS["tiny"]
     (d / "config.json").write_text(
         json.dumps({"max_position_embeddings": cfg.max_positions, "hidden_size": cfg.hidden})
@@ -116,6 +92,23 @@ def test_buckets_stop_at_the_maximum_and_include_it():
     assert seq_buckets_for(512)[-2:] == [384, 512]
     with pytest.raises(TextPipelineError, match=">= 2"):
         seq_buckets_for(48, (1, 8))
+
+
+def test_buckets_compiled_in_processes_equal_those_compiled_here(tiny_dir, tiny_pipe):
+    """``tiny_pipe`` compiled its two buckets in two processes; one process gives the same."""
+    here = TextPipeline.from_pretrained(
+        tiny_dir, dtype="fp32", max_seq_len=48, seq_buckets=(8, 32), max_batch_size=4, jobs=1
+    )
+    assert here.seq_buckets == tiny_pipe.seq_buckets == [8, 32, 48]
+    np.testing.assert_array_equal(here(TEXTS), tiny_pipe(TEXTS))
+    with pytest.raises(TextPipelineError, match="jobs must be an int >= 1"):
+        TextPipeline.from_pretrained(tiny_dir, dtype="fp32", max_seq_len=16, jobs=0)
+
+
+def test_compile_jobs_are_bounded_by_cores_buckets_and_memory():
+    assert compile_jobs(1, 1000) == 1
+    assert 1 <= compile_jobs(64, 1000) <= len(os.sched_getaffinity(0))
+    assert compile_jobs(64, 1 << 60) == 1  # no machine has 8 EiB free
 
 
 def test_pooling_ignores_padded_positions():
@@ -169,7 +162,7 @@ def test_classification_needs_labels_and_logits(tiny_dir, tmp_path):
 
 def test_sentence_transformers_pooling_is_read(tmp_path):
     onnx.save(make_bert_onnx("tiny"), str(tmp_path / "model.onnx"))
-    write_tokenizer(str(tmp_path / "tokenizer.json"))
+    write_tiny_tokenizer(str(tmp_path / "tokenizer.json"))
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {
@@ -306,7 +299,7 @@ def test_text_classification_equals_transformers(tmp_path, capsys):
     torch.manual_seed(0)
     net = transformers.BertForSequenceClassification(cfg).eval()
     net.save_pretrained(tmp_path)
-    write_tokenizer(str(tmp_path / "tokenizer.json"))
+    write_tiny_tokenizer(str(tmp_path / "tokenizer.json"))
     texts = ["the file", "an error in the path", "open each new file and read it " * 3]
     pipe = TextPipeline.from_pretrained(
         tmp_path, task="text-classification", dtype="fp32", seq_buckets=(16,)
@@ -328,7 +321,7 @@ def test_text_classification_equals_transformers(tmp_path, capsys):
     assert f"{got[1]['label']} {got[1]['score']:.4f}" in capsys.readouterr().out
     with pytest.raises(TextPipelineError, match="sequence-classification model"):
         transformers.BertModel(cfg).save_pretrained(tmp_path / "encoder")
-        write_tokenizer(str(tmp_path / "encoder" / "tokenizer.json"))
+        write_tiny_tokenizer(str(tmp_path / "encoder" / "tokenizer.json"))
         cfg_file = tmp_path / "encoder" / "config.json"
         c = json.loads(cfg_file.read_text())
         c["architectures"] = ["BertModel"]

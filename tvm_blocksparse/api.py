@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -73,6 +74,8 @@ class CompiledModel:
     input_dtypes: dict[str, str]
     output_names: list[str]
     metadata: dict
+    #: the exported library this model was loaded from (None: compiled in this process)
+    source_path: str | None = None
 
     def __post_init__(self):
         import tvm
@@ -170,6 +173,12 @@ class CompiledModel:
         input/output names, shapes, dtypes, index bounds, target and ISA level, the layer report),
         and a readable copy of the manifest at ``path + '.json'``. Returns ``path``."""
         path = os.fspath(path)
+        if self.source_path is not None:  # a loaded library can't be re-linked: copy it
+            if os.path.abspath(path) != os.path.abspath(self.source_path):
+                shutil.copyfile(self.source_path, path)
+            with open(path + _METADATA_SUFFIX, "w") as f:
+                f.write(json.dumps(read_manifest(path), indent=1))
+            return path
         manifest = dict(
             self.metadata,
             input_names=self.input_names,
@@ -271,6 +280,7 @@ def load(path: str | os.PathLike) -> CompiledModel:
         meta["input_dtypes"],
         meta["output_names"],
         meta,
+        source_path=os.path.abspath(path),
     )
 
 

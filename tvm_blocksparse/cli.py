@@ -12,6 +12,7 @@ Examples::
     tvm-blocksparse bench --models bert-base --threads 1    # vs ORT, PyTorch, OpenVINO, DeepSparse
     tvm-blocksparse pipeline compile MODEL_DIR -o pipe_dir --task feature-extraction
     tvm-blocksparse pipeline run pipe_dir --text "a sentence" --file lines.txt
+    tvm-blocksparse serve pipe_dir --instances 2 --port 8000    # /v1/embeddings, /metrics ...
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ def _cmd_pipeline_compile(args) -> int:
         calibration_texts=calibration,
         seq_buckets=buckets,
         progress=_progress,
+        jobs=args.jobs,
     )
     first = next(iter(pipe.modules.values()))
     print(layer_table(first.report))
@@ -233,6 +235,38 @@ def _cmd_pipeline_run(args) -> int:
         )
     if args.save:
         np.save(args.save, out if pipe.task == "feature-extraction" else np.array(out, object))
+    return 0
+
+
+def _server_defaults() -> dict:
+    import dataclasses
+
+    from tvm_blocksparse.serving.server import ServerConfig
+
+    return {f.name: f.default for f in dataclasses.fields(ServerConfig)}
+
+
+def _cmd_serve(args) -> int:
+    import dataclasses
+
+    from tvm_blocksparse.serving.server import ServerConfig, parse_models, serve
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as err:
+        raise RuntimeError(
+            f"serving needs the 'serve' extra ({err}): pip install 'tvm-blocksparse[serve]'"
+        ) from None
+    models = parse_models(args.pipelines, args.model)
+    config = ServerConfig(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(ServerConfig)}
+    )
+    _progress(
+        f"serving {sorted(models)} on http://{args.host}:{args.port} ({config.engine}, "
+        f"{config.instances} instance(s) x {config.threads_per_instance} thread(s))"
+    )
+    serve(models, config, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
@@ -399,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--max-batch-size", type=int, default=32, help="texts tokenized per step")
     q.add_argument("--buckets", help="sequence-length buckets, e.g. 16,32,64,128 (+ the maximum)")
     q.add_argument("--calibration", metavar="FILE", help="texts, one per line: INT8 static ranges")
+    q.add_argument(
+        "--jobs", type=int, help="buckets compiled at once, one process each (default: the cores)"
+    )
     q.set_defaults(func=_cmd_pipeline_compile)
     q = psub.add_parser("run", help="embed or classify texts with a saved pipeline")
     q.add_argument("pipeline", help="directory written by `pipeline compile`")
@@ -408,6 +445,39 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--repeat", type=int, default=1, help="timed passes over the texts (0: none)")
     q.add_argument("--save", help="write embeddings (or labels) to this .npy")
     q.set_defaults(func=_cmd_pipeline_run)
+
+    p = sub.add_parser(
+        "serve",
+        help="HTTP server: /v1/embeddings, /classify, /health, /metrics over saved pipelines",
+        description="Serve saved TextPipeline directories over HTTP with dynamic batching and "
+        "multi-instance workers (the `serve` extra: starlette, uvicorn).",
+    )
+    p.add_argument("pipelines", nargs="*", metavar="DIR", help="a saved pipeline (named after DIR)")
+    p.add_argument(
+        "--model", action="append", default=[], metavar="NAME=DIR", help="a named pipeline"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--engine", choices=["tvm", "onnxruntime"], default="tvm")
+    defaults = _server_defaults()
+    for flag, kind, text in (
+        ("instances", int, "model instances (processes), each pinned to its cores"),
+        ("threads-per-instance", int, "kernel threads per instance"),
+        ("max-batch-size", int, "texts merged into one instance run"),
+        ("max-batch-tokens", int, "tokens merged into one instance run"),
+        ("batch-wait-ms", float, "longest wait for more requests to merge"),
+        ("max-queue", int, "queued requests per model; beyond: 429"),
+        ("max-texts-per-request", int, "beyond: 413"),
+        ("max-chars-per-text", int, "beyond: 413"),
+        ("max-body-bytes", int, "beyond: 413"),
+        ("request-timeout-s", float, "queued + running; beyond: 504"),
+    ):
+        name = flag.replace("-", "_")
+        p.add_argument(
+            f"--{flag}", type=kind, default=defaults[name], help=f"{text} (default %(default)s)"
+        )
+    p.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser(
         "bench",

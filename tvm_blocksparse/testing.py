@@ -283,3 +283,30 @@ def mixed_length_corpus(count: int, max_words: int = 90, seed: int = 0) -> list[
         words = text.split()
         texts.append(" ".join(words[:max_words]))
     return texts
+
+
+TINY_WORDS = (
+    "the a of to and in is it that for on with as are be this by an or from at which not have "
+    "file data value return name object list string time path type error set use default "
+    "python function module class method call new open read write line first each one two"
+).split()
+
+
+def write_tiny_tokenizer(path: str) -> None:
+    """A BERT-style WordPiece tokenizer over :data:`TINY_WORDS` + letters (ids < tiny vocab 1000):
+    text pipelines of ``bert_onnx``'s "tiny" model without a model hub."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])}
+    for w in [*TINY_WORDS, *"abcdefghijklmnopqrstuvwxyz0123456789.,!?'"]:
+        vocab.setdefault(w, len(vocab))
+    for c in "abcdefghijklmnopqrstuvwxyz":
+        vocab.setdefault(f"##{c}", len(vocab))
+    tok = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    tok.save(path)

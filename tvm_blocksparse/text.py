@@ -311,7 +311,6 @@ class TextPipeline:
         self.pooling = Pooling(**info["pooling"])
         self._output_index = int(info["output_index"])
         self._pad_id = int(info["pad_id"])
-        self._labels = {int(k): v for k, v in info.get("id2label", {}).items()}
         tokenizer.no_padding()
         tokenizer.enable_truncation(self.max_len)
 
@@ -332,6 +331,7 @@ class TextPipeline:
         seq_buckets=None,
         target=None,
         progress=None,
+        jobs: int | None = None,
     ) -> TextPipeline:
         """Compile a model directory (see :class:`ModelDirectory` for the two layouts) into a
         pipeline: one module per bucket of ``seq_buckets`` (default
@@ -339,7 +339,9 @@ class TextPipeline:
         position table, sentence-transformers' ``max_seq_length`` and the tokenizer's
         ``model_max_length``, the smallest wins). The other arguments are
         :func:`tvm_blocksparse.compile`'s; ``calibration_texts`` gives INT8 static ranges
-        observed on those texts (per bucket) instead of run-time ranges."""
+        observed on those texts (per bucket) instead of run-time ranges. ``jobs``: buckets
+        compiled at once, each in its own process (default :func:`compile_jobs`: the usable
+        cores, bounded by free memory); 1 compiles in this process."""
         from tvm_blocksparse.api import compile as compile_onnx
         from tvm_blocksparse.onnx_import import graph_inputs, load_onnx
 
@@ -389,25 +391,34 @@ class TextPipeline:
             "id2label": {str(k): v for k, v in labels.items()},
             "problem_type": found.config.get("problem_type"),
             "hidden": _hidden_size(model, output_index, found.config),
+            "heads": found.config.get("num_attention_heads") or found.config.get("n_heads"),
             "source": {"path": os.path.abspath(found.path), "layout": found.layout},
         }
         pipe = cls(tokenizer, {}, info, None)
         calibration = None
         if calibration_texts is not None:
             calibration = pipe._encode(_check_texts(calibration_texts))
-        for length in buckets:
-            say(f"compiling the {length}-token bucket")
-            feeds = None
-            if calibration is not None:
-                feeds = [pipe._feeds(e, length, input_names) for e in calibration]
-            pipe.modules[length] = compile_onnx(
-                model,
-                seq_len=length,
-                dtype=dtype,
-                sparsity_threshold=sparsity_threshold,
-                block=block,
-                target=target,
-                calibration=feeds,
+        options = dict(
+            dtype=dtype, sparsity_threshold=sparsity_threshold, block=block, target=target
+        )
+        feeds = {
+            length: None
+            if calibration is None
+            else [pipe._feeds(e, length, input_names) for e in calibration]
+            for length in buckets
+        }
+        jobs = compile_jobs(len(buckets), os.path.getsize(onnx_path)) if jobs is None else jobs
+        if not isinstance(jobs, int) or jobs < 1:
+            raise TextPipelineError(f"jobs must be an int >= 1, got {jobs!r}")
+        if jobs == 1 or len(buckets) == 1:
+            for length in buckets:
+                say(f"compiling the {length}-token bucket")
+                pipe.modules[length] = compile_onnx(
+                    model, seq_len=length, calibration=feeds[length], **options
+                )
+        else:
+            pipe.modules = _compile_buckets_in_processes(
+                onnx_path, buckets, feeds, options, jobs, workdir.name, say
             )
         pipe.modules = dict(sorted(pipe.modules.items()))
         pipe.onnx_path = onnx_path
@@ -445,17 +456,8 @@ class TextPipeline:
         from tvm_blocksparse.api import load as load_module
 
         directory = os.fspath(directory)
+        info = read_pipeline_info(directory)
         meta_file = os.path.join(directory, _PIPELINE_FILE)
-        if not os.path.isfile(meta_file):
-            raise TextPipelineError(
-                f"{directory} is not a saved TextPipeline (no {_PIPELINE_FILE})"
-            )
-        info = _read_json(meta_file)
-        if info.get("format_version") != _FORMAT_VERSION:
-            raise TextPipelineError(
-                f"{meta_file}: format_version {info.get('format_version')!r}, this version reads "
-                f"{_FORMAT_VERSION}"
-            )
         tokenizer_file = os.path.join(directory, _TOKENIZER_FILE)
         if not os.path.isfile(tokenizer_file):
             raise TextPipelineError(f"no {_TOKENIZER_FILE} in {directory}")
@@ -492,13 +494,17 @@ class TextPipeline:
 
     def _feeds(self, encoding, length: int, names: list[str]) -> dict[str, np.ndarray]:
         """One text padded (or, for calibration, cut) to ``length`` tokens, batch 1."""
-        n = min(len(encoding.ids), length)
+        return self._feeds_of(encoding.ids, encoding.type_ids, length, names)
+
+    def _feeds_of(self, token_ids, type_ids, length: int, names: list[str]):
+        n = min(len(token_ids), length)
         ids = np.full((1, length), self._pad_id, np.int64)
-        ids[0, :n] = encoding.ids[:n]
+        ids[0, :n] = token_ids[:n]
         mask = np.zeros((1, length), np.int64)
         mask[0, :n] = 1
         types = np.zeros((1, length), np.int64)
-        types[0, :n] = encoding.type_ids[:n]
+        if type_ids is not None:
+            types[0, :n] = type_ids[:n]
         every = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return {name: every[name] for name in names}
 
@@ -514,11 +520,11 @@ class TextPipeline:
         texts = _check_texts(texts)
         return [len(e.ids) for e in self._encode(texts, warn=False)]
 
-    def _run_one(self, encoding) -> np.ndarray:
-        n = len(encoding.ids)
+    def _run_one(self, ids, type_ids) -> np.ndarray:
+        n = len(ids)
         length = self.bucket_for(n)
         module = self.modules[length]
-        out = module.run(self._feeds(encoding, length, module.input_names))
+        out = module.run(self._feeds_of(ids, type_ids, length, module.input_names))
         result = out[self._output_index][0]
         if self.task == "feature-extraction":
             mask = np.zeros(result.shape[0], np.int64)
@@ -536,25 +542,30 @@ class TextPipeline:
             encodings = self._encode([texts[i] for i in chunk])
             ranked = sorted(zip(chunk, encodings, strict=True), key=lambda p: len(p[1].ids))
             for i, enc in ranked:
-                results[i] = self._run_one(enc)
-        if self.task == "text-classification":
-            labelled = [self._label(r) for r in results]
-            return labelled[0] if single else labelled
-        if not results:
-            hidden = self.info.get("hidden")
-            return np.zeros((0, hidden or 0), np.float32)
-        stacked = np.stack(results)
-        return stacked[0] if single else stacked
+                results[i] = self._run_one(enc.ids, enc.type_ids)
+        out = self._head(results)
+        return out[0] if single else out
 
-    def _label(self, logits: np.ndarray) -> dict:
-        logits = logits.astype(np.float64)
-        if self.info.get("problem_type") == "multi_label_classification":
-            scores = 1.0 / (1.0 + np.exp(-logits))
-        else:
-            e = np.exp(logits - logits.max())
-            scores = e / e.sum()
-        best = int(np.argmax(scores))
-        return {"label": self._labels.get(best, f"LABEL_{best}"), "score": float(scores[best])}
+    def run_tokens(self, token_ids, type_ids=None):
+        """Run texts already tokenized by this pipeline's tokenizer (truncated to
+        :attr:`max_len`): ``token_ids[i]`` (and ``type_ids[i]``, zeros when None) a sequence of
+        ints per text. Same results as ``pipe(texts)``; the server tokenizes in its own process
+        and sends ids to the instances."""
+        if type_ids is not None and len(type_ids) != len(token_ids):
+            raise TextPipelineError(f"{len(token_ids)} token_ids but {len(type_ids)} type_ids")
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        results: list = [None] * len(token_ids)
+        for i in order:
+            results[i] = self._run_one(token_ids[i], None if type_ids is None else type_ids[i])
+        return self._head(results)
+
+    def _head(self, results: list):
+        """Pooled rows -> ``[n, hidden]``; logits -> label dicts."""
+        if self.task == "text-classification":
+            return [label_scores(r, self.info) for r in results]
+        if not results:
+            return np.zeros((0, self.info.get("hidden") or 0), np.float32)
+        return np.stack(results)
 
     def throughput(self, texts: list[str], repeat: int = 1) -> dict:
         """Median wall seconds of ``repeat`` passes over ``texts``, texts/s and tokens/s."""
@@ -574,6 +585,101 @@ class TextPipeline:
             "texts_per_s": len(texts) / wall,
             "tokens_per_s": tokens / wall,
         }
+
+
+def compile_jobs(buckets: int, model_bytes: int) -> int:
+    """Default number of bucket compiles at once: the cores this process may use, at most one
+    per bucket, and at most one per ``8 x model_bytes`` of available memory (a compile holds the
+    model, its folded copy and the prepared weights)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    by_memory = max(1, available // max(8 * model_bytes, 1)) if available else cores
+    return max(1, min(cores, buckets, by_memory))
+
+
+def _compile_bucket_to_file(onnx_path: str, length: int, feeds, options: dict, out: str) -> str:
+    """Worker of :func:`_compile_buckets_in_processes`: compile one bucket, export it to
+    ``out``."""
+    from tvm_blocksparse.api import compile as compile_onnx
+
+    compile_onnx(onnx_path, seq_len=length, calibration=feeds, **options).export(out)
+    return out
+
+
+def _compile_buckets_in_processes(
+    onnx_path: str, buckets: list[int], feeds: dict, options: dict, jobs: int, workdir: str, say
+) -> dict:
+    """Compile each bucket in a spawned process, ``jobs`` at a time (compiling is single-threaded
+    Python and LLVM work, so buckets scale with cores), and load the exported modules here."""
+    import concurrent.futures
+    import multiprocessing
+
+    from tvm_blocksparse.api import load as load_module
+
+    options = dict(options)
+    target = options.get("target")
+    if target is not None and not isinstance(target, str | dict):
+        options["target"] = dict(target.export())  # a tvm.target.Target: send its JSON form
+    context = multiprocessing.get_context("spawn")  # TVM's threads make fork unsafe
+    say(f"compiling {len(buckets)} buckets, {jobs} at a time")
+    modules = {}
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        pending = {
+            pool.submit(
+                _compile_bucket_to_file,
+                onnx_path,
+                length,
+                feeds[length],
+                options,
+                os.path.join(workdir, f"seq{length}.so"),
+            ): length
+            for length in sorted(buckets, reverse=True)  # the longest first: they take longest
+        }
+        for done in concurrent.futures.as_completed(pending):
+            length = pending[done]
+            modules[length] = load_module(done.result())
+            say(f"compiled the {length}-token bucket")
+    return modules
+
+
+def label_scores(logits: np.ndarray, info: dict) -> dict:
+    """``{"label", "score"}`` of a classifier's logits: softmax, or sigmoid where
+    ``info["problem_type"]`` is ``multi_label_classification``; labels from ``info["id2label"]``."""
+    logits = np.asarray(logits, np.float64)
+    if info.get("problem_type") == "multi_label_classification":
+        scores = 1.0 / (1.0 + np.exp(-logits))
+    else:
+        e = np.exp(logits - logits.max())
+        scores = e / e.sum()
+    best = int(np.argmax(scores))
+    label = info.get("id2label", {}).get(str(best), f"LABEL_{best}")
+    return {"label": label, "score": float(scores[best])}
+
+
+def read_pipeline_info(directory: str | os.PathLike) -> dict:
+    """The ``pipeline.json`` of a directory written by :meth:`TextPipeline.save` (task, lengths,
+    pooling, labels, bucket files), checked for its format version."""
+    directory = os.fspath(directory)
+    meta_file = os.path.join(directory, _PIPELINE_FILE)
+    if not os.path.isfile(meta_file):
+        raise TextPipelineError(f"{directory} is not a saved TextPipeline (no {_PIPELINE_FILE})")
+    info = _read_json(meta_file)
+    if info.get("format_version") != _FORMAT_VERSION:
+        raise TextPipelineError(
+            f"{meta_file}: format_version {info.get('format_version')!r}, this version reads "
+            f"{_FORMAT_VERSION}"
+        )
+    return info
 
 
 def _check_texts(texts) -> list[str]:
