@@ -94,14 +94,13 @@ def test_dockerfile_uses_the_readme_install_and_demo():
 
 
 def test_cli_pipeline_compile_and_run(tmp_path, capsys):
-    from test_text import write_tokenizer
-
     from tvm_blocksparse.cli import main
+    from tvm_blocksparse.testing import write_tiny_tokenizer
 
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     onnx.save(make_bert_onnx("tiny", seed=0, sparsity=0.9), model_dir / "model.onnx")
-    write_tokenizer(str(model_dir / "tokenizer.json"))
+    write_tiny_tokenizer(str(model_dir / "tokenizer.json"))
     (tmp_path / "lines.txt").write_text("the file\n\nread each line of the file\n")
     pipe_dir = str(tmp_path / "pipe")
     args = ["pipeline", "compile", str(model_dir), "-o", pipe_dir, "--dtype", "fp32"]
