@@ -313,16 +313,17 @@ def main(argv=None) -> int:
         f"1-{args.max_texts} sentences of 4-{args.max_tokens} tokens per request, localhost"
     )
     print(
-        "| engine | clients | s | requests | req/s | texts/s | p50 ms | p90 ms | p99 ms | "
+        "| engine | clients | s | requests | req/s | texts/s | p50 ms | p90 ms | p99 ms | max ms | "
         "non-200 | refused >1 s | RSS MB first/last/max |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         other = {k: v for k, v in r["codes"].items() if k != "200"}
         print(
             f"| {r['engine']} | {r['clients']} | {r['seconds']:.0f} | {r['requests']} | "
             f"{r['rps']:.1f} | {r['texts_per_s']:.1f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {other or 0} | {r['refusals_over_1s']} | "
+            f"{r['p99_ms']:.1f} | {r['max_latency_ms']:.0f} | {other or 0} | "
+            f"{r['refusals_over_1s']} | "
             f"{r['rss_mb_first']:.0f}/{r['rss_mb_last']:.0f}/{r['rss_mb_max']:.0f} |"
         )
     if args.json:

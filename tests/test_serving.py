@@ -201,6 +201,25 @@ def server(saved_pipes):
     s.stop()
 
 
+def test_admission_by_expected_wait(saved_pipes):
+    """429 once the admitted tokens x measured s/token pass the limit; never with nothing
+    admitted (an inflated estimate must not lock the server out)."""
+    from tvm_blocksparse.serving.server import HTTPError, Server
+
+    server = Server({"embed": saved_pipes["embed"]}, ServerConfig(max_queue_wait_ms=100))
+    model = server.models["embed"]
+    server._refuse_if_slow(model)  # no estimate yet
+    model.seconds_per_token = 10.0
+    server._refuse_if_slow(model)  # nothing admitted: no wait, whatever the estimate
+    model.seconds_per_token = 0.001
+    model.pending_tokens = 90
+    server._refuse_if_slow(model)  # 90 ms
+    model.pending_tokens = 110
+    with pytest.raises(HTTPError, match="expected wait 110 ms exceeds 100 ms") as err:
+        server._refuse_if_slow(model)
+    assert err.value.status == 429
+
+
 def test_embeddings_equal_the_pipeline_float_and_base64(server, saved_pipes):
     ref = TextPipeline.load(saved_pipes["embed"])
     want = ref(TEXTS)

@@ -471,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("max-chars-per-text", int, "beyond: 413"),
         ("max-body-bytes", int, "beyond: 413"),
         ("request-timeout-s", float, "queued + running; beyond: 504"),
+        ("max-queue-wait-ms", float, "expected wait beyond which a request gets 429 (0: off)"),
     ):
         name = flag.replace("-", "_")
         p.add_argument(

@@ -62,6 +62,7 @@ class ServerConfig:
     max_chars_per_text: int = 20000  # beyond: 413
     max_body_bytes: int = 4 << 20  # beyond: 413
     request_timeout_s: float = 30.0  # queued + running; beyond: 504 (a hung instance restarts)
+    max_queue_wait_ms: float = 500.0  # expected wait (queued tokens x measured s/token); 0: off
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -79,8 +80,10 @@ class ServerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if self.batch_wait_ms < 0 or self.request_timeout_s <= 0:
-            raise ValueError("batch_wait_ms must be >= 0 and request_timeout_s > 0")
+        if self.batch_wait_ms < 0 or self.max_queue_wait_ms < 0 or self.request_timeout_s <= 0:
+            raise ValueError(
+                "batch_wait_ms and max_queue_wait_ms must be >= 0, request_timeout_s > 0"
+            )
 
 
 class HTTPError(Exception):
@@ -122,6 +125,8 @@ class ServedModel:
             for i in range(config.instances)
         ]
         self.queue: asyncio.Queue | None = None
+        self.pending_tokens = 0  # admitted, not yet answered
+        self.seconds_per_token: float | None = None  # moving average of instance runs
 
     def tokenize(self, texts: list[str]) -> tuple[list, list, list[int]]:
         encodings = self.tokenizer.encode_batch(texts)
@@ -296,7 +301,13 @@ class Server:
                             HTTPError(500, f"inference failed: {err}", "server_error")
                         )
                 continue
-            self.run_seconds.observe(time.monotonic() - started, model.name)
+            seconds = time.monotonic() - started
+            self.run_seconds.observe(seconds, model.name)
+            per_token = seconds / max(sum(r.tokens for r in batch), 1)
+            previous = model.seconds_per_token
+            model.seconds_per_token = (
+                per_token if previous is None else 0.8 * previous + 0.2 * per_token
+            )
             self.batch_texts.observe(len(ids), model.name)
             self.batch_requests.observe(len(batch), model.name)
             self.texts.inc(model.name, amount=len(ids))
@@ -378,18 +389,13 @@ class Server:
             raise HTTPError(503, "the server is starting or stopping", "server_error")
         if not any(i.alive() for i in model.instances):
             raise HTTPError(503, "no instance is running (restarting); retry", "server_error")
+        self._refuse_if_full(model)
         ids, types, counts = model.tokenize(texts)
+        tokens = sum(counts)
+        self._refuse_if_slow(model)
         future = asyncio.get_running_loop().create_future()
-        request = _Request(ids, types, sum(counts), future, time.monotonic())
-        try:
-            model.queue.put_nowait(request)
-        except asyncio.QueueFull:
-            self.rejected.inc("queue_full")
-            raise HTTPError(
-                429,
-                f"the queue is full ({self.config.max_queue} requests); retry",
-                "rate_limit_error",
-            ) from None
+        model.queue.put_nowait(_Request(ids, types, tokens, future, time.monotonic()))
+        model.pending_tokens += tokens
         try:
             result = await asyncio.wait_for(asyncio.shield(future), self.config.request_timeout_s)
         except TimeoutError:
@@ -397,9 +403,46 @@ class Server:
             raise HTTPError(
                 504, f"no result within {self.config.request_timeout_s:g} s", "server_error"
             ) from None
-        return result, sum(counts)
+        finally:
+            model.pending_tokens -= tokens
+        return result, tokens
+
+    def _refuse_if_slow(self, model: ServedModel) -> None:
+        """429 when the tokens already admitted (queued or running), at the measured seconds
+        per token over the running instances, would keep a new request waiting past
+        ``max_queue_wait_ms``: a request count alone lets a queue of long requests wait for
+        seconds. Nothing admitted means no wait: the estimate can't lock the server out (a
+        stalled run inflates it; the next runs bring it back)."""
+        limit = self.config.max_queue_wait_ms / 1000
+        if not limit or model.seconds_per_token is None or model.pending_tokens == 0:
+            return
+        alive = max(sum(i.alive() for i in model.instances), 1)
+        wait = model.pending_tokens * model.seconds_per_token / alive
+        if wait > limit:
+            self.rejected.inc("expected_wait")
+            raise HTTPError(
+                429,
+                f"expected wait {wait * 1000:.0f} ms exceeds {limit * 1000:g} ms; retry",
+                "rate_limit_error",
+            )
+
+    def _refuse_if_full(self, model: ServedModel | None = None) -> None:
+        """429 at once when the queue is full: checked before the body is parsed (one model
+        served) and again before tokenizing, so refusing costs little under overload."""
+        if model is None:
+            if len(self.models) != 1:
+                return
+            model = next(iter(self.models.values()))
+        if model.queue is not None and model.queue.full():
+            self.rejected.inc("queue_full")
+            raise HTTPError(
+                429,
+                f"the queue is full ({self.config.max_queue} requests); retry",
+                "rate_limit_error",
+            )
 
     async def _read_json(self, request) -> dict:
+        self._refuse_if_full()
         content_type = request.headers.get("content-type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise HTTPError(415, f"Content-Type must be application/json, got {content_type!r}")
