@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -123,8 +124,11 @@ class Server:
             str(args.batch_wait_ms),
             "--max-batch-size",
             str(args.max_batch_size),
+            "--max-queue-wait-ms",
+            str(args.max_queue_wait_ms),
         ]
         self.proc = subprocess.Popen(cmd)
+        self.killed: list[int] = []
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -138,6 +142,17 @@ class Server:
             time.sleep(0.5)
         self.stop()
         raise RuntimeError("the server did not become healthy")
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=10) as r:
+            return json.loads(r.read())
+
+    def kill_one_instance(self) -> None:
+        pids = [p for m in self.health()["models"].values() for p in m["pids"]]
+        if pids:
+            os.kill(pids[0], signal.SIGKILL)
+            self.killed.append(pids[0])
+            _say(f"killed instance process {pids[0]}")
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:
@@ -245,7 +260,18 @@ def main(argv=None) -> int:
     ap.add_argument("--max-queue", type=int, default=64)
     ap.add_argument("--max-batch-size", type=int, default=32)
     ap.add_argument("--batch-wait-ms", type=float, default=2.0)
+    ap.add_argument(
+        "--max-queue-wait-ms",
+        type=float,
+        default=500.0,
+        help="the server's expected-wait admission (0: off, for an engine-vs-engine comparison)",
+    )
     ap.add_argument("--client-timeout", type=float, default=60.0)
+    ap.add_argument(
+        "--kill-instance-at",
+        type=float,
+        help="SIGKILL one instance process this many seconds into each phase (restart check)",
+    )
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
@@ -275,10 +301,11 @@ def main(argv=None) -> int:
                         rss.append(_rss_bytes(server.proc.pid))
                         time.sleep(1.0)
 
-                import threading
-
                 sampler = threading.Thread(target=sample, daemon=True)
                 sampler.start()
+                if args.kill_instance_at is not None:
+                    killer = threading.Timer(args.kill_instance_at, server.kill_one_instance)
+                    killer.start()
                 t0 = time.monotonic()
                 records = asyncio.run(
                     _phase(
@@ -303,6 +330,8 @@ def main(argv=None) -> int:
                 row["rss_mb_max"] = max(rss) / 2**20 if rss else 0
                 metrics = server.metrics()
                 row["batch_texts_mean"] = _mean_metric(metrics, "tvmbs_batch_texts")
+                row["restarts"] = _mean_metric(metrics, "tvmbs_instance_restarts", total=True)
+                row["killed"] = list(server.killed)
                 results.append(row)
                 _say(json.dumps(row))
         finally:
@@ -332,14 +361,19 @@ def main(argv=None) -> int:
     return 0
 
 
-def _mean_metric(text: str, name: str) -> float:
-    total = count = 0.0
+def _mean_metric(text: str, name: str, total: bool = False) -> float:
+    """Mean of a histogram over its series, or (``total``) the sum of a counter's series."""
+    summed = count = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "_sum"):
-            total += float(line.split()[-1])
+        if total and line.startswith(name + "_total"):
+            summed += float(line.split()[-1])
+        elif line.startswith(name + "_sum"):
+            summed += float(line.split()[-1])
         elif line.startswith(name + "_count"):
             count += float(line.split()[-1])
-    return total / count if count else 0.0
+    if total:
+        return summed
+    return summed / count if count else 0.0
 
 
 if __name__ == "__main__":
