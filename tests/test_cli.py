@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import onnx
+import pytest
 from conftest import requires_isa
 
 from tvm_blocksparse.bert_onnx import make_bert_onnx
@@ -115,3 +116,13 @@ def test_cli_pipeline_compile_and_run(tmp_path, capsys):
     assert "give texts with --text" in capsys.readouterr().err
     assert main(["pipeline", "compile", str(tmp_path), "-o", pipe_dir]) == 2
     assert "neither a transformers" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from tvm_blocksparse import __version__
+    from tvm_blocksparse.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tvm-blocksparse {__version__}"

@@ -296,6 +296,18 @@ def _launch_bench(args: list[str]) -> int:
     return subprocess.call([sys.executable, script, *args])
 
 
+def _version() -> str:
+    """The installed distribution's version (the package's own where it isn't installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("tvm-blocksparse")
+    except metadata.PackageNotFoundError:
+        from tvm_blocksparse import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tvm_blocksparse.text import TASKS  # numpy only: the CLI stays quick to start
 
@@ -304,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
     block_help = (
         'block shape "OUTxIN" of W[N_out, K_in]: 4x1 (INT8, the paper\'s), 16x4 (INT8), 1x16 (FP32)'
