@@ -118,7 +118,12 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while True:
             status, body = request(self.url + "/health")
-            if status == 200 and old_pid not in body["models"][model]["pids"]:
+            state = body["models"][model]
+            if (
+                status == 200
+                and old_pid not in state["pids"]
+                and state["alive"] == state["instances"]
+            ):
                 return
             assert time.monotonic() < deadline, "the instance was not replaced"
             time.sleep(0.2)
@@ -323,6 +328,19 @@ def test_wrong_paths_and_methods(server):
     assert status == 400 and "use /v1/embeddings" in body["error"]["message"]
     status, body = request(server.url + "/v1/models")
     assert status == 200 and {m["id"] for m in body["data"]} == {"embed", "cls"}
+
+
+def test_an_idle_instance_that_dies_is_restarted_and_the_server_stays_up(server):
+    """Killed while idle: /health says degraded (still 200: the other instance serves) and the
+    watchdog restarts it before any request is sent to it."""
+    pid = server.pids("embed")[0]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.3)
+    status, body = request(server.url + "/health")
+    assert status == 200 and body["status"] == "degraded", body
+    server.wait_replaced("embed", pid)
+    assert request(server.url + "/health")[1]["status"] == "ok"
+    assert request(server.url + "/v1/embeddings", {"input": "after", "model": "embed"})[0] == 200
 
 
 @pytest.fixture(scope="module")

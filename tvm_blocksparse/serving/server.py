@@ -146,6 +146,7 @@ class Server:
         self.started = time.time()
         self.ready = False
         self._tasks: list[asyncio.Task] = []
+        self._restarting: set[tuple[str, int]] = set()
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=sum(len(m.instances) for m in self.models.values()) + 2,
             thread_name_prefix="tvm_blocksparse-instance-io",
@@ -222,6 +223,7 @@ class Server:
             model.queue = asyncio.Queue(self.config.max_queue)
             for instance in model.instances:
                 self._tasks.append(asyncio.create_task(self._dispatch(model, instance)))
+        self._tasks.append(asyncio.create_task(self._watchdog()))
         self.ready = True
 
     async def shutdown(self) -> None:
@@ -274,6 +276,8 @@ class Server:
         loop = asyncio.get_running_loop()
         carry: list[_Request] = []
         while True:
+            if not instance.alive():
+                await self._restart(model, instance)
             batch = await self._collect(model, carry)
             if not batch:
                 continue
@@ -320,17 +324,40 @@ class Server:
                 start += n
 
     async def _restart(self, model: ServedModel, instance: Instance) -> None:
+        """Replace a dead or hung instance process (once, however many callers ask)."""
+        key = (model.name, instance.index)
+        if key in self._restarting:  # the watchdog or the dispatcher is at it already
+            while key in self._restarting:
+                await asyncio.sleep(0.05)
+            return
+        self._restarting.add(key)
         loop = asyncio.get_running_loop()
         delay = 0.5
+        try:
+            while True:
+                try:
+                    await loop.run_in_executor(self._executor, instance.restart)
+                    self.restarts.inc(model.name)
+                    return
+                except Exception as err:  # keep trying: the other instances still serve
+                    print(
+                        f"tvm-blocksparse serve: restarting instance failed: {err}",
+                        file=sys.stderr,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+        finally:
+            self._restarting.discard(key)
+
+    async def _watchdog(self) -> None:
+        """Restart instances that died while idle, before a batch is sent to them."""
         while True:
-            try:
-                await loop.run_in_executor(self._executor, instance.restart)
-                self.restarts.inc(model.name)
-                return
-            except Exception as err:  # keep trying: the other instances still serve
-                print(f"tvm-blocksparse serve: restarting instance failed: {err}", file=sys.stderr)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+            await asyncio.sleep(1.0)
+            for model in self.models.values():
+                for instance in model.instances:
+                    key = (model.name, instance.index)
+                    if not instance.alive() and key not in self._restarting:
+                        asyncio.get_running_loop().create_task(self._restart(model, instance))
 
     # ---------------------------------------------------------------- requests
 
@@ -523,8 +550,10 @@ class Server:
             }
             for name, m in self.models.items()
         }
-        ok = self.ready and all(v["alive"] for v in models.values())
-        return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "models": models}
+        serving = self.ready and all(v["alive"] for v in models.values())
+        complete = all(v["alive"] == v["instances"] for v in models.values())
+        status = ("ok" if complete else "degraded") if serving else "unavailable"
+        return (200 if serving else 503), {"status": status, "models": models}
 
     # ---------------------------------------------------------------- ASGI
 
