@@ -55,6 +55,7 @@ warnings.filterwarnings("ignore", message=".*quantized tensor creation functions
 from tvm_blocksparse import format as fmt  # noqa: E402
 from tvm_blocksparse import linear, registry  # noqa: E402
 from tvm_blocksparse.op.epilogue import Epilogue  # noqa: E402
+from tvm_blocksparse.op.quantize import padded_tokens  # noqa: E402
 from tvm_blocksparse.testing import int8_linear_ref  # noqa: E402
 
 SHAPES = {
@@ -137,9 +138,12 @@ class Case:
         return int8_linear_ref(self.x_u8, wq, INT8_EPILOGUE, self.x_q, self.bias, out_q=self.out_q)
 
     def int8_extra(self):
+        # our kernels take per-token parameters: the per-tensor pair of the other backends,
+        # repeated (the same results, the same epilogue work as a model's per-token ones)
+        x_scale, x_zp = fmt.qparams_arrays(self.x_q, padded_tokens(self.m))
         return dict(
-            x_scale=np.array([self.x_q.scale], np.float32),
-            x_zp=np.array([self.x_q.zero_point], np.int32),
+            x_scale=x_scale,
+            x_zp=x_zp,
             bias=self.bias,
             out_scale=np.array([self.out_q.scale], np.float32),
             out_zp=np.array([self.out_q.zero_point], np.int32),

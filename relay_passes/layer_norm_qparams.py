@@ -1,7 +1,8 @@
 """``LayerNormQParams`` (INT8 mode): last-axis float32 LayerNorms -> our ``layer_norm_qparams``,
-which also yields its output's u8 quantization parameters, so the Linear layers it feeds need
-no range pass of their own (:class:`~tvm_blocksparse.relay_passes.sparsify_linear.SparsifyLinear`
-takes them; run this pass first).
+which also yields its output's per-token u8 quantization parameters, so the Linear layers it
+feeds need no range pass of their own
+(:class:`~tvm_blocksparse.relay_passes.sparsify_linear.SparsifyLinear` takes them; run this pass
+first).
 
 Before::
 
@@ -25,6 +26,7 @@ from tvm.relax.dpl import is_op, rewrite_call, wildcard
 from tvm_blocksparse.relay_passes.kernel_calls import KernelAdder, static_shape
 
 from tvm_blocksparse.op.layer_norm import layer_norm_qparams
+from tvm_blocksparse.op.quantize import padded_tokens
 
 
 @tvm.transform.module_pass(opt_level=0, name="LayerNormQParams")
@@ -62,8 +64,8 @@ class LayerNormQParams:
                 [x2d, gamma, beta],
                 [
                     relax.TensorType((m, k), "float32"),
-                    relax.TensorType((1,), "float32"),
-                    relax.TensorType((1,), "int32"),
+                    relax.TensorType((padded_tokens(m),), "float32"),
+                    relax.TensorType((padded_tokens(m),), "int32"),
                 ],
             )
             y = relax.TupleGetItem(out, 0)

@@ -14,8 +14,8 @@ Before (dynamic ranges)::
 After::
 
     ht = R.call_tir(int8_4x1_f32t_mS_nF_kH, (...), R.Tensor((F, S)))     # stores h^T
-    qp = R.call_tir(dynamic_qparams_mF_kS, (ht,), ...)
-    xt = R.call_tir(quantize_u8_mF_kS, (ht, qp[0], qp[1]), ...)          # plain, no transpose
+    qp = R.call_tir(dynamic_qparams_columns_kF_mS, (ht,), ...)          # per token = column
+    xt = R.call_tir(quantize_u8_columns_kF_mS, (ht, qp[0], qp[1]), ...)  # no transpose
     y = R.call_tir(int8_4x1_mS_nH_kF, (xt, qp[0], qp[1], ...), ...)
 
 With static ranges the producer requantizes into the consumer's ``XT`` itself
@@ -100,7 +100,10 @@ class ProducerTranspose:
                         *producer,
                         pmeta,
                         "uint8",
-                        {"out_scale": args["x_scale"], "out_zp": args["x_zp"]},
+                        {  # (the consumer's static parameters repeat one pair per token)
+                            "out_scale": relax.const(const_value(args["x_scale"])[:1]),
+                            "out_zp": relax.const(const_value(args["x_zp"])[:1]),
+                        },
                     )
                 else:
                     # the producer stores X^T (float32); its range, then a plain (non-transposing)
@@ -108,12 +111,12 @@ class ProducerTranspose:
                     x_in = self.reemit(kernels, by_weights, *producer, pmeta, "float32", {})
                     qp = relax.call_tir(
                         kernels.add(
-                            quantize.dynamic_qparams(k, m),
-                            f"dynamic_qparams_m{k}_k{m}",
-                            "dynamic_qparams",
+                            quantize.dynamic_qparams_columns(k, m),
+                            f"dynamic_qparams_columns_k{k}_m{m}",
+                            "dynamic_qparams_columns",
                         ),
                         [x_in],
-                        [relax.TensorType((1,), "float32"), relax.TensorType((1,), "int32")],
+                        [relax.TensorType((m,), "float32"), relax.TensorType((m,), "int32")],
                     )
                     args["x_scale"], args["x_zp"] = (
                         relax.TupleGetItem(qp, 0),
@@ -121,7 +124,9 @@ class ProducerTranspose:
                     )
                     args["XT"] = relax.call_tir(
                         kernels.add(
-                            quantize.quantize_u8(k, m, zmm), f"quantize_u8_m{k}_k{m}", "quantize_u8"
+                            quantize.quantize_u8_columns(k, m, zmm),
+                            f"quantize_u8_columns_k{k}_m{m}",
+                            "quantize_u8_columns",
                         ),
                         [x_in, args["x_scale"], args["x_zp"]],
                         relax.TensorType((k, m), "uint8"),

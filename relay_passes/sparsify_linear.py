@@ -11,10 +11,10 @@ follows it, into one call:
 - epilogues fused into the kernel: ``+ bias``, GELU (the erf orderings exporters write),
   ``+ residual``, and attention's ``K^T`` (``permute_dims(reshape(K, [1, S, H, d]), [0, 2, 3, 1])``)
   where the kernel stores ``Y^T``;
-- INT8: activations quantized per tensor, at run time (``dynamic_qparams``, or the qparams of the
+- INT8: activations quantized per token at run time (``dynamic_qparams``, or the qparams of the
   :class:`~tvm_blocksparse.relay_passes.layer_norm_qparams.LayerNormQParams` producing them) or
-  with calibrated ranges (``static_ranges``), then quantize-transposed (``XT`` kernels) or
-  quantized; weights per output channel (symmetric s8), dequantized in the epilogue.
+  per tensor with calibrated ranges (``static_ranges``), then quantize-transposed (``XT``
+  kernels) or quantized; weights per output channel (symmetric s8), dequantized in the epilogue.
 
 Before::
 
@@ -332,9 +332,10 @@ class _Rewrite:
             values["X"] = x2d
         else:
             if static_range is not None:
-                q = fmt.qparams_from_range(*static_range)
-                values["x_scale"] = relax.const(np.array([q.scale], np.float32))
-                values["x_zp"] = relax.const(np.array([q.zero_point], np.int32))
+                scale, zp = fmt.qparams_arrays(
+                    fmt.qparams_from_range(*static_range), quantize.padded_tokens(m)
+                )
+                values["x_scale"], values["x_zp"] = relax.const(scale), relax.const(zp)
             else:
                 ln = self.layer_norm_qparams_of(x)
                 if ln is not None:  # our LayerNorm already measured its output's range
@@ -345,7 +346,10 @@ class _Rewrite:
                         f"dynamic_qparams_m{m}_k{k}",
                         "dynamic_qparams",
                         [x2d],
-                        [((1,), "float32"), ((1,), "int32")],
+                        [
+                            ((quantize.padded_tokens(m),), "float32"),
+                            ((quantize.padded_tokens(m),), "int32"),
+                        ],
                     )
                     values["x_scale"], values["x_zp"] = (
                         relax.TupleGetItem(qp, 0),

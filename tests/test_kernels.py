@@ -12,14 +12,24 @@ from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
 from tvm_blocksparse.op.bsr_int8_4x1 import bsr_dense_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
+from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import (
     fp32_linear_ref,
     int8_linear_ref,
     random_block_sparse,
+    random_token_qparams,
 )
 
 INT8_BLOCKS = {"int8_4x1": "4x1", "int8_16x4": "16x4", "int8_dense": "16x4"}
+
+
+def _token_params(x_q: fmt.ActivationQuant, m: int) -> dict:
+    """``x_scale``/``x_zp`` kernel arguments of per-token (or per-tensor) parameters."""
+    x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
+    return dict(x_scale=x_scale, x_zp=x_zp)
+
+
 FP32_TOL = dict(rtol=1e-5, atol=1e-4)  # fp32 accumulation order differs from float64 numpy
 
 
@@ -179,14 +189,13 @@ def _epilogue_case(kind, ep, m=19, n=48, k=64, seed=9):
         w = fmt.prune_blocks(w, 0.75, INT8_BLOCKS[kind])
     wq = fmt.quantize_weight_per_channel(w)
     x_f = rng.standard_normal((m, k)).astype(np.float32)
-    x_u8, x_q = fmt.quantize_activation_u8(x_f)
+    x_u8, x_q = fmt.quantize_activation_u8(x_f, fmt.token_qparams(x_f))
     bias = rng.standard_normal(n).astype(np.float32)
     residual = rng.standard_normal((m, n)).astype(np.float32)
     out_q = fmt.ActivationQuant(scale=0.05, zero_point=100)
     kern, arrays = linear.build_linear(kind, w, m, epilogue=ep)
     extra = dict(
-        x_scale=np.array([x_q.scale], np.float32),
-        x_zp=np.array([x_q.zero_point], np.int32),
+        **_token_params(x_q, m),
         bias=bias,
         residual=residual,
         out_scale=np.array([out_q.scale], np.float32),
@@ -352,55 +361,92 @@ def test_fp32_4x1_refuses_what_it_cannot_store():
         bsr_dense_fp32_4x1(16, 8, 8, 1, Epilogue("float32", transposed_out=True))
 
 
+def _edge_qparams(rng, m: int) -> fmt.ActivationQuant:
+    """Per-token parameters whose scales are powers of 2 (exact halves stay exact halves after
+    ``x * (1 / scale)``) and whose zero points span 0..255."""
+    return fmt.ActivationQuant(
+        (2.0 ** rng.integers(-6, -2, m)).astype(np.float32),
+        rng.integers(0, 256, m).astype(np.int32),
+    )
+
+
 def _values_at_the_rounding_and_clipping_edges(shape, rng, qp):
-    """Random values plus exact halves (round half to even), both clip ends and values whose
-    ``x / scale`` does not fit int32 (the 16-lane quantizer converts with ``vcvtps2dq``)."""
+    """Random values plus, in every row, exact halves of that row's step (round half to even),
+    both clip ends and values whose ``x / scale`` does not fit int32 (the 16-lane quantizer
+    converts with ``vcvtps2dq``)."""
     x = (rng.standard_normal(shape) * 4).astype(np.float32)
-    edges = np.array([1e30, -1e30, np.inf, -np.inf, 3e9 * qp.scale, -3e9 * qp.scale], np.float32)
-    halves = ((np.arange(-140, 140) + 0.5) * qp.scale).astype(np.float32)
-    flat = x.reshape(-1)
-    picks = rng.choice(flat.size, edges.size + halves.size, replace=False)
-    flat[picks] = np.concatenate([edges, halves])
+    for i, scale in enumerate(np.asarray(qp.scale, np.float32)):
+        edges = np.array([1e30, -1e30, np.inf, -np.inf, 3e9 * scale, -3e9 * scale], np.float32)
+        halves = ((np.arange(-140, 140, 9) + 0.5) * scale).astype(np.float32)
+        planted = np.concatenate([edges, halves])[: shape[1]]
+        x[i, rng.choice(shape[1], planted.size, replace=False)] = planted
     return x
 
 
-@requires_isa("avx512_vnni")
+@requires_x86
 @pytest.mark.parametrize("m, k", [(21, 32), (128, 48), (100, 768)])
 def test_quantize_transpose_matches_numpy(m, k):
+    """Per-token quantize-transpose into ``XT`` (the host's form: zmm conversions on AVX-512,
+    plain vectors below), bit for bit ``format.quantize_activation_u8``."""
     rng = np.random.default_rng(12)
-    qp = fmt.ActivationQuant(
-        0.0625, 100
-    )  # a power of 2: the halves stay exact halves after x * (1 / scale)
+    qp = _edge_qparams(rng, m)
     x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
     xq, _ = fmt.quantize_activation_u8(x, qp)
     assert xq.min() == 0 and xq.max() == 255
     kern = linear.build_quantize_transpose(m, k)
-    xt = kern(
-        X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32)
-    )
+    xt = kern(X=x, **_token_params(qp, m))
     np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
 
 
-@requires_isa("avx512_vnni")
+@requires_x86
 @pytest.mark.parametrize("m, k", [(40, 37), (64, 16)])
-def test_quantize_u8_matches_numpy_bit_exact(m, k):
-    """Row-major quantize (16-lane vectors plus a scalar tail when K % 16 != 0): bit for bit
-    ``format.quantize_activation_u8`` (reciprocal in float32), on values that hit 0 and 255,
-    exact halves and values beyond int32."""
+@pytest.mark.parametrize("zmm", [False, True], ids=["ymm", "zmm"])
+def test_quantize_u8_matches_numpy_bit_exact(m, k, zmm):
+    """Row-major per-token quantize (16-lane vectors plus a scalar tail when K % 16 != 0): bit
+    for bit ``format.quantize_activation_u8`` (reciprocal in float32), on values that hit 0 and
+    255, exact halves and values beyond int32."""
+    from tvm_blocksparse.isa import AVX512_VNNI, target_has
+    from tvm_blocksparse.op.quantize import quantize_u8
+
+    if zmm and not target_has(AVX512_VNNI, host_target()):
+        pytest.skip("the zmm form executes AVX-512 code")
     rng = np.random.default_rng(13)
-    qp = fmt.ActivationQuant(0.0625, 100)
+    qp = _edge_qparams(rng, m)
     x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
     xq, _ = fmt.quantize_activation_u8(x, qp)
     assert xq.min() == 0 and xq.max() == 255
-    from tvm_blocksparse.op.quantize import quantize_u8
+    kern = linear.CompiledKernel(quantize_u8(m, k, zmm), lambda sch: sch)  # written vectorized
+    np.testing.assert_array_equal(kern(X=x, **_token_params(qp, m)), xq)
 
-    kern = linear.CompiledKernel(
-        quantize_u8(m, k), lambda sch: sch
-    )  # written parallel + vectorized
-    out = kern(
-        X=x, x_scale=np.array([qp.scale], np.float32), x_zp=np.array([qp.zero_point], np.int32)
-    )
-    np.testing.assert_array_equal(out, xq)
+
+@requires_x86
+@pytest.mark.parametrize("zmm", [False, True], ids=["ymm", "zmm"])
+def test_column_qparams_and_quantize_equal_numpy_of_the_transpose(zmm):
+    """A producer that stored ``X^T[K, M]``: per-token (= per-column) parameters and quantize
+    equal those of ``X`` row by row, bit for bit, including all-positive and all-zero tokens."""
+    from tvm_blocksparse.isa import AVX512_VNNI, target_has
+    from tvm_blocksparse.op.quantize import dynamic_qparams_columns, quantize_u8_columns
+
+    if zmm and not target_has(AVX512_VNNI, host_target()):
+        pytest.skip("the zmm form executes AVX-512 code")
+    rng = np.random.default_rng(5)
+    m, k = 48, 70  # K % 4 != 0: the chained rows leave a tail
+    x = (rng.standard_normal((m, k)) * 3).astype(np.float32)
+    x[3] = np.abs(x[3]) + 1
+    x[7] = 0.0
+    x[9, 69] = -500.0
+    qp = fmt.token_qparams(x)
+    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams_columns(k, m)}), target=host_target())
+    scale, zp = tvm.runtime.empty((m,), "float32"), tvm.runtime.empty((m,), "int32")
+    lib["main"](tvm.runtime.tensor(np.ascontiguousarray(x.T)), scale, zp)
+    np.testing.assert_array_equal(scale.numpy(), qp.scale)
+    np.testing.assert_array_equal(zp.numpy(), qp.zero_point)
+    assert qp.zero_point[3] == 0 and qp.scale[7] == 1.0
+    kern = linear.CompiledKernel(quantize_u8_columns(k, m, zmm), lambda sch: sch)
+    out = kern(XT=np.ascontiguousarray(x.T), x_scale=qp.scale, x_zp=qp.zero_point)
+    np.testing.assert_array_equal(out, fmt.quantize_activation_u8(x, qp)[0].T)
+    with pytest.raises(ValueError, match="M % 16"):
+        dynamic_qparams_columns(k, 50)
 
 
 def test_xt_row_offsets_scale_by_padded_tokens_and_refuse_int32_overflow():
@@ -514,32 +560,48 @@ def test_wrong_input_shape_is_a_clear_error():
         kern(X=np.zeros((5, 16), np.uint8), **arrays)
 
 
+def _run_qparams(lib, m: int, *inputs):
+    """(scale, zero point) arrays of ``Mp`` entries from a compiled per-token qparams op (the
+    last two outputs)."""
+    mp = padded_tokens(m)
+    scale, zp = tvm.runtime.empty((mp,), "float32"), tvm.runtime.empty((mp,), "int32")
+    lib["main"](*inputs, scale, zp)
+    return scale.numpy(), zp.numpy()
+
+
+def _assert_token_qparams(scale, zp, x):
+    """Per-token parameters exactly ``format.token_qparams(x)``; padding tokens 1 and 0."""
+    ref = fmt.token_qparams(x)
+    m = len(ref.scale)
+    np.testing.assert_array_equal(scale[:m], ref.scale)
+    np.testing.assert_array_equal(zp[:m], ref.zero_point)
+    assert (scale[m:] == 1).all() and (zp[m:] == 0).all()
+
+
 @requires_x86
 @pytest.mark.parametrize("m,k", [(128, 768), (7, 37), (1, 16), (13, 3072)])
 def test_dynamic_qparams_equal_numpy(m, k):
-    """Range -> (scale, zero point) exactly as format.dynamic_activation_qparams, for all-positive,
-    all-negative and mixed tensors, ragged row chunks and K % 16 != 0."""
+    """Each row's range -> (scale, zero point) exactly as format.token_qparams, for
+    all-positive, all-negative and mixed rows, padding tokens and K % 16 != 0."""
     from tvm_blocksparse.op.quantize import dynamic_qparams
 
     lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
     for shift in (1.0, -50.0, 50.0):
         x = (np.random.default_rng(m).standard_normal((m, k)) * 3 + shift).astype(np.float32)
-        scale, zp = tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
-        lib["main"](tvm.runtime.tensor(x), scale, zp)
-        ref = fmt.dynamic_activation_qparams(x)
-        assert scale.numpy()[0] == np.float32(ref.scale) and zp.numpy()[0] == ref.zero_point
+        x[m // 2] *= 40  # an outlier token: its own step, nobody else's
+        scale, zp = _run_qparams(lib, m, tvm.runtime.tensor(x))
+        _assert_token_qparams(scale, zp, x)
+        if m > 2:
+            assert len(set(scale[:m].tolist())) > 1
 
 
 @requires_x86
 def test_dynamic_qparams_find_an_extreme_wherever_it_is():
     """One planted extreme in each place the range pass reads from: each of the 4 vector chains,
-    the vectors after the last group of 4, the scalar tail, the last row of a ragged chunk."""
+    the vectors after the last group of 4, the scalar tail; it sets its own row's step."""
     from tvm_blocksparse.op.quantize import dynamic_qparams
 
-    m, k = (
-        11,
-        6 * 16 + 3,
-    )  # 2 chunks of 6 and 5 rows; 4 chained vectors + 2 more + 3 scalars per row
+    m, k = 11, 6 * 16 + 3  # 4 chained vectors + 2 more + 3 scalars per row
     lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
     base = np.random.default_rng(0).uniform(-1, 1, (m, k)).astype(np.float32)
     for row, col in [
@@ -555,20 +617,15 @@ def test_dynamic_qparams_find_an_extreme_wherever_it_is():
         for value in (1000.0, -1000.0):
             x = base.copy()
             x[row, col] = value
-            scale, zp = tvm.runtime.empty((1,), "float32"), tvm.runtime.empty((1,), "int32")
-            lib["main"](tvm.runtime.tensor(x), scale, zp)
-            ref = fmt.dynamic_activation_qparams(x)
-            assert (scale.numpy()[0], zp.numpy()[0]) == (np.float32(ref.scale), ref.zero_point), (
-                row,
-                col,
-                value,
-            )
+            scale, zp = _run_qparams(lib, m, tvm.runtime.tensor(x))
+            _assert_token_qparams(scale, zp, x)
+            assert abs(np.float32(value) / scale[row]) > 100, (row, col, value)
 
 
 @pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
 def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
     """LayerNorm to float32 rounding (rows with a large mean too: the variance is taken around the
-    mean), and its (scale, zero point) exactly those of its own output."""
+    mean), and its per-token (scale, zero point) exactly those of its own output's rows."""
     from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 
     rng = np.random.default_rng(k)
@@ -578,19 +635,14 @@ def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
         rng.standard_normal(k).astype(np.float32),
     )
     lib = tvm.compile(tvm.IRModule({"main": layer_norm_qparams(m, k, 1e-12)}), target=host_target())
-    y, scale, zp = (
-        tvm.runtime.empty((m, k), "float32"),
-        tvm.runtime.empty((1,), "float32"),
-        tvm.runtime.empty((1,), "int32"),
-    )
-    lib["main"](*[tvm.runtime.tensor(a) for a in (x, gamma, beta)], y, scale, zp)
+    y = tvm.runtime.empty((m, k), "float32")
+    scale, zp = _run_qparams(lib, m, *[tvm.runtime.tensor(a) for a in (x, gamma, beta)], y)
     x64 = x.astype(np.float64)
     ref = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(
         x64.var(1, keepdims=True) + 1e-12
     ) * gamma + beta
     np.testing.assert_allclose(y.numpy(), ref, rtol=0, atol=2e-5 * max(1.0, abs(mean) / 2))
-    q = fmt.dynamic_activation_qparams(y.numpy())
-    assert scale.numpy()[0] == np.float32(q.scale) and zp.numpy()[0] == q.zero_point
+    _assert_token_qparams(scale, zp, y.numpy())
     with pytest.raises(ValueError, match="K % 64"):
         layer_norm_qparams(m, 48, 1e-12)
 
@@ -606,19 +658,12 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
     wq = fmt.quantize_weight_per_channel(w)
     xq = rng.integers(0, 256, (m, k), dtype=np.uint8)
     bias = rng.standard_normal(n).astype(np.float32)
+    x_q = random_token_qparams(rng, m)
     kern, arrays = linear.build_linear(
         "int8_4x1", w, m, Epilogue("float32", bias=True, transposed_out=True), token_tile=token_tile
     )
-    out = kern(
-        **arrays,
-        XT=linear.transpose_pad_u8(xq),
-        x_scale=np.array([0.05], np.float32),
-        x_zp=np.array([7], np.int32),
-        bias=bias,
-    )
-    ref = int8_linear_ref(
-        xq, wq, Epilogue("float32", bias=True), x_q=fmt.ActivationQuant(0.05, 7), bias=bias
-    )
+    out = kern(**arrays, XT=linear.transpose_pad_u8(xq), **_token_params(x_q, m), bias=bias)
+    ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True), x_q=x_q, bias=bias)
     assert out.shape == (n, m)
     np.testing.assert_allclose(out, ref.T, rtol=1e-6, atol=1e-5)
     # uint8 Y^T (requantized + GELU): the next 4x1 kernel's XT, bit-exact
@@ -628,8 +673,7 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
     out = kern(
         **arrays,
         XT=linear.transpose_pad_u8(xq),
-        x_scale=np.array([0.05], np.float32),
-        x_zp=np.array([7], np.int32),
+        **_token_params(x_q, m),
         bias=bias,
         out_scale=np.array([oq.scale], np.float32),
         out_zp=np.array([oq.zero_point], np.int32),
@@ -638,7 +682,7 @@ def test_int8_4x1_transposed_out_equals_numpy(token_tile):
         xq,
         wq,
         Epilogue("uint8", bias=True, gelu=True),
-        x_q=fmt.ActivationQuant(0.05, 7),
+        x_q=x_q,
         bias=bias,
         out_q=oq,
     )
@@ -662,11 +706,10 @@ _UNPACK_EPILOGUES = [
 
 
 def _int8_epilogue_feeds(rng, m: int, n: int, k: int) -> dict:
-    """Full-range u8 ``XT`` and every epilogue input of the 4x1 kernel."""
+    """Full-range u8 ``XT`` and every epilogue input of the 4x1 kernel (per-token parameters)."""
     return dict(
         XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
-        x_scale=np.array([0.05], np.float32),
-        x_zp=np.array([7], np.int32),
+        **_token_params(random_token_qparams(rng, m), m),
         bias=rng.standard_normal(n).astype(np.float32),
         residual=rng.standard_normal((m, n)).astype(np.float32),
         out_scale=np.array([0.04], np.float32),
@@ -857,8 +900,7 @@ def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     plain, arrays = linear.build_linear("int8_4x1", w, m, ep, token_tile=32)
     feeds = dict(
         XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
-        x_scale=np.array([0.05], np.float32),
-        x_zp=np.array([7], np.int32),
+        **_token_params(random_token_qparams(rng, m), m),
         bias=rng.standard_normal(n).astype(np.float32),
         residual=rng.standard_normal((m, n)).astype(np.float32),
     )

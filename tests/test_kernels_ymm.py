@@ -1,5 +1,6 @@
 """The 8-lane (ymm) 4x1 kernel: AVX2 (vpmaddubsw + vpmaddwd, 7-bit weights) and AVX-VNNI
-(vpdpbusd ymm): bit-exact against numpy on full-range u8 activations, every epilogue and tile,
+(vpdpbusd ymm): bit-exact against numpy on full-range u8 activations with per-token
+parameters, every epilogue and tile,
 executed where the host has the level; assembly of both levels on any host."""
 
 import numpy as np
@@ -9,7 +10,8 @@ from conftest import cross_target, requires_isa, requires_x86
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
 from tvm_blocksparse.op.epilogue import Epilogue
-from tvm_blocksparse.testing import int8_linear_ref, random_block_sparse
+from tvm_blocksparse.op.quantize import padded_tokens
+from tvm_blocksparse.testing import int8_linear_ref, random_block_sparse, random_token_qparams
 
 EPILOGUES = [
     Epilogue("int32"),
@@ -29,7 +31,8 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0):
     w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
     wq = fmt.quantize_weight_per_channel(w, spec.weight_qmax)
     x_u8 = rng.integers(0, 256, (m, k), dtype=np.uint8)  # full u8 range
-    x_q, out_q = fmt.ActivationQuant(0.05, 7), fmt.ActivationQuant(0.04, 100)
+    x_q, out_q = random_token_qparams(rng, m), fmt.ActivationQuant(0.04, 100)
+    x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
     bias = rng.standard_normal(n).astype(np.float32)
     residual = rng.standard_normal((m, n)).astype(np.float32)
     kern, arrays = linear.build_linear(
@@ -37,8 +40,8 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0):
     )
     feeds = dict(
         XT=linear.transpose_pad_u8(x_u8),
-        x_scale=np.array([x_q.scale], np.float32),
-        x_zp=np.array([x_q.zero_point], np.int32),
+        x_scale=x_scale,
+        x_zp=x_zp,
         bias=bias,
         residual=residual,
         out_scale=np.array([out_q.scale], np.float32),

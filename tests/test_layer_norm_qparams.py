@@ -46,8 +46,8 @@ def test_layer_norm_before_and_expected():
                     [x2d, gamma, beta],
                     [
                         relax.TensorType((16, 64), "float32"),
-                        relax.TensorType((1,), "float32"),
-                        relax.TensorType((1,), "int32"),
+                        relax.TensorType((16,), "float32"),
+                        relax.TensorType((16,), "int32"),
                     ],
                 )
             )

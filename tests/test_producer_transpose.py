@@ -38,7 +38,7 @@ def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
 @requires_isa("avx512_vnni")
 def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     """Dynamic quantization: FFN1 (+GELU) stores X^T in float32, so FFN2's input needs a range
-    pass and a plain quantize, no quantize-transpose."""
+    pass per token (column) and a plain quantize, no quantize-transpose."""
     pytest.importorskip("onnxruntime")
     model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
     feeds = random_inputs(1, 64, pad=6, seed=6)
@@ -46,8 +46,8 @@ def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     rules = compiled.metadata["schedule_rules"]
     assert any(name.startswith("int8_4x1_f32t_m64_n1024_k256") for name in rules)
-    assert any(name.startswith("quantize_u8_m1024_k64") for name in rules)
-    assert any(name.startswith("dynamic_qparams_m1024_k64") for name in rules)
+    assert any(name.startswith("quantize_u8_columns_k1024_m64") for name in rules)
+    assert any(name.startswith("dynamic_qparams_columns_k1024_m64") for name in rules)
     assert not any(name.startswith("quantize_transpose_u8_m64_k1024") for name in rules)
     # 4x1 layers of one shape and epilogue share one PrimFunc (symbolic group count)
     shared = sum(name.startswith("int8_4x1_") for name in rules)
@@ -87,15 +87,16 @@ def _rewrite(model, upto, static_ranges=None):
 
 def test_ffn1_is_re_emitted_to_store_ffn2_input_transposed_in_the_ir():
     """Dynamic ranges: FFN2's quantize-transpose of FFN1's token-major output becomes FFN1
-    storing Y^T in float32, its range pass and a plain quantize; the report follows the callee."""
+    storing Y^T in float32, its per-column (= per-token) range pass and quantize; the report
+    follows the callee."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # hidden 128, FFN 512, 16 tokens
     before, after = _rewrite(model, 2), _rewrite(model, 3)
     assert any(c.startswith("quantize_transpose_u8_m16_k512") for c in _calls(before))
     calls = _calls(after)
     assert not any(c.startswith("quantize_transpose_u8_m16_k512") for c in calls)
     assert calls.count("int8_4x1_f32t_m16_n512_k128") == 2  # both layers' FFN1
-    assert any(c.startswith("dynamic_qparams_m512_k16") for c in calls)
-    assert any(c.startswith("quantize_u8_m512_k16") for c in calls)
+    assert any(c.startswith("dynamic_qparams_columns_k512_m16") for c in calls)
+    assert any(c.startswith("quantize_u8_columns_k512_m16") for c in calls)
     ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
     assert [d.callee for d in ffn1] == ["int8_4x1_f32t_m16_n512_k128"] * 2
 
@@ -108,7 +109,7 @@ def test_static_ranges_make_ffn1_requantize_into_ffn2_input():
     calls = _calls(_rewrite(model, 3, ranges))
     assert calls.count("int8_4x1_u8t_m16_n512_k128") == 2
     assert not any(
-        c.startswith(("quantize_transpose_u8_m16_k512", "quantize_u8_m512", "dynamic_qparams"))
+        c.startswith(("quantize_transpose_u8_m16_k512", "quantize_u8_columns", "dynamic_qparams"))
         for c in calls
     )
 

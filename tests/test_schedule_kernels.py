@@ -33,7 +33,8 @@ def test_kernels_are_scheduled_by_their_registry_entry_or_op():
         "int8_4x1",
         "quantize_transpose_u8",
         "dynamic_qparams",
-        "quantize_u8",
+        "dynamic_qparams_columns",
+        "quantize_u8_columns",
         "layer_norm_qparams",
         "attention_int8",
     }

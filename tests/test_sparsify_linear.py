@@ -240,18 +240,20 @@ def _single_linear_onnx(w_kn, bias, gelu=False, residual=False):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-@requires_isa("avx512_vnni")
+@requires_isa("avx2")
 @pytest.mark.parametrize(
     "kernel,sparsity,gelu,residual",
     [
         ("int8_4x1", 0.9, True, False),
         ("int8_4x1", 0.8, False, True),
-        ("int8_dense", 0.3, True, False),
+        # (below AVX-512 the cost model leaves a 30 %-sparse layer of this size to TVM)
+        pytest.param("int8_dense", 0.3, True, False, marks=requires_isa("avx512_vnni")),
     ],
 )
 def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
-    """The compiled layer does exactly the numpy simulation of the same dynamic quantization
-    (full-range activations: negative and positive, so the zero point is mid-range)."""
+    """The compiled layer does exactly the numpy simulation of the same dynamic per-token
+    quantization (full-range activations: negative and positive, so the zero points are
+    mid-range), with the weight width of the host's level."""
     rng = np.random.default_rng(3)
     k, n = 64, 96
     w_kn = _weight(n, k, sparsity, seed=4)
@@ -266,9 +268,10 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     out = model.run(feeds)[0]
 
     x2d = x.reshape(TOKENS, k)
-    x_q = fmt.dynamic_activation_qparams(x2d)
+    x_q = fmt.token_qparams(x2d)
     xq, _ = fmt.quantize_activation_u8(x2d, x_q)
-    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T))
+    qmax = registry.lookup(kernel, model.metadata["target"]).weight_qmax  # 64: 7-bit on AVX2
+    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T), qmax)
     ep = Epilogue("float32", bias=True, gelu=gelu, residual=residual)
     ref = int8_linear_ref(
         xq, wq, ep, x_q=x_q, bias=bias, residual=r.reshape(TOKENS, n) if residual else None
@@ -276,7 +279,7 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     np.testing.assert_allclose(out.reshape(TOKENS, n), ref, rtol=1e-5, atol=1e-5)
 
 
-@requires_isa("avx512_vnni")
+@requires_isa("avx2")
 def test_static_quantization_equals_numpy_simulation():
     """Calibrated ranges: no run-time range pass, and the layer equals the numpy simulation with
     the calibrated (not the run-time) parameters; an input outside the range is clipped."""
@@ -299,7 +302,8 @@ def test_static_quantization_equals_numpy_simulation():
     hi = max(float(c["x"].max()) for c in calib)
     x_q = fmt.qparams_from_range(lo, hi)
     xq, _ = fmt.quantize_activation_u8(x.reshape(TOKENS, k), x_q)
-    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T))
+    qmax = registry.lookup("int8_4x1", model.metadata["target"]).weight_qmax
+    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T), qmax)
     ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True, gelu=True), x_q=x_q, bias=bias)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
 

@@ -291,10 +291,24 @@ def quantize_weight_per_channel(weight: np.ndarray, qmax: int = 127) -> WeightQu
 
 
 class ActivationQuant(NamedTuple):
-    """Asymmetric per-tensor u8 activation: ``x ~= (q - zero_point) * scale``."""
+    """Asymmetric u8 activation: ``x ~= (q - zero_point) * scale``. Per tensor (``scale`` a float,
+    ``zero_point`` an int: static, calibrated ranges) or per token (``scale f32[M]``,
+    ``zero_point i32[M]``, one per row of ``x[M, K]``: dynamic ranges, see
+    :func:`token_qparams`)."""
 
-    scale: float
-    zero_point: int
+    scale: float | np.ndarray
+    zero_point: int | np.ndarray
+
+    @property
+    def per_token(self) -> bool:
+        return np.ndim(self.scale) == 1
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, zero_point)`` shaped to broadcast against ``[M, ...]`` (per token: a column;
+        per tensor: scalars), float32 / int32."""
+        scale = np.asarray(self.scale, np.float32)
+        zp = np.asarray(self.zero_point, np.int32)
+        return (scale[:, None], zp[:, None]) if self.per_token else (scale, zp)
 
 
 def activation_qparams(x_min: float, x_max: float) -> ActivationQuant:
@@ -306,7 +320,8 @@ def activation_qparams(x_min: float, x_max: float) -> ActivationQuant:
 
 
 def quantize_activation_u8(x: np.ndarray, qparams: ActivationQuant | None = None):
-    """Quantize ``x`` to u8; the parameters come from its range unless given (dynamic quant).
+    """Quantize ``x`` to u8; the parameters come from its range unless given (dynamic quant, per
+    tensor). Per-token ``qparams`` quantize each row of ``x[M, ...]`` with its own.
 
     ``q = clip(rint(x * (1 / scale)) + zero_point, 0, 255)`` with the reciprocal taken in float32,
     bit for bit what our kernels compute (a multiply: a vector divide bounded their quantize
@@ -315,24 +330,25 @@ def quantize_activation_u8(x: np.ndarray, qparams: ActivationQuant | None = None
     x = np.asarray(x, np.float32)
     if qparams is None:
         qparams = activation_qparams(x.min(initial=0.0), x.max(initial=0.0))
-    q = np.clip(
-        np.rint(x * (np.float32(1) / np.float32(qparams.scale))) + qparams.zero_point, 0, 255
-    )
+    scale, zp = qparams.rows()
+    q = np.clip(np.rint(x * (np.float32(1) / scale)) + zp, 0, 255)
     return q.astype(np.uint8), qparams
 
 
-def zero_point_compensation(weight_q: WeightQuant, zero_point: int) -> np.ndarray:
+def zero_point_compensation(weight_q: WeightQuant, zero_point) -> np.ndarray:
     """``int32[N_out]`` term to subtract from the u8 x s8 accumulator: ``zp * sum_k q[n, k]``.
 
-    Because ``sum_k (xq - zp) * wq = sum_k xq * wq - zp * row_sum``.
+    Because ``sum_k (xq - zp) * wq = sum_k xq * wq - zp * row_sum``. Per-token zero points
+    (``i32[M]``) give ``int32[M, N_out]``.
     """
-    return (np.int32(zero_point) * weight_q.row_sum).astype(np.int32)
+    zp = np.asarray(zero_point, np.int32)
+    return (zp[:, None] * weight_q.row_sum if zp.ndim else zp * weight_q.row_sum).astype(np.int32)
 
 
 def qparams_from_range(x_min: float, x_max: float) -> ActivationQuant:
     """u8 parameters covering ``[min(x_min, 0), max(x_max, 0)]`` in float32 arithmetic, exactly
-    as our compiled models compute them at run time
-    (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`) or take them from calibration (static)."""
+    as our compiled models take them from calibration (static ranges, per tensor) and compute
+    them per token at run time (:func:`token_qparams`)."""
     lo = np.float32(min(np.float32(x_min), np.float32(0.0)))
     hi = np.float32(max(np.float32(x_max), np.float32(0.0)))
     scale = np.float32((hi - lo) / np.float32(255)) if hi > lo else np.float32(1)
@@ -340,9 +356,30 @@ def qparams_from_range(x_min: float, x_max: float) -> ActivationQuant:
     return ActivationQuant(scale=float(scale), zero_point=zero_point)
 
 
-def dynamic_activation_qparams(x: np.ndarray) -> ActivationQuant:
-    """What our compiled models compute at run time
-    (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`):
-    :func:`qparams_from_range` of ``x``'s range."""
+def token_qparams(x: np.ndarray) -> ActivationQuant:
+    """Per-token u8 parameters of ``x[M, K]`` (each row's :func:`qparams_from_range`, in float32
+    arithmetic), exactly what our compiled models compute at run time
+    (:func:`tvm_blocksparse.op.quantize.dynamic_qparams`). Why per token: one outlier token no
+    longer coarsens every other token's step, and padding tokens don't touch real ones."""
     x = np.asarray(x, np.float32)
-    return qparams_from_range(x.min(initial=0.0), x.max(initial=0.0))
+    x = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+    lo = np.minimum(x.min(axis=1, initial=0.0), np.float32(0)).astype(np.float32)
+    hi = np.maximum(x.max(axis=1, initial=0.0), np.float32(0)).astype(np.float32)
+    wide = hi > lo
+    scale = np.where(wide, (hi - lo) / np.float32(255), np.float32(1)).astype(np.float32)
+    zero_point = np.clip(np.rint(-lo / scale), 0, 255).astype(np.int32)
+    return ActivationQuant(scale=scale, zero_point=zero_point)
+
+
+def qparams_arrays(q: ActivationQuant, mp: int) -> tuple[np.ndarray, np.ndarray]:
+    """Our INT8 kernels' ``x_scale f32[Mp]`` and ``x_zp i32[Mp]`` arguments: per-token
+    parameters padded to ``Mp`` tokens (scale 1, zero point 0), or per-tensor ones repeated."""
+    scale = np.ones(mp, np.float32)
+    zp = np.zeros(mp, np.int32)
+    if q.per_token:
+        scale[: len(q.scale)] = q.scale
+        zp[: len(q.zero_point)] = q.zero_point
+    else:
+        scale[:] = np.float32(q.scale)
+        zp[:] = q.zero_point
+    return scale, zp

@@ -50,6 +50,14 @@ def gelu_fast_ref(x: np.ndarray) -> np.ndarray:
     return (x * (np.float32(0.5) + xc * p / q)).astype(np.float32)
 
 
+def random_token_qparams(rng: np.random.Generator, m: int) -> fmt.ActivationQuant:
+    """Per-token activation parameters for kernel tests: a different scale and a zero point
+    anywhere in ``0..255`` for each of ``m`` tokens (a kernel mixing tokens up fails)."""
+    return fmt.ActivationQuant(
+        rng.uniform(0.01, 0.1, m).astype(np.float32), rng.integers(0, 256, m).astype(np.int32)
+    )
+
+
 def int8_linear_ref(
     x_u8: np.ndarray,
     weight_q: fmt.WeightQuant,
@@ -64,7 +72,7 @@ def int8_linear_ref(
     if not ep.dequant:
         return acc
     comp = fmt.zero_point_compensation(weight_q, x_q.zero_point)
-    y = (acc - comp).astype(np.float32) * (np.float32(x_q.scale) * weight_q.scale)
+    y = (acc - comp).astype(np.float32) * (x_q.rows()[0] * weight_q.scale)
     return _float_epilogue_ref(y, ep, bias, residual, out_q, gelu=gelu_fast_ref)
 
 

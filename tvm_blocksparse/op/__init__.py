@@ -14,9 +14,11 @@ from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 from tvm_blocksparse.op.out_lane import bsr_dense_int8_16x4, dense_int8
 from tvm_blocksparse.op.quantize import (
     dynamic_qparams,
+    dynamic_qparams_columns,
     padded_tokens,
     quantize_transpose_u8,
     quantize_u8,
+    quantize_u8_columns,
 )
 
 __all__ = [
@@ -29,9 +31,11 @@ __all__ = [
     "bsr_dense_int8_16x4",
     "dense_int8",
     "dynamic_qparams",
+    "dynamic_qparams_columns",
     "layer_norm_qparams",
     "padded_tokens",
     "quantize_transpose_u8",
     "quantize_u8",
+    "quantize_u8_columns",
     "xt_row_offsets",
 ]

@@ -214,6 +214,7 @@ def bsr_dense_fp32_1x16_staged(
                                                 acc[T.min(vt, half - 1), T.ramp(0, 1, 16)],
                                                 acc_hi[T.max(vt - half, 0), T.ramp(0, 1, 16)],
                                             ),
+                                            vmo * tile + vt,
                                             vbr * 16,
                                             False,
                                             None,

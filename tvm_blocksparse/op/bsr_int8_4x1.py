@@ -287,7 +287,8 @@ def bsr_dense_int8_4x1(
       XT        ``u8[K, Mp]``  activations transposed, ``Mp = padded_tokens(M)``, zero padded
                 (see :func:`quantize_transpose_u8`); tokens are contiguous per input channel so
                 gathering 4 input channels for 16 tokens is 4 plain 16-byte loads.
-      x_scale   ``f32[1]``, x_zp ``i32[1]``: activation quantization (dequant epilogues).
+      x_scale   ``f32[Mp]``, x_zp ``i32[Mp]``: per-token activation quantization (dequant
+                epilogues; entries past ``M`` are never used for a stored token).
       w_data    ``s8[G, 4, 4]``, w_group_ptr ``i32[N/4 + 1]``:
                 :class:`tvm_blocksparse.format.VNNIGroupedBSR`; w_xt_offsets ``i32[G, 4]``: its
                 ``cols`` times ``Mp``, the element offset of each input channel's ``XT`` row
@@ -346,9 +347,10 @@ def _macros() -> SimpleNamespace:
     of taking them as arguments, and each other as ``mac.<name>``."""
 
     @T.macro(hygienic=False)
-    def epilogue_lanes(acc, out, n_tv, name, vbr):
+    def epilogue_lanes(acc, out, n_tv, name, vbr, token_params):
         """Dequant epilogue of block row ``vbr``'s ``acc`` (4 channels x ``n_tv`` vectors) into
-        ``out``."""
+        ``out``; ``token_params(buffer, vtv)``: vector ``vtv``'s tokens' entries of a per-token
+        parameter buffer (``x_scale``, ``x_zp``)."""
         if s.ep.dequant:
             for r, tv in T.grid(4, n_tv):
                 with T.sblock(name):
@@ -357,8 +359,8 @@ def _macros() -> SimpleNamespace:
                         acc[vr, T.ramp(vtv * s.lanes, 1, s.lanes)],
                         vbr * 4 + vr,
                         s.lanes,
-                        x_scale,
-                        x_zp,
+                        token_params(x_scale, vtv),
+                        token_params(x_zp, vtv),
                         w_scale,
                         w_row_sum,
                         bias,
@@ -460,8 +462,17 @@ def _macros() -> SimpleNamespace:
             mac.group_step(w_group_ptr[row] + 2 * gp, sfx, True)
             if w_group_ptr[row] + 2 * gp + 1 < w_group_ptr[row + 1]:
                 mac.group_step(w_group_ptr[row] + 2 * gp + 1, sfx + "_b", False)
-        mac.epilogue_lanes(acc, out, 2, "epilogue" + sfx, row)
-        mac.epilogue_lanes(acc_hi, out_hi, 2, "epilogue_hi" + sfx, row)
+        mac.epilogue_lanes(
+            acc, out, 2, "epilogue" + sfx, row, lambda buf, vtv: _packed_tokens(buf, vmo, vtv)
+        )
+        mac.epilogue_lanes(
+            acc_hi,
+            out_hi,
+            2,
+            "epilogue_hi" + sfx,
+            row,
+            lambda buf, vtv: _packed_tokens(buf, vmo, 2 + vtv),
+        )
         if token_major:
             mac.token_major_lanes(acc, out, tokens, 2, sfx)
             mac.token_major_lanes(acc_hi, out_hi, tokens_hi, 2, "_hi" + sfx)
@@ -508,6 +519,14 @@ def _unpacked_vector(xt_flat, xt_offsets, vg, vmo, j):
     rows = [xt_flat[T.ramp(xt_offsets[vg, c] + vmo * 64, 1, 64)] for c in range(4)]
     pairs = [T.Shuffle(rows[c : c + 2], _BYTE_UNPACK[j // 2]) for c in (0, 2)]
     return T.Shuffle(pairs, _WORD_UNPACK[j % 2])
+
+
+def _packed_tokens(buf, vmo, j):
+    """Per-token ``buf``'s entries for the lanes of packed vector ``j`` of 64-token tile ``vmo``
+    (lane ``t`` <- token ``unpack_tile_token(j, t)``): one shuffle of the tile's 4 natural-order
+    vectors."""
+    rows = [buf[T.ramp(vmo * 64 + LANES * q, 1, LANES)] for q in range(4)]
+    return T.Shuffle(rows, [unpack_tile_token(j, t) for t in range(LANES)])
 
 
 def _emit_line_stores(
@@ -566,8 +585,8 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
     @T.prim_func(s_tir=True)
     def main(
         XT: T.Buffer((s.k, s.mp), "uint8"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((s.mp,), "float32"),
+        x_zp: T.Buffer((s.mp,), "int32"),
         w_data: T.Buffer((s.g, 4, 4), "int8"),
         w_xt_offsets: T.Buffer((s.g, 4), "int32"),
         w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
@@ -693,8 +712,8 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
     @T.prim_func(s_tir=True)
     def main(
         XT: T.Buffer((s.k, s.mp), "uint8"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((s.mp,), "float32"),
+        x_zp: T.Buffer((s.mp,), "int32"),
         w_data: T.Buffer((s.g, 4, 4), "int8"),
         w_xt_offsets: T.Buffer((s.g, 4), "int32"),
         w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
@@ -777,7 +796,17 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                 ),
                             )
                     mac.dot_lanes(acc, packed, tv_per_tile, 0, "dot", gi)
-                mac.epilogue_lanes(acc, out, tv_per_tile, "epilogue", vbr)
+                mac.epilogue_lanes(
+                    acc,
+                    out,
+                    tv_per_tile,
+                    "epilogue",
+                    vbr,
+                    # token tails: a vector past the last one repeats it (as its packing does)
+                    lambda buf, vtv: buf[
+                        T.ramp(T.min(vmo * tv_per_tile + vtv, n_vec - 1) * s.lanes, 1, s.lanes)
+                    ],
+                )
                 if ep.transposed_out:
                     for r, tv in T.grid(4, tv_per_tile):
                         with T.sblock("store_t"):

@@ -27,9 +27,10 @@ class Epilogue:
     """What happens to the accumulator tile before it is stored.
 
     out_dtype: ``"int32"`` raw INT8 accumulators (INT8 kernels only, nothing else allowed);
-               ``"float32"``: INT8 kernels dequantize ``(acc - x_zp * row_sum[n]) * x_scale *
-               w_scale[n]``, then apply the rest; ``"uint8"``: as float32, then requantize
-               ``clip(rint(y * (1 / out_scale)) + out_zp, 0, 255)`` (the reciprocal in float32).
+               ``"float32"``: INT8 kernels dequantize ``(acc - x_zp[m] * row_sum[n]) *
+               (x_scale[m] * w_scale[n])`` (per-token activation parameters), then apply the
+               rest; ``"uint8"``: as float32, then requantize ``clip(rint(y * (1 / out_scale))
+               + out_zp, 0, 255)`` (the reciprocal in float32).
     bias:      ``+ bias[n]``.
     gelu:      ``gelu(y) = 0.5 * y * (1 + erf(y / sqrt(2)))`` (erf form).
     residual:  ``+ residual[m, n]`` (after GELU, before requantization).
@@ -165,20 +166,36 @@ def gelu_f32(x, lanes: int, fast: bool = False):
     return x * (fconst(0.5, lanes) + xc * p / q)
 
 
+def _lanes_of(value) -> int:
+    return tvm.DataType(str(value.ty)).lanes
+
+
+def as_lanes(value, lanes: int):
+    """``value`` as a ``lanes``-wide vector: a scalar is broadcast, a vector of that width kept
+    (per-tensor parameters are scalars, per-token ones vectors)."""
+    if lanes > 1 and _lanes_of(value) == 1:
+        return bcast(value, lanes)
+    return value
+
+
 def requant_u8(y, out_scale, out_zp, lanes: int, zmm: bool = True):
     """``clip(rint(y * (1 / out_scale)) + out_zp, 0, 255)`` as u8, the reciprocal in float32 (as
     fbgemm does; :func:`tvm_blocksparse.format.quantize_activation_u8` is the numpy twin): a
-    ``vdivps zmm`` per 16 values bounded every quantize pass. ``zmm``: 16 lanes take
-    ``vcvtps2dq`` + ``vpmovusdb`` zmm; else plain vector ops any x86-64 level compiles."""
+    ``vdivps zmm`` per 16 values bounded every quantize pass. ``out_scale``/``out_zp``: scalars,
+    or ``lanes``-wide vectors (one per lane's token). ``zmm``: 16 lanes take ``vcvtps2dq`` +
+    ``vpmovusdb`` zmm; else plain vector ops any x86-64 level compiles."""
+    if _lanes_of(out_scale) > 1:
+        inv = fconst(1.0, lanes) / out_scale
+    else:
+        inv = as_lanes(T.float32(1) / out_scale, lanes)
     if lanes == 16 and zmm:
         # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
         # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.
-        t = T.min(y * bcast(T.float32(1) / out_scale, 16), fconst(16777216.0, 16))
-        q = T.max(avx512.rint_i32(t) + bcast(out_zp, 16), T.broadcast(T.int32(0), 16))
+        t = T.min(y * inv, fconst(16777216.0, 16))
+        q = T.max(avx512.rint_i32(t) + as_lanes(out_zp, 16), T.broadcast(T.int32(0), 16))
         return avx512.saturate_u8(q)
-    q = T.nearbyint(y * bcast(T.float32(1) / out_scale, lanes)) + bcast(
-        T.Cast("float32", out_zp), lanes
-    )
+    zp = T.Cast(f"float32x{lanes}" if lanes > 1 else "float32", as_lanes(out_zp, lanes))
+    q = T.nearbyint(y * inv) + zp
     q = T.max(T.min(q, fconst(255.0, lanes)), fconst(0.0, lanes))
     return T.Cast(f"uint8x{lanes}" if lanes > 1 else "uint8", q)
 
@@ -224,13 +241,14 @@ def channel_epilogue_lanes(y, n_idx, lanes, bias, ep, fast_gelu: bool):
 
 
 def int8_epilogue_lanes(
-    acc_vec, n_idx, lanes, x_scale, x_zp, w_scale, w_row_sum, bias, out_scale, out_zp, ep
+    acc_vec, n_idx, lanes, x_scale_vec, x_zp_vec, w_scale, w_row_sum, bias, out_scale, out_zp, ep
 ):
-    """Dequant (+ bias, GELU, requant when no residual follows) of ``lanes`` token accumulators
-    of one output channel ``n_idx``."""
-    y = T.Cast(f"float32x{lanes}", acc_vec - bcast(x_zp[0] * w_row_sum[n_idx], lanes))
+    """Dequant ``(acc - x_zp * row_sum[n]) * (x_scale * w_scale[n])`` (+ bias, GELU, requant when
+    no residual follows) of ``lanes`` token accumulators of one output channel ``n_idx``;
+    ``x_scale_vec``/``x_zp_vec``: those tokens' activation parameters, ``lanes`` wide."""
+    y = T.Cast(f"float32x{lanes}", acc_vec - x_zp_vec * bcast(w_row_sum[n_idx], lanes))
     y = channel_epilogue_lanes(
-        y * bcast(x_scale[0] * w_scale[n_idx], lanes), n_idx, lanes, bias, ep, fast_gelu=True
+        y * (x_scale_vec * bcast(w_scale[n_idx], lanes)), n_idx, lanes, bias, ep, fast_gelu=True
     )
     if ep.requant and not ep.residual:
         y = requant_u8(y, out_scale[0], out_zp[0], lanes)
@@ -247,13 +265,15 @@ def store_lanes(value, m_idx, n0, lanes, residual, out_scale, out_zp, ep, requan
     return value
 
 
-def out_lane_epilogue(acc_vec, n0, int8, x_scale, x_zp, w_scale, w_row_sum, bias, ep):
+def out_lane_epilogue(acc_vec, m_idx, n0, int8, x_scale, x_zp, w_scale, w_row_sum, bias, ep):
+    """Dequant (INT8, token ``m_idx``'s parameters), bias and GELU of 16 consecutive output
+    channels from ``n0``."""
     if int8 and not ep.dequant:
         return acc_vec
     n_vec = T.ramp(n0, 1, 16)
     if int8:
-        y = T.Cast("float32x16", acc_vec - bcast(x_zp[0], 16) * w_row_sum[n_vec])
-        y = y * (bcast(x_scale[0], 16) * w_scale[n_vec])
+        y = T.Cast("float32x16", acc_vec - bcast(x_zp[m_idx], 16) * w_row_sum[n_vec])
+        y = y * (bcast(x_scale[m_idx], 16) * w_scale[n_vec])
     else:
         y = acc_vec
     if ep.bias:

@@ -10,7 +10,7 @@ from tvm.script import tirx as T
 
 from tvm_blocksparse.isa.avx512 import LANES
 from tvm_blocksparse.isa.common import allreduce, fconst
-from tvm_blocksparse.op.quantize import qparams_from_partials, range_chains_init, range_chains_store
+from tvm_blocksparse.op.quantize import padded_tokens, range_chains_init, row_qparams
 
 
 @functools.cache
@@ -19,15 +19,17 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
     quantization parameters (those :func:`dynamic_qparams` would compute from ``Y``).
 
     Parameters ``X f32[M, K]``, ``gamma f32[K]``, ``beta f32[K]``; outputs ``Y f32[M, K]``,
-    ``x_scale f32[1]``, ``x_zp i32[1]``. ``K % 64 == 0``. Row chunks in parallel; per row three
-    16-lane passes over ``X`` (mean; variance around it; normalize with running min/max in 4
-    independent chains), so the range costs no pass of its own: in BERT every LayerNorm but the
+    ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` (per token, ``Mp = padded_tokens(M)``, padding 1 and 0).
+    ``K % 64 == 0``. Row chunks in parallel; per row three 16-lane passes over ``X`` (mean;
+    variance around it; normalize with running min/max in 4 independent chains), so the range
+    costs no pass of its own: in BERT every LayerNorm but the
     last feeds a Linear (bench/README.md, "Decisions")."""
     if k % 64:
         raise ValueError(f"layer_norm_qparams needs K % 64 == 0, got {k=}")
     kv = k // 16
     n_chunks = min(m, 8)
     rows = -(-m // n_chunks)
+    mp = padded_tokens(m)
     inv_k, eps = float(np.float32(1.0 / k)), float(np.float32(eps))
 
     @T.prim_func(s_tir=True)
@@ -36,17 +38,16 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
         gamma: T.Buffer((k,), "float32"),
         beta: T.Buffer((k,), "float32"),
         Y: T.Buffer((m, k), "float32"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
-            part = T.sblock_alloc_buffer((n_chunks * 32,), "float32")
             for c in T.parallel(n_chunks):
                 with T.sblock("rows"):
                     vc = T.axis.spatial(n_chunks, c)
                     T.reads(X[0:m, 0:k], gamma[0:k], beta[0:k])
-                    T.writes(Y[0:m, 0:k], part[vc * 32 : vc * 32 + 32])
+                    T.writes(Y[0:m, 0:k], x_scale[0:mp], x_zp[0:mp])
                     acc = T.alloc_buffer((4, 16), "float32")  # 4 independent chains: vaddps latency
                     lo = T.alloc_buffer((4, 16), "float32")
                     hi = T.alloc_buffer((4, 16), "float32")
@@ -54,9 +55,9 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                         (2, 16), "float32"
                     )  # mean (then -mean / std), 1 / std in every lane
                     y = T.alloc_buffer((16,), "float32")
-                    range_chains_init(lo, hi)
                     for i in range(rows):
                         if vc * rows + i < m:
+                            range_chains_init(lo, hi)
                             for u in T.unroll(4):
                                 acc[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
                             for v4 in range(kv // 4):
@@ -121,7 +122,11 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                                     hi[u, T.ramp(0, 1, 16)] = T.max(
                                         hi[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
                                     )
-                    range_chains_store(part, vc, lo, hi)
-            qparams_from_partials(part, n_chunks, x_scale, x_zp)
+                            row_qparams(lo, hi, vc * rows + i, x_scale, x_zp)
+            for i in range(mp - m):
+                with T.sblock("padding"):
+                    vi = T.axis.spatial(mp - m, i)
+                    x_scale[m + vi] = T.float32(1)
+                    x_zp[m + vi] = 0
 
     return main

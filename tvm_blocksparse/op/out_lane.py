@@ -18,6 +18,7 @@ from tvm_blocksparse.op.epilogue import (
     store_lanes,
     whole_regions,
 )
+from tvm_blocksparse.op.quantize import padded_tokens
 
 
 def out_lane_kernel(
@@ -44,6 +45,7 @@ def out_lane_kernel(
     )
     nb = n // 16
     n_tiles = ceil_div(m, token_tile)
+    mp = padded_tokens(m)  # per-token x_scale / x_zp, as every INT8 kernel takes them
     nz = max(nnzb, 1)
     w_shape = (nz, 16, 4) if int8 else (nz, 16)
     ep = epilogue
@@ -52,8 +54,8 @@ def out_lane_kernel(
     @T.prim_func(s_tir=True)
     def main(
         X: T.Buffer((m, k), x_dtype),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
         w_data: T.Buffer(w_shape, w_dtype),
         w_indices: T.Buffer((nz,), "int32"),
         w_indptr: T.Buffer((nb + 1,), "int32"),
@@ -135,6 +137,7 @@ def out_lane_kernel(
                             Y[vmo * token_tile + vt, T.ramp(vbr * 16, 1, 16)] = store_lanes(
                                 out_lane_epilogue(
                                     acc[vt, T.ramp(0, 1, 16)],
+                                    vmo * token_tile + vt,
                                     vbr * 16,
                                     int8,
                                     x_scale,

@@ -1,5 +1,12 @@
-"""Activation quantization ops of the INT8 path (u8, per tensor): the range pass, quantize and
-quantize-transpose into the 4x1 kernel's ``XT`` layout. AVX-512 code (16-lane vectors).
+"""Activation quantization ops of the INT8 path (u8, per token): the range pass, quantize and
+quantize-transpose into the 4x1 kernel's ``XT`` layout. 16-lane vectors (zmm; two ymm below
+AVX-512).
+
+Per token, not per tensor: with one range per tensor, the short texts of the real
+all-MiniLM-L6-v2 lost the 0.99 cosine bar (0.9847; per token 0.99+, bench/README.md, "Text
+pipelines"), and the padding tokens of a length bucket moved the real tokens' step. Every
+kernel takes ``x_scale f32[Mp]`` and ``x_zp i32[Mp]`` (``Mp = padded_tokens(M)``; entries past
+``M`` are scale 1, zero point 0); static (calibrated) ranges repeat one pair.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ import functools
 import tvm
 from tvm.script import tirx as T
 
+from tvm_blocksparse.isa.common import allreduce, fconst
 from tvm_blocksparse.op.epilogue import ceil_div, requant_u8
 
 
@@ -23,8 +31,8 @@ def padded_tokens(m: int) -> int:
 def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``XT[K, Mp] = clip(rint(X[M, K] * (1 / x_scale)) + x_zp, 0, 255)`` transposed, zero padded.
 
-    Parameters: ``X f32[M, K]``, ``x_scale f32[1]``, ``x_zp i32[1]``, ``XT u8[K, Mp]`` with
-    ``Mp = padded_tokens(M)``. Padding tokens are 0 (their outputs are never stored).
+    Parameters: ``X f32[M, K]``, ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` (per token), ``XT u8[K, Mp]``
+    with ``Mp = padded_tokens(M)``. Padding tokens are 0 (their outputs are never stored).
 
     With ``K % 16 == 0`` each task takes a 16 tokens x 16 channels tile: 16 contiguous row
     loads, quantized in zmm, then a byte transpose in registers and 16 16-byte stores (the
@@ -40,8 +48,8 @@ def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimF
     @T.prim_func(s_tir=True)
     def main(
         X: T.Buffer((m, k), "float32"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
         XT: T.Buffer((k, mp), "uint8"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
@@ -49,7 +57,7 @@ def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimF
             for g in T.parallel(n_groups * n_chunks):
                 with T.sblock("tile"):
                     vg = T.axis.spatial(n_groups * n_chunks, g)
-                    T.reads(X[0:m, 0:k], x_scale[0:1], x_zp[0:1])
+                    T.reads(X[0:m, 0:k], x_scale[0:mp], x_zp[0:mp])
                     T.writes(XT[0:k, 0:mp])
                     tile = T.alloc_buffer((256,), "uint8")  # [token][channel]
                     col4 = T.alloc_buffer((64,), "int32")  # 4 x [channel][4 tokens]
@@ -63,8 +71,8 @@ def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimF
                                     T.min((vg // n_chunks) * 16 + t, m - 1),
                                     T.ramp((vg % n_chunks) * 16, 1, 16),
                                 ],
-                                x_scale[0],
-                                x_zp[0],
+                                x_scale[(vg // n_chunks) * 16 + t],
+                                x_zp[(vg // n_chunks) * 16 + t],
                                 16,
                                 avx512,
                             ),
@@ -127,8 +135,8 @@ def _quantize_transpose_u8_plain(m: int, k: int) -> tvm.tirx.PrimFunc:
     @T.prim_func(s_tir=True)
     def main(
         X: T.Buffer((m, k), "float32"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
         XT: T.Buffer((k, mp), "uint8"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
@@ -137,7 +145,7 @@ def _quantize_transpose_u8_plain(m: int, k: int) -> tvm.tirx.PrimFunc:
                 vk, vm = T.axis.remap("SS", [kk, mm])
                 XT[vk, vm] = T.if_then_else(
                     vm < m,
-                    requant_u8(X[T.min(vm, m - 1), vk], x_scale[0], x_zp[0], 1),
+                    requant_u8(X[T.min(vm, m - 1), vk], x_scale[vm], x_zp[vm], 1),
                     T.uint8(0),
                 )
 
@@ -154,103 +162,181 @@ def range_chains_init(lo, hi):
 
 
 @T.macro
-def range_chains_store(part, vc, lo, hi):
-    """Row chunk ``vc``'s 16 lanes of min then 16 of max in ``part`` (what
-    :func:`qparams_from_partials` combines), from the 4 chains of :func:`range_chains_init`."""
-    part[T.ramp(vc * 32, 1, 16)] = T.min(
+def row_qparams(lo, hi, row, x_scale, x_zp):
+    """``x_scale[row]``/``x_zp[row]`` (u8, range widened to include 0) from one row's 4 min
+    (``lo``) and max (``hi``) chains; float32 steps as
+    :func:`tvm_blocksparse.format.qparams_from_range`. Clobbers chain 0."""
+    lo[0, T.ramp(0, 1, 16)] = T.min(
         T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
         T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]),
     )
-    part[T.ramp(vc * 32 + 16, 1, 16)] = T.max(
+    hi[0, T.ramp(0, 1, 16)] = T.max(
         T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
         T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]),
     )
-
-
-@T.macro
-def qparams_from_partials(part, n_chunks, x_scale, x_zp):
-    """``x_scale``/``x_zp`` (u8, range widened to include 0) from ``part``: per row chunk 16 lanes
-    of min then 16 of max; float32 steps as
-    :func:`tvm_blocksparse.format.dynamic_activation_qparams`."""
-    with T.sblock("combine"):
-        T.reads(part[0 : n_chunks * 32])
-        T.writes(x_scale[0:1], x_zp[0:1])
-        red = T.alloc_buffer((2,), "float32")
-        red[0] = part[0]
-        red[1] = part[16]
-        for c2, lane in T.grid(n_chunks, 16):
-            red[0] = T.min(red[0], part[c2 * 32 + lane])
-            red[1] = T.max(red[1], part[c2 * 32 + 16 + lane])
-        x_scale[0] = T.if_then_else(
-            red[1] > red[0], (red[1] - red[0]) / T.float32(255), T.float32(1)
-        )
-        x_zp[0] = T.Cast(
-            "int32", T.max(T.min(T.nearbyint(-red[0] / x_scale[0]), T.float32(255)), T.float32(0))
-        )
+    lo[0, T.ramp(0, 1, 16)] = allreduce(lo[0, T.ramp(0, 1, 16)], T.min, 16)
+    hi[0, T.ramp(0, 1, 16)] = allreduce(hi[0, T.ramp(0, 1, 16)], T.max, 16)
+    x_scale[row] = T.if_then_else(
+        hi[0, 0] > lo[0, 0], (hi[0, 0] - lo[0, 0]) / T.float32(255), T.float32(1)
+    )
+    x_zp[row] = T.Cast(
+        "int32",
+        T.max(T.min(T.nearbyint(-lo[0, 0] / x_scale[row]), T.float32(255)), T.float32(0)),
+    )
 
 
 @functools.cache
 def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
-    """Per-tensor u8 parameters from the tensor's range at run time (dynamic quantization).
+    """Per-token u8 parameters from each row's range at run time (dynamic quantization).
 
-    ``X f32[M, K]`` -> ``x_scale f32[1]``, ``x_zp i32[1]`` covering ``[min(X, 0), max(X, 0)]``,
-    in float32 arithmetic exactly as :func:`tvm_blocksparse.format.dynamic_activation_qparams`.
-    Row chunks in parallel (a serial version left the second core idle), each with 4
-    independent 16-lane min and max chains (with one chain every vector waited for the previous
-    ``vminps``); then one serial combine (bench/README.md, "Decisions")."""
+    ``X f32[M, K]`` -> ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` covering ``[min(X[i], 0),
+    max(X[i], 0)]`` per row ``i`` (padding rows: 1, 0), in float32 arithmetic exactly as
+    :func:`tvm_blocksparse.format.token_qparams`. Rows in parallel, each with 4 independent
+    16-lane min and max chains (with one chain every vector waited for the previous ``vminps``),
+    then one butterfly all-reduce per row."""
     kv = k // 16
     kv4 = kv // 4 * 4
     k16 = kv * 16
-    n_chunks = min(m, 8)
-    rows = -(-m // n_chunks)
+    mp = padded_tokens(m)
 
     @T.prim_func(s_tir=True)
     def main(
         X: T.Buffer((m, k), "float32"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
-        with T.sblock("root"):
-            part = T.sblock_alloc_buffer(
-                (n_chunks * 32,), "float32"
-            )  # per chunk: 16 lanes of min, of max
-            for c in T.parallel(n_chunks):
-                with T.sblock("partial"):
-                    vc = T.axis.spatial(n_chunks, c)
-                    T.reads(X[0:m, 0:k])
-                    T.writes(part[vc * 32 : vc * 32 + 32])
-                    lo = T.alloc_buffer((4, 16), "float32")
-                    hi = T.alloc_buffer((4, 16), "float32")
-                    range_chains_init(lo, hi)
-                    for i in range(rows):
-                        if vc * rows + i < m:
-                            for v4 in range(kv4 // 4):
-                                for u in T.unroll(
-                                    4
-                                ):  # constant indices: the chains stay in registers
-                                    lo[u, T.ramp(0, 1, 16)] = T.min(
-                                        lo[u, T.ramp(0, 1, 16)],
-                                        X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)],
-                                    )
-                                    hi[u, T.ramp(0, 1, 16)] = T.max(
-                                        hi[u, T.ramp(0, 1, 16)],
-                                        X[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)],
-                                    )
-                            for kk in range(kv - kv4):
-                                lo[0, T.ramp(0, 1, 16)] = T.min(
-                                    lo[0, T.ramp(0, 1, 16)],
-                                    X[vc * rows + i, T.ramp((kv4 + kk) * 16, 1, 16)],
-                                )
-                                hi[0, T.ramp(0, 1, 16)] = T.max(
-                                    hi[0, T.ramp(0, 1, 16)],
-                                    X[vc * rows + i, T.ramp((kv4 + kk) * 16, 1, 16)],
-                                )
-                            for kt in range(k - k16):
-                                lo[0, 0] = T.min(lo[0, 0], X[vc * rows + i, k16 + kt])
-                                hi[0, 0] = T.max(hi[0, 0], X[vc * rows + i, k16 + kt])
-                    range_chains_store(part, vc, lo, hi)
-            qparams_from_partials(part, n_chunks, x_scale, x_zp)
+        for i in T.parallel(mp):
+            with T.sblock("row"):
+                vi = T.axis.spatial(mp, i)
+                T.reads(X[T.min(vi, m - 1), 0:k])
+                T.writes(x_scale[vi], x_zp[vi])
+                lo = T.alloc_buffer((4, 16), "float32")
+                hi = T.alloc_buffer((4, 16), "float32")
+                range_chains_init(lo, hi)
+                if vi < m:
+                    for v4 in range(kv4 // 4):
+                        for u in T.unroll(4):  # constant indices: the chains stay in registers
+                            lo[u, T.ramp(0, 1, 16)] = T.min(
+                                lo[u, T.ramp(0, 1, 16)], X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                            )
+                            hi[u, T.ramp(0, 1, 16)] = T.max(
+                                hi[u, T.ramp(0, 1, 16)], X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                            )
+                    for kk in range(kv - kv4):
+                        lo[0, T.ramp(0, 1, 16)] = T.min(
+                            lo[0, T.ramp(0, 1, 16)], X[vi, T.ramp((kv4 + kk) * 16, 1, 16)]
+                        )
+                        hi[0, T.ramp(0, 1, 16)] = T.max(
+                            hi[0, T.ramp(0, 1, 16)], X[vi, T.ramp((kv4 + kk) * 16, 1, 16)]
+                        )
+                    for kt in range(k - k16):
+                        lo[0, 0] = T.min(lo[0, 0], X[vi, k16 + kt])
+                        hi[0, 0] = T.max(hi[0, 0], X[vi, k16 + kt])
+                row_qparams(lo, hi, vi, x_scale, x_zp)
+
+    return main
+
+
+@functools.cache
+def dynamic_qparams_columns(k: int, m: int) -> tvm.tirx.PrimFunc:
+    """:func:`dynamic_qparams` of ``X^T``: per-token parameters of ``XT f32[K, M]`` (a producer
+    that stored its output transposed), one per column, ``M % 16 == 0``. Tokens are the vector
+    lanes here, so each 16-token vector reduces over ``K`` rows in 4 chains and computes 16
+    tokens' parameters at once (the same float32 steps, lane by lane)."""
+    if m % 16:
+        raise ValueError(f"dynamic_qparams_columns needs M % 16 == 0, got {m=}")
+    k4 = k // 4 * 4
+
+    @T.prim_func(s_tir=True)
+    def main(
+        XT: T.Buffer((k, m), "float32"),
+        x_scale: T.Buffer((m,), "float32"),
+        x_zp: T.Buffer((m,), "int32"),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for v in T.parallel(m // 16):
+            with T.sblock("columns"):
+                vv = T.axis.spatial(m // 16, v)
+                T.reads(XT[0:k, vv * 16 : vv * 16 + 16])
+                T.writes(x_scale[vv * 16 : vv * 16 + 16], x_zp[vv * 16 : vv * 16 + 16])
+                lo = T.alloc_buffer((4, 16), "float32")
+                hi = T.alloc_buffer((4, 16), "float32")
+                range_chains_init(lo, hi)
+                for r4 in range(k4 // 4):
+                    for u in T.unroll(4):
+                        lo[u, T.ramp(0, 1, 16)] = T.min(
+                            lo[u, T.ramp(0, 1, 16)], XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)]
+                        )
+                        hi[u, T.ramp(0, 1, 16)] = T.max(
+                            hi[u, T.ramp(0, 1, 16)], XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)]
+                        )
+                for rt in range(k - k4):
+                    lo[0, T.ramp(0, 1, 16)] = T.min(
+                        lo[0, T.ramp(0, 1, 16)], XT[k4 + rt, T.ramp(vv * 16, 1, 16)]
+                    )
+                    hi[0, T.ramp(0, 1, 16)] = T.max(
+                        hi[0, T.ramp(0, 1, 16)], XT[k4 + rt, T.ramp(vv * 16, 1, 16)]
+                    )
+                lo[0, T.ramp(0, 1, 16)] = T.min(
+                    T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
+                    T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]),
+                )
+                hi[0, T.ramp(0, 1, 16)] = T.max(
+                    T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
+                    T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]),
+                )
+                x_scale[T.ramp(vv * 16, 1, 16)] = T.Select(
+                    hi[0, T.ramp(0, 1, 16)] > lo[0, T.ramp(0, 1, 16)],
+                    (hi[0, T.ramp(0, 1, 16)] - lo[0, T.ramp(0, 1, 16)]) / fconst(255.0, 16),
+                    fconst(1.0, 16),
+                )
+                x_zp[T.ramp(vv * 16, 1, 16)] = T.Cast(
+                    "int32x16",
+                    T.max(
+                        T.min(
+                            T.nearbyint(
+                                (fconst(0.0, 16) - lo[0, T.ramp(0, 1, 16)])
+                                / x_scale[T.ramp(vv * 16, 1, 16)]
+                            ),
+                            fconst(255.0, 16),
+                        ),
+                        fconst(0.0, 16),
+                    ),
+                )
+
+    return main
+
+
+@functools.cache
+def quantize_u8_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
+    """``XTq[K, M] = clip(rint(XT * (1 / x_scale[col])) + x_zp[col], 0, 255)``: the 4x1 kernel's
+    ``XT`` from a producer that stored ``X^T`` (float32), per-token parameters along the lanes
+    (:func:`dynamic_qparams_columns`), ``M % 16 == 0``. Rows in parallel, 16-lane vectors."""
+    if m % 16:
+        raise ValueError(f"quantize_u8_columns needs M % 16 == 0, got {m=}")
+
+    @T.prim_func(s_tir=True)
+    def main(
+        XT: T.Buffer((k, m), "float32"),
+        x_scale: T.Buffer((m,), "float32"),
+        x_zp: T.Buffer((m,), "int32"),
+        XTq: T.Buffer((k, m), "uint8"),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for r in T.parallel(k):
+            with T.sblock("quantize"):
+                vr = T.axis.spatial(k, r)
+                T.reads(XT[vr, 0:m], x_scale[0:m], x_zp[0:m])
+                T.writes(XTq[vr, 0:m])
+                for v in range(m // 16):
+                    XTq[vr, T.ramp(v * 16, 1, 16)] = requant_u8(
+                        XT[vr, T.ramp(v * 16, 1, 16)],
+                        x_scale[T.ramp(v * 16, 1, 16)],
+                        x_zp[T.ramp(v * 16, 1, 16)],
+                        16,
+                        avx512,
+                    )
 
     return main
 
@@ -259,29 +345,32 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
 def quantize_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``Xq[M, K] = clip(rint(X * (1 / x_scale)) + x_zp, 0, 255)`` (row-major: the 16x4 / dense INT8
     kernels' input, and a 4x1 kernel's ``XT`` from a producer that stored ``X^T``).
-    Parameters: ``X f32[M, K]``, ``x_scale f32[1]``, ``x_zp i32[1]``, ``Xq u8[M, K]``.
+    Parameters: ``X f32[M, K]``, ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` (per row), ``Xq u8[M, K]``.
     Rows in parallel, written as 16-lane vectors (the scalar form, vectorized by the schedule,
     was ~6x slower (bench/README.md, "Decisions"))."""
     k16 = k // 16
+    mp = padded_tokens(m)
 
     @T.prim_func(s_tir=True)
     def main(
         X: T.Buffer((m, k), "float32"),
-        x_scale: T.Buffer((1,), "float32"),
-        x_zp: T.Buffer((1,), "int32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
         Xq: T.Buffer((m, k), "uint8"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         for i in T.parallel(m):
             with T.sblock("quantize"):
                 vi = T.axis.spatial(m, i)
-                T.reads(X[vi, 0:k], x_scale[0:1], x_zp[0:1])
+                T.reads(X[vi, 0:k], x_scale[vi], x_zp[vi])
                 T.writes(Xq[vi, 0:k])
                 for kk in range(k16):
                     Xq[vi, T.ramp(kk * 16, 1, 16)] = requant_u8(
-                        X[vi, T.ramp(kk * 16, 1, 16)], x_scale[0], x_zp[0], 16, avx512
+                        X[vi, T.ramp(kk * 16, 1, 16)], x_scale[vi], x_zp[vi], 16, avx512
                     )
                 for kt in range(k - k16 * 16):
-                    Xq[vi, k16 * 16 + kt] = requant_u8(X[vi, k16 * 16 + kt], x_scale[0], x_zp[0], 1)
+                    Xq[vi, k16 * 16 + kt] = requant_u8(
+                        X[vi, k16 * 16 + kt], x_scale[vi], x_zp[vi], 1
+                    )
 
     return main
