@@ -126,3 +126,30 @@ def test_version(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"tvm-blocksparse {__version__}"
+
+
+def test_import_and_help_do_not_import_tvm():
+    """``import tvm_blocksparse``, ``--help`` and ``--version`` start without TVM (seconds, and
+    torch with it); the first public name that builds or runs a model imports and sets it up."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "import tvm_blocksparse\n"
+        "from tvm_blocksparse.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['pipeline', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try:\n"
+        "            main(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "print('tvm' in sys.modules)\n"
+        "tvm_blocksparse.compile\n"
+        "from tvm_blocksparse import intrin_lowering, tvm_setup\n"
+        "print('tvm' in sys.modules, tvm_setup._done)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["False", "True", "True"]

@@ -2,21 +2,41 @@
 
 Orientation: weights are ``W[N_out, K_in]``; "4x1" = 4 output channels x 1 input channel (see
 :mod:`tvm_blocksparse.format`).
+
+The public names below are imported on first use (PEP 562): ``import tvm_blocksparse`` and the
+CLI's ``--help`` don't import TVM (seconds), only what builds or runs a model does.
 """
 
-from .target import configure_runtime_threads
+from __future__ import annotations
 
-configure_runtime_threads()
-
-from . import (
-    format,
-    intrin_lowering,  # vectorizable erf for llvm targets
-    pipeline,  # registers relax.get_pipeline("tvm_blocksparse")
-)
-from .api import CompiledModel, compile, inspect, load, prune
-from .isa import avx2, avx512, avx_vnni, common  # registers our TensorIntrins with TensorIR
-from .op.epilogue import Epilogue
-from .text import TextPipeline, TextPipelineError
-from .tuning import tune
+import importlib
 
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it
+_PUBLIC = {
+    "CompiledModel": "api",
+    "compile": "api",
+    "inspect": "api",
+    "load": "api",
+    "prune": "api",
+    "Epilogue": "op.epilogue",
+    "TextPipeline": "text",
+    "TextPipelineError": "text",
+    "tune": "tuning",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:  # (``from tvm_blocksparse import <submodule>`` then imports it)
+        raise AttributeError(f"module 'tvm_blocksparse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tvm_blocksparse.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

@@ -30,6 +30,9 @@ import onnx
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, linear_layers, load_onnx
+from tvm_blocksparse.tvm_setup import ensure_tvm_setup
+
+ensure_tvm_setup()
 
 _METADATA_SUFFIX = ".json"
 _FORMAT_VERSION = 2  # 2: the manifest is compiled into the .so
@@ -311,7 +314,7 @@ def compile(
 
     ``dtype="int8"``: Linear layers with ``block`` sparsity >= ``sparsity_threshold`` run our
     INT8 block-sparse kernel ("4x1" or "16x4"), the others our dense INT8 kernel; activations
-    are quantized per tensor at run time (dynamic). INT8 needs AVX2 at least (AVX-512 VNNI,
+    are quantized per token at run time (dynamic). INT8 needs AVX2 at least (AVX-512 VNNI,
     AVX-VNNI or AVX2 kernels); below it this falls back to ``dtype="fp32"`` with a warning (the
     metadata records it). Where the target's ISA level has a calibrated cost model
     (:data:`tvm_blocksparse.registry.KERNEL_GOPS`; AVX2 today) each layer takes the kernel

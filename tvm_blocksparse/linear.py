@@ -18,6 +18,9 @@ from tvm_blocksparse.op import quantize
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.schedules import schedule_quantize_transpose_u8
 from tvm_blocksparse.target import host_target
+from tvm_blocksparse.tvm_setup import ensure_tvm_setup
+
+ensure_tvm_setup()
 
 
 class CompiledKernel:

@@ -54,6 +54,9 @@ from tvm.s_tir import meta_schedule as ms
 
 from tvm_blocksparse import registry
 from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.tvm_setup import ensure_tvm_setup
+
+ensure_tvm_setup()
 
 #: A compute-level variant of a kernel: its registry entry's config dataclass (frozen, hashable).
 Variant = object
@@ -297,7 +300,7 @@ class RealWeightArguments:
 def import_ours() -> None:
     """Builder/runner worker initializer: our vectorized erf/exp lowering and intrinsics must be
     registered in the worker, or the worker would build GELU epilogues with scalar libm calls."""
-    import tvm_blocksparse  # noqa: F401
+    ensure_tvm_setup()
 
 
 def _runner(alloc: RealWeightArguments, rpc: str | None):
