@@ -277,3 +277,33 @@ def test_a_loaded_module_exports_again(tmp_path):
     for got, want in zip(again.run(feeds), tb.load(tmp_path / "a.so").run(feeds), strict=True):
         np.testing.assert_array_equal(got, want)
     assert again.metadata == first.metadata
+
+
+def test_threads_size_the_pool_each_call_runs_on(tmp_path):
+    """``threads=`` on compile / load (and ``CompiledModel.threads`` later) decides the TVM pool
+    size of the calling thread at the next run, in either direction; same outputs; bad values
+    are a clear error."""
+    import tvm
+
+    pool_size = tvm.get_global_func("runtime.NumThreads")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=16, dtype="fp32", threads=1)
+    import json
+
+    assert json.loads(model.metadata["target"])["num-cores"] == 1  # schedules built for 1 core
+    feeds = random_inputs(1, 16, vocab=1000)
+    one = model.run(feeds)[0]
+    assert pool_size() == 1
+    loaded = tb.load(model.export(tmp_path / "m.so"), threads=2)
+    two = loaded.run(feeds)[0]
+    assert pool_size() == 2
+    model.run(feeds)
+    assert pool_size() == 1
+    loaded.threads = None  # the CPUs this process may use
+    loaded.run(feeds)
+    assert pool_size() == tb.target.num_threads()
+    np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-5)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="threads must be an int >= 1"):
+            tb.load(tmp_path / "m.so", threads=bad)

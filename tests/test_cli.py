@@ -38,9 +38,12 @@ def test_cli_end_to_end(tmp_path, capsys):
             )
             == 0
         )
-    assert main(["run", str(tmp_path / "p.so"), "--repeat", "2"]) == 0
+    assert main(["run", str(tmp_path / "p.so"), "--repeat", "2", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "last_hidden_state: shape [1, 8, 128]" in out and "latency" in out
+    import tvm
+
+    assert tvm.get_global_func("runtime.NumThreads")() == 1
     np.savez(tmp_path / "ids_only.npz", input_ids=np.zeros((1, 8), np.int64))
     assert main(["run", str(tmp_path / "p.so"), "--inputs", str(tmp_path / "ids_only.npz")]) == 2
     assert "no array for input(s) ['attention_mask']" in capsys.readouterr().err
@@ -108,7 +111,7 @@ def test_cli_pipeline_compile_and_run(tmp_path, capsys):
     assert main([*args, "--buckets", "8", "--max-seq-len", "16"]) == 0
     assert "buckets [8, 16] (batch 1 each)" in capsys.readouterr().out
     run = ["pipeline", "run", pipe_dir, "--text", "an error", "--file", str(tmp_path / "lines.txt")]
-    assert main([*run, "--repeat", "3", "--save", str(tmp_path / "e.npy")]) == 0
+    assert main([*run, "--repeat", "3", "--save", str(tmp_path / "e.npy"), "--threads", "2"]) == 0
     out = capsys.readouterr().out
     assert "embeddings: (3, 128) float32" in out and "texts/s" in out
     assert np.load(tmp_path / "e.npy").shape == (3, 128)

@@ -79,6 +79,9 @@ class CompiledModel:
     metadata: dict
     #: the exported library this model was loaded from (None: compiled in this process)
     source_path: str | None = None
+    #: threads each call runs on (TVM's pool for the calling thread, sized before the call);
+    #: None: :func:`tvm_blocksparse.target.num_threads` (the CPUs this process may use)
+    threads: int | None = None
 
     def __post_init__(self):
         import tvm
@@ -107,7 +110,10 @@ class CompiledModel:
     def _args(self, feeds: dict[str, np.ndarray]) -> list:
         import tvm
 
+        from tvm_blocksparse.target import use_threads
+
         self._check_host_can_run()
+        use_threads(self.threads)
         missing = [n for n in self.input_names if n not in feeds]
         unknown = [n for n in feeds if n not in self.input_names]
         if missing or unknown:
@@ -248,11 +254,11 @@ def read_manifest(path: str | os.PathLike) -> dict:
     return manifest
 
 
-def load(path: str | os.PathLike) -> CompiledModel:
+def load(path: str | os.PathLike, threads: int | None = None) -> CompiledModel:
     """Load a module written by :meth:`CompiledModel.export`. Its manifest comes from the module
     itself; a ``path + '.json'`` beside it is a readable copy, and one that disagrees with the
     module is refused (``ValueError``). ``load`` runs the module's native code: only load files
-    you trust."""
+    you trust. ``threads``: as :func:`compile`'s."""
     import tvm
 
     path = os.fspath(path)
@@ -284,7 +290,16 @@ def load(path: str | os.PathLike) -> CompiledModel:
         meta["output_names"],
         meta,
         source_path=os.path.abspath(path),
+        threads=_checked_threads(threads),
     )
+
+
+def _checked_threads(threads):
+    if threads is not None and (
+        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+    ):
+        raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
+    return threads
 
 
 #: Relax VM execution mode of compiled models: "compiled" turns the VM's instruction stream into
@@ -308,6 +323,7 @@ def compile(
     dump_dir: str | None = None,
     progress=None,
     int8_attention: bool = True,
+    threads: int | None = None,
 ) -> CompiledModel:
     """Compile an ONNX BERT-family model for this CPU (or ``target``: a ``tvm.target.Target``, a
     TVM JSON target dict or string).
@@ -331,6 +347,9 @@ def compile(
     ``int8_attention`` (INT8 only, batch 1): each layer's ``softmax(Q K^T) V`` runs as one INT8
     VNNI kernel (:mod:`tvm_blocksparse.op.attention`; per-head dynamic scales) instead of FP32
     (``metadata["attention"]`` says how many layers did).
+    ``threads``: threads the model runs with (and, for the host target, the core count its
+    schedules are built for); None: the CPUs this process may use (affinity mask and cgroup
+    quota; ``TVM_NUM_THREADS`` overrides). ``CompiledModel.threads`` changes it later.
     """
     from tvm import relax
 
@@ -339,8 +358,11 @@ def compile(
     from tvm_blocksparse.prepare import prepare_model
     from tvm_blocksparse.relay_passes.kernel_calls import attention_summary, layer_report
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
-    from tvm_blocksparse.target import as_target
+    from tvm_blocksparse.target import as_target, host_target
 
+    threads = _checked_threads(threads)
+    if target is None and threads is not None:
+        target = host_target(num_cores=threads)
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     tuned = None
@@ -412,6 +434,7 @@ def compile(
         prepared.input_dtypes,
         prepared.output_names,
         meta,
+        threads=threads,
     )
 
 

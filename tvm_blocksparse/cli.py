@@ -80,6 +80,7 @@ def _cmd_compile(args) -> int:
         progress=_progress,
         tuning_db=args.tuning_db,
         int8_attention=not args.fp32_attention,
+        threads=args.threads,
     )
     print(layer_table(model.report))
     att = model.metadata.get("attention", {})
@@ -101,9 +102,9 @@ def _cmd_run(args) -> int:
     from tvm_blocksparse.api import load
     from tvm_blocksparse.target import num_threads
 
-    model = load(args.module)
+    model = load(args.module, threads=args.threads)
     _progress(
-        f"running on {num_threads()} threads (TVM_NUM_THREADS, default all cores); "
+        f"running on {args.threads or num_threads()} threads; "
         f"compiled for {model.metadata.get('target', '?')}"
     )
     if args.inputs:
@@ -213,7 +214,7 @@ def _cmd_pipeline_run(args) -> int:
     texts = list(args.text or []) + (_read_lines(args.file) if args.file else [])
     if not texts:
         raise ValueError("give texts with --text and/or --file")
-    pipe = TextPipeline.load(args.pipeline)
+    pipe = TextPipeline.load(args.pipeline, threads=args.threads)
     out = pipe(texts)
     stats = pipe.throughput(texts, repeat=args.repeat) if args.repeat else None
     for i, text in enumerate(texts[: args.show]):
@@ -347,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["int8", "fp32"],
         default="int8",
         help="int8: u8 x s8 kernels (AVX-512 VNNI, AVX-VNNI or AVX2), activations quantized "
-        "per tensor at run time (fp32 below AVX2); fp32: 4x1 or 1x16 sparse kernels, per layer",
+        "per token at run time (fp32 below AVX2); fp32: 4x1 or 1x16 sparse kernels, per layer",
     )
     p.add_argument("--block", default="4x1", help=block_help)
     p.add_argument(
@@ -366,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         help='TVM target as JSON, e.g. \'{"kind": "llvm", "mcpu": "cascadelake"}\' '
         "(default: this CPU)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="cores the schedules are built for (default: the CPUs this process may use)",
     )
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
     p.add_argument(
@@ -419,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", help=".npz with one array per ONNX input name (default: random ids)")
     p.add_argument("--repeat", type=int, default=10, help="timed runs (0: none)")
     p.add_argument("--save", help="write the outputs to this .npz")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads to run with (default: the CPUs this process may use: affinity mask and "
+        "cgroup quota; TVM_NUM_THREADS overrides)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -457,6 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--show", type=int, default=10, help="results to print")
     q.add_argument("--repeat", type=int, default=1, help="timed passes over the texts (0: none)")
     q.add_argument("--save", help="write embeddings (or labels) to this .npy")
+    q.add_argument(
+        "--threads",
+        type=int,
+        help="threads to run with (default: the CPUs this process may use: affinity mask and "
+        "cgroup quota; TVM_NUM_THREADS overrides)",
+    )
     q.set_defaults(func=_cmd_pipeline_run)
 
     p = sub.add_parser(

@@ -5,16 +5,75 @@ Which instruction sets a target or the host has: :mod:`tvm_blocksparse.isa`."""
 from __future__ import annotations
 
 import os
+import threading
 
 from tvm.target import Target
 
 from tvm_blocksparse.isa import AMX_INT8, host_has, target_has
 
 
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may use: its affinity mask (``taskset``, a pinned serving instance),
+    bounded by a cgroup CPU quota (a container's ``--cpus``), at least 1. ``os.cpu_count()``
+    sees neither."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = cgroup_cpu_limit(cgroup_root)
+    return max(1, min(n, quota) if quota else n)
+
+
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
+    """CPUs a cgroup quota allows (rounded up), or None without one: cgroup v2 ``cpu.max``
+    (``"<quota> <period>"`` or ``"max <period>"``), else v1 ``cpu.cfs_quota_us`` /
+    ``cpu.cfs_period_us`` (quota -1: none)."""
+
+    def read(*parts):
+        try:
+            with open(os.path.join(root, *parts)) as f:
+                return f.read().split()
+        except (OSError, ValueError):
+            return None
+
+    fields = read("cpu.max")
+    if fields and len(fields) == 2 and fields[0] != "max":
+        quota, period = fields
+    else:
+        quota, period = (
+            (read("cpu", "cpu.cfs_quota_us") or [None])[0],
+            (read("cpu", "cpu.cfs_period_us") or [None])[0],
+        )
+    try:
+        quota, period = int(quota), int(period)
+    except (TypeError, ValueError):
+        return None
+    return -(-quota // period) if quota > 0 and period > 0 else None
+
+
 def num_threads() -> int:
-    """Threads our modules run with: ``TVM_NUM_THREADS`` or every core of the host."""
+    """Threads our modules run with by default: ``TVM_NUM_THREADS``, else
+    :func:`available_cpus`."""
     env = os.environ.get("TVM_NUM_THREADS")
-    return int(env) if env else (os.cpu_count() or 1)
+    return int(env) if env else available_cpus()
+
+
+_pool = threading.local()  # TVM's thread pool is per calling thread, and so is its size
+
+
+def use_threads(threads: int | None = None) -> int:
+    """Size the TVM thread pool that this thread's calls run on (``runtime.config_threadpool``)
+    to ``threads`` (None: :func:`num_threads`), unless it already is; returns the count. Unlike
+    ``TVM_NUM_THREADS``, read once when the pool starts, it takes effect at the next call."""
+    n = num_threads() if threads is None else threads
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    if getattr(_pool, "threads", None) != n:
+        import tvm
+
+        tvm.get_global_func("runtime.config_threadpool")(1, n)  # 1: TVM's default (big cores)
+        _pool.threads = n
+    return n
 
 
 def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
@@ -46,7 +105,8 @@ def configure_runtime_threads() -> int:
     ``TVM_NUM_THREADS`` says otherwise; TVM's own default on some VMs is 1).
 
     TVM reads ``TVM_NUM_THREADS`` when its pool starts (at the first parallel call), so this must
-    run before anything executes; ``import tvm_blocksparse`` does it."""
+    run before anything executes (:func:`tvm_blocksparse.tvm_setup.ensure_tvm_setup` does it);
+    our models also size the pool per call (:func:`use_threads`)."""
     n = num_threads()
     os.environ.setdefault("TVM_NUM_THREADS", str(n))
     return n

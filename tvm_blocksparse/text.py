@@ -332,6 +332,7 @@ class TextPipeline:
         target=None,
         progress=None,
         jobs: int | None = None,
+        threads: int | None = None,
     ) -> TextPipeline:
         """Compile a model directory (see :class:`ModelDirectory` for the two layouts) into a
         pipeline: one module per bucket of ``seq_buckets`` (default
@@ -341,7 +342,8 @@ class TextPipeline:
         :func:`tvm_blocksparse.compile`'s; ``calibration_texts`` gives INT8 static ranges
         observed on those texts (per bucket) instead of run-time ranges. ``jobs``: buckets
         compiled at once, each in its own process (default :func:`compile_jobs`: the usable
-        cores, bounded by free memory); 1 compiles in this process."""
+        cores, bounded by free memory); 1 compiles in this process. ``threads``: the threads
+        every bucket runs with (:attr:`threads`)."""
         from tvm_blocksparse.api import compile as compile_onnx
         from tvm_blocksparse.onnx_import import graph_inputs, load_onnx
 
@@ -401,6 +403,8 @@ class TextPipeline:
         options = dict(
             dtype=dtype, sparsity_threshold=sparsity_threshold, block=block, target=target
         )
+        if threads is not None:
+            options["threads"] = threads
         feeds = {
             length: None
             if calibration is None
@@ -421,6 +425,7 @@ class TextPipeline:
                 onnx_path, buckets, feeds, options, jobs, workdir.name, say
             )
         pipe.modules = dict(sorted(pipe.modules.items()))
+        pipe.threads = threads
         pipe.onnx_path = onnx_path
         pipe._workdir = workdir
         return pipe
@@ -450,9 +455,9 @@ class TextPipeline:
         return directory
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> TextPipeline:
+    def load(cls, directory: str | os.PathLike, threads: int | None = None) -> TextPipeline:
         """Load a directory written by :meth:`save` (its ``.so`` files run native code: load
-        trusted directories only)."""
+        trusted directories only). ``threads``: as :attr:`threads`."""
         from tvm_blocksparse.api import load as load_module
 
         directory = os.fspath(directory)
@@ -462,7 +467,7 @@ class TextPipeline:
         if not os.path.isfile(tokenizer_file):
             raise TextPipelineError(f"no {_TOKENIZER_FILE} in {directory}")
         modules = {
-            int(length): load_module(os.path.join(directory, name))
+            int(length): load_module(os.path.join(directory, name), threads=threads)
             for length, name in info.get("modules", {}).items()
         }
         if not modules:
@@ -474,6 +479,19 @@ class TextPipeline:
             info,
             onnx_path if os.path.isfile(onnx_path) else None,
         )
+
+    @property
+    def threads(self) -> int | None:
+        """Threads the pipeline's modules run with (None: the CPUs this process may use)."""
+        return next(iter(self.modules.values())).threads if self.modules else None
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        from tvm_blocksparse.api import _checked_threads
+
+        value = _checked_threads(value)
+        for module in self.modules.values():
+            module.threads = value
 
     # ------------------------------------------------------------------ running
 

@@ -40,7 +40,7 @@ def load_engine(directory: str, engine: str, threads: int):
     if engine == "tvm":
         from tvm_blocksparse.text import TextPipeline
 
-        return TextPipeline.load(directory)
+        return TextPipeline.load(directory, threads=threads)
     if engine == "onnxruntime":
         from tvm_blocksparse.serving.onnxruntime_engine import OnnxRuntimeTextEngine
 

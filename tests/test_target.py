@@ -1,0 +1,53 @@
+"""tvm_blocksparse.target: the CPUs this process may use (affinity, cgroup quota) and the pool
+size our calls run with."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tvm_blocksparse import target
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),  # cgroup v2, 1.5 CPUs -> 2 threads
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),  # v1
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu.max": "garbage\n"}, None),
+        ({}, None),
+    ],
+)
+def test_cgroup_cpu_limit_reads_v1_and_v2_quotas(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert target.cgroup_cpu_limit(str(tmp_path)) == expected
+
+
+def test_available_cpus_follows_the_affinity_mask_and_the_quota(tmp_path):
+    assert target.available_cpus() == len(os.sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    assert target.available_cpus(str(tmp_path)) == 1
+    # a process pinned to one core (taskset, a serving instance) gets 1 by default
+    probe = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "os.environ.pop('TVM_NUM_THREADS', None); "
+        "from tvm_blocksparse import target; print(target.available_cpus(), target.num_threads())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["1", "1"]
+
+
+def test_num_threads_honours_tvm_num_threads(monkeypatch):
+    monkeypatch.setenv("TVM_NUM_THREADS", "3")
+    assert target.num_threads() == 3
+    monkeypatch.delenv("TVM_NUM_THREADS")
+    assert target.num_threads() == target.available_cpus()
