@@ -149,7 +149,7 @@ def test_import_and_help_do_not_import_tvm():
         "            pass\n"
         "print('tvm' in sys.modules)\n"
         "tvm_blocksparse.compile\n"
-        "from tvm_blocksparse import intrin_lowering, tvm_setup\n"
+        "from tvm_blocksparse import tvm_setup\n"
         "print('tvm' in sys.modules, tvm_setup._done)\n"
     )
     out = subprocess.run(

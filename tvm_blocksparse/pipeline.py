@@ -2,7 +2,7 @@
 
 Usage, with TVM's own entry point::
 
-    import tvm_blocksparse  # registers the pipeline
+    import tvm_blocksparse.pipeline  # registers it (a plain `import tvm_blocksparse` does not)
     pipeline = tvm.relax.get_pipeline("tvm_blocksparse", target=target, dump_dir="ir/")
     ex = tvm.compile(mod, target=target, relax_pipeline=pipeline)
 
@@ -15,8 +15,8 @@ and handed to ``observe(phase, mod)``):
    ``dtype=None``): LayerNorm with qparams (INT8), Linear layers -> our kernels, producers storing
    their consumer's ``XT`` (INT8), attention fusion (INT8); the kernels are added unscheduled and
    tagged, and the per-layer decisions are recorded on ``main``.
-2. ``legalize``  - Relax ops -> TIR PrimFuncs (TVM's legalization, softmax ours: see
-   :func:`legalize_passes`), constant folding, operator fusion.
+2. ``legalize``  - Relax ops -> TIR PrimFuncs (TVM's legalization; softmax, erf, exp and GELU
+   ours: see :func:`legalize_passes`), constant folding, operator fusion.
 3. ``tune``      - :class:`~tvm_blocksparse.relay_passes.apply_tuned_kernels.ApplyTunedKernels`
    (when a tuning database is given).
 4. ``schedule``  - our kernels by their registry entry / op schedule
@@ -76,8 +76,9 @@ def _softmax_last_axis(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
 
     def softmax(data):
         row_max = topi.max(data, axis=-1, keepdims=True)
+        exp_of = _exp_of(data.dtype)
         exp = te.compute(
-            data.shape, lambda *i: te.exp(data(*i) - row_max(*i[:-1], 0)), name="T_softmax_exp"
+            data.shape, lambda *i: exp_of(data(*i) - row_max(*i[:-1], 0)), name="T_softmax_exp"
         )
         row_sum = topi.sum(exp, axis=-1, keepdims=True)
         inv = te.compute(
@@ -90,12 +91,62 @@ def _softmax_last_axis(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
     return bb.call_te(softmax, x, primfunc_name_hint="softmax")
 
 
+def _exp_of(dtype: str):
+    """float32: the vectorizable Cephes exp (:func:`tvm_blocksparse.op.epilogue.exp_f32`); other
+    dtypes TVM's ``exp``."""
+    from tvm import te
+
+    from tvm_blocksparse.op.epilogue import exp_f32
+
+    return (lambda x: exp_f32(x, 1)) if str(dtype) == "float32" else te.exp
+
+
+def _float32_elementwise(name: str, f32):
+    """Legalization of the unary elementwise op ``name``: float32 as ``f32(x)`` (one lane: the
+    schedule vectorizes it), other dtypes TVM's own."""
+    default = tvm.ir.Op.get(name).get_attr("FLegalize")
+
+    def legalize(bb: relax.BlockBuilder, call: relax.Call) -> relax.Expr:
+        from tvm import te
+
+        x = call.args[0]
+        if x.ty.dtype != "float32":
+            return default(bb, call)
+        return bb.call_te(
+            lambda data: te.compute(data.shape, lambda *i: f32(data(*i)), name=f"T_{name[6:]}"),
+            x,
+            primfunc_name_hint=name.split(".")[-1],
+        )
+
+    return legalize
+
+
+def _fast_math_legalizations() -> dict:
+    """Vectorizable float32 ``erf``, ``exp`` and GELU for the modules our pipeline builds: TVM
+    0.27 lowers ``erf`` to a libm ``erff`` call per lane and LLVM's x86 backend scalarizes
+    ``llvm.exp`` into ``expf`` calls, so a vectorized GELU ran lane by lane (FFN1 with GELU took
+    6x the same-size FFN2; bench/README.md, "Decisions"). Legalizations of our pipeline, not a
+    global lowering rule: TVM's other builds in the process keep TVM's lowering."""
+    from tvm_blocksparse.op.epilogue import erf_f32, exp_f32, gelu_f32
+
+    return {
+        "relax.erf": _float32_elementwise("relax.erf", lambda x: erf_f32(x, 1)),
+        "relax.exp": _float32_elementwise("relax.exp", lambda x: exp_f32(x, 1)),
+        "relax.nn.gelu": _float32_elementwise("relax.nn.gelu", lambda x: gelu_f32(x, 1)),
+    }
+
+
 def legalize_passes(target: tvm.target.Target) -> list[tvm.transform.Pass]:
-    """Phase 2: TVM's CPU legalization passes, with our softmax (:func:`_softmax_last_axis`) and
-    bounded gathers (:func:`_take_clipped`)."""
+    """Phase 2: TVM's CPU legalization passes, with our softmax (:func:`_softmax_last_axis`),
+    bounded gathers (:func:`_take_clipped`) and vectorizable erf / exp / GELU
+    (:func:`_fast_math_legalizations`)."""
     return [
         relax.transform.LegalizeOps(
-            {"relax.nn.softmax": _softmax_last_axis, "relax.take": _take_clipped}
+            {
+                "relax.nn.softmax": _softmax_last_axis,
+                "relax.take": _take_clipped,
+                **_fast_math_legalizations(),
+            }
         ),
         *cpu_generic.legalize_passes(target)[1:],
     ]
