@@ -160,3 +160,51 @@ def test_tasks_are_the_linear_kernels_in_the_rewritten_ir():
         "int8_4x1_m16_n128_k512_float32_bias_residual": 2,  # FFN2
     }
     assert all(set(t.arrays) >= {"w_data", "w_xt_offsets", "w_group_ptr"} for t in tasks)
+
+
+_WITHOUT_TUNE_EXTRA = """
+import importlib.abc, sys, warnings
+
+class NoTuneExtra(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"xgboost", "cloudpickle", "psutil", "tornado"}:
+            raise ModuleNotFoundError(name)
+
+sys.meta_path.insert(0, NoTuneExtra())
+warnings.simplefilter("ignore")
+import tvm_blocksparse as tb
+from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+from tvm_blocksparse.cli import main
+
+model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+compiled = tb.compile(model, seq_len=16, dtype="int8")
+print(compiled.run(random_inputs(1, 16, vocab=1000))[0].shape)
+try:
+    tb.tune(model, "unused", trials=1, seq_len=16)
+except ImportError as err:
+    print("ImportError:", err)
+import onnx
+onnx.save(model, "tiny.onnx")
+print("cli", main(["tune", "tiny.onnx", "--work-dir", "unused", "--seq-len", "16"]))
+"""
+
+
+def test_base_install_runs_models_and_tuning_names_its_extra(tmp_path):
+    """Without the ``tune`` extra (xgboost, cloudpickle, psutil, tornado made unimportable): a
+    model compiles and runs; ``tune`` and ``tvm-blocksparse tune`` say what to install."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TUNE_EXTRA],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines[0] == "(1, 16, 128)"
+    assert lines[1].startswith("ImportError: tuning needs xgboost, cloudpickle, psutil, tornado")
+    assert "pip install 'tvm-blocksparse[tune]'" in lines[1]
+    assert lines[2] == "cli 2" and "tvm-blocksparse[tune]" in out.stderr

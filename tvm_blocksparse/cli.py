@@ -147,7 +147,13 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_tune(args) -> int:
-    from tvm_blocksparse.tuning import tune
+    from tvm_blocksparse.tuning import require_tune_extra, tune
+
+    try:
+        require_tune_extra()
+    except ImportError as err:
+        print(f"tvm-blocksparse tune: error: {err}", file=sys.stderr)
+        return 2
 
     rows = tune(
         args.model,

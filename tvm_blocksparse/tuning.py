@@ -405,6 +405,29 @@ def _record_ms(run_secs) -> float:
 # ----------------------------------------------------------------------------- tuning
 
 
+#: What MetaSchedule's search needs beyond TVM (the XGBoost cost model; its popen workers need
+#: the other three): the ``tune`` extra, so that a base install stays small.
+TUNE_MODULES = ("xgboost", "cloudpickle", "psutil", "tornado")
+
+
+def require_tune_extra() -> None:
+    """``ImportError`` naming what to install when the ``tune`` extra is missing (else tuning
+    would fail minutes in, inside a worker process)."""
+    import importlib
+
+    missing = []
+    for name in TUNE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # absent, or installed but broken
+            missing.append(name)
+    if missing:
+        raise ImportError(
+            f"tuning needs {', '.join(missing)}: pip install 'tvm-blocksparse[tune]' "
+            "(compiling and running models do not)"
+        )
+
+
 def tune_kernel_tasks(
     tasks: list[KernelTask],
     work_dir: str,
@@ -418,6 +441,7 @@ def tune_kernel_tasks(
     """Tune ``tasks`` (every token-tile variant of each) into the JSON database in ``work_dir``,
     spending ``trials`` measurements in all on top of each variant's default schedule. A second
     call with the same ``work_dir`` continues from the records there."""
+    require_tune_extra()
     os.makedirs(work_dir, exist_ok=True)
     _merge_tasks_file(work_dir, tasks)
     db = ms.database.JSONDatabase(work_dir=work_dir)
@@ -654,7 +678,9 @@ def tune(
 ) -> list[dict]:
     """Tune the kernels ``compile(onnx, **compile_options)`` would use; records go to the JSON
     database in ``work_dir`` (resumable: a second call continues). Returns one row per kernel
-    shape: its default and best measured time and the token tile chosen."""
+    shape: its default and best measured time and the token tile chosen. Needs the ``tune``
+    extra (:func:`require_tune_extra`)."""
+    require_tune_extra()
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     tasks, n_calls, target = _extract(onnx_path_or_model, **compile_options)
