@@ -307,3 +307,58 @@ def test_threads_size_the_pool_each_call_runs_on(tmp_path):
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="threads must be an int >= 1"):
             tb.load(tmp_path / "m.so", threads=bad)
+
+
+def test_prune_leaves_heads_dense_and_inspect_names_layers_like_the_exporter(tmp_path, capsys):
+    """A real transformers export (weights named ``onnx::MatMul_N``, nodes after the module
+    path): ``prune`` leaves the pooler and classifier dense unless asked, ``--include`` /
+    ``--exclude`` pick layers by node or weight name; ``inspect`` names each layer by its node,
+    prints '-' (JSON: null) where a block does not tile the shape, never ``nan``."""
+    import json
+
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tvm_blocksparse.cli import main
+    from tvm_blocksparse.text import export_transformers_onnx
+
+    cfg = transformers.BertConfig(
+        vocab_size=200,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=4,
+    )
+    torch.manual_seed(0)
+    transformers.BertForSequenceClassification(cfg).eval().save_pretrained(tmp_path)
+    src = str(tmp_path / "model.onnx")
+    export_transformers_onnx(str(tmp_path), "text-classification", src)
+
+    def nodes(names):
+        from tvm_blocksparse.onnx_import import linear_layers, load_onnx
+
+        by_weight = {ly.weight_name: ly.node_name for ly in linear_layers(load_onnx(src))}
+        return sorted(by_weight[n].split("/")[-2] for n in names)
+
+    default = tb.prune(src, tmp_path / "a.onnx", 0.5)
+    assert len(default) == 6 and not any("pooler" in n or "classifier" in n for n in default)
+    assert len(tb.prune(src, tmp_path / "b.onnx", 0.5, exclude=[])) == 8
+    attention = tb.prune(src, tmp_path / "c.onnx", 0.5, include=["*/attention/*"])
+    assert nodes(attention) == ["dense", "key", "query", "value"]
+    assert (
+        main(["prune", src, str(tmp_path / "d.onnx"), "--include", "*pooler*", "--exclude", ""])
+        == 0
+    )
+    with pytest.raises(OnnxImportError, match="matched the include/exclude patterns"):
+        tb.prune(src, tmp_path / "e.onnx", 0.5, include=["*nothing*"])
+
+    report = tb.inspect(tmp_path / "a.onnx", threshold=0.4)
+    text = str(report)
+    assert "nan" not in text and "/m/bert/pooler/dense/Gemm" in text and "onnx::" not in text
+    assert sum(ly.goes_sparse for ly in report.layers) == 6
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "a.onnx"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    head = next(ly for ly in data["layers"] if ly["name"] == "/m/classifier/Gemm")
+    assert head["weight"] == "m.classifier.weight" and head["sparsity"]["16x4"] is None

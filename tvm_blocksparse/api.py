@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import json
+import math
 import os
 import re
 import shutil
@@ -450,7 +452,8 @@ _LINEAR_SHARE = 0.95
 
 @dataclasses.dataclass
 class LayerInfo:
-    name: str
+    name: str  # the MatMul/Gemm node's name (else the weight's)
+    weight: str  # the weight initializer's name
     n_out: int
     k_in: int
     sparsity: dict[str, float]
@@ -464,9 +467,18 @@ class InspectReport:
     threshold: float
     estimated_speedup: float
 
+    def to_dict(self) -> dict:
+        """JSON-ready: a block that doesn't tile a layer's shape has sparsity ``None``."""
+        out = dataclasses.asdict(self)
+        for layer in out["layers"]:
+            layer["sparsity"] = {
+                b: None if math.isnan(v) else v for b, v in layer["sparsity"].items()
+            }
+        return out
+
     def __str__(self) -> str:
         head = (
-            f"{'weight':<34} {'N_out x K_in':>12} "
+            f"{'layer':<34} {'N_out x K_in':>12} "
             + " ".join(f"{b:>6}" for b in INSPECT_BLOCKS)
             + "  sparse?"
         )
@@ -474,10 +486,14 @@ class InspectReport:
         for layer in self.layers:
             lines.append(
                 f"{layer.name[:34]:<34} {f'{layer.n_out}x{layer.k_in}':>12} "
-                + " ".join(f"{layer.sparsity[b]:>6.3f}" for b in INSPECT_BLOCKS)
+                + " ".join(
+                    f"{'-':>6}" if math.isnan(layer.sparsity[b]) else f"{layer.sparsity[b]:>6.3f}"
+                    for b in INSPECT_BLOCKS
+                )
                 + f"  {'yes' if layer.goes_sparse else 'no'}"
             )
         n_sparse = sum(layer.goes_sparse for layer in self.layers)
+        lines.append("('-': the block does not tile the layer's shape)")
         lines.append(
             f"{n_sparse}/{len(self.layers)} Linear layers reach {self.threshold:.2f} {self.block} "
             "block sparsity; "
@@ -486,7 +502,7 @@ class InspectReport:
             f"{_SPARSE_COST_PER_DENSITY} x density)"
         )
         if n_sparse == 0 and self.layers:
-            best = max(layer.sparsity[self.block] for layer in self.layers)
+            best = max(np.nan_to_num(layer.sparsity[self.block]) for layer in self.layers)
             lines.append(
                 f"No layer is sparse enough in {self.block} blocks (best {best:.2f}): "
                 "prune with tvm_blocksparse.prune or check the block orientation."
@@ -502,7 +518,7 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     model = load_onnx(onnx_path)
     layers = []
     for layer in linear_layers(model):
-        name, w_out_in = layer.weight_name, layer.w_kn.T
+        w_out_in = layer.w_kn.T
         sp = {
             b: fmt.block_sparsity(w_out_in, b)
             if fmt.block_tiles(w_out_in.shape, b)
@@ -511,7 +527,8 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
         }
         layers.append(
             LayerInfo(
-                name,
+                layer.name,
+                layer.weight_name,
                 w_out_in.shape[0],
                 w_out_in.shape[1],
                 sp,
@@ -525,7 +542,7 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     flops = np.array([layer.n_out * layer.k_in for layer in layers], float)
     cost = np.array(
         [
-            min(1.0, _SPARSE_COST_PER_DENSITY * (1 - layer.sparsity[block]))
+            min(1.0, _SPARSE_COST_PER_DENSITY * (1 - np.nan_to_num(layer.sparsity[block])))
             if layer.goes_sparse
             else 1.0
             for layer in layers
@@ -535,20 +552,49 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
     return InspectReport(layers, block, threshold, 1.0 / rel)
 
 
-def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> list[str]:
-    """Magnitude block pruning of every Linear weight (MatMul/Gemm with a float initializer):
-    the ``sparsity`` fraction of ``block`` blocks with the smallest L1 norm become zero. Returns
-    the pruned weight names. Accuracy recovery (fine-tuning with the mask) is out of scope: a
-    pruned model without fine-tuning is for speed measurements, not for its predictions."""
+#: Layers ``prune`` leaves dense unless asked (``include``): the task heads. A pooler or
+#: classifier runs once per sequence (a sliver of the time) and carries the task's decision.
+PRUNE_EXCLUDE_DEFAULT = ("*pooler*", "*classifier*", "*qa_outputs*", "*score*")
+
+
+def _matches(layer, patterns) -> bool:
+    return any(
+        fnmatch.fnmatch(n.lower(), p.lower())
+        for p in patterns
+        for n in (layer.node_name, layer.weight_name)
+        if n
+    )
+
+
+def prune(
+    onnx_path,
+    out_path,
+    sparsity: float = 0.9,
+    block: str = "4x1",
+    *,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> list[str]:
+    """Magnitude block pruning of the Linear weights (MatMul/Gemm with a float initializer): the
+    ``sparsity`` fraction of ``block`` blocks with the smallest L1 norm become zero. Returns the
+    pruned weight names. ``include`` / ``exclude``: ``fnmatch`` patterns (case-insensitive) on a
+    layer's node or weight name; a layer is pruned when it matches ``include`` (None: every
+    layer) and not ``exclude`` (None: :data:`PRUNE_EXCLUDE_DEFAULT`, the pooler and classifier
+    heads; ``[]`` prunes them too). Accuracy recovery (fine-tuning with the mask) is out of
+    scope: a pruned model without fine-tuning is for speed measurements, not for its
+    predictions."""
     from onnx import numpy_helper
 
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
     fmt.parse_block(block)
+    exclude = PRUNE_EXCLUDE_DEFAULT if exclude is None else exclude
     model = load_onnx(onnx_path)
     model = onnx.ModelProto.FromString(model.SerializeToString())
     weights = {
-        layer.weight_name: (layer.w_kn, layer.stored_transposed) for layer in linear_layers(model)
+        layer.weight_name: (layer.w_kn, layer.stored_transposed)
+        for layer in linear_layers(model)
+        if (include is None or _matches(layer, include)) and not _matches(layer, exclude)
     }
     pruned = []
     for t in model.graph.initializer:
@@ -563,7 +609,11 @@ def prune(onnx_path, out_path, sparsity: float = 0.9, block: str = "4x1") -> lis
         t.CopyFrom(numpy_helper.from_array(w_new, t.name))
         pruned.append(t.name)
     if not pruned:
-        raise OnnxImportError(f"no Linear weight divisible into {block} blocks: nothing pruned")
+        raise OnnxImportError(
+            f"no Linear weight divisible into {block} blocks"
+            + (" matched the include/exclude patterns" if weights != {} or include else "")
+            + ": nothing pruned"
+        )
     onnx.save(model, os.fspath(out_path))
     return pruned
 

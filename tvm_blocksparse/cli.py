@@ -29,14 +29,27 @@ def _progress(msg: str) -> None:
 def _cmd_inspect(args) -> int:
     from tvm_blocksparse.api import inspect
 
-    print(inspect(args.model, block=args.block, threshold=args.threshold))
+    report = inspect(args.model, block=args.block, threshold=args.threshold)
+    if args.json:
+        import json
+
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(report)
     return 0
 
 
 def _cmd_prune(args) -> int:
     from tvm_blocksparse.api import prune
 
-    names = prune(args.model, args.output, sparsity=args.sparsity, block=args.block)
+    names = prune(
+        args.model,
+        args.output,
+        sparsity=args.sparsity,
+        block=args.block,
+        include=args.include,
+        exclude=args.exclude,
+    )
     print(
         f"pruned {len(names)} weights to {args.sparsity:.0%} {args.block} block sparsity -> "
         f"{args.output}"
@@ -335,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threshold", type=float, default=0.7, help="block sparsity from which a layer goes sparse"
     )
+    p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=_cmd_inspect)
 
     p = sub.add_parser(
@@ -344,6 +358,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--sparsity", type=float, default=0.9)
     p.add_argument("--block", default="4x1", help=block_help)
+    p.add_argument(
+        "--include",
+        action="append",
+        metavar="PATTERN",
+        help="prune only layers whose node or weight name matches (fnmatch; repeatable)",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="leave matching layers dense (repeatable; default: *pooler* *classifier* "
+        "*qa_outputs* *score*, the task heads; --exclude '' prunes them too)",
+    )
     p.set_defaults(func=_cmd_prune)
 
     p = sub.add_parser("compile", help="ONNX -> .so (manifest inside, + a readable .so.json copy)")

@@ -271,6 +271,12 @@ class LinearLayer(NamedTuple):
     weight_name: str  # the initializer
     w_kn: np.ndarray  # the weight as ``[K_in, N_out]``
     stored_transposed: bool  # Gemm transB: the initializer holds ``[N_out, K_in]``
+    node_name: str = ""  # the MatMul/Gemm node (exporters name it after the module path)
+
+    @property
+    def name(self) -> str:
+        """What reports call the layer: its node name, else its weight's name."""
+        return self.node_name or self.weight_name
 
 
 def linear_layers(model: onnx.ModelProto) -> list[LinearLayer]:
@@ -289,7 +295,7 @@ def linear_layers(model: onnx.ModelProto) -> list[LinearLayer]:
         if w.ndim != 2 or w.dtype != np.float32:
             continue
         trans_b = node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute)
-        out.append(LinearLayer(node.input[0], name, w.T if trans_b else w, trans_b))
+        out.append(LinearLayer(node.input[0], name, w.T if trans_b else w, trans_b, node.name))
     return out
 
 
