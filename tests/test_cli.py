@@ -156,3 +156,30 @@ def test_import_and_help_do_not_import_tvm():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert out == ["False", "True", "True"]
+
+
+@requires_isa("avx2")
+def test_compile_calibration_npz_gives_static_ranges(tmp_path, capsys):
+    """``compile --calibration FILE.npz``: stacked samples (or one) become static INT8 ranges;
+    a file of the wrong rank is a clear error."""
+    import json
+
+    from tvm_blocksparse.bert_onnx import random_inputs
+    from tvm_blocksparse.cli import main
+
+    src = tmp_path / "tiny.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0, sparsity=0.9), src)
+    samples = [random_inputs(1, 16, vocab=1000, seed=s) for s in (1, 2, 3)]
+    np.savez(tmp_path / "cal.npz", **{k: np.stack([s[k] for s in samples]) for k in samples[0]})
+    np.savez(tmp_path / "one.npz", **samples[0])
+    np.savez(tmp_path / "bad.npz", input_ids=np.zeros(16, np.int64))
+    compile_cmd = ["compile", str(src), "--seq-len", "16", "--calibration"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cal in ("cal.npz", "one.npz"):
+            out = str(tmp_path / f"{cal}.so")
+            assert main([*compile_cmd, str(tmp_path / cal), "-o", out]) == 0
+            with open(out + ".json") as f:
+                assert json.load(f)["quantization"] == "static"
+        assert main([*compile_cmd, str(tmp_path / "bad.npz"), "-o", str(tmp_path / "x.so")]) == 2
+    assert "expected [batch, seq] arrays" in capsys.readouterr().err

@@ -73,6 +73,29 @@ def layer_table(report: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _calibration_feeds(path: str) -> list[dict]:
+    """Calibration samples from an ``.npz`` holding one array per ONNX input name: either one
+    sample of the compiled shape, or several stacked on a new first axis (``[samples, batch,
+    seq]``, told apart by rank: 3 dims for 2-D inputs)."""
+    import numpy as np
+
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    if not arrays:
+        raise ValueError(f"{path} holds no arrays")
+    ranks = {a.ndim for a in arrays.values()}
+    if ranks == {3}:
+        counts = {len(a) for a in arrays.values()}
+        if len(counts) != 1:
+            raise ValueError(f"{path}: inputs have different sample counts {sorted(counts)}")
+        return [{k: a[i] for k, a in arrays.items()} for i in range(counts.pop())]
+    if ranks == {2}:
+        return [arrays]
+    raise ValueError(
+        f"{path}: expected [batch, seq] arrays or [samples, batch, seq], got ranks {sorted(ranks)}"
+    )
+
+
 def _cmd_compile(args) -> int:
     from tvm_blocksparse.api import compile as compile_model
 
@@ -83,6 +106,7 @@ def _cmd_compile(args) -> int:
         target = json.loads(target)
     model = compile_model(
         args.model,
+        calibration=_calibration_feeds(args.calibration) if args.calibration else None,
         batch_size=args.batch_size,
         seq_len=args.seq_len,
         dtype=args.dtype,
@@ -405,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         help="cores the schedules are built for (default: the CPUs this process may use)",
+    )
+    p.add_argument(
+        "--calibration",
+        metavar="FILE.npz",
+        help="INT8 static ranges from these inputs: one array per ONNX input, [batch, seq] or "
+        "[samples, batch, seq] (default: ranges measured per token at run time)",
     )
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR after each pipeline phase here")
     p.add_argument(
