@@ -362,3 +362,19 @@ def test_prune_leaves_heads_dense_and_inspect_names_layers_like_the_exporter(tmp
     data = json.loads(capsys.readouterr().out)
     head = next(ly for ly in data["layers"] if ly["name"] == "/m/classifier/Gemm")
     assert head["weight"] == "m.classifier.weight" and head["sparsity"]["16x4"] is None
+
+
+def test_inspect_estimates_with_the_kernels_the_target_can_run(tmp_path):
+    """The per-layer kernel and the estimate follow the target: AVX-512 VNNI picks the INT8 4x1
+    kernel; a CPU below AVX2 has no INT8 or sparse kernel (FP32, TVM's dense: 1.00x, not a
+    made-up speedup); the host's level says which basis it used."""
+    path = tmp_path / "m.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0, sparsity=0.9, block="4x1"), path)
+    vnni = tb.inspect(path, target={"kind": "llvm", "mcpu": "icelake-server"})
+    assert (vnni.target, vnni.dtype) == ("avx512_vnni", "int8")
+    assert {ly.kernel for ly in vnni.layers} == {"int8_4x1"} and vnni.estimated_speedup > 2
+    old = tb.inspect(path, target={"kind": "llvm", "mcpu": "nehalem"})
+    assert old.dtype == "fp32" and {ly.kernel for ly in old.layers} == {"tvm_dense"}
+    assert old.estimated_speedup == pytest.approx(1.0)
+    host = tb.inspect(path)
+    assert host.target in str(host) and host.basis in str(host)

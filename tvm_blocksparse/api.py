@@ -457,7 +457,8 @@ class LayerInfo:
     n_out: int
     k_in: int
     sparsity: dict[str, float]
-    goes_sparse: bool
+    goes_sparse: bool  # reaches the threshold in the requested block
+    kernel: str = ""  # what compile would run it with on the target (registry's per-layer choice)
 
 
 @dataclasses.dataclass
@@ -466,6 +467,9 @@ class InspectReport:
     block: str
     threshold: float
     estimated_speedup: float
+    target: str = ""  # the ISA level estimated for
+    dtype: str = "int8"  # the dtype estimated for (FP32 where the target has no INT8 kernels)
+    basis: str = ""  # how the estimate was made
 
     def to_dict(self) -> dict:
         """JSON-ready: a block that doesn't tile a layer's shape has sparsity ``None``."""
@@ -480,7 +484,7 @@ class InspectReport:
         head = (
             f"{'layer':<34} {'N_out x K_in':>12} "
             + " ".join(f"{b:>6}" for b in INSPECT_BLOCKS)
-            + "  sparse?"
+            + "  sparse?  kernel"
         )
         lines = [head]
         for layer in self.layers:
@@ -490,16 +494,15 @@ class InspectReport:
                     f"{'-':>6}" if math.isnan(layer.sparsity[b]) else f"{layer.sparsity[b]:>6.3f}"
                     for b in INSPECT_BLOCKS
                 )
-                + f"  {'yes' if layer.goes_sparse else 'no'}"
+                + f"  {'yes' if layer.goes_sparse else 'no':<7}  {layer.kernel}"
             )
         n_sparse = sum(layer.goes_sparse for layer in self.layers)
         lines.append("('-': the block does not tile the layer's shape)")
         lines.append(
             f"{n_sparse}/{len(self.layers)} Linear layers reach {self.threshold:.2f} {self.block} "
             "block sparsity; "
-            f"estimated INT8 speedup over our dense INT8: {self.estimated_speedup:.2f}x "
-            f"(rough: {_LINEAR_SHARE:.0%} of time in Linear layers, sparse cost "
-            f"{_SPARSE_COST_PER_DENSITY} x density)"
+            f"estimated {self.dtype.upper()} speedup over our dense {self.dtype.upper()} on "
+            f"{self.target}: {self.estimated_speedup:.2f}x ({self.basis})"
         )
         if n_sparse == 0 and self.layers:
             best = max(np.nan_to_num(layer.sparsity[self.block]) for layer in self.layers)
@@ -510,13 +513,31 @@ class InspectReport:
         return "\n".join(lines)
 
 
-def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectReport:
-    """Per-layer shape and block sparsity for each supported block shape, which layers would go
-    sparse, and an estimated speedup: answers "why is my pruned model not faster?" before
-    compiling."""
+def inspect(
+    onnx_path, block: str = "4x1", threshold: float = 0.7, *, target=None, dtype: str = "int8"
+) -> InspectReport:
+    """Per-layer shape and block sparsity for each supported block shape, which layers reach the
+    threshold, the kernel :func:`compile` would pick for each on ``target`` (default: this CPU;
+    the registry's per-layer choice), and an estimated speedup over our dense kernels there:
+    answers "why is my pruned model not faster?" before compiling. Where the target has no INT8
+    kernels (below AVX2) the estimate is for FP32, as ``compile`` would fall back. Layers are
+    named by their ONNX node (the exporter's module path), with the weight's name beside it."""
+    from tvm_blocksparse import registry
+    from tvm_blocksparse.isa import isa_level
+    from tvm_blocksparse.target import as_target
+
     fmt.parse_block(block)
+    if dtype not in ("int8", "fp32"):
+        raise ValueError(f"dtype must be 'int8' or 'fp32', got {dtype!r}")
+    tgt = as_target(target)
+    level = isa_level(tgt)
+    level_name = level.name if level is not None else "no SIMD level we support"
+    if dtype == "int8" and not registry.available("int8_dense", tgt):
+        dtype = "fp32"  # what compile() does there
     model = load_onnx(onnx_path)
-    layers = []
+    layers, seconds, dense_seconds, runs_sparse = [], [], [], []
+    rates = registry.KERNEL_GOPS.get(level.name) if level is not None else None
+    dense = registry.dense_kind(dtype) if dtype == "int8" else "tvm_dense"
     for layer in linear_layers(model):
         w_out_in = layer.w_kn.T
         sp = {
@@ -525,31 +546,64 @@ def inspect(onnx_path, block: str = "4x1", threshold: float = 0.7) -> InspectRep
             else float("nan")
             for b in INSPECT_BLOCKS
         }
+        n, k = w_out_in.shape
+        choice = registry.choose_linear_kernel(
+            dtype,
+            block,
+            n,
+            k,
+            float(np.nan_to_num(sp.get(block, 0.0))),
+            threshold,
+            tgt,
+            sparsity_of=lambda b, w=w_out_in: (
+                fmt.block_sparsity(w, b) if fmt.block_tiles(w.shape, b) else None
+            ),
+        )
         layers.append(
             LayerInfo(
                 layer.name,
                 layer.weight_name,
-                w_out_in.shape[0],
-                w_out_in.shape[1],
+                n,
+                k,
                 sp,
-                bool(sp.get(block, 0.0) >= threshold) if block in sp else False,
+                bool(np.nan_to_num(sp.get(block, 0.0)) >= threshold),
+                choice.kernel,
             )
         )
+        runs_sparse.append(choice.spec is not None and choice.spec.block is not None)
+        if rates is not None:
+            s = choice.block_sparsity if choice.block_sparsity is not None else sp.get(block, 0.0)
+            s = float(np.nan_to_num(s)) if choice.spec is not None and choice.spec.block else 0.0
+            rate = rates.get(choice.kernel, rates[dense])
+            seconds.append(n * k * (1 - s) / rate)
+            dense_seconds.append(n * k / rates[dense])
     if not layers:
         raise OnnxImportError(
             "no MatMul/Gemm with a constant float32 2-D weight: not a BERT-like model"
         )
-    flops = np.array([layer.n_out * layer.k_in for layer in layers], float)
-    cost = np.array(
-        [
-            min(1.0, _SPARSE_COST_PER_DENSITY * (1 - np.nan_to_num(layer.sparsity[block])))
-            if layer.goes_sparse
-            else 1.0
-            for layer in layers
-        ]
-    )
-    rel = (1 - _LINEAR_SHARE) + _LINEAR_SHARE * float((flops * cost).sum() / flops.sum())
-    return InspectReport(layers, block, threshold, 1.0 / rel)
+    if rates is not None:
+        linear = float(sum(seconds) / sum(dense_seconds))
+        basis = (
+            f"{level_name} cost model of each layer's chosen kernel (registry.KERNEL_GOPS), "
+            f"{_LINEAR_SHARE:.0%} of dense time in Linear layers"
+        )
+    else:
+        flops = np.array([ly.n_out * ly.k_in for ly in layers], float)
+        cost = np.array(
+            [
+                min(1.0, _SPARSE_COST_PER_DENSITY * (1 - np.nan_to_num(ly.sparsity[block])))
+                if sparse
+                else 1.0
+                for ly, sparse in zip(layers, runs_sparse, strict=True)
+            ]
+        )
+        linear = float((flops * cost).sum() / flops.sum())
+        basis = (
+            f"rough, no cost model for {level_name}: {_LINEAR_SHARE:.0%} of time in Linear "
+            f"layers, sparse cost {_SPARSE_COST_PER_DENSITY} x density (measured on VNNI)"
+        )
+    rel = (1 - _LINEAR_SHARE) + _LINEAR_SHARE * linear
+    return InspectReport(layers, block, threshold, 1.0 / rel, level_name, dtype, basis)
 
 
 #: Layers ``prune`` leaves dense unless asked (``include``): the task heads. A pooler or

@@ -29,7 +29,12 @@ def _progress(msg: str) -> None:
 def _cmd_inspect(args) -> int:
     from tvm_blocksparse.api import inspect
 
-    report = inspect(args.model, block=args.block, threshold=args.threshold)
+    target = args.target
+    if target and target.lstrip().startswith("{"):
+        import json
+
+        target = json.loads(target)
+    report = inspect(args.model, block=args.block, threshold=args.threshold, target=target)
     if args.json:
         import json
 
@@ -373,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=0.7, help="block sparsity from which a layer goes sparse"
     )
     p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.add_argument(
+        "--target",
+        help='estimate for this TVM target (JSON, e.g. \'{"kind": "llvm", "mcpu": '
+        '"icelake-server"}\'; default: this CPU)',
+    )
     p.set_defaults(func=_cmd_inspect)
 
     p = sub.add_parser(
