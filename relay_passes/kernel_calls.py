@@ -43,6 +43,9 @@ class LayerDecision:
     callee:   the kernel PrimFunc the layer calls (empty when left to TVM).
     weights:  a short hash of the layer's first kernel weight array: finds the layer's call again.
     schedule: "default" or the tuning record applied.
+    source:   :func:`~tvm_blocksparse.onnx_import.weight_sample_key` of ``W[K_in, N_out]``: finds
+              the ONNX layer (``name``: its MatMul/Gemm node, ``weight``: its initializer, filled
+              in by :func:`tvm_blocksparse.compile`, as :func:`tvm_blocksparse.inspect` names it).
     """
 
     index: int
@@ -56,6 +59,9 @@ class LayerDecision:
     schedule: str = "default"
     callee: str = ""
     weights: str = ""
+    source: str = ""
+    name: str = ""
+    weight: str = ""
 
 
 def weights_id(array: np.ndarray) -> str:

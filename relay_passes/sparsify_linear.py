@@ -59,7 +59,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import registry
 from tvm_blocksparse.linear import kernel_config
-from tvm_blocksparse.onnx_import import weight_key
+from tvm_blocksparse.onnx_import import weight_key, weight_sample_key
 from tvm_blocksparse.op import quantize
 from tvm_blocksparse.op.epilogue import Epilogue
 
@@ -233,7 +233,15 @@ class _Rewrite:
                 return expr  # only a kernel that stores Y^T gives K^T: the plain patterns take it
             ep_name += "+transposed_out"
         decision = LayerDecision(
-            len(self.report), n, k, m, sparsity, choice.kernel, ep_name, choice.reason
+            len(self.report),
+            n,
+            k,
+            m,
+            sparsity,
+            choice.kernel,
+            ep_name,
+            choice.reason,
+            source=weight_sample_key(weight),
         )
         if choice.spec is None:
             return self.leave_alone(expr, w_const, decision)

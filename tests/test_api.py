@@ -309,16 +309,10 @@ def test_threads_size_the_pool_each_call_runs_on(tmp_path):
             tb.load(tmp_path / "m.so", threads=bad)
 
 
-def test_prune_leaves_heads_dense_and_inspect_names_layers_like_the_exporter(tmp_path, capsys):
-    """A real transformers export (weights named ``onnx::MatMul_N``, nodes after the module
-    path): ``prune`` leaves the pooler and classifier dense unless asked, ``--include`` /
-    ``--exclude`` pick layers by node or weight name; ``inspect`` names each layer by its node,
-    prints '-' (JSON: null) where a block does not tile the shape, never ``nan``."""
-    import json
-
+def _tiny_classifier_export(tmp_path) -> str:
+    """A random 1-layer ``BertForSequenceClassification`` exported the way TextPipeline does."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from tvm_blocksparse.cli import main
     from tvm_blocksparse.text import export_transformers_onnx
 
     cfg = transformers.BertConfig(
@@ -334,6 +328,19 @@ def test_prune_leaves_heads_dense_and_inspect_names_layers_like_the_exporter(tmp
     transformers.BertForSequenceClassification(cfg).eval().save_pretrained(tmp_path)
     src = str(tmp_path / "model.onnx")
     export_transformers_onnx(str(tmp_path), "text-classification", src)
+    return src
+
+
+def test_prune_leaves_heads_dense_and_inspect_names_layers_like_the_exporter(tmp_path, capsys):
+    """A real transformers export (weights named ``onnx::MatMul_N``, nodes after the module
+    path): ``prune`` leaves the pooler and classifier dense unless asked, ``--include`` /
+    ``--exclude`` pick layers by node or weight name; ``inspect`` names each layer by its node,
+    prints '-' (JSON: null) where a block does not tile the shape, never ``nan``."""
+    import json
+
+    from tvm_blocksparse.cli import main
+
+    src = _tiny_classifier_export(tmp_path)
 
     def nodes(names):
         from tvm_blocksparse.onnx_import import linear_layers, load_onnx
@@ -378,3 +385,16 @@ def test_inspect_estimates_with_the_kernels_the_target_can_run(tmp_path):
     assert old.estimated_speedup == pytest.approx(1.0)
     host = tb.inspect(path)
     assert host.target in str(host) and host.basis in str(host)
+
+
+def test_compile_report_names_layers_as_inspect_does(tmp_path):
+    """Each compiled layer carries its ONNX node and weight names (the exporter's module path),
+    the names ``inspect`` prints, so the two reports can be matched."""
+    src = _tiny_classifier_export(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = tb.compile(src, seq_len=16, dtype="fp32").report
+    inspected = {(ly.name, ly.weight) for ly in tb.inspect(src).layers}
+    assert len(report) == 6 and all((d["name"], d["weight"]) in inspected for d in report)
+    assert len({d["name"] for d in report}) == 6
+    assert all(d["name"].startswith("/m/bert/encoder/layer.0/") for d in report)

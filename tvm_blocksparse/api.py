@@ -304,6 +304,13 @@ def _checked_threads(threads):
     return threads
 
 
+def _named(decision, layer_names: dict) -> dict:
+    """A layer decision as a dict, named after its ONNX node and weight."""
+    d = dataclasses.asdict(decision)
+    d["name"], d["weight"] = layer_names.get(decision.source, ("", ""))
+    return d
+
+
 #: Relax VM execution mode of compiled models: "compiled" turns the VM's instruction stream into
 #: native code (the kernels and the memory builtins are still called through their packed
 #: functions), sparing the interpreter's per-instruction dispatch: same outputs, 1-5 % faster
@@ -421,7 +428,7 @@ def compile(
         "isa_level": level.name if level else None,
         "vm_exec_mode": VM_EXEC_MODE,
         "compile_seconds": round(compile_s, 2),
-        "layers": [dataclasses.asdict(d) for d in recorded["layers"]],
+        "layers": [_named(d, prepared.layer_names) for d in recorded["layers"]],
         "attention": recorded["attention"],
         "schedule_rules": dict(rules.listing),
         "tuning_db": os.fspath(tuning_db) if tuning_db is not None else None,

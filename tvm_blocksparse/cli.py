@@ -67,13 +67,14 @@ def layer_table(report: list[dict]) -> str:
     """The compile report (``CompiledModel.report``) as a table, one line per Linear layer."""
     lines = [
         f"{'#':>3} {'N_out x K_in':>12} {'tokens':>6} {'sparsity':>8}  {'kernel':<11} "
-        f"{'epilogue':<18} note"
+        f"{'epilogue':<18} {'layer':<40} note"
     ]
     for d in report:
         shape = f"{d['n_out']}x{d['k_in']}"
         lines.append(
             f"{d['index']:>3} {shape:>12} {d['tokens']:>6} {d['sparsity']:>8.3f}  "
-            f"{d['kernel']:<11} {d['epilogue']:<18} {d['reason']}"
+            f"{d['kernel']:<11} {d['epilogue']:<18} {(d.get('name') or '-')[-40:]:<40} "
+            f"{d['reason']}"
         )
     return "\n".join(lines)
 

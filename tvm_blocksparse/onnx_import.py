@@ -423,6 +423,17 @@ def weight_key(w_kn: np.ndarray) -> str:
     return f"{w.shape[0]}x{w.shape[1]}:" + hashlib.sha1(w.tobytes()).hexdigest()
 
 
+def weight_sample_key(w_kn: np.ndarray) -> str:
+    """A cheap identity of a Linear weight ``[K_in, N_out]`` across ONNX and Relax: its shape and
+    a hash of at most ~4096 evenly strided values (naming layers must not hash a whole BERT's
+    weights on every compile; :func:`weight_key` hashes everything, for calibration)."""
+    import hashlib
+
+    w = np.ascontiguousarray(w_kn, np.float32)
+    step = max(1, w.size // 4096)
+    return f"{w.shape[0]}x{w.shape[1]}:" + hashlib.sha1(w.ravel()[::step].tobytes()).hexdigest()
+
+
 def calibrate_linear_inputs(
     model, feeds_list, batch_size: int, seq_len: int
 ) -> dict[str, tuple[float, float]]:

@@ -14,7 +14,9 @@ from tvm_blocksparse.onnx_import import (
     calibrate_linear_inputs,
     import_onnx,
     index_input_bounds,
+    linear_layers,
     load_onnx,
+    weight_sample_key,
 )
 
 DTYPES = ("int8", "fp32")
@@ -42,6 +44,9 @@ class PreparedModel:
     output_names: list[str]
     index_bounds: dict[str, int]
     notes: list[str]
+    #: ``{weight_sample_key: (name, weight name)}`` of the ONNX Linear layers (name: the
+    #: MatMul/Gemm node's, else the weight's; as :func:`tvm_blocksparse.inspect` names them)
+    layer_names: dict = dataclasses.field(default_factory=dict)
 
     def pipeline_options(self) -> dict:
         """The rewrite options of :func:`tvm_blocksparse.pipeline.get_pipeline`."""
@@ -137,6 +142,7 @@ def prepare_model(
         [o.name for o in model.graph.output],
         index_input_bounds(model),
         notes,
+        {weight_sample_key(ly.w_kn): (ly.name, ly.weight_name) for ly in linear_layers(model)},
     )
 
 
