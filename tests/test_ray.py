@@ -9,11 +9,9 @@ import urllib.error
 import urllib.request
 
 import numpy as np
-import onnx
 import pytest
 
-from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
-from tvm_blocksparse.testing import docstring_sentences, write_tiny_tokenizer
+from tvm_blocksparse.testing import docstring_sentences, write_tiny_model_dir
 from tvm_blocksparse.text import TextPipeline
 
 ray = pytest.importorskip("ray")
@@ -23,14 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def saved_pipe(tmp_path_factory):
     root = tmp_path_factory.mktemp("ray")
-    src = root / "tiny"
-    src.mkdir()
-    onnx.save(make_bert_onnx("tiny", seed=3, sparsity=0.9), str(src / "model.onnx"))
-    write_tiny_tokenizer(str(src / "tokenizer.json"))
-    cfg = BERT_CONFIGS["tiny"]
-    (src / "config.json").write_text(
-        json.dumps({"max_position_embeddings": cfg.max_positions, "hidden_size": cfg.hidden})
-    )
+    src = write_tiny_model_dir(root / "tiny")
     pipe = TextPipeline.from_pretrained(src, dtype="int8", seq_buckets=(16,), max_seq_len=32)
     return pipe.save(root / "pipe")
 

@@ -17,13 +17,11 @@ import urllib.error
 import urllib.request
 
 import numpy as np
-import onnx
 import pytest
 
-from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
 from tvm_blocksparse.serving.metrics import Counter, Gauge, Histogram, Registry
 from tvm_blocksparse.serving.server import ServerConfig, parse_models
-from tvm_blocksparse.testing import write_tiny_tokenizer
+from tvm_blocksparse.testing import write_tiny_model_dir, write_tiny_tokenizer
 from tvm_blocksparse.text import TextPipeline
 
 pytest.importorskip("starlette")
@@ -141,20 +139,7 @@ class ServerProcess:
 def saved_pipes(tmp_path_factory):
     """An INT8 embedding pipeline of the tiny BERT and an FP32 classifier (transformers)."""
     root = tmp_path_factory.mktemp("serving")
-    src = root / "tiny"
-    src.mkdir()
-    onnx.save(make_bert_onnx("tiny", seed=3, sparsity=0.9), str(src / "model.onnx"))
-    write_tiny_tokenizer(str(src / "tokenizer.json"))
-    cfg = BERT_CONFIGS["tiny"]
-    (src / "config.json").write_text(
-        json.dumps(
-            {
-                "max_position_embeddings": cfg.max_positions,
-                "hidden_size": cfg.hidden,
-                "num_attention_heads": 2,
-            }
-        )
-    )
+    src = write_tiny_model_dir(root / "tiny")
     embed = TextPipeline.from_pretrained(src, dtype="int8", seq_buckets=(16,), max_seq_len=32)
     embed.save(root / "embed")
     torch = pytest.importorskip("torch")

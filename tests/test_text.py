@@ -17,7 +17,7 @@ import onnx
 import pytest
 
 from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
-from tvm_blocksparse.testing import write_tiny_tokenizer
+from tvm_blocksparse.testing import write_tiny_model_dir, write_tiny_tokenizer
 from tvm_blocksparse.text import (
     Pooling,
     TextPipeline,
@@ -39,14 +39,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny_onnx")
-    onnx.save(make_bert_onnx("tiny", seed=3, sparsity=0.9), str(d / "model.onnx"))
-    write_tiny_tokenizer(str(d / "tokenizer.json"))
-    cfg = BERT_CONFIGS["tiny"]
-    (d / "config.json").write_text(
-        json.dumps({"max_position_embeddings": cfg.max_positions, "hidden_size": cfg.hidden})
-    )
-    return str(d)
+    return write_tiny_model_dir(tmp_path_factory.mktemp("tiny_onnx"))
 
 
 @pytest.fixture(scope="module")

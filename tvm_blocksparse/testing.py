@@ -300,6 +300,37 @@ TINY_WORDS = (
 ).split()
 
 
+def write_tiny_model_dir(path, seed: int = 3, sparsity: float = 0.9) -> str:
+    """An Optimum-layout directory of ``bert_onnx``'s "tiny" model (random weights, 4x1-pruned to
+    ``sparsity``): ``model.onnx``, ``tokenizer.json`` (:func:`write_tiny_tokenizer`) and a
+    ``config.json`` with its positions, width and heads. Text pipeline, serving and Ray tests
+    start from it (no model hub, no torch). Returns the directory."""
+    import json
+    import os
+
+    import onnx
+
+    from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
+
+    path = os.fspath(path)
+    os.makedirs(path, exist_ok=True)
+    onnx.save(
+        make_bert_onnx("tiny", seed=seed, sparsity=sparsity), os.path.join(path, "model.onnx")
+    )
+    write_tiny_tokenizer(os.path.join(path, "tokenizer.json"))
+    cfg = BERT_CONFIGS["tiny"]
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(
+            {
+                "max_position_embeddings": cfg.max_positions,
+                "hidden_size": cfg.hidden,
+                "num_attention_heads": cfg.heads,
+            },
+            f,
+        )
+    return path
+
+
 def write_tiny_tokenizer(path: str) -> None:
     """A BERT-style WordPiece tokenizer over :data:`TINY_WORDS` + letters (ids < tiny vocab 1000):
     text pipelines of ``bert_onnx``'s "tiny" model without a model hub."""
