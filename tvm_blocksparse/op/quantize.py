@@ -162,10 +162,8 @@ def range_chains_init(lo, hi):
 
 
 @T.macro
-def row_qparams(lo, hi, row, x_scale, x_zp):
-    """``x_scale[row]``/``x_zp[row]`` (u8, range widened to include 0) from one row's 4 min
-    (``lo``) and max (``hi``) chains; float32 steps as
-    :func:`tvm_blocksparse.format.qparams_from_range`. Clobbers chain 0."""
+def combine_chains(lo, hi):
+    """Chain 0 of ``lo``/``hi`` <- the lane-wise min / max of the 4 chains."""
     lo[0, T.ramp(0, 1, 16)] = T.min(
         T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
         T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]),
@@ -174,15 +172,33 @@ def row_qparams(lo, hi, row, x_scale, x_zp):
         T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
         T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]),
     )
+
+
+def scale_of_range(lo, hi, lanes: int):
+    """u8 scale of the range ``[lo, hi]`` (``lanes`` wide; ``lo <= 0 <= hi``): ``(hi - lo) /
+    255``, or 1 for an empty range; float32 steps as
+    :func:`tvm_blocksparse.format.qparams_from_range`."""
+    return T.Select(hi > lo, (hi - lo) / fconst(255.0, lanes), fconst(1.0, lanes))
+
+
+def zero_point_of_range(lo, scale, lanes: int):
+    """u8 zero point of a range starting at ``lo`` with step ``scale``: ``clip(rint(-lo /
+    scale), 0, 255)`` as int32; float32 steps as
+    :func:`tvm_blocksparse.format.qparams_from_range`."""
+    q = T.nearbyint((fconst(0.0, lanes) - lo) / scale)
+    q = T.max(T.min(q, fconst(255.0, lanes)), fconst(0.0, lanes))
+    return T.Cast("int32" if lanes == 1 else f"int32x{lanes}", q)
+
+
+@T.macro
+def row_qparams(lo, hi, row, x_scale, x_zp):
+    """``x_scale[row]``/``x_zp[row]`` (u8, range widened to include 0) from one row's 4 min
+    (``lo``) and max (``hi``) chains. Clobbers chain 0."""
+    combine_chains(lo, hi)
     lo[0, T.ramp(0, 1, 16)] = allreduce(lo[0, T.ramp(0, 1, 16)], T.min, 16)
     hi[0, T.ramp(0, 1, 16)] = allreduce(hi[0, T.ramp(0, 1, 16)], T.max, 16)
-    x_scale[row] = T.if_then_else(
-        hi[0, 0] > lo[0, 0], (hi[0, 0] - lo[0, 0]) / T.float32(255), T.float32(1)
-    )
-    x_zp[row] = T.Cast(
-        "int32",
-        T.max(T.min(T.nearbyint(-lo[0, 0] / x_scale[row]), T.float32(255)), T.float32(0)),
-    )
+    x_scale[row] = scale_of_range(lo[0, 0], hi[0, 0], 1)
+    x_zp[row] = zero_point_of_range(lo[0, 0], x_scale[row], 1)
 
 
 @functools.cache
@@ -278,31 +294,12 @@ def dynamic_qparams_columns(k: int, m: int) -> tvm.tirx.PrimFunc:
                     hi[0, T.ramp(0, 1, 16)] = T.max(
                         hi[0, T.ramp(0, 1, 16)], XT[k4 + rt, T.ramp(vv * 16, 1, 16)]
                     )
-                lo[0, T.ramp(0, 1, 16)] = T.min(
-                    T.min(lo[0, T.ramp(0, 1, 16)], lo[1, T.ramp(0, 1, 16)]),
-                    T.min(lo[2, T.ramp(0, 1, 16)], lo[3, T.ramp(0, 1, 16)]),
+                combine_chains(lo, hi)
+                x_scale[T.ramp(vv * 16, 1, 16)] = scale_of_range(
+                    lo[0, T.ramp(0, 1, 16)], hi[0, T.ramp(0, 1, 16)], 16
                 )
-                hi[0, T.ramp(0, 1, 16)] = T.max(
-                    T.max(hi[0, T.ramp(0, 1, 16)], hi[1, T.ramp(0, 1, 16)]),
-                    T.max(hi[2, T.ramp(0, 1, 16)], hi[3, T.ramp(0, 1, 16)]),
-                )
-                x_scale[T.ramp(vv * 16, 1, 16)] = T.Select(
-                    hi[0, T.ramp(0, 1, 16)] > lo[0, T.ramp(0, 1, 16)],
-                    (hi[0, T.ramp(0, 1, 16)] - lo[0, T.ramp(0, 1, 16)]) / fconst(255.0, 16),
-                    fconst(1.0, 16),
-                )
-                x_zp[T.ramp(vv * 16, 1, 16)] = T.Cast(
-                    "int32x16",
-                    T.max(
-                        T.min(
-                            T.nearbyint(
-                                (fconst(0.0, 16) - lo[0, T.ramp(0, 1, 16)])
-                                / x_scale[T.ramp(vv * 16, 1, 16)]
-                            ),
-                            fconst(255.0, 16),
-                        ),
-                        fconst(0.0, 16),
-                    ),
+                x_zp[T.ramp(vv * 16, 1, 16)] = zero_point_of_range(
+                    lo[0, T.ramp(0, 1, 16)], x_scale[T.ramp(vv * 16, 1, 16)], 16
                 )
 
     return main
@@ -344,7 +341,7 @@ def quantize_u8_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFun
 @functools.cache
 def quantize_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``Xq[M, K] = clip(rint(X * (1 / x_scale)) + x_zp, 0, 255)`` (row-major: the 16x4 / dense INT8
-    kernels' input, and a 4x1 kernel's ``XT`` from a producer that stored ``X^T``).
+    kernels' input; a producer that stored ``X^T`` gets :func:`quantize_u8_columns`).
     Parameters: ``X f32[M, K]``, ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` (per row), ``Xq u8[M, K]``.
     Rows in parallel, written as 16-lane vectors (the scalar form, vectorized by the schedule,
     was ~6x slower (bench/README.md, "Decisions"))."""
