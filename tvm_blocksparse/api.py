@@ -32,6 +32,7 @@ import onnx
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, linear_layers, load_onnx
+from tvm_blocksparse.target import checked_threads
 from tvm_blocksparse.tvm_setup import ensure_tvm_setup
 
 ensure_tvm_setup()
@@ -292,16 +293,8 @@ def load(path: str | os.PathLike, threads: int | None = None) -> CompiledModel:
         meta["output_names"],
         meta,
         source_path=os.path.abspath(path),
-        threads=_checked_threads(threads),
+        threads=checked_threads(threads),
     )
-
-
-def _checked_threads(threads):
-    if threads is not None and (
-        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
-    ):
-        raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
-    return threads
 
 
 def _named(decision, layer_names: dict) -> dict:
@@ -369,7 +362,7 @@ def compile(
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
     from tvm_blocksparse.target import as_target, host_target
 
-    threads = _checked_threads(threads)
+    threads = checked_threads(threads)
     if target is None and threads is not None:
         target = host_target(num_cores=threads)
     say = progress or (lambda msg: None)
@@ -520,6 +513,16 @@ class InspectReport:
         return "\n".join(lines)
 
 
+def _block_sparsity_or_none(measured: dict, w_out_in: np.ndarray, block: str) -> float | None:
+    """``block`` sparsity of ``w_out_in`` from ``measured`` (else measured now); None where the
+    block doesn't tile the shape."""
+    s = measured.get(block)
+    if s is None:
+        tiles = fmt.block_tiles(w_out_in.shape, block)
+        s = fmt.block_sparsity(w_out_in, block) if tiles else math.nan
+    return None if math.isnan(s) else s
+
+
 def inspect(
     onnx_path, block: str = "4x1", threshold: float = 0.7, *, target=None, dtype: str = "int8"
 ) -> InspectReport:
@@ -531,11 +534,12 @@ def inspect(
     named by their ONNX node (the exporter's module path), with the weight's name beside it."""
     from tvm_blocksparse import registry
     from tvm_blocksparse.isa import isa_level
+    from tvm_blocksparse.prepare import DTYPES
     from tvm_blocksparse.target import as_target
 
     fmt.parse_block(block)
-    if dtype not in ("int8", "fp32"):
-        raise ValueError(f"dtype must be 'int8' or 'fp32', got {dtype!r}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     tgt = as_target(target)
     level = isa_level(tgt)
     level_name = level.name if level is not None else "no SIMD level we support"
@@ -562,9 +566,7 @@ def inspect(
             float(np.nan_to_num(sp.get(block, 0.0))),
             threshold,
             tgt,
-            sparsity_of=lambda b, w=w_out_in: (
-                fmt.block_sparsity(w, b) if fmt.block_tiles(w.shape, b) else None
-            ),
+            sparsity_of=lambda b, sp=sp, w=w_out_in: _block_sparsity_or_none(sp, w, b),
         )
         layers.append(
             LayerInfo(
@@ -669,12 +671,13 @@ def prune(
         w_new = np.ascontiguousarray(w_out_in if stored_nk else w_out_in.T).astype(np.float32)
         t.CopyFrom(numpy_helper.from_array(w_new, t.name))
         pruned.append(t.name)
-    if not pruned:
+    if not weights:
         raise OnnxImportError(
-            f"no Linear weight divisible into {block} blocks"
-            + (" matched the include/exclude patterns" if weights != {} or include else "")
-            + ": nothing pruned"
+            f"no Linear weight matched the include/exclude patterns {include} / {exclude}: "
+            "nothing pruned"
         )
+    if not pruned:
+        raise OnnxImportError(f"no Linear weight divisible into {block} blocks: nothing pruned")
     onnx.save(model, os.fspath(out_path))
     return pruned
 

@@ -61,13 +61,20 @@ def num_threads() -> int:
 _pool = threading.local()  # TVM's thread pool is per calling thread, and so is its size
 
 
+def checked_threads(threads: int | None) -> int | None:
+    """``threads`` if it is None or an int >= 1, else ``ValueError``."""
+    if threads is not None and (
+        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+    ):
+        raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
+    return threads
+
+
 def use_threads(threads: int | None = None) -> int:
     """Size the TVM thread pool that this thread's calls run on (``runtime.config_threadpool``)
     to ``threads`` (None: :func:`num_threads`), unless it already is; returns the count. Unlike
     ``TVM_NUM_THREADS``, read once when the pool starts, it takes effect at the next call."""
-    n = num_threads() if threads is None else threads
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    n = num_threads() if checked_threads(threads) is None else threads
     if getattr(_pool, "threads", None) != n:
         import tvm
 

@@ -487,9 +487,9 @@ class TextPipeline:
 
     @threads.setter
     def threads(self, value: int | None) -> None:
-        from tvm_blocksparse.api import _checked_threads
+        from tvm_blocksparse.target import checked_threads
 
-        value = _checked_threads(value)
+        value = checked_threads(value)
         for module in self.modules.values():
             module.threads = value
 
