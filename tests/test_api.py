@@ -311,21 +311,12 @@ def test_threads_size_the_pool_each_call_runs_on(tmp_path):
 
 def _tiny_classifier_export(tmp_path) -> str:
     """A random 1-layer ``BertForSequenceClassification`` exported the way TextPipeline does."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tvm_blocksparse.testing import write_tiny_classifier_dir
     from tvm_blocksparse.text import export_transformers_onnx
 
-    cfg = transformers.BertConfig(
-        vocab_size=200,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=4,
-    )
-    torch.manual_seed(0)
-    transformers.BertForSequenceClassification(cfg).eval().save_pretrained(tmp_path)
+    write_tiny_classifier_dir(tmp_path, layers=1, labels=("a", "b", "c", "d"))
     src = str(tmp_path / "model.onnx")
     export_transformers_onnx(str(tmp_path), "text-classification", src)
     return src

@@ -21,7 +21,7 @@ import pytest
 
 from tvm_blocksparse.serving.metrics import Counter, Gauge, Histogram, Registry
 from tvm_blocksparse.serving.server import ServerConfig, parse_models
-from tvm_blocksparse.testing import write_tiny_model_dir, write_tiny_tokenizer
+from tvm_blocksparse.testing import write_tiny_classifier_dir, write_tiny_model_dir
 from tvm_blocksparse.text import TextPipeline
 
 pytest.importorskip("starlette")
@@ -142,23 +142,9 @@ def saved_pipes(tmp_path_factory):
     src = write_tiny_model_dir(root / "tiny")
     embed = TextPipeline.from_pretrained(src, dtype="int8", seq_buckets=(16,), max_seq_len=32)
     embed.save(root / "embed")
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    bert_cfg = transformers.BertConfig(
-        vocab_size=200,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=3,
-        id2label={0: "neg", 1: "neutral", 2: "pos"},
-        label2id={"neg": 0, "neutral": 1, "pos": 2},
-        architectures=["BertForSequenceClassification"],
-    )
-    torch.manual_seed(0)
-    transformers.BertForSequenceClassification(bert_cfg).eval().save_pretrained(root / "cls_src")
-    write_tiny_tokenizer(str(root / "cls_src" / "tokenizer.json"))
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    write_tiny_classifier_dir(root / "cls_src")
     cls = TextPipeline.from_pretrained(
         root / "cls_src", task="text-classification", dtype="fp32", seq_buckets=(16,)
     )

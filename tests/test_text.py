@@ -17,7 +17,11 @@ import onnx
 import pytest
 
 from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
-from tvm_blocksparse.testing import write_tiny_model_dir, write_tiny_tokenizer
+from tvm_blocksparse.testing import (
+    write_tiny_classifier_dir,
+    write_tiny_model_dir,
+    write_tiny_tokenizer,
+)
 from tvm_blocksparse.text import (
     Pooling,
     TextPipeline,
@@ -277,22 +281,8 @@ def test_real_minilm_fp32_equals_sentence_transformers():
 def test_text_classification_equals_transformers(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    cfg = transformers.BertConfig(
-        vocab_size=200,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=3,
-        id2label={0: "neg", 1: "neutral", 2: "pos"},
-        label2id={"neg": 0, "neutral": 1, "pos": 2},
-        architectures=["BertForSequenceClassification"],
-    )
-    torch.manual_seed(0)
-    net = transformers.BertForSequenceClassification(cfg).eval()
-    net.save_pretrained(tmp_path)
-    write_tiny_tokenizer(str(tmp_path / "tokenizer.json"))
+    net = write_tiny_classifier_dir(tmp_path)
+    cfg = net.config
     texts = ["the file", "an error in the path", "open each new file and read it " * 3]
     pipe = TextPipeline.from_pretrained(
         tmp_path, task="text-classification", dtype="fp32", seq_buckets=(16,)

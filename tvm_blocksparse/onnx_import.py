@@ -417,20 +417,20 @@ def _position_table_hint(model: onnx.ModelProto, seq_len: int) -> str:
 
 def weight_key(w_kn: np.ndarray) -> str:
     """Identity of a Linear weight ``[K_in, N_out]`` across ONNX and Relax (content hash)."""
-    import hashlib
-
-    w = np.ascontiguousarray(w_kn, np.float32)
-    return f"{w.shape[0]}x{w.shape[1]}:" + hashlib.sha1(w.tobytes()).hexdigest()
+    return _weight_hash(w_kn, 1)
 
 
 def weight_sample_key(w_kn: np.ndarray) -> str:
     """A cheap identity of a Linear weight ``[K_in, N_out]`` across ONNX and Relax: its shape and
     a hash of at most ~4096 evenly strided values (naming layers must not hash a whole BERT's
     weights on every compile; :func:`weight_key` hashes everything, for calibration)."""
+    return _weight_hash(w_kn, max(1, np.size(w_kn) // 4096))
+
+
+def _weight_hash(w_kn: np.ndarray, step: int) -> str:
     import hashlib
 
     w = np.ascontiguousarray(w_kn, np.float32)
-    step = max(1, w.size // 4096)
     return f"{w.shape[0]}x{w.shape[1]}:" + hashlib.sha1(w.ravel()[::step].tobytes()).hexdigest()
 
 

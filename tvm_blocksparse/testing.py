@@ -331,6 +331,34 @@ def write_tiny_model_dir(path, seed: int = 3, sparsity: float = 0.9) -> str:
     return path
 
 
+def write_tiny_classifier_dir(path, layers: int = 2, labels=("neg", "neutral", "pos")):
+    """A transformers directory of a random ``BertForSequenceClassification`` (width 32, 2 heads,
+    seed 0, ``labels`` as id2label) with the tiny tokenizer: text-classification tests without a
+    model hub. Needs torch and transformers; returns the model (eval mode)."""
+    import os
+
+    import torch
+    import transformers
+
+    cfg = transformers.BertConfig(
+        vocab_size=200,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        architectures=["BertForSequenceClassification"],
+    )
+    torch.manual_seed(0)
+    net = transformers.BertForSequenceClassification(cfg).eval()
+    net.save_pretrained(path)
+    write_tiny_tokenizer(os.path.join(os.fspath(path), "tokenizer.json"))
+    return net
+
+
 def write_tiny_tokenizer(path: str) -> None:
     """A BERT-style WordPiece tokenizer over :data:`TINY_WORDS` + letters (ids < tiny vocab 1000):
     text pipelines of ``bert_onnx``'s "tiny" model without a model hub."""
