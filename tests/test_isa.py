@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import tvm
-from conftest import CROSS_TARGETS, cross_target, requires_isa, requires_x86
+from conftest import CROSS_TARGETS, cross_target, level_target, requires_isa, requires_x86
 from tvm.s_tir import Schedule
 from tvm.script import tirx as T
 
@@ -140,9 +140,8 @@ def test_avx512_dot_step_is_vpdpbusd_on_zmm():
 
 
 def _run(level: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from tvm_blocksparse.target import host_target
-
-    lib = tvm.compile(_token_dot_kernel(level, a.shape[1], a.shape[0] * 4), target=host_target())
+    kernel = _token_dot_kernel(level, a.shape[1], a.shape[0] * 4)
+    lib = tvm.compile(kernel, target=level_target(level))
     c = tvm.runtime.empty((a.shape[1],), "int32")
     lib["main"](tvm.runtime.tensor(a), tvm.runtime.tensor(b), c)
     return c.numpy()

@@ -5,7 +5,7 @@ executed where the host has the level; assembly of both levels on any host."""
 
 import numpy as np
 import pytest
-from conftest import cross_target, requires_isa, requires_x86
+from conftest import cross_target, level_target, requires_isa, requires_x86
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
@@ -36,7 +36,12 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0):
     bias = rng.standard_normal(n).astype(np.float32)
     residual = rng.standard_normal((m, n)).astype(np.float32)
     kern, arrays = linear.build_linear(
-        spec.kind, w, m, ep, config=registry.Bsr4x1Config(tile, chunk)
+        spec.kind,
+        w,
+        m,
+        ep,
+        config=registry.Bsr4x1Config(tile, chunk),
+        target=level_target(spec.isa.name),  # this level's kernel, not the host's best one
     )
     feeds = dict(
         XT=linear.transpose_pad_u8(x_u8),
@@ -83,7 +88,7 @@ def test_avx2_dense_int8_is_the_4x1_kernel_over_every_group():
     # 75 % of the 4x1 blocks are zero: the dense kernel must still do (and be timed on) them all
     w = fmt.prune_blocks(rng.standard_normal((n, k)).astype(np.float32), 0.75, "4x1")
     x = rng.integers(0, 256, (m, k), dtype=np.uint8)
-    kern, arrays = linear.build_linear("int8_dense", w, m)
+    kern, arrays = linear.build_linear("int8_dense", w, m, target=level_target("avx2"))
     assert registry.INT8_DENSE_AVX2.block_count(arrays) == n // 4 * k // 4
     sparse_groups = registry.INT8_4X1_AVX2.block_count(registry.INT8_4X1_AVX2.prepare_weight(w, m))
     assert sparse_groups < n // 4 * k // 4 // 2  # the sparse kernel skips them (groups pad to 4)

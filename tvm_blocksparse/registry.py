@@ -147,15 +147,23 @@ class KernelSpec:
         so the layers of one shape and epilogue share one PrimFunc; else the stored count."""
         return None if self.symbolic_blocks else self.block_count(arrays)
 
+    @property
+    def int8_weight_bound(self) -> int:
+        """Largest ``|w|`` an already-quantized int8 weight may hold: all of int8 (128) where
+        the dot step is exact on full-range s8 (VNNI's ``vpdpbusd``), ``weight_qmax`` where it
+        would saturate beyond (AVX2's ``vpmaddubsw`` s16 pair sums: 7-bit weights)."""
+        return 128 if self.weight_qmax >= 127 else self.weight_qmax
+
     def prepare_weight(self, weight: np.ndarray, m: int) -> dict[str, np.ndarray]:
         """The kernel's weight arrays for ``W[N_out, K_in]`` and ``M`` tokens. INT8 kinds take an
         int8 ``W`` (already quantized, scale 1) or a float one (quantized per output channel)."""
         if not self.int8:
             return self.weight_arrays(np.asarray(weight, np.float32), m)
         if weight.dtype == np.int8:
-            if weight.size and int(np.abs(weight.astype(np.int16)).max()) > self.weight_qmax:
+            bound = self.int8_weight_bound
+            if weight.size and int(np.abs(weight.astype(np.int16)).max()) > bound:
                 raise ValueError(
-                    f"{self.key} takes int8 weights in [-{self.weight_qmax}, {self.weight_qmax}] "
+                    f"{self.key} takes int8 weights in [-{bound}, {bound}] "
                     f"(its dot step would saturate beyond); got up to "
                     f"{int(np.abs(weight.astype(np.int16)).max())}: pass the float weight instead"
                 )
