@@ -9,6 +9,7 @@ from .bsr_dense import (
     schedule_bsr_dense_int8_4x1,
     schedule_bsr_dense_int8_4x1_avx2,
     schedule_bsr_dense_int8_4x1_avx_vnni,
+    schedule_dense_int8_amx,
     schedule_out_lane_kernel,
     schedule_quantize_transpose_u8,
 )

@@ -137,6 +137,13 @@ def schedule_bsr_dense_fp32_4x1(sch: Schedule, unroll: bool = True, parallel_spl
     return sch
 
 
+def schedule_dense_int8_amx(sch: Schedule, unroll: bool = True, parallel_split=None) -> Schedule:
+    """AMX dense INT8 kernel: written with tile intrinsics and ``vpdpbusd`` vectors in TVMScript;
+    only the parallel split is a knob. ``unroll`` is accepted for the common signature."""
+    split_parallel_tiles(sch, parallel_split)
+    return sch
+
+
 def schedule_quantize_transpose_u8(sch: Schedule, tokens_per_vector: int = 16) -> Schedule:
     """Plain form (K % 16 != 0): parallel over input channels, vectorized over tokens. The
     tiled form is written scheduled (16 x 16 tile transposes) and needs nothing here."""

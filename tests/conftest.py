@@ -40,31 +40,13 @@ def requires_isa(level: str):
     )
 
 
-#: LLVM features that switch off every level above the named one (``-avx512f`` takes all of
-#: AVX-512 and AMX's zmm fallback with it).
-_ABOVE = {
-    "avx2": ("-avx512f", "-avxvnni", "-amx-tile", "-amx-int8"),
-    "avx_vnni": ("-avx512f", "-amx-tile", "-amx-int8"),
-    "avx512_vnni": ("-amx-tile", "-amx-int8"),
-    "amx_int8": (),
-}
-
-
 def level_target(level: str) -> Target:
-    """This CPU as a target of exactly ``level``: the host's ``mcpu`` with the level's features
-    on and the levels above switched off, so a test executes the kernel of that level (say the
-    AVX2 one on an AMX host) instead of the best one the host has. Pair it with
-    ``@requires_isa(level)``."""
-    from tvm_blocksparse.target import host_target
+    """This CPU as a target of exactly ``level`` (:func:`tvm_blocksparse.target.level_target`):
+    a test executes that level's kernel (say the AVX2 one on an AMX host) instead of the best one
+    the host has. Pair it with ``@requires_isa(level)``."""
+    from tvm_blocksparse.target import level_target as host_at_level
 
-    lvl = isa.by_name(level)
-    config = dict(host_target(amx=False).export())
-    # LLVM's host detection may name an older model under a hypervisor (rocketlake on this
-    # Sapphire Rapids): the level's own features are named too
-    config["mattr"] = [*(f"+{f}" for f in lvl.llvm_features), *_ABOVE[level]]
-    target = Target(config)
-    assert isa.isa_level(target).name == level, (level, target)
-    return target
+    return host_at_level(level)
 
 
 requires_x86 = pytest.mark.skipif(not IS_X86, reason="x86 code generation checks")

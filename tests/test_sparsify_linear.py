@@ -245,7 +245,7 @@ def _single_linear_onnx(w_kn, bias, gelu=False, residual=False):
     "kernel,sparsity,gelu,residual",
     [
         ("int8_4x1", 0.9, True, False),
-        ("int8_4x1", 0.8, False, True),
+        ("int8_4x1", 0.9, False, True),  # (on AMX, dense tiles win at 80 %)
         # (below AVX-512 the cost model leaves a 30 %-sparse layer of this size to TVM)
         pytest.param("int8_dense", 0.3, True, False, marks=requires_isa("avx512_vnni")),
     ],

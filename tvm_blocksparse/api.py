@@ -335,8 +335,9 @@ def compile(
     are quantized per token at run time (dynamic). INT8 needs AVX2 at least (AVX-512 VNNI,
     AVX-VNNI or AVX2 kernels); below it this falls back to ``dtype="fp32"`` with a warning (the
     metadata records it). Where the target's ISA level has a calibrated cost model
-    (:data:`tvm_blocksparse.registry.KERNEL_GOPS`; AVX2 today) each layer takes the kernel
-    estimated fastest, FP32 ones included (the layer report says why).
+    (:data:`tvm_blocksparse.registry.KERNEL_GOPS`: INT8 on every level, FP32 on AVX2) each
+    layer takes the kernel estimated fastest (the layer report says why): on AMX, dense INT8 on
+    tiles below ~85 % block sparsity.
     ``dtype="fp32"``: each layer measures its 4x1 and 1x16 block sparsity and a sparse one uses
     the FP32 kernel of that block ("16x4" reads as "4x1"), dense ones TVM's matmul with our
     schedule.
@@ -547,7 +548,7 @@ def inspect(
         dtype = "fp32"  # what compile() does there
     model = load_onnx(onnx_path)
     layers, seconds, dense_seconds, runs_sparse = [], [], [], []
-    rates = registry.KERNEL_GOPS.get(level.name) if level is not None else None
+    rates = registry.cost_table(dtype, block, level)
     dense = registry.dense_kind(dtype) if dtype == "int8" else "tvm_dense"
     for layer in linear_layers(model):
         w_out_in = layer.w_kn.T

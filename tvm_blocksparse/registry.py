@@ -17,8 +17,17 @@ from collections.abc import Callable
 import numpy as np
 
 from tvm_blocksparse import format as fmt
-from tvm_blocksparse.isa import AVX2, AVX512_VNNI, AVX_VNNI, LEVELS, IsaLevel, isa_level, target_has
-from tvm_blocksparse.op import bsr_fp32_1x16, bsr_fp32_4x1, bsr_int8_4x1, out_lane
+from tvm_blocksparse.isa import (
+    AMX_INT8,
+    AVX2,
+    AVX512_VNNI,
+    AVX_VNNI,
+    LEVELS,
+    IsaLevel,
+    isa_level,
+    target_has,
+)
+from tvm_blocksparse.op import amx_dense, bsr_fp32_1x16, bsr_fp32_4x1, bsr_int8_4x1, out_lane
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.schedules import (
@@ -27,6 +36,7 @@ from tvm_blocksparse.schedules import (
     schedule_bsr_dense_int8_4x1,
     schedule_bsr_dense_int8_4x1_avx2,
     schedule_bsr_dense_int8_4x1_avx_vnni,
+    schedule_dense_int8_amx,
     schedule_out_lane_kernel,
 )
 
@@ -62,6 +72,19 @@ class OutLaneConfig:
     @property
     def tag(self) -> str:
         return f"tt{self.token_tile}"
+
+
+@dataclasses.dataclass(frozen=True)
+class AmxDenseConfig:
+    """Knobs of the AMX dense INT8 kernel: a task's A tiles (``rows`` x 16 tokens) and B tiles
+    (``cols`` x 16 output channels); ``rows x cols`` accumulator tiles, 8 tile registers in all."""
+
+    rows: int = 2
+    cols: int = 2
+
+    @property
+    def tag(self) -> str:
+        return f"tt{16 * self.rows}_nt{16 * self.cols}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -363,6 +386,39 @@ INT8_DENSE = dataclasses.replace(
 )
 
 
+def _amx_dense_config(m, n, k, epilogue, threads=1, token_tile=None) -> AmxDenseConfig:
+    """2 x 2 tiles (32 tokens x 32 channels: two tile loads per ``tdpbusd``) where the shape
+    allows; ``token_tile`` (16 or 32) imposes the tokens."""
+    rows = (token_tile or 32) // 16
+    if rows not in (1, 2):
+        raise ValueError(f"{token_tile=} must be 16 or 32 for the AMX dense kernel")
+    return AmxDenseConfig(rows, 2 if n % 32 == 0 else 1)
+
+
+def _amx_dense_variants(m: int, n: int, k: int, epilogue: Epilogue) -> list[AmxDenseConfig]:
+    default = _amx_dense_config(m, n, k, epilogue)
+    return [default] + [
+        AmxDenseConfig(r, c)
+        for r in (1, 2)
+        for c in (1, 2)
+        if n % (16 * c) == 0 and AmxDenseConfig(r, c) != default
+    ]
+
+
+#: Dense INT8 on AMX tiles (Sapphire Rapids and later): the VNNI dense kernel's layout and
+#: weights, 16 x 16 x 64 multiply-adds per ``tdpbusd``; its ``vpdpbusd`` path runs where Linux
+#: refuses the tile state. The per-layer cost model gives it the layers whose 4x1 kernel it beats.
+INT8_DENSE_AMX = dataclasses.replace(
+    INT8_DENSE,
+    isa=AMX_INT8,
+    token_tiles=(16, 32),
+    default_config=_amx_dense_config,
+    tuning_variants=_amx_dense_variants,
+    builder=lambda m, n, k, blocks, ep, c: amx_dense.dense_int8_amx(m, n, k, ep, c.rows, c.cols),
+    schedule=schedule_dense_int8_amx,
+)
+
+
 # ----------------------------------------------------------------------------- FP32 1x16
 
 
@@ -528,6 +584,7 @@ for _spec in (
     INT8_4X1_AVX_VNNI,
     INT8_DENSE_AVX2,
     INT8_DENSE_AVX_VNNI,
+    INT8_DENSE_AMX,
 ):
     register(_spec)
 
@@ -620,11 +677,17 @@ class LinearChoice:
 
 #: Per-layer cost model: each kernel's rate on its nonzero work (GFLOP/s or GOP/s of
 #: ``2 M N K (1 - block sparsity)``), 1 thread, per ISA level where it was measured;
-#: ``"tvm_dense"`` is TVM's FP32 Matmul under our schedule rules. A level without a table keeps
-#: the threshold rule (the requested block's sparse kernel from ``threshold`` on, else dense).
+#: ``"tvm_dense"`` is TVM's FP32 Matmul under our schedule rules. A level or dtype the table
+#: does not cover keeps the threshold rule (the requested block's sparse kernel from
+#: ``threshold`` on, else dense).
 #: avx2: AMD EPYC Zen 1 (znver1), ``bench/spmm.py --threads 1`` on BERT-Base's 768x768,
 #: 3072x768 and 768x3072 at 128 tokens, medians over 50-90 % sparsity, and the dense Matmul of
 #: ``bench/e2e_dense.py`` (bench/README.md, "INT8 and FP32 on an AVX2-only host").
+#: avx_vnni, avx512_vnni, amx_int8: INT8 only, Intel Xeon (Sapphire Rapids class, KVM),
+#: ``bench/kernel_rates.py --level L`` (same shapes and sparsities; the avx_vnni figures are
+#: Golden Cove cores running the ymm kernels, as Alder Lake's P-cores would). On AMX the dense
+#: kernel's tiles beat the 4x1 kernel below ~85 % block sparsity (bench/README.md, "Dense INT8 on
+#: AMX tiles").
 KERNEL_GOPS: dict[str, dict[str, float]] = {
     "avx2": {
         "int8_4x1": 30.0,
@@ -633,7 +696,17 @@ KERNEL_GOPS: dict[str, dict[str, float]] = {
         "int8_dense": 34.5,  # 35 in the kernel, less its quantize passes
         "tvm_dense": 35.0,
     },
+    "avx_vnni": {"int8_4x1": 109.0, "int8_dense": 95.0},
+    "avx512_vnni": {"int8_4x1": 377.0, "int8_dense": 429.0},
+    "amx_int8": {"int8_4x1": 378.0, "int8_dense": 2431.0},
 }
+
+
+def cost_table(dtype: str, block: str, level: IsaLevel | None) -> dict[str, float] | None:
+    """``level``'s :data:`KERNEL_GOPS` where it covers ``dtype`` layers pruned in ``block``
+    (their sparse kernel is in it), else None: the threshold rule decides there."""
+    rates = KERNEL_GOPS.get(level.name) if level is not None else None
+    return rates if rates is not None and sparse_kind(dtype, block) in rates else None
 
 
 def choose_linear_kernel(
@@ -664,7 +737,7 @@ def choose_linear_kernel(
             measured[b] = sparsity_of(b)
         return measured.get(b)
 
-    rates = KERNEL_GOPS.get(level.name) if level is not None else None
+    rates = cost_table(dtype, block, level)
     if rates is not None:
         return _choose_by_cost(dtype, n, k, m, threshold, target, rates, level, sparsity_of_block)
     if dtype == "fp32":
@@ -712,11 +785,16 @@ def _choose_fp32_block(block, n, k, threshold, target, sparsity_of_block) -> Lin
 def _choose_by_cost(dtype, n, k, m, threshold, target, rates, level, sparsity_of_block):
     """The candidate with the least estimated time ``2 M N K (1 - s) / rate``."""
     options = []  # (ms, label, spec or None, block sparsity)
+    refused = []  # why a kernel of the table can't take the shape
     for kind in kinds():
         if kind not in rates or not available(kind, target):
             continue
         spec = lookup(kind, target)
-        if spec.int8 != (dtype == "int8") or spec.can_take(n, k) is not None:
+        if spec.int8 != (dtype == "int8"):
+            continue
+        cannot = spec.can_take(n, k)
+        if cannot is not None:
+            refused.append(f"{kind} {cannot}")
             continue
         s = 0.0 if spec.block is None else sparsity_of_block(spec.block)
         if s is None or (spec.block is not None and s < threshold):
@@ -725,7 +803,9 @@ def _choose_by_cost(dtype, n, k, m, threshold, target, rates, level, sparsity_of
     if "tvm_dense" in rates:
         options.append((2e-6 * m * n * k / rates["tvm_dense"], "tvm_dense", None, None))
     if not options:
-        return LinearChoice(None, "unchanged", f"no kernel of {level.name} takes {n}x{k}")
+        return LinearChoice(
+            None, "unchanged", f"no kernel of {level.name} takes {n}x{k}: {'; '.join(refused)}"
+        )
     options.sort(key=lambda o: o[0])
     ms, kind, spec, s = options[0]
     reason = f"cost model ({level.name}): {kind} ~{ms:.2f} ms" + "".join(

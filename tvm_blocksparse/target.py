@@ -9,7 +9,7 @@ import threading
 
 from tvm.target import Target
 
-from tvm_blocksparse.isa import AMX_INT8, host_has, target_has
+from tvm_blocksparse.isa import AMX_INT8, by_name, host_has, isa_level, target_has
 
 
 def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
@@ -97,6 +97,30 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
         config["mattr"] = ["+amx-tile", "+amx-int8"]
     config["num-cores"] = num_cores or num_threads()
     return Target(config)
+
+
+#: LLVM features that switch off every level above the named one (``-avx512f`` takes all of
+#: AVX-512 with it).
+_ABOVE_LEVEL = {
+    "avx2": ("-avx512f", "-avxvnni", "-amx-tile", "-amx-int8"),
+    "avx_vnni": ("-avx512f", "-amx-tile", "-amx-int8"),
+    "avx512_vnni": ("-amx-tile", "-amx-int8"),
+    "amx_int8": (),
+}
+
+
+def level_target(level: str, num_cores: int | None = None) -> Target:
+    """This CPU as a target of exactly ``level``: the host's ``mcpu`` with the level's LLVM
+    features on and the levels above switched off, to run (and time, test) a lower level's
+    kernels on a newer CPU. The level's features are named because LLVM's host detection can
+    name an older model under a hypervisor (``rocketlake`` on a Sapphire Rapids VM)."""
+    lvl = by_name(level)
+    config = dict(host_target(num_cores, amx=False).export())
+    config["mattr"] = [*(f"+{f}" for f in lvl.llvm_features), *_ABOVE_LEVEL[lvl.name]]
+    target = Target(config)
+    if isa_level(target) != lvl:
+        raise RuntimeError(f"could not make a {level} target from this host ({target})")
+    return target
 
 
 def as_target(target=None) -> Target:
