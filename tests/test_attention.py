@@ -231,13 +231,19 @@ def test_attention_int8_amx_asm_has_tile_ops_and_the_vnni_fallback():
         attention_int8(96, 2, 64, 0.125, amx=True)
 
 
-def test_host_target_lets_llvm_emit_amx_only_where_the_cpu_has_it(monkeypatch):
+def test_host_target_lets_llvm_emit_amx_only_where_the_cpu_has_it_and_linux_grants_it(monkeypatch):
     def amx_tiles(target):
         return bool(tvm.target.codegen.target_has_features("amx-int8", target))
 
-    detected_amx = amx_tiles(Target.from_device("cpu"))
+    from tvm_blocksparse.isa import amx
+
     monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(AMX_INT8.cpu_flags))
+    monkeypatch.setattr(amx, "request_tiles_now", lambda: True)
     assert amx_tiles(host_target())
-    assert amx_tiles(host_target(amx=False)) == detected_amx
+    assert not amx_tiles(host_target(amx=False))
+    # Linux refuses this process the tiles (a sandbox): no AMX, whatever LLVM detected
+    monkeypatch.setattr(amx, "request_tiles_now", lambda: False)
+    assert not amx_tiles(host_target())
+    monkeypatch.setattr(amx, "request_tiles_now", lambda: True)
     monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(isa.AVX512_VNNI.cpu_flags))
-    assert amx_tiles(host_target()) == detected_amx
+    assert not amx_tiles(host_target())

@@ -86,15 +86,23 @@ def use_threads(threads: int | None = None) -> int:
 def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     """The host as an llvm target (``mcpu`` from LLVM's host detection) with ``num-cores`` set.
 
-    ``amx``: on a CPU with AMX INT8, let LLVM emit it (``+amx-tile,+amx-int8``: LLVM's host
-    detection can name a CPU model without AMX under a hypervisor); only INT8 attention uses it,
-    behind a run-time check (:func:`tvm_blocksparse.op.attention.attention_int8`)."""
+    ``amx``: on a CPU with AMX INT8 whose Linux grants this process the tile state, let LLVM
+    emit it (``+amx-tile,+amx-int8``: LLVM's host detection can name a CPU model without AMX
+    under a hypervisor); else switch it off, so the per-layer choice never counts on tiles this
+    process can't use (a sandbox). INT8 attention and dense INT8 use them behind a run-time
+    check that falls back to VNNI."""
+    from tvm_blocksparse.isa.amx import request_tiles_now
+
     detected = Target.from_device("cpu")
     config = {"kind": "llvm", "mcpu": str(detected.attrs.get("mcpu", "generic"))}
     if "mtriple" in detected.attrs:
         config["mtriple"] = str(detected.attrs["mtriple"])
-    if amx and host_has(AMX_INT8) and not target_has(AMX_INT8, Target(config)):
+    detected_amx = target_has(AMX_INT8, Target(config))
+    usable = amx and host_has(AMX_INT8) and request_tiles_now()
+    if usable and not detected_amx:
         config["mattr"] = ["+amx-tile", "+amx-int8"]
+    elif detected_amx and not usable:
+        config["mattr"] = ["-amx-tile", "-amx-int8"]
     config["num-cores"] = num_cores or num_threads()
     return Target(config)
 

@@ -66,7 +66,7 @@ AVX512_VNNI = IsaLevel(
     ("avx512f", "avx512bw", "avx512vl", "avx512_vnni"),
 )
 #: AMX INT8 on top of AVX-512 VNNI (Sapphire Rapids and later). Linux must also grant the tile
-#: state per process (:func:`tvm_blocksparse.isa.amx.request_permission`): AMX code is guarded
+#: state per process (:func:`tvm_blocksparse.isa.amx.request_tiles_now`): AMX code is guarded
 #: at run time and keeps an AVX-512 VNNI path, so a module of this level runs on any AVX-512
 #: VNNI CPU.
 AMX_INT8 = IsaLevel(

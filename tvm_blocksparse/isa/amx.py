@@ -34,6 +34,13 @@ def request_tiles():
     )
 
 
+def request_tiles_now() -> bool:
+    """Ask Linux for the tile state for this process, as our AMX code does on every call; True
+    when granted (a CPU without AMX, an old kernel or a sandbox refuses)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0
+
+
 def amx_granted() -> bool:
     """True when Linux has granted this process the AMX tile-data state (someone asked)."""
     libc = ctypes.CDLL(None, use_errno=True)
