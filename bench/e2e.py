@@ -42,6 +42,7 @@ Peers are optional: a backend whose package is missing is skipped with a line sa
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import dataclasses
 import json
@@ -341,11 +342,10 @@ def _compile_ours(
 def _ours(dtype: str, threshold: float, static: bool = False, block: str = "4x1"):
     def make(files: ModelFiles, feeds, batch, seq_len, threads):
         model = _compile_ours(files, batch, seq_len, dtype, threshold, static, block)
-        from tvm_blocksparse import registry
-
-        sparse = [d["kernel"] for d in model.report if d["kernel"] in registry.sparse_kinds()]
+        kernels = collections.Counter(d["kernel"] for d in model.report)
         note = (
-            f"{len(sparse)}/{len(model.report)} Linear sparse ({', '.join(sorted(set(sparse)))})"
+            f"{len(model.report)} Linear: "
+            + ", ".join(f"{n} {kernel}" for kernel, n in sorted(kernels.items()))
             if threshold < 1
             else ""
         )

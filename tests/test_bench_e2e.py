@@ -120,4 +120,4 @@ def test_tiny_real_run(tmp_path):
     )
     assert all(r["status"] == "ok" and r["p50_ms"] > 0 for r in records)
     if ours:
-        assert by["tvm_int8_sparse"]["note"] == "24/24 Linear sparse (int8_4x1)"
+        assert by["tvm_int8_sparse"]["note"] == "24 Linear: 24 int8_4x1"
