@@ -72,25 +72,37 @@ class _Fuse:
         )
         self.k_in = wildcard()
         self.q_shape, self.k_shape, self.v_shape = wildcard(), wildcard(), wildcard()
+        self.cq, self.ck, self.nan_zero = is_const(), is_const(), is_const()
         perm = lambda x: is_op("relax.permute_dims")(x)  # noqa: E731
-        self.q_perm = q = perm(is_op("relax.reshape")(self.q_in, self.q_shape))
-        self.k_perm = perm(is_op("relax.reshape")(self.k_in, wildcard()))
-        k = is_op("relax.reshape")(self.kt, self.k_shape) | self.k_perm
+        reshape = lambda x, shape=None: is_op("relax.reshape")(x, shape or wildcard())  # noqa: E731
+        times = lambda x, c: is_op("relax.multiply")(x, c) | is_op("relax.multiply")(c, x)  # noqa: E731
+        self.q_perm = q = perm(reshape(self.q_in, self.q_shape))
+        self.k_perm = perm(reshape(self.k_in))
+        # the dynamo exporter's K^T: per-head [H, S, d] transposed to [H, d, S]
+        self.k_heads = perm(reshape(self.k_in))
+        self.k_heads_t = perm(reshape(self.k_heads))
+        # (the dynamo form first: a K^T wildcard would take its per-head [H, d, S] too)
+        k = reshape(self.k_heads_t) | reshape(self.kt, self.k_shape) | self.k_perm
+        # eager exports scale the scores; SDPA exports scale Q and K^T by sqrt(scale) each
         self.scores = is_op("relax.matmul")(q, k)
-        self.mul = is_op("relax.multiply")(self.scores, self.c) | is_op("relax.multiply")(
-            self.c, self.scores
-        )
+        self.prescaled = is_op("relax.matmul")(times(q, self.cq), times(k, self.ck))
+        self.mul = times(self.scores, self.c)
         self.div = is_op("relax.divide")(self.scores, self.c)
-        scaled = self.mul | self.div
+        scaled = self.mul | self.div | self.prescaled
         masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
         self.probs = is_op("relax.nn.softmax")(masked)
-        self.v_perm = v = perm(is_op("relax.reshape")(self.v_in, self.v_shape))
-        self.context = is_op("relax.matmul")(self.probs, v)
-        pattern = perm(self.context)
+        # SDPA exports zero the NaN rows of a fully masked query: where(isnan(p), 0, p)
+        self.nan_guard = is_op("relax.where")(
+            is_op("relax.isnan")(self.probs), self.nan_zero, self.probs
+        )
+        self.v_perm = v = perm(reshape(self.v_in, self.v_shape))
+        self.context = is_op("relax.matmul")(self.probs | self.nan_guard, v)
+        pattern = perm(self.context | reshape(self.context))
         for gv, func in list(self.mod.functions_items()):
             if isinstance(func, relax.Function):
                 self.bb.update_func(gv, rewrite_call(pattern, self._rewrite, func))
         mod = self.bb.get()
+        self._explain_unmatched(mod)
         summary = json.dumps({"int8_fused": self.fused, "left_fp32": self.skipped})
         mod[ENTRY] = mod[ENTRY].with_attr(ATTENTION_ATTR, summary)
         return mod
@@ -102,11 +114,14 @@ class _Fuse:
             return expr
         _, s, heads, d = static_shape(expr)
         n = heads * d
-        c = float(m[self.c].value.numpy().reshape(()))
-        scale = c if self.mul in m else 1.0 / c
+        scale = self._scale(m)
         mask = m[self.mask]
         if static_shape(mask) != [s, s]:
             mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
+        # SDPA's boolean masks become where(keep, 0, -inf). The kernel's exp takes -inf, but a
+        # query whose keys are all masked would get max = -inf and NaN; with the lowest float
+        # instead it gets what eager exports give (their mask is the lowest float)
+        mask = relax.op.maximum(mask, relax.const(np.finfo(np.float32).min, "float32"))
         kt = (
             m[self.kt]
             if self.kt in m
@@ -132,6 +147,31 @@ class _Fuse:
         self.fused += 1
         return relax.op.reshape(call, [1, s, heads, d])
 
+    def _scale(self, m) -> float:
+        """The factor on ``Q K^T``: the eager exports' multiplier or divisor, or the product of
+        the SDPA exports' two ``sqrt(scale)`` factors on Q and K^T."""
+        value = lambda c: float(m[c].value.numpy().reshape(()))  # noqa: E731
+        if self.prescaled in m:
+            return value(self.cq) * value(self.ck)
+        return value(self.c) if self.mul in m else 1.0 / value(self.c)
+
+    def _explain_unmatched(self, mod: tvm.IRModule) -> None:
+        """A softmax left in the graph that no attention pattern matched gets a reason too."""
+        left = []
+
+        def visit(expr):
+            if isinstance(expr, relax.Call) and getattr(expr.op, "name", "") == "relax.nn.softmax":
+                left.append(static_shape(expr))
+
+        for _, func in mod.functions_items():
+            if isinstance(func, relax.Function):
+                relax.analysis.post_order_visit(func.body, visit)
+        for shape in left[len(self.skipped) :]:
+            self.skipped.append(
+                f"softmax of shape {shape} is not in an attention graph we recognise "
+                "(eager, SDPA or dynamo exports of BERT-family self-attention)"
+            )
+
     def _why_not(self, expr, m) -> str:
         target = tvm.target.Target.current(allow_none=True)
         if target is not None and not target_has(AVX512_VNNI, target):
@@ -151,18 +191,22 @@ class _Fuse:
             return f"S={s}, d={d}: INT8 attention needs multiples of 16"
         if self.kt in m and static_shape(m[self.kt]) != [heads * d, s]:
             return f"K^T of shape {static_shape(m[self.kt])}, not [{heads * d}, {s}]"
-        if self.k_perm in m and (
-            m[self.k_perm].attrs.axes is None
-            or [int(a) for a in m[self.k_perm].attrs.axes] != [0, 2, 3, 1]
-        ):
+        if self.k_perm in m and _axes(m[self.k_perm]) != [0, 2, 3, 1]:
             return "K permutation other than [0, 2, 3, 1]"
+        if self.k_heads_t in m and (
+            _axes(m[self.k_heads]) != [0, 2, 1, 3] or _axes(m[self.k_heads_t]) != [0, 2, 1]
+        ):
+            return "K^T per head by permutations other than [0, 2, 1, 3] then [0, 2, 1]"
+        if self.nan_guard in m and float(np.abs(m[self.nan_zero].value.numpy()).max()) != 0.0:
+            return "NaN probabilities replaced by a value other than 0"
         for x in [m[self.q_in], m[self.v_in]] + ([m[self.k_in]] if self.k_in in m else []):
             shp = static_shape(x)
             if shp is None or int(np.prod(shp)) != s * heads * d or x.ty.dtype != "float32":
                 return f"Q/K/V of shape {shp}"
-        c = m[self.c].value.numpy()
-        if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
-            return "scale is not a finite non-zero scalar"
+        consts = [self.cq, self.ck] if self.prescaled in m else [self.c]
+        for c in (m[x].value.numpy() for x in consts):
+            if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
+                return "scale is not a finite non-zero scalar"
         mask = m[self.mask]
         shp = static_shape(mask)
         if (
@@ -176,3 +220,7 @@ class _Fuse:
         if int(m[self.probs].attrs.axis) not in (-1, 3):
             return "softmax not over the key axis"
         return ""
+
+
+def _axes(permute) -> list[int] | None:
+    return None if permute.attrs.axes is None else [int(a) for a in permute.attrs.axes]

@@ -377,3 +377,51 @@ def write_tiny_tokenizer(path: str) -> None:
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
     )
     tok.save(path)
+
+
+def export_transformers_bert(
+    path: str, attn_implementation: str = "sdpa", dynamo: bool = False, seed: int = 0
+) -> str:
+    """A random-init transformers ``BertModel`` (hidden 128, 2 heads of 64, 2 layers) exported to
+    ONNX the way users export it: ``attn_implementation`` "eager" or "sdpa" (transformers'
+    default), by the legacy TorchScript exporter (opset 17) or the dynamo one (opset 18).
+    Inputs ``input_ids``/``attention_mask`` int64 ``[1, S]``; output the last hidden state.
+    Needs torch and transformers (the ``text`` extra)."""
+    import warnings
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    cfg = BertConfig(
+        vocab_size=1000,
+        hidden_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=256,
+        max_position_embeddings=128,
+    )
+    cfg._attn_implementation = attn_implementation
+    torch.manual_seed(seed)
+    bert = BertModel(cfg, add_pooling_layer=False).eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    example = (torch.randint(0, 1000, (1, 64)), torch.ones(1, 64, dtype=torch.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            LastHidden(),
+            example,
+            path,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            opset_version=18 if dynamo else 17,
+            dynamo=dynamo,
+        )
+    return path
