@@ -113,3 +113,16 @@ def tile_zero(tile: int):
 def tile_dpbusd(c: int, a: int, b: int):
     """``C[16 x 16 s32] += A[16 x 4k u8] . B[k x (16 x 4) s8]``: 16 rows of ``vpdpbusd`` at once."""
     return amx_op("tdpbusd", T.int8(c), T.int8(a), T.int8(b))
+
+
+@T.macro
+def fill_tile_config(cfg, tiles: int):
+    """Write the 64-byte ``ldtilecfg`` operand ``cfg`` (u8): palette 1, tiles ``0 .. tiles - 1``
+    each 16 rows of 64 bytes (``colsb`` u16 at ``16 + 2t``, ``rows`` at ``48 + t``), the rest
+    unused. Callers may narrow a tile, then load it with ``amx_op("ldtilecfg", ...)``."""
+    for i in range(64):
+        cfg[i] = T.uint8(0)
+    cfg[0] = T.uint8(1)
+    for t in range(tiles):
+        cfg[16 + 2 * t] = T.uint8(64)
+        cfg[48 + t] = T.uint8(16)

@@ -153,12 +153,7 @@ def dense_int8_amx(
                         (64,), "uint8"
                     )  # palette 1: colsb u16 at 16 + 2t, rows at 48 + t
                     if granted[0] == T.int64(0) and steps > 0:
-                        for i in range(64):
-                            cfg[i] = T.uint8(0)
-                        cfg[0] = T.uint8(1)
-                        for t in range(tile_c + rows * cols):
-                            cfg[16 + 2 * t] = T.uint8(64)
-                            cfg[48 + t] = T.uint8(16)
+                        amx_ops.fill_tile_config(cfg, tile_c + rows * cols)
                         amx_ops.amx_op("ldtilecfg", T.address_of(cfg[0]))
                     for vm in range(m_tasks):  # the task's weights stay in L1 across token blocks
                         if granted[0] == T.int64(0) and steps > 0 and vm * tm + tm <= m:

@@ -302,12 +302,7 @@ def attention_int8(
                 vsum = T.alloc_buffer((2, ROWS_PER_TASK, 16), "float32")
                 uprob = T.alloc_buffer((16,), "int32")
                 isum = T.alloc_buffer((2, 16), "int32")
-                for i in range(64):
-                    cfg[i] = T.uint8(0)
-                cfg[0] = T.uint8(1)
-                for t in range(8):
-                    cfg[16 + 2 * t] = T.uint8(64)
-                    cfg[48 + t] = T.uint8(16)
+                amx_ops.fill_tile_config(cfg, 8)
                 cfg[16 + 2 * _T_Q] = T.uint8(d)
                 cfg[48 + _T_K] = T.uint8(d // 4)
                 amx_ops.amx_op("ldtilecfg", T.address_of(cfg[0]))
