@@ -279,6 +279,44 @@ def test_a_loaded_module_exports_again(tmp_path):
     assert again.metadata == first.metadata
 
 
+def test_separate_weights_run_the_same_and_export_code_only(tmp_path):
+    """weights="separate": the library holds code, the arrays go to ``.weights`` (or a shared
+    store); outputs equal the embedded build's."""
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 32, pad=3, seed=2)
+    embedded = tb.compile(model, seq_len=32, dtype="int8")
+    separate = tb.compile(model, seq_len=32, dtype="int8", weights="separate")
+    assert embedded.weight_keys is None and len(separate.weight_keys) >= 10
+    np.testing.assert_array_equal(separate.run(feeds)[0], embedded.run(feeds)[0])
+
+    full = os.path.getsize(embedded.export(tmp_path / "embedded.so"))
+    code = os.path.getsize(separate.export(tmp_path / "separate.so"))
+    arrays = os.path.getsize(tmp_path / "separate.so.weights")
+    assert code < full / 10 and arrays > full * 0.9  # the arrays moved out of the library
+    loaded = tb.load(tmp_path / "separate.so")
+    np.testing.assert_array_equal(loaded.run(feeds)[0], embedded.run(feeds)[0])
+    again = tb.load(loaded.export(tmp_path / "again.so"))  # a loaded copy re-exports its weights
+    np.testing.assert_array_equal(again.run(feeds)[0], embedded.run(feeds)[0])
+
+    # one store serves a second model; a store without one of its keys is refused
+    shared = tb.load(tmp_path / "separate.so", weights=loaded.weight_store)
+    assert shared.weight_store is loaded.weight_store
+    partial = dict(loaded.weight_store)
+    partial.pop(separate.weight_keys[0])
+    with pytest.raises(ValueError, match="1 of them are missing from its weight store"):
+        tb.load(tmp_path / "separate.so", weights=partial)
+    (tmp_path / "bad.weights").write_bytes(b"not a parameter file")
+    with pytest.raises(ValueError, match="not a weight file"):
+        tb.load(tmp_path / "separate.so", weights=str(tmp_path / "bad.weights"))
+    os.remove(tmp_path / "separate.so.weights")
+    with pytest.raises(FileNotFoundError, match="no weight file"):
+        tb.load(tmp_path / "separate.so")
+    with pytest.raises(ValueError, match="weights must be one of"):
+        tb.compile(model, seq_len=32, weights="shared")
+    with pytest.raises(ValueError, match="constants in its library"):
+        embedded.share_weights({})
+
+
 def test_threads_size_the_pool_each_call_runs_on(tmp_path):
     """``threads=`` on compile / load (and ``CompiledModel.threads`` later) decides the TVM pool
     size of the calling thread at the next run, in either direction; same outputs; bad values

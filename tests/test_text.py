@@ -220,6 +220,16 @@ def test_saved_pipeline_loads_without_torch(tiny_pipe, tmp_path):
     tiny_pipe.save(tmp_path / "pipe")
     names = sorted(os.listdir(tmp_path / "pipe"))
     assert {"pipeline.json", "tokenizer.json", "model.onnx", "seq8.so", "seq48.so"} <= set(names)
+    # the buckets share one copy of the weights: libraries of code, one weight file
+    keys = [set(m.weight_keys) for m in tiny_pipe.modules.values()]
+    assert set(tiny_pipe.weight_store) == set.union(*keys) and set.intersection(*keys)
+    assert all(m.weight_store is tiny_pipe.weight_store for m in tiny_pipe.modules.values())
+    nbytes = {k: t.numpy().nbytes for k, t in tiny_pipe.weight_store.items()}
+    each_bucket_its_own = sum(nbytes[k] for ks in keys for k in ks)
+    weight_file = os.path.getsize(tmp_path / "pipe" / "weights.params")
+    assert sum(nbytes.values()) <= weight_file < each_bucket_its_own / 2
+    loaded = TextPipeline.load(tmp_path / "pipe")
+    assert all(m.weight_store is loaded.weight_store for m in loaded.modules.values())
     # torch made unimportable, as where it isn't installed (tvm_ffi imports it when it can)
     code = (
         "import sys; sys.modules['torch'] = None; import numpy as np;"

@@ -72,7 +72,10 @@ def _without_tvm_scope_warnings():
 class CompiledModel:
     """A compiled model bound to the static batch x sequence it was compiled for.
 
-    ``run`` takes the ONNX input names and returns outputs in ONNX output order."""
+    ``run`` takes the ONNX input names and returns outputs in ONNX output order. A model compiled
+    with ``weights="separate"`` lists its weight keys in ``metadata["weights"]`` and runs with
+    the arrays of ``weight_store`` (``{key: tvm.runtime.Tensor}``; one store can serve several
+    models, e.g. the length buckets of one model)."""
 
     executable: object  # tvm.relax.VMExecutable or a loaded runtime.Module
     input_names: list[str]
@@ -85,6 +88,8 @@ class CompiledModel:
     #: threads each call runs on (TVM's pool for the calling thread, sized before the call);
     #: None: :func:`tvm_blocksparse.target.num_threads` (the CPUs this process may use)
     threads: int | None = None
+    #: ``{key: tvm.runtime.Tensor}`` holding at least :attr:`weight_keys` (separate weights)
+    weight_store: dict | None = None
 
     def __post_init__(self):
         import tvm
@@ -97,6 +102,29 @@ class CompiledModel:
         self._host_checked = False
         # per-thread input tensors, refilled by copy: allocating them took ~10 us each per run
         self._inputs = threading.local()
+        self._weights = None
+        if self.weight_keys is not None:
+            self.share_weights(self.weight_store or {})
+
+    def share_weights(self, store: dict) -> None:
+        """Run with the arrays of ``store`` (``{key: tvm.runtime.Tensor}``, a superset of
+        :attr:`weight_keys`; a key names one content), so that models of one source, e.g. its
+        length buckets, hold one copy. ``ValueError`` where a key is missing."""
+        import tvm
+
+        keys = self.weight_keys
+        if keys is None:
+            raise ValueError("this model's weights are constants in its library (embedded)")
+        missing = [k for k in keys if k not in store]
+        if missing:
+            raise ValueError(
+                f"this model runs with {len(keys)} separate weight arrays and {len(missing)} of "
+                f"them are missing from its weight store (first: {missing[0]}): load it with the "
+                "weights it was exported with"
+            )
+        self.weight_store = store
+        self._weights = tvm.runtime.convert([store[k] for k in keys])
+        self._inputs = threading.local()  # the held argument lists end with the old tuple
 
     def _check_host_can_run(self) -> None:
         """Refuse to run code built for instruction sets this CPU lacks (it would die with SIGILL);
@@ -153,7 +181,9 @@ class CompiledModel:
             held = self._inputs.tensors = [
                 tvm.runtime.empty(a.shape, a.dtype, self._device) for a in args
             ]
-        for t, a in zip(held, args, strict=True):
+            if self._weights is not None:  # main's last parameter: the weights tuple
+                held = self._inputs.tensors = [*held, self._weights]
+        for t, a in zip(held[: len(args)], args, strict=True):
             t.copyfrom(a)
         return held
 
@@ -170,6 +200,13 @@ class CompiledModel:
         return np.asarray(timer(*self._args(feeds)).results) * 1e3
 
     @property
+    def weight_keys(self) -> list[str] | None:
+        """Keys of the weight arrays ``main`` takes as its last argument, in order; None: the
+        weights are constants inside the library (``weights="embedded"``)."""
+        keys = self.metadata.get("weights")
+        return list(keys) if keys is not None else None
+
+    @property
     def index_bounds(self) -> dict[str, int]:
         """``{input name: rows}`` of the inputs that index a table (token ids: the vocabulary);
         :meth:`run` rejects values outside ``[0, rows)``."""
@@ -180,11 +217,16 @@ class CompiledModel:
         """One entry per Linear layer: shape, sparsity, kernel chosen, epilogue, reason."""
         return self.metadata.get("layers", [])
 
-    def export(self, path: str | os.PathLike) -> str:
+    def export(self, path: str | os.PathLike, write_weights: bool = True) -> str:
         """Write the shared library ``path``, with its manifest inside (:func:`read_manifest`:
         input/output names, shapes, dtypes, index bounds, target and ISA level, the layer report),
-        and a readable copy of the manifest at ``path + '.json'``. Returns ``path``."""
+        and a readable copy of the manifest at ``path + '.json'``. A model with separate weights
+        also writes them to ``path + '.weights'`` (TVM's parameter-dict format, keyed as
+        :attr:`weight_keys`) unless ``write_weights`` is False (the caller stores them, e.g. once
+        for several buckets: :func:`save_weights`). Returns ``path``."""
         path = os.fspath(path)
+        if self.weight_keys is not None and write_weights:
+            save_weights(path + WEIGHTS_SUFFIX, self.weight_store, self.weight_keys)
         if self.source_path is not None:  # a loaded library can't be re-linked: copy it
             if os.path.abspath(path) != os.path.abspath(self.source_path):
                 shutil.copyfile(self.source_path, path)
@@ -209,6 +251,36 @@ class CompiledModel:
         with open(path + _METADATA_SUFFIX, "w") as f:
             f.write(text)
         return path
+
+
+#: Beside an exported library with separate weights: its weight arrays.
+WEIGHTS_SUFFIX = ".weights"
+
+
+def save_weights(path: str | os.PathLike, store: dict, keys=None) -> str:
+    """Write ``store``'s arrays (those of ``keys``, default all) to ``path`` in TVM's
+    parameter-dict format (``tvm.runtime.save_param_dict``); :func:`load_weights` reads it."""
+    import tvm
+
+    keys = list(store) if keys is None else list(keys)
+    path = os.fspath(path)
+    tmp = f"{path}.{os.getpid()}.tmp"  # unique: bucket compiles may write one key at once
+    tvm.runtime.save_param_dict_to_file({k: store[k] for k in keys}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_weights(path: str | os.PathLike) -> dict:
+    """``{key: tvm.runtime.Tensor}`` of a file written by :func:`save_weights`."""
+    import tvm
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no weight file at {path}")
+    try:
+        return dict(tvm.runtime.load_param_dict_from_file(path))
+    except Exception as err:  # TVM raises its own error types for a malformed file
+        raise ValueError(f"{path} is not a weight file written by save_weights: {err}") from None
 
 
 #: The data symbol holding an exported module's manifest (base64 of its JSON).
@@ -257,11 +329,15 @@ def read_manifest(path: str | os.PathLike) -> dict:
     return manifest
 
 
-def load(path: str | os.PathLike, threads: int | None = None) -> CompiledModel:
+def load(
+    path: str | os.PathLike, threads: int | None = None, weights: dict | str | None = None
+) -> CompiledModel:
     """Load a module written by :meth:`CompiledModel.export`. Its manifest comes from the module
     itself; a ``path + '.json'`` beside it is a readable copy, and one that disagrees with the
     module is refused (``ValueError``). ``load`` runs the module's native code: only load files
-    you trust. ``threads``: as :func:`compile`'s."""
+    you trust. ``threads``: as :func:`compile`'s. ``weights`` (models compiled with
+    ``weights="separate"``): a store ``{key: tensor}`` or a file of :func:`save_weights`;
+    default ``path + '.weights'``."""
     import tvm
 
     path = os.fspath(path)
@@ -283,6 +359,10 @@ def load(path: str | os.PathLike, threads: int | None = None) -> CompiledModel:
                 f"{sidecar} disagrees with the manifest inside {path} on {differ}: the .json is "
                 "only a readable copy; delete it or export again"
             )
+    store = None
+    if meta.get("weights") is not None:
+        given = weights if weights is not None else path + WEIGHTS_SUFFIX
+        store = given if isinstance(given, dict) else load_weights(given)
     with _without_tvm_scope_warnings():
         lib = tvm.runtime.load_module(path)
     return CompiledModel(
@@ -294,6 +374,7 @@ def load(path: str | os.PathLike, threads: int | None = None) -> CompiledModel:
         meta,
         source_path=os.path.abspath(path),
         threads=checked_threads(threads),
+        weight_store=store,
     )
 
 
@@ -309,6 +390,9 @@ def _named(decision, layer_names: dict) -> dict:
 #: functions), sparing the interpreter's per-instruction dispatch: same outputs, 1-5 % faster
 #: (bench/README.md, "Decisions").
 VM_EXEC_MODE = "compiled"
+
+#: ``compile(weights=...)``: constants inside the library, or arrays passed to it (shared)
+WEIGHT_MODES = ("embedded", "separate")
 
 
 def compile(
@@ -326,6 +410,7 @@ def compile(
     progress=None,
     int8_attention: bool = True,
     threads: int | None = None,
+    weights: str = "embedded",
 ) -> CompiledModel:
     """Compile an ONNX BERT-family model for this CPU (or ``target``: a ``tvm.target.Target``, a
     TVM JSON target dict or string).
@@ -353,6 +438,9 @@ def compile(
     ``threads``: threads the model runs with (and, for the host target, the core count its
     schedules are built for); None: the CPUs this process may use (affinity mask and cgroup
     quota; ``TVM_NUM_THREADS`` overrides). ``CompiledModel.threads`` changes it later.
+    ``weights``: "embedded" (constants inside the library) or "separate" (the library holds code
+    only and takes the arrays, keyed by content, as its last argument: length buckets of one
+    model share one copy; ``CompiledModel.weight_store``, :func:`save_weights`).
     """
     from tvm import relax
 
@@ -363,6 +451,8 @@ def compile(
     from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules
     from tvm_blocksparse.target import as_target, host_target
 
+    if weights not in WEIGHT_MODES:
+        raise ValueError(f"weights must be one of {WEIGHT_MODES}, got {weights!r}")
     threads = checked_threads(threads)
     if target is None and threads is not None:
         target = host_target(num_cores=threads)
@@ -402,6 +492,9 @@ def compile(
             dump_dir=dump_dir,
             rules=rules,
             observe=observe,
+            lift_weights=(lambda keys, arrays: recorded.update(weights=(keys, arrays)))
+            if weights == "separate"
+            else None,
         )
         executable = relax.build(
             prepared.mod, target=tgt, exec_mode=VM_EXEC_MODE, relax_pipeline=pipeline
@@ -430,6 +523,11 @@ def compile(
         "index_bounds": prepared.index_bounds,
         "notes": prepared.notes,
     }
+    store = None
+    if weights == "separate":
+        keys, arrays = recorded["weights"]
+        meta["weights"] = keys
+        store = dict(zip(keys, arrays, strict=True))
     return CompiledModel(
         executable,
         prepared.input_names,
@@ -438,6 +536,7 @@ def compile(
         prepared.output_names,
         meta,
         threads=threads,
+        weight_store=store,
     )
 
 

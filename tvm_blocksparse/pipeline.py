@@ -23,7 +23,10 @@ and handed to ``observe(phase, mod)``):
    (:class:`~tvm_blocksparse.relay_passes.schedule_kernels.ScheduleKernels`), then
    :class:`~tvm_blocksparse.schedules.cpu_rules.ApplyScheduleRules` for the rest; constant weights
    of dense matmuls are pre-packed at compile time (layout-free buffers + FoldConstant).
-5. ``lower``     - TVM's dataflow lowering and finalization for the VM.
+5. ``lift``      - (when ``lift_weights`` is given) the constant arrays become ``main``'s last
+   parameter, a tuple (:class:`~tvm_blocksparse.relay_passes.lift_weights.LiftWeights`): the
+   library holds code only.
+6. ``lower``     - TVM's dataflow lowering and finalization for the VM.
 """
 
 from __future__ import annotations
@@ -217,11 +220,14 @@ def get_pipeline(
     dump_dir: str | None = None,
     rules: ApplyScheduleRules | None = None,
     observe: Callable[[str, tvm.IRModule], None] | None = None,
+    lift_weights: Callable[[list[str], list], None] | None = None,
 ) -> tvm.transform.Pass:
     """The pipeline as one module pass. ``dtype`` None: no rewrite (dense FP32 through our
     schedule rules); else see :func:`rewrite_passes`. ``tuned``: a
     :class:`tvm_blocksparse.tuning.TunedKernels`. ``rules.listing`` (after the build) says which
-    schedule rule each PrimFunc got; it is also logged at DEBUG level."""
+    schedule rule each PrimFunc got; it is also logged at DEBUG level. ``lift_weights(keys,
+    tensors)``: lift the constant arrays out of the code and hand them to this callback (see
+    :class:`~tvm_blocksparse.relay_passes.lift_weights.LiftWeights`)."""
     rules = rules if rules is not None else ApplyScheduleRules()
 
     def phase(mod, index: int, name: str, passes) -> tvm.IRModule:
@@ -233,7 +239,7 @@ def get_pipeline(
 
     @tvm.transform.module_pass(opt_level=0, name=PIPELINE_NAME)
     def _pipeline(mod: tvm.IRModule, _ctx) -> tvm.IRModule:
-        from tvm_blocksparse.relay_passes import ApplyTunedKernels
+        from tvm_blocksparse.relay_passes import ApplyTunedKernels, LiftWeights
 
         tgt = _resolve_target(target)
         with tgt:
@@ -259,9 +265,10 @@ def get_pipeline(
                 with open(os.path.join(dump_dir, "schedule_rules.txt"), "w") as f:
                     f.write(format_listing(rules.listing) + "\n")
             logger.debug("schedule rules:\n%s", format_listing(rules.listing))
+            mod = phase(mod, 5, "lift", [LiftWeights(lift_weights)] if lift_weights else [])
             mod = phase(
                 mod,
-                5,
+                6,
                 "lower",
                 cpu_generic.dataflow_lower_passes(tgt) + cpu_generic.finalize_passes(tgt),
             )

@@ -36,6 +36,7 @@ DEFAULT_SEQ_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 _FORMAT_VERSION = 1
 _PIPELINE_FILE = "pipeline.json"
 _TOKENIZER_FILE = "tokenizer.json"
+_WEIGHTS_FILE = "weights.params"  # every bucket's weight arrays, each once
 _ONNX_FILE = "model.onnx"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: sentence-transformers' ``1_Pooling/config.json`` key of each pooling mode.
@@ -311,6 +312,8 @@ class TextPipeline:
         self.pooling = Pooling(**info["pooling"])
         self._output_index = int(info["output_index"])
         self._pad_id = int(info["pad_id"])
+        #: ``{key: tvm.runtime.Tensor}``: the weight arrays every bucket runs with, each once
+        self.weight_store: dict = {}
         tokenizer.no_padding()
         tokenizer.enable_truncation(self.max_len)
 
@@ -401,7 +404,11 @@ class TextPipeline:
         if calibration_texts is not None:
             calibration = pipe._encode(_check_texts(calibration_texts))
         options = dict(
-            dtype=dtype, sparsity_threshold=sparsity_threshold, block=block, target=target
+            dtype=dtype,
+            sparsity_threshold=sparsity_threshold,
+            block=block,
+            target=target,
+            weights="separate",
         )
         if threads is not None:
             options["threads"] = threads
@@ -425,31 +432,49 @@ class TextPipeline:
                 onnx_path, buckets, feeds, options, jobs, workdir.name, say
             )
         pipe.modules = dict(sorted(pipe.modules.items()))
+        pipe._share_weights()
         pipe.threads = threads
         pipe.onnx_path = onnx_path
         pipe._workdir = workdir
         return pipe
 
+    def _share_weights(self) -> None:
+        """One store for every bucket: each array (by content key) is held once."""
+        store = {}
+        for module in self.modules.values():
+            if module.weight_keys is not None:
+                for key in module.weight_keys:
+                    store.setdefault(key, module.weight_store[key])
+        for module in self.modules.values():
+            if module.weight_keys is not None:
+                module.share_weights(store)
+        self.weight_store = store
+
     # ------------------------------------------------------------------ save / load
 
     def save(self, directory: str | os.PathLike) -> str:
         """Write the pipeline to ``directory``: ``pipeline.json``, ``tokenizer.json``, one
-        ``seq{L}.so`` per bucket (manifest inside) and the source ``model.onnx`` (for peers and
-        ``serve --engine onnxruntime``). :meth:`load` needs neither torch nor the original
-        model."""
+        ``seq{L}.so`` per bucket (code and manifest), ``weights.params`` (every bucket's weight
+        arrays, each once) and the source ``model.onnx`` (for peers and ``serve --engine
+        onnxruntime``). :meth:`load` needs neither torch nor the original model."""
+        from tvm_blocksparse.api import save_weights
+
         directory = os.fspath(directory)
         os.makedirs(directory, exist_ok=True)
         files = {}
         for length, module in self.modules.items():
             name = f"seq{length}.so"
-            module.export(os.path.join(directory, name))
+            module.export(os.path.join(directory, name), write_weights=False)
             files[str(length)] = name
+        info = dict(self.info, modules=files)
+        if self.weight_store:
+            save_weights(os.path.join(directory, _WEIGHTS_FILE), self.weight_store)
+            info["weights"] = _WEIGHTS_FILE
         self.tokenizer.save(os.path.join(directory, _TOKENIZER_FILE))
         if self.onnx_path and os.path.abspath(self.onnx_path) != os.path.abspath(
             os.path.join(directory, _ONNX_FILE)
         ):
             shutil.copyfile(self.onnx_path, os.path.join(directory, _ONNX_FILE))
-        info = dict(self.info, modules=files)
         with open(os.path.join(directory, _PIPELINE_FILE), "w") as f:
             json.dump(info, f, indent=1)
         return directory
@@ -459,6 +484,7 @@ class TextPipeline:
         """Load a directory written by :meth:`save` (its ``.so`` files run native code: load
         trusted directories only). ``threads``: as :attr:`threads`."""
         from tvm_blocksparse.api import load as load_module
+        from tvm_blocksparse.api import load_weights
 
         directory = os.fspath(directory)
         info = read_pipeline_info(directory)
@@ -466,19 +492,24 @@ class TextPipeline:
         tokenizer_file = os.path.join(directory, _TOKENIZER_FILE)
         if not os.path.isfile(tokenizer_file):
             raise TextPipelineError(f"no {_TOKENIZER_FILE} in {directory}")
+        store = {}
+        if info.get("weights"):
+            store = load_weights(os.path.join(directory, info["weights"]))
         modules = {
-            int(length): load_module(os.path.join(directory, name), threads=threads)
+            int(length): load_module(os.path.join(directory, name), threads=threads, weights=store)
             for length, name in info.get("modules", {}).items()
         }
         if not modules:
             raise TextPipelineError(f"{meta_file} lists no compiled modules")
         onnx_path = os.path.join(directory, _ONNX_FILE)
-        return cls(
+        pipe = cls(
             _load_tokenizer(tokenizer_file),
             modules,
             info,
             onnx_path if os.path.isfile(onnx_path) else None,
         )
+        pipe.weight_store = store
+        return pipe
 
     @property
     def threads(self) -> int | None:
@@ -626,11 +657,18 @@ def compile_jobs(buckets: int, model_bytes: int) -> int:
 
 
 def _compile_bucket_to_file(onnx_path: str, length: int, feeds, options: dict, out: str) -> str:
-    """Worker of :func:`_compile_buckets_in_processes`: compile one bucket, export it to
-    ``out``."""
+    """Worker of :func:`_compile_buckets_in_processes`: compile one bucket, export it to ``out``
+    and its weight arrays to ``weights/<key>`` beside it, skipping those another bucket wrote."""
     from tvm_blocksparse.api import compile as compile_onnx
+    from tvm_blocksparse.api import save_weights
 
-    compile_onnx(onnx_path, seq_len=length, calibration=feeds, **options).export(out)
+    module = compile_onnx(onnx_path, seq_len=length, calibration=feeds, **options)
+    module.export(out, write_weights=False)
+    folder = os.path.join(os.path.dirname(out), "weights")
+    os.makedirs(folder, exist_ok=True)
+    for key in module.weight_keys or []:
+        if not os.path.exists(os.path.join(folder, key)):
+            save_weights(os.path.join(folder, key), module.weight_store, [key])  # atomic
     return out
 
 
@@ -643,6 +681,7 @@ def _compile_buckets_in_processes(
     import multiprocessing
 
     from tvm_blocksparse.api import load as load_module
+    from tvm_blocksparse.api import load_weights, read_manifest
 
     options = dict(options)
     target = options.get("target")
@@ -650,7 +689,7 @@ def _compile_buckets_in_processes(
         options["target"] = dict(target.export())  # a tvm.target.Target: send its JSON form
     context = multiprocessing.get_context("spawn")  # TVM's threads make fork unsafe
     say(f"compiling {len(buckets)} buckets, {jobs} at a time")
-    modules = {}
+    modules, store = {}, {}
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
         pending = {
             pool.submit(
@@ -665,7 +704,11 @@ def _compile_buckets_in_processes(
         }
         for done in concurrent.futures.as_completed(pending):
             length = pending[done]
-            modules[length] = load_module(done.result())
+            path = done.result()
+            for key in read_manifest(path).get("weights") or []:
+                if key not in store:
+                    store.update(load_weights(os.path.join(workdir, "weights", key)))
+            modules[length] = load_module(path, weights=store)
             say(f"compiled the {length}-token bucket")
     return modules
 
