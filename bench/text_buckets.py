@@ -4,8 +4,9 @@ A random BERT (``bert_onnx``, pruned to 90 % 4x1) with the real MiniLM/BERT-unca
 (same 30522-token vocabulary) in an ONNX-layout directory; one INT8 pipeline with the default
 buckets up to 512 tokens; for each length L a text of exactly L tokens runs through
 ``pipe([text])`` (tokenize, pad to the bucket, run, pool) and, interleaved, through a static
-module compiled for exactly L tokens (``module.run`` on the ids; no tokenizer, no pooling). Where
-L is a bucket the static module is that bucket's module (the same program).
+module compiled for exactly L tokens with ``tb.compile`` (weights embedded; ``module.run`` on the
+ids; no tokenizer, no pooling). The pipeline's buckets run with one shared weight store; the
+saved pipeline's files and the resident memory of a process that loads it are reported.
 
     TVM_NUM_THREADS=1 .venv/bin/python bench/text_buckets.py --model bert-base \
         --lengths 16,64,128,384,24,65,200
@@ -63,16 +64,16 @@ def main(argv=None) -> int:
     pipe_compile = time.perf_counter() - t0
     _say(f"pipeline buckets {pipe.seq_buckets} compiled in {pipe_compile:.1f} s")
 
+    files = _saved_files(pipe, os.path.join(work, "pipe"))
+    _say(str(files))
+
     rows = []
     for length in [int(x) for x in args.lengths.split(",")]:
         text = " ".join(["the"] * (length - 2))  # [CLS] + L-2 words + [SEP]
         assert pipe.token_counts(text) == [length], pipe.token_counts(text)
-        if length in pipe.modules:  # the bucket *is* the static module of that length
-            static, static_compile = pipe.modules[length], None
-        else:
-            t0 = time.perf_counter()
-            static = tb.compile(os.path.join(work, "model.onnx"), seq_len=length, dtype=args.dtype)
-            static_compile = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        static = tb.compile(os.path.join(work, "model.onnx"), seq_len=length, dtype=args.dtype)
+        static_compile = time.perf_counter() - t0
         enc = pipe._encode([text])[0]
         feeds = pipe._feeds(enc, length, static.input_names)
         with warnings.catch_warnings():
@@ -113,10 +114,61 @@ def main(argv=None) -> int:
             f"| {r['tokens']} | {r['bucket']} | {r['pipeline_ms']:.2f} | {r['static_ms']:.2f} | "
             f"{r['ratio']:.2f}x |"
         )
+    print(
+        f"\nsaved pipeline: weights.params {files['weights_file_mb']:.1f} MB, "
+        f"{len(pipe.seq_buckets)} libraries {files['libraries_mb']:.1f} MB in all; with each "
+        f"bucket's lifted arrays inside its library they would hold {files['embedded_mb']:.1f} MB. "
+        f"Arrays used by one bucket only: {files['one_bucket_mb']:.1f} MB. "
+        f"A process that loads it: {files['load_rss_mb']:.0f} MB resident "
+        f"({files['baseline_rss_mb']:.0f} MB after the imports alone)."
+    )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "pipeline_compile_s": pipe_compile}, f, indent=1)
+            json.dump(
+                {"rows": rows, "pipeline_compile_s": pipe_compile, "files": files}, f, indent=1
+            )
     return 0
+
+
+def _saved_files(pipe, directory: str) -> dict:
+    """Sizes of the saved pipeline, what embedding each bucket's weights would take, and the peak
+    resident memory of a fresh process that loads it (and of one that only imports)."""
+    import subprocess
+
+    pipe.save(directory)
+    nbytes = {k: t.numpy().nbytes for k, t in pipe.weight_store.items()}
+    uses = {}
+    for module in pipe.modules.values():
+        for key in module.weight_keys:
+            uses[key] = uses.get(key, 0) + 1
+    # VmHWM: the peak resident set of this process image (getrusage's maxrss survives exec and
+    # would report this parent's)
+    code = (
+        "import sys; from tvm_blocksparse.text import TextPipeline; import numpy;"
+        "p = TextPipeline.load(sys.argv[1]) if sys.argv[1] else None;"
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+    )
+    rss = [
+        int(
+            subprocess.run(
+                [sys.executable, "-c", code, arg], check=True, capture_output=True, text=True
+            ).stdout.split()[-1]
+        )
+        / 1024
+        for arg in ("", directory)
+    ]
+    mb = 1e6
+    return {
+        "weights_file_mb": os.path.getsize(os.path.join(directory, "weights.params")) / mb,
+        "libraries_mb": sum(
+            os.path.getsize(os.path.join(directory, f"seq{b}.so")) for b in pipe.seq_buckets
+        )
+        / mb,
+        "embedded_mb": sum(nbytes[k] * n for k, n in uses.items()) / mb,
+        "one_bucket_mb": sum(nbytes[k] for k, n in uses.items() if n == 1) / mb,
+        "baseline_rss_mb": rss[0],
+        "load_rss_mb": rss[1],
+    }
 
 
 if __name__ == "__main__":
