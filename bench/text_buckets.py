@@ -116,8 +116,8 @@ def main(argv=None) -> int:
         )
     print(
         f"\nsaved pipeline: weights.params {files['weights_file_mb']:.1f} MB, "
-        f"{len(pipe.seq_buckets)} libraries {files['libraries_mb']:.1f} MB in all; with each "
-        f"bucket's lifted arrays inside its library they would hold {files['embedded_mb']:.1f} MB. "
+        f"buckets.so ({len(pipe.seq_buckets)} entries) {files['library_mb']:.1f} MB; the lifted "
+        f"arrays counted per bucket come to {files['embedded_mb']:.1f} MB. "
         f"Arrays used by one bucket only: {files['one_bucket_mb']:.1f} MB. "
         f"A process that loads it: {files['load_rss_mb']:.0f} MB resident "
         f"({files['baseline_rss_mb']:.0f} MB after the imports alone)."
@@ -142,9 +142,9 @@ def _saved_files(pipe, directory: str) -> dict:
         for key in module.weight_keys:
             uses[key] = uses.get(key, 0) + 1
     # VmHWM: the peak resident set of this process image (getrusage's maxrss survives exec and
-    # would report this parent's)
+    # would report this parent's); the baseline imports TVM too
     code = (
-        "import sys; from tvm_blocksparse.text import TextPipeline; import numpy;"
+        "import sys, tvm; from tvm_blocksparse.text import TextPipeline; import numpy;"
         "p = TextPipeline.load(sys.argv[1]) if sys.argv[1] else None;"
         "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     )
@@ -160,10 +160,7 @@ def _saved_files(pipe, directory: str) -> dict:
     mb = 1e6
     return {
         "weights_file_mb": os.path.getsize(os.path.join(directory, "weights.params")) / mb,
-        "libraries_mb": sum(
-            os.path.getsize(os.path.join(directory, f"seq{b}.so")) for b in pipe.seq_buckets
-        )
-        / mb,
+        "library_mb": os.path.getsize(os.path.join(directory, "buckets.so")) / mb,
         "embedded_mb": sum(nbytes[k] * n for k, n in uses.items()) / mb,
         "one_bucket_mb": sum(nbytes[k] for k, n in uses.items() if n == 1) / mb,
         "baseline_rss_mb": rss[0],

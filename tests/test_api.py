@@ -317,6 +317,36 @@ def test_separate_weights_run_the_same_and_export_code_only(tmp_path):
         embedded.share_weights({})
 
 
+def test_entries_of_one_library_run_as_their_own_models(tmp_path):
+    """build_entries links lowered models (e.g. length buckets) into one executable, an entry
+    each; each entry gives the outputs of its own static compile, and the library round-trips."""
+    model = make_bert_onnx("tiny", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lowered = {
+            f"s{n}": tb.lower(model, seq_len=n, dtype="fp32", weights="separate") for n in (8, 16)
+        }
+        built = tb.build_entries(lowered)
+        alone = {n: tb.compile(model, seq_len=n, dtype="fp32") for n in (8, 16)}
+    assert built["s8"].executable is built["s16"].executable
+    assert built["s8"].weight_store is built["s16"].weight_store
+    feeds = {n: random_inputs(1, n, vocab=1000, seed=n) for n in (8, 16)}
+    for n in (8, 16):
+        np.testing.assert_array_equal(built[f"s{n}"].run(feeds[n])[0], alone[n].run(feeds[n])[0])
+
+    path = tb.export_entries(built, tmp_path / "both.so")
+    tb.save_weights(path + ".weights", built["s8"].weight_store)
+    back = tb.load_entries(path)
+    assert sorted(back) == ["s16", "s8"] and back["s8"].weight_store is back["s16"].weight_store
+    for n in (8, 16):
+        np.testing.assert_array_equal(back[f"s{n}"].run(feeds[n])[0], alone[n].run(feeds[n])[0])
+    assert tb.load(path, entry="s16").input_shapes["input_ids"] == [1, 16]
+    with pytest.raises(ValueError, match=r"holds the entries \['s16', 's8'\]: pass entry="):
+        tb.load(path)
+    with pytest.raises(ValueError, match="one executable"):
+        tb.export_entries({"a": alone[8], "b": alone[16]}, tmp_path / "no.so")
+
+
 def test_threads_size_the_pool_each_call_runs_on(tmp_path):
     """``threads=`` on compile / load (and ``CompiledModel.threads`` later) decides the TVM pool
     size of the calling thread at the next run, in either direction; same outputs; bad values

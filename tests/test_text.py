@@ -219,8 +219,12 @@ def test_order_single_text_empty_list_and_bad_texts(tiny_pipe):
 def test_saved_pipeline_loads_without_torch(tiny_pipe, tmp_path):
     tiny_pipe.save(tmp_path / "pipe")
     names = sorted(os.listdir(tmp_path / "pipe"))
-    assert {"pipeline.json", "tokenizer.json", "model.onnx", "seq8.so", "seq48.so"} <= set(names)
-    # the buckets share one copy of the weights: libraries of code, one weight file
+    assert {"pipeline.json", "tokenizer.json", "model.onnx", "buckets.so", "weights.params"} <= set(
+        names
+    )
+    # one library of code (an entry per bucket), one copy of the weights
+    assert len({id(m.executable) for m in tiny_pipe.modules.values()}) == 1
+    assert [m.entry for m in tiny_pipe.modules.values()] == ["seq8", "seq32", "seq48"]
     keys = [set(m.weight_keys) for m in tiny_pipe.modules.values()]
     assert set(tiny_pipe.weight_store) == set.union(*keys) and set.intersection(*keys)
     assert all(m.weight_store is tiny_pipe.weight_store for m in tiny_pipe.modules.values())
@@ -230,6 +234,7 @@ def test_saved_pipeline_loads_without_torch(tiny_pipe, tmp_path):
     assert sum(nbytes.values()) <= weight_file < each_bucket_its_own / 2
     loaded = TextPipeline.load(tmp_path / "pipe")
     assert all(m.weight_store is loaded.weight_store for m in loaded.modules.values())
+    assert len({id(m.executable) for m in loaded.modules.values()}) == 1
     # torch made unimportable, as where it isn't installed (tvm_ffi imports it when it can)
     code = (
         "import sys; sys.modules['torch'] = None; import numpy as np;"
@@ -242,6 +247,29 @@ def test_saved_pipeline_loads_without_torch(tiny_pipe, tmp_path):
     np.testing.assert_array_equal(np.load(out), tiny_pipe(["the file", "read each line"]))
     with pytest.raises(TextPipelineError, match="not a saved TextPipeline"):
         TextPipeline.load(tmp_path)
+
+
+def test_a_pipeline_saved_with_a_library_per_bucket_still_loads(tiny_dir, tiny_pipe, tmp_path):
+    """The layout before the buckets shared one library: ``seq{L}.so`` each with its weights
+    inside, listed under ``modules`` in pipeline.json."""
+    import tvm_blocksparse as tb
+
+    old = tmp_path / "old"
+    old.mkdir()
+    info = {k: v for k, v in tiny_pipe.info.items() if k not in ("library", "entries", "weights")}
+    info["modules"] = {}
+    for n in (8, 48):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = tb.compile(os.path.join(tiny_dir, "model.onnx"), seq_len=n, dtype="fp32")
+        module.export(old / f"seq{n}.so")
+        info["modules"][str(n)] = f"seq{n}.so"
+    tiny_pipe.tokenizer.save(str(old / "tokenizer.json"))
+    (old / "pipeline.json").write_text(json.dumps(info))
+    loaded = TextPipeline.load(old)
+    assert loaded.seq_buckets == [8, 48] and loaded.weight_store == {}
+    texts = ["the file", "read each line of the file and write it to a new path"]
+    np.testing.assert_allclose(loaded(texts), tiny_pipe(texts), rtol=0, atol=1e-5)
 
 
 def test_int8_pipeline_follows_fp32(tiny_dir, tiny_pipe):

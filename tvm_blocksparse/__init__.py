@@ -16,10 +16,17 @@ __version__ = "0.1.0"
 #: public name -> the module that defines it
 _PUBLIC = {
     "CompiledModel": "api",
+    "LoweredModel": "api",
+    "build_entries": "api",
     "compile": "api",
+    "export_entries": "api",
     "inspect": "api",
     "load": "api",
+    "load_entries": "api",
+    "load_weights": "api",
+    "lower": "api",
     "prune": "api",
+    "save_weights": "api",
     "Epilogue": "op.epilogue",
     "TextPipeline": "text",
     "TextPipelineError": "text",

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from inspect import signature as _signature  # this module defines inspect()
 
 import numpy as np
 import onnx
@@ -90,6 +91,8 @@ class CompiledModel:
     threads: int | None = None
     #: ``{key: tvm.runtime.Tensor}`` holding at least :attr:`weight_keys` (separate weights)
     weight_store: dict | None = None
+    #: the executable's function this model calls (a library of several buckets has one each)
+    entry: str = "main"
 
     def __post_init__(self):
         import tvm
@@ -97,7 +100,7 @@ class CompiledModel:
 
         self._device = tvm.cpu()
         self._vm = relax.VirtualMachine(self.executable, self._device)
-        self._main = self._vm["main"]
+        self._main = self._vm[self.entry]
         self._index_bounds = {k: int(v) for k, v in self.metadata.get("index_bounds", {}).items()}
         self._host_checked = False
         # per-thread input tensors, refilled by copy: allocating them took ~10 us each per run
@@ -196,7 +199,7 @@ class CompiledModel:
         self, feeds: dict[str, np.ndarray], number: int = 10, repeat: int = 10
     ) -> np.ndarray:
         """Per-call latency samples (ms), each the mean of ``number`` calls."""
-        timer = self._vm.time_evaluator("main", self._device, number=number, repeat=repeat)
+        timer = self._vm.time_evaluator(self.entry, self._device, number=number, repeat=repeat)
         return np.asarray(timer(*self._args(feeds)).results) * 1e3
 
     @property
@@ -233,7 +236,13 @@ class CompiledModel:
             with open(path + _METADATA_SUFFIX, "w") as f:
                 f.write(json.dumps(read_manifest(path), indent=1))
             return path
-        manifest = dict(
+        _export_library(self.executable, path, self.manifest())
+        return path
+
+    def manifest(self) -> dict:
+        """What :meth:`export` compiles into the library: the metadata and the input/output
+        names, shapes and dtypes."""
+        return dict(
             self.metadata,
             input_names=self.input_names,
             input_shapes=self.input_shapes,
@@ -241,16 +250,42 @@ class CompiledModel:
             output_names=self.output_names,
             format_version=_FORMAT_VERSION,
         )
-        text = json.dumps(manifest, indent=1)
-        with tempfile.TemporaryDirectory() as tmp:
-            source = os.path.join(tmp, "tvm_blocksparse_manifest.cc")
-            with open(source, "w") as f:
-                f.write(_manifest_source(text))
-            with _without_tvm_scope_warnings():
-                self.executable.export_library(path, addons=[source])
+
+
+def _export_library(executable, path: str, manifest: dict) -> None:
+    """``executable`` as the shared library ``path`` with ``manifest`` inside, and a readable copy
+    of the manifest at ``path + '.json'``."""
+    text = json.dumps(manifest, indent=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "tvm_blocksparse_manifest.cc")
+        with open(source, "w") as f:
+            f.write(_manifest_source(text))
+        with _without_tvm_scope_warnings():
+            executable.export_library(path, addons=[source])
+    with open(path + _METADATA_SUFFIX, "w") as f:
+        f.write(text)
+
+
+def export_entries(models: dict, path: str | os.PathLike) -> str:
+    """Write models that share one executable (:func:`build_entries`) as one library, each
+    entry's manifest inside (``{"entries": {entry: manifest}}``); :func:`load_entries` reads it.
+    Their weights are not written (:func:`save_weights`)."""
+    path = os.fspath(path)
+    first = next(iter(models.values()))
+    if any(m.executable is not first.executable for m in models.values()):
+        raise ValueError("export_entries needs models of one executable (build_entries)")
+    if first.source_path is not None:  # a loaded library can't be re-linked: copy it
+        if os.path.abspath(path) != os.path.abspath(first.source_path):
+            shutil.copyfile(first.source_path, path)
         with open(path + _METADATA_SUFFIX, "w") as f:
-            f.write(text)
+            f.write(json.dumps(read_manifest(path), indent=1))
         return path
+    manifest = {
+        "format_version": _FORMAT_VERSION,
+        "entries": {m.entry: m.manifest() for m in models.values()},
+    }
+    _export_library(first.executable, path, manifest)
+    return path
 
 
 #: Beside an exported library with separate weights: its weight arrays.
@@ -330,20 +365,38 @@ def read_manifest(path: str | os.PathLike) -> dict:
 
 
 def load(
-    path: str | os.PathLike, threads: int | None = None, weights: dict | str | None = None
+    path: str | os.PathLike,
+    threads: int | None = None,
+    weights: dict | str | None = None,
+    entry: str | None = None,
 ) -> CompiledModel:
     """Load a module written by :meth:`CompiledModel.export`. Its manifest comes from the module
     itself; a ``path + '.json'`` beside it is a readable copy, and one that disagrees with the
     module is refused (``ValueError``). ``load`` runs the module's native code: only load files
     you trust. ``threads``: as :func:`compile`'s. ``weights`` (models compiled with
     ``weights="separate"``): a store ``{key: tensor}`` or a file of :func:`save_weights`;
-    default ``path + '.weights'``."""
+    default ``path + '.weights'``. ``entry``: which model of a library of several
+    (:func:`export_entries`; :func:`load_entries` loads them all)."""
+    models = load_entries(path, threads, weights)
+    if entry is None and len(models) == 1:
+        return next(iter(models.values()))
+    if entry not in models:
+        raise ValueError(f"{path} holds the entries {sorted(models)}: pass entry= one of them")
+    return models[entry]
+
+
+def load_entries(
+    path: str | os.PathLike, threads: int | None = None, weights: dict | str | None = None
+) -> dict[str, CompiledModel]:
+    """Every model of a library written by :meth:`CompiledModel.export` (one entry) or
+    :func:`export_entries` (several, sharing the loaded library and one weight store);
+    arguments as :func:`load`'s."""
     import tvm
 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no compiled module at {path}")
-    meta = read_manifest(path)
+    manifest = read_manifest(path)
     sidecar = path + _METADATA_SUFFIX
     if os.path.isfile(sidecar):
         with open(sidecar) as f:
@@ -353,29 +406,36 @@ def load(
                 raise ValueError(
                     f"{sidecar} is not valid JSON ({err}); delete it or export again"
                 ) from None
-        differ = sorted(k for k in set(meta) | set(copy) if meta.get(k) != copy.get(k))
+        differ = sorted(k for k in set(manifest) | set(copy) if manifest.get(k) != copy.get(k))
         if differ:
             raise ValueError(
                 f"{sidecar} disagrees with the manifest inside {path} on {differ}: the .json is "
                 "only a readable copy; delete it or export again"
             )
+    metas = (
+        manifest["entries"] if "entries" in manifest else {manifest.get("entry", "main"): manifest}
+    )
     store = None
-    if meta.get("weights") is not None:
+    if any(meta.get("weights") is not None for meta in metas.values()):
         given = weights if weights is not None else path + WEIGHTS_SUFFIX
         store = given if isinstance(given, dict) else load_weights(given)
     with _without_tvm_scope_warnings():
         lib = tvm.runtime.load_module(path)
-    return CompiledModel(
-        lib,
-        meta["input_names"],
-        meta["input_shapes"],
-        meta["input_dtypes"],
-        meta["output_names"],
-        meta,
-        source_path=os.path.abspath(path),
-        threads=checked_threads(threads),
-        weight_store=store,
-    )
+    return {
+        entry: CompiledModel(
+            lib,
+            meta["input_names"],
+            meta["input_shapes"],
+            meta["input_dtypes"],
+            meta["output_names"],
+            meta,
+            source_path=os.path.abspath(path),
+            threads=checked_threads(threads),
+            weight_store=store if meta.get("weights") is not None else None,
+            entry=entry,
+        )
+        for entry, meta in metas.items()
+    }
 
 
 def _named(decision, layer_names: dict) -> dict:
@@ -395,7 +455,107 @@ VM_EXEC_MODE = "compiled"
 WEIGHT_MODES = ("embedded", "separate")
 
 
-def compile(
+def compile(onnx_path_or_model, **options) -> CompiledModel:
+    """Compile an ONNX BERT-family model for this CPU: :func:`lower` (whose docstring lists the
+    options), then build the VM executable."""
+    return lower(onnx_path_or_model, **options).build()
+
+
+@dataclasses.dataclass
+class LoweredModel:
+    """A model after our pipeline: a Relax module ready for VM code generation (what
+    :func:`build_entries` links several of into one library), with what its
+    :class:`CompiledModel` needs."""
+
+    mod: object  # tvm.IRModule, entry "main"
+    target: object
+    input_names: list[str]
+    input_shapes: dict[str, list[int]]
+    input_dtypes: dict[str, str]
+    output_names: list[str]
+    metadata: dict
+    threads: int | None = None
+    weight_store: dict | None = None
+
+    def build(self) -> CompiledModel:
+        return build_entries({"main": self})["main"]
+
+
+def build_entries(lowered: dict[str, LoweredModel]) -> dict[str, CompiledModel]:
+    """One VM executable for several lowered models, each callable as its own entry (``main`` of
+    each becomes the entry's name; its kernels are renamed ``<name>__<entry>``), e.g. the length
+    buckets of one model: one library, one load. Models with separate weights share the first
+    store that holds a key."""
+    from tvm import relax
+
+    t0 = time.perf_counter()
+    targets = {str(m.target) for m in lowered.values()}
+    if len(targets) != 1:
+        raise ValueError(f"entries of one library need one target, got {sorted(targets)}")
+    if len(lowered) == 1 and "main" in lowered:
+        mod = lowered["main"].mod
+    else:
+        mod = _merged_entries({entry: m.mod for entry, m in lowered.items()})
+    first = next(iter(lowered.values()))
+    with first.target:
+        executable = relax.build(
+            mod, target=first.target, exec_mode=VM_EXEC_MODE, relax_pipeline=None
+        )
+    link_s = time.perf_counter() - t0
+    store: dict = {}
+    for m in lowered.values():
+        for key, tensor in (m.weight_store or {}).items():
+            store.setdefault(key, tensor)
+    built = {}
+    for entry, m in lowered.items():
+        meta = dict(m.metadata, entry=entry)
+        meta["compile_seconds"] = round(meta.get("compile_seconds", 0.0) + link_s, 2)
+        built[entry] = CompiledModel(
+            executable,
+            m.input_names,
+            m.input_shapes,
+            m.input_dtypes,
+            m.output_names,
+            meta,
+            threads=m.threads,
+            weight_store=store if m.weight_store is not None else None,
+            entry=entry,
+        )
+    return built
+
+
+def _merged_entries(mods: dict) -> object:
+    """One IRModule holding each module's functions, ``main`` renamed to the entry and every
+    other function suffixed ``__<entry>`` (names clash across buckets); equal kernels are kept
+    once (``BlockBuilder.add_func``)."""
+    from tvm import relax
+    from tvm.relax.expr_functor import PyExprMutator, mutator
+
+    @mutator
+    class _Renamed(PyExprMutator):
+        def __init__(self, mod, names):
+            super().__init__(mod)
+            self.names = names
+
+        def visit_global_var_(self, op):
+            return self.names.get(op.name_hint, op)
+
+    bb = relax.BlockBuilder()
+    for entry, mod in mods.items():
+        names = {}
+        for gv, func in mod.functions_items():
+            if not isinstance(func, relax.Function):
+                name = f"{gv.name_hint}__{entry}"
+                names[gv.name_hint] = bb.add_func(func.with_attr("global_symbol", name), name)
+        for gv, func in mod.functions_items():
+            if isinstance(func, relax.Function):
+                name = entry if gv.name_hint == "main" else f"{gv.name_hint}__{entry}"
+                renamed = _Renamed(mod, names).visit_expr(func)
+                names[gv.name_hint] = bb.add_func(renamed.with_attr("global_symbol", name), name)
+    return bb.get()
+
+
+def lower(
     onnx_path_or_model,
     *,
     batch_size: int = 1,
@@ -411,9 +571,10 @@ def compile(
     int8_attention: bool = True,
     threads: int | None = None,
     weights: str = "embedded",
-) -> CompiledModel:
-    """Compile an ONNX BERT-family model for this CPU (or ``target``: a ``tvm.target.Target``, a
-    TVM JSON target dict or string).
+) -> LoweredModel:
+    """Import and rewrite an ONNX BERT-family model for this CPU (or ``target``: a
+    ``tvm.target.Target``, a TVM JSON target dict or string) up to the Relax module the VM's code
+    generator takes (:meth:`LoweredModel.build`; :func:`compile` does both).
 
     ``dtype="int8"``: Linear layers with ``block`` sparsity >= ``sparsity_threshold`` run our
     INT8 block-sparse kernel ("4x1" or "16x4"), the others our dense INT8 kernel; activations
@@ -442,7 +603,6 @@ def compile(
     only and takes the arrays, keyed by content, as its last argument: length buckets of one
     model share one copy; ``CompiledModel.weight_store``, :func:`save_weights`).
     """
-    from tvm import relax
 
     from tvm_blocksparse.isa import isa_level
     from tvm_blocksparse.pipeline import get_pipeline
@@ -496,11 +656,9 @@ def compile(
             if weights == "separate"
             else None,
         )
-        executable = relax.build(
-            prepared.mod, target=tgt, exec_mode=VM_EXEC_MODE, relax_pipeline=pipeline
-        )
+        lowered_mod = pipeline(prepared.mod)
     compile_s = time.perf_counter() - t0
-    say(f"compiled in {compile_s:.1f} s")
+    say(f"lowered in {compile_s:.1f} s")
     level = isa_level(tgt)
     meta = {
         "dtype": prepared.dtype,
@@ -528,8 +686,9 @@ def compile(
         keys, arrays = recorded["weights"]
         meta["weights"] = keys
         store = dict(zip(keys, arrays, strict=True))
-    return CompiledModel(
-        executable,
+    return LoweredModel(
+        lowered_mod,
+        tgt,
         prepared.input_names,
         prepared.input_shapes,
         prepared.input_dtypes,
@@ -539,6 +698,8 @@ def compile(
         weight_store=store,
     )
 
+
+compile.__signature__ = _signature(lower)  # compile takes lower's options
 
 # ----------------------------------------------------------------------------- inspect / prune
 

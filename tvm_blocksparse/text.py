@@ -7,6 +7,8 @@
 Shapes: our compiled modules are static, so a pipeline holds one module per sequence-length
 bucket (``seq_buckets``, e.g. 16, 32, ..., the model's maximum), each for batch 1, and runs every
 text in the smallest bucket that holds its tokens, the padding masked out by the attention mask.
+The buckets are entries of one library and run with one store of weight arrays
+(:func:`tvm_blocksparse.api.build_entries`, ``weights="separate"``).
 Batch 1 because the INT8 attention kernel is per sequence and because a batch of texts would pad
 each to the longest; ``max_batch_size`` bounds how many texts are tokenized and held at a time.
 Texts run in length order (sentence-transformers' ``encode`` order); results come back in the
@@ -37,6 +39,7 @@ _FORMAT_VERSION = 1
 _PIPELINE_FILE = "pipeline.json"
 _TOKENIZER_FILE = "tokenizer.json"
 _WEIGHTS_FILE = "weights.params"  # every bucket's weight arrays, each once
+_LIBRARY_FILE = "buckets.so"  # every bucket's code, an entry each
 _ONNX_FILE = "model.onnx"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: sentence-transformers' ``1_Pooling/config.json`` key of each pooling mode.
@@ -347,7 +350,7 @@ class TextPipeline:
         compiled at once, each in its own process (default :func:`compile_jobs`: the usable
         cores, bounded by free memory); 1 compiles in this process. ``threads``: the threads
         every bucket runs with (:attr:`threads`)."""
-        from tvm_blocksparse.api import compile as compile_onnx
+        from tvm_blocksparse.api import build_entries, lower
         from tvm_blocksparse.onnx_import import graph_inputs, load_onnx
 
         if task not in TASKS:
@@ -422,16 +425,17 @@ class TextPipeline:
         if not isinstance(jobs, int) or jobs < 1:
             raise TextPipelineError(f"jobs must be an int >= 1, got {jobs!r}")
         if jobs == 1 or len(buckets) == 1:
+            lowered = {}
             for length in buckets:
-                say(f"compiling the {length}-token bucket")
-                pipe.modules[length] = compile_onnx(
-                    model, seq_len=length, calibration=feeds[length], **options
-                )
+                say(f"lowering the {length}-token bucket")
+                lowered[length] = lower(model, seq_len=length, calibration=feeds[length], **options)
         else:
-            pipe.modules = _compile_buckets_in_processes(
+            lowered = _lower_buckets_in_processes(
                 onnx_path, buckets, feeds, options, jobs, workdir.name, say
             )
-        pipe.modules = dict(sorted(pipe.modules.items()))
+        say(f"linking {len(lowered)} buckets into one library")
+        built = build_entries({_entry(length): m for length, m in lowered.items()})
+        pipe.modules = {length: built[_entry(length)] for length in sorted(lowered)}
         pipe._share_weights()
         pipe.threads = threads
         pipe.onnx_path = onnx_path
@@ -453,20 +457,25 @@ class TextPipeline:
     # ------------------------------------------------------------------ save / load
 
     def save(self, directory: str | os.PathLike) -> str:
-        """Write the pipeline to ``directory``: ``pipeline.json``, ``tokenizer.json``, one
-        ``seq{L}.so`` per bucket (code and manifest), ``weights.params`` (every bucket's weight
-        arrays, each once) and the source ``model.onnx`` (for peers and ``serve --engine
-        onnxruntime``). :meth:`load` needs neither torch nor the original model."""
-        from tvm_blocksparse.api import save_weights
+        """Write the pipeline to ``directory``: ``pipeline.json``, ``tokenizer.json``,
+        ``buckets.so`` (every bucket's code, an entry each, manifests inside), ``weights.params``
+        (every bucket's weight arrays, each once) and the source ``model.onnx`` (for peers and
+        ``serve --engine onnxruntime``). :meth:`load` needs neither torch nor the original
+        model."""
+        from tvm_blocksparse.api import export_entries, save_weights
 
         directory = os.fspath(directory)
         os.makedirs(directory, exist_ok=True)
-        files = {}
-        for length, module in self.modules.items():
-            name = f"seq{length}.so"
-            module.export(os.path.join(directory, name), write_weights=False)
-            files[str(length)] = name
-        info = dict(self.info, modules=files)
+        export_entries(
+            {_entry(length): m for length, m in self.modules.items()},
+            os.path.join(directory, _LIBRARY_FILE),
+        )
+        info = dict(
+            self.info,
+            library=_LIBRARY_FILE,
+            entries={str(length): m.entry for length, m in self.modules.items()},
+        )
+        info.pop("modules", None)
         if self.weight_store:
             save_weights(os.path.join(directory, _WEIGHTS_FILE), self.weight_store)
             info["weights"] = _WEIGHTS_FILE
@@ -484,7 +493,7 @@ class TextPipeline:
         """Load a directory written by :meth:`save` (its ``.so`` files run native code: load
         trusted directories only). ``threads``: as :attr:`threads`."""
         from tvm_blocksparse.api import load as load_module
-        from tvm_blocksparse.api import load_weights
+        from tvm_blocksparse.api import load_entries, load_weights
 
         directory = os.fspath(directory)
         info = read_pipeline_info(directory)
@@ -495,10 +504,16 @@ class TextPipeline:
         store = {}
         if info.get("weights"):
             store = load_weights(os.path.join(directory, info["weights"]))
-        modules = {
-            int(length): load_module(os.path.join(directory, name), threads=threads, weights=store)
-            for length, name in info.get("modules", {}).items()
-        }
+        if info.get("library"):  # one library, an entry per bucket
+            found = load_entries(os.path.join(directory, info["library"]), threads, store)
+            modules = {int(length): found[entry] for length, entry in info["entries"].items()}
+        else:  # a library per bucket (saved before the buckets shared one)
+            modules = {
+                int(length): load_module(
+                    os.path.join(directory, name), threads=threads, weights=store
+                )
+                for length, name in info.get("modules", {}).items()
+            }
         if not modules:
             raise TextPipelineError(f"{meta_file} lists no compiled modules")
         onnx_path = os.path.join(directory, _ONNX_FILE)
@@ -656,61 +671,74 @@ def compile_jobs(buckets: int, model_bytes: int) -> int:
     return max(1, min(cores, buckets, by_memory))
 
 
-def _compile_bucket_to_file(onnx_path: str, length: int, feeds, options: dict, out: str) -> str:
-    """Worker of :func:`_compile_buckets_in_processes`: compile one bucket, export it to ``out``
-    and its weight arrays to ``weights/<key>`` beside it, skipping those another bucket wrote."""
-    from tvm_blocksparse.api import compile as compile_onnx
-    from tvm_blocksparse.api import save_weights
+def _entry(length: int) -> str:
+    """The library entry of the ``length``-token bucket."""
+    return f"seq{length}"
 
-    module = compile_onnx(onnx_path, seq_len=length, calibration=feeds, **options)
-    module.export(out, write_weights=False)
-    folder = os.path.join(os.path.dirname(out), "weights")
+
+def _lower_bucket_to_files(onnx_path: str, length: int, feeds, options: dict, workdir: str):
+    """Worker of :func:`_lower_buckets_in_processes`: lower one bucket, write its module
+    (``seq{L}.json``) and its weight arrays (``weights/<key>``, skipping those another bucket
+    wrote); returns the rest of its :class:`~tvm_blocksparse.api.LoweredModel`."""
+    import tvm
+
+    from tvm_blocksparse.api import lower, save_weights
+
+    lowered = lower(onnx_path, seq_len=length, calibration=feeds, **options)
+    path = os.path.join(workdir, f"{_entry(length)}.json")
+    with open(path, "w") as f:
+        f.write(tvm.ir.save_json(lowered.mod))
+    folder = os.path.join(workdir, "weights")
     os.makedirs(folder, exist_ok=True)
-    for key in module.weight_keys or []:
+    for key in lowered.weight_store or {}:
         if not os.path.exists(os.path.join(folder, key)):
-            save_weights(os.path.join(folder, key), module.weight_store, [key])  # atomic
-    return out
+            save_weights(os.path.join(folder, key), lowered.weight_store, [key])  # atomic
+    fields = dataclasses.asdict(
+        dataclasses.replace(lowered, mod=None, target=None, weight_store=None)
+    )
+    fields["target"] = dict(lowered.target.export())
+    return path, fields, list(lowered.weight_store or {})
 
 
-def _compile_buckets_in_processes(
+def _lower_buckets_in_processes(
     onnx_path: str, buckets: list[int], feeds: dict, options: dict, jobs: int, workdir: str, say
 ) -> dict:
-    """Compile each bucket in a spawned process, ``jobs`` at a time (compiling is single-threaded
-    Python and LLVM work, so buckets scale with cores), and load the exported modules here."""
+    """Lower each bucket in a spawned process, ``jobs`` at a time (the passes are single-threaded
+    Python), and read the lowered modules back here, each weight array once."""
     import concurrent.futures
     import multiprocessing
 
-    from tvm_blocksparse.api import load as load_module
-    from tvm_blocksparse.api import load_weights, read_manifest
+    import tvm
+
+    from tvm_blocksparse.api import LoweredModel, load_weights
 
     options = dict(options)
     target = options.get("target")
     if target is not None and not isinstance(target, str | dict):
         options["target"] = dict(target.export())  # a tvm.target.Target: send its JSON form
     context = multiprocessing.get_context("spawn")  # TVM's threads make fork unsafe
-    say(f"compiling {len(buckets)} buckets, {jobs} at a time")
-    modules, store = {}, {}
+    say(f"lowering {len(buckets)} buckets, {jobs} at a time")
+    lowered, store = {}, {}
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
         pending = {
             pool.submit(
-                _compile_bucket_to_file,
-                onnx_path,
-                length,
-                feeds[length],
-                options,
-                os.path.join(workdir, f"seq{length}.so"),
+                _lower_bucket_to_files, onnx_path, length, feeds[length], options, workdir
             ): length
             for length in sorted(buckets, reverse=True)  # the longest first: they take longest
         }
         for done in concurrent.futures.as_completed(pending):
             length = pending[done]
-            path = done.result()
-            for key in read_manifest(path).get("weights") or []:
+            path, fields, keys = done.result()
+            for key in keys:
                 if key not in store:
                     store.update(load_weights(os.path.join(workdir, "weights", key)))
-            modules[length] = load_module(path, weights=store)
-            say(f"compiled the {length}-token bucket")
-    return modules
+            with open(path) as f:
+                fields["mod"] = tvm.ir.load_json(f.read())
+            fields["target"] = tvm.target.Target(fields["target"])
+            fields["weight_store"] = {k: store[k] for k in keys} if keys else None
+            lowered[length] = LoweredModel(**fields)
+            say(f"lowered the {length}-token bucket")
+    return lowered
 
 
 def label_scores(logits: np.ndarray, info: dict) -> dict:
