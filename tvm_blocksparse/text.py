@@ -436,23 +436,11 @@ class TextPipeline:
         say(f"linking {len(lowered)} buckets into one library")
         built = build_entries({_entry(length): m for length, m in lowered.items()})
         pipe.modules = {length: built[_entry(length)] for length in sorted(lowered)}
-        pipe._share_weights()
+        pipe.weight_store = next(iter(built.values())).weight_store or {}  # one, shared
         pipe.threads = threads
         pipe.onnx_path = onnx_path
         pipe._workdir = workdir
         return pipe
-
-    def _share_weights(self) -> None:
-        """One store for every bucket: each array (by content key) is held once."""
-        store = {}
-        for module in self.modules.values():
-            if module.weight_keys is not None:
-                for key in module.weight_keys:
-                    store.setdefault(key, module.weight_store[key])
-        for module in self.modules.values():
-            if module.weight_keys is not None:
-                module.share_weights(store)
-        self.weight_store = store
 
     # ------------------------------------------------------------------ save / load
 
