@@ -27,6 +27,8 @@ _PUBLIC = {
     "lower": "api",
     "prune": "api",
     "save_weights": "api",
+    "sparsify_model": "pruning",
+    "SparsifyError": "pruning",
     "Epilogue": "op.epilogue",
     "TextPipeline": "text",
     "TextPipelineError": "text",

@@ -4,6 +4,7 @@ Examples::
 
     tvm-blocksparse inspect bert.onnx                       # is it sparse enough? in which blocks?
     tvm-blocksparse prune bert.onnx bert90.onnx --sparsity 0.9 --block 4x1
+    tvm-blocksparse sparsify MODEL_DIR OUT_DIR --sparsity 0.9 --texts lines.txt   # + distillation
     tvm-blocksparse compile bert90.onnx -o bert90.so --dtype int8 --seq-len 128
     tvm-blocksparse run bert90.so --repeat 20               # random token ids, prints latency
     tvm-blocksparse demo                                    # prune, compile, compare (BERT-Mini)
@@ -100,6 +101,75 @@ def _calibration_feeds(path: str) -> list[dict]:
     raise ValueError(
         f"{path}: expected [batch, seq] arrays or [samples, batch, seq], got ranks {sorted(ranks)}"
     )
+
+
+def read_texts_file(path: str) -> tuple[list[str], list[int] | None]:
+    """Texts (and labels) of a file: one text per line, or JSON lines with ``"text"`` and an
+    optional integer ``"label"`` (all lines or none). Blank lines are skipped."""
+    import json
+
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as f:
+        lines = [(n, line.strip()) for n, line in enumerate(f, 1) if line.strip()]
+    jsonl = path.endswith(".jsonl")
+    for n, line in lines:
+        if not jsonl:
+            texts.append(line)
+            continue
+        try:
+            row = json.loads(line)
+            text = row["text"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}:{n}: expected a JSON object with a 'text' ({err})") from err
+        texts.append(text)
+        if "label" in row:
+            labels.append(row["label"])
+    if labels and len(labels) != len(texts):
+        raise ValueError(f"{path}: {len(labels)} of {len(texts)} lines have a 'label'")
+    if not texts:
+        raise ValueError(f"{path} holds no text")
+    return texts, (labels or None)
+
+
+def _cmd_sparsify(args) -> int:
+    import json
+
+    from tvm_blocksparse.pruning import sparsify_model
+
+    texts, labels = read_texts_file(args.texts)
+    heldout = read_texts_file(args.heldout)[0] if args.heldout else None
+    report = sparsify_model(
+        args.model_dir,
+        args.out_dir,
+        sparsity=args.sparsity,
+        block=args.block,
+        texts=texts,
+        labels=labels,
+        teacher=args.teacher,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        schedule=args.schedule,
+        lr=args.lr,
+        max_seq_len=args.max_seq_len,
+        heldout_texts=heldout,
+        include=args.include,
+        exclude=args.exclude,
+        seed=args.seed,
+        threads=args.threads,
+        stop_after=args.stop_after,
+    )
+    if not report["finished"]:
+        print(f"stopped at step {report['step']}; run the same command again to resume")
+        return 0
+    summary = {
+        "out_dir": args.out_dir,
+        "min_layer_sparsity": report["min_layer_sparsity"],
+        "train_seconds": report["train_seconds"],
+        "final_loss": report["history"][-1]["loss"],
+        **({"heldout": report["heldout"]} if "heldout" in report else {}),
+    }
+    print(json.dumps(summary, indent=1))
+    return 0
 
 
 def _cmd_compile(args) -> int:
@@ -401,6 +471,32 @@ def build_parser() -> argparse.ArgumentParser:
         "*qa_outputs* *score*, the task heads; --exclude '' prunes them too)",
     )
     p.set_defaults(func=_cmd_prune)
+
+    p = sub.add_parser(
+        "sparsify",
+        help="gradual block pruning with distillation of a transformers / sentence-transformers "
+        "directory (needs the 'train' extra)",
+    )
+    p.add_argument("model_dir")
+    p.add_argument("out_dir", help="written in the layout of model_dir, + sparsify_report.json")
+    p.add_argument("--texts", required=True, help="training texts: one per line, or .jsonl")
+    p.add_argument("--heldout", help="texts to measure fidelity to the dense model on")
+    p.add_argument("--teacher", help="model directory to distil from (default: model_dir)")
+    p.add_argument("--sparsity", type=float, default=0.9)
+    p.add_argument("--block", default="4x1", help=block_help)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--schedule", default="cubic", choices=("cubic", "linear"))
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--max-seq-len", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="torch threads (default: the CPUs this may use)")
+    p.add_argument(
+        "--stop-after", type=int, help="run this many steps, checkpoint, stop (run again: resume)"
+    )
+    p.add_argument("--include", action="append", metavar="PATTERN")
+    p.add_argument("--exclude", action="append", metavar="PATTERN")
+    p.set_defaults(func=_cmd_sparsify)
 
     p = sub.add_parser("compile", help="ONNX -> .so (manifest inside, + a readable .so.json copy)")
     p.add_argument("model")

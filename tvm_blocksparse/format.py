@@ -235,12 +235,14 @@ def pack_dense_vnni(weight: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- pruning
 
 
-def prune_blocks(weight: np.ndarray, sparsity: float, block: str | tuple[int, int]) -> np.ndarray:
-    """Magnitude block pruning: zero the ``ceil(sparsity * n_blocks)`` blocks of smallest L1 norm.
+def block_keep_mask(
+    weight: np.ndarray, sparsity: float, block: str | tuple[int, int]
+) -> np.ndarray:
+    """Boolean ``[N_out/bs_out, K_in/bs_in]`` of the ``W[N_out, K_in]`` blocks that magnitude
+    pruning keeps: False for the ``ceil(sparsity * n_blocks)`` blocks of smallest L1 norm.
 
-    Returns a pruned copy of ``W[N_out, K_in]``; the block sparsity of the result is at least
-    ``sparsity`` (exactly it, unless some blocks were already zero). Ties break by position so the
-    result is deterministic.
+    Ties break by position so the choice is deterministic; one-shot pruning (:func:`prune_blocks`)
+    and gradual pruning (:func:`tvm_blocksparse.pruning.sparsify_model`) both choose with it.
     """
     if not 0.0 <= sparsity <= 1.0:
         raise ValueError(f"{sparsity=} must be in [0, 1]")
@@ -253,9 +255,23 @@ def prune_blocks(weight: np.ndarray, sparsity: float, block: str | tuple[int, in
     n_zero = math.ceil(sparsity * norms.size - 1e-9)
     keep = np.ones(norms.size, bool)
     keep[np.argsort(norms, kind="stable")[:n_zero]] = False
-    mask = keep.reshape(blocks.shape[:2])
-    bs_out, bs_in = blk
-    elem_mask = np.repeat(np.repeat(mask, bs_out, axis=0), bs_in, axis=1)
+    return keep.reshape(blocks.shape[:2])
+
+
+def expand_block_mask(mask: np.ndarray, block: str | tuple[int, int]) -> np.ndarray:
+    """A block mask ``[N_out/bs_out, K_in/bs_in]`` as the element mask ``[N_out, K_in]``."""
+    bs_out, bs_in = parse_block(block)
+    return np.repeat(np.repeat(mask, bs_out, axis=0), bs_in, axis=1)
+
+
+def prune_blocks(weight: np.ndarray, sparsity: float, block: str | tuple[int, int]) -> np.ndarray:
+    """Magnitude block pruning: zero the ``ceil(sparsity * n_blocks)`` blocks of smallest L1 norm.
+
+    Returns a pruned copy of ``W[N_out, K_in]``; the block sparsity of the result is at least
+    ``sparsity`` (exactly it, unless some blocks were already zero). Ties break by position so the
+    result is deterministic.
+    """
+    elem_mask = expand_block_mask(block_keep_mask(weight, sparsity, block), block)
     return np.where(elem_mask, weight, 0).astype(weight.dtype)
 
 

@@ -359,6 +359,56 @@ def write_tiny_classifier_dir(path, layers: int = 2, labels=("neg", "neutral", "
     return net
 
 
+def write_tiny_sentence_transformers_dir(path, layers: int = 2, seed: int = 0) -> str:
+    """A sentence-transformers directory (``modules.json``: Transformer at the root, mean
+    ``1_Pooling``, ``2_Normalize``) of a random ``BertModel`` (width 32, 2 heads, intermediate
+    64, weights of std 0.3) with the tiny tokenizer: pruning and distillation tests without a model hub. Needs
+    torch and transformers; returns the directory."""
+    import json
+    import os
+
+    import torch
+    import transformers
+
+    path = os.fspath(path)
+    cfg = transformers.BertConfig(
+        vocab_size=200,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        initializer_range=0.3,  # (0.02 gives texts nearly equal embeddings, cosine ~0.9998)
+        architectures=["BertModel"],
+    )
+    torch.manual_seed(seed)
+    transformers.BertModel(cfg).eval().save_pretrained(path)
+    write_tiny_tokenizer(os.path.join(path, "tokenizer.json"))
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+        {
+            "idx": 2,
+            "name": "2",
+            "path": "2_Normalize",
+            "type": "sentence_transformers.models.Normalize",
+        },
+    ]
+    os.makedirs(os.path.join(path, "1_Pooling"), exist_ok=True)
+    with open(os.path.join(path, "modules.json"), "w") as f:
+        json.dump(modules, f)
+    with open(os.path.join(path, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}, f)
+    with open(os.path.join(path, "sentence_bert_config.json"), "w") as f:
+        json.dump({"max_seq_length": 64, "do_lower_case": False}, f)
+    return path
+
+
 def write_tiny_tokenizer(path: str) -> None:
     """A BERT-style WordPiece tokenizer over :data:`TINY_WORDS` + letters (ids < tiny vocab 1000):
     text pipelines of ``bert_onnx``'s "tiny" model without a model hub."""

@@ -1,0 +1,239 @@
+"""Gradual block pruning with distillation (``tvm_blocksparse.pruning``) on a tiny random
+sentence-transformers BERT and docstring sentences: exact block sparsity in 4x1 orientation
+(4 output channels x 1 input channel of ``W[N_out, K_in]``), a teacher that never changes,
+resumption, fidelity above one-shot magnitude pruning, the output layout, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse import pruning
+from tvm_blocksparse.pruning import SparsifyError, sparsify_model, target_sparsity
+from tvm_blocksparse.testing import (
+    docstring_sentences,
+    write_tiny_classifier_dir,
+    write_tiny_sentence_transformers_dir,
+)
+
+FAST = dict(batch_size=16, max_seq_len=32, threads=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def st_dir(tmp_path_factory):
+    return write_tiny_sentence_transformers_dir(tmp_path_factory.mktemp("st"))
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    pool = docstring_sentences(400, min_words=4, max_words=30, seed=1)
+    return pool[:300], pool[300:]
+
+
+def _weights(directory):
+    from safetensors.numpy import load_file
+
+    return load_file(os.path.join(directory, "model.safetensors"))
+
+
+def _encoder_linears(weights):
+    return {
+        k: v
+        for k, v in weights.items()
+        if k.endswith(".weight") and v.ndim == 2 and ".encoder." in f".{k}"
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(st_dir, sentences, tmp_path_factory):
+    train, held = sentences
+    out = str(tmp_path_factory.mktemp("out90"))
+    report = sparsify_model(
+        st_dir, out, sparsity=0.9, texts=train, heldout_texts=held, steps=60, lr=3e-3, **FAST
+    )
+    return out, report
+
+
+def test_cubic_schedule_starts_dense_rises_fast_and_holds_the_target():
+    s = [target_sparsity(t, 0.9, 100) for t in range(0, 120, 10)]
+    assert s[0] == 0.0 and s[-1] == s[-2] == 0.9
+    assert all(a < b for a, b in itertools.pairwise(s[:11]))
+    assert target_sparsity(50, 0.9, 100) == pytest.approx(0.9 * (1 - 0.5**3))
+    assert target_sparsity(50, 0.9, 100, "linear") == pytest.approx(0.45)
+    assert pruning.mask_steps(10, 4) == [0, 4, 8, 10]
+
+
+def test_masks_reach_the_target_exactly_in_4x1_blocks(trained):
+    out, report = trained
+    linears = _encoder_linears(_weights(out))
+    assert len(linears) == 2 * 6  # q, k, v, attention output, intermediate, output per layer
+    for name, w in linears.items():
+        keep = fmt.block_nonzero_mask(w, "4x1")  # [N_out/4, K_in]
+        want = 1 - math.ceil(0.9 * keep.size - 1e-9) / keep.size
+        assert keep.mean() == pytest.approx(want), name
+        # every zero is part of an all-zero 4x1 block (4 output rows of one input column)
+        assert np.array_equal(w != 0, fmt.expand_block_mask(keep, "4x1")), name
+        # the orientation is 4x1, not 1x4: in 1x4 blocks the same weight is far less sparse
+        assert fmt.block_nonzero_mask(w, (1, 4)).mean() > keep.mean() + 0.1, name
+    assert report["min_layer_sparsity"] >= 0.9 - 1e-6
+    assert set(report["layer_sparsity"]) == {k.rsplit(".", 1)[0] for k in linears}
+
+
+def test_embeddings_stay_the_teachers_unless_trained_and_are_never_pruned(
+    trained, st_dir, sentences, tmp_path
+):
+    out, _ = trained
+    before, after = _weights(st_dir), _weights(out)
+    for name in before:
+        if name.startswith("embeddings."):
+            np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+    assert np.count_nonzero(after["pooler.dense.weight"]) == after["pooler.dense.weight"].size
+    sparsify_model(
+        st_dir, tmp_path, texts=sentences[0], steps=4, lr=1e-2, train_embeddings=True, **FAST
+    )
+    word = _weights(tmp_path)["embeddings.word_embeddings.weight"]
+    assert not np.array_equal(word, before["embeddings.word_embeddings.weight"])
+    assert np.count_nonzero(word) == word.size - 32  # all but the [PAD] row (BERT's padding_idx)
+
+
+def test_distillation_beats_one_shot_magnitude_pruning_on_held_out_texts(trained):
+    _, report = trained
+    student, oneshot = report["heldout"]["student"], report["heldout"]["oneshot_magnitude"]
+    assert student["cos_mean"] > oneshot["cos_mean"] + 0.3, report["heldout"]
+    assert student["cos_min"] > oneshot["cos_min"] + 0.3, report["heldout"]
+    losses = [h["loss"] for h in report["history"]]
+    assert min(losses[-5:]) < max(losses), losses
+
+
+def test_the_output_keeps_the_sentence_transformers_layout(trained, st_dir):
+    from tvm_blocksparse.text import read_model_directory
+
+    out, report = trained
+    for f in ("modules.json", "1_Pooling/config.json", "tokenizer.json", "config.json"):
+        assert os.path.isfile(os.path.join(out, f)), f
+    assert not os.path.exists(os.path.join(out, pruning.CHECKPOINT_FILE))
+    saved = json.load(open(os.path.join(out, pruning.REPORT_FILE)))
+    assert saved["history"] == report["history"] and saved["finished"]
+    found = read_model_directory(out)
+    assert found.layout == "transformers" and found.pooling.mode == "mean"
+    assert found.pooling.normalize
+
+
+def test_the_teacher_is_never_updated(st_dir, sentences, tmp_path, monkeypatch):
+    import torch
+
+    loaded = []
+    original = pruning._Model.load
+
+    def remember(self):
+        net = original(self)
+        loaded.append(net)
+        return net
+
+    monkeypatch.setattr(pruning._Model, "load", remember)
+    sparsify_model(st_dir, tmp_path, sparsity=0.8, texts=sentences[0], steps=6, lr=1e-2, **FAST)
+    student, teacher = loaded[:2]
+    fresh = original(pruning._Model(st_dir))
+    for name, value in fresh.state_dict().items():
+        assert torch.equal(teacher.state_dict()[name], value), name
+    assert not all(torch.equal(student.state_dict()[n], v) for n, v in fresh.state_dict().items())
+
+
+def test_a_resumed_run_equals_an_uninterrupted_one(st_dir, sentences, tmp_path):
+    args = dict(sparsity=0.75, texts=sentences[0], steps=8, lr=1e-3, checkpoint_every=100, **FAST)
+    whole = sparsify_model(st_dir, tmp_path / "whole", **args)
+    stopped = sparsify_model(st_dir, tmp_path / "split", stop_after=3, **args)
+    assert not stopped["finished"] and stopped["step"] == 3
+    assert os.path.isfile(tmp_path / "split" / pruning.CHECKPOINT_FILE)
+    resumed = sparsify_model(st_dir, tmp_path / "split", **args)
+    assert resumed["history"] == whole["history"]
+    a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_a_checkpoint_of_another_configuration_is_refused(st_dir, sentences, tmp_path):
+    sparsify_model(
+        st_dir, tmp_path, sparsity=0.5, texts=sentences[0], steps=4, stop_after=1, **FAST
+    )
+    with pytest.raises(SparsifyError, match="another configuration"):
+        sparsify_model(st_dir, tmp_path, sparsity=0.9, texts=sentences[0], steps=4, **FAST)
+
+
+@pytest.mark.parametrize("with_labels", [False, True])
+def test_a_classifier_distils_its_logits_with_or_without_labels(tmp_path, sentences, with_labels):
+    model_dir = tmp_path / "clf"
+    write_tiny_classifier_dir(model_dir)
+    texts = sentences[0][:64]
+    labels = [i % 3 for i in range(len(texts))] if with_labels else None
+    report = sparsify_model(
+        model_dir,
+        tmp_path / "out",
+        sparsity=0.5,
+        texts=texts,
+        labels=labels,
+        heldout_texts=sentences[1][:32],
+        steps=6,
+        **FAST,
+    )
+    assert ("ce" in report["history"][-1]) == with_labels and "kl" in report["history"][-1]
+    assert 0.0 <= report["heldout"]["student"]["label_agreement"] <= 1.0
+    weights = _weights(tmp_path / "out")
+    assert not np.any(weights["classifier.weight"] == 0)  # the head stays dense
+    assert report["min_layer_sparsity"] >= 0.5
+
+
+def test_bad_arguments_get_clear_errors(st_dir, sentences, tmp_path):
+    texts = sentences[0][:40]
+    with pytest.raises(SparsifyError, match="sparsity"):
+        sparsify_model(st_dir, tmp_path / "a", sparsity=1.0, texts=texts, **FAST)
+    with pytest.raises(SparsifyError, match="differ"):
+        sparsify_model(st_dir, st_dir, texts=texts, **FAST)
+    with pytest.raises(SparsifyError, match="list of strings"):
+        sparsify_model(st_dir, tmp_path / "b", texts="one text", **FAST)
+    with pytest.raises(SparsifyError, match=r"texts\[1\]"):
+        sparsify_model(st_dir, tmp_path / "b", texts=["a text", ""], **FAST)
+    with pytest.raises(SparsifyError, match="not a classification model"):
+        sparsify_model(st_dir, tmp_path / "b", texts=texts, labels=[0] * len(texts), **FAST)
+    with pytest.raises(SparsifyError, match="unknown block"):
+        sparsify_model(st_dir, tmp_path / "b", texts=texts, block="3x3", **FAST)
+    with pytest.raises(SparsifyError, match="nothing to prune"):
+        sparsify_model(st_dir, tmp_path / "b", texts=texts, include=["*nothing*"], **FAST)
+    onnx_only = tmp_path / "onnx_only"
+    onnx_only.mkdir()
+    (onnx_only / "model.onnx").write_bytes(b"")
+    with pytest.raises(SparsifyError, match="ONNX-only"):
+        sparsify_model(onnx_only, tmp_path / "c", texts=texts, **FAST)
+
+
+def test_cli_sparsify_writes_the_directory_and_resumes(st_dir, sentences, tmp_path):
+    texts_file = tmp_path / "texts.txt"
+    texts_file.write_text("\n".join(sentences[0][:64]) + "\n\n")
+    held_file = tmp_path / "held.jsonl"
+    held_file.write_text("\n".join(json.dumps({"text": t}) for t in sentences[1][:20]))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "tvm_blocksparse.cli", "sparsify", st_dir, str(out)]
+    cmd += ["--texts", str(texts_file), "--heldout", str(held_file), "--steps", "4"]
+    cmd += ["--sparsity", "0.8", "--batch-size", "8", "--max-seq-len", "24", "--threads", "1"]
+    first = subprocess.run([*cmd, "--stop-after", "2"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "resume" in first.stdout
+    second = subprocess.run(cmd, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)
+    assert summary["min_layer_sparsity"] >= 0.8 and "cos_mean" in summary["heldout"]["student"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"txt": "no text key"}\n')
+    wrong = subprocess.run([*cmd[:6], "--texts", str(bad)], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "bad.jsonl:1" in wrong.stderr

@@ -1,0 +1,659 @@
+"""Gradual block pruning with knowledge distillation: a dense transformers / sentence-transformers
+model becomes one whose encoder Linear weights are ``sparsity`` zeros in ``block`` blocks, and
+still does its job.
+
+Orientation: weights are ``W[N_out, K_in]`` (``torch.nn.Linear.weight``); "4x1" = 4 output
+channels x 1 input channel, the blocks our kernels skip (see :mod:`tvm_blocksparse.format`).
+
+How (Zhu & Gupta's gradual magnitude pruning, distilled as in Intel's "Prune Once For All"):
+the student starts as the dense model; every ``mask_every`` steps until ``prune_end`` of the run
+the target sparsity rises on a cubic (or linear) schedule and each layer's mask is re-chosen by
+block L1 magnitude (:func:`tvm_blocksparse.format.block_keep_mask`, the one-shot ``prune``'s
+choice); after every optimizer step the pruned blocks are zeroed again, and the rest of the run
+fine-tunes with the final masks. The loss distils the dense teacher on the user's unlabelled
+texts: the pooled sentence embedding (1 - cosine) and every layer's hidden states (MSE relative
+to the teacher's) for encoders; the logits (KL at temperature 2) and hidden states for
+classification models, plus cross-entropy where labels are given.
+
+Trains in torch (``pip install 'tvm-blocksparse[train]'``: torch and transformers).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+
+from tvm_blocksparse import format as fmt
+from tvm_blocksparse.text import (
+    Pooling,
+    TextPipelineError,
+    _load_tokenizer,
+    _pad_id,
+    _sentence_transformers_modules,
+)
+
+#: the task heads stay dense (as in ``prune``): they run once per text and carry its decision.
+SPARSIFY_EXCLUDE_DEFAULT = ("*pooler*", "*classifier*", "*qa_outputs*", "*score*")
+#: weights transformers may load; all are replaced by ``model.safetensors`` in the output.
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
+CHECKPOINT_FILE = "sparsify_checkpoint.pt"
+REPORT_FILE = "sparsify_report.json"
+SCHEDULES = ("cubic", "linear")
+
+
+class SparsifyError(ValueError):
+    """A sparsify_model argument or model directory that can't be used (the message says why)."""
+
+
+def target_sparsity(step: int, final: float, prune_end: int, schedule: str = "cubic") -> float:
+    """Sparsity the masks hold from ``step`` on: 0 at step 0, ``final`` from ``prune_end`` on;
+    cubic: ``final * (1 - (1 - step / prune_end) ** 3)`` (fast early, while the weights are still
+    redundant, slow near the target)."""
+    if schedule not in SCHEDULES:
+        raise SparsifyError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if prune_end <= 0 or step >= prune_end:
+        return final
+    frac = step / prune_end
+    return final * (1.0 - (1.0 - frac) ** 3) if schedule == "cubic" else final * frac
+
+
+def mask_steps(prune_end: int, mask_every: int) -> list[int]:
+    """The steps at which masks are re-chosen: every ``mask_every`` steps, and ``prune_end``."""
+    return sorted(set(range(0, prune_end, max(1, mask_every))) | {prune_end})
+
+
+def _matches(name: str, patterns) -> bool:
+    return any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns)
+
+
+def prunable_linears(model, block, include=None, exclude=None) -> dict:
+    """``{name: nn.Linear}`` of the layers to prune: every ``nn.Linear`` whose weight ``block``
+    tiles, whose module name matches ``include`` (None: all) and not ``exclude`` (None:
+    :data:`SPARSIFY_EXCLUDE_DEFAULT`)."""
+    import torch
+
+    exclude = SPARSIFY_EXCLUDE_DEFAULT if exclude is None else exclude
+    out = {}
+    for name, module in model.named_modules():
+        if not isinstance(module, torch.nn.Linear):
+            continue
+        if include is not None and not _matches(name, include):
+            continue
+        if _matches(name, exclude) or not fmt.block_tiles(tuple(module.weight.shape), block):
+            continue
+        out[name] = module
+    return out
+
+
+def _pool(hidden, mask, mode: str):
+    """Sentence vectors ``[B, H]`` from token states ``[B, L, H]`` (torch), as :class:`Pooling`."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    if mode == "cls":
+        return hidden[:, 0]
+    if mode == "max":
+        return hidden.masked_fill(m == 0, -1e9).max(dim=1).values
+    total = (hidden * m).sum(dim=1)
+    n = m.sum(dim=1).clamp(min=1.0)
+    return total / (n.sqrt() if mode == "mean_sqrt_len" else n)
+
+
+class _Model:
+    """A transformers / sentence-transformers directory: where the transformer lives, its
+    pooling, task and tokenizer."""
+
+    def __init__(self, path: str):
+        if not os.path.isdir(path):
+            raise SparsifyError(f"model directory not found: {path}")
+        try:
+            self.transformer_dir, pooling, _ = _sentence_transformers_modules(path)
+        except TextPipelineError as err:
+            raise SparsifyError(str(err)) from err
+        self.path = path
+        self.pooling = pooling or Pooling("mean", False)
+        config_file = os.path.join(self.transformer_dir, "config.json")
+        if not os.path.isfile(config_file) or not any(
+            os.path.isfile(os.path.join(self.transformer_dir, w)) for w in _WEIGHT_FILES
+        ):
+            raise SparsifyError(
+                f"{path} is not a transformers / sentence-transformers model directory "
+                f"(config.json + {' or '.join(_WEIGHT_FILES[:2])}); ONNX-only directories can't "
+                "be trained"
+            )
+        with open(config_file) as f:
+            self.config = json.load(f)
+        archs = self.config.get("architectures") or []
+        self.classifier = any(a.endswith("ForSequenceClassification") for a in archs)
+        tok = next(
+            (
+                os.path.join(d, "tokenizer.json")
+                for d in (self.transformer_dir, path)
+                if os.path.isfile(os.path.join(d, "tokenizer.json"))
+            ),
+            None,
+        )
+        if tok is None:
+            raise SparsifyError(f"no tokenizer.json in {path}")
+        self.tokenizer_file = tok
+
+    def load(self):
+        import transformers
+
+        cls = (
+            transformers.AutoModelForSequenceClassification
+            if self.classifier
+            else transformers.AutoModel
+        )
+        net = cls.from_pretrained(self.transformer_dir, attn_implementation="eager")
+        net.eval()  # no dropout: distillation targets stay deterministic and resumable
+        return net
+
+
+class _Batches:
+    """Deterministic batches for step ``i``: each epoch a seeded permutation, cut in chunks of
+    ``50 * batch_size`` sorted by length (less padding), batches shuffled again. Tokenized once."""
+
+    def __init__(self, tokenizer, texts, labels, batch_size, max_len, seed):
+        tokenizer.enable_truncation(max_len)
+        tokenizer.no_padding()
+        enc = tokenizer.encode_batch(list(texts))
+        self.ids = [np.asarray(e.ids, np.int64) for e in enc]
+        self.type_ids = [np.asarray(e.type_ids, np.int64) for e in enc]
+        self.labels = None if labels is None else np.asarray(labels, np.int64)
+        self.pad = _pad_id(tokenizer)
+        self.batch_size = min(batch_size, len(texts))
+        self.seed = seed
+        self._epochs: dict[int, list[np.ndarray]] = {}
+
+    def _epoch(self, e: int) -> list[np.ndarray]:
+        if e not in self._epochs:
+            rng = np.random.default_rng([self.seed, e])
+            order = rng.permutation(len(self.ids))
+            chunk = 50 * self.batch_size
+            batches = []
+            for c in range(0, len(order), chunk):
+                part = sorted(order[c : c + chunk], key=lambda i: len(self.ids[i]))
+                batches += [
+                    np.asarray(part[b : b + self.batch_size])
+                    for b in range(0, len(part) - self.batch_size + 1, self.batch_size)
+                ]
+            self._epochs = {e: [batches[i] for i in rng.permutation(len(batches))]}
+        return self._epochs[e]
+
+    def per_epoch(self) -> int:
+        """Batches per epoch: every chunk's full batches (a chunk's last partial one is left)."""
+        n, chunk = len(self.ids), 50 * self.batch_size
+        return (n // chunk) * 50 + (n % chunk) // self.batch_size
+
+    def __call__(self, step: int):
+        e, i = divmod(step, self.per_epoch())
+        return self.collate(self._epoch(e)[i])
+
+    def collate(self, index):
+        import torch
+
+        n = max(len(self.ids[i]) for i in index)
+        ids = np.full((len(index), n), self.pad, np.int64)
+        types = np.zeros((len(index), n), np.int64)
+        mask = np.zeros((len(index), n), np.int64)
+        for r, i in enumerate(index):
+            ids[r, : len(self.ids[i])] = self.ids[i]
+            types[r, : len(self.ids[i])] = self.type_ids[i]
+            mask[r, : len(self.ids[i])] = 1
+        out = {
+            "input_ids": torch.from_numpy(ids),
+            "attention_mask": torch.from_numpy(mask),
+            "token_type_ids": torch.from_numpy(types),
+        }
+        labels = None if self.labels is None else torch.from_numpy(self.labels[index])
+        return out, labels
+
+
+def _forward(net, feeds):
+    import inspect as pyinspect
+
+    accepted = pyinspect.signature(net.forward).parameters
+    feeds = {k: v for k, v in feeds.items() if k in accepted}
+    return net(**feeds, output_hidden_states=True, return_dict=True)
+
+
+def _hidden_loss(student_out, teacher_out, mask):
+    """Mean over layers 1..L of the masked MSE of hidden states, relative to the teacher's mean
+    square (so layers of different scale weigh alike)."""
+    m = mask.unsqueeze(-1).to(student_out.hidden_states[-1].dtype)
+    n = m.sum() * student_out.hidden_states[-1].shape[-1]
+    losses = []
+    for hs, ht in zip(student_out.hidden_states[1:], teacher_out.hidden_states[1:], strict=True):
+        err = ((hs - ht) ** 2 * m).sum() / n
+        scale = (ht**2 * m).sum() / n
+        losses.append(err / scale.clamp(min=1e-12))
+    return sum(losses) / len(losses)
+
+
+def _distill_loss(model: _Model, student_out, teacher_out, feeds, labels, hidden_weight: float):
+    import torch
+    import torch.nn.functional as F
+
+    mask = feeds["attention_mask"]
+    parts = {}
+    if model.classifier:
+        t = 2.0
+        parts["kl"] = (
+            F.kl_div(
+                F.log_softmax(student_out.logits / t, -1),
+                F.log_softmax(teacher_out.logits / t, -1),
+                log_target=True,
+                reduction="batchmean",
+            )
+            * t
+            * t
+        )
+        if labels is not None:
+            parts["ce"] = F.cross_entropy(student_out.logits, labels)
+    else:
+        es = _pool(student_out.last_hidden_state, mask, model.pooling.mode)
+        et = _pool(teacher_out.last_hidden_state, mask, model.pooling.mode)
+        parts["cos"] = (1.0 - F.cosine_similarity(es, et, dim=-1)).mean()
+    if hidden_weight > 0 and len(student_out.hidden_states) == len(teacher_out.hidden_states):
+        parts["hidden"] = hidden_weight * _hidden_loss(student_out, teacher_out, mask)
+    total = sum(parts.values(), torch.zeros(()))
+    return total, {k: float(v.detach()) for k, v in parts.items()}
+
+
+def _apply_masks(layers: dict, masks: dict) -> None:
+    import torch
+
+    with torch.no_grad():
+        for name, layer in layers.items():
+            layer.weight.mul_(masks[name])
+
+
+def _choose_masks(layers: dict, sparsity: float, block) -> dict:
+    import torch
+
+    masks = {}
+    for name, layer in layers.items():
+        w = layer.weight.detach().numpy()
+        keep = fmt.expand_block_mask(fmt.block_keep_mask(w, sparsity, block), block)
+        masks[name] = torch.from_numpy(keep.astype(np.float32))
+    return masks
+
+
+def layer_sparsity(layers: dict, block) -> dict[str, float]:
+    """Measured ``block`` sparsity (fraction of all-zero blocks) of each layer's weight."""
+    out = {}
+    for name, layer in layers.items():
+        nz = fmt.block_nonzero_mask(layer.weight.detach().numpy(), block)
+        out[name] = round(1.0 - float(nz.mean()), 6)
+    return out
+
+
+def _embed(net, model: _Model, batches: _Batches, index_all) -> np.ndarray:
+    """Normalized sentence embeddings (encoders) or softmax probabilities (classifiers), in
+    batches of ``batches.batch_size``."""
+    import torch
+
+    outs = []
+    with torch.no_grad():
+        for b in range(0, len(index_all), batches.batch_size):
+            feeds, _ = batches.collate(index_all[b : b + batches.batch_size])
+            out = _forward(net, feeds)
+            if model.classifier:
+                outs.append(torch.softmax(out.logits, -1).numpy())
+            else:
+                e = _pool(out.last_hidden_state, feeds["attention_mask"], model.pooling.mode)
+                outs.append(torch.nn.functional.normalize(e, dim=-1).numpy())
+    return np.concatenate(outs).astype(np.float64)
+
+
+def fidelity(student: np.ndarray, teacher: np.ndarray, classifier: bool = False) -> dict:
+    """How close the student's outputs on held-out texts are to the teacher's. Encoders: cosine
+    of the (normalized) embeddings, and nearest-neighbour agreement among the texts (top-1: the
+    same nearest neighbour; top-5: mean overlap of the 5 nearest). Classifiers: label agreement
+    and the mean total-variation distance of the probabilities."""
+    if classifier:
+        return {
+            "label_agreement": float((student.argmax(1) == teacher.argmax(1)).mean()),
+            "prob_tv_mean": float(0.5 * np.abs(student - teacher).sum(1).mean()),
+        }
+    cos = (student * teacher).sum(1) / (
+        np.linalg.norm(student, axis=1) * np.linalg.norm(teacher, axis=1) + 1e-12
+    )
+    out = {"cos_mean": float(cos.mean()), "cos_min": float(cos.min()), "n": len(cos)}
+    if len(cos) > 5:
+        ss, tt = student @ student.T, teacher @ teacher.T
+        np.fill_diagonal(ss, -np.inf)
+        np.fill_diagonal(tt, -np.inf)
+        s_rank, t_rank = np.argsort(-ss, 1), np.argsort(-tt, 1)
+        out["nn_top1"] = float((s_rank[:, 0] == t_rank[:, 0]).mean())
+        out["nn_top5"] = float(
+            np.mean([len(set(a[:5]) & set(b[:5])) / 5 for a, b in zip(s_rank, t_rank)])
+        )
+    return out
+
+
+def _config_key(cfg: dict) -> str:
+    return hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
+
+
+def _texts_key(texts, labels) -> str:
+    h = hashlib.sha1()
+    for t in texts:
+        h.update(t.encode())
+        h.update(b"\0")
+    if labels is not None:
+        h.update(np.asarray(labels, np.int64).tobytes())
+    return h.hexdigest()
+
+
+def _check_texts(texts, what: str) -> list[str]:
+    if isinstance(texts, str) or not isinstance(texts, list | tuple):
+        raise SparsifyError(f"{what} must be a list of strings, got {type(texts).__name__}")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise SparsifyError(f"{what}[{bad[0]}] is not a non-empty string ({len(bad)} such)")
+    return list(texts)
+
+
+def _write_model_dir(model: _Model, student, out_dir: str) -> None:
+    """``out_dir`` in the layout of ``model.path``: every file but the weights (and ONNX
+    exports, which no longer match) copied, the student saved as ``model.safetensors``."""
+    rel = os.path.relpath(model.transformer_dir, model.path)
+
+    def skip(directory, names):
+        drop = {n for n in names if n in _WEIGHT_FILES or n.endswith(".onnx") or n == "onnx"}
+        return drop | {CHECKPOINT_FILE, REPORT_FILE}
+
+    shutil.copytree(model.path, out_dir, ignore=skip, dirs_exist_ok=True)
+    student.save_pretrained(os.path.join(out_dir, rel), safe_serialization=True)
+
+
+def sparsify_model(
+    model_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    sparsity: float = 0.9,
+    block: str = "4x1",
+    texts: list[str],
+    labels: list[int] | None = None,
+    teacher: str | os.PathLike | None = None,
+    steps: int = 2000,
+    batch_size: int = 32,
+    schedule: str = "cubic",
+    prune_end: float = 0.65,
+    mask_every: int | None = None,
+    lr: float = 1e-4,
+    warmup: float = 0.05,
+    hidden_weight: float = 1.0,
+    train_embeddings: bool = False,
+    max_seq_len: int = 128,
+    heldout_texts: list[str] | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    seed: int = 0,
+    threads: int | None = None,
+    checkpoint_every: int | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Prune ``model_dir``'s encoder Linear weights to ``sparsity`` in ``block`` blocks
+    (``W[N_out, K_in]``; "4x1" = 4 output channels x 1 input channel) while distilling the dense
+    model, and write ``out_dir`` in the same layout (sentence-transformers or transformers; the
+    weights as ``model.safetensors`` with exact block zeros) plus ``sparsify_report.json``.
+
+    ``texts``: unlabelled training texts (``labels``: optional class ids for a classification
+    model, one per text). ``teacher``: a model directory to distil from (None: ``model_dir``
+    itself, dense). ``steps`` optimizer steps of ``batch_size`` texts (truncated to
+    ``max_seq_len`` tokens); masks re-chosen every ``mask_every`` steps (None: 40 times) until
+    ``prune_end`` (a fraction of ``steps``) on the ``schedule``; AdamW at ``lr`` with linear
+    warm-up over ``warmup`` and linear decay; the embeddings stay the teacher's unless
+    ``train_embeddings`` (they are never pruned, and a small corpus would pull the words it
+    holds away from the rest). ``heldout_texts``: texts the report measures
+    fidelity to the teacher on, for the result and for one-shot magnitude pruning of the teacher.
+    ``include`` / ``exclude``: fnmatch patterns on module names (default: every Linear but the
+    pooler and task heads). Deterministic for a ``seed`` and thread count.
+
+    Resumable: a checkpoint is written to ``out_dir`` every ``checkpoint_every`` steps (None: 10
+    times a run) and when ``stop_after`` steps of this call have run; calling again with the same
+    arguments continues from it (another configuration is refused), and the finished run equals
+    an uninterrupted one. Returns the report (also while stopped: ``"finished": False``).
+    """
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as err:
+        raise SparsifyError(
+            "sparsify_model trains with torch and transformers: pip install "
+            f"'tvm-blocksparse[train]' ({err})"
+        ) from err
+    from tvm_blocksparse.target import available_cpus
+
+    model_dir, out_dir = os.fspath(model_dir), os.fspath(out_dir)
+    if not 0.0 <= sparsity < 1.0:
+        raise SparsifyError(f"sparsity must be in [0, 1), got {sparsity}")
+    try:
+        fmt.parse_block(block)
+    except ValueError as err:
+        raise SparsifyError(str(err)) from err
+    if schedule not in SCHEDULES:
+        raise SparsifyError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if steps < 1 or batch_size < 1 or max_seq_len < 2:
+        raise SparsifyError(
+            f"need steps >= 1, batch_size >= 1, max_seq_len >= 2: {steps=}, "
+            f"{batch_size=}, {max_seq_len=}"
+        )
+    if not 0.0 < prune_end <= 1.0 or not 0.0 <= warmup < 1.0:
+        raise SparsifyError(
+            f"prune_end must be in (0, 1], warmup in [0, 1): {prune_end=}, {warmup=}"
+        )
+    texts = _check_texts(texts, "texts")
+    if labels is not None and len(labels) != len(texts):
+        raise SparsifyError(f"{len(labels)} labels for {len(texts)} texts")
+    heldout = None if heldout_texts is None else _check_texts(heldout_texts, "heldout_texts")
+    if os.path.abspath(model_dir) == os.path.abspath(out_dir):
+        raise SparsifyError("out_dir must differ from model_dir (the dense model is the teacher)")
+
+    model = _Model(model_dir)
+    teacher_model = model if teacher is None else _Model(os.fspath(teacher))
+    if labels is not None and not model.classifier:
+        raise SparsifyError(f"labels given, but {model_dir} is not a classification model")
+    torch.set_num_threads(threads or available_cpus())
+    torch.manual_seed(seed)
+    student = model.load()
+    teacher_net = teacher_model.load()
+    for p in teacher_net.parameters():
+        p.requires_grad_(False)
+    if not train_embeddings:
+        embeddings = getattr(student.base_model, "embeddings", None)
+        for p in (embeddings or student.get_input_embeddings()).parameters():
+            p.requires_grad_(False)
+    layers = prunable_linears(student, block, include, exclude)
+    if not layers:
+        raise SparsifyError(
+            f"no Linear layer matched include={include} exclude={exclude} and "
+            f"divides into {block} blocks: nothing to prune"
+        )
+    batches = _Batches(
+        _load_tokenizer(model.tokenizer_file), texts, labels, batch_size, max_seq_len, seed
+    )
+    end_step = max(1, round(prune_end * steps))
+    mask_every = mask_every or max(1, end_step // 40)
+    changes = set(mask_steps(end_step, mask_every))
+    warm = round(warmup * steps)
+    checkpoint_every = checkpoint_every or max(1, steps // 10)
+
+    config = {
+        "model_dir": os.path.abspath(model_dir),
+        "teacher": os.path.abspath(teacher_model.path),
+        "sparsity": sparsity,
+        "block": block,
+        "steps": steps,
+        "batch_size": batch_size,
+        "schedule": schedule,
+        "prune_end_step": end_step,
+        "mask_every": mask_every,
+        "lr": lr,
+        "warmup_steps": warm,
+        "hidden_weight": hidden_weight,
+        "train_embeddings": train_embeddings,
+        "max_seq_len": max_seq_len,
+        "seed": seed,
+        "layers": sorted(layers),
+        "texts": len(texts),
+        "texts_sha1": _texts_key(texts, labels),
+    }
+    key = _config_key(config)
+    trained = [p for p in student.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
+
+    def lr_at(step: int) -> float:
+        if step < warm:
+            return lr * (step + 1) / warm
+        return lr * max(0.0, (steps - step) / max(1, steps - warm))
+
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = os.path.join(out_dir, CHECKPOINT_FILE)
+    step, history, masks, seconds = 0, [], None, 0.0
+    if os.path.isfile(ckpt_path):
+        state = torch.load(ckpt_path, weights_only=False)
+        if state["config_key"] != key:
+            raise SparsifyError(
+                f"{ckpt_path} is a checkpoint of another configuration; remove it or use another "
+                "out_dir"
+            )
+        student.load_state_dict(state["student"])
+        opt.load_state_dict(state["optimizer"])
+        step, history, masks = state["step"], state["history"], state["masks"]
+        seconds = state["seconds"]
+
+    def save_checkpoint():
+        tmp = ckpt_path + ".tmp"
+        torch.save(
+            {
+                "config_key": key,
+                "student": student.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "history": history,
+                "masks": masks,
+                "seconds": seconds + time.perf_counter() - t0,
+            },
+            tmp,
+        )
+        os.replace(tmp, ckpt_path)
+
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, initial=step, desc="sparsify", unit="step")
+        except ImportError:
+            bar = None
+    t0 = time.perf_counter()
+    ran, log_every = 0, max(1, steps // 100)
+    window: list[dict] = []
+    try:
+        while step < steps:
+            if stop_after is not None and ran >= stop_after:
+                save_checkpoint()
+                if bar is not None:
+                    bar.close()
+                return {"finished": False, "step": step, "config": config, "history": history}
+            if step in changes:
+                masks = _choose_masks(
+                    layers, target_sparsity(step, sparsity, end_step, schedule), block
+                )
+                _apply_masks(layers, masks)
+            feeds, lab = batches(step)
+            with torch.no_grad():
+                t_out = _forward(teacher_net, feeds)
+            s_out = _forward(student, feeds)
+            loss, parts = _distill_loss(model, s_out, t_out, feeds, lab, hidden_weight)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if masks is not None:
+                _apply_masks(layers, masks)
+            step, ran = step + 1, ran + 1
+            window.append({"loss": float(loss.detach()), **parts})
+            if step % log_every == 0 or step == steps:
+                history.append(
+                    {
+                        "step": step,
+                        "sparsity": round(
+                            target_sparsity(step - 1, sparsity, end_step, schedule)
+                            if step - 1 >= 0
+                            else 0.0,
+                            6,
+                        ),
+                        "lr": lr_at(step - 1),
+                        **{k: float(np.mean([w[k] for w in window])) for k in window[0]},
+                    }
+                )
+                window = []
+                if bar is not None:
+                    bar.set_postfix(
+                        loss=f"{history[-1]['loss']:.4f}", sparsity=f"{history[-1]['sparsity']:.3f}"
+                    )
+            if bar is not None:
+                bar.update(1)
+            if step % checkpoint_every == 0 and step < steps:
+                save_checkpoint()
+    except KeyboardInterrupt:  # Ctrl-C: keep what ran, the same call resumes it
+        save_checkpoint()
+        raise
+    if bar is not None:
+        bar.close()
+    seconds += time.perf_counter() - t0
+
+    measured = layer_sparsity(layers, block)
+    report = {
+        "finished": True,
+        "config": config,
+        "train_seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(),
+        "history": history,
+        "layer_sparsity": measured,
+        "min_layer_sparsity": min(measured.values()),
+    }
+    if heldout is not None:
+        ev = _Batches(
+            _load_tokenizer(model.tokenizer_file), heldout, None, batch_size, max_seq_len, seed
+        )
+        index = np.arange(len(heldout))
+        ref = _embed(teacher_net, model, ev, index)
+        report["heldout"] = {
+            "student": fidelity(_embed(student, model, ev, index), ref, model.classifier)
+        }
+        oneshot = teacher_model.load()
+        one_layers = prunable_linears(oneshot, block, include, exclude)
+        _apply_masks(one_layers, _choose_masks(one_layers, sparsity, block))
+        report["heldout"]["oneshot_magnitude"] = fidelity(
+            _embed(oneshot, model, ev, index), ref, model.classifier
+        )
+    _write_model_dir(model, student, out_dir)
+    with open(os.path.join(out_dir, REPORT_FILE), "w") as f:
+        json.dump(report, f, indent=1)
+    if os.path.isfile(ckpt_path):
+        os.remove(ckpt_path)
+    return report
+
+
+__all__ = [
+    "SPARSIFY_EXCLUDE_DEFAULT",
+    "SparsifyError",
+    "fidelity",
+    "layer_sparsity",
+    "mask_steps",
+    "prunable_linears",
+    "sparsify_model",
+    "target_sparsity",
+]
