@@ -112,6 +112,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--max-seq-len", type=int, default=64)
     ap.add_argument("--hidden-weight", type=float, default=1.0)
+    ap.add_argument("--prune-end", type=float, default=0.65)
     ap.add_argument("--heldout", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None)
@@ -150,6 +151,7 @@ def main(argv=None) -> int:
         lr=args.lr,
         max_seq_len=args.max_seq_len,
         hidden_weight=args.hidden_weight,
+        prune_end=args.prune_end,
         seed=args.seed,
         threads=args.threads,
     )

@@ -130,6 +130,19 @@ def test_the_output_keeps_the_sentence_transformers_layout(trained, st_dir):
     assert found.pooling.normalize
 
 
+def test_the_output_exports_to_onnx_with_its_4x1_zeros(trained, tmp_path):
+    import onnx
+
+    from tvm_blocksparse.onnx_import import linear_layers
+    from tvm_blocksparse.text import export_transformers_onnx
+
+    out, _ = trained
+    export_transformers_onnx(out, "feature-extraction", str(tmp_path / "model.onnx"))
+    layers = linear_layers(onnx.load(str(tmp_path / "model.onnx")))
+    sparse = [1 - fmt.block_nonzero_mask(x.w_kn.T, "4x1").mean() for x in layers]
+    assert sum(s >= 0.9 - 1e-6 for s in sparse) == 12  # the encoder's; the pooler stays dense
+
+
 def test_the_teacher_is_never_updated(st_dir, sentences, tmp_path, monkeypatch):
     import torch
 
@@ -161,6 +174,18 @@ def test_a_resumed_run_equals_an_uninterrupted_one(st_dir, sentences, tmp_path):
     a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_the_callers_torch_thread_count_is_restored(st_dir, sentences, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        sparsify_model(st_dir, tmp_path, texts=sentences[0], steps=2, **FAST)  # threads=1
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_checkpoint_of_another_configuration_is_refused(st_dir, sentences, tmp_path):

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -462,189 +463,199 @@ def sparsify_model(
     teacher_model = model if teacher is None else _Model(os.fspath(teacher))
     if labels is not None and not model.classifier:
         raise SparsifyError(f"labels given, but {model_dir} is not a classification model")
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or available_cpus())
-    torch.manual_seed(seed)
-    student = model.load()
-    teacher_net = teacher_model.load()
-    for p in teacher_net.parameters():
-        p.requires_grad_(False)
-    if not train_embeddings:
-        embeddings = getattr(student.base_model, "embeddings", None)
-        for p in (embeddings or student.get_input_embeddings()).parameters():
-            p.requires_grad_(False)
-    layers = prunable_linears(student, block, include, exclude)
-    if not layers:
-        raise SparsifyError(
-            f"no Linear layer matched include={include} exclude={exclude} and "
-            f"divides into {block} blocks: nothing to prune"
-        )
-    batches = _Batches(
-        _load_tokenizer(model.tokenizer_file), texts, labels, batch_size, max_seq_len, seed
-    )
-    end_step = max(1, round(prune_end * steps))
-    mask_every = mask_every or max(1, end_step // 40)
-    changes = set(mask_steps(end_step, mask_every))
-    warm = round(warmup * steps)
-    checkpoint_every = checkpoint_every or max(1, steps // 10)
-
-    config = {
-        "model_dir": os.path.abspath(model_dir),
-        "teacher": os.path.abspath(teacher_model.path),
-        "sparsity": sparsity,
-        "block": block,
-        "steps": steps,
-        "batch_size": batch_size,
-        "schedule": schedule,
-        "prune_end_step": end_step,
-        "mask_every": mask_every,
-        "lr": lr,
-        "warmup_steps": warm,
-        "hidden_weight": hidden_weight,
-        "train_embeddings": train_embeddings,
-        "max_seq_len": max_seq_len,
-        "seed": seed,
-        "layers": sorted(layers),
-        "texts": len(texts),
-        "texts_sha1": _texts_key(texts, labels),
-    }
-    key = _config_key(config)
-    trained = [p for p in student.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
-
-    def lr_at(step: int) -> float:
-        if step < warm:
-            return lr * (step + 1) / warm
-        return lr * max(0.0, (steps - step) / max(1, steps - warm))
-
-    os.makedirs(out_dir, exist_ok=True)
-    ckpt_path = os.path.join(out_dir, CHECKPOINT_FILE)
-    step, history, masks, seconds = 0, [], None, 0.0
-    if os.path.isfile(ckpt_path):
-        state = torch.load(ckpt_path, weights_only=False)
-        if state["config_key"] != key:
-            raise SparsifyError(
-                f"{ckpt_path} is a checkpoint of another configuration; remove it or use another "
-                "out_dir"
-            )
-        student.load_state_dict(state["student"])
-        opt.load_state_dict(state["optimizer"])
-        step, history, masks = state["step"], state["history"], state["masks"]
-        seconds = state["seconds"]
-
-    def save_checkpoint():
-        tmp = ckpt_path + ".tmp"
-        torch.save(
-            {
-                "config_key": key,
-                "student": student.state_dict(),
-                "optimizer": opt.state_dict(),
-                "step": step,
-                "history": history,
-                "masks": masks,
-                "seconds": seconds + time.perf_counter() - t0,
-            },
-            tmp,
-        )
-        os.replace(tmp, ckpt_path)
-
-    bar = None
-    if progress:
-        try:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, initial=step, desc="sparsify", unit="step")
-        except ImportError:
-            bar = None
-    t0 = time.perf_counter()
-    ran, log_every = 0, max(1, steps // 100)
-    window: list[dict] = []
     try:
-        while step < steps:
-            if stop_after is not None and ran >= stop_after:
-                save_checkpoint()
-                if bar is not None:
-                    bar.close()
-                return {"finished": False, "step": step, "config": config, "history": history}
-            if step in changes:
-                masks = _choose_masks(
-                    layers, target_sparsity(step, sparsity, end_step, schedule), block
-                )
-                _apply_masks(layers, masks)
-            feeds, lab = batches(step)
-            with torch.no_grad():
-                t_out = _forward(teacher_net, feeds)
-            s_out = _forward(student, feeds)
-            loss, parts = _distill_loss(model, s_out, t_out, feeds, lab, hidden_weight)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if masks is not None:
-                _apply_masks(layers, masks)
-            step, ran = step + 1, ran + 1
-            window.append({"loss": float(loss.detach()), **parts})
-            if step % log_every == 0 or step == steps:
-                history.append(
-                    {
-                        "step": step,
-                        "sparsity": round(
-                            target_sparsity(step - 1, sparsity, end_step, schedule)
-                            if step - 1 >= 0
-                            else 0.0,
-                            6,
-                        ),
-                        "lr": lr_at(step - 1),
-                        **{k: float(np.mean([w[k] for w in window])) for k in window[0]},
-                    }
-                )
-                window = []
-                if bar is not None:
-                    bar.set_postfix(
-                        loss=f"{history[-1]['loss']:.4f}", sparsity=f"{history[-1]['sparsity']:.3f}"
-                    )
-            if bar is not None:
-                bar.update(1)
-            if step % checkpoint_every == 0 and step < steps:
-                save_checkpoint()
-    except KeyboardInterrupt:  # Ctrl-C: keep what ran, the same call resumes it
-        save_checkpoint()
-        raise
-    if bar is not None:
-        bar.close()
-    seconds += time.perf_counter() - t0
+        torch.manual_seed(seed)
+        student = model.load()
+        teacher_net = teacher_model.load()
+        for p in teacher_net.parameters():
+            p.requires_grad_(False)
+        if not train_embeddings:
+            embeddings = getattr(student.base_model, "embeddings", None)
+            for p in (embeddings or student.get_input_embeddings()).parameters():
+                p.requires_grad_(False)
+        layers = prunable_linears(student, block, include, exclude)
+        if not layers:
+            raise SparsifyError(
+                f"no Linear layer matched include={include} exclude={exclude} and "
+                f"divides into {block} blocks: nothing to prune"
+            )
+        batches = _Batches(
+            _load_tokenizer(model.tokenizer_file), texts, labels, batch_size, max_seq_len, seed
+        )
+        end_step = max(1, round(prune_end * steps))
+        mask_every = mask_every or max(1, end_step // 40)
+        changes = set(mask_steps(end_step, mask_every))
+        warm = round(warmup * steps)
 
-    measured = layer_sparsity(layers, block)
-    report = {
-        "finished": True,
-        "config": config,
-        "train_seconds": round(seconds, 1),
-        "threads": torch.get_num_threads(),
-        "history": history,
-        "layer_sparsity": measured,
-        "min_layer_sparsity": min(measured.values()),
-    }
-    if heldout is not None:
-        ev = _Batches(
-            _load_tokenizer(model.tokenizer_file), heldout, None, batch_size, max_seq_len, seed
-        )
-        index = np.arange(len(heldout))
-        ref = _embed(teacher_net, model, ev, index)
-        report["heldout"] = {
-            "student": fidelity(_embed(student, model, ev, index), ref, model.classifier)
+        def held_sparsity(at: int) -> float:  # what the masks hold at step ``at``
+            return target_sparsity(max(c for c in changes if c <= at), sparsity, end_step, schedule)
+
+        checkpoint_every = checkpoint_every or max(1, steps // 10)
+
+        config = {
+            "model_dir": os.path.abspath(model_dir),
+            "teacher": os.path.abspath(teacher_model.path),
+            "sparsity": sparsity,
+            "block": block,
+            "steps": steps,
+            "batch_size": batch_size,
+            "schedule": schedule,
+            "prune_end_step": end_step,
+            "mask_every": mask_every,
+            "lr": lr,
+            "warmup_steps": warm,
+            "hidden_weight": hidden_weight,
+            "train_embeddings": train_embeddings,
+            "max_seq_len": max_seq_len,
+            "seed": seed,
+            "layers": sorted(layers),
+            "texts": len(texts),
+            "texts_sha1": _texts_key(texts, labels),
         }
-        oneshot = teacher_model.load()
-        one_layers = prunable_linears(oneshot, block, include, exclude)
-        _apply_masks(one_layers, _choose_masks(one_layers, sparsity, block))
-        report["heldout"]["oneshot_magnitude"] = fidelity(
-            _embed(oneshot, model, ev, index), ref, model.classifier
-        )
-    _write_model_dir(model, student, out_dir)
-    with open(os.path.join(out_dir, REPORT_FILE), "w") as f:
-        json.dump(report, f, indent=1)
-    if os.path.isfile(ckpt_path):
-        os.remove(ckpt_path)
-    return report
+        key = _config_key(config)
+        trained = [p for p in student.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
+
+        def lr_at(step: int) -> float:
+            if step < warm:
+                return lr * (step + 1) / warm
+            return lr * max(0.0, (steps - step) / max(1, steps - warm))
+
+        os.makedirs(out_dir, exist_ok=True)
+        ckpt_path = os.path.join(out_dir, CHECKPOINT_FILE)
+        step, history, masks, seconds = 0, [], None, 0.0
+        if os.path.isfile(ckpt_path):
+            state = torch.load(ckpt_path, weights_only=False)
+            if state["config_key"] != key:
+                raise SparsifyError(
+                    f"{ckpt_path} is a checkpoint of another configuration; remove it or use "
+                    "another out_dir"
+                )
+            student.load_state_dict(state["student"])
+            opt.load_state_dict(state["optimizer"])
+            step, history, masks = state["step"], state["history"], state["masks"]
+            seconds = state["seconds"]
+
+        def save_checkpoint():
+            tmp = ckpt_path + ".tmp"
+            torch.save(
+                {
+                    "config_key": key,
+                    "student": student.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "step": step,
+                    "history": history,
+                    "masks": masks,
+                    "seconds": seconds + time.perf_counter() - t0,
+                },
+                tmp,
+            )
+            os.replace(tmp, ckpt_path)
+
+        bar = None
+        if progress:
+            try:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(
+                    total=steps,
+                    initial=step,
+                    desc="sparsify",
+                    unit="step",
+                    mininterval=0.2 if sys.stderr.isatty() else 30.0,  # (a log file: every 30 s)
+                )
+            except ImportError:
+                bar = None
+        t0 = time.perf_counter()
+        ran, log_every = 0, max(1, steps // 100)
+        window: list[dict] = []
+        try:
+            while step < steps:
+                if stop_after is not None and ran >= stop_after:
+                    save_checkpoint()
+                    if bar is not None:
+                        bar.close()
+                    return {"finished": False, "step": step, "config": config, "history": history}
+                if step in changes:
+                    masks = _choose_masks(
+                        layers, target_sparsity(step, sparsity, end_step, schedule), block
+                    )
+                    _apply_masks(layers, masks)
+                feeds, lab = batches(step)
+                with torch.no_grad():
+                    t_out = _forward(teacher_net, feeds)
+                s_out = _forward(student, feeds)
+                loss, parts = _distill_loss(model, s_out, t_out, feeds, lab, hidden_weight)
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(step)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if masks is not None:
+                    _apply_masks(layers, masks)
+                step, ran = step + 1, ran + 1
+                window.append({"loss": float(loss.detach()), **parts})
+                if step % log_every == 0 or step == steps:
+                    history.append(
+                        {
+                            "step": step,
+                            "sparsity": round(held_sparsity(step - 1), 6),
+                            "lr": lr_at(step - 1),
+                            **{k: float(np.mean([w[k] for w in window])) for k in window[0]},
+                        }
+                    )
+                    window = []
+                    if bar is not None:
+                        bar.set_postfix(
+                            loss=f"{history[-1]['loss']:.4f}",
+                            sparsity=f"{history[-1]['sparsity']:.3f}",
+                        )
+                if bar is not None:
+                    bar.update(1)
+                if step % checkpoint_every == 0 and step < steps:
+                    save_checkpoint()
+        except KeyboardInterrupt:  # Ctrl-C: keep what ran, the same call resumes it
+            save_checkpoint()
+            raise
+        if bar is not None:
+            bar.close()
+        seconds += time.perf_counter() - t0
+
+        measured = layer_sparsity(layers, block)
+        report = {
+            "finished": True,
+            "config": config,
+            "train_seconds": round(seconds, 1),
+            "threads": torch.get_num_threads(),
+            "history": history,
+            "layer_sparsity": measured,
+            "min_layer_sparsity": min(measured.values()),
+        }
+        if heldout is not None:
+            ev = _Batches(
+                _load_tokenizer(model.tokenizer_file), heldout, None, batch_size, max_seq_len, seed
+            )
+            index = np.arange(len(heldout))
+            ref = _embed(teacher_net, model, ev, index)
+            report["heldout"] = {
+                "student": fidelity(_embed(student, model, ev, index), ref, model.classifier)
+            }
+            oneshot = model.load()
+            one_layers = prunable_linears(oneshot, block, include, exclude)
+            _apply_masks(one_layers, _choose_masks(one_layers, sparsity, block))
+            report["heldout"]["oneshot_magnitude"] = fidelity(
+                _embed(oneshot, model, ev, index), ref, model.classifier
+            )
+        _write_model_dir(model, student, out_dir)
+        with open(os.path.join(out_dir, REPORT_FILE), "w") as f:
+            json.dump(report, f, indent=1)
+        if os.path.isfile(ckpt_path):
+            os.remove(ckpt_path)
+        return report
+    finally:  # the caller keeps its torch thread count
+        torch.set_num_threads(previous_threads)
 
 
 __all__ = [
