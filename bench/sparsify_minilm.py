@@ -9,8 +9,8 @@ to the dense model (cosine of sentence embeddings; nearest-neighbour top-1 / top
 and, compiled with ``TextPipeline`` in INT8 and FP32, the per-sentence cosine of the INT8
 embeddings to the same model's FP32 ones.
 
-    .venv/bin/python bench/sparsify_minilm.py --sparsity 0.9 --steps 2400 \
-        --json bench/results/sparsify_minilm_90.json
+    .venv/bin/python bench/sparsify_minilm.py --sparsity 0.9 --steps 5000 --lr 3e-3 \
+        --prune-end 0.5 --hidden-weight 0.3 --json bench/results/sparsify_minilm_90.json
 """
 
 from __future__ import annotations
@@ -107,12 +107,13 @@ def english_sentences(min_words: int = 5, max_words: int = 50) -> list[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sparsity", type=float, default=0.9)
-    ap.add_argument("--steps", type=int, default=2400)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-4)
+    # None: sparsify_model's default
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--lr", type=float)
     ap.add_argument("--max-seq-len", type=int, default=64)
-    ap.add_argument("--hidden-weight", type=float, default=1.0)
-    ap.add_argument("--prune-end", type=float, default=0.65)
+    ap.add_argument("--hidden-weight", type=float)
+    ap.add_argument("--prune-end", type=float)
     ap.add_argument("--heldout", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None)
@@ -146,13 +147,12 @@ def main(argv=None) -> int:
         block="4x1",
         texts=train,
         heldout_texts=heldout,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_seq_len=args.max_seq_len,
-        hidden_weight=args.hidden_weight,
-        prune_end=args.prune_end,
         seed=args.seed,
+        **{
+            k: getattr(args, k)
+            for k in ("steps", "batch_size", "lr", "max_seq_len", "hidden_weight", "prune_end")
+            if getattr(args, k) is not None
+        },
         threads=args.threads,
     )
     wall = time.perf_counter() - wall0

@@ -188,12 +188,28 @@ def test_the_callers_torch_thread_count_is_restored(st_dir, sentences, tmp_path)
         torch.set_num_threads(before)
 
 
-def test_a_checkpoint_of_another_configuration_is_refused(st_dir, sentences, tmp_path):
+def test_a_checkpoint_of_another_configuration_or_a_corrupt_one_is_refused(
+    st_dir, sentences, tmp_path
+):
     sparsify_model(
         st_dir, tmp_path, sparsity=0.5, texts=sentences[0], steps=4, stop_after=1, **FAST
     )
     with pytest.raises(SparsifyError, match="another configuration"):
         sparsify_model(st_dir, tmp_path, sparsity=0.9, texts=sentences[0], steps=4, **FAST)
+    (tmp_path / pruning.CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(SparsifyError, match="not a readable checkpoint"):
+        sparsify_model(st_dir, tmp_path, sparsity=0.5, texts=sentences[0], steps=4, **FAST)
+
+
+def test_a_teacher_of_another_depth_distils_through_the_embeddings(st_dir, sentences, tmp_path):
+    deeper = write_tiny_sentence_transformers_dir(tmp_path / "deeper", layers=3)
+    report = sparsify_model(
+        st_dir, tmp_path / "out", teacher=deeper, texts=sentences[0], steps=3, **FAST
+    )
+    assert "hidden" not in report["history"][-1] and "cos" in report["history"][-1]
+    write_tiny_classifier_dir(tmp_path / "clf")
+    with pytest.raises(SparsifyError, match="both be classifiers"):
+        sparsify_model(st_dir, tmp_path / "o2", teacher=tmp_path / "clf", texts=sentences[0])
 
 
 @pytest.mark.parametrize("with_labels", [False, True])

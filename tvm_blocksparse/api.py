@@ -904,9 +904,9 @@ def prune(
     pruned weight names. ``include`` / ``exclude``: ``fnmatch`` patterns (case-insensitive) on a
     layer's node or weight name; a layer is pruned when it matches ``include`` (None: every
     layer) and not ``exclude`` (None: :data:`PRUNE_EXCLUDE_DEFAULT`, the pooler and classifier
-    heads; ``[]`` prunes them too). Accuracy recovery (fine-tuning with the mask) is out of
-    scope: a pruned model without fine-tuning is for speed measurements, not for its
-    predictions."""
+    heads; ``[]`` prunes them too). No fine-tuning: a model pruned this way is for speed
+    measurements, not for its predictions; :func:`tvm_blocksparse.sparsify_model` prunes a
+    transformers directory gradually with distillation and keeps it useful."""
     from onnx import numpy_helper
 
     if not 0.0 <= sparsity < 1.0:

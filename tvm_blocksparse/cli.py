@@ -60,7 +60,10 @@ def _cmd_prune(args) -> int:
         f"pruned {len(names)} weights to {args.sparsity:.0%} {args.block} block sparsity -> "
         f"{args.output}"
     )
-    print("note: no fine-tuning was done; use the pruned model for speed, not for its accuracy")
+    print(
+        "note: no fine-tuning was done; use the pruned model for speed, not for its accuracy "
+        "(tvm-blocksparse sparsify prunes a transformers directory with distillation)"
+    )
     return 0
 
 
@@ -138,25 +141,20 @@ def _cmd_sparsify(args) -> int:
 
     texts, labels = read_texts_file(args.texts)
     heldout = read_texts_file(args.heldout)[0] if args.heldout else None
+    tuned = ("sparsity", "block", "steps", "batch_size", "schedule", "lr", "max_seq_len", "seed")
     report = sparsify_model(
         args.model_dir,
         args.out_dir,
-        sparsity=args.sparsity,
-        block=args.block,
         texts=texts,
         labels=labels,
         teacher=args.teacher,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        schedule=args.schedule,
-        lr=args.lr,
-        max_seq_len=args.max_seq_len,
         heldout_texts=heldout,
         include=args.include,
         exclude=args.exclude,
-        seed=args.seed,
         threads=args.threads,
         stop_after=args.stop_after,
+        # the function's defaults, unless given: one place for them
+        **{k: getattr(args, k) for k in tuned if getattr(args, k) is not None},
     )
     if not report["finished"]:
         print(f"stopped at step {report['step']}; run the same command again to resume")
@@ -482,14 +480,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--texts", required=True, help="training texts: one per line, or .jsonl")
     p.add_argument("--heldout", help="texts to measure fidelity to the dense model on")
     p.add_argument("--teacher", help="model directory to distil from (default: model_dir)")
-    p.add_argument("--sparsity", type=float, default=0.9)
-    p.add_argument("--block", default="4x1", help=block_help)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--schedule", default="cubic", choices=("cubic", "linear"))
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--max-seq-len", type=int, default=128)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sparsity", type=float, help="default 0.9")
+    p.add_argument("--block", help="default 4x1; " + block_help)
+    p.add_argument("--steps", type=int, help="optimizer steps (default: sparsify_model's)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--schedule", choices=("cubic", "linear"))
+    p.add_argument("--lr", type=float)
+    p.add_argument("--max-seq-len", type=int)
+    p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: the CPUs this may use)")
     p.add_argument(
         "--stop-after", type=int, help="run this many steps, checkpoint, stop (run again: resume)"
