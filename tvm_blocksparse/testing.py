@@ -362,8 +362,8 @@ def write_tiny_classifier_dir(path, layers: int = 2, labels=("neg", "neutral", "
 def write_tiny_sentence_transformers_dir(path, layers: int = 2, seed: int = 0) -> str:
     """A sentence-transformers directory (``modules.json``: Transformer at the root, mean
     ``1_Pooling``, ``2_Normalize``) of a random ``BertModel`` (width 32, 2 heads, intermediate
-    64, weights of std 0.3) with the tiny tokenizer: pruning and distillation tests without a model hub. Needs
-    torch and transformers; returns the directory."""
+    64, weights of std 0.3) with the tiny tokenizer: pruning and distillation tests without a
+    model hub. Needs torch and transformers; returns the directory."""
     import json
     import os
 
