@@ -18,6 +18,7 @@ import pytest
 
 from tvm_blocksparse.bert_onnx import BERT_CONFIGS, make_bert_onnx
 from tvm_blocksparse.testing import (
+    write_sentence_transformers_modules,
     write_tiny_classifier_dir,
     write_tiny_model_dir,
     write_tiny_tokenizer,
@@ -160,27 +161,7 @@ def test_classification_needs_labels_and_logits(tiny_dir, tmp_path):
 def test_sentence_transformers_pooling_is_read(tmp_path):
     onnx.save(make_bert_onnx("tiny"), str(tmp_path / "model.onnx"))
     write_tiny_tokenizer(str(tmp_path / "tokenizer.json"))
-    modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {
-            "idx": 1,
-            "name": "1",
-            "path": "1_Pooling",
-            "type": "sentence_transformers.models.Pooling",
-        },
-        {
-            "idx": 2,
-            "name": "2",
-            "path": "2_Normalize",
-            "type": "sentence_transformers.models.Normalize",
-        },
-    ]
-    (tmp_path / "modules.json").write_text(json.dumps(modules))
-    (tmp_path / "1_Pooling").mkdir()
-    (tmp_path / "1_Pooling" / "config.json").write_text(
-        json.dumps({"pooling_mode_cls_token": True})
-    )
-    (tmp_path / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 40}))
+    write_sentence_transformers_modules(tmp_path, {"pooling_mode_cls_token": True}, 40)
     found = read_model_directory(tmp_path)
     assert (found.layout, found.pooling, found.max_len) == ("onnx", Pooling("cls", True), 40)
 

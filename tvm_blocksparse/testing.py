@@ -331,6 +331,46 @@ def write_tiny_model_dir(path, seed: int = 3, sparsity: float = 0.9) -> str:
     return path
 
 
+def tiny_bert_config(layers: int = 2, **extra):
+    """transformers ``BertConfig`` of the tiny test BERTs: vocabulary 200 (the tiny tokenizer's
+    ids), width 32, 2 heads, intermediate 64, 64 positions; ``extra`` overrides or adds."""
+    import transformers
+
+    return transformers.BertConfig(
+        **{
+            "vocab_size": 200,
+            "hidden_size": 32,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "max_position_embeddings": 64,
+            **extra,
+        }
+    )
+
+
+def write_sentence_transformers_modules(path, pooling: dict, max_seq_len: int) -> None:
+    """sentence-transformers' files around a transformer at the root of ``path``:
+    ``modules.json`` (Transformer, Pooling, Normalize), ``1_Pooling/config.json`` (``pooling``:
+    its ``pooling_mode_*`` keys) and ``sentence_bert_config.json``."""
+    import json
+    import os
+
+    kinds = [("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")]
+    modules = [
+        {"idx": i, "name": str(i), "path": sub, "type": f"sentence_transformers.models.{kind}"}
+        for i, (sub, kind) in enumerate(kinds)
+    ]
+    path = os.fspath(path)
+    os.makedirs(os.path.join(path, "1_Pooling"), exist_ok=True)
+    with open(os.path.join(path, "modules.json"), "w") as f:
+        json.dump(modules, f)
+    with open(os.path.join(path, "1_Pooling", "config.json"), "w") as f:
+        json.dump(pooling, f)
+    with open(os.path.join(path, "sentence_bert_config.json"), "w") as f:
+        json.dump({"max_seq_length": max_seq_len}, f)
+
+
 def write_tiny_classifier_dir(path, layers: int = 2, labels=("neg", "neutral", "pos")):
     """A transformers directory of a random ``BertForSequenceClassification`` (width 32, 2 heads,
     seed 0, ``labels`` as id2label) with the tiny tokenizer: text-classification tests without a
@@ -340,13 +380,8 @@ def write_tiny_classifier_dir(path, layers: int = 2, labels=("neg", "neutral", "
     import torch
     import transformers
 
-    cfg = transformers.BertConfig(
-        vocab_size=200,
-        hidden_size=32,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
+    cfg = tiny_bert_config(
+        layers,
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
@@ -364,48 +399,18 @@ def write_tiny_sentence_transformers_dir(path, layers: int = 2, seed: int = 0) -
     ``1_Pooling``, ``2_Normalize``) of a random ``BertModel`` (width 32, 2 heads, intermediate
     64, weights of std 0.3) with the tiny tokenizer: pruning and distillation tests without a
     model hub. Needs torch and transformers; returns the directory."""
-    import json
     import os
 
     import torch
     import transformers
 
     path = os.fspath(path)
-    cfg = transformers.BertConfig(
-        vocab_size=200,
-        hidden_size=32,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        initializer_range=0.3,  # (0.02 gives texts nearly equal embeddings, cosine ~0.9998)
-        architectures=["BertModel"],
-    )
+    # initializer_range 0.3: at 0.02 texts get nearly equal embeddings (cosine ~0.9998)
+    cfg = tiny_bert_config(layers, initializer_range=0.3, architectures=["BertModel"])
     torch.manual_seed(seed)
     transformers.BertModel(cfg).eval().save_pretrained(path)
     write_tiny_tokenizer(os.path.join(path, "tokenizer.json"))
-    modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {
-            "idx": 1,
-            "name": "1",
-            "path": "1_Pooling",
-            "type": "sentence_transformers.models.Pooling",
-        },
-        {
-            "idx": 2,
-            "name": "2",
-            "path": "2_Normalize",
-            "type": "sentence_transformers.models.Normalize",
-        },
-    ]
-    os.makedirs(os.path.join(path, "1_Pooling"), exist_ok=True)
-    with open(os.path.join(path, "modules.json"), "w") as f:
-        json.dump(modules, f)
-    with open(os.path.join(path, "1_Pooling", "config.json"), "w") as f:
-        json.dump({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}, f)
-    with open(os.path.join(path, "sentence_bert_config.json"), "w") as f:
-        json.dump({"max_seq_length": 64, "do_lower_case": False}, f)
+    write_sentence_transformers_modules(path, {"pooling_mode_mean_tokens": True}, max_seq_len=64)
     return path
 
 
