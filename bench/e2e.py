@@ -1229,11 +1229,13 @@ def main(argv=None) -> int:
                 say("FAILED: " + failed[-1] + "; keeping what it measured")
     print(format_tables(records, args.budget_ms))
     if args.json:
+        from tvm_blocksparse.isa import host_cpu_name
+
         with open(args.json, "w") as f:
             json.dump(
                 {
                     "argv": argv if argv is not None else sys.argv[1:],
-                    "cpu": _cpu_name(),
+                    "cpu": host_cpu_name(),
                     "records": records,
                     "throughput": throughput_under_budget(records, args.budget_ms),
                 },
@@ -1285,16 +1287,6 @@ def _forward(argv) -> list[str]:
         if not a.startswith(("--threads=", "--models=")):
             out.append(a)
     return out
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(
-                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -230,17 +230,11 @@ def _int8_vs_fp32(model_dir: str, texts: list[str]) -> dict:
 
 
 def _host() -> str:
-    model = "?"
-    flags = set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and model == "?":
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    isa = next((f for f in ("amx_int8", "avx512_vnni", "avx_vnni", "avx2") if f in flags), "-")
-    return f"{model} ({isa}), {os.cpu_count()} CPUs"
+    from tvm_blocksparse.isa import host_cpu_name, host_isa_level
+
+    level = host_isa_level()
+    isa = level.name if level else "no listed ISA level"
+    return f"{host_cpu_name()} ({isa}), {os.cpu_count()} CPUs"
 
 
 if __name__ == "__main__":

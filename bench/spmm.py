@@ -54,6 +54,7 @@ warnings.filterwarnings("ignore", message=".*quantized tensor creation functions
 
 from tvm_blocksparse import format as fmt  # noqa: E402
 from tvm_blocksparse import linear, registry  # noqa: E402
+from tvm_blocksparse.isa import host_cpu_name  # noqa: E402
 from tvm_blocksparse.op.epilogue import Epilogue  # noqa: E402
 from tvm_blocksparse.op.quantize import padded_tokens  # noqa: E402
 from tvm_blocksparse.testing import int8_linear_ref  # noqa: E402
@@ -318,11 +319,6 @@ def _host_cannot_run() -> dict[str, str]:
     return out
 
 
-def _cpu_name() -> str:
-    with open("/proc/cpuinfo") as f:
-        return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
-
-
 def _record(shape, sparsity, backend, times, threads, m, n, k, note):
     med = float(np.median(times))
     return {
@@ -361,7 +357,8 @@ def run(args) -> list[dict]:
             skipped.add(name)
     records = []
     print(
-        f"# cpu={_cpu_name()} amx={'amx_int8' in _cpu_flags()} vnni={'avx512_vnni' in _cpu_flags()}"
+        f"# cpu={host_cpu_name()} amx={'amx_int8' in _cpu_flags()} "
+        f"vnni={'avx512_vnni' in _cpu_flags()}"
     )
     print(
         f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "

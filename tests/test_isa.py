@@ -209,3 +209,11 @@ def test_deny_tiles_refuses_only_the_amx_permission_request():
     if out.stdout.startswith("NO-SECCOMP"):
         pytest.skip(f"seccomp filters not allowed here: {out.stdout.strip()}")
     assert "CHILD -1 1" in out.stdout
+
+
+def test_host_cpu_name_is_cpuinfos_model_name():
+    from tvm_blocksparse.isa import host_cpu_name
+
+    with open("/proc/cpuinfo") as f:
+        names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+    assert host_cpu_name() == (names[0] if names else "unknown")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fnmatch
 import json
 import math
 import os
@@ -876,18 +875,8 @@ def inspect(
     return InspectReport(layers, block, threshold, 1.0 / rel, level_name, dtype, basis)
 
 
-#: Layers ``prune`` leaves dense unless asked (``include``): the task heads. A pooler or
-#: classifier runs once per sequence (a sliver of the time) and carries the task's decision.
-PRUNE_EXCLUDE_DEFAULT = ("*pooler*", "*classifier*", "*qa_outputs*", "*score*")
-
-
 def _matches(layer, patterns) -> bool:
-    return any(
-        fnmatch.fnmatch(n.lower(), p.lower())
-        for p in patterns
-        for n in (layer.node_name, layer.weight_name)
-        if n
-    )
+    return any(fmt.name_matches(n, patterns) for n in (layer.node_name, layer.weight_name) if n)
 
 
 def prune(
@@ -903,16 +892,16 @@ def prune(
     ``sparsity`` fraction of ``block`` blocks with the smallest L1 norm become zero. Returns the
     pruned weight names. ``include`` / ``exclude``: ``fnmatch`` patterns (case-insensitive) on a
     layer's node or weight name; a layer is pruned when it matches ``include`` (None: every
-    layer) and not ``exclude`` (None: :data:`PRUNE_EXCLUDE_DEFAULT`, the pooler and classifier
-    heads; ``[]`` prunes them too). No fine-tuning: a model pruned this way is for speed
-    measurements, not for its predictions; :func:`tvm_blocksparse.sparsify_model` prunes a
-    transformers directory gradually with distillation and keeps it useful."""
+    layer) and not ``exclude`` (None: :data:`tvm_blocksparse.format.PRUNE_EXCLUDE_DEFAULT`, the
+    pooler and classifier heads; ``[]`` prunes them too). No fine-tuning: a model pruned this
+    way is for speed measurements, not for its predictions; :func:`tvm_blocksparse.sparsify_model`
+    prunes a transformers directory gradually with distillation and keeps it useful."""
     from onnx import numpy_helper
 
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
     fmt.parse_block(block)
-    exclude = PRUNE_EXCLUDE_DEFAULT if exclude is None else exclude
+    exclude = fmt.PRUNE_EXCLUDE_DEFAULT if exclude is None else exclude
     model = load_onnx(onnx_path)
     model = onnx.ModelProto.FromString(model.SerializeToString())
     weights = {

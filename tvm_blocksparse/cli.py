@@ -107,26 +107,28 @@ def _calibration_feeds(path: str) -> list[dict]:
 
 
 def read_texts_file(path: str) -> tuple[list[str], list[int] | None]:
-    """Texts (and labels) of a file: one text per line, or JSON lines with ``"text"`` and an
-    optional integer ``"label"`` (all lines or none). Blank lines are skipped."""
-    import json
+    """Texts (and labels) of a file: its non-blank lines (as ``pipeline run --file`` reads
+    them), or for ``.jsonl`` JSON lines with ``"text"`` and an optional integer ``"label"`` (all
+    lines or none)."""
+    if not path.endswith(".jsonl"):
+        texts, labels = _read_lines(path), []
+    else:
+        import json
 
-    texts, labels = [], []
-    with open(path, encoding="utf-8") as f:
-        lines = [(n, line.strip()) for n, line in enumerate(f, 1) if line.strip()]
-    jsonl = path.endswith(".jsonl")
-    for n, line in lines:
-        if not jsonl:
-            texts.append(line)
-            continue
-        try:
-            row = json.loads(line)
-            text = row["text"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}:{n}: expected a JSON object with a 'text' ({err})") from err
-        texts.append(text)
-        if "label" in row:
-            labels.append(row["label"])
+        texts, labels = [], []
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    texts.append(row["text"])
+                except (ValueError, KeyError, TypeError) as err:
+                    raise ValueError(
+                        f"{path}:{n}: expected a JSON object with a 'text' ({err})"
+                    ) from err
+                if "label" in row:
+                    labels.append(row["label"])
     if labels and len(labels) != len(texts):
         raise ValueError(f"{path}: {len(labels)} of {len(texts)} lines have a 'label'")
     if not texts:

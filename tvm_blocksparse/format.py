@@ -26,6 +26,7 @@ Generic BSR takes an explicit tuple, never a string, so "1x16" is never ambiguou
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from typing import NamedTuple
 
@@ -233,6 +234,16 @@ def pack_dense_vnni(weight: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- pruning
+
+#: layers pruning leaves dense by default: the task heads (pooler, classifier, QA, score) run
+#: once per sequence (a sliver of the time) and carry the task's decision.
+PRUNE_EXCLUDE_DEFAULT = ("*pooler*", "*classifier*", "*qa_outputs*", "*score*")
+
+
+def name_matches(name: str, patterns) -> bool:
+    """Whether ``name`` matches one of the ``fnmatch`` ``patterns`` (case-insensitive): how
+    ``prune`` and ``sparsify_model`` pick layers by name."""
+    return any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns)
 
 
 def block_keep_mask(

@@ -20,7 +20,6 @@ Trains in torch (``pip install 'tvm-blocksparse[train]'``: torch and transformer
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import os
@@ -32,17 +31,16 @@ import numpy as np
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.text import (
-    Pooling,
+    _WEIGHT_FILES,
     TextPipelineError,
     _load_tokenizer,
     _pad_id,
     _sentence_transformers_modules,
+    read_model_directory,
 )
 
-#: the task heads stay dense (as in ``prune``): they run once per text and carry its decision.
-SPARSIFY_EXCLUDE_DEFAULT = ("*pooler*", "*classifier*", "*qa_outputs*", "*score*")
-#: weights transformers may load; all are replaced by ``model.safetensors`` in the output.
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
+#: weight files not copied to the output: the student's ``model.safetensors`` replaces them all.
+_REPLACED_WEIGHT_FILES = (*_WEIGHT_FILES, "tf_model.h5", "flax_model.msgpack")
 CHECKPOINT_FILE = "sparsify_checkpoint.pt"
 REPORT_FILE = "sparsify_report.json"
 SCHEDULES = ("cubic", "linear")
@@ -69,31 +67,30 @@ def mask_steps(prune_end: int, mask_every: int) -> list[int]:
     return sorted(set(range(0, prune_end, max(1, mask_every))) | {prune_end})
 
 
-def _matches(name: str, patterns) -> bool:
-    return any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns)
-
-
 def prunable_linears(model, block, include=None, exclude=None) -> dict:
     """``{name: nn.Linear}`` of the layers to prune: every ``nn.Linear`` whose weight ``block``
     tiles, whose module name matches ``include`` (None: all) and not ``exclude`` (None:
-    :data:`SPARSIFY_EXCLUDE_DEFAULT`)."""
+    :data:`tvm_blocksparse.format.PRUNE_EXCLUDE_DEFAULT`, the task heads, as ``prune``)."""
     import torch
 
-    exclude = SPARSIFY_EXCLUDE_DEFAULT if exclude is None else exclude
+    exclude = fmt.PRUNE_EXCLUDE_DEFAULT if exclude is None else exclude
     out = {}
     for name, module in model.named_modules():
         if not isinstance(module, torch.nn.Linear):
             continue
-        if include is not None and not _matches(name, include):
+        if include is not None and not fmt.name_matches(name, include):
             continue
-        if _matches(name, exclude) or not fmt.block_tiles(tuple(module.weight.shape), block):
+        if fmt.name_matches(name, exclude) or not fmt.block_tiles(
+            tuple(module.weight.shape), block
+        ):
             continue
         out[name] = module
     return out
 
 
 def _pool(hidden, mask, mode: str):
-    """Sentence vectors ``[B, H]`` from token states ``[B, L, H]`` (torch), as :class:`Pooling`."""
+    """Sentence vectors ``[B, H]`` from token states ``[B, L, H]``: the torch twin of
+    :class:`tvm_blocksparse.text.Pooling` (gradients flow through it)."""
     m = mask.unsqueeze(-1).to(hidden.dtype)
     if mode == "cls":
         return hidden[:, 0]
@@ -112,35 +109,24 @@ class _Model:
         if not os.path.isdir(path):
             raise SparsifyError(f"model directory not found: {path}")
         try:
-            self.transformer_dir, pooling, _ = _sentence_transformers_modules(path)
+            self.transformer_dir = _sentence_transformers_modules(path)[0]
+            if not os.path.isfile(os.path.join(self.transformer_dir, "config.json")) or not any(
+                os.path.isfile(os.path.join(self.transformer_dir, w)) for w in _WEIGHT_FILES
+            ):
+                raise SparsifyError(
+                    f"{path} is not a transformers / sentence-transformers model directory "
+                    f"(config.json + {' or '.join(_WEIGHT_FILES)}); ONNX-only directories "
+                    "can't be trained"
+                )
+            found = read_model_directory(path)  # the tokenizer, config and pooling it declares
         except TextPipelineError as err:
             raise SparsifyError(str(err)) from err
         self.path = path
-        self.pooling = pooling or Pooling("mean", False)
-        config_file = os.path.join(self.transformer_dir, "config.json")
-        if not os.path.isfile(config_file) or not any(
-            os.path.isfile(os.path.join(self.transformer_dir, w)) for w in _WEIGHT_FILES
-        ):
-            raise SparsifyError(
-                f"{path} is not a transformers / sentence-transformers model directory "
-                f"(config.json + {' or '.join(_WEIGHT_FILES[:2])}); ONNX-only directories can't "
-                "be trained"
-            )
-        with open(config_file) as f:
-            self.config = json.load(f)
+        self.pooling = found.pooling
+        self.config = found.config
+        self.tokenizer_file = found.tokenizer_file
         archs = self.config.get("architectures") or []
         self.classifier = any(a.endswith("ForSequenceClassification") for a in archs)
-        tok = next(
-            (
-                os.path.join(d, "tokenizer.json")
-                for d in (self.transformer_dir, path)
-                if os.path.isfile(os.path.join(d, "tokenizer.json"))
-            ),
-            None,
-        )
-        if tok is None:
-            raise SparsifyError(f"no tokenizer.json in {path}")
-        self.tokenizer_file = tok
 
     def load(self):
         import transformers
@@ -370,7 +356,9 @@ def _write_model_dir(model: _Model, student, out_dir: str) -> None:
     rel = os.path.relpath(model.transformer_dir, model.path)
 
     def skip(directory, names):
-        drop = {n for n in names if n in _WEIGHT_FILES or n.endswith(".onnx") or n == "onnx"}
+        drop = {
+            n for n in names if n in _REPLACED_WEIGHT_FILES or n.endswith(".onnx") or n == "onnx"
+        }
         return drop | {CHECKPOINT_FILE, REPORT_FILE}
 
     shutil.copytree(model.path, out_dir, ignore=skip, dirs_exist_ok=True)
@@ -674,7 +662,6 @@ def sparsify_model(
 
 
 __all__ = [
-    "SPARSIFY_EXCLUDE_DEFAULT",
     "SparsifyError",
     "fidelity",
     "layer_sparsity",

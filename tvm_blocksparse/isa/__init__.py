@@ -106,6 +106,20 @@ def host_cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+@functools.cache
+def host_cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown" without it): benchmarks name their
+    host with it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def host_has(level: IsaLevel | str) -> bool:
     """True when this CPU shows every flag ``level`` needs (AMX: the OS must still grant it)."""
     level = by_name(level) if isinstance(level, str) else level
