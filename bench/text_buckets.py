@@ -2,10 +2,11 @@
 
 A random BERT (``bert_onnx``, pruned to 90 % 4x1) with the real MiniLM/BERT-uncased tokenizer
 (same 30522-token vocabulary) in an ONNX-layout directory; one INT8 pipeline with the default
-buckets up to 512 tokens; for each length L a text of exactly L tokens runs through
-``pipe([text])`` (tokenize, pad to the bucket, run, pool) and, interleaved, through a static
-module compiled for exactly L tokens with ``tb.compile`` (weights embedded; ``module.run`` on the
-ids; no tokenizer, no pooling). The pipeline's buckets run with one shared weight store; the
+buckets up to 512 tokens; for each length L a text of exactly L tokens runs, interleaved,
+through ``pipe([text])`` (tokenize, pad to the bucket, run, pool), through the library's entry
+for that bucket on the padded ids (the module alone), and through a static module compiled for
+exactly L tokens with ``tb.compile`` (weights embedded; ``module.run`` on the ids; no tokenizer,
+no pooling). The pipeline's buckets run with one shared weight store; the
 saved pipeline's files and the resident memory of a process that loads it are reported.
 
     TVM_NUM_THREADS=1 .venv/bin/python bench/text_buckets.py --model bert-base \
@@ -76,26 +77,34 @@ def main(argv=None) -> int:
         static_compile = time.perf_counter() - t0
         enc = pipe._encode([text])[0]
         feeds = pipe._feeds(enc, length, static.input_names)
+        bucket = pipe.bucket_for(length)
+        entry = pipe.modules[bucket]  # the library's entry for the bucket, on padded ids
+        entry_feeds = pipe._feeds(enc, bucket, entry.input_names)
+        calls = {
+            "pipeline": lambda: pipe([text]),
+            "entry": lambda: entry.run(entry_feeds),
+            "static": lambda: static.run(feeds),
+        }
+        times = {name: [] for name in calls}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in range(3):
-                pipe([text])
-                static.run(feeds)
-            t_pipe, t_static = [], []
+                for call in calls.values():
+                    call()
             for _ in range(args.repeat):
-                c = time.process_time()
-                pipe([text])
-                t_pipe.append(time.process_time() - c)
-                c = time.process_time()
-                static.run(feeds)
-                t_static.append(time.process_time() - c)
-        p, s = statistics.median(t_pipe) * 1e3, statistics.median(t_static) * 1e3
+                for name, call in calls.items():
+                    c = time.process_time()
+                    call()
+                    times[name].append(time.process_time() - c)
+        p, e, s = (statistics.median(times[k]) * 1e3 for k in ("pipeline", "entry", "static"))
         row = {
             "tokens": length,
-            "bucket": pipe.bucket_for(length),
+            "bucket": bucket,
             "pipeline_ms": p,
+            "entry_ms": e,
             "static_ms": s,
             "ratio": p / s,
+            "entry_ratio": e / s,
             "static_compile_s": static_compile,
         }
         rows.append(row)
@@ -106,13 +115,14 @@ def main(argv=None) -> int:
         f"pipeline buckets {pipe.seq_buckets} compiled in {pipe_compile:.1f} s"
     )
     print(
-        "| tokens | bucket | pipeline (text in, pooled out) | static module, exact length | ratio |"
+        "| tokens | bucket | pipeline (text in, pooled out) | bucket entry (padded ids) | "
+        "static module, exact length | pipeline / static | entry / static |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['tokens']} | {r['bucket']} | {r['pipeline_ms']:.2f} | {r['static_ms']:.2f} | "
-            f"{r['ratio']:.2f}x |"
+            f"| {r['tokens']} | {r['bucket']} | {r['pipeline_ms']:.2f} | {r['entry_ms']:.2f} | "
+            f"{r['static_ms']:.2f} | {r['ratio']:.2f}x | {r['entry_ratio']:.2f}x |"
         )
     print(
         f"\nsaved pipeline: weights.params {files['weights_file_mb']:.1f} MB, "

@@ -38,6 +38,8 @@ def test_cli_end_to_end(tmp_path, capsys):
             )
             == 0
         )
+    # the library's progress records (logging) reach stderr through the CLI's handler
+    assert "[tvm-blocksparse] importing ONNX" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "p.so"), "--repeat", "2", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "last_hidden_state: shape [1, 8, 128]" in out and "latency" in out

@@ -32,6 +32,7 @@ import onnx
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.onnx_import import OnnxImportError, graph_inputs, linear_layers, load_onnx
+from tvm_blocksparse.progress import reporter
 from tvm_blocksparse.target import checked_threads
 from tvm_blocksparse.tvm_setup import ensure_tvm_setup
 
@@ -615,7 +616,7 @@ def lower(
     threads = checked_threads(threads)
     if target is None and threads is not None:
         target = host_target(num_cores=threads)
-    say = progress or (lambda msg: None)
+    say = reporter(progress)
     t0 = time.perf_counter()
     tuned = None
     if tuning_db is not None:

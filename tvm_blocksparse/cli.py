@@ -19,12 +19,39 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 
 
 def _progress(msg: str) -> None:
-    print(f"[tvm-blocksparse] {msg}", file=sys.stderr, flush=True)
+    from tvm_blocksparse.progress import logger
+
+    logger.info(msg)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record comes (pytest swaps it per test)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ sets it; sys.stderr is read instead
+        pass
+
+
+def _show_progress() -> None:
+    """The library's progress records (INFO on the ``tvm_blocksparse`` logger) on stderr as
+    ``[tvm-blocksparse] msg``; once per process (tests call :func:`main` many times)."""
+    from tvm_blocksparse.progress import logger
+
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("[tvm-blocksparse] %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _cmd_inspect(args) -> int:
@@ -190,7 +217,6 @@ def _cmd_compile(args) -> int:
         block=args.block,
         target=target,
         dump_dir=args.dump_ir,
-        progress=_progress,
         tuning_db=args.tuning_db,
         int8_attention=not args.fp32_attention,
         threads=args.threads,
@@ -268,7 +294,6 @@ def _cmd_tune(args) -> int:
         trials=args.trials,
         rpc=args.rpc,
         num_trials_per_iter=args.per_batch,
-        progress=_progress,
         batch_size=args.batch_size,
         seq_len=args.seq_len,
         dtype=args.dtype,
@@ -300,7 +325,6 @@ def _cmd_pipeline_compile(args) -> int:
         max_batch_size=args.max_batch_size,
         calibration_texts=calibration,
         seq_buckets=buckets,
-        progress=_progress,
         jobs=args.jobs,
     )
     first = next(iter(pipe.modules.values()))
@@ -689,6 +713,7 @@ def main(argv=None) -> int:
     if argv[:1] == ["bench"]:  # argparse's REMAINDER would not pass on options such as --help
         return _launch_bench(argv[1:])
     args = build_parser().parse_args(argv)
+    _show_progress()
     from tvm_blocksparse.onnx_import import OnnxImportError
     from tvm_blocksparse.text import TextPipelineError
 

@@ -18,6 +18,7 @@ from tvm_blocksparse.onnx_import import (
     load_onnx,
     weight_sample_key,
 )
+from tvm_blocksparse.progress import reporter
 
 DTYPES = ("int8", "fp32")
 
@@ -93,7 +94,7 @@ def prepare_model(
     from tvm_blocksparse.relay_passes.sparsify_linear import check_options
     from tvm_blocksparse.target import as_target
 
-    say = progress or (lambda msg: None)
+    say = reporter(progress)
     notes: list[str] = []
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")

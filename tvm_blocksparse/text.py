@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from tvm_blocksparse.progress import reporter
+
 TASKS = ("feature-extraction", "text-classification")
 #: Candidate bucket lengths, steps of ~1.5x (a text pays for at most ~1.5x its tokens); the
 #: model's maximum is always added (bench/README.md, "Text pipelines").
@@ -358,7 +360,7 @@ class TextPipeline:
         if not isinstance(max_batch_size, int) or max_batch_size < 1:
             raise TextPipelineError(f"max_batch_size must be an int >= 1, got {max_batch_size!r}")
         found = read_model_directory(path, max_seq_len)
-        say = progress or (lambda msg: None)
+        say = reporter(progress)
         tokenizer = _load_tokenizer(found.tokenizer_file)
         labels = found.config.get("id2label") or {}
         if task == "text-classification" and found.layout == "onnx" and not labels:

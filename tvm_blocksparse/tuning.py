@@ -54,6 +54,7 @@ from tvm.s_tir import meta_schedule as ms
 
 from tvm_blocksparse import registry
 from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.progress import reporter
 from tvm_blocksparse.tvm_setup import ensure_tvm_setup
 
 ensure_tvm_setup()
@@ -673,7 +674,7 @@ def tune(
     *,
     rpc: str | None = None,
     num_trials_per_iter: int = 8,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
     **compile_options,
 ) -> list[dict]:
     """Tune the kernels ``compile(onnx, **compile_options)`` would use; records go to the JSON
@@ -681,7 +682,7 @@ def tune(
     shape: its default and best measured time and the token tile chosen. Needs the ``tune``
     extra (:func:`require_tune_extra`)."""
     require_tune_extra()
-    say = progress or (lambda msg: None)
+    say = reporter(progress)
     t0 = time.perf_counter()
     tasks, n_calls, target = _extract(onnx_path_or_model, **compile_options)
     if not tasks:

@@ -257,7 +257,7 @@ class Server:
                     break
                 try:
                     item = await asyncio.wait_for(model.queue.get(), remaining)
-                except asyncio.TimeoutError:  # noqa: UP041 (the builtin only from 3.11)
+                except asyncio.TimeoutError:  # 3.10: not the builtin TimeoutError yet
                     break
             if item.future.done():  # its client timed out or went away
                 continue
@@ -425,7 +425,7 @@ class Server:
         model.pending_tokens += tokens
         try:
             result = await asyncio.wait_for(asyncio.shield(future), self.config.request_timeout_s)
-        except asyncio.TimeoutError:  # noqa: UP041 (the builtin only from 3.11)
+        except asyncio.TimeoutError:  # 3.10: not the builtin TimeoutError yet
             future.cancel()  # the dispatcher skips it
             raise HTTPError(
                 504, f"no result within {self.config.request_timeout_s:g} s", "server_error"
