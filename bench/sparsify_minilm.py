@@ -124,6 +124,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-seq-len", type=int, default=64)
     ap.add_argument("--hidden-weight", type=float)
     ap.add_argument("--prune-end", type=float)
+    ap.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--heldout", type=int, default=500)
     ap.add_argument(
         "--packages",
@@ -166,7 +167,10 @@ def main(argv=None) -> int:
         seed=args.seed,
         **{
             k: getattr(args, k)
-            for k in ("steps", "batch_size", "lr", "max_seq_len", "hidden_weight", "prune_end")
+            for k in (
+                *("steps", "batch_size", "lr", "max_seq_len", "hidden_weight", "prune_end"),
+                "precision",
+            )
             if getattr(args, k) is not None
         },
         threads=args.threads,

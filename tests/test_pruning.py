@@ -163,17 +163,52 @@ def test_the_teacher_is_never_updated(st_dir, sentences, tmp_path, monkeypatch):
     assert not all(torch.equal(student.state_dict()[n], v) for n, v in fresh.state_dict().items())
 
 
-def test_a_resumed_run_equals_an_uninterrupted_one(st_dir, sentences, tmp_path):
-    args = dict(sparsity=0.75, texts=sentences[0], steps=8, lr=1e-3, checkpoint_every=100, **FAST)
-    whole = sparsify_model(st_dir, tmp_path / "whole", **args)
-    stopped = sparsify_model(st_dir, tmp_path / "split", stop_after=3, **args)
-    assert not stopped["finished"] and stopped["step"] == 3
-    assert os.path.isfile(tmp_path / "split" / pruning.CHECKPOINT_FILE)
-    resumed = sparsify_model(st_dir, tmp_path / "split", **args)
+@pytest.fixture(scope="module")
+def resumed_runs(st_dir, sentences, tmp_path_factory):
+    """Per precision: an uninterrupted run, and the same run stopped after 3 steps and resumed."""
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        tmp = tmp_path_factory.mktemp(precision)
+        args = dict(
+            sparsity=0.75, texts=sentences[0], steps=8, lr=1e-3, checkpoint_every=100, **FAST
+        )
+        args["precision"] = precision
+        whole = sparsify_model(st_dir, tmp / "whole", **args)
+        stopped = sparsify_model(st_dir, tmp / "split", stop_after=3, **args)
+        assert not stopped["finished"] and stopped["step"] == 3
+        assert os.path.isfile(tmp / "split" / pruning.CHECKPOINT_FILE)
+        resumed = sparsify_model(st_dir, tmp / "split", **args)
+        runs[precision] = (tmp, whole, resumed)
+    return runs
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_resumed_run_equals_an_uninterrupted_one(resumed_runs, precision):
+    tmp, whole, resumed = resumed_runs[precision]
+    assert whole["config"]["precision"] == precision
     assert resumed["history"] == whole["history"]
-    a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    a, b = _weights(tmp / "whole"), _weights(tmp / "split")
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_bf16_runs_the_forward_passes_in_bfloat16(resumed_runs):
+    fp32, bf16 = resumed_runs["fp32"][1], resumed_runs["bf16"][1]
+    assert fp32["history"][0]["loss"] != bf16["history"][0]["loss"]  # autocast took effect
+    assert bf16["history"][-1]["loss"] == pytest.approx(fp32["history"][-1]["loss"], rel=0.2)
+
+
+def test_auto_precision_is_bf16_only_with_native_bfloat16(monkeypatch):
+    import tvm_blocksparse.isa as isa
+
+    for flags, expected in [
+        ({"avx2", "fma"}, "fp32"),
+        ({"avx512f", "avx512_vnni"}, "fp32"),
+        ({"avx512f", "avx512_bf16"}, "bf16"),
+        ({"amx_bf16", "amx_tile"}, "bf16"),
+    ]:
+        monkeypatch.setattr(isa, "host_cpu_flags", lambda flags=flags: frozenset(flags))
+        assert pruning.training_precision() == expected
 
 
 def test_the_callers_torch_thread_count_is_restored(st_dir, sentences, tmp_path):
@@ -247,6 +282,8 @@ def test_bad_arguments_get_clear_errors(st_dir, sentences, tmp_path):
         sparsify_model(st_dir, tmp_path / "b", texts=["a text", ""], **FAST)
     with pytest.raises(SparsifyError, match="not a classification model"):
         sparsify_model(st_dir, tmp_path / "b", texts=texts, labels=[0] * len(texts), **FAST)
+    with pytest.raises(SparsifyError, match="precision must be one of"):
+        sparsify_model(st_dir, tmp_path / "b", texts=texts, precision="fp16", **FAST)
     with pytest.raises(SparsifyError, match="unknown block"):
         sparsify_model(st_dir, tmp_path / "b", texts=texts, block="3x3", **FAST)
     with pytest.raises(SparsifyError, match="nothing to prune"):

@@ -170,7 +170,10 @@ def _cmd_sparsify(args) -> int:
 
     texts, labels = read_texts_file(args.texts)
     heldout = read_texts_file(args.heldout)[0] if args.heldout else None
-    tuned = ("sparsity", "block", "steps", "batch_size", "schedule", "lr", "max_seq_len", "seed")
+    tuned = (
+        *("sparsity", "block", "steps", "batch_size", "schedule", "lr", "max_seq_len", "seed"),
+        "precision",
+    )
     report = sparsify_model(
         args.model_dir,
         args.out_dir,
@@ -515,6 +518,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seq-len", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: the CPUs this may use)")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        help="forward passes in bfloat16 autocast or float32 (default auto: bf16 where the CPU "
+        "has AMX-BF16 / AVX512-BF16)",
+    )
     p.add_argument(
         "--stop-after", type=int, help="run this many steps, checkpoint, stop (run again: resume)"
     )

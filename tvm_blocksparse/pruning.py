@@ -50,6 +50,20 @@ class SparsifyError(ValueError):
     """A sparsify_model argument or model directory that can't be used (the message says why)."""
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+#: CPU flags (/proc/cpuinfo) of native bfloat16 dot products: bf16 autocast pays off only there
+_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def training_precision() -> str:
+    """What ``precision="auto"`` trains in on this CPU: "bf16" with native bfloat16 dot products
+    (AMX-BF16, AVX512-BF16), else "fp32" (emulated bfloat16 would be slower than float32)."""
+    from tvm_blocksparse.isa import host_cpu_flags
+
+    flags = host_cpu_flags()
+    return "bf16" if any(f in flags for f in _BF16_FLAGS) else "fp32"
+
+
 def target_sparsity(step: int, final: float, prune_end: int, schedule: str = "cubic") -> float:
     """Sparsity the masks hold from ``step`` on: 0 at step 0, ``final`` from ``prune_end`` on;
     cubic: ``final * (1 - (1 - step / prune_end) ** 3)`` (fast early, while the weights are still
@@ -211,11 +225,12 @@ def _forward(net, feeds):
 
 def _hidden_loss(student_out, teacher_out, mask):
     """Mean over layers 1..L of the masked MSE of hidden states, relative to the teacher's mean
-    square (so layers of different scale weigh alike)."""
-    m = mask.unsqueeze(-1).to(student_out.hidden_states[-1].dtype)
+    square (so layers of different scale weigh alike). In float32 whatever the forward ran in."""
+    m = mask.unsqueeze(-1).float()
     n = m.sum() * student_out.hidden_states[-1].shape[-1]
     losses = []
     for hs, ht in zip(student_out.hidden_states[1:], teacher_out.hidden_states[1:], strict=True):
+        hs, ht = hs.float(), ht.float()
         err = ((hs - ht) ** 2 * m).sum() / n
         scale = (ht**2 * m).sum() / n
         losses.append(err / scale.clamp(min=1e-12))
@@ -232,8 +247,8 @@ def _distill_loss(model: _Model, student_out, teacher_out, feeds, labels, hidden
         t = 2.0
         parts["kl"] = (
             F.kl_div(
-                F.log_softmax(student_out.logits / t, -1),
-                F.log_softmax(teacher_out.logits / t, -1),
+                F.log_softmax(student_out.logits.float() / t, -1),
+                F.log_softmax(teacher_out.logits.float() / t, -1),
                 log_target=True,
                 reduction="batchmean",
             )
@@ -241,10 +256,10 @@ def _distill_loss(model: _Model, student_out, teacher_out, feeds, labels, hidden
             * t
         )
         if labels is not None:
-            parts["ce"] = F.cross_entropy(student_out.logits, labels)
+            parts["ce"] = F.cross_entropy(student_out.logits.float(), labels)
     else:
-        es = _pool(student_out.last_hidden_state, mask, model.pooling.mode)
-        et = _pool(teacher_out.last_hidden_state, mask, model.pooling.mode)
+        es = _pool(student_out.last_hidden_state.float(), mask, model.pooling.mode)
+        et = _pool(teacher_out.last_hidden_state.float(), mask, model.pooling.mode)
         parts["cos"] = (1.0 - F.cosine_similarity(es, et, dim=-1)).mean()
     same_shape = [h.shape for h in student_out.hidden_states] == [
         h.shape for h in teacher_out.hidden_states
@@ -389,6 +404,7 @@ def sparsify_model(
     exclude: list[str] | None = None,
     seed: int = 0,
     threads: int | None = None,
+    precision: str = "auto",
     checkpoint_every: int | None = None,
     stop_after: int | None = None,
     progress: bool = True,
@@ -408,9 +424,12 @@ def sparsify_model(
     holds away from the rest). ``heldout_texts``: texts the report measures
     fidelity to the teacher on, for the result and for one-shot magnitude pruning of the teacher.
     ``include`` / ``exclude``: fnmatch patterns on module names (default: every Linear but the
-    pooler and task heads). Deterministic for a ``seed`` and thread count. The defaults are the
-    settings that met 0.90 held-out cosine at 90 % 4x1 on all-MiniLM-L6-v2 within 30 minutes on
-    2 cores (figures: bench/README).
+    pooler and task heads). ``precision``: "fp32", or "bf16" (the forward passes under torch's
+    bfloat16 autocast, weights and optimizer state stay float32: faster where the CPU multiplies
+    bfloat16 natively); "auto": "bf16" on CPUs with AMX-BF16 or AVX512-BF16, else "fp32" (the
+    report's config says which ran). Deterministic for a ``seed``, thread count and precision.
+    The defaults are the settings that met 0.90 held-out cosine at 90 % 4x1 on all-MiniLM-L6-v2
+    within 30 minutes on 2 cores (figures: bench/README).
 
     Resumable: a checkpoint is written to ``out_dir`` every ``checkpoint_every`` steps (None: 10
     times a run) and when ``stop_after`` steps of this call have run; calling again with the same
@@ -436,6 +455,9 @@ def sparsify_model(
         raise SparsifyError(str(err)) from err
     if schedule not in SCHEDULES:
         raise SparsifyError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if precision not in PRECISIONS:
+        raise SparsifyError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    precision = training_precision() if precision == "auto" else precision
     if steps < 1 or batch_size < 1 or max_seq_len < 2:
         raise SparsifyError(
             f"need steps >= 1, batch_size >= 1, max_seq_len >= 2: {steps=}, "
@@ -508,6 +530,7 @@ def sparsify_model(
             "train_embeddings": train_embeddings,
             "max_seq_len": max_seq_len,
             "seed": seed,
+            "precision": precision,
             "layers": sorted(layers),
             "texts": len(texts),
             "texts_sha1": _texts_key(texts, labels),
@@ -587,9 +610,10 @@ def sparsify_model(
                     )
                     _apply_masks(layers, masks)
                 feeds, lab = batches(step)
-                with torch.no_grad():
-                    t_out = _forward(teacher_net, feeds)
-                s_out = _forward(student, feeds)
+                with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+                    with torch.no_grad():
+                        t_out = _forward(teacher_net, feeds)
+                    s_out = _forward(student, feeds)
                 loss, parts = _distill_loss(model, s_out, t_out, feeds, lab, hidden_weight)
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step)
