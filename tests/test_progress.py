@@ -21,10 +21,18 @@ def test_reporter_logs_at_info_and_calls_the_callable(caplog):
     ]
 
 
-def test_compile_logs_its_steps_and_prints_nothing(caplog, capsys):
+def test_compile_logs_its_steps_and_prints_nothing(caplog, capsys, tmp_path):
+    import onnx
+
     import tvm_blocksparse as tb
+    from tvm_blocksparse.cli import main
 
     model = make_bert_onnx("tiny", seed=0)
+    onnx.save(model, tmp_path / "tiny.onnx")
+    handlers, level = list(logger.handlers), logger.level
+    assert main(["inspect", str(tmp_path / "tiny.onnx")]) == 0  # the CLI prints progress ...
+    assert "[tvm-blocksparse] inspect done" in capsys.readouterr().err
+    assert (logger.handlers, logger.level) == (handlers, level)  # ... only while it runs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tb.compile(model, seq_len=8, dtype="fp32")  # logging not configured: silent

@@ -45,10 +45,26 @@ _FORMAT_VERSION = 2  # 2: the manifest is compiled into the .so
 _TVM_SCOPE_WARNING = re.compile(rb"executable\.cc:\d+: Warning: Scope (Saving|Loaded):\s*$")
 
 
+#: one capture of file descriptor 2 at a time: two threads exporting or loading at once would
+#: otherwise restore each other's descriptor
+_FD2_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _without_tvm_scope_warnings():
     """Capture file descriptor 2 (TVM logs from C++) and pass on every line but
-    :data:`_TVM_SCOPE_WARNING`, in order, when the block ends."""
+    :data:`_TVM_SCOPE_WARNING`, in order, when the block ends.
+
+    Why a descriptor: TVM 0.27 writes these from ``VMExecutable::SaveMemoryScopeSection`` and its
+    loader straight to ``std::cerr`` (one per entry of the executable's memory-scope table, 148
+    for BERT-Mini), with no log hook or level to turn them off."""
+    with _FD2_LOCK:
+        with _capture_fd2_without_scope_warnings():
+            yield
+
+
+@contextlib.contextmanager
+def _capture_fd2_without_scope_warnings():
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

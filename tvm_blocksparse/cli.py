@@ -19,6 +19,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -30,28 +31,23 @@ def _progress(msg: str) -> None:
     logger.info(msg)
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to ``sys.stderr`` as it is when a record comes (pytest swaps it per test)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):  # StreamHandler.__init__ sets it; sys.stderr is read instead
-        pass
-
-
-def _show_progress() -> None:
+@contextlib.contextmanager
+def _progress_on_stderr():
     """The library's progress records (INFO on the ``tvm_blocksparse`` logger) on stderr as
-    ``[tvm-blocksparse] msg``; once per process (tests call :func:`main` many times)."""
+    ``[tvm-blocksparse] msg`` while a command runs; the logger is as before afterwards (a
+    process that calls :func:`main` stays as quiet as it was)."""
     from tvm_blocksparse.progress import logger
 
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("[tvm-blocksparse] %(message)s"))
-        logger.addHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[tvm-blocksparse] %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _cmd_inspect(args) -> int:
@@ -722,7 +718,11 @@ def main(argv=None) -> int:
     if argv[:1] == ["bench"]:  # argparse's REMAINDER would not pass on options such as --help
         return _launch_bench(argv[1:])
     args = build_parser().parse_args(argv)
-    _show_progress()
+    with _progress_on_stderr():
+        return _run_command(args)
+
+
+def _run_command(args) -> int:
     from tvm_blocksparse.onnx_import import OnnxImportError
     from tvm_blocksparse.text import TextPipelineError
 

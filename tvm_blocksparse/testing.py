@@ -434,30 +434,41 @@ def write_tiny_tokenizer(path: str) -> None:
     tok.save(path)
 
 
+#: the ``BertConfig`` of :func:`export_transformers_bert` by default: hidden 128, 2 heads, 2 layers
+TINY_EXPORT_BERT = dict(
+    vocab_size=1000,
+    hidden_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=256,
+    max_position_embeddings=128,
+)
+
+
 def export_transformers_bert(
-    path: str, attn_implementation: str = "sdpa", dynamo: bool = False, seed: int = 0
+    path: str,
+    attn_implementation: str = "sdpa",
+    dynamo: bool = False,
+    seed: int = 0,
+    config: dict | None = None,
+    seq_len: int = 64,
 ) -> str:
-    """A random-init transformers ``BertModel`` (hidden 128, 2 heads of 64, 2 layers) exported to
-    ONNX the way users export it: ``attn_implementation`` "eager" or "sdpa" (transformers'
-    default), by the legacy TorchScript exporter (opset 17) or the dynamo one (opset 18).
-    Inputs ``input_ids``/``attention_mask`` int64 ``[1, S]``; output the last hidden state.
-    Needs torch and transformers (the ``text`` extra)."""
+    """A random-init transformers ``BertModel`` (``config``: ``BertConfig`` arguments, default
+    :data:`TINY_EXPORT_BERT`) exported to ONNX the way users export it: ``attn_implementation``
+    "eager" or "sdpa" (transformers' default), by the legacy TorchScript exporter (opset 17) or
+    the dynamo one (opset 18). Inputs ``input_ids``/``attention_mask`` int64 ``[1, S]``; output
+    the last hidden state; the legacy exporter fixes ``S`` = ``seq_len``. Needs torch and
+    transformers (the ``text`` extra)."""
     import warnings
 
     import torch
     from transformers import BertConfig, BertModel
 
-    cfg = BertConfig(
-        vocab_size=1000,
-        hidden_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=256,
-        max_position_embeddings=128,
-    )
+    cfg = BertConfig(**(TINY_EXPORT_BERT if config is None else config))
     cfg._attn_implementation = attn_implementation
     torch.manual_seed(seed)
     bert = BertModel(cfg, add_pooling_layer=False).eval()
+    vocab = cfg.vocab_size
 
     class LastHidden(torch.nn.Module):
         def __init__(self):
@@ -467,7 +478,7 @@ def export_transformers_bert(
         def forward(self, input_ids, attention_mask):
             return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    example = (torch.randint(0, 1000, (1, 64)), torch.ones(1, 64, dtype=torch.int64))
+    example = (torch.randint(0, vocab, (1, seq_len)), torch.ones(1, seq_len, dtype=torch.int64))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
