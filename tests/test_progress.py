@@ -38,6 +38,7 @@ def test_compile_logs_its_steps_and_prints_nothing(caplog, capsys, tmp_path):
         tb.compile(model, seq_len=8, dtype="fp32")  # logging not configured: silent
         captured = capsys.readouterr()
         assert captured.out == "" and "importing" not in captured.err
+        caplog.clear()
         with caplog.at_level(logging.INFO, logger=logger.name):
             tb.compile(model, seq_len=8, dtype="fp32")
     messages = [r.getMessage() for r in caplog.records if r.name == "tvm_blocksparse"]
