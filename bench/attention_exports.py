@@ -21,15 +21,6 @@ import sys
 import tempfile
 import warnings
 
-BERT_BASE = dict(
-    vocab_size=30522,
-    hidden_size=768,
-    num_hidden_layers=12,
-    num_attention_heads=12,
-    intermediate_size=3072,
-    max_position_embeddings=512,
-)
-
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
@@ -46,7 +37,7 @@ def main(argv=None) -> int:
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # before TVM's pool starts
 
     import tvm_blocksparse as tb
-    from tvm_blocksparse.bert_onnx import random_inputs
+    from tvm_blocksparse.bert_onnx import BERT_CONFIGS, random_inputs
     from tvm_blocksparse.isa import host_cpu_name, host_isa_level
     from tvm_blocksparse.testing import (
         export_transformers_bert,
@@ -59,12 +50,12 @@ def main(argv=None) -> int:
         forms += [("eager", True), ("sdpa", True)]
     work = tempfile.mkdtemp(prefix="attention_exports_")
     real = args.seq_len - 8
-    feeds = random_inputs(1, args.seq_len, vocab=BERT_BASE["vocab_size"], pad=8)
+    feeds = random_inputs(1, args.seq_len, vocab=BERT_CONFIGS["bert-base"].vocab, pad=8)
     models, outputs, fused = {}, {}, {}
     for attn, dynamo in forms:
         name = f"{attn}-{'dynamo' if dynamo else 'legacy'}"
         dense = os.path.join(work, f"{name}.onnx")
-        export_transformers_bert(dense, attn, dynamo, config=BERT_BASE, seq_len=args.seq_len)
+        export_transformers_bert(dense, attn, dynamo, shape="bert-base", seq_len=args.seq_len)
         pruned = os.path.join(work, f"{name}_90.onnx")
         tb.prune(dense, pruned, sparsity=args.sparsity, block="4x1")
         with warnings.catch_warnings():

@@ -10,6 +10,8 @@ from collections.abc import Callable
 import numpy as np
 
 from tvm_blocksparse import format as fmt
+from tvm_blocksparse.bert_onnx import BERT_CONFIGS
+from tvm_blocksparse.bert_onnx import BertConfig as BertShape
 from tvm_blocksparse.op.epilogue import Epilogue
 
 
@@ -434,14 +436,9 @@ def write_tiny_tokenizer(path: str) -> None:
     tok.save(path)
 
 
-#: the ``BertConfig`` of :func:`export_transformers_bert` by default: hidden 128, 2 heads, 2 layers
-TINY_EXPORT_BERT = dict(
-    vocab_size=1000,
-    hidden_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=256,
-    max_position_embeddings=128,
+#: the shape :func:`export_transformers_bert` exports by default: 2 layers, hidden 128, 2 heads
+TINY_EXPORT_BERT = BertShape(
+    layers=2, hidden=128, heads=2, intermediate=256, vocab=1000, max_positions=128
 )
 
 
@@ -450,25 +447,34 @@ def export_transformers_bert(
     attn_implementation: str = "sdpa",
     dynamo: bool = False,
     seed: int = 0,
-    config: dict | None = None,
+    shape: BertShape | str = TINY_EXPORT_BERT,
     seq_len: int = 64,
 ) -> str:
-    """A random-init transformers ``BertModel`` (``config``: ``BertConfig`` arguments, default
-    :data:`TINY_EXPORT_BERT`) exported to ONNX the way users export it: ``attn_implementation``
-    "eager" or "sdpa" (transformers' default), by the legacy TorchScript exporter (opset 17) or
-    the dynamo one (opset 18). Inputs ``input_ids``/``attention_mask`` int64 ``[1, S]``; output
-    the last hidden state; the legacy exporter fixes ``S`` = ``seq_len``. Needs torch and
-    transformers (the ``text`` extra)."""
+    """A random-init transformers ``BertModel`` of ``shape`` (a
+    :class:`tvm_blocksparse.bert_onnx.BertConfig` or a name of ``BERT_CONFIGS``, e.g.
+    "bert-base") exported to ONNX the way users export it: ``attn_implementation`` "eager" or
+    "sdpa" (transformers' default), by the legacy TorchScript exporter (opset 17) or the dynamo
+    one (opset 18). Inputs ``input_ids``/``attention_mask`` int64 ``[1, S]``; output the last
+    hidden state; the legacy exporter fixes ``S`` = ``seq_len``. Needs torch and transformers
+    (the ``text`` extra)."""
     import warnings
 
     import torch
     from transformers import BertConfig, BertModel
 
-    cfg = BertConfig(**(TINY_EXPORT_BERT if config is None else config))
+    shape = BERT_CONFIGS[shape] if isinstance(shape, str) else shape
+    cfg = BertConfig(
+        vocab_size=shape.vocab,
+        hidden_size=shape.hidden,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        intermediate_size=shape.intermediate,
+        max_position_embeddings=shape.max_positions,
+    )
     cfg._attn_implementation = attn_implementation
     torch.manual_seed(seed)
     bert = BertModel(cfg, add_pooling_layer=False).eval()
-    vocab = cfg.vocab_size
+    vocab = shape.vocab
 
     class LastHidden(torch.nn.Module):
         def __init__(self):
