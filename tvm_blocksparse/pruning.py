@@ -20,6 +20,7 @@ Trains in torch (``pip install 'tvm-blocksparse[train]'``: torch and transformer
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -215,10 +216,16 @@ class _Batches:
         return out, labels
 
 
-def _forward(net, feeds):
+@functools.cache
+def _forward_inputs(model_class) -> frozenset[str]:
+    """The keyword inputs ``model_class.forward`` takes (read once per class, not per step)."""
     import inspect as pyinspect
 
-    accepted = pyinspect.signature(net.forward).parameters
+    return frozenset(pyinspect.signature(model_class.forward).parameters)
+
+
+def _forward(net, feeds):
+    accepted = _forward_inputs(type(net))
     feeds = {k: v for k, v in feeds.items() if k in accepted}
     return net(**feeds, output_hidden_states=True, return_dict=True)
 
