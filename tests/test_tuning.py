@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 import tvm
-from conftest import requires_isa
+from conftest import cross_target, requires_isa
 from tvm.s_tir import meta_schedule as ms
 
 import tvm_blocksparse as tb
@@ -22,7 +22,7 @@ from tvm_blocksparse.tuning import KernelUse
 INTRINSIC_CALL = {"int8_4x1": "vpdpbusd", "int8_dense": "vpdpbusd", "fp32_1x16": "fma"}
 
 
-def _task(kind, m=32, n=64, k=64, sparsity=0.8):
+def _task(kind, m=32, n=64, k=64, sparsity=0.8, target=None, float_weights=False):
     rng = np.random.default_rng(0)
     w = random_block_sparse(
         rng,
@@ -30,33 +30,55 @@ def _task(kind, m=32, n=64, k=64, sparsity=0.8):
         k,
         sparsity,
         "4x1" if kind != "fp32_1x16" else "1x16",
-        dtype=np.int8 if kind.startswith("int8") else np.float32,
+        dtype=np.int8 if kind.startswith("int8") and not float_weights else np.float32,
     )
     ep = Epilogue("float32", bias=True)
-    _, _, arrays = linear.prepare_linear(kind, w, m, ep)
-    return tuning.tasks_from_uses([KernelUse(kind, m, n, k, ep, arrays)])[0]
+    target = target or host_target()
+    _, _, arrays = linear.prepare_linear(kind, w, m, ep, target=target)
+    return tuning.tasks_from_uses([KernelUse(kind, m, n, k, ep, arrays)], target)[0]
+
+
+def _design_space(task, target):
+    mod = tvm.IRModule({"main": task.func(task.default_variant())})
+    ctx = ms.TuneContext(
+        mod,
+        target=target,
+        space_generator=tuning.space_generator(task.spec),
+        search_strategy=ms.search_strategy.ReplayTrace(),
+        task_name=task.kind,
+    )
+    (space,) = ctx.generate_design_space()
+    return str(space.trace), space.mod.script()
 
 
 @pytest.mark.parametrize("kind", ["int8_4x1", "int8_dense", "fp32_1x16"])
 def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(kind):
     task = _task(kind)
-    mod = tvm.IRModule({"main": task.func(task.default_variant())})
-    ctx = ms.TuneContext(
-        mod,
-        target=host_target(),
-        space_generator=tuning.space_generator(kind),
-        search_strategy=ms.search_strategy.ReplayTrace(),
-        task_name=kind,
-    )
-    (space,) = ctx.generate_design_space()
-    trace = str(space.trace)
-    script = space.mod.script()
+    trace, script = _design_space(task, host_target())
+    assert task.spec is registry.lookup(kind, host_target())
     assert "sample_perfect_tile" in trace
-    if registry.lookup(kind, host_target()).isa is AMX_INT8:  # dense INT8 on an AMX host:
+    if task.spec.isa is AMX_INT8:  # dense INT8 on an AMX host:
         assert "tdpbusd" in script and "vpdpbusd" in script  # written with tile intrinsics
         return
     assert "tensorize" in trace
     assert INTRINSIC_CALL[kind] in script  # the tensorized body calls our intrinsic's LLVM op
+
+
+@pytest.mark.parametrize("level", ["avx2", "avx_vnni", "avx512_vnni", "amx_int8"])
+@pytest.mark.parametrize("kind", ["int8_4x1", "int8_dense"])
+def test_tasks_build_and_schedule_the_kernel_of_their_targets_level(kind, level):
+    """A task is the kernel its target runs (say dense INT8 on an AVX-512 VNNI CPU), not the
+    highest level registered (the AMX tiles): the design space of each level's task is that
+    level's schedule. Generated, never executed: any host checks every level."""
+    target = cross_target(level)
+    task = _task(kind, target=target, float_weights=True)  # quantized for the level's kernel
+    assert task.spec is registry.lookup(kind, target)
+    assert tuning.KernelTask.from_json(task.to_json(), target).spec is task.spec
+    trace, script = _design_space(task, target)
+    if task.spec.isa is AMX_INT8:
+        assert "tdpbusd" in script
+    else:
+        assert "tensorize" in trace and "tdpbusd" not in script
 
 
 def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatures():
@@ -102,7 +124,7 @@ def test_records_are_ranked_by_their_median_not_the_databases_mean(tmp_path):
     func = task.func(task.default_variant())
     db = ms.database.JSONDatabase(work_dir=str(tmp_path))
     workload = db.commit_workload(tvm.IRModule({"main": func}))
-    trace = tuning.default_trace_schedule(task.kind, func).trace
+    trace = tuning.default_trace_schedule(task.spec, func).trace
     for secs in ([2e-3, 2e-3, 2e-3], [1e-3, 1e-3, 10e-3]):
         db.commit_tuning_record(
             TuningRecord(trace, workload, secs, host_target(), ArgInfo.from_prim_func(func))

@@ -132,10 +132,13 @@ class KernelTask:
     blocks: int  # stored blocks of the representative layer (shapes its PrimFunc)
     arrays: dict  # the representative layer's weight arrays (measured with)
     layers: int = 1
+    #: ISA level (``isa.IsaLevel.name``) of the kernel the target runs: the registry entry
+    #: ``kind/level`` builds and schedules the task, not the highest level registered.
+    level: str = ""
 
     @property
     def spec(self) -> registry.KernelSpec:
-        return registry.lookup(self.kind)
+        return registry.get(f"{self.kind}/{self.level}")
 
     @property
     def key(self) -> str:
@@ -172,10 +175,13 @@ class KernelTask:
             "blocks": self.blocks,
             "layers": self.layers,
             "epilogue": dataclasses.asdict(self.epilogue),
+            "level": self.level,
         }
 
     @staticmethod
-    def from_json(d: dict) -> KernelTask:
+    def from_json(d: dict, target) -> KernelTask:
+        """The task as ``target`` runs it: its level's kernel (records are keyed by the PrimFunc,
+        so those of another level's kernel never match it)."""
         return KernelTask(
             d["kind"],
             d["m"],
@@ -185,6 +191,7 @@ class KernelTask:
             d["blocks"],
             {},
             d["layers"],
+            registry.lookup(d["kind"], target).isa.name,
         )
 
 
@@ -192,18 +199,21 @@ def variant_tag(variant: Variant) -> str:
     return variant.tag
 
 
-def tasks_from_uses(uses) -> list[KernelTask]:
-    """One :class:`KernelTask` per distinct shape among ``uses`` (:func:`kernel_uses`)."""
+def tasks_from_uses(uses, target) -> list[KernelTask]:
+    """One :class:`KernelTask` per distinct shape among ``uses`` (:func:`kernel_uses`), each
+    with the registry entry ``target`` runs."""
     tasks: dict[str, KernelTask] = {}
     for u in uses:
+        spec = registry.lookup(u.kind, target)
         t = KernelTask(
             u.kind,
             u.m,
             u.n,
             u.k,
             u.epilogue,
-            registry.lookup(u.kind).block_count(u.arrays),
+            spec.block_count(u.arrays),
             u.arrays,
+            level=spec.isa.name,
         )
         if t.key in tasks:
             tasks[t.key].layers += 1
@@ -216,26 +226,27 @@ def tasks_from_uses(uses) -> list[KernelTask]:
 
 
 def sample_schedule(
-    kind: str, sch: Schedule, parallel_split_decision: list[int] | None = None
+    spec: registry.KernelSpec, sch: Schedule, parallel_split_decision: list[int] | None = None
 ) -> Schedule:
-    """The default schedule function of ``kind`` with its sampled knobs (the ``ScheduleFn`` body).
-    ``parallel_split_decision`` forces the sample (``[tiles, 1]`` = the default schedule)."""
+    """The default schedule function of ``spec`` with its sampled knobs (the ``ScheduleFn``
+    body). ``parallel_split_decision`` forces the sample (``[tiles, 1]`` = the default
+    schedule)."""
     loop = sch.get_loops(sch.get_sblock("tile"))[0]
     factors = sch.sample_perfect_tile(
         loop, n=2, max_innermost_factor=MAX_TILES_PER_TASK, decision=parallel_split_decision
     )
-    return registry.lookup(kind).schedule(sch, parallel_split=factors)
+    return spec.schedule(sch, parallel_split=factors)
 
 
-def default_trace_schedule(kind: str, func: tvm.tirx.PrimFunc) -> Schedule:
+def default_trace_schedule(spec: registry.KernelSpec, func: tvm.tirx.PrimFunc) -> Schedule:
     sch = Schedule(func)
     extent = int(sch.get(sch.get_loops(sch.get_sblock("tile"))[0]).extent)
-    return sample_schedule(kind, sch, [extent, 1])
+    return sample_schedule(spec, sch, [extent, 1])
 
 
-def space_generator(kind: str) -> ms.space_generator.ScheduleFn:
+def space_generator(spec: registry.KernelSpec) -> ms.space_generator.ScheduleFn:
     return ms.space_generator.ScheduleFn(
-        lambda sch: sample_schedule(kind, sch),
+        lambda sch: sample_schedule(spec, sch),
         sch_rules=[],
         postprocs=[],
         mutator_probs={ms.mutator.MutateTileSize(): 1.0},
@@ -359,7 +370,9 @@ class _Progress(ms.measure_callback.PyMeasureCallback):
         )
 
 
-def _commit_defaults(db, builder, runner, contexts: list, kinds: list[str], target, say) -> None:
+def _commit_defaults(
+    db, builder, runner, contexts: list, specs: list[registry.KernelSpec], target, say
+) -> None:
     """Measure each task's default schedule (one batch of builds, one of runs) and commit it as a
     tuning record, unless an earlier run did."""
     from tvm.s_tir.meta_schedule.arg_info import ArgInfo
@@ -368,8 +381,8 @@ def _commit_defaults(db, builder, runner, contexts: list, kinds: list[str], targ
     from tvm.s_tir.meta_schedule.runner import RunnerInput
 
     todo = []
-    for ctx, kind in zip(contexts, kinds, strict=True):
-        sch = default_trace_schedule(kind, ctx.mod["main"])
+    for ctx, spec in zip(contexts, specs, strict=True):
+        sch = default_trace_schedule(spec, ctx.mod["main"])
         workload = db.commit_workload(ctx.mod)
         if not any(str(r.trace) == str(sch.trace) for r in db.get_top_k(workload, 1 << 20)):
             todo.append((ctx, sch, workload))
@@ -447,7 +460,7 @@ def tune_kernel_tasks(
     _merge_tasks_file(work_dir, tasks)
     db = ms.database.JSONDatabase(work_dir=work_dir)
     alloc = RealWeightArguments()
-    contexts, weights, names, kinds = [], [], [], []
+    contexts, weights, names, specs = [], [], [], []
     for task in tasks:
         for variant in task.variants():
             func = task.func(variant)
@@ -457,7 +470,7 @@ def tune_kernel_tasks(
                 ms.TuneContext(
                     tvm.IRModule({"main": func}),
                     target=target,
-                    space_generator=space_generator(task.kind),
+                    space_generator=space_generator(task.spec),
                     search_strategy=ms.search_strategy.EvolutionarySearch(
                         population_size=64, init_min_unmeasured=8
                     ),
@@ -467,11 +480,11 @@ def tune_kernel_tasks(
             )
             weights.append(float(task.layers))
             names.append(name)
-            kinds.append(task.kind)
+            specs.append(task.spec)
     builder = ms.builder.LocalBuilder(timeout_sec=300, initializer=import_ours)
     runner = _runner(alloc, rpc)
     say(f"{len(tasks)} kernel shapes -> {len(contexts)} tasks (token tile x tile order variants)")
-    _commit_defaults(db, builder, runner, contexts, kinds, target, say)
+    _commit_defaults(db, builder, runner, contexts, specs, target, say)
     if trials > 0:
         say(f"searching: {trials} trials, {num_trials_per_iter} per batch, XGBoost cost model")
         ms.tune.tune_tasks(
@@ -518,7 +531,7 @@ class TunedKernels:
             )
         with open(path) as f:
             raw = json.load(f)
-        self.tasks = {k: KernelTask.from_json(v) for k, v in raw.items()}
+        self.tasks = {k: KernelTask.from_json(v, target) for k, v in raw.items()}
         self.keep_default = {k for k, v in raw.items() if use_verdicts and v.get("keep_default")}
         self.db = ms.database.JSONDatabase(work_dir=work_dir)
         self.target = target
@@ -553,7 +566,7 @@ class TunedKernels:
         records = self._records(task.func(variant))
         if not records:
             return None
-        default_trace = str(default_trace_schedule(task.kind, task.func(variant)).trace)
+        default_trace = str(default_trace_schedule(task.spec, task.func(variant)).trace)
         return min(
             (_record_ms(r.run_secs) for r in records if str(r.trace) == default_trace), default=None
         )
@@ -664,7 +677,7 @@ def _extract(onnx_path_or_model, **compile_options):
     with prepared.target:
         mod = tvm.transform.Sequential(rewrite_passes(**prepared.pipeline_options()))(prepared.mod)
     uses = kernel_uses(mod)
-    return tasks_from_uses(uses), len(uses), prepared.target
+    return tasks_from_uses(uses, prepared.target), len(uses), prepared.target
 
 
 def tune(
