@@ -32,16 +32,16 @@ import numpy as np
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse.text import (
-    _WEIGHT_FILES,
+    WEIGHT_FILES,
     TextPipelineError,
-    _load_tokenizer,
-    _pad_id,
-    _sentence_transformers_modules,
+    load_tokenizer,
+    pad_id,
     read_model_directory,
+    sentence_transformers_modules,
 )
 
 #: weight files not copied to the output: the student's ``model.safetensors`` replaces them all.
-_REPLACED_WEIGHT_FILES = (*_WEIGHT_FILES, "tf_model.h5", "flax_model.msgpack")
+_REPLACED_WEIGHT_FILES = (*WEIGHT_FILES, "tf_model.h5", "flax_model.msgpack")
 CHECKPOINT_FILE = "sparsify_checkpoint.pt"
 REPORT_FILE = "sparsify_report.json"
 SCHEDULES = ("cubic", "linear")
@@ -124,13 +124,13 @@ class _Model:
         if not os.path.isdir(path):
             raise SparsifyError(f"model directory not found: {path}")
         try:
-            self.transformer_dir = _sentence_transformers_modules(path)[0]
+            self.transformer_dir = sentence_transformers_modules(path)[0]
             if not os.path.isfile(os.path.join(self.transformer_dir, "config.json")) or not any(
-                os.path.isfile(os.path.join(self.transformer_dir, w)) for w in _WEIGHT_FILES
+                os.path.isfile(os.path.join(self.transformer_dir, w)) for w in WEIGHT_FILES
             ):
                 raise SparsifyError(
                     f"{path} is not a transformers / sentence-transformers model directory "
-                    f"(config.json + {' or '.join(_WEIGHT_FILES)}); ONNX-only directories "
+                    f"(config.json + {' or '.join(WEIGHT_FILES)}); ONNX-only directories "
                     "can't be trained"
                 )
             found = read_model_directory(path)  # the tokenizer, config and pooling it declares
@@ -167,7 +167,7 @@ class _Batches:
         self.ids = [np.asarray(e.ids, np.int64) for e in enc]
         self.type_ids = [np.asarray(e.type_ids, np.int64) for e in enc]
         self.labels = None if labels is None else np.asarray(labels, np.int64)
-        self.pad = _pad_id(tokenizer)
+        self.pad = pad_id(tokenizer)
         self.batch_size = min(batch_size, len(texts))
         self.seed = seed
         self._epochs: dict[int, list[np.ndarray]] = {}
@@ -509,7 +509,7 @@ def sparsify_model(
                 f"divides into {block} blocks: nothing to prune"
             )
         batches = _Batches(
-            _load_tokenizer(model.tokenizer_file), texts, labels, batch_size, max_seq_len, seed
+            load_tokenizer(model.tokenizer_file), texts, labels, batch_size, max_seq_len, seed
         )
         end_step = max(1, round(prune_end * steps))
         mask_every = mask_every or max(1, end_step // 40)
@@ -669,7 +669,7 @@ def sparsify_model(
         }
         if heldout is not None:
             ev = _Batches(
-                _load_tokenizer(model.tokenizer_file), heldout, None, batch_size, max_seq_len, seed
+                load_tokenizer(model.tokenizer_file), heldout, None, batch_size, max_seq_len, seed
             )
             index = np.arange(len(heldout))
             ref = _embed(teacher_net, model, ev, index)

@@ -43,7 +43,9 @@ _TOKENIZER_FILE = "tokenizer.json"
 _WEIGHTS_FILE = "weights.params"  # every bucket's weight arrays, each once
 _LIBRARY_FILE = "buckets.so"  # every bucket's code, an entry each
 _ONNX_FILE = "model.onnx"
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+#: Weight files a transformers model directory may hold (what ``read_model_directory`` and
+#: ``sparsify_model`` look for).
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: sentence-transformers' ``1_Pooling/config.json`` key of each pooling mode.
 _POOLING_KEYS = {
     "cls": "pooling_mode_cls_token",
@@ -111,7 +113,7 @@ def _read_json(path: str) -> dict:
         raise TextPipelineError(f"can't read {path}: {err}") from err
 
 
-def _sentence_transformers_modules(path: str) -> tuple[str, Pooling | None, int | None]:
+def sentence_transformers_modules(path: str) -> tuple[str, Pooling | None, int | None]:
     """(transformer directory, declared pooling, ``max_seq_length``) of a sentence-transformers
     directory; (path, None, None) when ``modules.json`` is absent."""
     modules_file = os.path.join(path, "modules.json")
@@ -151,7 +153,7 @@ def read_model_directory(path: str | os.PathLike, max_seq_len: int | None = None
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise TextPipelineError(f"model directory not found: {path}")
-    model_dir, pooling, st_max = _sentence_transformers_modules(path)
+    model_dir, pooling, st_max = sentence_transformers_modules(path)
     onnx_dir = next(
         (
             d
@@ -161,7 +163,7 @@ def read_model_directory(path: str | os.PathLike, max_seq_len: int | None = None
         None,
     )
     has_config = os.path.isfile(os.path.join(model_dir, "config.json"))
-    has_weights = any(os.path.isfile(os.path.join(model_dir, w)) for w in _WEIGHT_FILES)
+    has_weights = any(os.path.isfile(os.path.join(model_dir, w)) for w in WEIGHT_FILES)
     if onnx_dir is not None:
         layout = "onnx"
     elif has_config and has_weights:
@@ -169,7 +171,7 @@ def read_model_directory(path: str | os.PathLike, max_seq_len: int | None = None
     else:
         raise TextPipelineError(
             f"{path} is neither a transformers / sentence-transformers model directory "
-            f"(config.json + {' or '.join(_WEIGHT_FILES)} + tokenizer.json) nor an ONNX export "
+            f"(config.json + {' or '.join(WEIGHT_FILES)} + tokenizer.json) nor an ONNX export "
             f"directory ({_ONNX_FILE} + tokenizer.json)"
         )
     tokenizer_file = next(
@@ -316,7 +318,7 @@ class TextPipeline:
         self.max_batch_size = int(info["max_batch_size"])
         self.pooling = Pooling(**info["pooling"])
         self._output_index = int(info["output_index"])
-        self._pad_id = int(info["pad_id"])
+        self.pad_id = int(info["pad_id"])
         #: ``{key: tvm.runtime.Tensor}``: the weight arrays every bucket runs with, each once
         self.weight_store: dict = {}
         tokenizer.no_padding()
@@ -361,7 +363,7 @@ class TextPipeline:
             raise TextPipelineError(f"max_batch_size must be an int >= 1, got {max_batch_size!r}")
         found = read_model_directory(path, max_seq_len)
         say = reporter(progress)
-        tokenizer = _load_tokenizer(found.tokenizer_file)
+        tokenizer = load_tokenizer(found.tokenizer_file)
         labels = found.config.get("id2label") or {}
         if task == "text-classification" and found.layout == "onnx" and not labels:
             raise TextPipelineError(
@@ -397,7 +399,7 @@ class TextPipeline:
             "seq_buckets": buckets,
             "pooling": dataclasses.asdict(found.pooling),
             "output_index": output_index,
-            "pad_id": _pad_id(tokenizer),
+            "pad_id": pad_id(tokenizer),
             "id2label": {str(k): v for k, v in labels.items()},
             "problem_type": found.config.get("problem_type"),
             "hidden": _hidden_size(model, output_index, found.config),
@@ -508,7 +510,7 @@ class TextPipeline:
             raise TextPipelineError(f"{meta_file} lists no compiled modules")
         onnx_path = os.path.join(directory, _ONNX_FILE)
         pipe = cls(
-            _load_tokenizer(tokenizer_file),
+            load_tokenizer(tokenizer_file),
             modules,
             info,
             onnx_path if os.path.isfile(onnx_path) else None,
@@ -552,7 +554,7 @@ class TextPipeline:
 
     def _feeds_of(self, token_ids, type_ids, length: int, names: list[str]):
         n = min(len(token_ids), length)
-        ids = np.full((1, length), self._pad_id, np.int64)
+        ids = np.full((1, length), self.pad_id, np.int64)
         ids[0, :n] = token_ids[:n]
         mask = np.zeros((1, length), np.int64)
         mask[0, :n] = 1
@@ -775,7 +777,8 @@ def _check_texts(texts) -> list[str]:
     return list(texts)
 
 
-def _load_tokenizer(path: str):
+def load_tokenizer(path: str):
+    """The fast tokenizer of a ``tokenizer.json``; ``TextPipelineError`` when it can't be read."""
     from tokenizers import Tokenizer
 
     try:
@@ -793,7 +796,8 @@ def _hidden_size(model, output_index: int, config: dict) -> int | None:
     return config.get("hidden_size") or config.get("dim")
 
 
-def _pad_id(tokenizer) -> int:
+def pad_id(tokenizer) -> int:
+    """The tokenizer's padding id (``[PAD]`` or ``<pad>``, else 0)."""
     for token in ("[PAD]", "<pad>"):
         found = tokenizer.token_to_id(token)
         if found is not None:

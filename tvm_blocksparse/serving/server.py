@@ -105,14 +105,14 @@ class ServedModel:
     """A saved pipeline behind its queue and instances."""
 
     def __init__(self, name: str, directory: str, config: ServerConfig, first_core: int = 0):
-        from tvm_blocksparse.text import _load_tokenizer, read_pipeline_info
+        from tvm_blocksparse.text import load_tokenizer, read_pipeline_info
 
         self.name = name
         self.directory = os.path.abspath(directory)
         self.info = read_pipeline_info(self.directory)
         self.task = self.info["task"]
         self.max_len = int(self.info["max_len"])
-        self.tokenizer = _load_tokenizer(os.path.join(self.directory, "tokenizer.json"))
+        self.tokenizer = load_tokenizer(os.path.join(self.directory, "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_len)
         self.config = config
