@@ -123,6 +123,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float)
     ap.add_argument("--max-seq-len", type=int, default=64)
     ap.add_argument("--hidden-weight", type=float)
+    ap.add_argument("--attention-weight", type=float)
     ap.add_argument("--prune-end", type=float)
     ap.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--heldout", type=int, default=500)
@@ -169,7 +170,7 @@ def main(argv=None) -> int:
             k: getattr(args, k)
             for k in (
                 *("steps", "batch_size", "lr", "max_seq_len", "hidden_weight", "prune_end"),
-                "precision",
+                *("attention_weight", "precision"),
             )
             if getattr(args, k) is not None
         },

@@ -270,6 +270,42 @@ def test_a_classifier_distils_its_logits_with_or_without_labels(tmp_path, senten
     assert report["min_layer_sparsity"] >= 0.5
 
 
+def test_attention_loss_is_the_kl_of_the_real_queries_attention_maps():
+    """KL(teacher || student) per head and real query over the keys, averaged over layers: zero
+    for equal maps, the closed form for known ones, padded queries ignored."""
+    from types import SimpleNamespace
+
+    import torch
+
+    t = torch.tensor([[0.5, 0.5], [0.9, 0.1]]).reshape(1, 1, 2, 2)
+    s = torch.tensor([[0.25, 0.75], [0.1, 0.9]]).reshape(1, 1, 2, 2)
+    out = lambda a: SimpleNamespace(attentions=(a, a))  # noqa: E731 - two equal layers
+    mask = torch.tensor([[1, 1]])
+    assert float(pruning._attention_loss(out(t), out(t), mask)) == pytest.approx(0.0, abs=1e-7)
+    kl = [
+        0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75),
+        0.9 * math.log(0.9 / 0.1) + 0.1 * math.log(0.1 / 0.9),
+    ]
+    assert float(pruning._attention_loss(out(s), out(t), mask)) == pytest.approx(np.mean(kl))
+    only_first = torch.tensor([[1, 0]])  # the second query is padding
+    assert float(pruning._attention_loss(out(s), out(t), only_first)) == pytest.approx(kl[0])
+
+
+def test_attention_weight_adds_the_attention_term_and_its_key(st_dir, sentences, tmp_path):
+    texts = sentences[0][:64]
+    report = sparsify_model(
+        st_dir, tmp_path / "a", texts=texts, steps=4, attention_weight=1.0, **FAST
+    )
+    last = report["history"][-1]
+    assert "attention" in last and last["attention"] > 0 and "hidden" in last
+    assert report["config"]["attention_weight"] == 1.0
+    plain = sparsify_model(st_dir, tmp_path / "b", texts=texts, steps=4, **FAST)
+    assert "attention" not in plain["history"][-1]
+    assert "attention_weight" not in plain["config"]  # (earlier checkpoints still resume)
+    with pytest.raises(SparsifyError, match="loss weights"):
+        sparsify_model(st_dir, tmp_path / "c", texts=texts, attention_weight=-1.0, **FAST)
+
+
 def test_bad_arguments_get_clear_errors(st_dir, sentences, tmp_path):
     texts = sentences[0][:40]
     with pytest.raises(SparsifyError, match="sparsity"):

@@ -168,7 +168,7 @@ def _cmd_sparsify(args) -> int:
     heldout = read_texts_file(args.heldout)[0] if args.heldout else None
     tuned = (
         *("sparsity", "block", "steps", "batch_size", "schedule", "lr", "max_seq_len", "seed"),
-        "precision",
+        *("precision", "hidden_weight", "attention_weight"),
     )
     report = sparsify_model(
         args.model_dir,
@@ -513,6 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--max-seq-len", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--hidden-weight", type=float, help="weight of the hidden-state loss")
+    p.add_argument(
+        "--attention-weight", type=float, help="weight of the attention-map KL (default 0: off)"
+    )
     p.add_argument("--threads", type=int, help="torch threads (default: the CPUs this may use)")
     p.add_argument(
         "--precision",

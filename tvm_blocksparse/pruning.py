@@ -224,10 +224,10 @@ def _forward_inputs(model_class) -> frozenset[str]:
     return frozenset(pyinspect.signature(model_class.forward).parameters)
 
 
-def _forward(net, feeds):
+def _forward(net, feeds, attentions: bool = False):
     accepted = _forward_inputs(type(net))
     feeds = {k: v for k, v in feeds.items() if k in accepted}
-    return net(**feeds, output_hidden_states=True, return_dict=True)
+    return net(**feeds, output_hidden_states=True, output_attentions=attentions, return_dict=True)
 
 
 def _hidden_loss(student_out, teacher_out, mask):
@@ -244,7 +244,31 @@ def _hidden_loss(student_out, teacher_out, mask):
     return sum(losses) / len(losses)
 
 
-def _distill_loss(model: _Model, student_out, teacher_out, feeds, labels, hidden_weight: float):
+def _attention_loss(student_out, teacher_out, mask):
+    """Mean over layers of KL(teacher || student) between the attention distributions (each head,
+    each real query token, over the keys): MiniLM's self-attention transfer, which tells the
+    student where to look, not only what to output. In float32 whatever the forward ran in."""
+    import torch
+
+    q = mask.float()[:, None, :, None]  # [batch, 1, query, 1]: padded queries don't count
+    n = q.sum() * student_out.attentions[0].shape[1]
+    losses = []
+    for a_s, a_t in zip(student_out.attentions, teacher_out.attentions, strict=True):
+        a_s, a_t = a_s.float(), a_t.float()
+        log_ratio = torch.log(a_t.clamp(min=1e-12)) - torch.log(a_s.clamp(min=1e-12))
+        losses.append(((a_t * log_ratio).sum(-1, keepdim=True) * q).sum() / n)
+    return sum(losses) / len(losses)
+
+
+def _distill_loss(
+    model: _Model,
+    student_out,
+    teacher_out,
+    feeds,
+    labels,
+    hidden_weight: float,
+    attention_weight: float = 0.0,
+):
     import torch
     import torch.nn.functional as F
 
@@ -273,6 +297,12 @@ def _distill_loss(model: _Model, student_out, teacher_out, feeds, labels, hidden
     ]
     if hidden_weight > 0 and same_shape:  # (a teacher of another depth or width: outputs only)
         parts["hidden"] = hidden_weight * _hidden_loss(student_out, teacher_out, mask)
+    if attention_weight > 0 and same_shape and teacher_out.attentions is not None:
+        same_heads = [a.shape for a in student_out.attentions] == [
+            a.shape for a in teacher_out.attentions
+        ]
+        if same_heads:
+            parts["attention"] = attention_weight * _attention_loss(student_out, teacher_out, mask)
     total = sum(parts.values(), torch.zeros(()))
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
@@ -404,6 +434,7 @@ def sparsify_model(
     lr: float = 3e-3,
     warmup: float = 0.05,
     hidden_weight: float = 0.3,
+    attention_weight: float = 0.0,
     train_embeddings: bool = False,
     max_seq_len: int = 128,
     heldout_texts: list[str] | None = None,
@@ -428,8 +459,11 @@ def sparsify_model(
     ``prune_end`` (a fraction of ``steps``) on the ``schedule``; AdamW at ``lr`` with linear
     warm-up over ``warmup`` and linear decay; the embeddings stay the teacher's unless
     ``train_embeddings`` (they are never pruned, and a small corpus would pull the words it
-    holds away from the rest). ``heldout_texts``: texts the report measures
-    fidelity to the teacher on, for the result and for one-shot magnitude pruning of the teacher.
+    holds away from the rest). Loss: the output's (pooled-embedding cosine, or logit KL and
+    labels), + ``hidden_weight`` x the hidden states' relative MSE, + ``attention_weight`` x the
+    KL of the attention maps (both for a teacher of the student's shape). ``heldout_texts``:
+    texts the report measures fidelity to the teacher on, for the result and for one-shot
+    magnitude pruning of the teacher.
     ``include`` / ``exclude``: fnmatch patterns on module names (default: every Linear but the
     pooler and task heads). ``precision``: "fp32", or "bf16" (the forward passes under torch's
     bfloat16 autocast, weights and optimizer state stay float32: faster where the CPU multiplies
@@ -470,6 +504,9 @@ def sparsify_model(
             f"need steps >= 1, batch_size >= 1, max_seq_len >= 2: {steps=}, "
             f"{batch_size=}, {max_seq_len=}"
         )
+    if hidden_weight < 0 or attention_weight < 0:
+        raise SparsifyError(f"loss weights must be >= 0: {hidden_weight=}, {attention_weight=}")
+    attentions = attention_weight > 0  # (the forward passes return the attention maps)
     if not 0.0 < prune_end <= 1.0 or not 0.0 <= warmup < 1.0:
         raise SparsifyError(
             f"prune_end must be in (0, 1], warmup in [0, 1): {prune_end=}, {warmup=}"
@@ -534,6 +571,7 @@ def sparsify_model(
             "lr": lr,
             "warmup_steps": warm,
             "hidden_weight": hidden_weight,
+            **({"attention_weight": attention_weight} if attention_weight else {}),
             "train_embeddings": train_embeddings,
             "max_seq_len": max_seq_len,
             "seed": seed,
@@ -619,9 +657,11 @@ def sparsify_model(
                 feeds, lab = batches(step)
                 with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
                     with torch.no_grad():
-                        t_out = _forward(teacher_net, feeds)
-                    s_out = _forward(student, feeds)
-                loss, parts = _distill_loss(model, s_out, t_out, feeds, lab, hidden_weight)
+                        t_out = _forward(teacher_net, feeds, attentions)
+                    s_out = _forward(student, feeds, attentions)
+                loss, parts = _distill_loss(
+                    model, s_out, t_out, feeds, lab, hidden_weight, attention_weight
+                )
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step)
                 opt.zero_grad(set_to_none=True)
