@@ -56,23 +56,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-# name -> (architecture, transformers config kwargs); None = the real pretrained MiniLM.
+# name -> (architecture, transformers config kwargs); "bert": the shape of
+# tvm_blocksparse.bert_onnx.BERT_CONFIGS[name]; None = the real pretrained MiniLM.
 MODEL_SPECS: dict[str, tuple[str, dict | None]] = {
-    "bert-mini": (
-        "bert",
-        dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-    ),
+    "bert-mini": ("bert", None),
     "distilbert": ("distilbert", dict(dim=768, n_layers=6, n_heads=12, hidden_dim=3072)),
-    "bert-base": (
-        "bert",
-        dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-    ),
-    "bert-large": (
-        "bert",
-        dict(
-            hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096
-        ),
-    ),
+    "bert-base": ("bert", None),
+    "bert-large": ("bert", None),
     "minilm-l6-real": ("pretrained", None),
 }
 PAPER_BUDGET_MS = {
@@ -122,6 +112,9 @@ def build_torch_model(name: str):
             transformers.DistilBertConfig(**kwargs, attn_implementation="eager")
         )
     else:
+        from tvm_blocksparse.bert_onnx import BERT_CONFIGS
+
+        kwargs = BERT_CONFIGS[name].transformers_kwargs()
         net = transformers.BertModel(
             transformers.BertConfig(**kwargs, attn_implementation="eager"), add_pooling_layer=False
         )

@@ -34,6 +34,17 @@ class BertConfig:
     def head_dim(self) -> int:
         return self.hidden // self.heads
 
+    def transformers_kwargs(self) -> dict:
+        """The same shape as ``transformers.BertConfig`` arguments (a real ``BertModel`` of it)."""
+        return dict(
+            vocab_size=self.vocab,
+            hidden_size=self.hidden,
+            num_hidden_layers=self.layers,
+            num_attention_heads=self.heads,
+            intermediate_size=self.intermediate,
+            max_position_embeddings=self.max_positions,
+        )
+
 
 #: Shapes of the models the paper and our benchmarks use (no pooler; output = last hidden state).
 BERT_CONFIGS = {

@@ -463,14 +463,7 @@ def export_transformers_bert(
     from transformers import BertConfig, BertModel
 
     shape = BERT_CONFIGS[shape] if isinstance(shape, str) else shape
-    cfg = BertConfig(
-        vocab_size=shape.vocab,
-        hidden_size=shape.hidden,
-        num_hidden_layers=shape.layers,
-        num_attention_heads=shape.heads,
-        intermediate_size=shape.intermediate,
-        max_position_embeddings=shape.max_positions,
-    )
+    cfg = BertConfig(**shape.transformers_kwargs())
     cfg._attn_implementation = attn_implementation
     torch.manual_seed(seed)
     bert = BertModel(cfg, add_pooling_layer=False).eval()
