@@ -125,6 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("--hidden-weight", type=float)
     ap.add_argument("--attention-weight", type=float)
     ap.add_argument("--prune-end", type=float)
+    ap.add_argument("--criterion", choices=("magnitude", "obs"))
     ap.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--heldout", type=int, default=500)
     ap.add_argument(
@@ -170,7 +171,7 @@ def main(argv=None) -> int:
             k: getattr(args, k)
             for k in (
                 *("steps", "batch_size", "lr", "max_seq_len", "hidden_weight", "prune_end"),
-                *("attention_weight", "precision"),
+                *("attention_weight", "precision", "criterion"),
             )
             if getattr(args, k) is not None
         },

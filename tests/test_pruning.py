@@ -351,3 +351,124 @@ def test_cli_sparsify_writes_the_directory_and_resumes(st_dir, sentences, tmp_pa
     bad.write_text('{"txt": "no text key"}\n')
     wrong = subprocess.run([*cmd[:6], "--texts", str(bad)], capture_output=True, text=True)
     assert wrong.returncode == 2 and "bad.jsonl:1" in wrong.stderr
+
+
+def _correlated_layer(n_out=32, k_in=48, tokens=2000, seed=0):
+    """A Linear weight (torch ``W[N_out, K_in]``), inputs ``X[tokens, K_in]`` of few underlying
+    factors and unequal feature scales (as hidden states are), and ``X^T X / tokens``: the case
+    where which blocks to drop and how to repair the rest depend on the inputs."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    factors = rng.standard_normal((tokens, 12)) @ rng.standard_normal((12, k_in))
+    x = (factors + 0.3 * rng.standard_normal((tokens, k_in))) * rng.uniform(0.2, 3.0, k_in)
+    w = torch.from_numpy(rng.standard_normal((n_out, k_in)).astype(np.float32))
+    return w, torch.from_numpy(x), torch.from_numpy(x.T @ x / tokens)
+
+
+def test_obs_pruning_keeps_the_layer_output_closest():
+    import torch
+
+    w, x, h = _correlated_layer()
+    dense_out = x @ w.double().T
+    obs = w.clone()
+    keep = pruning.obs_prune_layer(obs, h, 0.75, "4x1")
+    assert keep.shape == (32 // 4, 48)  # 4x1: 4 output rows x 1 input column per block
+    assert keep.size - keep.sum() == math.ceil(0.75 * keep.size - 1e-9)
+    kept = fmt.expand_block_mask(keep, "4x1")
+    assert np.array_equal(obs.numpy() != 0, kept)
+
+    def err(v):
+        return float(((x @ v.double().T - dense_out) ** 2).mean())
+
+    # the least-squares optimum on the same mask, row by row
+    optimum = torch.zeros(32, 48, dtype=torch.float64)
+    for r in range(32):
+        c = np.flatnonzero(kept[r])
+        optimum[r, c] = torch.linalg.lstsq(x[:, c], dense_out[:, r : r + 1]).solution[:, 0]
+    magnitude = torch.from_numpy(fmt.prune_blocks(w.numpy(), 0.75, "4x1"))
+    mask_only = w * torch.from_numpy(kept)
+    errors = err(obs), err(optimum), err(mask_only), err(magnitude)
+    assert errors[0] <= 1.05 * errors[1], errors  # (the damping keeps it from the exact optimum)
+    assert errors[0] < 0.3 * errors[2] and errors[2] < errors[3], errors
+
+
+def test_obs_pruning_with_uncorrelated_inputs_is_weight_times_input_scale_and_moves_nothing():
+    import torch
+
+    rng = np.random.default_rng(3)
+    w = torch.from_numpy(rng.standard_normal((16, 24)).astype(np.float32))
+    scale = rng.uniform(0.1, 4.0, 24)
+    before = w.clone()
+    keep = pruning.obs_prune_layer(w, torch.diag(torch.from_numpy(scale)), 0.5, "4x1")
+    # diagonal H: [H^-1]_jj = 1 / h_jj, so a block's saliency is sum_r w_rj**2 * h_jj (h damped)
+    damped = scale + pruning.OBS_DAMPING * scale.mean()
+    score = (before.numpy() ** 2 * damped[None, :]).reshape(4, 4, 24).sum(1)  # [N_out/4, K_in]
+    assert np.array_equal(keep, fmt.block_keep_mask(score, 0.5, (1, 1)))
+    kept = fmt.expand_block_mask(keep, "4x1")
+    np.testing.assert_allclose(w.numpy()[kept], before.numpy()[kept], rtol=1e-6)
+
+
+def test_obs_pruning_never_revives_a_pruned_block():
+    w, _, h = _correlated_layer(seed=1)
+    first = pruning.obs_prune_layer(w, h, 0.5, "4x1")
+    second = pruning.obs_prune_layer(w, h, 0.8, "4x1")
+    assert not np.any(second & ~first)
+
+
+def test_obs_criterion_reaches_the_target_and_keys_its_checkpoints(st_dir, sentences, tmp_path):
+    texts = sentences[0][:96]
+    report = sparsify_model(
+        st_dir, tmp_path / "o", sparsity=0.8, texts=texts, steps=6, criterion="obs", **FAST
+    )
+    assert report["config"]["criterion"] == "obs"
+    assert report["min_layer_sparsity"] >= 0.8 - 1e-6
+    for name, w in _encoder_linears(_weights(tmp_path / "o")).items():
+        keep = fmt.block_nonzero_mask(w, "4x1")
+        assert np.array_equal(w != 0, fmt.expand_block_mask(keep, "4x1")), name
+    plain = sparsify_model(st_dir, tmp_path / "m", sparsity=0.8, texts=texts, steps=6, **FAST)
+    assert "criterion" not in plain["config"]  # (magnitude: earlier checkpoints still resume)
+    with pytest.raises(SparsifyError, match="criterion must be one of"):
+        sparsify_model(st_dir, tmp_path / "c", texts=texts, criterion="random", **FAST)
+
+
+def test_output_only_distillation_runs_the_teacher_once_per_text_not_per_step(
+    st_dir, sentences, tmp_path, monkeypatch
+):
+    texts = sentences[0][:96]
+    args = dict(sparsity=0.8, texts=texts, steps=12, hidden_weight=0.0, precision="fp32", **FAST)
+    calls = []
+    original = pruning._Model.load
+
+    def counted(self):
+        net = original(self)
+        net.register_forward_hook(lambda module, inputs, out: calls.append(len(calls)))
+        return net
+
+    monkeypatch.setattr(pruning._Model, "load", counted)
+    cached = sparsify_model(st_dir, tmp_path / "cached", **args)
+    teacher_calls = len(calls) - 12  # the student's forward passes: one per step
+    assert teacher_calls == math.ceil(96 / (2 * FAST["batch_size"]))  # texts / the cache's batch
+    # the same run with the teacher run every step: the same targets, so the same losses
+    monkeypatch.setattr(pruning, "_teacher_targets", lambda *a: None)
+    per_step = sparsify_model(st_dir, tmp_path / "per_step", **args)
+    got = [h["loss"] for h in cached["history"]]
+    assert got == pytest.approx([h["loss"] for h in per_step["history"]], rel=1e-4, abs=1e-6)
+    assert "hidden" not in cached["history"][-1]
+    # a run that sees each text at most once runs the teacher per step (no pass over all texts)
+    calls.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(pruning._Model, "load", counted)
+    sparsify_model(st_dir, tmp_path / "short", **{**args, "steps": 4})
+    assert len(calls) == 2 * 4
+
+
+def test_output_only_distillation_resumes_to_the_uninterrupted_run(st_dir, sentences, tmp_path):
+    args = dict(sparsity=0.8, texts=sentences[0][:96], steps=8, hidden_weight=0.0, **FAST)
+    whole = sparsify_model(st_dir, tmp_path / "whole", checkpoint_every=100, **args)
+    sparsify_model(st_dir, tmp_path / "split", stop_after=3, checkpoint_every=100, **args)
+    resumed = sparsify_model(st_dir, tmp_path / "split", checkpoint_every=100, **args)
+    assert resumed["history"] == whole["history"]
+    a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)

@@ -168,7 +168,7 @@ def _cmd_sparsify(args) -> int:
     heldout = read_texts_file(args.heldout)[0] if args.heldout else None
     tuned = (
         *("sparsity", "block", "steps", "batch_size", "schedule", "lr", "max_seq_len", "seed"),
-        *("precision", "hidden_weight", "attention_weight"),
+        *("precision", "hidden_weight", "attention_weight", "criterion"),
     )
     report = sparsify_model(
         args.model_dir,
@@ -510,6 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="optimizer steps (default: sparsify_model's)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--schedule", choices=("cubic", "linear"))
+    p.add_argument(
+        "--criterion",
+        choices=("magnitude", "obs"),
+        help="how blocks are chosen: block magnitude (default), or Optimal Brain Surgeon "
+        "saliency on the inputs' second moments with the kept weights repaired",
+    )
     p.add_argument("--lr", type=float)
     p.add_argument("--max-seq-len", type=int)
     p.add_argument("--seed", type=int)

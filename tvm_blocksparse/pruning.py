@@ -9,11 +9,13 @@ How (Zhu & Gupta's gradual magnitude pruning, distilled as in Intel's "Prune Onc
 the student starts as the dense model; every ``mask_every`` steps until ``prune_end`` of the run
 the target sparsity rises on a cubic (or linear) schedule and each layer's mask is re-chosen by
 block L1 magnitude (:func:`tvm_blocksparse.format.block_keep_mask`, the one-shot ``prune``'s
-choice); after every optimizer step the pruned blocks are zeroed again, and the rest of the run
-fine-tunes with the final masks. The loss distils the dense teacher on the user's unlabelled
-texts: the pooled sentence embedding (1 - cosine) and every layer's hidden states (MSE relative
-to the teacher's) for encoders; the logits (KL at temperature 2) and hidden states for
-classification models, plus cross-entropy where labels are given.
+choice), or with ``criterion="obs"`` by Optimal Brain Surgeon saliency with the kept weights
+repaired (:func:`obs_prune_layer`); after every optimizer step the pruned blocks are zeroed
+again, and the rest of the run fine-tunes with the final masks. The loss distils the dense
+teacher on the user's unlabelled texts: the pooled sentence embedding (1 - cosine) and every
+layer's hidden states (MSE relative to the teacher's) for encoders; the logits (KL at
+temperature 2) and hidden states for classification models, plus cross-entropy where labels are
+given.
 
 Trains in torch (``pip install 'tvm-blocksparse[train]'``: torch and transformers).
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -192,9 +195,13 @@ class _Batches:
         n, chunk = len(self.ids), 50 * self.batch_size
         return (n // chunk) * 50 + (n % chunk) // self.batch_size
 
-    def __call__(self, step: int):
+    def indices(self, step: int) -> np.ndarray:
+        """The texts of step ``step``'s batch (indices into ``texts``)."""
         e, i = divmod(step, self.per_epoch())
-        return self.collate(self._epoch(e)[i])
+        return self._epoch(e)[i]
+
+    def __call__(self, step: int):
+        return self.collate(self.indices(step))
 
     def collate(self, index):
         import torch
@@ -260,6 +267,33 @@ def _attention_loss(student_out, teacher_out, mask):
     return sum(losses) / len(losses)
 
 
+def _output_target(model: _Model, out, mask):
+    """What the output loss compares, float32: the logits (classifiers) or the pooled sentence
+    embedding ``[batch, D]`` (encoders)."""
+    if model.classifier:
+        return out.logits.float()
+    return _pool(out.last_hidden_state.float(), mask, model.pooling.mode)
+
+
+def _teacher_targets(net, model: _Model, batches: _Batches, precision: str):
+    """The teacher's :func:`_output_target` of every training text ``[n_texts, D]``, computed
+    once in batches of similar length: when the loss needs nothing else of the teacher, no
+    training step runs it (its forward pass is ~1/4 of a step)."""
+    import torch
+
+    order = np.argsort([len(ids) for ids in batches.ids], kind="stable")
+    chunk = 2 * batches.batch_size
+    rows = [None] * len(order)
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+        for b in range(0, len(order), chunk):
+            index = order[b : b + chunk]
+            feeds, _ = batches.collate(index)
+            target = _output_target(model, _forward(net, feeds), feeds["attention_mask"])
+            for r, i in enumerate(index):
+                rows[i] = target[r]
+    return torch.stack(rows)
+
+
 def _distill_loss(
     model: _Model,
     student_out,
@@ -268,18 +302,23 @@ def _distill_loss(
     labels,
     hidden_weight: float,
     attention_weight: float = 0.0,
+    teacher_target=None,
 ):
+    """The loss and its parts. ``teacher_out``: the teacher's outputs on ``feeds``, or None
+    when ``teacher_target`` (its precomputed :func:`_output_target`) is all the loss needs."""
     import torch
     import torch.nn.functional as F
 
     mask = feeds["attention_mask"]
+    if teacher_target is None:
+        teacher_target = _output_target(model, teacher_out, mask)
     parts = {}
     if model.classifier:
         t = 2.0
         parts["kl"] = (
             F.kl_div(
                 F.log_softmax(student_out.logits.float() / t, -1),
-                F.log_softmax(teacher_out.logits.float() / t, -1),
+                F.log_softmax(teacher_target / t, -1),
                 log_target=True,
                 reduction="batchmean",
             )
@@ -289,9 +328,11 @@ def _distill_loss(
         if labels is not None:
             parts["ce"] = F.cross_entropy(student_out.logits.float(), labels)
     else:
-        es = _pool(student_out.last_hidden_state.float(), mask, model.pooling.mode)
-        et = _pool(teacher_out.last_hidden_state.float(), mask, model.pooling.mode)
-        parts["cos"] = (1.0 - F.cosine_similarity(es, et, dim=-1)).mean()
+        es = _output_target(model, student_out, mask)
+        parts["cos"] = (1.0 - F.cosine_similarity(es, teacher_target, dim=-1)).mean()
+    if teacher_out is None:
+        total = sum(parts.values(), torch.zeros(()))
+        return total, {k: float(v.detach()) for k, v in parts.items()}
     same_shape = [h.shape for h in student_out.hidden_states] == [
         h.shape for h in teacher_out.hidden_states
     ]
@@ -305,6 +346,90 @@ def _distill_loss(
             parts["attention"] = attention_weight * _attention_loss(student_out, teacher_out, mask)
     total = sum(parts.values(), torch.zeros(()))
     return total, {k: float(v.detach()) for k, v in parts.items()}
+
+
+CRITERIA = ("magnitude", "obs")
+#: calibration batches (of the run's batch size) whose real tokens give each layer's input
+#: second moments ``X^T X`` for ``criterion="obs"``
+OBS_CALIBRATION_BATCHES = 8
+#: diagonal damping of ``X^T X`` for ``criterion="obs"``, relative to its mean diagonal
+#: (SparseGPT's)
+OBS_DAMPING = 0.01
+
+
+def input_second_moments(net, layers: dict, batches: list) -> dict:
+    """``{name: X^T X / T}`` (float64 ``[K_in, K_in]``) of each layer's input over the real
+    (unpadded) tokens of ``batches`` (a list of feeds), the student run in float32: the Hessian
+    of the layer's squared output error that :func:`obs_prune_layer` uses."""
+    import torch
+
+    acc: dict = {}
+    count: dict = {}
+    real: dict = {}
+
+    def hook(name):
+        def pre(module, inputs):
+            x = inputs[0].detach()
+            x = x[real["mask"]].double()  # [tokens, K_in]
+            acc[name] = acc.get(name, 0) + x.T @ x
+            count[name] = count.get(name, 0) + x.shape[0]
+
+        return pre
+
+    handles = [layer.register_forward_pre_hook(hook(n)) for n, layer in layers.items()]
+    try:
+        with torch.no_grad():
+            for feeds in batches:
+                real["mask"] = feeds["attention_mask"].bool()
+                _forward(net, feeds)
+    finally:
+        for h in handles:
+            h.remove()
+    return {n: acc[n] / max(1, count[n]) for n in layers}
+
+
+def obs_prune_layer(weight, hessian, sparsity: float, block) -> np.ndarray:
+    """Prune ``weight`` (a float32 torch ``W[N_out, K_in]``, changed in place) to ``sparsity`` in
+    ``block`` blocks by Optimal Brain Surgeon saliency, and update the kept weights so the
+    layer's output on inputs of second moment ``hessian`` changes least; returns the block keep
+    mask ``[N_out/bs_out, K_in/bs_in]``.
+
+    Saliency of a block: the sum over its weights of ``w_ij**2 / [H^-1]_jj`` (exact for "4x1",
+    whose block is one input column; the diagonal approximation across columns otherwise). The
+    update then solves each block row's least squares on its kept columns exactly (``H`` damped
+    by ``OBS_DAMPING``), not SparseGPT's one-pass column sweep (Frantar & Alistarh 2023), which
+    only repairs columns right of each pruned one. Blocks already zero have saliency 0, so a
+    pruned block stays pruned as the sparsity rises.
+    """
+    import torch
+
+    bs_out, bs_in = fmt.parse_block(block)
+    w = weight.detach().double()
+    n_out, k_in = w.shape
+    h = hessian.double().clone()
+    dead = torch.diag(h) == 0  # inputs that never fire: any weight on them is free to drop
+    h[dead, dead] = 1.0
+    h += OBS_DAMPING * torch.diag(h).mean() * torch.eye(k_in, dtype=h.dtype)
+    h_inv = torch.cholesky_inverse(torch.linalg.cholesky(h))
+    saliency = (w**2 / torch.diag(h_inv)[None, :]).numpy()
+    scores = saliency.reshape(n_out // bs_out, bs_out, k_in // bs_in, bs_in).sum(axis=(1, 3))
+    n_zero = math.ceil(sparsity * scores.size - 1e-9)
+    keep = np.ones(scores.size, bool)
+    keep[np.argsort(scores.ravel(), kind="stable")[:n_zero]] = False
+    keep = keep.reshape(scores.shape)
+    # each block row's kept weights: argmin (w' - w)^T H (w' - w) with w' zero off the kept
+    # columns c, i.e. H[c, c] w'[c] = (H w)[c] (its rows share c, so one solve per block row)
+    hw = h @ w.T  # [K_in, N_out]
+    cols = np.repeat(keep, bs_in, axis=1)  # [N_out/bs_out, K_in]
+    repaired = torch.zeros_like(w)
+    for g in range(n_out // bs_out):
+        c = torch.from_numpy(np.flatnonzero(cols[g]))
+        if len(c):
+            rows = slice(g * bs_out, (g + 1) * bs_out)
+            repaired[rows, c] = torch.linalg.solve(h[c][:, c], hw[c, rows]).T
+    with torch.no_grad():
+        weight.copy_(repaired.to(weight.dtype))
+    return keep
 
 
 def _apply_masks(layers: dict, masks: dict) -> None:
@@ -429,6 +554,7 @@ def sparsify_model(
     steps: int = 5000,
     batch_size: int = 32,
     schedule: str = "cubic",
+    criterion: str = "magnitude",
     prune_end: float = 0.5,
     mask_every: int | None = None,
     lr: float = 3e-3,
@@ -456,12 +582,17 @@ def sparsify_model(
     model, one per text). ``teacher``: a model directory to distil from (None: ``model_dir``
     itself, dense). ``steps`` optimizer steps of ``batch_size`` texts (truncated to
     ``max_seq_len`` tokens); masks re-chosen every ``mask_every`` steps (None: 40 times) until
-    ``prune_end`` (a fraction of ``steps``) on the ``schedule``; AdamW at ``lr`` with linear
+    ``prune_end`` (a fraction of ``steps``) on the ``schedule``, by ``criterion``: "magnitude"
+    (block L1 norm) or "obs" (:func:`obs_prune_layer` on the second moments of each layer's
+    inputs over the next ``OBS_CALIBRATION_BATCHES`` batches: the blocks whose loss the layer's
+    output feels least, the kept weights repaired); AdamW at ``lr`` with linear
     warm-up over ``warmup`` and linear decay; the embeddings stay the teacher's unless
     ``train_embeddings`` (they are never pruned, and a small corpus would pull the words it
     holds away from the rest). Loss: the output's (pooled-embedding cosine, or logit KL and
     labels), + ``hidden_weight`` x the hidden states' relative MSE, + ``attention_weight`` x the
-    KL of the attention maps (both for a teacher of the student's shape). ``heldout_texts``:
+    KL of the attention maps (both for a teacher of the student's shape; without them, the
+    teacher's outputs of every text are computed once, not every step, when the run sees each
+    text more than once). ``heldout_texts``:
     texts the report measures fidelity to the teacher on, for the result and for one-shot
     magnitude pruning of the teacher.
     ``include`` / ``exclude``: fnmatch patterns on module names (default: every Linear but the
@@ -496,6 +627,8 @@ def sparsify_model(
         raise SparsifyError(str(err)) from err
     if schedule not in SCHEDULES:
         raise SparsifyError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if criterion not in CRITERIA:
+        raise SparsifyError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     if precision not in PRECISIONS:
         raise SparsifyError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     precision = training_precision() if precision == "auto" else precision
@@ -558,6 +691,22 @@ def sparsify_model(
 
         checkpoint_every = checkpoint_every or max(1, steps // 10)
 
+        def _choose_masks_at(at: int) -> dict:
+            target = target_sparsity(at, sparsity, end_step, schedule)
+            if criterion == "magnitude" or target == 0.0:
+                return _choose_masks(layers, target, block)
+            # obs: second moments of the inputs on the batches the run trains on next
+            calib = [batches(at + j)[0] for j in range(OBS_CALIBRATION_BATCHES)]
+            moments = input_second_moments(student, layers, calib)
+            return {
+                name: torch.from_numpy(
+                    fmt.expand_block_mask(
+                        obs_prune_layer(layer.weight, moments[name], target, block), block
+                    ).astype(np.float32)
+                )
+                for name, layer in layers.items()
+            }
+
         config = {
             "model_dir": os.path.abspath(model_dir),
             "teacher": os.path.abspath(teacher_model.path),
@@ -566,6 +715,7 @@ def sparsify_model(
             "steps": steps,
             "batch_size": batch_size,
             "schedule": schedule,
+            **({"criterion": criterion} if criterion != "magnitude" else {}),
             "prune_end_step": end_step,
             "mask_every": mask_every,
             "lr": lr,
@@ -640,6 +790,23 @@ def sparsify_model(
             except ImportError:
                 bar = None
         t0 = time.perf_counter()
+        # outputs only (no hidden states or attention maps to match), and texts seen more than
+        # once: the teacher runs once per text, not per step
+        same_shape = all(
+            teacher_model.config.get(k) == model.config.get(k)
+            for k in ("num_hidden_layers", "hidden_size")
+        )
+        same_heads = same_shape and teacher_model.config.get(
+            "num_attention_heads"
+        ) == model.config.get("num_attention_heads")
+        outputs_only = (hidden_weight == 0 or not same_shape) and (
+            attention_weight == 0 or not same_heads
+        )
+        targets = (
+            _teacher_targets(teacher_net, model, batches, precision)
+            if outputs_only and steps * batches.batch_size > len(texts) and step < steps
+            else None
+        )
         ran, log_every = 0, max(1, steps // 100)
         window: list[dict] = []
         try:
@@ -650,17 +817,25 @@ def sparsify_model(
                         bar.close()
                     return {"finished": False, "step": step, "config": config, "history": history}
                 if step in changes:
-                    masks = _choose_masks(
-                        layers, target_sparsity(step, sparsity, end_step, schedule), block
-                    )
+                    masks = _choose_masks_at(step)
                     _apply_masks(layers, masks)
-                feeds, lab = batches(step)
+                index = batches.indices(step)
+                feeds, lab = batches.collate(index)
                 with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
-                    with torch.no_grad():
-                        t_out = _forward(teacher_net, feeds, attentions)
+                    t_out = None
+                    if targets is None:
+                        with torch.no_grad():
+                            t_out = _forward(teacher_net, feeds, attentions)
                     s_out = _forward(student, feeds, attentions)
                 loss, parts = _distill_loss(
-                    model, s_out, t_out, feeds, lab, hidden_weight, attention_weight
+                    model,
+                    s_out,
+                    t_out,
+                    feeds,
+                    lab,
+                    hidden_weight,
+                    attention_weight,
+                    None if targets is None else targets[index],
                 )
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step)
@@ -733,10 +908,13 @@ def sparsify_model(
 
 
 __all__ = [
+    "CRITERIA",
     "SparsifyError",
     "fidelity",
+    "input_second_moments",
     "layer_sparsity",
     "mask_steps",
+    "obs_prune_layer",
     "prunable_linears",
     "sparsify_model",
     "target_sparsity",
