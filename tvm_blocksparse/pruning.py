@@ -278,7 +278,7 @@ def _output_target(model: _Model, out, mask):
 def _teacher_targets(net, model: _Model, batches: _Batches, precision: str):
     """The teacher's :func:`_output_target` of every training text ``[n_texts, D]``, computed
     once in batches of similar length: when the loss needs nothing else of the teacher, no
-    training step runs it (its forward pass is ~1/4 of a step)."""
+    training step has to run it."""
     import torch
 
     order = np.argsort([len(ids) for ids in batches.ids], kind="stable")
@@ -407,7 +407,7 @@ def obs_prune_layer(weight, hessian, sparsity: float, block) -> np.ndarray:
     w = weight.detach().double()
     n_out, k_in = w.shape
     h = hessian.double().clone()
-    dead = torch.diag(h) == 0  # inputs that never fire: any weight on them is free to drop
+    dead = torch.diag(h) == 0  # inputs that never fired: keep H invertible (as SparseGPT)
     h[dead, dead] = 1.0
     h += OBS_DAMPING * torch.diag(h).mean() * torch.eye(k_in, dtype=h.dtype)
     h_inv = torch.cholesky_inverse(torch.linalg.cholesky(h))
