@@ -330,20 +330,20 @@ def _distill_loss(
     else:
         es = _output_target(model, student_out, mask)
         parts["cos"] = (1.0 - F.cosine_similarity(es, teacher_target, dim=-1)).mean()
-    if teacher_out is None:
-        total = sum(parts.values(), torch.zeros(()))
-        return total, {k: float(v.detach()) for k, v in parts.items()}
-    same_shape = [h.shape for h in student_out.hidden_states] == [
-        h.shape for h in teacher_out.hidden_states
-    ]
-    if hidden_weight > 0 and same_shape:  # (a teacher of another depth or width: outputs only)
-        parts["hidden"] = hidden_weight * _hidden_loss(student_out, teacher_out, mask)
-    if attention_weight > 0 and same_shape and teacher_out.attentions is not None:
-        same_heads = [a.shape for a in student_out.attentions] == [
-            a.shape for a in teacher_out.attentions
+    if teacher_out is not None:
+        same_shape = [h.shape for h in student_out.hidden_states] == [
+            h.shape for h in teacher_out.hidden_states
         ]
-        if same_heads:
-            parts["attention"] = attention_weight * _attention_loss(student_out, teacher_out, mask)
+        if hidden_weight > 0 and same_shape:  # (a teacher of another depth or width: outputs)
+            parts["hidden"] = hidden_weight * _hidden_loss(student_out, teacher_out, mask)
+        if attention_weight > 0 and same_shape and teacher_out.attentions is not None:
+            same_heads = [a.shape for a in student_out.attentions] == [
+                a.shape for a in teacher_out.attentions
+            ]
+            if same_heads:
+                parts["attention"] = attention_weight * _attention_loss(
+                    student_out, teacher_out, mask
+                )
     total = sum(parts.values(), torch.zeros(()))
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
@@ -792,13 +792,14 @@ def sparsify_model(
         t0 = time.perf_counter()
         # outputs only (no hidden states or attention maps to match), and texts seen more than
         # once: the teacher runs once per text, not per step
+        # (the loaded configs: transformers maps each family's own key names onto these)
         same_shape = all(
-            teacher_model.config.get(k) == model.config.get(k)
+            getattr(teacher_net.config, k) == getattr(student.config, k)
             for k in ("num_hidden_layers", "hidden_size")
         )
-        same_heads = same_shape and teacher_model.config.get(
-            "num_attention_heads"
-        ) == model.config.get("num_attention_heads")
+        same_heads = same_shape and (
+            teacher_net.config.num_attention_heads == student.config.num_attention_heads
+        )
         outputs_only = (hidden_weight == 0 or not same_shape) and (
             attention_weight == 0 or not same_heads
         )
