@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -36,12 +35,6 @@ def _post(url: str, texts: list[str]) -> np.ndarray:
     return np.array([d["embedding"] for d in body["data"]], np.float32)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--texts", type=int, default=10000)
@@ -54,6 +47,7 @@ def main(argv=None) -> int:
     from serve_load import corpus, make_pipeline
 
     from tvm_blocksparse.ray import EmbedBatch, pipeline_deployment
+    from tvm_blocksparse.testing import free_local_port
     from tvm_blocksparse.text import TextPipeline
 
     path = os.path.abspath(make_pipeline(args.work_dir, 0.9, 128))
@@ -84,12 +78,12 @@ def main(argv=None) -> int:
         data_diff = float(np.abs(got - want).max())
         _say(f"Ray Data (2 actors x 1 CPU): {t_data:.1f} s, max |diff| {data_diff}")
 
-        port = _free_port()
+        port = free_local_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(
             pipeline_deployment(path, num_replicas=2, num_cpus=1), route_prefix="/v1/embeddings"
         )
-        server_port = _free_port()
+        server_port = free_local_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "tvm_blocksparse.cli", "serve", path, "--port", str(server_port)]
         )

@@ -24,7 +24,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -69,12 +68,6 @@ def corpus(pipeline_dir: str, count: int, min_tokens: int, max_tokens: int) -> l
     return [t for t, n in zip(pool, lengths, strict=True) if min_tokens <= n <= max_tokens][:count]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rss_bytes(pid: int) -> int:
     """Resident memory of ``pid`` and its descendants (from /proc)."""
     total, todo, seen = 0, [pid], set()
@@ -103,7 +96,9 @@ def _rss_bytes(pid: int) -> int:
 
 class Server:
     def __init__(self, pipeline_dir: str, engine: str, args):
-        self.port = _free_port()
+        from tvm_blocksparse.testing import free_local_port
+
+        self.port = free_local_port()
         cmd = [
             sys.executable,
             "-m",

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,11 @@ import pytest
 
 from tvm_blocksparse.serving.metrics import Counter, Gauge, Histogram, Registry
 from tvm_blocksparse.serving.server import ServerConfig, parse_models
-from tvm_blocksparse.testing import write_tiny_classifier_dir, write_tiny_model_dir
+from tvm_blocksparse.testing import (
+    free_local_port,
+    write_tiny_classifier_dir,
+    write_tiny_model_dir,
+)
 from tvm_blocksparse.text import TextPipeline
 
 pytest.importorskip("starlette")
@@ -67,12 +70,6 @@ def test_config_and_model_arguments_are_checked(tmp_path):
 # ----------------------------------------------------------------------------- a real server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def request(url, body=None, *, raw=None, content_type="application/json", method=None):
     """(status, parsed JSON or text) of one HTTP request to the test server."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
@@ -90,7 +87,7 @@ class ServerProcess:
     """``tvm-blocksparse serve ...`` on a free localhost port, until :meth:`stop`."""
 
     def __init__(self, args: list[str], env: dict | None = None):
-        self.port = _free_port()
+        self.port = free_local_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tvm_blocksparse.cli", "serve", *args, "--port", str(self.port)],

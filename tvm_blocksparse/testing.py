@@ -4,6 +4,7 @@ benchmarks."""
 from __future__ import annotations
 
 import math
+import socket
 import time
 from collections.abc import Callable
 
@@ -244,6 +245,14 @@ DOCSTRING_MODULES = (
     "warnings",
     "traceback",
 )
+
+
+def free_local_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it): where a test or
+    load check starts its local server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def docstring_sentences(
