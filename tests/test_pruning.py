@@ -347,6 +347,17 @@ def test_cli_sparsify_writes_the_directory_and_resumes(st_dir, sentences, tmp_pa
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout)
     assert summary["min_layer_sparsity"] >= 0.8 and "cos_mean" in summary["heldout"]["student"]
+    assert not summary["teacher_cached"]  # 4 steps of 8 see each of the 64 texts at most once
+    # 12 steps repeat texts: the teacher is cached unless told not to
+    longer = [*cmd[:6], "--texts", str(texts_file), "--steps", "12", *cmd[12:]]
+    for flag, cached in (([], True), (["--no-teacher-cache"], False)):
+        run = subprocess.run(
+            [*longer[:5], str(tmp_path / f"c{cached}"), *longer[6:], *flag],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["teacher_cached"] is cached
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"txt": "no text key"}\n')
     wrong = subprocess.run([*cmd[:6], "--texts", str(bad)], capture_output=True, text=True)
@@ -432,11 +443,14 @@ def test_obs_criterion_reaches_the_target_and_keys_its_checkpoints(st_dir, sente
         sparsify_model(st_dir, tmp_path / "c", texts=texts, criterion="random", **FAST)
 
 
-def test_output_only_distillation_runs_the_teacher_once_per_text_not_per_step(
-    st_dir, sentences, tmp_path, monkeypatch
+@pytest.mark.parametrize("hidden_weight", [0.0, 0.3])
+def test_a_run_that_repeats_its_texts_runs_the_teacher_once_per_text_not_per_step(
+    st_dir, sentences, tmp_path, monkeypatch, hidden_weight
 ):
     texts = sentences[0][:96]
-    args = dict(sparsity=0.8, texts=texts, steps=12, hidden_weight=0.0, precision="fp32", **FAST)
+    args = dict(
+        sparsity=0.8, texts=texts, steps=12, hidden_weight=hidden_weight, precision="fp32", **FAST
+    )
     calls = []
     original = pruning._Model.load
 
@@ -447,25 +461,72 @@ def test_output_only_distillation_runs_the_teacher_once_per_text_not_per_step(
 
     monkeypatch.setattr(pruning._Model, "load", counted)
     cached = sparsify_model(st_dir, tmp_path / "cached", **args)
+    assert cached["teacher_cached"]
     teacher_calls = len(calls) - 12  # the student's forward passes: one per step
     assert teacher_calls == math.ceil(96 / (2 * FAST["batch_size"]))  # texts / the cache's batch
     # the same run with the teacher run every step: the same targets, so the same losses
-    monkeypatch.setattr(pruning, "_teacher_targets", lambda *a: None)
-    per_step = sparsify_model(st_dir, tmp_path / "per_step", **args)
-    got = [h["loss"] for h in cached["history"]]
-    assert got == pytest.approx([h["loss"] for h in per_step["history"]], rel=1e-4, abs=1e-6)
-    assert "hidden" not in cached["history"][-1]
+    per_step = sparsify_model(st_dir, tmp_path / "per_step", teacher_cache=False, **args)
+    assert not per_step["teacher_cached"]
+    for got, want in zip(cached["history"], per_step["history"], strict=True):
+        assert got.keys() == want.keys()
+        assert ("hidden" in got) == (hidden_weight > 0)
+        for k in got:
+            assert got[k] == pytest.approx(want[k], rel=1e-4, abs=1e-6), k
     # a run that sees each text at most once runs the teacher per step (no pass over all texts)
     calls.clear()
-    monkeypatch.undo()
-    monkeypatch.setattr(pruning._Model, "load", counted)
-    sparsify_model(st_dir, tmp_path / "short", **{**args, "steps": 4})
-    assert len(calls) == 2 * 4
+    short = sparsify_model(st_dir, tmp_path / "short", **{**args, "steps": 4})
+    assert len(calls) == 2 * 4 and not short["teacher_cached"]
 
 
-def test_output_only_distillation_resumes_to_the_uninterrupted_run(st_dir, sentences, tmp_path):
-    args = dict(sparsity=0.8, texts=sentences[0][:96], steps=8, hidden_weight=0.0, **FAST)
+def test_hidden_states_that_would_not_fit_in_memory_are_not_cached(
+    st_dir, sentences, tmp_path, monkeypatch
+):
+    args = dict(sparsity=0.8, texts=sentences[0][:96], steps=8, precision="fp32", **FAST)
+    monkeypatch.setattr(pruning, "TEACHER_CACHE_MEMORY_SHARE", 1e-12)
+    assert not sparsify_model(st_dir, tmp_path / "hidden", **args)["teacher_cached"]
+    # outputs only: a few floats per text, cached whatever the share
+    outputs = sparsify_model(st_dir, tmp_path / "outputs", hidden_weight=0.0, **args)
+    assert outputs["teacher_cached"]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_teacher_cache_gives_each_batch_the_teachers_own_states(st_dir, sentences, precision):
+    import torch
+
+    from tvm_blocksparse.text import load_tokenizer
+
+    model = pruning._Model(st_dir)
+    net = model.load()
+    batches = pruning._Batches(
+        load_tokenizer(model.tokenizer_file), sentences[0][:50], None, 8, 32, 0
+    )
+    cache = pruning._TeacherCache(net, model, batches, precision, hidden=True)
+    index = batches.indices(3)
+    feeds, _ = batches.collate(index)
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+        direct = pruning._Teacher.of(model, pruning._forward(net, feeds), feeds["attention_mask"])
+    got = cache.batch(index)
+    m = feeds["attention_mask"].bool()
+    assert len(got.hidden_states) == net.config.num_hidden_layers
+    tol = dict(rtol=1e-5, atol=1e-5) if precision == "fp32" else dict(rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(got.target, direct.target, **tol)
+    for a, b in zip(got.hidden_states, direct.hidden_states, strict=True):
+        assert a.shape == b.shape  # padded to the batch's longest text, as collate pads
+        torch.testing.assert_close(a[m], b[m].float(), **tol)
+        assert not a[~m].any()  # padding rows are zeros (the loss masks them)
+    assert cache.hidden.dtype == (torch.bfloat16 if precision == "bf16" else torch.float32)
+    assert pruning._TeacherCache.hidden_bytes(net.config, batches, precision) == (
+        cache.hidden.numel() * cache.hidden.element_size()
+    )
+
+
+@pytest.mark.parametrize("hidden_weight", [0.0, 0.3])
+def test_a_cached_teacher_run_resumes_to_the_uninterrupted_run(
+    st_dir, sentences, tmp_path, hidden_weight
+):
+    args = dict(sparsity=0.8, texts=sentences[0][:96], steps=8, hidden_weight=hidden_weight, **FAST)
     whole = sparsify_model(st_dir, tmp_path / "whole", checkpoint_every=100, **args)
+    assert whole["teacher_cached"]
     sparsify_model(st_dir, tmp_path / "split", stop_after=3, checkpoint_every=100, **args)
     resumed = sparsify_model(st_dir, tmp_path / "split", checkpoint_every=100, **args)
     assert resumed["history"] == whole["history"]

@@ -1,5 +1,5 @@
-"""tvm_blocksparse.target: the CPUs this process may use (affinity, cgroup quota) and the pool
-size our calls run with."""
+"""tvm_blocksparse.target: the CPUs this process may use (affinity, cgroup quota), the memory it
+may use (cgroup limit), and the pool size our calls run with."""
 
 from __future__ import annotations
 
@@ -44,6 +44,31 @@ def test_available_cpus_follows_the_affinity_mask_and_the_quota(tmp_path):
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["1", "1"]
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({"memory.max": "4294967296\n"}, 4 << 30),  # cgroup v2, a 4 GiB container
+        ({"memory.max": "max\n"}, None),
+        ({"memory/memory.limit_in_bytes": "2147483648\n"}, 2 << 30),  # v1
+        ({"memory/memory.limit_in_bytes": "9223372036854771712\n"}, None),  # v1: no limit
+        ({"memory.max": "garbage\n"}, None),
+        ({}, None),
+    ],
+)
+def test_cgroup_memory_limit_reads_v1_and_v2_limits(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert target.cgroup_memory_limit(str(tmp_path)) == expected
+
+
+def test_available_memory_is_the_ram_bounded_by_the_cgroup_limit(tmp_path):
+    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert target.available_memory(str(tmp_path)) == ram
+    (tmp_path / "memory.max").write_text("1073741824\n")
+    assert target.available_memory(str(tmp_path)) == min(ram, 1 << 30)
 
 
 def test_num_threads_honours_tvm_num_threads(monkeypatch):

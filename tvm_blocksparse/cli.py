@@ -168,7 +168,7 @@ def _cmd_sparsify(args) -> int:
     heldout = read_texts_file(args.heldout)[0] if args.heldout else None
     tuned = (
         *("sparsity", "block", "steps", "batch_size", "schedule", "lr", "max_seq_len", "seed"),
-        *("precision", "hidden_weight", "attention_weight", "criterion"),
+        *("precision", "hidden_weight", "attention_weight", "criterion", "teacher_cache"),
     )
     report = sparsify_model(
         args.model_dir,
@@ -191,6 +191,7 @@ def _cmd_sparsify(args) -> int:
         "out_dir": args.out_dir,
         "min_layer_sparsity": report["min_layer_sparsity"],
         "train_seconds": report["train_seconds"],
+        "teacher_cached": report["teacher_cached"],
         "final_loss": report["history"][-1]["loss"],
         **({"heldout": report["heldout"]} if "heldout" in report else {}),
     }
@@ -529,6 +530,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "fp32", "bf16"),
         help="forward passes in bfloat16 autocast or float32 (default auto: bf16 where the CPU "
         "has AMX-BF16 / AVX512-BF16)",
+    )
+    p.add_argument(
+        "--no-teacher-cache",
+        dest="teacher_cache",
+        action="store_false",
+        default=None,
+        help="run the teacher every step instead of once per text (by default its outputs and "
+        "hidden states are kept in memory when texts repeat and they fit in a quarter of the RAM)",
     )
     p.add_argument(
         "--stop-after", type=int, help="run this many steps, checkpoint, stop (run again: resume)"

@@ -237,13 +237,14 @@ def _forward(net, feeds, attentions: bool = False):
     return net(**feeds, output_hidden_states=True, output_attentions=attentions, return_dict=True)
 
 
-def _hidden_loss(student_out, teacher_out, mask):
-    """Mean over layers 1..L of the masked MSE of hidden states, relative to the teacher's mean
-    square (so layers of different scale weigh alike). In float32 whatever the forward ran in."""
+def _hidden_loss(student_hidden, teacher_hidden, mask):
+    """Mean over layers 1..L of the masked MSE of hidden states (``[B, T, D]`` each), relative to
+    the teacher's mean square (so layers of different scale weigh alike). In float32 whatever
+    the forward ran in."""
     m = mask.unsqueeze(-1).float()
-    n = m.sum() * student_out.hidden_states[-1].shape[-1]
+    n = m.sum() * student_hidden[-1].shape[-1]
     losses = []
-    for hs, ht in zip(student_out.hidden_states[1:], teacher_out.hidden_states[1:], strict=True):
+    for hs, ht in zip(student_hidden, teacher_hidden, strict=True):
         hs, ht = hs.float(), ht.float()
         err = ((hs - ht) ** 2 * m).sum() / n
         scale = (ht**2 * m).sum() / n
@@ -275,50 +276,114 @@ def _output_target(model: _Model, out, mask):
     return _pool(out.last_hidden_state.float(), mask, model.pooling.mode)
 
 
-def _teacher_targets(net, model: _Model, batches: _Batches, precision: str):
-    """The teacher's :func:`_output_target` of every training text ``[n_texts, D]``, computed
-    once in batches of similar length: when the loss needs nothing else of the teacher, no
-    training step has to run it."""
-    import torch
+class _Teacher:
+    """What the loss takes of the teacher on one batch: ``target`` (:func:`_output_target`),
+    ``hidden_states`` (layers 1..L, ``[B, T, D]`` each; None when not needed) and
+    ``attentions`` (None when not asked for)."""
 
-    order = np.argsort([len(ids) for ids in batches.ids], kind="stable")
-    chunk = 2 * batches.batch_size
-    rows = [None] * len(order)
-    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
-        for b in range(0, len(order), chunk):
-            index = order[b : b + chunk]
-            feeds, _ = batches.collate(index)
-            target = _output_target(model, _forward(net, feeds), feeds["attention_mask"])
-            for r, i in enumerate(index):
-                rows[i] = target[r]
-    return torch.stack(rows)
+    def __init__(self, target, hidden_states=None, attentions=None):
+        self.target, self.hidden_states, self.attentions = target, hidden_states, attentions
+
+    @classmethod
+    def of(cls, model: _Model, out, mask) -> _Teacher:
+        """From the teacher's forward pass on the batch."""
+        return cls(_output_target(model, out, mask), out.hidden_states[1:], out.attentions)
+
+
+#: the teacher's pass over all texts is kept in memory only if it needs at most this share of
+#: the RAM the process may use (:func:`tvm_blocksparse.target.available_memory`)
+TEACHER_CACHE_MEMORY_SHARE = 0.25
+
+
+class _TeacherCache:
+    """The teacher's :class:`_Teacher` parts of every training text, computed once in batches of
+    similar length, so that no training step runs the teacher: the output target
+    ``[n_texts, D]`` (float32) and, with ``hidden``, the hidden states of layers 1..L of every
+    real token, ``[n_tokens + 1, L, D]`` (the last row: zeros for padding) in bfloat16 when the
+    forward passes run in it, else float32. Attention maps are not kept (a run that matches
+    them runs the teacher every step)."""
+
+    def __init__(self, net, model: _Model, batches: _Batches, precision: str, hidden: bool):
+        import torch
+
+        lengths = np.array([len(ids) for ids in batches.ids], np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self.hidden = None
+        if hidden:
+            shape = (int(self.offsets[-1]) + 1, *self.hidden_shape(net.config))
+            self.hidden = torch.zeros(shape, dtype=self.hidden_dtype(precision))
+        order = np.argsort(lengths, kind="stable")
+        chunk = 2 * batches.batch_size
+        rows = [None] * len(order)
+        with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+            for b in range(0, len(order), chunk):
+                index = order[b : b + chunk]
+                feeds, _ = batches.collate(index)
+                out = _forward(net, feeds)
+                target = _output_target(model, out, feeds["attention_mask"])
+                states = torch.stack(out.hidden_states[1:], dim=2) if hidden else None
+                for r, i in enumerate(index):
+                    rows[i] = target[r]
+                    if hidden:
+                        self.hidden[self.offsets[i] : self.offsets[i + 1]] = states[r, : lengths[i]]
+        self.target = torch.stack(rows)
+
+    @staticmethod
+    def hidden_shape(config) -> tuple[int, int]:
+        return (config.num_hidden_layers, config.hidden_size)
+
+    @staticmethod
+    def hidden_dtype(precision: str):
+        import torch
+
+        return torch.bfloat16 if precision == "bf16" else torch.float32
+
+    @classmethod
+    def hidden_bytes(cls, config, batches: _Batches, precision: str) -> int:
+        """Memory the hidden states of every text would take."""
+        layers, width = cls.hidden_shape(config)
+        tokens = sum(len(ids) for ids in batches.ids) + 1
+        return tokens * layers * width * cls.hidden_dtype(precision).itemsize
+
+    def batch(self, index) -> _Teacher:
+        """The teacher's parts for the texts ``index``, padded as :meth:`_Batches.collate` pads
+        them (to the longest of them)."""
+        import torch
+
+        target = self.target[index]
+        if self.hidden is None:
+            return _Teacher(target)
+        lengths = self.offsets[np.asarray(index) + 1] - self.offsets[index]
+        pad_row = len(self.hidden) - 1
+        rows = np.full((len(index), int(lengths.max())), pad_row, np.int64)
+        for r, (i, n) in enumerate(zip(index, lengths, strict=True)):
+            rows[r, :n] = np.arange(self.offsets[i], self.offsets[i] + n)
+        states = self.hidden[torch.from_numpy(rows)].float()  # [B, T, L, D]
+        return _Teacher(target, states.unbind(dim=2))
 
 
 def _distill_loss(
     model: _Model,
     student_out,
-    teacher_out,
+    teacher: _Teacher,
     feeds,
     labels,
     hidden_weight: float,
     attention_weight: float = 0.0,
-    teacher_target=None,
 ):
-    """The loss and its parts. ``teacher_out``: the teacher's outputs on ``feeds``, or None
-    when ``teacher_target`` (its precomputed :func:`_output_target`) is all the loss needs."""
+    """The loss and its parts; the hidden-state and attention terms only where ``teacher`` has
+    them in the student's shapes (a teacher of another depth or width distils its outputs)."""
     import torch
     import torch.nn.functional as F
 
     mask = feeds["attention_mask"]
-    if teacher_target is None:
-        teacher_target = _output_target(model, teacher_out, mask)
     parts = {}
     if model.classifier:
         t = 2.0
         parts["kl"] = (
             F.kl_div(
                 F.log_softmax(student_out.logits.float() / t, -1),
-                F.log_softmax(teacher_target / t, -1),
+                F.log_softmax(teacher.target / t, -1),
                 log_target=True,
                 reduction="batchmean",
             )
@@ -329,21 +394,16 @@ def _distill_loss(
             parts["ce"] = F.cross_entropy(student_out.logits.float(), labels)
     else:
         es = _output_target(model, student_out, mask)
-        parts["cos"] = (1.0 - F.cosine_similarity(es, teacher_target, dim=-1)).mean()
-    if teacher_out is not None:
-        same_shape = [h.shape for h in student_out.hidden_states] == [
-            h.shape for h in teacher_out.hidden_states
-        ]
-        if hidden_weight > 0 and same_shape:  # (a teacher of another depth or width: outputs)
-            parts["hidden"] = hidden_weight * _hidden_loss(student_out, teacher_out, mask)
-        if attention_weight > 0 and same_shape and teacher_out.attentions is not None:
-            same_heads = [a.shape for a in student_out.attentions] == [
-                a.shape for a in teacher_out.attentions
-            ]
-            if same_heads:
-                parts["attention"] = attention_weight * _attention_loss(
-                    student_out, teacher_out, mask
-                )
+        parts["cos"] = (1.0 - F.cosine_similarity(es, teacher.target, dim=-1)).mean()
+    student_hidden = student_out.hidden_states[1:]
+    same_shape = teacher.hidden_states is not None and [h.shape for h in student_hidden] == [
+        h.shape for h in teacher.hidden_states
+    ]
+    if hidden_weight > 0 and same_shape:
+        parts["hidden"] = hidden_weight * _hidden_loss(student_hidden, teacher.hidden_states, mask)
+    if attention_weight > 0 and same_shape and teacher.attentions is not None:
+        if [a.shape for a in student_out.attentions] == [a.shape for a in teacher.attentions]:
+            parts["attention"] = attention_weight * _attention_loss(student_out, teacher, mask)
     total = sum(parts.values(), torch.zeros(()))
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
@@ -569,6 +629,7 @@ def sparsify_model(
     seed: int = 0,
     threads: int | None = None,
     precision: str = "auto",
+    teacher_cache: bool = True,
     checkpoint_every: int | None = None,
     stop_after: int | None = None,
     progress: bool = True,
@@ -590,16 +651,19 @@ def sparsify_model(
     ``train_embeddings`` (they are never pruned, and a small corpus would pull the words it
     holds away from the rest). Loss: the output's (pooled-embedding cosine, or logit KL and
     labels), + ``hidden_weight`` x the hidden states' relative MSE, + ``attention_weight`` x the
-    KL of the attention maps (both for a teacher of the student's shape; without them, the
-    teacher's outputs of every text are computed once, not every step, when the run sees each
-    text more than once). ``heldout_texts``:
+    KL of the attention maps (both for a teacher of the student's shape). ``teacher_cache``:
+    when the run sees each text more than once, the teacher's outputs and hidden states of every
+    text are computed once, not every step (:class:`_TeacherCache`), if they fit in
+    ``TEACHER_CACHE_MEMORY_SHARE`` of the memory the process may use (and no attention term
+    asks for its maps); the report's ``teacher_cached`` says whether they did. ``heldout_texts``:
     texts the report measures fidelity to the teacher on, for the result and for one-shot
     magnitude pruning of the teacher.
     ``include`` / ``exclude``: fnmatch patterns on module names (default: every Linear but the
     pooler and task heads). ``precision``: "fp32", or "bf16" (the forward passes under torch's
     bfloat16 autocast, weights and optimizer state stay float32: faster where the CPU multiplies
     bfloat16 natively); "auto": "bf16" on CPUs with AMX-BF16 or AVX512-BF16, else "fp32" (the
-    report's config says which ran). Deterministic for a ``seed``, thread count and precision.
+    report's config says which ran). Deterministic for a ``seed``, thread count, precision and
+    ``teacher_cached`` (bf16 runs keep the cached hidden states in bfloat16).
     The defaults are the settings that met 0.90 held-out cosine at 90 % 4x1 on all-MiniLM-L6-v2
     within 30 minutes on 2 cores (figures: bench/README).
 
@@ -616,7 +680,7 @@ def sparsify_model(
             "sparsify_model trains with torch and transformers: pip install "
             f"'tvm-blocksparse[train]' ({err})"
         ) from err
-    from tvm_blocksparse.target import available_cpus
+    from tvm_blocksparse.target import available_cpus, available_memory
 
     model_dir, out_dir = os.fspath(model_dir), os.fspath(out_dir)
     if not 0.0 <= sparsity < 1.0:
@@ -732,7 +796,7 @@ def sparsify_model(
         }
         key = _config_key(config)
         trained = [p for p in student.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
+        opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0, fused=True)  # one CPU kernel
 
         def lr_at(step: int) -> float:
             if step < warm:
@@ -790,9 +854,9 @@ def sparsify_model(
             except ImportError:
                 bar = None
         t0 = time.perf_counter()
-        # outputs only (no hidden states or attention maps to match), and texts seen more than
-        # once: the teacher runs once per text, not per step
-        # (the loaded configs: transformers maps each family's own key names onto these)
+        # texts seen more than once: the teacher runs once per text, not per step, when what
+        # the loss needs of it fits in memory (the loaded configs: transformers maps each
+        # family's own key names onto these)
         same_shape = all(
             getattr(teacher_net.config, k) == getattr(student.config, k)
             for k in ("num_hidden_layers", "hidden_size")
@@ -800,13 +864,19 @@ def sparsify_model(
         same_heads = same_shape and (
             teacher_net.config.num_attention_heads == student.config.num_attention_heads
         )
-        outputs_only = (hidden_weight == 0 or not same_shape) and (
-            attention_weight == 0 or not same_heads
+        needs_hidden = hidden_weight > 0 and same_shape
+        hidden_bytes = _TeacherCache.hidden_bytes(teacher_net.config, batches, precision)
+        cached = (
+            teacher_cache
+            and not (attention_weight > 0 and same_heads)  # attention maps: every step
+            and steps * batches.batch_size > len(texts)  # texts seen more than once
+            and (
+                not needs_hidden or hidden_bytes <= TEACHER_CACHE_MEMORY_SHARE * available_memory()
+            )
+            and step < steps
         )
-        targets = (
-            _teacher_targets(teacher_net, model, batches, precision)
-            if outputs_only and steps * batches.batch_size > len(texts) and step < steps
-            else None
+        cache = (
+            _TeacherCache(teacher_net, model, batches, precision, needs_hidden) if cached else None
         )
         ran, log_every = 0, max(1, steps // 100)
         window: list[dict] = []
@@ -823,20 +893,15 @@ def sparsify_model(
                 index = batches.indices(step)
                 feeds, lab = batches.collate(index)
                 with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
-                    t_out = None
-                    if targets is None:
+                    if cache is None:
                         with torch.no_grad():
                             t_out = _forward(teacher_net, feeds, attentions)
+                        t_parts = _Teacher.of(model, t_out, feeds["attention_mask"])
+                    else:
+                        t_parts = cache.batch(index)
                     s_out = _forward(student, feeds, attentions)
                 loss, parts = _distill_loss(
-                    model,
-                    s_out,
-                    t_out,
-                    feeds,
-                    lab,
-                    hidden_weight,
-                    attention_weight,
-                    None if targets is None else targets[index],
+                    model, s_out, t_parts, feeds, lab, hidden_weight, attention_weight
                 )
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step)
@@ -882,6 +947,7 @@ def sparsify_model(
             "history": history,
             "layer_sparsity": measured,
             "min_layer_sparsity": min(measured.values()),
+            "teacher_cached": cache is not None,
         }
         if heldout is not None:
             ev = _Batches(

@@ -51,6 +51,27 @@ def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
     return -(-quota // period) if quota > 0 and period > 0 else None
 
 
+def available_memory(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """Bytes of RAM this process may use: the machine's physical memory, bounded by a cgroup
+    memory limit (a container's ``--memory``), which ``/proc/meminfo`` does not show."""
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    limit = cgroup_memory_limit(cgroup_root)
+    return min(total, limit) if limit else total
+
+
+def cgroup_memory_limit(root: str = "/sys/fs/cgroup") -> int | None:
+    """A cgroup's memory limit in bytes, or None without one: cgroup v2 ``memory.max``
+    (``"max"``: none), else v1 ``memory/memory.limit_in_bytes`` (a huge value: none)."""
+    for parts in (("memory.max",), ("memory", "memory.limit_in_bytes")):
+        try:
+            with open(os.path.join(root, *parts)) as f:
+                value = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        return value if 0 < value < 1 << 60 else None
+    return None
+
+
 def num_threads() -> int:
     """Threads our modules run with by default: ``TVM_NUM_THREADS``, else
     :func:`available_cpus`."""
