@@ -194,6 +194,7 @@ def main(argv=None) -> int:
                 "threads",
                 "config",
                 "min_layer_sparsity",
+                "teacher_cached",
                 "heldout",
                 "layer_sparsity",
                 "history",
