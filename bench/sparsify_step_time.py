@@ -52,21 +52,20 @@ def main(argv=None) -> int:
     }
 
     def step(i, cached, fused):
-        index = batches.indices(i)
-        feeds, _ = batches.collate(index)
-        with torch.autocast("cpu", torch.bfloat16):
-            if cached:
-                t = cache.batch(index)
-            else:
-                with torch.no_grad():
-                    out = P._forward(teacher, feeds)
-                t = P._Teacher.of(model, out, feeds["attention_mask"])
-            s = P._forward(student, feeds)
-        loss, _ = P._distill_loss(model, s, t, feeds, None, 0.3)
-        opts[fused].zero_grad(set_to_none=True)
-        loss.backward()
-        opts[fused].step()
-        P._apply_masks(layers, masks)
+        P._distill_step(
+            model,
+            student,
+            teacher,
+            cache if cached else None,
+            batches,
+            batches.indices(i),
+            opts[fused],
+            layers,
+            masks,
+            precision="bf16",
+            hidden_weight=0.3,
+            attention_weight=0.0,
+        )
 
     variants = [
         ("teacher every step, AdamW foreach", False, False),

@@ -408,6 +408,48 @@ def _distill_loss(
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
 
+def _distill_step(
+    model: _Model,
+    student,
+    teacher_net,
+    cache: _TeacherCache | None,
+    batches: _Batches,
+    index,
+    opt,
+    layers: dict,
+    masks: dict | None,
+    *,
+    precision: str,
+    hidden_weight: float,
+    attention_weight: float,
+):
+    """One optimizer step of ``student`` on the texts ``index``: the teacher's parts from
+    ``cache`` (None: its forward pass now), the student's forward pass (bfloat16 autocast for
+    ``precision="bf16"``), :func:`_distill_loss`, the update at ``opt``'s learning rate, and the
+    pruned blocks zeroed again. Returns the loss and its parts."""
+    import torch
+
+    attentions = attention_weight > 0
+    feeds, labels = batches.collate(index)
+    with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+        if cache is None:
+            with torch.no_grad():
+                out = _forward(teacher_net, feeds, attentions)
+            teacher = _Teacher.of(model, out, feeds["attention_mask"])
+        else:
+            teacher = cache.batch(index)
+        student_out = _forward(student, feeds, attentions)
+    loss, parts = _distill_loss(
+        model, student_out, teacher, feeds, labels, hidden_weight, attention_weight
+    )
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if masks is not None:
+        _apply_masks(layers, masks)
+    return loss, parts
+
+
 CRITERIA = ("magnitude", "obs")
 #: calibration batches (of the run's batch size) whose real tokens give each layer's input
 #: second moments ``X^T X`` for ``criterion="obs"``
@@ -703,7 +745,6 @@ def sparsify_model(
         )
     if hidden_weight < 0 or attention_weight < 0:
         raise SparsifyError(f"loss weights must be >= 0: {hidden_weight=}, {attention_weight=}")
-    attentions = attention_weight > 0  # (the forward passes return the attention maps)
     if not 0.0 < prune_end <= 1.0 or not 0.0 <= warmup < 1.0:
         raise SparsifyError(
             f"prune_end must be in (0, 1], warmup in [0, 1): {prune_end=}, {warmup=}"
@@ -865,15 +906,16 @@ def sparsify_model(
             teacher_net.config.num_attention_heads == student.config.num_attention_heads
         )
         needs_hidden = hidden_weight > 0 and same_shape
-        hidden_bytes = _TeacherCache.hidden_bytes(teacher_net.config, batches, precision)
         cached = (
             teacher_cache
             and not (attention_weight > 0 and same_heads)  # attention maps: every step
             and steps * batches.batch_size > len(texts)  # texts seen more than once
-            and (
-                not needs_hidden or hidden_bytes <= TEACHER_CACHE_MEMORY_SHARE * available_memory()
-            )
             and step < steps
+            and (
+                not needs_hidden
+                or _TeacherCache.hidden_bytes(teacher_net.config, batches, precision)
+                <= TEACHER_CACHE_MEMORY_SHARE * available_memory()
+            )
         )
         cache = (
             _TeacherCache(teacher_net, model, batches, precision, needs_hidden) if cached else None
@@ -890,26 +932,22 @@ def sparsify_model(
                 if step in changes:
                     masks = _choose_masks_at(step)
                     _apply_masks(layers, masks)
-                index = batches.indices(step)
-                feeds, lab = batches.collate(index)
-                with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
-                    if cache is None:
-                        with torch.no_grad():
-                            t_out = _forward(teacher_net, feeds, attentions)
-                        t_parts = _Teacher.of(model, t_out, feeds["attention_mask"])
-                    else:
-                        t_parts = cache.batch(index)
-                    s_out = _forward(student, feeds, attentions)
-                loss, parts = _distill_loss(
-                    model, s_out, t_parts, feeds, lab, hidden_weight, attention_weight
-                )
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if masks is not None:
-                    _apply_masks(layers, masks)
+                loss, parts = _distill_step(
+                    model,
+                    student,
+                    teacher_net,
+                    cache,
+                    batches,
+                    batches.indices(step),
+                    opt,
+                    layers,
+                    masks,
+                    precision=precision,
+                    hidden_weight=hidden_weight,
+                    attention_weight=attention_weight,
+                )
                 step, ran = step + 1, ran + 1
                 window.append({"loss": float(loss.detach()), **parts})
                 if step % log_every == 0 or step == steps:
