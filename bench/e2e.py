@@ -56,6 +56,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tvm_blocksparse.isa.peers import PEER_ISA_CAPS, peer_isa_env
+
 # name -> (architecture, transformers config kwargs); "bert": the shape of
 # tvm_blocksparse.bert_onnx.BERT_CONFIGS[name]; None = the real pretrained MiniLM.
 MODEL_SPECS: dict[str, tuple[str, dict | None]] = {
@@ -73,6 +75,18 @@ PAPER_BUDGET_MS = {
     "minilm-l6-real": 10.0,
 }
 PAPER_CORES = 24
+#: ``--isa-level``: the ISA level our backends are built for in this (worker) process; None:
+#: this CPU's best. The peers that can be capped are, through the worker's environment.
+OUR_ISA_LEVEL: str | None = None
+#: backends no environment variable caps (:data:`tvm_blocksparse.isa.peers.UNCAPPED_PEERS`)
+UNCAPPED_BACKENDS = (
+    "ort_fp32",
+    "ort_int8_dynamic",
+    "ort_int8_dynamic_no_amx",
+    "torch_int8_dynamic",
+    "openvino_f32",
+    "openvino_default",
+)
 # Issue 6's bar: 1 thread, 128 tokens, batch 1, INT8 90 % 4x1 CPU ms (2x the DeepSparse figure
 # measured on the project's reference Zen 4 before any code).
 BAR_TARGET_MS = {"bert-base": 24.0, "bert-large": 80.0, "distilbert": 12.5, "bert-mini": 1.75}
@@ -310,9 +324,9 @@ def _compile_ours(
 ):
     import tvm_blocksparse as tb
     from tvm_blocksparse.prepare import int8_fallback_note
-    from tvm_blocksparse.target import host_target
 
-    note = int8_fallback_note(host_target()) if dtype == "int8" else None
+    target = target or our_target()
+    note = int8_fallback_note(target) if dtype == "int8" else None
     if note:  # compile() would fall back to FP32: not what this backend is named for
         raise Skip(note)
     calib = (
@@ -330,6 +344,13 @@ def _compile_ours(
         calibration=calib,
         target=target,
     )
+
+
+def our_target():
+    """What our backends are built for: :data:`OUR_ISA_LEVEL` on this CPU, else its best."""
+    from tvm_blocksparse.target import host_target, level_target
+
+    return level_target(OUR_ISA_LEVEL) if OUR_ISA_LEVEL else host_target()
 
 
 def _ours(dtype: str, threshold: float, static: bool = False, block: str = "4x1"):
@@ -361,6 +382,8 @@ def _ours_no_amx(files: ModelFiles, feeds, batch, seq_len, threads):
 
     if not host_has(AMX_INT8):
         raise Skip("this CPU has no AMX: tvm_int8_sparse already runs the VNNI path")
+    if OUR_ISA_LEVEL:
+        raise Skip(f"--isa-level {OUR_ISA_LEVEL}: tvm_int8_sparse runs that level")
     t0 = time.perf_counter()
     model = _compile_ours(files, batch, seq_len, "int8", 0.7, target=host_target(amx=False))
     path = os.path.join(files.work_dir, f"ours_int8_no_amx_b{batch}_s{seq_len}_t{threads}.so")
@@ -716,12 +739,15 @@ def run_case(
         # FP32 engine off by more than the tolerance, or anything far off, is a bug: not timed.
         timed = ok or (spec.precision != "fp32" and cos >= LOWP_TIMED_COSINE)
         status = "ok" if ok else ("low accuracy" if timed else "output mismatch")
+        if OUR_ISA_LEVEL and name in UNCAPPED_BACKENDS:
+            runner.note = "; ".join(filter(None, [runner.note, "host ISA: not capped"]))
         rec.update(
             status=status,
             max_rel_err=rel,
             min_cosine=cos,
             compile_s=None if runner.compile_s is None else round(runner.compile_s, 1),
             note=runner.note,
+            isa_level=OUR_ISA_LEVEL,
             model_file=os.path.basename(files.file(spec.block)),
         )
         verdict = (
@@ -1052,6 +1078,8 @@ def _worker(args, say, save: Callable[[list[dict]], None]) -> list[dict]:
     a crash (a peer running out of memory on BERT-Large...) keeps what was measured."""
     import gc
 
+    global OUR_ISA_LEVEL
+    OUR_ISA_LEVEL = args.isa_level
     records = []
     top = max(args.sparsities)
     for model in args.models:
@@ -1153,12 +1181,24 @@ def parse_args(argv=None):
         nargs="+",
         help="no run: report (tables, --markdown, --plot) from earlier --json files",
     )
+    ap.add_argument(
+        "--isa-level",
+        choices=sorted(PEER_ISA_CAPS),
+        help="build our backends for this ISA level (not above the host's) and cap the peers "
+        "that can be capped at it (tvm_blocksparse.isa.peers; ONNX Runtime, FBGEMM and OpenVINO "
+        "can't be): an older CPU's run on a newer one",
+    )
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if any(not 0 <= s < 1 for s in args.sparsities):
         ap.error("--sparsities must be in [0, 1)")
     if any(b < 1 for b in args.batch_sizes) or any(t < 1 for t in args.threads):
         ap.error("--batch-sizes and --threads must be >= 1")
+    if args.isa_level:
+        from tvm_blocksparse.isa import by_name, host_has
+
+        if not host_has(by_name(args.isa_level)):
+            ap.error(f"--isa-level {args.isa_level}: this CPU can't run that level")
     return args
 
 
@@ -1208,6 +1248,7 @@ def main(argv=None) -> int:
                 TVM_NUM_THREADS=str(threads),
                 OMP_NUM_THREADS=str(threads),
                 MKL_NUM_THREADS=str(threads),
+                **(peer_isa_env(args.isa_level) if args.isa_level else {}),
             )
             rc = subprocess.call(worker_command(argv, threads, model, out), env=env)
             if os.path.exists(out):
@@ -1229,6 +1270,7 @@ def main(argv=None) -> int:
                 {
                     "argv": argv if argv is not None else sys.argv[1:],
                     "cpu": host_cpu_name(),
+                    "isa_level": args.isa_level,
                     "records": records,
                     "throughput": throughput_under_budget(records, args.budget_ms),
                 },

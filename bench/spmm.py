@@ -14,11 +14,14 @@ op, timed separately as ``ours_quantize_transpose``).
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import json
 import os
 import sys
 import time
+
+from tvm_blocksparse.isa.peers import PEER_ISA_CAPS, UNCAPPED_PEERS, peer_isa_env
 
 
 def _parse_args(argv=None):
@@ -34,13 +37,27 @@ def _parse_args(argv=None):
     p.add_argument("--sparsities", default="0.7,0.75,0.8,0.85,0.9")
     p.add_argument("--backends", default="all", help="comma list of backend names (default all)")
     p.add_argument("--min-time", type=float, default=0.4, help="seconds of timing per backend")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--isa-level",
+        choices=sorted(PEER_ISA_CAPS),
+        help="build our kernels for this level (not above the host's) and cap the peers that "
+        "can be capped at it (tvm_blocksparse.isa.peers): an older CPU's run on a newer one",
+    )
+    args = p.parse_args(argv)
+    if args.isa_level:
+        from tvm_blocksparse.isa import by_name, host_has
+
+        if not host_has(by_name(args.isa_level)):
+            p.error(f"--isa-level {args.isa_level}: this CPU can't run that level")
+    return args
 
 
 ARGS = _parse_args()
 # Thread pools read these at import time: set them before numpy/torch/TVM load.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TVM_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+if ARGS.isa_level:  # read when each library loads, like the thread counts
+    os.environ.update(peer_isa_env(ARGS.isa_level))
 if "MKL_RT" not in os.environ:  # sparse_dot_mkl can't find pip's mkl without it
     found = glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*"))
     if found:
@@ -166,8 +183,18 @@ def _check_f32(name, y, ref):
 # ----------------------------------------------------------------------------- backends
 
 
+@functools.cache
+def bench_target():
+    """What our kernels are built for: ``--isa-level`` on this CPU, else this CPU's best."""
+    from tvm_blocksparse.target import host_target, level_target
+
+    return level_target(ARGS.isa_level) if ARGS.isa_level else host_target()
+
+
 def bench_ours_int8(kind, case, w, min_time):
-    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=INT8_EPILOGUE)
+    kern, arrays = linear.build_linear(
+        kind, w, case.m, epilogue=INT8_EPILOGUE, target=bench_target()
+    )
     spec = registry.lookup(kind, kern.target)
     xt = spec.activation == "XT"
     x_in = {"XT": linear.transpose_pad_u8(case.x_u8)} if xt else {"X": case.x_u8}
@@ -179,7 +206,7 @@ def bench_ours_int8(kind, case, w, min_time):
 
 def bench_ours_fp32(kind, case, w, min_time):
     ep = Epilogue("float32", bias=True)
-    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=ep)
+    kern, arrays = linear.build_linear(kind, w, case.m, epilogue=ep, target=bench_target())
     args = kern.bind({"X": case.x, "bias": case.bias, **arrays})
     kern.module["main"](*args)
     _check_f32(kind, args[-1].numpy(), case.x @ w.T + case.bias)
@@ -187,7 +214,7 @@ def bench_ours_fp32(kind, case, w, min_time):
 
 
 def bench_quantize_transpose(case, min_time):
-    kern = linear.build_quantize_transpose(case.m, case.k)
+    kern = linear.build_quantize_transpose(case.m, case.k, target=bench_target())
     args = kern.bind({"X": case.x, **case.int8_extra()})
     kern.module["main"](*args)
     if not np.array_equal(args[-1].numpy(), linear.transpose_pad_u8(case.x_u8)):
@@ -205,9 +232,7 @@ def bench_torch_int8(case, w, min_time) -> dict[str, np.ndarray]:
     import torch
     from torch.ao.nn.quantized import Linear as QLinear
 
-    from tvm_blocksparse.target import host_target
-
-    qmax = registry.lookup("int8_4x1", host_target()).weight_qmax
+    qmax = registry.lookup("int8_4x1", bench_target()).weight_qmax
     wq = fmt.quantize_weight_per_channel(w, qmax)
     ref = case.int8_reference(w, qmax)
     results = {}
@@ -300,11 +325,12 @@ def _cpu_flags() -> set[str]:
 
 
 def _host_cannot_run() -> dict[str, str]:
-    """Our backends this CPU can't execute (no kernel registered at its ISA level), with why."""
+    """Our backends this CPU (or ``--isa-level``) can't execute (no kernel registered at its ISA
+    level), with why."""
     from tvm_blocksparse import isa, registry
-    from tvm_blocksparse.target import host_target
 
-    target, level = host_target(), isa.host_isa_level()
+    target = bench_target()
+    level = isa.isa_level(target)
     out = {}
     for name, kind in (
         ("ours_int8_dense", "int8_dense"),
@@ -332,6 +358,7 @@ def _record(shape, sparsity, backend, times, threads, m, n, k, note):
         "repeats": len(times),
         "gops": 2.0 * m * n * k / (med * 1e-3) / 1e9,
         "note": note,
+        "isa_level": ARGS.isa_level,
         "load_avg_1min": os.getloadavg()[0],
     }
 
@@ -360,6 +387,12 @@ def run(args) -> list[dict]:
         f"# cpu={host_cpu_name()} amx={'amx_int8' in _cpu_flags()} "
         f"vnni={'avx512_vnni' in _cpu_flags()}"
     )
+    if args.isa_level:
+        caps = " ".join(f"{k}={v}" for k, v in peer_isa_env(args.isa_level).items())
+        print(
+            f"# --isa-level {args.isa_level}: ours built for {bench_target()}; peers capped by "
+            f"{caps or 'nothing (the top level)'}; not capped: {'; '.join(UNCAPPED_PEERS)}"
+        )
     print(
         f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "
         f"(other processes on a 2-core machine distort timings)",

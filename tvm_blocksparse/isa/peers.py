@@ -1,0 +1,54 @@
+"""Environment variables that cap peer libraries (oneDNN, oneMKL, ATen, OpenBLAS, DeepSparse) at
+one of our ISA levels: how a newer CPU times the peers as a CPU of that level would run them,
+beside our kernels built for that level (:func:`tvm_blocksparse.target.level_target`), in
+``bench/spmm.py --isa-level`` and ``bench/e2e.py --isa-level``.
+
+Imports nothing heavy: the variables must be set before numpy, torch or DeepSparse load.
+"""
+
+from __future__ import annotations
+
+#: ISA level name -> the variables that cap each peer there, read when the library loads: oneDNN
+#: (torch's "onednn" INT8 engine and its FP32 primitives), oneMKL (torch's FP32 GEMM,
+#: sparse_dot_mkl's CSR; it takes no AVX-512 path on AMD CPUs anyway), ATen's vectorized kernels,
+#: OpenBLAS (numpy), DeepSparse (which engine build it loads). MKL's AVX-VNNI cap is AVX2: it runs
+#: FP32 only here, where the two levels are the same.
+PEER_ISA_CAPS: dict[str, dict[str, str]] = {
+    "avx2": {
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "OPENBLAS_CORETYPE": "Haswell",
+        "NM_ARCH": "avx2",
+    },
+    "avx_vnni": {
+        "ONEDNN_MAX_CPU_ISA": "AVX2_VNNI",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "OPENBLAS_CORETYPE": "Haswell",
+        "NM_ARCH": "avx2",
+    },
+    "avx512_vnni": {
+        "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX512_E1",
+        "ATEN_CPU_CAPABILITY": "avx512",
+        "OPENBLAS_CORETYPE": "SkylakeX",
+        "NM_ARCH": "avx512",
+    },
+    "amx_int8": {},  # the highest level: nothing above it to cap
+}
+#: peers that no variable caps: at a lower ``PEER_ISA_CAPS`` level they still run at the host's
+#: own, so a ratio against them is conservative (they are faster than at the capped level).
+UNCAPPED_PEERS = (
+    "ONNX Runtime (MLAS dispatches on CPUID)",
+    "FBGEMM (torch's x86 and fbgemm INT8 engines)",
+    "OpenVINO",
+)
+
+
+def peer_isa_env(level: str) -> dict[str, str]:
+    """The variables of :data:`PEER_ISA_CAPS` for ``level`` (an ISA level name of
+    :mod:`tvm_blocksparse.isa`); ``ValueError`` for another name."""
+    if level not in PEER_ISA_CAPS:
+        raise ValueError(f"no peer caps for ISA level {level!r}; levels: {sorted(PEER_ISA_CAPS)}")
+    return dict(PEER_ISA_CAPS[level])
