@@ -169,6 +169,21 @@ def test_default_config_and_tuning_variants_come_from_the_spec():
     assert registry.INT8_16X4.block_count(arrays) == 1 and not arrays["w_data"].any()
 
 
+@pytest.mark.parametrize(
+    "mcpu, tile", [("znver1", 8), ("znver2", 16), ("znver3", 16), ("znver4", 16), ("haswell", 16)]
+)
+def test_ymm_4x1_token_tile_follows_the_cores_vector_width(mcpu, tile):
+    """16 tokens on cores with 256-bit vector units, 8 where every ymm operation runs as two
+    128-bit halves (Zen 1): the enclosing target's CPU decides, whatever the host is."""
+    ep = Epilogue("uint8", bias=True)
+    with tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "mattr": ["+avx2", "+fma"]}):
+        for spec in (registry.INT8_4X1_AVX2, registry.INT8_DENSE_AVX2, registry.INT8_4X1_AVX_VNNI):
+            config = spec.default_config(128, 768, 768, ep)
+            assert (config.token_tile, config.token_chunk) == (tile, None)
+            assert spec.default_config(128, 768, 768, ep, token_tile=24).token_tile == 24
+        assert registry.ymm_token_tile() == tile
+
+
 def test_fp32_without_a_cost_table_takes_the_sparsest_fp32_block():
     """AVX-512 (no table): a 4x1-pruned layer in FP32 mode goes 4x1 sparse, a 1x16-pruned one
     1x16 (its 16-lane kernel, as before); below the threshold in every block TVM's dense."""

@@ -485,10 +485,24 @@ FP32_4X1 = KernelSpec(
 
 # ----------------------------------------------------------------------------- 8-lane 4x1 (ymm)
 
-#: Register-tile tokens of the 8-lane 4x1 kernel: one ymm accumulator per channel. With block
-#: rows outermost it was the fastest of tiles 8-32 x both walks on BERT-Base's three shapes on
-#: Zen 1, by 10-14 % over 16 tokens (bench/README.md, "Decisions").
-YMM_TOKEN_TILE = 8
+#: Register-tile tokens of the 8-lane 4x1 kernel (block rows outermost): 16, two ymm
+#: accumulators per channel, on cores whose vector units are 256 bits wide; 8 on cores that split
+#: every ymm operation into two 128-bit halves (:data:`HALF_WIDTH_YMM_CPUS`). Measured on
+#: BERT-Base's three shapes: on a Zen 4 (AVX2 code) 16 beat 8 by 16-19 %; on a Zen 1, 8 beat 16
+#: by 10-14 % (bench/README.md, "Decisions").
+YMM_TOKEN_TILE = 16
+YMM_TOKEN_TILE_HALF_WIDTH = 8
+#: LLVM CPU names of AVX2 cores with 128-bit vector units (AMD Zen and Zen+).
+HALF_WIDTH_YMM_CPUS = frozenset({"znver1"})
+
+
+def ymm_token_tile(target=None) -> int:
+    """:data:`YMM_TOKEN_TILE` for ``target``'s CPU (None: the enclosing target's, else this
+    CPU's)."""
+    from tvm_blocksparse.target import target_llvm_cpu
+
+    half = target_llvm_cpu(target) in HALF_WIDTH_YMM_CPUS
+    return YMM_TOKEN_TILE_HALF_WIDTH if half else YMM_TOKEN_TILE
 
 
 def _default_4x1_ymm(
@@ -500,9 +514,9 @@ def _default_4x1_ymm(
     token_tile: int | None = None,
     token_chunk: int | str | None = "default",
 ) -> Bsr4x1Config:
-    """:data:`YMM_TOKEN_TILE` tokens, block rows outermost (the token tiles of a block row reuse
-    its weights from L1; ``XT`` is re-read from L2)."""
-    tile = token_tile or YMM_TOKEN_TILE
+    """:func:`ymm_token_tile` tokens (the enclosing target's CPU), block rows outermost (the token
+    tiles of a block row reuse its weights from L1; ``XT`` is re-read from L2)."""
+    tile = token_tile or ymm_token_tile()
     return Bsr4x1Config(tile, None if token_chunk == "default" else token_chunk)
 
 

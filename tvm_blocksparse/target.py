@@ -4,6 +4,7 @@ Which instruction sets a target or the host has: :mod:`tvm_blocksparse.isa`."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 
@@ -102,6 +103,18 @@ def use_threads(threads: int | None = None) -> int:
         tvm.get_global_func("runtime.config_threadpool")(1, n)  # 1: TVM's default (big cores)
         _pool.threads = n
     return n
+
+
+@functools.cache
+def host_llvm_cpu() -> str:
+    """LLVM's name for this CPU (``mcpu`` of its host detection, e.g. "znver4"), found once."""
+    return str(Target.from_device("cpu").attrs.get("mcpu", "generic"))
+
+
+def target_llvm_cpu(target: Target | None = None) -> str:
+    """``mcpu`` of ``target`` (None: the enclosing target, else this CPU's)."""
+    target = target or Target.current(allow_none=True)
+    return str(target.attrs.get("mcpu", "generic")) if target is not None else host_llvm_cpu()
 
 
 def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
