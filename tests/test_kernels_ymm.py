@@ -3,6 +3,8 @@
 parameters, every epilogue and tile,
 executed where the host has the level; assembly of both levels on any host."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import cross_target, level_target, requires_isa, requires_x86
@@ -142,3 +144,9 @@ def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_t
     for instr in not_there:
         assert instr not in asm
     assert "%ymm" in asm
+    # the group loop packs its 16 tokens x 4 channels with in-lane unpacks, no mask shuffles
+    loop = next(b for b in re.split(r"\n\.LBB\S*:", asm) if dot[0] in b)
+    for instr in ("vpunpcklbw", "vpunpckhbw", "vpunpcklwd", "vpunpckhwd"):
+        assert loop.count(instr) == 2, (instr, loop.count(instr))
+    for instr in ("vpshufb", "vpermq", "vpblendw", "(%rsp)"):
+        assert instr not in loop, instr

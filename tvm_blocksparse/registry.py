@@ -488,8 +488,8 @@ FP32_4X1 = KernelSpec(
 #: Register-tile tokens of the 8-lane 4x1 kernel (block rows outermost): 16, two ymm
 #: accumulators per channel, on cores whose vector units are 256 bits wide; 8 on cores that split
 #: every ymm operation into two 128-bit halves (:data:`HALF_WIDTH_YMM_CPUS`). Measured on
-#: BERT-Base's three shapes: on a Zen 4 (AVX2 code) 16 beat 8 by 16-19 %; on a Zen 1, 8 beat 16
-#: by 10-14 % (bench/README.md, "Decisions").
+#: BERT-Base's three shapes: on a Zen 4 (AVX2 code) 16 beat 8 and 32; on a Zen 1, 8 beat 16
+#: (before the 16-token pack became unpacks; bench/README.md, "Decisions").
 YMM_TOKEN_TILE = 16
 YMM_TOKEN_TILE_HALF_WIDTH = 8
 #: LLVM CPU names of AVX2 cores with 128-bit vector units (AMD Zen and Zen+).

@@ -110,18 +110,6 @@ def transpose16(vectors: list, bind=lambda v: v) -> list:
     return cur
 
 
-def unpack_pattern(half: int, words: bool) -> list[int]:
-    """Lanes of ``vpunpck{l,h}{bw,wd}`` on two 64-lane byte vectors (``half`` 0: low, 1: high
-    half of each 128-bit lane; ``words``: 16-bit elements): the shuffle LLVM matches to one
-    in-lane unpack."""
-    elem = 2 if words else 1
-    return [
-        lane * 16 + half * 8 + (i // (2 * elem)) * elem + i % elem + (64 if (i // elem) % 2 else 0)
-        for lane in range(4)
-        for i in range(16)
-    ]
-
-
 # ---------------------------------------------------------------- paper scheme: token lanes
 
 

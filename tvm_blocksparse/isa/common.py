@@ -21,6 +21,22 @@ from tvm.script import tirx as T
 FMA_OUT16_F32_INTRIN = "tvm_blocksparse.x86.fma_out16_f32"
 
 
+def unpack_pattern(half: int, words: bool, vector_bytes: int = 64) -> list[int]:
+    """Lanes of ``vpunpck{l,h}{bw,wd}`` on two byte vectors of ``vector_bytes`` (16: xmm, 32:
+    ymm, 64: zmm; ``half`` 0: low, 1: high half of each 128-bit lane; ``words``: 16-bit
+    elements): the shuffle LLVM matches to one in-lane unpack."""
+    elem = 2 if words else 1
+    return [
+        lane * 16
+        + half * 8
+        + (i // (2 * elem)) * elem
+        + i % elem
+        + (vector_bytes if (i // elem) % 2 else 0)
+        for lane in range(vector_bytes // 16)
+        for i in range(16)
+    ]
+
+
 def bcast(value, lanes: int):
     """``value`` in ``lanes`` lanes (itself when ``lanes`` is 1)."""
     return value if lanes == 1 else T.broadcast(value, lanes)

@@ -14,7 +14,7 @@ from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import avx512
 from tvm_blocksparse.isa.avx512 import LANES
-from tvm_blocksparse.isa.common import prefetch
+from tvm_blocksparse.isa.common import prefetch, unpack_pattern
 from tvm_blocksparse.op.epilogue import (
     Epilogue,
     ceil_div,
@@ -508,8 +508,8 @@ def _macros() -> SimpleNamespace:
 
 # ----------------------------------------------------------------------------- 64-token tiles
 
-_BYTE_UNPACK = [avx512.unpack_pattern(half, False) for half in (0, 1)]
-_WORD_UNPACK = [avx512.unpack_pattern(half, True) for half in (0, 1)]
+_BYTE_UNPACK = [unpack_pattern(half, False) for half in (0, 1)]
+_WORD_UNPACK = [unpack_pattern(half, True) for half in (0, 1)]
 #: A channel's 64 tile tokens in order, from its 4 packed-vector accumulators (vector j, lane).
 _NATURAL = [j * LANES + lane for t in range(64) for j, lane in [_unpack_vector_lane(t)]]
 
@@ -692,9 +692,28 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
 # ----------------------------------------------------------------------------- 16/32/48-token tiles
 
 
+_XMM_BYTE_UNPACK = [unpack_pattern(half, False, 16) for half in (0, 1)]
+_XMM_WORD_UNPACK = [unpack_pattern(half, True, 16) for half in (0, 1)]
+
+
+def _xmm_unpack_16_tokens(rows):
+    """4 input channels' ``XT`` rows of 16 tokens (``u8x16`` each) -> the 16 tokens' 4 bytes in
+    token order (``u8x64``: two ymm of 8 tokens): ``vpunpck{l,h}bw`` of channels 0/1 and 2/3,
+    ``vpunpck{l,h}wd`` of those, two 128-bit inserts. 10 shuffle uops and no mask registers,
+    where one 4-source shuffle became 14 (``vpermq``, ``vpshufb``, ``vpblendw``) and two mask
+    registers the 16 ymm of AVX2 can't spare beside 8 accumulators."""
+    pairs = [T.Shuffle(rows[c : c + 2], _XMM_BYTE_UNPACK[h]) for c in (0, 2) for h in (0, 1)]
+    quads = [
+        T.Shuffle([pairs[h], pairs[2 + h]], _XMM_WORD_UNPACK[w]) for h in (0, 1) for w in (0, 1)
+    ]
+    return T.Shuffle(quads, list(range(64)))
+
+
 def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
     """16, 32 or 48-token tiles: a group's 4 input channels gathered and interleaved into VNNI
-    order by one two-source shuffle (``vinserti64x4`` + ``vpermt2b``), token tails clamped."""
+    order, token tails clamped: on zmm by one two-source shuffle (``vinserti64x4`` +
+    ``vpermt2b``), on ymm 16 tokens at a time by in-lane unpacks
+    (:func:`_xmm_unpack_16_tokens`)."""
     ep = s.ep
     mac = _macros()
     tv_per_tile, n_vec = s.tv_per_tile, s.n_vec
@@ -702,6 +721,13 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
     # 32-byte rows give 2 loads + 2 vinserti64x4 + 2 vpermt2b per pair instead of 4 + 4 + 2.
     pack_tv = 2 if (tv_per_tile % 2 == 0 and n_vec % tv_per_tile == 0) else 1
     n_pack = tv_per_tile // pack_tv
+    # ymm pairs: 16-byte rows -> in-lane unpacks, no shuffle masks (see _xmm_unpack_16_tokens)
+    xmm_unpack = s.lanes == 8 and pack_tv == 2
+
+    def _pack_group_rows(rows, interleave):
+        """A group's 4 ``XT`` rows -> packed token-major bytes."""
+        return _xmm_unpack_16_tokens(rows) if xmm_unpack else T.Shuffle(rows, interleave)
+
     interleave = [
         c * s.lanes * pack_tv + v * s.lanes + t
         for v in range(pack_tv)
@@ -775,9 +801,11 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                             )
                             if vpu == 0:
                                 mac.prefetch_weights(vg)
+                            # an expression, not a TVMScript assignment (those become
+                            # workspace buffers)
                             packed.vstore(
                                 [vpu * pack_tv, 0, 0],
-                                T.Shuffle(
+                                _pack_group_rows(
                                     [
                                         XT_flat[
                                             T.ramp(
