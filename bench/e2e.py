@@ -56,7 +56,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tvm_blocksparse.isa.peers import PEER_ISA_CAPS, peer_isa_env
+from tvm_blocksparse.isa.peers import add_isa_level_option, peer_isa_env
 
 # name -> (architecture, transformers config kwargs); "bert": the shape of
 # tvm_blocksparse.bert_onnx.BERT_CONFIGS[name]; None = the real pretrained MiniLM.
@@ -1181,24 +1181,13 @@ def parse_args(argv=None):
         nargs="+",
         help="no run: report (tables, --markdown, --plot) from earlier --json files",
     )
-    ap.add_argument(
-        "--isa-level",
-        choices=sorted(PEER_ISA_CAPS),
-        help="build our backends for this ISA level (not above the host's) and cap the peers "
-        "that can be capped at it (tvm_blocksparse.isa.peers; ONNX Runtime, FBGEMM and OpenVINO "
-        "can't be): an older CPU's run on a newer one",
-    )
+    add_isa_level_option(ap)
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if any(not 0 <= s < 1 for s in args.sparsities):
         ap.error("--sparsities must be in [0, 1)")
     if any(b < 1 for b in args.batch_sizes) or any(t < 1 for t in args.threads):
         ap.error("--batch-sizes and --threads must be >= 1")
-    if args.isa_level:
-        from tvm_blocksparse.isa import by_name, host_has
-
-        if not host_has(by_name(args.isa_level)):
-            ap.error(f"--isa-level {args.isa_level}: this CPU can't run that level")
     return args
 
 

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from tvm_blocksparse.isa.peers import PEER_ISA_CAPS, UNCAPPED_PEERS, peer_isa_env
+from tvm_blocksparse.isa.peers import UNCAPPED_PEERS, add_isa_level_option, peer_isa_env
 
 
 def _parse_args(argv=None):
@@ -37,19 +37,8 @@ def _parse_args(argv=None):
     p.add_argument("--sparsities", default="0.7,0.75,0.8,0.85,0.9")
     p.add_argument("--backends", default="all", help="comma list of backend names (default all)")
     p.add_argument("--min-time", type=float, default=0.4, help="seconds of timing per backend")
-    p.add_argument(
-        "--isa-level",
-        choices=sorted(PEER_ISA_CAPS),
-        help="build our kernels for this level (not above the host's) and cap the peers that "
-        "can be capped at it (tvm_blocksparse.isa.peers): an older CPU's run on a newer one",
-    )
-    args = p.parse_args(argv)
-    if args.isa_level:
-        from tvm_blocksparse.isa import by_name, host_has
-
-        if not host_has(by_name(args.isa_level)):
-            p.error(f"--isa-level {args.isa_level}: this CPU can't run that level")
-    return args
+    add_isa_level_option(p)
+    return p.parse_args(argv)
 
 
 ARGS = _parse_args()

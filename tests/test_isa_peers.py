@@ -58,3 +58,22 @@ def test_avx2_caps_reach_aten_onednn_and_openblas():
     assert got["aten"] == "AVX2"
     assert got["onednn_isa"] and all(line.endswith("isa:Intel AVX2") for line in got["onednn_isa"])
     assert all(arch == "Haswell" for arch in got["openblas"])
+
+
+def test_isa_level_option_refuses_what_this_cpu_cant_run():
+    import argparse
+
+    from tvm_blocksparse.isa.peers import add_isa_level_option
+
+    parser = argparse.ArgumentParser()
+    add_isa_level_option(parser)
+    parser.exit = parser.error = lambda *a, **k: (_ for _ in ()).throw(ValueError(a))
+    assert parser.parse_args([]).isa_level is None
+    runnable = [lvl.name for lvl in isa.LEVELS if isa.host_has(lvl)]
+    for name in runnable:
+        assert parser.parse_args(["--isa-level", name]).isa_level == name
+    with pytest.raises(ValueError, match="choose from"):
+        parser.parse_args(["--isa-level", "sse2"])
+    for name in {lvl.name for lvl in isa.LEVELS} - set(runnable):
+        with pytest.raises(ValueError, match=f"this CPU can't run {name} code"):
+            parser.parse_args(["--isa-level", name])

@@ -8,6 +8,8 @@ Imports nothing heavy: the variables must be set before numpy, torch or DeepSpar
 
 from __future__ import annotations
 
+import argparse
+
 #: ISA level name -> the variables that cap each peer there, read when the library loads: oneDNN
 #: (torch's "onednn" INT8 engine and its FP32 primitives), oneMKL (torch's FP32 GEMM,
 #: sparse_dot_mkl's CSR; it takes no AVX-512 path on AMD CPUs anyway), ATen's vectorized kernels,
@@ -52,3 +54,25 @@ def peer_isa_env(level: str) -> dict[str, str]:
     if level not in PEER_ISA_CAPS:
         raise ValueError(f"no peer caps for ISA level {level!r}; levels: {sorted(PEER_ISA_CAPS)}")
     return dict(PEER_ISA_CAPS[level])
+
+
+def add_isa_level_option(parser) -> None:
+    """The benchmarks' ``--isa-level`` (argparse): our code built for that level of this CPU, the
+    peers capped at it; a level this CPU can't run is refused when parsed."""
+    from tvm_blocksparse.isa import by_name, host_has
+
+    def level(name: str) -> str:
+        if name not in PEER_ISA_CAPS:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(sorted(PEER_ISA_CAPS))}")
+        if not host_has(by_name(name)):
+            raise argparse.ArgumentTypeError(f"this CPU can't run {name} code")
+        return name
+
+    parser.add_argument(
+        "--isa-level",
+        type=level,
+        metavar="{" + ",".join(sorted(PEER_ISA_CAPS)) + "}",
+        help="build our code for this ISA level (not above this CPU's) and cap the peers that "
+        "can be capped at it (tvm_blocksparse.isa.peers; not ONNX Runtime, FBGEMM, OpenVINO): "
+        "an older CPU's run on a newer one",
+    )
