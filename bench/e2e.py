@@ -324,8 +324,9 @@ def _compile_ours(
 ):
     import tvm_blocksparse as tb
     from tvm_blocksparse.prepare import int8_fallback_note
+    from tvm_blocksparse.target import target_for_level
 
-    target = target or our_target()
+    target = target or target_for_level(OUR_ISA_LEVEL)
     note = int8_fallback_note(target) if dtype == "int8" else None
     if note:  # compile() would fall back to FP32: not what this backend is named for
         raise Skip(note)
@@ -344,13 +345,6 @@ def _compile_ours(
         calibration=calib,
         target=target,
     )
-
-
-def our_target():
-    """What our backends are built for: :data:`OUR_ISA_LEVEL` on this CPU, else its best."""
-    from tvm_blocksparse.target import host_target, level_target
-
-    return level_target(OUR_ISA_LEVEL) if OUR_ISA_LEVEL else host_target()
 
 
 def _ours(dtype: str, threshold: float, static: bool = False, block: str = "4x1"):

@@ -175,9 +175,9 @@ def _check_f32(name, y, ref):
 @functools.cache
 def bench_target():
     """What our kernels are built for: ``--isa-level`` on this CPU, else this CPU's best."""
-    from tvm_blocksparse.target import host_target, level_target
+    from tvm_blocksparse.target import target_for_level
 
-    return level_target(ARGS.isa_level) if ARGS.isa_level else host_target()
+    return target_for_level(ARGS.isa_level)
 
 
 def bench_ours_int8(kind, case, w, min_time):

@@ -76,3 +76,12 @@ def test_num_threads_honours_tvm_num_threads(monkeypatch):
     assert target.num_threads() == 3
     monkeypatch.delenv("TVM_NUM_THREADS")
     assert target.num_threads() == target.available_cpus()
+
+
+def test_target_for_level_is_the_host_or_exactly_that_level():
+    from tvm_blocksparse import isa
+
+    assert str(target.target_for_level(None)) == str(target.host_target())
+    assert str(target.host_target().attrs["mcpu"]) == target.host_llvm_cpu()
+    for level in (lvl for lvl in isa.LEVELS if isa.host_has(lvl) and lvl is not isa.AMX_INT8):
+        assert isa.isa_level(target.target_for_level(level.name)) is level

@@ -106,9 +106,14 @@ def use_threads(threads: int | None = None) -> int:
 
 
 @functools.cache
+def _host_detected() -> Target:
+    """LLVM's host detection (``Target.from_device("cpu")``), done once per process."""
+    return Target.from_device("cpu")
+
+
 def host_llvm_cpu() -> str:
-    """LLVM's name for this CPU (``mcpu`` of its host detection, e.g. "znver4"), found once."""
-    return str(Target.from_device("cpu").attrs.get("mcpu", "generic"))
+    """LLVM's name for this CPU (``mcpu`` of its host detection, e.g. "znver4")."""
+    return str(_host_detected().attrs.get("mcpu", "generic"))
 
 
 def target_llvm_cpu(target: Target | None = None) -> str:
@@ -127,8 +132,8 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     check that falls back to VNNI."""
     from tvm_blocksparse.isa.amx import request_tiles_now
 
-    detected = Target.from_device("cpu")
-    config = {"kind": "llvm", "mcpu": str(detected.attrs.get("mcpu", "generic"))}
+    detected = _host_detected()
+    config = {"kind": "llvm", "mcpu": host_llvm_cpu()}
     if "mtriple" in detected.attrs:
         config["mtriple"] = str(detected.attrs["mtriple"])
     detected_amx = target_has(AMX_INT8, Target(config))
@@ -163,6 +168,12 @@ def level_target(level: str, num_cores: int | None = None) -> Target:
     if isa_level(target) != lvl:
         raise RuntimeError(f"could not make a {level} target from this host ({target})")
     return target
+
+
+def target_for_level(level: str | None = None) -> Target:
+    """:func:`level_target` of ``level``, or :func:`host_target` (this CPU's best) for None: what
+    a benchmark's ``--isa-level`` builds our code for."""
+    return level_target(level) if level else host_target()
 
 
 def as_target(target=None) -> Target:
