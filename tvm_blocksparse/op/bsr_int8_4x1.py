@@ -784,6 +784,9 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     (tv_per_tile, 4 * s.lanes), s.tile_dtype if ep.dequant else "int32"
                 )
                 XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)  # rows by offset
+                # the tile's first token as the base pointer: a gather is then one address add
+                tile_ptr = T.address_of(XT_flat[vmo * tv_per_tile * s.lanes])
+                XT_tile = T.decl_buffer((s.k * s.mp,), "uint8", data=tile_ptr)
                 for r, tv in T.grid(4, tv_per_tile):
                     with T.sblock("init"):
                         vr, vtv = T.axis.remap("SS", [r, tv])
@@ -807,11 +810,11 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                 [vpu * pack_tv, 0, 0],
                                 _pack_group_rows(
                                     [
-                                        XT_flat[
+                                        XT_tile[
                                             T.ramp(
                                                 w_xt_offsets[vg, c]
                                                 + T.min(
-                                                    vmo * tv_per_tile + vpu * pack_tv, n_vec - 1
+                                                    vpu * pack_tv, n_vec - 1 - vmo * tv_per_tile
                                                 )
                                                 * s.lanes,
                                                 1,
