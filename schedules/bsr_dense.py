@@ -14,6 +14,7 @@ from tvm_blocksparse.isa.avx2 import AVX2_TOKEN8_W4_INTRIN
 from tvm_blocksparse.isa.avx512 import VNNI_OUT16_X4_INTRIN, VNNI_TOKEN16_W4_INTRIN
 from tvm_blocksparse.isa.avx_vnni import AVX_VNNI_TOKEN8_W4_INTRIN
 from tvm_blocksparse.isa.common import FMA_OUT16_F32_INTRIN
+from tvm_blocksparse.op.bsr_int8_4x1 import KEEP_LOOP
 
 
 def _block_names(sch: Schedule) -> list[str]:
@@ -41,7 +42,8 @@ def _unroll_inner(sch: Schedule, block_name: str, keep_outer: int = 1) -> None:
     ):  # e.g. the epilogue block exists only for dequantizing epilogues
         return
     for loop in sch.get_loops(sch.get_sblock(block_name))[keep_outer:]:
-        sch.unroll(loop)
+        if KEEP_LOOP not in sch.get(loop).annotations:  # a loop whose count grows with the tokens
+            sch.unroll(loop)
 
 
 def split_parallel_tiles(sch: Schedule, factors) -> None:

@@ -11,6 +11,7 @@ from conftest import cross_target, level_target, requires_isa, requires_x86
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
+from tvm_blocksparse.op import bsr_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.testing import int8_linear_ref, random_block_sparse, random_token_qparams
@@ -28,7 +29,7 @@ EPILOGUES = [
 IDS = ["int32", "f32", "bias_gelu", "bias_residual", "u8_gelu", "u8_residual", "t_bias", "t_u8"]
 
 
-def _case(spec, m, n, k, ep, tile, chunk, seed=0):
+def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False):
     rng = np.random.default_rng(seed)
     w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
     wq = fmt.quantize_weight_per_channel(w, spec.weight_qmax)
@@ -42,7 +43,7 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0):
         w,
         m,
         ep,
-        config=registry.Bsr4x1Config(tile, chunk),
+        config=registry.Bsr4x1Config(tile, chunk, groups_outer=groups_outer),
         target=level_target(spec.isa.name),  # this level's kernel, not the host's best one
     )
     feeds = dict(
@@ -73,6 +74,24 @@ def test_avx2_4x1_equals_numpy_on_full_range_data(ep, tile, chunk):
     m = 48 if ep.transposed_out else 37  # Y^T needs M % 16 == 0; 37 leaves a ragged tail
     y, ref = _case(registry.INT8_4X1_AVX2, m, 64, 96, ep, tile, chunk)
     _check(y, ref, ep)
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("ep", EPILOGUES, ids=IDS)
+def test_avx2_4x1_groups_outer_equals_numpy_on_full_range_data(ep):
+    """Groups outermost, the block row's accumulators of 4 token tiles in memory: the same bits
+    (float outputs within FMA rounding)."""
+    m = 64 if ep.transposed_out else 53  # 4 tiles; 53 leaves a ragged last tile
+    y, ref = _case(registry.INT8_4X1_AVX2, m, 64, 96, ep, 16, None, groups_outer=True)
+    _check(y, ref, ep)
+
+
+def test_groups_outer_refuses_what_it_does_not_walk():
+    ep = Epilogue("uint8", bias=True)
+    for kwargs in (dict(lanes=16), dict(token_tile=8, lanes=8), dict(token_chunk=1, lanes=8)):
+        args = {"token_tile": 16, **kwargs}
+        with pytest.raises(ValueError, match="groups_outer needs lanes=8, token_tile=16"):
+            bsr_int8_4x1.bsr_dense_int8_4x1(64, 64, 96, 10, ep, groups_outer=True, **args)
 
 
 @requires_isa("avx_vnni")

@@ -184,6 +184,24 @@ def test_ymm_4x1_token_tile_follows_the_cores_vector_width(mcpu, tile):
         assert registry.ymm_token_tile() == tile
 
 
+def test_ymm_4x1_walks_groups_outermost_from_512_tokens():
+    """Accumulators in L1 from :data:`registry.YMM_GROUPS_OUTER_MIN_TOKENS` padded tokens with
+    16-token tiles; not with a tile or a chunk imposed, nor on a half-width core's 8-token tile.
+    Tuning always has the variant to measure."""
+    ep = Epilogue("float32", bias=True)
+    spec = registry.INT8_4X1_AVX2
+    with tvm.target.Target({"kind": "llvm", "mcpu": "znver3", "mattr": ["+avx2", "+fma"]}):
+        assert not spec.default_config(496, 768, 768, ep).groups_outer  # 496 padded tokens
+        assert spec.default_config(497, 768, 768, ep).groups_outer  # 512
+        assert not spec.default_config(512, 768, 768, ep, token_tile=24).groups_outer
+        assert not spec.default_config(512, 768, 768, ep, token_chunk=1).groups_outer
+        variants = spec.tuning_variants(128, 768, 768, ep)
+        assert len(variants) == len(set(variants))
+        assert registry.Bsr4x1Config(16, None, groups_outer=True) in variants
+    with tvm.target.Target({"kind": "llvm", "mcpu": "znver1", "mattr": ["+avx2", "+fma"]}):
+        assert not spec.default_config(512, 768, 768, ep).groups_outer
+
+
 def test_fp32_without_a_cost_table_takes_the_sparsest_fp32_block():
     """AVX-512 (no table): a 4x1-pruned layer in FP32 mode goes 4x1 sparse, a 1x16-pruned one
     1x16 (its 16-lane kernel, as before); below the threshold in every block TVM's dense."""

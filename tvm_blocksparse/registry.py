@@ -48,18 +48,21 @@ class Bsr4x1Config:
     """Knobs of the INT8 4x1 kernel (see
     :func:`tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`):
     register-tile tokens, token tiles per chunk of the walk (None: block rows outermost), block-row
-    groups, block rows per task, staged output lines."""
+    groups, block rows per task, staged output lines, groups outermost (8 lanes)."""
 
     token_tile: int
     token_chunk: int | None = None
     row_groups: int = 1
     rows_per_task: int = 1
     stage_lines: bool = False
+    groups_outer: bool = False
 
     @property
     def tag(self) -> str:
-        return f"tt{self.token_tile}" + (
-            "" if self.token_chunk is None else f"_chunk{self.token_chunk}"
+        return (
+            f"tt{self.token_tile}"
+            + ("" if self.token_chunk is None else f"_chunk{self.token_chunk}")
+            + ("_groups_outer" if self.groups_outer else "")
         )
 
 
@@ -505,6 +508,13 @@ def ymm_token_tile(target=None) -> int:
     return YMM_TOKEN_TILE_HALF_WIDTH if half else YMM_TOKEN_TILE
 
 
+#: Padded token count from which the 8-lane 4x1 kernel walks groups outermost (accumulators of
+#: all tokens in L1, :func:`~tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`'s
+#: ``groups_outer``). Measured on a Zen 4 (AVX2 code): at 512 tokens it won on 6 of 7 BERT
+#: shapes and epilogues, at 128 and 256 it lost on half (bench/README.md, "Decisions").
+YMM_GROUPS_OUTER_MIN_TOKENS = 512
+
+
 def _default_4x1_ymm(
     m: int,
     n: int,
@@ -515,22 +525,39 @@ def _default_4x1_ymm(
     token_chunk: int | str | None = "default",
 ) -> Bsr4x1Config:
     """:func:`ymm_token_tile` tokens (the enclosing target's CPU), block rows outermost (the token
-    tiles of a block row reuse its weights from L1; ``XT`` is re-read from L2)."""
+    tiles of a block row reuse its weights from L1; ``XT`` is re-read from L2); groups outermost
+    from :data:`YMM_GROUPS_OUTER_MIN_TOKENS` padded tokens with 16-token tiles and no chunk
+    imposed."""
     tile = token_tile or ymm_token_tile()
-    return Bsr4x1Config(tile, None if token_chunk == "default" else token_chunk)
+    chunk = None if token_chunk == "default" else token_chunk
+    groups_outer = tile == 16 and chunk is None and padded_tokens(m) >= YMM_GROUPS_OUTER_MIN_TOKENS
+    return Bsr4x1Config(tile, chunk, groups_outer=groups_outer)
 
 
 def _variants_4x1_ymm(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
-    out = [_default_4x1_ymm(m, n, k, epilogue, token_chunk=None)]
+    default = _default_4x1_ymm(m, n, k, epilogue, token_chunk=None)
+    out = [default]
     for tile in bsr_int8_4x1.TOKEN_TILES[8]:
         for chunk in (None, 1):
             out.append(Bsr4x1Config(tile, chunk))
-    return out
+    out.append(Bsr4x1Config(16, None, groups_outer=True))
+    return list(dict.fromkeys(out))  # the default once
 
 
 def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
     return bsr_int8_4x1.bsr_dense_int8_4x1(
-        m, n, k, blocks, epilogue, c.token_tile, c.token_chunk, c.row_groups, 1, False, lanes=8
+        m,
+        n,
+        k,
+        blocks,
+        epilogue,
+        c.token_tile,
+        c.token_chunk,
+        c.row_groups,
+        1,
+        False,
+        lanes=8,
+        groups_outer=c.groups_outer,
     )
 
 

@@ -279,6 +279,7 @@ def bsr_dense_int8_4x1(
     rows_per_task: int = 1,
     stage_lines: bool = False,
     lanes: int = LANES,
+    groups_outer: bool = False,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped),
     AVX-512 VNNI.
@@ -309,6 +310,9 @@ def bsr_dense_int8_4x1(
     the :func:`line_rows_4x1` block rows whose outputs fill one 64-byte line per token, stages
     them (4 KiB) and writes each token's line with one store, transposed in registers: no
     per-token lane extracts (see :func:`default_stage_lines_4x1`).
+    ``groups_outer`` (8 lanes, ``token_tile`` 16, no chunk, row group, staging): a task is a
+    block row and every token, each group visiting every 16-token tile with the accumulators in
+    L1 (:func:`_build_groups_outer`).
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -329,6 +333,13 @@ def bsr_dense_int8_4x1(
         stage_lines,
         lanes,
     )
+    if groups_outer:
+        if lanes != 8 or token_tile != 16 or token_chunk is not None or row_groups != 1:
+            raise ValueError(
+                "groups_outer needs lanes=8, token_tile=16, token_chunk=None and row_groups=1, "
+                f"got {lanes=}, {token_tile=}, {token_chunk=}, {row_groups=}"
+            )
+        return drop_unused_params(_build_groups_outer(s))
     build = (
         _build_unpack64 if lanes == LANES and token_tile == UNPACK_TOKEN_TILE else _build_permute
     )
@@ -856,5 +867,144 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         "",
                         vbr * 4,
                     )
+
+    return main
+
+
+#: Loop annotation: the schedule keeps this loop a loop (``_unroll_inner`` skips it): the token
+#: tiles of a groups-outer task, whose count grows with the tokens.
+KEEP_LOOP = "tvm_blocksparse.keep_loop"
+
+
+def _build_groups_outer(s: Shape4x1) -> tvm.tirx.PrimFunc:
+    """Groups outermost (8 lanes, 16-token packs): a task is one block row and all ``Mp`` tokens;
+    each group visits every 16-token tile, its 4 weight dwords broadcast once, and adds into the
+    block row's accumulators, ``i32[Mp / 16, 4, 16]`` in L1. Why: walking every group per tile
+    (accumulators in registers) gathers 4 random ``XT`` lines per 256 multiply-adds, and those
+    gathers missed L1 (K x 64 bytes of lines per tile); here a group's 4 rows are read whole, line
+    after line, and the accumulators' loads and stores always hit (bench/README.md,
+    "Decisions")."""
+    ep = s.ep
+    mac = _macros()
+    n_tiles = s.mp // 16
+
+    @T.prim_func(s_tir=True)
+    def main(
+        XT: T.Buffer((s.k, s.mp), "uint8"),
+        x_scale: T.Buffer((s.mp,), "float32"),
+        x_zp: T.Buffer((s.mp,), "int32"),
+        w_data: T.Buffer((s.g, 4, 4), "int8"),
+        w_xt_offsets: T.Buffer((s.g, 4), "int32"),
+        w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
+        w_scale: T.Buffer((s.n,), "float32"),
+        w_row_sum: T.Buffer((s.n,), "int32"),
+        bias: T.Buffer((s.n,), "float32"),
+        residual: T.Buffer((s.m, s.n), "float32"),
+        out_scale: T.Buffer((1,), "float32"),
+        out_zp: T.Buffer((1,), "int32"),
+        Y: T.Buffer(s.y_shape, ep.out_dtype),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for p in T.parallel(s.nb):
+            with T.sblock("tile"):
+                vbr = T.axis.spatial(s.nb, p)
+                T.reads(
+                    whole_regions(
+                        XT,
+                        w_data,
+                        w_xt_offsets,
+                        w_group_ptr,
+                        *epilogue_inputs(
+                            ep,
+                            True,
+                            x_scale,
+                            x_zp,
+                            w_scale,
+                            w_row_sum,
+                            bias,
+                            residual,
+                            out_scale,
+                            out_zp,
+                        ),
+                    )
+                )
+                T.writes(whole_regions(Y))
+                row_acc = T.alloc_buffer((n_tiles, 4, 16), "int32")
+                acc = T.alloc_buffer((4, 16), "int32")
+                packed = T.alloc_buffer((2, 8, 4), "uint8")
+                out = T.alloc_buffer((4, 16), s.tile_dtype)
+                tokens = T.alloc_buffer((2, 32), s.tile_dtype if ep.dequant else "int32")
+                XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)  # rows by offset
+                for t in T.serial(n_tiles, annotations={KEEP_LOOP: 1}):
+                    for r, tv in T.grid(4, 2):
+                        with T.sblock("init"):
+                            vt, vr, vtv = T.axis.remap("SSS", [t, r, tv])
+                            row_acc[vt, vr, T.ramp(vtv * 8, 1, 8)] = T.broadcast(T.int32(0), 8)
+                for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
+                    with T.sblock("prefetch"):
+                        vg = T.axis.opaque(s.g, gi)
+                        T.reads(w_data[vg, 0, 0], w_xt_offsets[vg, 0])
+                        T.writes()
+                        mac.prefetch_weights(vg)
+                    for t in T.serial(n_tiles, annotations={KEEP_LOOP: 1}):
+                        with T.sblock("pack"):
+                            vg = T.axis.opaque(s.g, gi)
+                            vt = T.axis.spatial(n_tiles, t)
+                            T.reads(XT[0 : s.k, 0 : s.mp], w_xt_offsets[vg, 0:4])
+                            T.writes(packed[0:2, 0:8, 0:4])
+                            packed.vstore(
+                                [0, 0, 0],
+                                _xmm_unpack_16_tokens(
+                                    [
+                                        XT_flat[T.ramp(w_xt_offsets[vg, c] + vt * 16, 1, 16)]
+                                        for c in range(4)
+                                    ]
+                                ),
+                            )
+                        for tv, r, lane, c in T.grid(2, 4, 8, 4):
+                            with T.sblock("dot"):
+                                vg = T.axis.reduce(s.g, gi)
+                                vt = T.axis.spatial(n_tiles, t)
+                                vtv, vr, vl, vc = T.axis.remap("SSSR", [tv, r, lane, c])
+                                T.reads(
+                                    row_acc[vt, vr, vtv * 8 + vl],
+                                    packed[vtv, vl, vc],
+                                    w_data[vg, vr, vc],
+                                )
+                                T.writes(row_acc[vt, vr, vtv * 8 + vl])
+                                row_acc[vt, vr, vtv * 8 + vl] = row_acc[
+                                    vt, vr, vtv * 8 + vl
+                                ] + T.cast(packed[vtv, vl, vc], "int32") * T.cast(
+                                    w_data[vg, vr, vc], "int32"
+                                )
+                for t in T.serial(n_tiles, annotations={KEEP_LOOP: 1}):
+                    with T.sblock("tile_out"):
+                        vmo = T.axis.spatial(n_tiles, t)
+                        for r, tv in T.grid(4, 2):
+                            with T.sblock("stage_acc"):
+                                vr, vtv = T.axis.remap("SS", [r, tv])
+                                acc[vr, T.ramp(vtv * 8, 1, 8)] = row_acc[
+                                    vmo, vr, T.ramp(vtv * 8, 1, 8)
+                                ]
+                        mac.epilogue_lanes(
+                            acc,
+                            out,
+                            2,
+                            "epilogue",
+                            vbr,
+                            lambda buf, vtv: buf[T.ramp((vmo * 2 + vtv) * 8, 1, 8)],
+                        )
+                        if ep.transposed_out:
+                            for r, tv in T.grid(4, 2):
+                                with T.sblock("store_t"):
+                                    vr, vtv = T.axis.remap("SS", [r, tv])
+                                    Y[vbr * 4 + vr, T.ramp((vmo * 2 + vtv) * 8, 1, 8)] = out[
+                                        vr, T.ramp(vtv * 8, 1, 8)
+                                    ]
+                        if not ep.transposed_out:
+                            mac.token_major_lanes(acc, out, tokens, 2, "")
+                            mac.store_tokens(
+                                [tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4
+                            )
 
     return main
