@@ -17,7 +17,9 @@ projection did not store ``K^T`` (a dense or FP32 layer, not our 4x1 kernel), ``
 else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S or d not a
 multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 
-On a target with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
+On a target with AVX-512 VNNI the kernel runs on zmm (``vpdpbusd``); with AVX2 only (or AVX-VNNI,
+whose ymm ``vpdpbusd`` we do not use here), on ymm with 7-bit K and V (``vpmaddubsw``). On a target
+with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
 on a CPU that does) and shapes :func:`~tvm_blocksparse.op.attention.amx_supported` tiles, the kernel
 also carries its AMX path (name suffix ``_amx``), taken when Linux grants the tiles at run time.
 How many layers it fused and why others stay FP32 is recorded on the module
@@ -39,8 +41,14 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     static_shape,
 )
 
-from tvm_blocksparse.isa import AMX_INT8, AVX512_VNNI, isa_level, target_has
+from tvm_blocksparse.isa import AMX_INT8, AVX2, AVX512_VNNI, isa_level, target_has
 from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
+from tvm_blocksparse.target import host_target
+
+
+def _target() -> tvm.target.Target:
+    """The enclosing target, else this CPU's: which vector path the kernel takes."""
+    return tvm.target.Target.current(allow_none=True) or host_target()
 
 
 @tvm.transform.module_pass(opt_level=0, name="FuseAttention")
@@ -127,11 +135,14 @@ class _Fuse:
             if self.kt in m
             else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
         )
-        target = tvm.target.Target.current(allow_none=True)
-        amx = target is not None and target_has(AMX_INT8, target) and amx_supported(s, d)
+        target = _target()
+        lanes = 16 if target_has(AVX512_VNNI, target) else 8
+        amx = lanes == 16 and target_has(AMX_INT8, target) and amx_supported(s, d)
         gv = self.kernels.add(
-            attention_int8(s, heads, d, scale, amx=amx),
-            f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else ""),
+            attention_int8(s, heads, d, scale, amx=amx, lanes=lanes),
+            f"attention_int8_s{s}_h{heads}_d{d}"
+            + ("_amx" if amx else "")
+            + ("_ymm" if lanes == 8 else ""),
             "attention_int8",
         )
         call = relax.call_tir(
@@ -173,10 +184,10 @@ class _Fuse:
             )
 
     def _why_not(self, expr, m) -> str:
-        target = tvm.target.Target.current(allow_none=True)
-        if target is not None and not target_has(AVX512_VNNI, target):
+        target = _target()
+        if not target_has(AVX2, target):
             level = getattr(isa_level(target), "name", "none")
-            return f"the INT8 attention kernel needs avx512_vnni (this target: {level})"
+            return f"the INT8 attention kernel needs avx2 at least (this target: {level})"
         out = static_shape(expr)
         if out is None or len(out) != 4 or out[0] != 1:
             return f"attention output {out}: batch 1 only"

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import tvm
-from conftest import cross_target, requires_isa, requires_x86
+from conftest import cross_target, level_target, requires_isa, requires_x86
 from tvm.target import Target
 
 import tvm_blocksparse as tb
@@ -36,11 +36,12 @@ def _inputs(s, heads, d, seed, spread=1.0, pad=0):
     return q, kt, v, mask
 
 
-def _run(s, heads, d, scale, arrays, target=None, amx=False):
+def _run(s, heads, d, scale, arrays, target=None, amx=False, lanes=16):
     target = target or host_target(amx=False)
     with target:
         ex = tvm.compile(
-            tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx)}), target=target
+            tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx, lanes=lanes)}),
+            target=target,
         )
     out = tvm.runtime.empty((s, heads * d), "float32")
     ex["main"](*[tvm.runtime.tensor(a) for a in arrays], out)
@@ -95,11 +96,47 @@ def test_attention_int8_asm_uses_vpdpbusd():
     assert asm.count("vpdpbusd") >= 16 + 8
 
 
+@requires_isa("avx2")
+@pytest.mark.parametrize("s, heads, d, pad", [(32, 2, 16, 0), (128, 4, 64, 7), (48, 1, 32, 47)])
+def test_attention_int8_ymm_equals_its_numpy_twin(s, heads, d, pad):
+    """The AVX2 path (8 lanes, ``vpmaddubsw``): K and V in 7 bits, so the u8 x s8 pair sums
+    (at most 2 x 255 x 64) never saturate s16; the twin with ``kv_qmax=64`` gives its bits
+    (up to numpy's exp, as on zmm), the 8-bit twin does not."""
+    q, kt, v, mask = _inputs(s, heads, d, seed=s + pad, spread=3.0, pad=pad)
+    scale = 1 / np.sqrt(d)
+    out = _run(s, heads, d, scale, (q, kt, v, mask), target=level_target("avx2"), lanes=8)
+    twin = attention_int8_ref(q, kt, v, mask, heads, scale, kv_qmax=64)
+    assert np.mean(out == twin) >= 0.99
+    assert np.abs(out - twin).max() <= np.abs(v).max() / 255 * 1.01
+    assert np.mean(out == attention_int8_ref(q, kt, v, mask, heads, scale)) < 0.5
+    ref = attention_f32_ref(q, kt, v, mask, heads, scale)
+    assert min_token_cosine(out, ref) >= 0.998  # 7-bit K and V, scores spread wide
+
+
+@requires_x86
+def test_attention_int8_ymm_asm_has_the_avx2_dot_step_and_no_zmm():
+    target = cross_target("avx2")
+    with target:
+        ex = tvm.compile(
+            tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, lanes=8)}), target=target
+        )
+    asm = ex.mod.inspect_source("asm")
+    # Q K^T: 2 rows x 4 key vectors; P V: 2 rows x 8 head-dim vectors, all unrolled
+    for instr in ("vpmaddubsw", "vpmaddwd"):
+        assert asm.count(instr) >= 8 + 16, (instr, asm.count(instr))
+    for instr in ("%zmm", "vpdpbusd", "vscalefps"):
+        assert instr not in asm, instr
+
+
 def test_attention_int8_refuses_shapes_it_cannot_tile():
     with pytest.raises(ValueError, match=r"multiples of 16|S % 16"):
         attention_int8(20, 2, 16, 0.25)
     with pytest.raises(ValueError, match="d % 16"):
         attention_int8(32, 2, 24, 0.25)
+    with pytest.raises(ValueError, match="lanes=12 must be 16"):
+        attention_int8(32, 2, 16, 0.25, lanes=12)
+    with pytest.raises(ValueError, match="AMX path comes with the 16-lane"):
+        attention_int8(64, 2, 64, 0.25, amx=True, lanes=8)
 
 
 @requires_isa("avx512_vnni")
@@ -129,6 +166,21 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
     for out in outs:
         assert min_token_cosine(out, ref) >= 0.99
     assert not np.array_equal(outs[0], outs[1])  # the switch really changes the attention path
+
+
+@requires_isa("avx2")
+def test_avx2_target_runs_int8_attention_on_ymm():
+    """Compiled for AVX2 (whatever the host), every layer's attention is the ymm INT8 kernel, and
+    the model stays accurate."""
+    pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    ref = onnxruntime_outputs(model, feeds)[0]
+    compiled = tb.compile(model, seq_len=64, dtype="int8", target=level_target("avx2"))
+    assert compiled.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
+    kernels = [n for n in compiled.metadata["schedule_rules"] if n.startswith("attention_int8")]
+    assert kernels and all("_ymm" in n for n in kernels), kernels
+    assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
 
 
 @requires_isa("avx512_vnni")

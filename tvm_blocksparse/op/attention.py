@@ -33,14 +33,14 @@ order, software-pipelined).
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 
 import numpy as np
 import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import amx as amx_ops
-from tvm_blocksparse.isa import avx512
-from tvm_blocksparse.isa.avx512 import LANES
+from tvm_blocksparse.isa import avx2, avx512
 from tvm_blocksparse.isa.common import allreduce, bcast, fconst, fma
 
 #: Query rows per parallel task (two at a time share every ``Kp`` / ``Vp`` load).
@@ -48,10 +48,61 @@ ROWS_PER_TASK = 16
 _INTERLEAVE = [c * 16 + t for t in range(16) for c in range(4)]  # 4 rows x 16 -> 16 x 4 bytes
 
 
-def _key_vectors_per_pass(key_vectors: int) -> int:
-    """Largest divisor of ``S / 16`` up to 8: 2 rows x 8 vectors of int32 accumulators are two
-    512-byte stack buffers (under the 1 KiB that stays in registers) and 16 of 32 zmm."""
-    return max(c for c in range(1, 9) if key_vectors % c == 0)
+def _key_vectors_per_pass(key_vectors: int, most: int = 8) -> int:
+    """Largest divisor of ``S / lanes`` up to ``most``: on zmm 8 (2 rows x 8 vectors of int32
+    accumulators are two 512-byte stack buffers, under the 1 KiB that stays in registers, and 16
+    of 32 zmm); on ymm 4 (8 of the 16 ymm, beside the dot step's temporaries)."""
+    return max(c for c in range(1, most + 1) if key_vectors % c == 0)
+
+
+def _pow2_ymm(p, n):
+    """``p * 2^n`` per lane (float32x8, ``n`` integral in [-30, 0]): ``n`` as the exponent bits of
+    a float, so exact like ``vscalefps`` (AVX2 has no such instruction)."""
+    bits = T.shift_left(
+        T.Cast("int32x8", n) + T.broadcast(T.int32(127), 8), T.broadcast(T.int32(23), 8)
+    )
+    return p * T.reinterpret(bits, dtype="float32x8")
+
+
+def _rint_i32_ymm(x):
+    """``rint(x)`` as int32x8 in one ``vcvtps2dq`` (round to nearest even, default MXCSR)."""
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx.cvt.ps2dq.256"), x, dtype="int32x8"
+    )
+
+
+def _rint_i32_16(x):
+    """``rint(x)`` as int32x16 in plain vector ops (two ymm halves on AVX2)."""
+    return T.Cast("int32x16", T.nearbyint(x))
+
+
+#: The vector path's operations per level: 16-lane zmm with ``vpdpbusd`` (AVX-512 VNNI, full s8
+#: K and V), 8-lane ymm with ``vpmaddubsw`` + ``vpmaddwd`` (AVX2: K and V quantized to 7 bits,
+#: ``[-64, 64]``, so that ``2 x 255 x 64`` fits the s16 pair sums: exact).
+ZMM_OPS = SimpleNamespace(
+    lanes=16,
+    kv_qmax=127,
+    dot=avx512.vpdpbusd,
+    bcast4=avx512.broadcast_4_bytes,
+    rint=avx512.rint_i32,
+    rint16=avx512.rint_i32,
+    pow2=avx512.scalef,
+    most_key_vectors=8,
+    u8="uint8x16",
+    f32="float32x16",
+)
+YMM_OPS = SimpleNamespace(
+    lanes=8,
+    kv_qmax=64,
+    dot=avx2.dot_u8s8,
+    bcast4=avx2.broadcast_4_bytes,
+    rint=_rint_i32_ymm,
+    rint16=_rint_i32_16,
+    pow2=_pow2_ymm,
+    most_key_vectors=4,
+    u8="uint8x8",
+    f32="float32x8",
+)
 
 
 # 255 * 2^f on [-0.5, 0.5], degree 4 (2^f fitted here, max relative error 2.6e-6: 7e-4 of a
@@ -70,49 +121,55 @@ _LOG2E = 1.4426950408889634
 _PROB_T_MIN = -30.0  # 255 * 2^-30 rounds to 0; keeps the exponent bits in range
 
 
-def _prob_lanes(x):
+def _prob_lanes(x, ops=ZMM_OPS):
     """``rint(255 * exp(x))`` as int32x16 for ``x <= 0`` (a score minus its row's max): ``t = x
     log2 e = n + f``, a degree-4 polynomial in ``f`` (explicit FMAs, so :func:`attention_int8_ref`
     can repeat them), times ``2^n`` by ``vscalefps`` (exact, like ``ldexp``). 11 vector ops per 16
     scores against ~28 for :func:`~tvm_blocksparse.op.epilogue.exp_f32` and the scaling: the
     exponential was as costly as either matmul of the kernel, and is the softmax's largest part."""
-    t = T.max(x * fconst(_LOG2E, 16), fconst(_PROB_T_MIN, 16))
+    lanes = ops.lanes
+    t = T.max(x * fconst(_LOG2E, lanes), fconst(_PROB_T_MIN, lanes))
     n = T.nearbyint(t)
     f = t - n
-    p = fconst(_PROB_POLY[4], 16)
+    p = fconst(_PROB_POLY[4], lanes)
     for c in _PROB_POLY[3::-1]:
-        p = fma(p, f, fconst(c, 16), LANES)
-    return avx512.rint_i32(avx512.scalef(p, n))
+        p = fma(p, f, fconst(c, lanes), lanes)
+    return ops.rint(ops.pow2(p, n))
 
 
-def _score_lanes(acc, kcomp, qk_scale, mask):
-    """16 scores of a query row: its int32 sums less the keys' u8-offset term, dequantized by
-    ``qk_scale = s_q * s_k * scale``, plus the mask (float32 steps as
+def _score_lanes(acc, kcomp, qk_scale, mask, lanes=16):
+    """``lanes`` scores of a query row: its int32 sums less the keys' u8-offset term, dequantized
+    by ``qk_scale = s_q * s_k * scale``, plus the mask (float32 steps as
     :func:`attention_int8_ref`)."""
-    return T.Cast("float32x16", acc - kcomp) * bcast(qk_scale, 16) + mask
+    return T.Cast(f"float32x{lanes}", acc - kcomp) * bcast(qk_scale, lanes) + mask
 
 
 @T.macro
-def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key_vecs):
+def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key_vecs, ops):
     """Row ``r`` of ``scores`` (its max so far in ``vmax[r]``) -> u8 probabilities in
-    ``probs[slot, row, :]`` and their sum (as float32, in every lane) in ``vsum[slot, row, :]``."""
-    vmax[r, T.ramp(0, 1, 16)] = allreduce(vmax[r, T.ramp(0, 1, 16)], T.max, LANES)
-    isum[r, T.ramp(0, 1, 16)] = T.broadcast(T.int32(0), 16)
+    ``probs[slot, row, :]`` and their sum (as float32, in every lane) in ``vsum[slot, row, :]``;
+    ``ops.lanes`` keys per vector."""
+    vmax[r, T.ramp(0, 1, ops.lanes)] = allreduce(vmax[r, T.ramp(0, 1, ops.lanes)], T.max, ops.lanes)
+    isum[r, T.ramp(0, 1, ops.lanes)] = T.broadcast(T.int32(0), ops.lanes)
     for kv in T.unroll(key_vecs):
-        uprob[T.ramp(0, 1, 16)] = _prob_lanes(
-            scores[r, T.ramp(kv * 16, 1, 16)] - vmax[r, T.ramp(0, 1, 16)]
+        uprob[T.ramp(0, 1, ops.lanes)] = _prob_lanes(
+            scores[r, T.ramp(kv * ops.lanes, 1, ops.lanes)] - vmax[r, T.ramp(0, 1, ops.lanes)], ops
         )
-        probs[slot, row, T.ramp(kv * 16, 1, 16)] = T.Cast("uint8x16", uprob[T.ramp(0, 1, 16)])
-        isum[r, T.ramp(0, 1, 16)] = isum[r, T.ramp(0, 1, 16)] + uprob[T.ramp(0, 1, 16)]
-    vsum[slot, row, T.ramp(0, 1, 16)] = T.Cast(
-        "float32x16", allreduce(isum[r, T.ramp(0, 1, 16)], T.Add, LANES)
+        probs[slot, row, T.ramp(kv * ops.lanes, 1, ops.lanes)] = T.Cast(
+            ops.u8, uprob[T.ramp(0, 1, ops.lanes)]
+        )
+        isum[r, T.ramp(0, 1, ops.lanes)] = (
+            isum[r, T.ramp(0, 1, ops.lanes)] + uprob[T.ramp(0, 1, ops.lanes)]
+        )
+    vsum[slot, row, T.ramp(0, 1, ops.lanes)] = T.Cast(
+        ops.f32, allreduce(isum[r, T.ramp(0, 1, ops.lanes)], T.Add, ops.lanes)
     )
 
 
-def _s8(x):
-    """``rint(x)`` as int8x16 for ``|x| <= 127`` (``x = value / (absmax / 127)``: no clamp
-    needed)."""
-    return T.Cast("int8x16", avx512.rint_i32(x))
+def _s8(x, ops=ZMM_OPS):
+    """``rint(x)`` as int8x16 for ``|x| <= kv_qmax`` (``x = value / (absmax / kv_qmax)``: no
+    clamp needed)."""
+    return T.Cast("int8x16", ops.rint16(x))
 
 
 # ---------------------------------------------------------------- AMX (tile registers)
@@ -131,29 +188,40 @@ def amx_supported(s: int, d: int) -> bool:
 
 @functools.cache  # parsed once per shape: every layer asks for the same one
 def attention_int8(
-    s: int, heads: int, d: int, scale: float, amx: bool = False
+    s: int, heads: int, d: int, scale: float, amx: bool = False, lanes: int = 16
 ) -> tvm.tirx.PrimFunc:
     """The kernel. Parameters ``Q, KT, V, mask, O`` as in the module docstring; ``scale``
     multiplies ``Q K^T`` (``1/sqrt(d)`` in BERT).
 
     ``amx``: also emit an AMX path for the two matmuls (needs a target with ``amx-tile`` and
     ``amx-int8`` and :func:`amx_supported` shapes), taken at run time when Linux grants the
-    process the tile state, else the VNNI path runs. Both give the same bits."""
+    process the tile state, else the VNNI path runs. Both give the same bits.
+
+    ``lanes``: 16, the zmm path (AVX-512 VNNI, ``vpdpbusd``); 8, the ymm path (AVX2,
+    ``vpmaddubsw`` + ``vpmaddwd``, K and V quantized to 7 bits: see :data:`YMM_OPS`)."""
+    if lanes not in (8, 16):
+        raise ValueError(f"{lanes=} must be 16 (zmm) or 8 (ymm)")
+    if amx and lanes != 16:
+        raise ValueError("the AMX path comes with the 16-lane (zmm) vector path")
+    ops = ZMM_OPS if lanes == 16 else YMM_OPS
+    L = lanes  # keys or head dims per vector of the vector path
+    kv_qmax = ops.kv_qmax
     if s % 16 or d % 16 or s % ROWS_PER_TASK:
         raise ValueError(f"INT8 attention needs S % 16 == 0 and d % 16 == 0, got S={s}, d={d}")
     if amx and not amx_supported(s, d):
         raise ValueError(f"the AMX path needs S % 64 == 0 and d in (32, 64), got S={s}, d={d}")
     n = heads * d
     d_groups, key_groups, key_vecs, d_vecs = d // 4, s // 4, s // 16, d // 16
-    kc = _key_vectors_per_pass(key_vecs)
+    key_vecs_l, d_vecs_l = s // L, d // L  # the vector path's vectors per row
+    kc = _key_vectors_per_pass(key_vecs_l, ops.most_key_vectors)
     row_blocks = s // ROWS_PER_TASK
     pairs = ROWS_PER_TASK // 2
     scale = float(np.float32(scale))
 
     @T.macro
     def attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O):  # noqa: E741
-        """Q K^T, softmax and P V by ``vpdpbusd``: 2 query rows at a time share every Kp / Vp
-        load."""
+        """Q K^T, softmax and P V by ``ops.dot`` (``vpdpbusd`` zmm, or the AVX2 ymm step): 2 query
+        rows at a time share every Kp / Vp load."""
         for task in T.parallel(heads * row_blocks):
             with T.sblock("attend"):
                 vh = T.axis.spatial(heads, task // row_blocks)
@@ -167,41 +235,41 @@ def attention_int8(
                     mask[0:s, 0:s],
                 )
                 T.writes(O[0:s, 0:n])
-                acc0 = T.alloc_buffer((kc * 16,), "int32")
-                acc1 = T.alloc_buffer((kc * 16,), "int32")
+                acc0 = T.alloc_buffer((kc * L,), "int32")
+                acc1 = T.alloc_buffer((kc * L,), "int32")
                 out0 = T.alloc_buffer((d,), "int32")
                 out1 = T.alloc_buffer((d,), "int32")
                 scores = T.alloc_buffer((2, s), "float32")
                 probs = T.alloc_buffer((1, 2, s), "uint8")  # [slot, row of the pair, key]
-                vmax = T.alloc_buffer((2, 16), "float32")  # per row: max score in every lane
-                vsum = T.alloc_buffer((1, 2, 16), "float32")  # per row: sum of u8 probabilities
-                uprob = T.alloc_buffer((16,), "int32")
-                isum = T.alloc_buffer((2, 16), "int32")
+                vmax = T.alloc_buffer((2, L), "float32")  # per row: max score in every lane
+                vsum = T.alloc_buffer((1, 2, L), "float32")  # per row: sum of u8 probabilities
+                uprob = T.alloc_buffer((L,), "int32")
+                isum = T.alloc_buffer((2, L), "int32")
                 for pair in range(pairs):
                     for r in T.unroll(2):
-                        vmax[r, T.ramp(0, 1, 16)] = T.broadcast(T.min_value("float32"), 16)
-                    for kp in range(key_vecs // kc):
+                        vmax[r, T.ramp(0, 1, L)] = T.broadcast(T.min_value("float32"), L)
+                    for kp in range(key_vecs_l // kc):
                         for kv in T.unroll(kc):
-                            acc0[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                            acc1[T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                            acc0[T.ramp(kv * L, 1, L)] = T.broadcast(T.int32(0), L)
+                            acc1[T.ramp(kv * L, 1, L)] = T.broadcast(T.int32(0), L)
                         for g in range(d_groups):
                             for kv in T.unroll(kc):
-                                acc0[T.ramp(kv * 16, 1, 16)] = avx512.vpdpbusd(
-                                    acc0[T.ramp(kv * 16, 1, 16)],
-                                    avx512.broadcast_4_bytes(
+                                acc0[T.ramp(kv * L, 1, L)] = ops.dot(
+                                    acc0[T.ramp(kv * L, 1, L)],
+                                    ops.bcast4(
                                         Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]
                                     ),
                                     Kp[
                                         T.ramp(
-                                            ((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4,
+                                            ((vh * d_groups + g) * s + (kp * kc + kv) * L) * 4,
                                             1,
-                                            64,
+                                            4 * L,
                                         )
                                     ],
                                 )
-                                acc1[T.ramp(kv * 16, 1, 16)] = avx512.vpdpbusd(
-                                    acc1[T.ramp(kv * 16, 1, 16)],
-                                    avx512.broadcast_4_bytes(
+                                acc1[T.ramp(kv * L, 1, L)] = ops.dot(
+                                    acc1[T.ramp(kv * L, 1, L)],
+                                    ops.bcast4(
                                         Qq[
                                             vh,
                                             vb * ROWS_PER_TASK + pair * 2 + 1,
@@ -210,65 +278,67 @@ def attention_int8(
                                     ),
                                     Kp[
                                         T.ramp(
-                                            ((vh * d_groups + g) * s + (kp * kc + kv) * 16) * 4,
+                                            ((vh * d_groups + g) * s + (kp * kc + kv) * L) * 4,
                                             1,
-                                            64,
+                                            4 * L,
                                         )
                                     ],
                                 )
                         for kv in T.unroll(kc):
-                            scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
-                                acc0[T.ramp(kv * 16, 1, 16)],
-                                kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                            scores[0, T.ramp((kp * kc + kv) * L, 1, L)] = _score_lanes(
+                                acc0[T.ramp(kv * L, 1, L)],
+                                kcomp[vh, T.ramp((kp * kc + kv) * L, 1, L)],
                                 hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
                                 mask[
                                     vb * ROWS_PER_TASK + pair * 2,
-                                    T.ramp((kp * kc + kv) * 16, 1, 16),
+                                    T.ramp((kp * kc + kv) * L, 1, L),
                                 ],
+                                L,
                             )
-                            vmax[0, T.ramp(0, 1, 16)] = T.max(
-                                vmax[0, T.ramp(0, 1, 16)],
-                                scores[0, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                            vmax[0, T.ramp(0, 1, L)] = T.max(
+                                vmax[0, T.ramp(0, 1, L)],
+                                scores[0, T.ramp((kp * kc + kv) * L, 1, L)],
                             )
-                            scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)] = _score_lanes(
-                                acc1[T.ramp(kv * 16, 1, 16)],
-                                kcomp[vh, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                            scores[1, T.ramp((kp * kc + kv) * L, 1, L)] = _score_lanes(
+                                acc1[T.ramp(kv * L, 1, L)],
+                                kcomp[vh, T.ramp((kp * kc + kv) * L, 1, L)],
                                 hscale[vh, 0] * hscale[vh, 1] * T.float32(scale),
                                 mask[
                                     vb * ROWS_PER_TASK + pair * 2 + 1,
-                                    T.ramp((kp * kc + kv) * 16, 1, 16),
+                                    T.ramp((kp * kc + kv) * L, 1, L),
                                 ],
+                                L,
                             )
-                            vmax[1, T.ramp(0, 1, 16)] = T.max(
-                                vmax[1, T.ramp(0, 1, 16)],
-                                scores[1, T.ramp((kp * kc + kv) * 16, 1, 16)],
+                            vmax[1, T.ramp(0, 1, L)] = T.max(
+                                vmax[1, T.ramp(0, 1, L)],
+                                scores[1, T.ramp((kp * kc + kv) * L, 1, L)],
                             )
                     for r in T.unroll(2):
                         _row_probabilities(
-                            scores, vmax, isum, uprob, probs, vsum, r, 0, r, key_vecs
+                            scores, vmax, isum, uprob, probs, vsum, r, 0, r, key_vecs_l, ops
                         )
-                    for dv in T.unroll(d_vecs):
-                        out0[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
-                        out1[T.ramp(dv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
+                    for dv in T.unroll(d_vecs_l):
+                        out0[T.ramp(dv * L, 1, L)] = T.broadcast(T.int32(0), L)
+                        out1[T.ramp(dv * L, 1, L)] = T.broadcast(T.int32(0), L)
                     for g in range(key_groups):
-                        for dv in T.unroll(d_vecs):
-                            out0[T.ramp(dv * 16, 1, 16)] = avx512.vpdpbusd(
-                                out0[T.ramp(dv * 16, 1, 16)],
-                                avx512.broadcast_4_bytes(probs[0, 0, T.ramp(g * 4, 1, 4)]),
-                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)],
+                        for dv in T.unroll(d_vecs_l):
+                            out0[T.ramp(dv * L, 1, L)] = ops.dot(
+                                out0[T.ramp(dv * L, 1, L)],
+                                ops.bcast4(probs[0, 0, T.ramp(g * 4, 1, 4)]),
+                                Vp[T.ramp(((vh * key_groups + g) * d + dv * L) * 4, 1, 4 * L)],
                             )
-                            out1[T.ramp(dv * 16, 1, 16)] = avx512.vpdpbusd(
-                                out1[T.ramp(dv * 16, 1, 16)],
-                                avx512.broadcast_4_bytes(probs[0, 1, T.ramp(g * 4, 1, 4)]),
-                                Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)],
+                            out1[T.ramp(dv * L, 1, L)] = ops.dot(
+                                out1[T.ramp(dv * L, 1, L)],
+                                ops.bcast4(probs[0, 1, T.ramp(g * 4, 1, 4)]),
+                                Vp[T.ramp(((vh * key_groups + g) * d + dv * L) * 4, 1, 4 * L)],
                             )
-                    for dv in T.unroll(d_vecs):
-                        O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * 16, 1, 16)] = T.Cast(
-                            "float32x16", out0[T.ramp(dv * 16, 1, 16)]
-                        ) * (bcast(hscale[vh, 2], 16) / vsum[0, 0, T.ramp(0, 1, 16)])
-                        O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * 16, 1, 16)] = (
-                            T.Cast("float32x16", out1[T.ramp(dv * 16, 1, 16)])
-                            * (bcast(hscale[vh, 2], 16) / vsum[0, 1, T.ramp(0, 1, 16)])
+                    for dv in T.unroll(d_vecs_l):
+                        O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * L, 1, L)] = T.Cast(
+                            ops.f32, out0[T.ramp(dv * L, 1, L)]
+                        ) * (bcast(hscale[vh, 2], L) / vsum[0, 0, T.ramp(0, 1, L)])
+                        O[vb * ROWS_PER_TASK + pair * 2 + 1, T.ramp(vh * d + dv * L, 1, L)] = (
+                            T.Cast(ops.f32, out1[T.ramp(dv * L, 1, L)])
+                            * (bcast(hscale[vh, 2], L) / vsum[0, 1, T.ramp(0, 1, L)])
                         )
 
     @T.macro
@@ -411,6 +481,7 @@ def attention_int8(
                                     vb % 2,
                                     pair * 2 + r,
                                     key_vecs,
+                                    ZMM_OPS,
                                 )
                     if vb > 0:
                         for r in range(ROWS_PER_TASK):
@@ -490,29 +561,27 @@ def attention_int8(
                         amax_k[0, T.ramp(0, 1, 16)] = T.max(
                             amax_k[0, T.ramp(0, 1, 16)], amax_k[c, T.ramp(0, 1, 16)]
                         )
-                    amax_q[0, T.ramp(0, 1, 16)] = allreduce(
-                        amax_q[0, T.ramp(0, 1, 16)], T.max, LANES
-                    )
-                    amax_k[0, T.ramp(0, 1, 16)] = allreduce(
-                        amax_k[0, T.ramp(0, 1, 16)], T.max, LANES
-                    )
-                    amax_v[0, T.ramp(0, 1, 16)] = allreduce(
-                        amax_v[0, T.ramp(0, 1, 16)], T.max, LANES
-                    )
+                    amax_q[0, T.ramp(0, 1, 16)] = allreduce(amax_q[0, T.ramp(0, 1, 16)], T.max, 16)
+                    amax_k[0, T.ramp(0, 1, 16)] = allreduce(amax_k[0, T.ramp(0, 1, 16)], T.max, 16)
+                    amax_v[0, T.ramp(0, 1, 16)] = allreduce(amax_v[0, T.ramp(0, 1, 16)], T.max, 16)
                     hscale[vh, 0] = T.if_then_else(
                         amax_q[0, 0] > T.float32(0), amax_q[0, 0] / T.float32(127), T.float32(1)
                     )
                     hscale[vh, 1] = T.if_then_else(
-                        amax_k[0, 0] > T.float32(0), amax_k[0, 0] / T.float32(127), T.float32(1)
+                        amax_k[0, 0] > T.float32(0),
+                        amax_k[0, 0] / T.float32(kv_qmax),
+                        T.float32(1),
                     )
                     hscale[vh, 2] = T.if_then_else(
-                        amax_v[0, 0] > T.float32(0), amax_v[0, 0] / T.float32(127), T.float32(1)
+                        amax_v[0, 0] > T.float32(0),
+                        amax_v[0, 0] / T.float32(kv_qmax),
+                        T.float32(1),
                     )
                     for i, dv in T.grid(s, d_vecs):
                         Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast(
                             "uint8x16",
                             (
-                                avx512.rint_i32(
+                                ops.rint16(
                                     Q[i, T.ramp(vh * d + dv * 16, 1, 16)]
                                     * bcast(T.float32(1) / hscale[vh, 0], 16)
                                 )
@@ -525,7 +594,8 @@ def attention_int8(
                         for c in T.unroll(4):
                             rows[c, T.ramp(0, 1, 16)] = _s8(
                                 KT[vh * d + g * 4 + c, T.ramp(kv * 16, 1, 16)]
-                                * bcast(T.float32(1) / hscale[vh, 1], 16)
+                                * bcast(T.float32(1) / hscale[vh, 1], 16),
+                                ops,
                             )
                             kcomp[vh, T.ramp(kv * 16, 1, 16)] = kcomp[
                                 vh, T.ramp(kv * 16, 1, 16)
@@ -539,7 +609,8 @@ def attention_int8(
                         for c in T.unroll(4):
                             rows[c, T.ramp(0, 1, 16)] = _s8(
                                 V[g * 4 + c, T.ramp(vh * d + dv * 16, 1, 16)]
-                                * bcast(T.float32(1) / hscale[vh, 2], 16)
+                                * bcast(T.float32(1) / hscale[vh, 2], 16),
+                                ops,
                             )
                         Vp[T.ramp(((vh * key_groups + g) * d + dv * 16) * 4, 1, 64)] = T.Shuffle(
                             [rows[c, T.ramp(0, 1, 16)] for c in range(4)], _INTERLEAVE
@@ -557,25 +628,32 @@ def attention_int8(
 
 
 def attention_int8_ref(
-    q: np.ndarray, kt: np.ndarray, v: np.ndarray, mask: np.ndarray, heads: int, scale: float
+    q: np.ndarray,
+    kt: np.ndarray,
+    v: np.ndarray,
+    mask: np.ndarray,
+    heads: int,
+    scale: float,
+    kv_qmax: int = 127,
 ) -> np.ndarray:
     """Numpy twin of :func:`attention_int8` (same quantization, float32 arithmetic and integer
     sums; numpy's ``exp`` may differ from the kernel's by an ulp, which can move a probability
-    by one step of 1/255)."""
+    by one step of 1/255). ``kv_qmax``: K and V's symmetric range, 127 (zmm) or 64 (the ymm
+    path's 7 bits)."""
     s, n = q.shape
     d = n // heads
     f32 = np.float32
     out = np.empty((s, n), f32)
 
-    def sym_s8(x):
+    def sym_s8(x, qmax=127):
         amax = f32(np.abs(x).max())
-        sc = amax / f32(127) if amax > 0 else f32(1)
-        return np.clip(np.rint(x * (f32(1) / sc)), -127, 127).astype(np.int32), sc
+        sc = amax / f32(qmax) if amax > 0 else f32(1)
+        return np.clip(np.rint(x * (f32(1) / sc)), -qmax, qmax).astype(np.int32), sc
 
     for h in range(heads):
         qq, sq = sym_s8(q[:, h * d : (h + 1) * d])
-        kq, sk = sym_s8(kt[h * d : (h + 1) * d, :])  # [d, S]
-        vq, sv = sym_s8(v[:, h * d : (h + 1) * d])
+        kq, sk = sym_s8(kt[h * d : (h + 1) * d, :], kv_qmax)  # [d, S]
+        vq, sv = sym_s8(v[:, h * d : (h + 1) * d], kv_qmax)
         acc = (qq + 128) @ kq - 128 * kq.sum(axis=0)[None, :]
         scores = acc.astype(f32) * (sq * sk * f32(scale)) + mask
         u = _prob_ref(scores - scores.max(axis=1, keepdims=True))
