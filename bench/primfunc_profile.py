@@ -6,6 +6,11 @@ constants of its first call site (weights, sparse indices: zeros there would mak
 skip all its work), synthetic data for the rest (zeros for integer buffers so gathers stay in
 bounds, random floats otherwise). Caches are warm: end to end, weights come from memory, so
 the sum is a lower bound of the model's latency.
+
+    python bench/primfunc_profile.py model.onnx --dtype int8 --seq-len 128 --isa-level avx2
+
+profiles one compiled model (our pipeline's module after scheduling); run it with
+``TVM_NUM_THREADS=1`` for single-thread figures.
 """
 
 from __future__ import annotations
@@ -92,12 +97,17 @@ def profile_primfuncs(
         name = gv.name_hint
         if not isinstance(func, tirx.PrimFunc) or name not in counts:
             continue
-        if any(not isinstance(s, tirx.IntImm) for b in func.params for s in b.shape):
-            continue  # symbolic shapes: nothing to allocate
+        consts = constants.get(name, {})
+        if any(
+            not isinstance(s, tirx.IntImm)
+            for i, b in enumerate(func.params)
+            if i not in consts
+            for s in b.shape
+        ):
+            continue  # a symbolic shape no constant binds (sparse kernels' nnz come with theirs)
         lib = tvm.compile(
             tvm.IRModule({"main": func.with_attr("global_symbol", "main")}), target=target
         )
-        consts = constants.get(name, {})
         args = [
             tvm.runtime.tensor(consts[i]) if i in consts else _synthetic(b, rng)
             for i, b in enumerate(func.params)
@@ -141,3 +151,42 @@ def format_profile(rows: list[FuncTime], linear: set[str] | None = None) -> str:
             f"{total - lin:.3f} ms ({100 * (total - lin) / total:.1f}%)"
         )
     return "\n".join(lines)
+
+
+def scheduled_module(onnx_path: str, target, **options) -> tvm.IRModule:
+    """``onnx_path`` through our pipeline (``tvm_blocksparse.lower``'s options), taken after its
+    schedule phase: the module :func:`profile_primfuncs` times."""
+    from tvm_blocksparse.pipeline import get_pipeline
+    from tvm_blocksparse.prepare import prepare_model
+
+    prepared = prepare_model(onnx_path, target=target, **options)
+    seen = {}
+    with prepared.target:
+        get_pipeline(
+            prepared.target,
+            **prepared.pipeline_options(),
+            observe=lambda phase, mod: seen.setdefault(phase, mod),
+        )(prepared.mod)
+    return seen["schedule"]
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    from tvm_blocksparse.isa.peers import add_isa_level_option
+    from tvm_blocksparse.target import target_for_level
+
+    ap = argparse.ArgumentParser(description="Per-PrimFunc time of one compiled ONNX model.")
+    ap.add_argument("onnx")
+    ap.add_argument("--dtype", default="int8", choices=("int8", "fp32"))
+    ap.add_argument("--seq-len", type=int, default=128)
+    add_isa_level_option(ap)
+    args = ap.parse_args(argv)
+    target = target_for_level(args.isa_level)
+    mod = scheduled_module(args.onnx, target, dtype=args.dtype, seq_len=args.seq_len)
+    print(f"{args.onnx}, {args.dtype}, {args.seq_len} tokens, target {target}")
+    print(format_profile(profile_primfuncs(mod, target), linear_layer_funcs(mod)))
+
+
+if __name__ == "__main__":
+    main()
