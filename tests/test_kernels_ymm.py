@@ -29,7 +29,7 @@ EPILOGUES = [
 IDS = ["int32", "f32", "bias_gelu", "bias_residual", "u8_gelu", "u8_residual", "t_bias", "t_u8"]
 
 
-def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False):
+def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False, slab=False, row_groups=1):
     rng = np.random.default_rng(seed)
     w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
     wq = fmt.quantize_weight_per_channel(w, spec.weight_qmax)
@@ -43,7 +43,7 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False):
         w,
         m,
         ep,
-        config=registry.Bsr4x1Config(tile, chunk, groups_outer=groups_outer),
+        config=registry.Bsr4x1Config(tile, chunk, row_groups, groups_outer=groups_outer, slab=slab),
         target=level_target(spec.isa.name),  # this level's kernel, not the host's best one
     )
     feeds = dict(
@@ -92,6 +92,31 @@ def test_groups_outer_refuses_what_it_does_not_walk():
         args = {"token_tile": 16, **kwargs}
         with pytest.raises(ValueError, match="groups_outer needs lanes=8, token_tile=16"):
             bsr_int8_4x1.bsr_dense_int8_4x1(64, 64, 96, 10, ep, groups_outer=True, **args)
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("ep", EPILOGUES, ids=IDS)
+@pytest.mark.parametrize("row_groups", [1, 2])
+def test_avx2_4x1_slab_equals_numpy_on_full_range_data(ep, row_groups):
+    """The slab-staged walk: each task's 16-token ``XT`` columns copied into a contiguous slab,
+    rows gathered by ``w_slab_offsets``: the same bits (float outputs within FMA rounding), with
+    one or two row groups per tile."""
+    m = 48 if ep.transposed_out else 37  # 3 tiles; 37 leaves a ragged last tile
+    y, ref = _case(registry.INT8_4X1_AVX2, m, 64, 96, ep, 16, 1, slab=True, row_groups=row_groups)
+    _check(y, ref, ep)
+
+
+def test_slab_refuses_what_it_does_not_walk():
+    ep = Epilogue("uint8", bias=True)
+    for kwargs in (
+        dict(lanes=16),
+        dict(token_tile=8, lanes=8),
+        dict(token_chunk=3, lanes=8),
+        dict(groups_outer=True, lanes=8),
+    ):
+        args = {"token_tile": 16, **kwargs}
+        with pytest.raises(ValueError, match="slab needs lanes=8, token_tile=16"):
+            bsr_int8_4x1.bsr_dense_int8_4x1(96, 64, 96, 10, ep, slab=True, **args)
 
 
 @requires_isa("avx_vnni")
@@ -144,7 +169,12 @@ def test_avx2_kernel_refuses_int8_weights_its_dot_step_would_saturate():
         ("avx_vnni", ["vpdpbusd"], ["vpmaddubsw", "%zmm"]),
     ],
 )
-def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_there):
+@pytest.mark.parametrize(
+    "config",
+    [registry.Bsr4x1Config(16, None), registry.Bsr4x1Config(16, 1, slab=True)],
+    ids=["rows_outer", "slab"],
+)
+def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_there, config):
     spec = registry.lookup("int8_4x1", cross_target(level))
     assert spec.isa.name == level
     w = random_block_sparse(np.random.default_rng(0), 64, 96, 0.8, "4x1", np.float32)
@@ -154,7 +184,7 @@ def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_t
         64,
         Epilogue("float32", bias=True),
         target=cross_target(level),
-        config=registry.Bsr4x1Config(16, None),
+        config=config,
     )
     asm = kern.asm()
     for instr in dot:
@@ -167,5 +197,6 @@ def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_t
     loop = next(b for b in re.split(r"\n\.LBB\S*:", asm) if dot[0] in b)
     for instr in ("vpunpcklbw", "vpunpckhbw", "vpunpcklwd", "vpunpckhwd"):
         assert loop.count(instr) == 2, (instr, loop.count(instr))
-    for instr in ("vpshufb", "vpermq", "vpblendw", "(%rsp)"):
+    # ... and takes its row offsets as loaded (no vector arithmetic on them, no extracts)
+    for instr in ("vpshufb", "vpermq", "vpblendw", "(%rsp)", "vpextrd", "vpsrad"):
         assert instr not in loop, instr

@@ -178,28 +178,35 @@ def test_ymm_4x1_token_tile_follows_the_cores_vector_width(mcpu, tile):
     ep = Epilogue("uint8", bias=True)
     with tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "mattr": ["+avx2", "+fma"]}):
         for spec in (registry.INT8_4X1_AVX2, registry.INT8_DENSE_AVX2, registry.INT8_4X1_AVX_VNNI):
-            config = spec.default_config(128, 768, 768, ep)
-            assert (config.token_tile, config.token_chunk) == (tile, None)
+            assert spec.default_config(128, 768, 768, ep).token_tile == tile
             assert spec.default_config(128, 768, 768, ep, token_tile=24).token_tile == 24
         assert registry.ymm_token_tile() == tile
 
 
-def test_ymm_4x1_walks_groups_outermost_from_512_tokens():
-    """Accumulators in L1 from :data:`registry.YMM_GROUPS_OUTER_MIN_TOKENS` padded tokens with
-    16-token tiles; not with a tile or a chunk imposed, nor on a half-width core's 8-token tile.
-    Tuning always has the variant to measure."""
+def test_ymm_4x1_takes_the_slab_walk_with_16_token_tiles():
+    """16-token tiles: the slab-staged walk at every length (token tiles outermost, one row group
+    per thread where the block rows divide); a chunk or another tile imposed, or a half-width
+    core's 8-token tile, walks block rows outermost. Tuning has every walk to measure."""
     ep = Epilogue("float32", bias=True)
     spec = registry.INT8_4X1_AVX2
     with tvm.target.Target({"kind": "llvm", "mcpu": "znver3", "mattr": ["+avx2", "+fma"]}):
-        assert not spec.default_config(496, 768, 768, ep).groups_outer  # 496 padded tokens
-        assert spec.default_config(497, 768, 768, ep).groups_outer  # 512
-        assert not spec.default_config(512, 768, 768, ep, token_tile=24).groups_outer
-        assert not spec.default_config(512, 768, 768, ep, token_chunk=1).groups_outer
+        for m in (16, 128, 384, 512):
+            assert spec.default_config(m, 768, 768, ep) == registry.Bsr4x1Config(16, 1, slab=True)
+        assert spec.default_config(128, 768, 768, ep, threads=2).row_groups == 2
+        assert spec.default_config(128, 12, 768, ep, threads=2).row_groups == 1  # 3 block rows
+        assert spec.default_config(128, 768, 768, ep, token_tile=24) == registry.Bsr4x1Config(24)
+        assert spec.default_config(128, 768, 768, ep, token_chunk=None) == registry.Bsr4x1Config(16)
         variants = spec.tuning_variants(128, 768, 768, ep)
         assert len(variants) == len(set(variants))
-        assert registry.Bsr4x1Config(16, None, groups_outer=True) in variants
+        for walk in (
+            registry.Bsr4x1Config(16, 1, slab=True),
+            registry.Bsr4x1Config(16, None, groups_outer=True),
+            registry.Bsr4x1Config(16, None),
+            registry.Bsr4x1Config(16, 1),
+        ):
+            assert walk in variants
     with tvm.target.Target({"kind": "llvm", "mcpu": "znver1", "mattr": ["+avx2", "+fma"]}):
-        assert not spec.default_config(512, 768, 768, ep).groups_outer
+        assert spec.default_config(512, 768, 768, ep) == registry.Bsr4x1Config(8)
 
 
 def test_fp32_without_a_cost_table_takes_the_sparsest_fp32_block():

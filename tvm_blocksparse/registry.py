@@ -48,7 +48,8 @@ class Bsr4x1Config:
     """Knobs of the INT8 4x1 kernel (see
     :func:`tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`):
     register-tile tokens, token tiles per chunk of the walk (None: block rows outermost), block-row
-    groups, block rows per task, staged output lines, groups outermost (8 lanes)."""
+    groups, block rows per task, staged output lines; 8 lanes: groups outermost, or the
+    slab-staged walk."""
 
     token_tile: int
     token_chunk: int | None = None
@@ -56,6 +57,7 @@ class Bsr4x1Config:
     rows_per_task: int = 1
     stage_lines: bool = False
     groups_outer: bool = False
+    slab: bool = False
 
     @property
     def tag(self) -> str:
@@ -63,6 +65,7 @@ class Bsr4x1Config:
             f"tt{self.token_tile}"
             + ("" if self.token_chunk is None else f"_chunk{self.token_chunk}")
             + ("_groups_outer" if self.groups_outer else "")
+            + ("_slab" if self.slab else "")
         )
 
 
@@ -221,6 +224,7 @@ def _int8_4x1_arrays(
     return {
         "w_data": data,
         "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m),
+        "w_slab_offsets": bsr_int8_4x1.slab_row_offsets(cols),
         "w_group_ptr": grouped.group_ptr,
         "w_scale": wq.scale,
         "w_row_sum": wq.row_sum,
@@ -508,13 +512,6 @@ def ymm_token_tile(target=None) -> int:
     return YMM_TOKEN_TILE_HALF_WIDTH if half else YMM_TOKEN_TILE
 
 
-#: Padded token count from which the 8-lane 4x1 kernel walks groups outermost (accumulators of
-#: all tokens in L1, :func:`~tvm_blocksparse.op.bsr_int8_4x1.bsr_dense_int8_4x1`'s
-#: ``groups_outer``). Measured on a Zen 4 (AVX2 code): at 512 tokens it won on 6 of 7 BERT
-#: shapes and epilogues, at 128 and 256 it lost on half (bench/README.md, "Decisions").
-YMM_GROUPS_OUTER_MIN_TOKENS = 512
-
-
 def _default_4x1_ymm(
     m: int,
     n: int,
@@ -524,23 +521,27 @@ def _default_4x1_ymm(
     token_tile: int | None = None,
     token_chunk: int | str | None = "default",
 ) -> Bsr4x1Config:
-    """:func:`ymm_token_tile` tokens (the enclosing target's CPU), block rows outermost (the token
-    tiles of a block row reuse its weights from L1; ``XT`` is re-read from L2); groups outermost
-    from :data:`YMM_GROUPS_OUTER_MIN_TOKENS` padded tokens with 16-token tiles and no chunk
-    imposed."""
+    """:func:`ymm_token_tile` tokens (the enclosing target's CPU). 16-token tiles without a
+    chunk imposed: the slab-staged walk (token tiles outermost, each task's ``XT`` columns copied
+    into a contiguous ``u8[K, 16]`` slab; one row group per thread); measured on a Zen 4 (AVX2
+    code) it beat block rows outermost and groups outermost on BERT-Base's shapes and epilogues
+    at 128-512 tokens but two (bench/README.md, "Decisions"). Otherwise block rows outermost
+    (the token tiles of a block row reuse its weights from L1)."""
     tile = token_tile or ymm_token_tile()
+    if tile == 16 and token_chunk == "default":
+        row_groups = threads if threads > 1 and (n // 4) % threads == 0 else 1
+        return Bsr4x1Config(16, 1, row_groups, slab=True)
     chunk = None if token_chunk == "default" else token_chunk
-    groups_outer = tile == 16 and chunk is None and padded_tokens(m) >= YMM_GROUPS_OUTER_MIN_TOKENS
-    return Bsr4x1Config(tile, chunk, groups_outer=groups_outer)
+    return Bsr4x1Config(tile, chunk)
 
 
 def _variants_4x1_ymm(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
-    default = _default_4x1_ymm(m, n, k, epilogue, token_chunk=None)
-    out = [default]
+    out = [_default_4x1_ymm(m, n, k, epilogue)]
     for tile in bsr_int8_4x1.TOKEN_TILES[8]:
         for chunk in (None, 1):
             out.append(Bsr4x1Config(tile, chunk))
     out.append(Bsr4x1Config(16, None, groups_outer=True))
+    out.append(Bsr4x1Config(16, 1, slab=True))
     return list(dict.fromkeys(out))  # the default once
 
 
@@ -558,6 +559,7 @@ def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
         False,
         lanes=8,
         groups_outer=c.groups_outer,
+        slab=c.slab,
     )
 
 

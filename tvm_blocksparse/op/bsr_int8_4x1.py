@@ -280,6 +280,7 @@ def bsr_dense_int8_4x1(
     stage_lines: bool = False,
     lanes: int = LANES,
     groups_outer: bool = False,
+    slab: bool = False,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped),
     AVX-512 VNNI.
@@ -313,6 +314,9 @@ def bsr_dense_int8_4x1(
     ``groups_outer`` (8 lanes, ``token_tile`` 16, no chunk, row group, staging): a task is a
     block row and every token, each group visiting every 16-token tile with the accumulators in
     L1 (:func:`_build_groups_outer`).
+    ``slab`` (8 lanes, ``token_tile`` 16, token tiles outermost): a task copies its tile's ``XT``
+    columns into a contiguous ``u8[K, 16]`` slab and walks its row group's block rows on it
+    (:func:`_build_slab`).
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -333,6 +337,13 @@ def bsr_dense_int8_4x1(
         stage_lines,
         lanes,
     )
+    if slab:
+        if lanes != 8 or token_tile != 16 or token_chunk not in (None, 1) or groups_outer:
+            raise ValueError(
+                "slab needs lanes=8, token_tile=16, token tiles outermost and no groups_outer, "
+                f"got {lanes=}, {token_tile=}, {token_chunk=}, {groups_outer=}"
+            )
+        return drop_unused_params(_build_slab(s))
     if groups_outer:
         if lanes != 8 or token_tile != 16 or token_chunk is not None or row_groups != 1:
             raise ValueError(
@@ -867,6 +878,130 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         "",
                         vbr * 4,
                     )
+
+    return main
+
+
+def slab_row_offsets(cols: np.ndarray) -> np.ndarray:
+    """``w_slab_offsets`` of the slab-staged walk: input-channel indices times 16, each row's
+    offset in a 16-token slab ``u8[K, 16]`` (int32)."""
+    cols = np.asarray(cols)
+    if cols.size and int(cols.max()) * 16 >= 2**31:
+        raise ValueError(f"K = {int(cols.max()) + 1} overflows int32 slab offsets")
+    return (cols.astype(np.int64) * 16).astype(np.int32)
+
+
+def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
+    """Slab-staged walk (8 lanes, 16-token tiles): a task is one 16-token tile and a row group;
+    it copies the tile's ``XT`` columns into a contiguous slab ``u8[K, 16]`` (K x 16 bytes),
+    then walks its block rows, every group gathering its 4 rows from the slab. Why: a 16-byte
+    slice of ``XT[K, Mp]`` is a quarter of a cache line, so the tile's rows spread over K lines
+    (K x 64 bytes, more than L1 from K = 768) and the gathers missed; the slab's K x 16 bytes
+    are a quarter of that, and 4 rows share a line (bench/README.md, "Decisions")."""
+    ep = s.ep
+    mac = _macros()
+    rg = s.nb // s.upg  # row groups
+
+    @T.prim_func(s_tir=True)
+    def main(
+        XT: T.Buffer((s.k, s.mp), "uint8"),
+        x_scale: T.Buffer((s.mp,), "float32"),
+        x_zp: T.Buffer((s.mp,), "int32"),
+        w_data: T.Buffer((s.g, 4, 4), "int8"),
+        w_slab_offsets: T.Buffer((s.g, 4), "int32"),
+        w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
+        w_scale: T.Buffer((s.n,), "float32"),
+        w_row_sum: T.Buffer((s.n,), "int32"),
+        bias: T.Buffer((s.n,), "float32"),
+        residual: T.Buffer((s.m, s.n), "float32"),
+        out_scale: T.Buffer((1,), "float32"),
+        out_zp: T.Buffer((1,), "int32"),
+        Y: T.Buffer(s.y_shape, ep.out_dtype),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for p in T.parallel(s.n_tiles * rg):
+            with T.sblock("tile"):
+                vmo = T.axis.spatial(s.n_tiles, p // rg)
+                vrg = T.axis.spatial(rg, p % rg)
+                T.reads(
+                    whole_regions(
+                        XT,
+                        w_data,
+                        w_slab_offsets,
+                        w_group_ptr,
+                        *epilogue_inputs(
+                            ep,
+                            True,
+                            x_scale,
+                            x_zp,
+                            w_scale,
+                            w_row_sum,
+                            bias,
+                            residual,
+                            out_scale,
+                            out_zp,
+                        ),
+                    )
+                )
+                T.writes(whole_regions(Y))
+                slab = T.alloc_buffer((s.k * 16,), "uint8")
+                acc = T.alloc_buffer((4, 16), "int32")
+                packed = T.alloc_buffer((2, 8, 4), "uint8")
+                out = T.alloc_buffer((4, 16), s.tile_dtype)
+                tokens = T.alloc_buffer((2, 32), s.tile_dtype if ep.dequant else "int32")
+                XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)
+                for kk in range(s.k):
+                    with T.sblock("copy"):
+                        vk = T.axis.spatial(s.k, kk)
+                        T.reads(XT[vk, vmo * 16 : vmo * 16 + 16])
+                        T.writes(slab[vk * 16 : vk * 16 + 16])
+                        slab[T.ramp(vk * 16, 1, 16)] = XT_flat[T.ramp(vk * s.mp + vmo * 16, 1, 16)]
+                for br in T.serial(s.upg, annotations={KEEP_LOOP: 1}):
+                    with T.sblock("row"):
+                        vbr = T.axis.spatial(s.nb, vrg * s.upg + br)
+                        for r, tv in T.grid(4, 2):
+                            with T.sblock("init"):
+                                vr, vtv = T.axis.remap("SS", [r, tv])
+                                acc[vr, T.ramp(vtv * 8, 1, 8)] = T.broadcast(T.int32(0), 8)
+                        for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
+                            with T.sblock("pack"):
+                                vg = T.axis.opaque(s.g, gi)
+                                T.reads(slab[0 : s.k * 16], w_slab_offsets[vg, 0:4])
+                                T.writes(packed[0:2, 0:8, 0:4])
+                                prefetch(T.address_of(w_data[vg + WEIGHT_PREFETCH_GROUPS, 0, 0]))
+                                prefetch(
+                                    T.address_of(w_slab_offsets[vg + WEIGHT_PREFETCH_GROUPS, 0])
+                                )
+                                packed.vstore(
+                                    [0, 0, 0],
+                                    _xmm_unpack_16_tokens(
+                                        [
+                                            slab[T.ramp(w_slab_offsets[vg, c], 1, 16)]
+                                            for c in range(4)
+                                        ]
+                                    ),
+                                )
+                            mac.dot_lanes(acc, packed, 2, 0, "dot", gi)
+                        mac.epilogue_lanes(
+                            acc,
+                            out,
+                            2,
+                            "epilogue",
+                            vbr,
+                            lambda buf, vtv: buf[T.ramp((vmo * 2 + vtv) * 8, 1, 8)],
+                        )
+                        if ep.transposed_out:
+                            for r, tv in T.grid(4, 2):
+                                with T.sblock("store_t"):
+                                    vr, vtv = T.axis.remap("SS", [r, tv])
+                                    Y[vbr * 4 + vr, T.ramp((vmo * 2 + vtv) * 8, 1, 8)] = out[
+                                        vr, T.ramp(vtv * 8, 1, 8)
+                                    ]
+                        if not ep.transposed_out:
+                            mac.token_major_lanes(acc, out, tokens, 2, "")
+                            mac.store_tokens(
+                                [tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4
+                            )
 
     return main
 
