@@ -184,16 +184,18 @@ def test_ymm_4x1_token_tile_follows_the_cores_vector_width(mcpu, tile):
 
 
 def test_ymm_4x1_takes_the_slab_walk_with_16_token_tiles():
-    """16-token tiles: the slab-staged walk at every length (token tiles outermost, one row group
-    per thread where the block rows divide); a chunk or another tile imposed, or a half-width
-    core's 8-token tile, walks block rows outermost. Tuning has every walk to measure."""
+    """16-token tiles: the slab-staged walk at every length (token tiles outermost; one row group
+    per thread where the tiles don't split evenly and the block rows do); a chunk or another tile
+    imposed, or a half-width core's 8-token tile, walks block rows outermost. Tuning has every
+    walk to measure."""
     ep = Epilogue("float32", bias=True)
     spec = registry.INT8_4X1_AVX2
     with tvm.target.Target({"kind": "llvm", "mcpu": "znver3", "mattr": ["+avx2", "+fma"]}):
         for m in (16, 128, 384, 512):
             assert spec.default_config(m, 768, 768, ep) == registry.Bsr4x1Config(16, 1, slab=True)
-        assert spec.default_config(128, 768, 768, ep, threads=2).row_groups == 2
-        assert spec.default_config(128, 12, 768, ep, threads=2).row_groups == 1  # 3 block rows
+        assert spec.default_config(128, 768, 768, ep, threads=2).row_groups == 1  # 8 tiles
+        assert spec.default_config(48, 768, 768, ep, threads=2).row_groups == 2  # 3 tiles
+        assert spec.default_config(48, 12, 768, ep, threads=2).row_groups == 1  # 3 block rows
         assert spec.default_config(128, 768, 768, ep, token_tile=24) == registry.Bsr4x1Config(24)
         assert spec.default_config(128, 768, 768, ep, token_chunk=None) == registry.Bsr4x1Config(16)
         variants = spec.tuning_variants(128, 768, 768, ep)

@@ -523,13 +523,15 @@ def _default_4x1_ymm(
 ) -> Bsr4x1Config:
     """:func:`ymm_token_tile` tokens (the enclosing target's CPU). 16-token tiles without a
     chunk imposed: the slab-staged walk (token tiles outermost, each task's ``XT`` columns copied
-    into a contiguous ``u8[K, 16]`` slab; one row group per thread); measured on a Zen 4 (AVX2
-    code) it beat block rows outermost and groups outermost on BERT-Base's shapes and epilogues
-    at 128-512 tokens but two (bench/README.md, "Decisions"). Otherwise block rows outermost
-    (the token tiles of a block row reuse its weights from L1)."""
+    into a contiguous ``u8[K, 16]`` slab; one row group per thread only when the tiles don't
+    split evenly between the threads, since each row group copies the slab again); measured on a
+    Zen 4 (AVX2 code) it beat block rows outermost and groups outermost on BERT-Base's shapes and
+    epilogues at 128-512 tokens but two (bench/README.md, "Decisions"). Otherwise block rows
+    outermost (the token tiles of a block row reuse its weights from L1)."""
     tile = token_tile or ymm_token_tile()
     if tile == 16 and token_chunk == "default":
-        row_groups = threads if threads > 1 and (n // 4) % threads == 0 else 1
+        uneven = (padded_tokens(m) // 16) % threads != 0
+        row_groups = threads if threads > 1 and uneven and (n // 4) % threads == 0 else 1
         return Bsr4x1Config(16, 1, row_groups, slab=True)
     chunk = None if token_chunk == "default" else token_chunk
     return Bsr4x1Config(tile, chunk)
