@@ -429,6 +429,29 @@ def _macros() -> SimpleNamespace:
                     )
 
     @T.macro(hygienic=False)
+    def finish_tile16(acc, out, tokens, vbr, vmo):
+        """8 lanes: block row ``vbr``'s 4 channels x 16 tokens of token tile ``vmo`` through the
+        epilogue into ``Y`` (channel rows, or each token's 4 channels in one store)."""
+        mac.epilogue_lanes(
+            acc,
+            out,
+            2,
+            "epilogue",
+            vbr,
+            lambda buf, vtv: buf[T.ramp((vmo * 2 + vtv) * 8, 1, 8)],
+        )
+        if s.ep.transposed_out:
+            for r, tv in T.grid(4, 2):
+                with T.sblock("store_t"):
+                    vr, vtv = T.axis.remap("SS", [r, tv])
+                    Y[vbr * 4 + vr, T.ramp((vmo * 2 + vtv) * 8, 1, 8)] = out[
+                        vr, T.ramp(vtv * 8, 1, 8)
+                    ]
+        if not s.ep.transposed_out:
+            mac.token_major_lanes(acc, out, tokens, 2, "")
+            mac.store_tokens([tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4)
+
+    @T.macro(hygienic=False)
     def prefetch_weights(group):
         prefetch(T.address_of(w_data[group + WEIGHT_PREFETCH_GROUPS, 0, 0]))
         prefetch(T.address_of(w_xt_offsets[group + WEIGHT_PREFETCH_GROUPS, 0]))
@@ -520,6 +543,7 @@ def _macros() -> SimpleNamespace:
         epilogue_lanes=epilogue_lanes,
         token_major_lanes=token_major_lanes,
         store_tokens=store_tokens,
+        finish_tile16=finish_tile16,
         prefetch_weights=prefetch_weights,
         dot_lanes=dot_lanes,
         group_step=group_step,
@@ -982,26 +1006,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                     ),
                                 )
                             mac.dot_lanes(acc, packed, 2, 0, "dot", gi)
-                        mac.epilogue_lanes(
-                            acc,
-                            out,
-                            2,
-                            "epilogue",
-                            vbr,
-                            lambda buf, vtv: buf[T.ramp((vmo * 2 + vtv) * 8, 1, 8)],
-                        )
-                        if ep.transposed_out:
-                            for r, tv in T.grid(4, 2):
-                                with T.sblock("store_t"):
-                                    vr, vtv = T.axis.remap("SS", [r, tv])
-                                    Y[vbr * 4 + vr, T.ramp((vmo * 2 + vtv) * 8, 1, 8)] = out[
-                                        vr, T.ramp(vtv * 8, 1, 8)
-                                    ]
-                        if not ep.transposed_out:
-                            mac.token_major_lanes(acc, out, tokens, 2, "")
-                            mac.store_tokens(
-                                [tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4
-                            )
+                        mac.finish_tile16(acc, out, tokens, vbr, vmo)
 
     return main
 
@@ -1121,25 +1126,6 @@ def _build_groups_outer(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                 acc[vr, T.ramp(vtv * 8, 1, 8)] = row_acc[
                                     vmo, vr, T.ramp(vtv * 8, 1, 8)
                                 ]
-                        mac.epilogue_lanes(
-                            acc,
-                            out,
-                            2,
-                            "epilogue",
-                            vbr,
-                            lambda buf, vtv: buf[T.ramp((vmo * 2 + vtv) * 8, 1, 8)],
-                        )
-                        if ep.transposed_out:
-                            for r, tv in T.grid(4, 2):
-                                with T.sblock("store_t"):
-                                    vr, vtv = T.axis.remap("SS", [r, tv])
-                                    Y[vbr * 4 + vr, T.ramp((vmo * 2 + vtv) * 8, 1, 8)] = out[
-                                        vr, T.ramp(vtv * 8, 1, 8)
-                                    ]
-                        if not ep.transposed_out:
-                            mac.token_major_lanes(acc, out, tokens, 2, "")
-                            mac.store_tokens(
-                                [tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4
-                            )
+                        mac.finish_tile16(acc, out, tokens, vbr, vmo)
 
     return main
