@@ -297,6 +297,8 @@ def bsr_dense_int8_4x1(
                 (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
                 ``G = num_groups``; None makes it a symbolic dimension (``num_groups``), bound
                 from ``w_data``'s shape at run time: one PrimFunc for every weight of a shape.
+                The ``slab`` walk takes ``w_slab_offsets`` ``i32[G, 4]`` instead: ``cols`` times
+                16 (:func:`slab_row_offsets`), each row's offset in its 16-token slab.
       w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       Y         ``[M, N]`` of ``epilogue.out_dtype``.
