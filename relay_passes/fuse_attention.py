@@ -43,12 +43,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
 
 from tvm_blocksparse.isa import AMX_INT8, AVX2, AVX512_VNNI, isa_level, target_has
 from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
-from tvm_blocksparse.target import host_target
-
-
-def _target() -> tvm.target.Target:
-    """The enclosing target, else this CPU's: which vector path the kernel takes."""
-    return tvm.target.Target.current(allow_none=True) or host_target()
+from tvm_blocksparse.target import resolve_target
 
 
 @tvm.transform.module_pass(opt_level=0, name="FuseAttention")
@@ -135,7 +130,7 @@ class _Fuse:
             if self.kt in m
             else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
         )
-        target = _target()
+        target = resolve_target()  # which vector path the kernel takes
         lanes = 16 if target_has(AVX512_VNNI, target) else 8
         amx = lanes == 16 and target_has(AMX_INT8, target) and amx_supported(s, d)
         gv = self.kernels.add(
@@ -184,7 +179,7 @@ class _Fuse:
             )
 
     def _why_not(self, expr, m) -> str:
-        target = _target()
+        target = resolve_target()
         if not target_has(AVX2, target):
             level = getattr(isa_level(target), "name", "none")
             return f"the INT8 attention kernel needs avx2 at least (this target: {level})"

@@ -85,3 +85,15 @@ def test_target_for_level_is_the_host_or_exactly_that_level():
     assert str(target.host_target().attrs["mcpu"]) == target.host_llvm_cpu()
     for level in (lvl for lvl in isa.LEVELS if isa.host_has(lvl) and lvl is not isa.AMX_INT8):
         assert isa.isa_level(target.target_for_level(level.name)) is level
+
+
+def test_resolve_target_takes_the_given_then_the_enclosing_then_the_host():
+
+    given = target.level_target("avx2")
+    assert str(target.resolve_target()) == str(target.host_target())
+    assert target.resolve_target(given) is given
+    assert str(target.resolve_target({"kind": "llvm", "mcpu": "znver3"}).attrs["mcpu"]) == "znver3"
+    with given:
+        assert str(target.resolve_target()) == str(given)
+        haswell = {"kind": "llvm", "mcpu": "haswell"}
+        assert str(target.resolve_target(haswell).attrs["mcpu"]) == "haswell"  # given wins

@@ -240,8 +240,9 @@ def get_pipeline(
     @tvm.transform.module_pass(opt_level=0, name=PIPELINE_NAME)
     def _pipeline(mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         from tvm_blocksparse.relay_passes import ApplyTunedKernels, LiftWeights
+        from tvm_blocksparse.target import resolve_target
 
-        tgt = _resolve_target(target)
+        tgt = resolve_target(target)
         with tgt:
             _dump(mod, dump_dir, 0, "input")
             if dtype is not None:
@@ -275,14 +276,6 @@ def get_pipeline(
         return mod
 
     return _pipeline
-
-
-def _resolve_target(target) -> tvm.target.Target:
-    """``target``, else the enclosing ``with Target(...)``, else the host."""
-    from tvm_blocksparse.target import as_target
-
-    current = tvm.target.Target.current(allow_none=True) if target is None else None
-    return current if current is not None else as_target(target)
 
 
 def _register() -> None:

@@ -184,6 +184,13 @@ def as_target(target=None) -> Target:
     return target if isinstance(target, Target) else Target(target)
 
 
+def resolve_target(target=None) -> Target:
+    """``target`` (see :func:`as_target`), else the enclosing ``with Target(...)``, else this
+    CPU's (:func:`host_target`): what a pass or pipeline builds for."""
+    current = Target.current(allow_none=True) if target is None else None
+    return current if current is not None else as_target(target)
+
+
 def configure_runtime_threads() -> int:
     """Make TVM's thread pool use :func:`num_threads` threads (all cores unless
     ``TVM_NUM_THREADS`` says otherwise; TVM's own default on some VMs is 1).
