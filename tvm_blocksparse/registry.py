@@ -531,7 +531,7 @@ def _default_4x1_ymm(
     tile = token_tile or ymm_token_tile()
     if tile == 16 and token_chunk == "default":
         uneven = (padded_tokens(m) // 16) % threads != 0
-        row_groups = threads if threads > 1 and uneven and (n // 4) % threads == 0 else 1
+        row_groups = bsr_int8_4x1.default_row_groups_4x1(n, 1, threads) if uneven else 1
         return Bsr4x1Config(16, 1, row_groups, slab=True)
     chunk = None if token_chunk == "default" else token_chunk
     return Bsr4x1Config(tile, chunk)

@@ -454,9 +454,11 @@ def _macros() -> SimpleNamespace:
             mac.store_tokens([tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4)
 
     @T.macro(hygienic=False)
-    def prefetch_weights(group):
+    def prefetch_weights(group, offsets):
+        """Group ``group + WEIGHT_PREFETCH_GROUPS``'s weights and its row offsets (``offsets``:
+        ``w_xt_offsets``, or the slab walk's ``w_slab_offsets``)."""
         prefetch(T.address_of(w_data[group + WEIGHT_PREFETCH_GROUPS, 0, 0]))
-        prefetch(T.address_of(w_xt_offsets[group + WEIGHT_PREFETCH_GROUPS, 0]))
+        prefetch(T.address_of(offsets[group + WEIGHT_PREFETCH_GROUPS, 0]))
 
     @T.macro(hygienic=False)
     def dot_lanes(acc, packed, n_tv, first_vector, name, gi):
@@ -485,7 +487,7 @@ def _macros() -> SimpleNamespace:
             T.reads(XT[0 : s.k, 0 : s.mp], w_xt_offsets[vg, 0:4])
             T.writes(packed[0:4, 0 : s.lanes, 0:4])
             if with_prefetch:
-                mac.prefetch_weights(vg)
+                mac.prefetch_weights(vg, w_xt_offsets)
             # expressions, not TVMScript assignments (those become workspace buffers)
             packed.vstore([0, 0, 0], _unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 0))
             packed.vstore([1, 0, 0], _unpacked_vector(XT_tile, w_xt_offsets, vg, 0, 1))
@@ -851,7 +853,7 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                 packed[vpu * pack_tv : vpu * pack_tv + pack_tv, 0 : s.lanes, 0:4]
                             )
                             if vpu == 0:
-                                mac.prefetch_weights(vg)
+                                mac.prefetch_weights(vg, w_xt_offsets)
                             # an expression, not a TVMScript assignment (those become
                             # workspace buffers)
                             packed.vstore(
@@ -994,10 +996,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                 vg = T.axis.opaque(s.g, gi)
                                 T.reads(slab[0 : s.k * 16], w_slab_offsets[vg, 0:4])
                                 T.writes(packed[0:2, 0:8, 0:4])
-                                prefetch(T.address_of(w_data[vg + WEIGHT_PREFETCH_GROUPS, 0, 0]))
-                                prefetch(
-                                    T.address_of(w_slab_offsets[vg + WEIGHT_PREFETCH_GROUPS, 0])
-                                )
+                                mac.prefetch_weights(vg, w_slab_offsets)
                                 packed.vstore(
                                     [0, 0, 0],
                                     _xmm_unpack_16_tokens(
@@ -1087,7 +1086,7 @@ def _build_groups_outer(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         vg = T.axis.opaque(s.g, gi)
                         T.reads(w_data[vg, 0, 0], w_xt_offsets[vg, 0])
                         T.writes()
-                        mac.prefetch_weights(vg)
+                        mac.prefetch_weights(vg, w_xt_offsets)
                     for t in T.serial(n_tiles, annotations={KEEP_LOOP: 1}):
                         with T.sblock("pack"):
                             vg = T.axis.opaque(s.g, gi)
