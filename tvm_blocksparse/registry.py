@@ -215,20 +215,27 @@ def _nonempty(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _int8_4x1_arrays(
-    wq: fmt.WeightQuant, m: int, keep_zero_blocks: bool = False
+    wq: fmt.WeightQuant, m: int, keep_zero_blocks: bool = False, slab_offsets: bool = False
 ) -> dict[str, np.ndarray]:
+    """``slab_offsets``: also ``w_slab_offsets`` (the 8-lane kernel's slab walk)."""
     grouped = fmt.to_vnni_grouped_4x1(wq.q, keep_zero_blocks)
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
-    return {
+    arrays = {
         "w_data": data,
         "w_xt_offsets": bsr_int8_4x1.xt_row_offsets(cols, m),
-        "w_slab_offsets": bsr_int8_4x1.slab_row_offsets(cols),
         "w_group_ptr": grouped.group_ptr,
         "w_scale": wq.scale,
         "w_row_sum": wq.row_sum,
     }
+    if slab_offsets:
+        arrays["w_slab_offsets"] = bsr_int8_4x1.slab_row_offsets(cols)
+    return arrays
+
+
+def _int8_4x1_ymm_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+    return _int8_4x1_arrays(wq, m, slab_offsets=True)
 
 
 def _int8_16x4_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
@@ -580,6 +587,7 @@ INT8_4X1_AVX2 = dataclasses.replace(
     tuning_variants=_variants_4x1_ymm,
     builder=_build_4x1_ymm,
     schedule=schedule_bsr_dense_int8_4x1_avx2,
+    weight_arrays=_int8_4x1_ymm_arrays,
     weight_qmax=64,
 )
 
@@ -593,7 +601,7 @@ INT8_4X1_AVX_VNNI = dataclasses.replace(
 #: Dense INT8 on ymm: the 8-lane 4x1 kernel over a fully dense block pattern (every group
 #: present), so layers below the sparsity threshold stay INT8.
 def _int8_4x1_every_block_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
-    return _int8_4x1_arrays(wq, m, keep_zero_blocks=True)
+    return _int8_4x1_arrays(wq, m, keep_zero_blocks=True, slab_offsets=True)
 
 
 # Dense INT8 below AVX-512: the 4x1 kernel over every block of W, zero or not.

@@ -792,6 +792,7 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
         x_zp: T.Buffer((s.mp,), "int32"),
         w_data: T.Buffer((s.g, 4, 4), "int8"),
         w_xt_offsets: T.Buffer((s.g, 4), "int32"),
+        w_slab_offsets: T.Buffer((s.g, 4), "int32"),
         w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
         w_scale: T.Buffer((s.n,), "float32"),
         w_row_sum: T.Buffer((s.n,), "int32"),
@@ -810,7 +811,7 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     whole_regions(
                         XT,
                         w_data,
-                        w_xt_offsets,
+                        *walk_offsets(s, w_xt_offsets, w_slab_offsets),
                         w_group_ptr,
                         *epilogue_inputs(
                             ep,
@@ -910,6 +911,15 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
     return main
 
 
+def walk_offsets(s: Shape4x1, xt_offsets, slab_offsets) -> list:
+    """The row-offset arrays a walk's ``tile`` block declares it reads: on 8 lanes both
+    ``w_xt_offsets`` and ``w_slab_offsets`` (each walk gathers by one), so every 8-lane walk keeps
+    the same parameters and a tuned record of another walk runs under the same call
+    (:class:`~tvm_blocksparse.relay_passes.ApplyTunedKernels` swaps the PrimFunc, not its
+    arguments); on 16 lanes ``w_xt_offsets`` alone."""
+    return [xt_offsets, slab_offsets] if s.lanes == 8 else [xt_offsets]
+
+
 def slab_row_offsets(cols: np.ndarray) -> np.ndarray:
     """``w_slab_offsets`` of the slab-staged walk: input-channel indices times 16, each row's
     offset in a 16-token slab ``u8[K, 16]`` (int32)."""
@@ -936,6 +946,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
         x_scale: T.Buffer((s.mp,), "float32"),
         x_zp: T.Buffer((s.mp,), "int32"),
         w_data: T.Buffer((s.g, 4, 4), "int8"),
+        w_xt_offsets: T.Buffer((s.g, 4), "int32"),
         w_slab_offsets: T.Buffer((s.g, 4), "int32"),
         w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
         w_scale: T.Buffer((s.n,), "float32"),
@@ -955,7 +966,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     whole_regions(
                         XT,
                         w_data,
-                        w_slab_offsets,
+                        *walk_offsets(s, w_xt_offsets, w_slab_offsets),
                         w_group_ptr,
                         *epilogue_inputs(
                             ep,
@@ -1036,6 +1047,7 @@ def _build_groups_outer(s: Shape4x1) -> tvm.tirx.PrimFunc:
         x_zp: T.Buffer((s.mp,), "int32"),
         w_data: T.Buffer((s.g, 4, 4), "int8"),
         w_xt_offsets: T.Buffer((s.g, 4), "int32"),
+        w_slab_offsets: T.Buffer((s.g, 4), "int32"),
         w_group_ptr: T.Buffer((s.nb + 1,), "int32"),
         w_scale: T.Buffer((s.n,), "float32"),
         w_row_sum: T.Buffer((s.n,), "int32"),
@@ -1053,7 +1065,7 @@ def _build_groups_outer(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     whole_regions(
                         XT,
                         w_data,
-                        w_xt_offsets,
+                        *walk_offsets(s, w_xt_offsets, w_slab_offsets),
                         w_group_ptr,
                         *epilogue_inputs(
                             ep,
