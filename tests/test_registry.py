@@ -258,3 +258,35 @@ def test_avx2_cost_model_picks_the_least_estimated_time_and_says_why():
     finally:
         registry.KERNEL_GOPS["avx2"] = rates
     assert choice.kernel == "int8_dense"
+
+
+@pytest.mark.parametrize(
+    "ep",
+    [
+        Epilogue("int32"),
+        Epilogue("float32", bias=True, residual=True),
+        Epilogue("uint8", bias=True, gelu=True, transposed_out=True),
+    ],
+    ids=["int32", "f32_residual", "u8_gelu_t"],
+)
+def test_every_tuning_variant_takes_the_defaults_parameters(ep):
+    """ApplyTunedKernels swaps a layer's PrimFunc for a tuned record's and keeps the call's
+    arguments: every variant of a kind must take the default's parameters, name for name (the
+    slab walk gathers by ``w_slab_offsets``, the other 8-lane walks by ``w_xt_offsets``: both
+    take both)."""
+    m, n, k = 128, 64, 96
+    checked = []
+    for spec in registry.specs():
+        blocks = None if spec.symbolic_blocks else 24
+
+        def params(config, spec=spec, blocks=blocks):
+            return [p.name for p in spec.build(m, n, k, blocks, ep, config).params]
+
+        try:
+            default = params(spec.default_config(m, n, k, ep))
+        except ValueError:  # an epilogue this kind doesn't take (FP32 kernels: no u8 / int32)
+            continue
+        checked.append(spec.kind)
+        for config in spec.tuning_variants(m, n, k, ep):
+            assert params(config) == default, (spec.kind, spec.isa.name, config)
+    assert {"int8_4x1", "int8_dense"} <= set(checked)
