@@ -97,13 +97,28 @@ def test_groups_outer_refuses_what_it_does_not_walk():
 @requires_isa("avx2")
 @pytest.mark.parametrize("ep", EPILOGUES, ids=IDS)
 @pytest.mark.parametrize("row_groups", [1, 2])
-def test_avx2_4x1_slab_equals_numpy_on_full_range_data(ep, row_groups):
+@pytest.mark.parametrize("k", [97, 2056], ids=["paired", "split"])
+def test_avx2_4x1_slab_equals_numpy_on_full_range_data(ep, row_groups, k):
     """The slab-staged walk: each task's 16-token ``XT`` columns copied into a contiguous slab,
     rows gathered by ``w_slab_offsets``: the same bits (float outputs within FMA rounding), with
-    one or two row groups per tile."""
+    one or two row groups per tile, in both slab layouts (97 channels: paired, the last block
+    half filled; 2056: split)."""
+    assert bsr_int8_4x1.slab_paired(k) == (k == 97)
     m = 48 if ep.transposed_out else 37  # 3 tiles; 37 leaves a ragged last tile
-    y, ref = _case(registry.INT8_4X1_AVX2, m, 64, 96, ep, 16, 1, slab=True, row_groups=row_groups)
+    y, ref = _case(registry.INT8_4X1_AVX2, m, 64, k, ep, 16, 1, slab=True, row_groups=row_groups)
     _check(y, ref, ep)
+
+
+def test_slab_row_offsets_address_each_channels_window():
+    """Paired: channels 2j, 2j+1 in 32-byte block j, 8 bytes apart; split: 32 bytes a channel."""
+    cols = np.array([[0, 1, 2, 3], [5, 6, 95, 96]])
+    paired = bsr_int8_4x1.slab_row_offsets(cols, 97)
+    assert paired.tolist() == [[0, 8, 32, 40], [72, 96, 1512, 1536]]
+    split = bsr_int8_4x1.slab_row_offsets(cols, 4096)
+    assert split.tolist() == [[0, 32, 64, 96], [160, 192, 3040, 3072]]
+    assert paired.dtype == split.dtype == np.int32
+    with pytest.raises(ValueError, match="overflows int32 slab offsets"):
+        bsr_int8_4x1.slab_row_offsets(cols, 2**26)
 
 
 def test_slab_refuses_what_it_does_not_walk():
@@ -170,11 +185,24 @@ def test_avx2_kernel_refuses_int8_weights_its_dot_step_would_saturate():
     ],
 )
 @pytest.mark.parametrize(
-    "config",
-    [registry.Bsr4x1Config(16, None), registry.Bsr4x1Config(16, 1, slab=True)],
+    "config, unpacks",
+    [
+        # 16-byte XT rows: byte and word unpacks of xmm halves, two vinserti128
+        (
+            registry.Bsr4x1Config(16, None),
+            {"vpunpcklbw": 2, "vpunpckhbw": 2, "vpunpcklwd": 2, "vpunpckhwd": 2},
+        ),
+        # 32-byte slab windows: 2 byte + 2 word unpacks in ymm lanes, nothing crossing lanes
+        (
+            registry.Bsr4x1Config(16, 1, slab=True),
+            {"vpunpcklbw": 2, "vpunpckhbw": 0, "vpunpcklwd": 1, "vpunpckhwd": 1, "vinserti": 0},
+        ),
+    ],
     ids=["rows_outer", "slab"],
 )
-def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_there, config):
+def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(
+    level, dot, not_there, config, unpacks
+):
     spec = registry.lookup("int8_4x1", cross_target(level))
     assert spec.isa.name == level
     w = random_block_sparse(np.random.default_rng(0), 64, 96, 0.8, "4x1", np.float32)
@@ -195,8 +223,8 @@ def test_ymm_4x1_asm_has_the_levels_dot_step_in_its_group_loop(level, dot, not_t
     assert "%ymm" in asm
     # the group loop packs its 16 tokens x 4 channels with in-lane unpacks, no mask shuffles
     loop = next(b for b in re.split(r"\n\.LBB\S*:", asm) if dot[0] in b)
-    for instr in ("vpunpcklbw", "vpunpckhbw", "vpunpcklwd", "vpunpckhwd"):
-        assert loop.count(instr) == 2, (instr, loop.count(instr))
+    for instr, count in unpacks.items():
+        assert loop.count(instr) == count, (instr, loop.count(instr))
     # ... and takes its row offsets as loaded (no vector arithmetic on them, no extracts)
     for instr in ("vpshufb", "vpermq", "vpblendw", "(%rsp)", "vpextrd", "vpsrad"):
         assert instr not in loop, instr

@@ -230,7 +230,7 @@ def _int8_4x1_arrays(
         "w_row_sum": wq.row_sum,
     }
     if slab_offsets:
-        arrays["w_slab_offsets"] = bsr_int8_4x1.slab_row_offsets(cols)
+        arrays["w_slab_offsets"] = bsr_int8_4x1.slab_row_offsets(cols, wq.q.shape[1])
     return arrays
 
 
@@ -530,7 +530,7 @@ def _default_4x1_ymm(
 ) -> Bsr4x1Config:
     """:func:`ymm_token_tile` tokens (the enclosing target's CPU). 16-token tiles without a
     chunk imposed: the slab-staged walk (token tiles outermost, each task's ``XT`` columns copied
-    into a contiguous ``u8[K, 16]`` slab; one row group per thread only when the tiles don't
+    into a contiguous slab; one row group per thread only when the tiles don't
     split evenly between the threads, since each row group copies the slab again); measured on a
     Zen 4 (AVX2 code) it beat block rows outermost and groups outermost on BERT-Base's shapes and
     epilogues at 128-512 tokens but two (bench/README.md, "Decisions"). Otherwise block rows

@@ -297,8 +297,8 @@ def bsr_dense_int8_4x1(
                 (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
                 ``G = num_groups``; None makes it a symbolic dimension (``num_groups``), bound
                 from ``w_data``'s shape at run time: one PrimFunc for every weight of a shape.
-                The ``slab`` walk takes ``w_slab_offsets`` ``i32[G, 4]`` instead: ``cols`` times
-                16 (:func:`slab_row_offsets`), each row's offset in its 16-token slab.
+                The ``slab`` walk takes ``w_slab_offsets`` ``i32[G, 4]`` instead: each input
+                channel's byte offset in its 16-token slab (:func:`slab_row_offsets`).
       w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       Y         ``[M, N]`` of ``epilogue.out_dtype``.
@@ -317,8 +317,8 @@ def bsr_dense_int8_4x1(
     block row and every token, each group visiting every 16-token tile with the accumulators in
     L1 (:func:`_build_groups_outer`).
     ``slab`` (8 lanes, ``token_tile`` 16, token tiles outermost): a task copies its tile's ``XT``
-    columns into a contiguous ``u8[K, 16]`` slab and walks its row group's block rows on it
-    (:func:`_build_slab`).
+    columns into a contiguous slab (K x 16 or K x 32 bytes) and walks its row group's block
+    rows on it (:func:`_build_slab`).
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -920,25 +920,70 @@ def walk_offsets(s: Shape4x1, xt_offsets, slab_offsets) -> list:
     return [xt_offsets, slab_offsets] if s.lanes == 8 else [xt_offsets]
 
 
-def slab_row_offsets(cols: np.ndarray) -> np.ndarray:
-    """``w_slab_offsets`` of the slab-staged walk: input-channel indices times 16, each row's
-    offset in a 16-token slab ``u8[K, 16]`` (int32)."""
-    cols = np.asarray(cols)
-    if cols.size and int(cols.max()) * 16 >= 2**31:
-        raise ValueError(f"K = {int(cols.max()) + 1} overflows int32 slab offsets")
-    return (cols.astype(np.int64) * 16).astype(np.int32)
+#: Largest slab, ``K x 16`` bytes, the slab walk lays out paired: up to it the paired slab stays
+#: in L1 and its half size wins; beyond it (from L2) the split layout's aligned windows win
+#: (bench/README.md, "Decisions").
+SLAB_PAIRED_MAX_BYTES = 32 * 1024
+
+#: A 32-byte block of the slab, from two ``XT`` rows ``a``, ``b`` of 16 tokens:
+#: ``[a t0-7 | b t0-7 | a t8-15 | b t8-15]``.
+_SLAB_BLOCK = [*range(8), *range(16, 24), *range(8, 16), *range(24, 32)]
+
+
+def slab_paired(k: int) -> bool:
+    """Whether the slab walk's slab for ``K`` input channels is paired (two channels per 32-byte
+    block, ``K x 16`` bytes) rather than split (one per block, ``K x 32`` bytes): while ``K x 16``
+    bytes fit :data:`SLAB_PAIRED_MAX_BYTES`."""
+    return k * 16 <= SLAB_PAIRED_MAX_BYTES
+
+
+def slab_row_offsets(cols: np.ndarray, k: int) -> np.ndarray:
+    """``w_slab_offsets`` of the slab-staged walk (int32): each input channel's 32-byte window in
+    its ``K``-channel slab (:func:`_build_slab`), ``32 c`` split, ``32 (c // 2) + 8 (c % 2)``
+    paired (:func:`slab_paired`)."""
+    c = np.asarray(cols).astype(np.int64)
+    if k * 32 >= 2**31:
+        raise ValueError(f"K = {k} overflows int32 slab offsets")
+    offsets = c // 2 * 32 + c % 2 * 8 if slab_paired(k) else c * 32
+    return offsets.astype(np.int32)
+
+
+def _slab_window_pack(windows):
+    """4 channels' 32-byte slab windows (``u8x32``: tokens 0-7 in bytes 0-7, 8-15 in bytes
+    16-23) -> 2 packed vectors of 8 tokens x 4 channels (``u8x64``), by in-lane unpacks alone:
+    ``vpunpcklbw`` of channels 0/1 and 2/3, ``vpunpck{l,h}wd`` of those. Vector 0 holds tokens
+    0-3 (low 128-bit lane) and 8-11 (high), vector 1 tokens 4-7 and 12-15: 4 shuffle uops where
+    16-byte rows took 10 (:func:`_xmm_unpack_16_tokens`: its two ``vinserti128`` cross lanes)."""
+    pairs = [T.Shuffle(windows[c : c + 2], unpack_pattern(0, False, 32)) for c in (0, 2)]
+    quads = [T.Shuffle(pairs, unpack_pattern(h, True, 32)) for h in (0, 1)]
+    return T.Shuffle(quads, list(range(64)))
+
+
+#: Lanes of the two accumulator vectors of :func:`_slab_window_pack`'s token order, concatenated
+#: (tokens 0-3, 8-11, 4-7, 12-15), that give tokens 0-15 in order: one ``vperm2i128`` per vector.
+_SLAB_TOKEN_ORDER = [*range(4), *range(8, 12), *range(4, 8), *range(12, 16)]
 
 
 def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
     """Slab-staged walk (8 lanes, 16-token tiles): a task is one 16-token tile and a row group;
-    it copies the tile's ``XT`` columns into a contiguous slab ``u8[K, 16]`` (K x 16 bytes),
-    then walks its block rows, every group gathering its 4 rows from the slab. Why: a 16-byte
-    slice of ``XT[K, Mp]`` is a quarter of a cache line, so the tile's rows spread over K lines
-    (K x 64 bytes, more than L1 from K = 768) and the gathers missed; the slab's K x 16 bytes
-    are a quarter of that, and 4 rows share a line (bench/README.md, "Decisions")."""
+    it copies the tile's ``XT`` columns into a contiguous slab, then walks its block rows, every
+    group gathering its 4 channels' windows from the slab. Why: a 16-byte slice of ``XT[K, Mp]``
+    is a quarter of a cache line, so the tile's rows spread over K lines (K x 64 bytes, more
+    than L1 from K = 768) and the gathers missed (bench/README.md, "Decisions").
+
+    Slab layout: channel ``c``'s window is the 32 bytes at ``w_slab_offsets`` (
+    :func:`slab_row_offsets`), its tokens 0-7 in bytes 0-7 and 8-15 in bytes 16-23, so one
+    ``vpunpcklbw`` interleaves two channels for 8 tokens per 128-bit lane
+    (:func:`_slab_window_pack`). Paired (:func:`slab_paired`): channels ``2j``, ``2j+1`` share
+    block ``j`` (:data:`_SLAB_BLOCK`), K x 16 bytes, and an odd channel's window reaches 8 bytes
+    into the next block (32 bytes of padding at the end); split: block ``c`` holds channel ``c``
+    twice, K x 32 bytes. The packed token order (0-3, 8-11 | 4-7, 12-15) is undone once per
+    block row, before the epilogue."""
     ep = s.ep
     mac = _macros()
     rg = s.nb // s.upg  # row groups
+    per_block = 2 if slab_paired(s.k) else 1  # channels per 32-byte slab block
+    n_blocks = ceil_div(s.k, per_block)
 
     @T.prim_func(s_tir=True)
     def main(
@@ -983,18 +1028,32 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     )
                 )
                 T.writes(whole_regions(Y))
-                slab = T.alloc_buffer((s.k * 16,), "uint8")
+                slab = T.alloc_buffer((n_blocks * 32 + 32,), "uint8")
                 acc = T.alloc_buffer((4, 16), "int32")
+                ordered = T.alloc_buffer((4, 16), "int32")
                 packed = T.alloc_buffer((2, 8, 4), "uint8")
                 out = T.alloc_buffer((4, 16), s.tile_dtype)
                 tokens = T.alloc_buffer((2, 32), s.tile_dtype if ep.dequant else "int32")
                 XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)
-                for kk in range(s.k):
+                for j in range(n_blocks):
                     with T.sblock("copy"):
-                        vk = T.axis.spatial(s.k, kk)
-                        T.reads(XT[vk, vmo * 16 : vmo * 16 + 16])
-                        T.writes(slab[vk * 16 : vk * 16 + 16])
-                        slab[T.ramp(vk * 16, 1, 16)] = XT_flat[T.ramp(vk * s.mp + vmo * 16, 1, 16)]
+                        vj = T.axis.spatial(n_blocks, j)
+                        T.reads(XT[0 : s.k, vmo * 16 : vmo * 16 + 16])
+                        T.writes(slab[vj * 32 : vj * 32 + 32])
+                        slab[T.ramp(vj * 32, 1, 32)] = T.Shuffle(
+                            [
+                                XT_flat[T.ramp(vj * per_block * s.mp + vmo * 16, 1, 16)],
+                                XT_flat[
+                                    T.ramp(
+                                        T.min(vj * per_block + per_block - 1, s.k - 1) * s.mp
+                                        + vmo * 16,
+                                        1,
+                                        16,
+                                    )
+                                ],
+                            ],
+                            _SLAB_BLOCK,
+                        )
                 for br in T.serial(s.upg, annotations={KEEP_LOOP: 1}):
                     with T.sblock("row"):
                         vbr = T.axis.spatial(s.nb, vrg * s.upg + br)
@@ -1005,20 +1064,27 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         for gi in range(w_group_ptr[vbr], w_group_ptr[vbr + 1]):
                             with T.sblock("pack"):
                                 vg = T.axis.opaque(s.g, gi)
-                                T.reads(slab[0 : s.k * 16], w_slab_offsets[vg, 0:4])
+                                T.reads(slab[0 : n_blocks * 32 + 32], w_slab_offsets[vg, 0:4])
                                 T.writes(packed[0:2, 0:8, 0:4])
                                 mac.prefetch_weights(vg, w_slab_offsets)
                                 packed.vstore(
                                     [0, 0, 0],
-                                    _xmm_unpack_16_tokens(
+                                    _slab_window_pack(
                                         [
-                                            slab[T.ramp(w_slab_offsets[vg, c], 1, 16)]
+                                            slab[T.ramp(w_slab_offsets[vg, c], 1, 32)]
                                             for c in range(4)
                                         ]
                                     ),
                                 )
                             mac.dot_lanes(acc, packed, 2, 0, "dot", gi)
-                        mac.finish_tile16(acc, out, tokens, vbr, vmo)
+                        for r in T.unroll(4):
+                            with T.sblock("token_order"):
+                                vr = T.axis.remap("S", [r])
+                                ordered[vr, T.ramp(0, 1, 16)] = T.Shuffle(
+                                    [acc[vr, T.ramp(0, 1, 8)], acc[vr, T.ramp(8, 1, 8)]],
+                                    _SLAB_TOKEN_ORDER,
+                                )
+                        mac.finish_tile16(ordered, out, tokens, vbr, vmo)
 
     return main
 
