@@ -5,6 +5,7 @@ into one process and timed in rotated rounds, so the host's per-process variance
 
     python bench/ab_versions.py models DIR            # random BERT-Mini / BERT-Base, 90 % 4x1
     PYTHONPATH=TREE python bench/ab_versions.py build DIR OUT [--jobs mini_int8_dyn,...]
+        [--isa-level avx2]                            # that level's code (an older CPU's)
     TVM_NUM_THREADS=1 python bench/ab_versions.py time DIR NAME OUT1 OUT2 [...]
 
 ``TREE``: a checkout (``git worktree add TREE COMMIT``) with ``TREE/tvm_blocksparse/relay_passes``
@@ -41,9 +42,10 @@ def make_models(model_dir: str) -> None:
         )
 
 
-def build(model_dir: str, out: str, jobs: list[str]) -> None:
+def build(model_dir: str, out: str, jobs: list[str], isa_level: str | None = None) -> None:
     import tvm_blocksparse as tb
     from tvm_blocksparse.bert_onnx import random_inputs
+    from tvm_blocksparse.target import target_for_level
 
     os.makedirs(out, exist_ok=True)
     print("tvm_blocksparse from", os.path.dirname(tb.__file__), flush=True)
@@ -55,6 +57,8 @@ def build(model_dir: str, out: str, jobs: list[str]) -> None:
         options = dict(options)
         if options.pop("calibrate", False):
             options["calibration"] = calibration
+        if isa_level:
+            options["target"] = target_for_level(isa_level)
         t0 = time.perf_counter()
         m = tb.compile(f"{model_dir}/{model}-90.onnx", seq_len=128, **options)
         compile_s = time.perf_counter() - t0
@@ -122,6 +126,7 @@ def main() -> None:
     b.add_argument("dir")
     b.add_argument("out")
     b.add_argument("--jobs", default=",".join(JOBS))
+    b.add_argument("--isa-level", help="build that ISA level's code (not above this CPU's)")
     t = sub.add_parser("time")
     t.add_argument("dir")
     t.add_argument("name", choices=sorted(JOBS))
@@ -132,7 +137,7 @@ def main() -> None:
     if args.cmd == "models":
         make_models(args.dir)
     elif args.cmd == "build":
-        build(args.dir, args.out, args.jobs.split(","))
+        build(args.dir, args.out, args.jobs.split(","), args.isa_level)
     else:
         time_trees(args.name, args.outs, args.rounds, args.calls)
 
