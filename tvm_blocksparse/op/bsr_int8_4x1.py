@@ -159,6 +159,17 @@ class Shape4x1:
         return "uint8" if (self.ep.requant and not self.ep.residual) else "float32"
 
     @property
+    def lane_pairs(self) -> bool:
+        """Whether the token-major lanes come as in-lane pairs (:func:`_lane_transpose_4x8`): 8
+        lanes of 4-byte values."""
+        return self.lanes == 8 and (self.tile_dtype == "float32" or not self.ep.dequant)
+
+    def slot_element(self, slot):
+        """Vector element whose 4 channels a token-major buffer holds in lanes ``4 slot`` ..
+        ``4 slot + 3`` (:meth:`token_major_lanes`)."""
+        return slot // 2 + 4 * (slot % 2) if self.lane_pairs else slot
+
+    @property
     def token_major(self) -> list[int]:
         """Lane ``t * 4 + r`` of a token-major vector <- channel ``r``, token ``t`` (4 x lanes ->
         lanes x 4)."""
@@ -362,6 +373,23 @@ def bsr_dense_int8_4x1(
 # ----------------------------------------------------------------------------- shared macros
 
 
+def _lane_transpose_4x8(rows):
+    """4 channels' 8-lane vectors of 4-byte values -> 32 lanes, slot ``2 j + h`` (lanes ``8 j +
+    4 h`` ..) holding element ``j + 4 h`` of the 4 channels: ``unpck{l,h}ps`` of channels 0/1 and
+    2/3, ``unpck{l,h}pd`` of those, 8 in-lane shuffles. Each token's 16 bytes are then one
+    128-bit half, stored as they are; putting the tokens in order took ~36 shuffles."""
+    unpack_ps = ([0, 8, 1, 9, 4, 12, 5, 13], [2, 10, 3, 11, 6, 14, 7, 15])
+    unpack_pd = ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15])
+    pairs = [[T.Shuffle(rows[c : c + 2], unpack_ps[h]) for c in (0, 2)] for h in (0, 1)]
+    quads = [T.Shuffle(pairs[h], unpack_pd[d]) for h in (0, 1) for d in (0, 1)]
+    return T.Shuffle(quads, list(range(32)))
+
+
+def _token_major(s: Shape4x1, rows):
+    """4 channels' vectors -> token-major lanes (see :meth:`Shape4x1.slot_element`)."""
+    return _lane_transpose_4x8(rows) if s.lane_pairs else T.Shuffle(rows, s.token_major)
+
+
 def _macros() -> SimpleNamespace:
     """The kernel's TVMScript macros, made anew for each PrimFunc: TVM 0.27's macro objects count
     their calls and suffix the blocks of the n-th call with ``_n`` (the schedule finds blocks by
@@ -395,16 +423,17 @@ def _macros() -> SimpleNamespace:
 
     @T.macro(hygienic=False)
     def token_major_lanes(acc, out, tokens, n_tv, suffix):
-        """4 channels x 16 tokens -> 16 tokens x 4 channels, one shuffle per vector."""
+        """4 channels x ``lanes`` tokens -> ``lanes`` tokens x 4 channels per vector; slot ``j``
+        (lanes ``4 j`` .. ``4 j + 3``) holds element ``s.slot_element(j)``'s channels."""
         for tv in range(n_tv):
             with T.sblock("transpose" + suffix):
                 vtv = T.axis.remap("S", [tv])
-                tokens[vtv, T.ramp(0, 1, 4 * s.lanes)] = T.Shuffle(
+                tokens[vtv, T.ramp(0, 1, 4 * s.lanes)] = _token_major(
+                    s,
                     [
                         (out if s.ep.dequant else acc)[rr, T.ramp(vtv * s.lanes, 1, s.lanes)]
                         for rr in range(4)
                     ],
-                    s.token_major,
                 )
 
     @T.macro(hygienic=False)
@@ -451,7 +480,9 @@ def _macros() -> SimpleNamespace:
                     ]
         if not s.ep.transposed_out:
             mac.token_major_lanes(acc, out, tokens, 2, "")
-            mac.store_tokens([tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + vt, "", vbr * 4)
+            mac.store_tokens(
+                [tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + s.slot_element(vt), "", vbr * 4
+            )
 
     @T.macro(hygienic=False)
     def prefetch_weights(group, offsets):
@@ -903,7 +934,7 @@ def _build_permute(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     mac.store_tokens(
                         [tokens],
                         tv_per_tile,
-                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * s.lanes + vt,
+                        lambda vtv, vt: (vmo * tv_per_tile + vtv) * s.lanes + s.slot_element(vt),
                         "",
                         vbr * 4,
                     )
@@ -962,6 +993,11 @@ def _slab_window_pack(windows):
 #: Lanes of the two accumulator vectors of :func:`_slab_window_pack`'s token order, concatenated
 #: (tokens 0-3, 8-11, 4-7, 12-15), that give tokens 0-15 in order: one ``vperm2i128`` per vector.
 _SLAB_TOKEN_ORDER = [*range(4), *range(8, 12), *range(4, 8), *range(12, 16)]
+
+
+def _slab_token(vector, element):
+    """Tile token of ``element`` of packed vector ``vector`` (:func:`_slab_window_pack`)."""
+    return 4 * vector + element % 4 + 8 * (element // 4)
 
 
 def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
@@ -1077,14 +1113,40 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                     ),
                                 )
                             mac.dot_lanes(acc, packed, 2, 0, "dot", gi)
-                        for r in T.unroll(4):
-                            with T.sblock("token_order"):
-                                vr = T.axis.remap("S", [r])
-                                ordered[vr, T.ramp(0, 1, 16)] = T.Shuffle(
-                                    [acc[vr, T.ramp(0, 1, 8)], acc[vr, T.ramp(8, 1, 8)]],
-                                    _SLAB_TOKEN_ORDER,
-                                )
-                        mac.finish_tile16(ordered, out, tokens, vbr, vmo)
+                        if s.lane_pairs and not ep.transposed_out:
+                            # packed order to the end: each token's 16 bytes are stored from
+                            # wherever the lane transpose leaves them
+                            mac.epilogue_lanes(
+                                acc,
+                                out,
+                                2,
+                                "epilogue",
+                                vbr,
+                                lambda buf, vtv: T.Shuffle(
+                                    [
+                                        buf[T.ramp(vmo * 16 + 4 * vtv, 1, 4)],
+                                        buf[T.ramp(vmo * 16 + 8 + 4 * vtv, 1, 4)],
+                                    ],
+                                    list(range(8)),
+                                ),
+                            )
+                            mac.token_major_lanes(acc, out, tokens, 2, "")
+                            mac.store_tokens(
+                                [tokens],
+                                2,
+                                lambda vtv, vt: vmo * 16 + _slab_token(vtv, s.slot_element(vt)),
+                                "",
+                                vbr * 4,
+                            )
+                        else:
+                            for r in T.unroll(4):
+                                with T.sblock("token_order"):
+                                    vr = T.axis.remap("S", [r])
+                                    ordered[vr, T.ramp(0, 1, 16)] = T.Shuffle(
+                                        [acc[vr, T.ramp(0, 1, 8)], acc[vr, T.ramp(8, 1, 8)]],
+                                        _SLAB_TOKEN_ORDER,
+                                    )
+                            mac.finish_tile16(ordered, out, tokens, vbr, vmo)
 
     return main
 
