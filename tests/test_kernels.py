@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 import tvm
-from conftest import cross_target, requires_isa, requires_x86
+from conftest import cross_target, level_target, requires_isa, requires_x86
 from tvm.target import Target
 
 from tvm_blocksparse import format as fmt
@@ -384,16 +384,21 @@ def _values_at_the_rounding_and_clipping_edges(shape, rng, qp):
 
 
 @requires_x86
-@pytest.mark.parametrize("m, k", [(21, 32), (128, 48), (100, 768)])
-def test_quantize_transpose_matches_numpy(m, k):
-    """Per-token quantize-transpose into ``XT`` (the host's form: zmm conversions on AVX-512,
-    plain vectors below), bit for bit ``format.quantize_activation_u8``."""
+@pytest.mark.parametrize("m, k", [(21, 32), (128, 48), (37, 208), (100, 768)])
+@pytest.mark.parametrize(
+    "level", [None, pytest.param("avx2", marks=requires_isa("avx2"))], ids=["host", "avx2"]
+)
+def test_quantize_transpose_matches_numpy(m, k, level):
+    """Per-token quantize-transpose into ``XT`` (zmm conversions on AVX-512, plain vectors on an
+    AVX2 target), bit for bit ``format.quantize_activation_u8``; 208 and 768 channels split into
+    tasks of :data:`~tvm_blocksparse.op.quantize.TRANSPOSE_CHUNKS_PER_TASK` chunks and a short
+    last one."""
     rng = np.random.default_rng(12)
     qp = _edge_qparams(rng, m)
     x = _values_at_the_rounding_and_clipping_edges((m, k), rng, qp)
     xq, _ = fmt.quantize_activation_u8(x, qp)
     assert xq.min() == 0 and xq.max() == 255
-    kern = linear.build_quantize_transpose(m, k)
+    kern = linear.build_quantize_transpose(m, k, target=level_target(level) if level else None)
     xt = kern(X=x, **_token_params(qp, m))
     np.testing.assert_array_equal(xt, linear.transpose_pad_u8(xq))
 
@@ -430,7 +435,7 @@ def test_column_qparams_and_quantize_equal_numpy_of_the_transpose(zmm):
     if zmm and not target_has(AVX512_VNNI, host_target()):
         pytest.skip("the zmm form executes AVX-512 code")
     rng = np.random.default_rng(5)
-    m, k = 48, 70  # K % 4 != 0: the chained rows leave a tail
+    m, k = 48, 70  # K % 4 != 0: the chained rows leave a tail; 2 quantize tasks, 64 + 6 rows
     x = (rng.standard_normal((m, k)) * 3).astype(np.float32)
     x[3] = np.abs(x[3]) + 1
     x[7] = 0.0

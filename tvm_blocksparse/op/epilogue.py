@@ -187,7 +187,14 @@ def requant_u8(y, out_scale, out_zp, lanes: int, zmm: bool = True):
     if _lanes_of(out_scale) > 1:
         inv = fconst(1.0, lanes) / out_scale
     else:
-        inv = as_lanes(T.float32(1) / out_scale, lanes)
+        inv = T.float32(1) / out_scale
+    return requant_u8_by_inverse(y, inv, out_zp, lanes, zmm)
+
+
+def requant_u8_by_inverse(y, inv, out_zp, lanes: int, zmm: bool = True):
+    """:func:`requant_u8` given ``inv = 1 / out_scale`` (float32, scalar or ``lanes`` wide): a
+    kernel that quantizes many vectors with the same parameters divides once, not per vector."""
+    inv = as_lanes(inv, lanes)
     if lanes == 16 and zmm:
         # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
         # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.

@@ -17,12 +17,18 @@ import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa.common import allreduce, fconst
-from tvm_blocksparse.op.epilogue import ceil_div, requant_u8
+from tvm_blocksparse.op.epilogue import ceil_div, requant_u8, requant_u8_by_inverse
 
 
 def padded_tokens(m: int) -> int:
     """Token count of the transposed activation ``XT[K, Mp]`` fed to the 4x1 kernel."""
     return ceil_div(m, 16) * 16
+
+
+#: 16-channel chunks per parallel task of :func:`quantize_transpose_u8`: a task divides for its
+#: 16 tokens' reciprocal scales once, then quantizes this many 16 x 16 tiles (a division per
+#: token per tile bounded the pass).
+TRANSPOSE_CHUNKS_PER_TASK = 8
 
 
 # Parsed once per shape (lru_cache): a model asks for the same one per layer, and TVMScript
@@ -44,6 +50,8 @@ def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimF
     if k % 16:
         return _quantize_transpose_u8_plain(m, k)
     n_groups, n_chunks = mp // 16, k // 16
+    per_task = min(n_chunks, TRANSPOSE_CHUNKS_PER_TASK)
+    n_parts = ceil_div(n_chunks, per_task)
 
     @T.prim_func(s_tir=True)
     def main(
@@ -54,59 +62,64 @@ def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimF
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
-            for g in T.parallel(n_groups * n_chunks):
+            for g in T.parallel(n_groups * n_parts):
                 with T.sblock("tile"):
-                    vg = T.axis.spatial(n_groups * n_chunks, g)
+                    vg = T.axis.spatial(n_groups * n_parts, g)
                     T.reads(X[0:m, 0:k], x_scale[0:mp], x_zp[0:mp])
                     T.writes(XT[0:k, 0:mp])
+                    inv = T.alloc_buffer((16,), "float32")  # the group's 16 reciprocal scales
                     tile = T.alloc_buffer((256,), "uint8")  # [token][channel]
                     col4 = T.alloc_buffer((64,), "int32")  # 4 x [channel][4 tokens]
                     half = T.alloc_buffer((64,), "int32")
                     full = T.alloc_buffer((64,), "int32")  # [channel % 4][channel // 4][16 tokens]
-                    for t in T.unroll(16):
-                        tile[T.ramp(t * 16, 1, 16)] = T.if_then_else(
-                            (vg // n_chunks) * 16 + t < m,
-                            requant_u8(
-                                X[
-                                    T.min((vg // n_chunks) * 16 + t, m - 1),
-                                    T.ramp((vg % n_chunks) * 16, 1, 16),
-                                ],
-                                x_scale[(vg // n_chunks) * 16 + t],
-                                x_zp[(vg // n_chunks) * 16 + t],
-                                16,
-                                avx512,
-                            ),
-                            T.broadcast(T.uint8(0), 16),
-                        )
-                    for j in T.unroll(4):
-                        col4[T.ramp(j * 16, 1, 16)] = T.reinterpret(
-                            "int32x16",
-                            T.Shuffle([tile[T.ramp(j * 64, 1, 64)]], _TOKENS4_BY_CHANNEL),
-                        )
-                    for j in T.unroll(2):
-                        half[T.ramp(j * 32, 1, 16)] = T.Shuffle(
-                            [col4[T.ramp(j * 32, 1, 16)], col4[T.ramp(j * 32 + 16, 1, 16)]],
-                            _UNPACK_LO_DWORDS,
-                        )
-                        half[T.ramp(j * 32 + 16, 1, 16)] = T.Shuffle(
-                            [col4[T.ramp(j * 32, 1, 16)], col4[T.ramp(j * 32 + 16, 1, 16)]],
-                            _UNPACK_HI_DWORDS,
-                        )
-                    for j in T.unroll(2):
-                        full[T.ramp(j * 32, 1, 16)] = T.Shuffle(
-                            [half[T.ramp(j * 16, 1, 16)], half[T.ramp(j * 16 + 32, 1, 16)]],
-                            _UNPACK_LO_QWORDS,
-                        )
-                        full[T.ramp(j * 32 + 16, 1, 16)] = T.Shuffle(
-                            [half[T.ramp(j * 16, 1, 16)], half[T.ramp(j * 16 + 32, 1, 16)]],
-                            _UNPACK_HI_QWORDS,
-                        )
-                    for r in T.unroll(4):
-                        for lane in T.unroll(4):
-                            XT[
-                                (vg % n_chunks) * 16 + 4 * lane + r,
-                                T.ramp((vg // n_chunks) * 16, 1, 16),
-                            ] = T.reinterpret("uint8x16", full[T.ramp(r * 16 + 4 * lane, 1, 4)])
+                    inv[T.ramp(0, 1, 16)] = (
+                        fconst(1.0, 16) / x_scale[T.ramp((vg // n_parts) * 16, 1, 16)]
+                    )
+                    for c in range(T.min(per_task, n_chunks - (vg % n_parts) * per_task)):
+                        for t in T.unroll(16):
+                            tile[T.ramp(t * 16, 1, 16)] = T.if_then_else(
+                                (vg // n_parts) * 16 + t < m,
+                                requant_u8_by_inverse(
+                                    X[
+                                        T.min((vg // n_parts) * 16 + t, m - 1),
+                                        T.ramp(((vg % n_parts) * per_task + c) * 16, 1, 16),
+                                    ],
+                                    inv[t],
+                                    x_zp[(vg // n_parts) * 16 + t],
+                                    16,
+                                    avx512,
+                                ),
+                                T.broadcast(T.uint8(0), 16),
+                            )
+                        for j in T.unroll(4):
+                            col4[T.ramp(j * 16, 1, 16)] = T.reinterpret(
+                                "int32x16",
+                                T.Shuffle([tile[T.ramp(j * 64, 1, 64)]], _TOKENS4_BY_CHANNEL),
+                            )
+                        for j in T.unroll(2):
+                            half[T.ramp(j * 32, 1, 16)] = T.Shuffle(
+                                [col4[T.ramp(j * 32, 1, 16)], col4[T.ramp(j * 32 + 16, 1, 16)]],
+                                _UNPACK_LO_DWORDS,
+                            )
+                            half[T.ramp(j * 32 + 16, 1, 16)] = T.Shuffle(
+                                [col4[T.ramp(j * 32, 1, 16)], col4[T.ramp(j * 32 + 16, 1, 16)]],
+                                _UNPACK_HI_DWORDS,
+                            )
+                        for j in T.unroll(2):
+                            full[T.ramp(j * 32, 1, 16)] = T.Shuffle(
+                                [half[T.ramp(j * 16, 1, 16)], half[T.ramp(j * 16 + 32, 1, 16)]],
+                                _UNPACK_LO_QWORDS,
+                            )
+                            full[T.ramp(j * 32 + 16, 1, 16)] = T.Shuffle(
+                                [half[T.ramp(j * 16, 1, 16)], half[T.ramp(j * 16 + 32, 1, 16)]],
+                                _UNPACK_HI_QWORDS,
+                            )
+                        for r in T.unroll(4):
+                            for lane in T.unroll(4):
+                                XT[
+                                    ((vg % n_parts) * per_task + c) * 16 + 4 * lane + r,
+                                    T.ramp((vg // n_parts) * 16, 1, 16),
+                                ] = T.reinterpret("uint8x16", full[T.ramp(r * 16 + 4 * lane, 1, 4)])
 
     return main
 
@@ -305,13 +318,22 @@ def dynamic_qparams_columns(k: int, m: int) -> tvm.tirx.PrimFunc:
     return main
 
 
+#: Rows of ``XT`` per parallel task of :func:`quantize_u8_columns`: each task divides for the
+#: tokens' reciprocal scales once, so a task spans many rows (48 tasks at K = 3072).
+COLUMNS_ROWS_PER_TASK = 64
+
+
 @functools.cache
 def quantize_u8_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``XTq[K, M] = clip(rint(XT * (1 / x_scale[col])) + x_zp[col], 0, 255)``: the 4x1 kernel's
     ``XT`` from a producer that stored ``X^T`` (float32), per-token parameters along the lanes
-    (:func:`dynamic_qparams_columns`), ``M % 16 == 0``. Rows in parallel, 16-lane vectors."""
+    (:func:`dynamic_qparams_columns`), ``M % 16 == 0``. Blocks of
+    :data:`COLUMNS_ROWS_PER_TASK` rows in parallel, 16-lane vectors; each task divides for its
+    ``M`` reciprocals once (a division per vector bounded the pass)."""
     if m % 16:
         raise ValueError(f"quantize_u8_columns needs M % 16 == 0, got {m=}")
+    rows = min(k, COLUMNS_ROWS_PER_TASK)
+    n_tasks = ceil_div(k, rows)
 
     @T.prim_func(s_tir=True)
     def main(
@@ -321,19 +343,23 @@ def quantize_u8_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFun
         XTq: T.Buffer((k, m), "uint8"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
-        for r in T.parallel(k):
+        for p in T.parallel(n_tasks):
             with T.sblock("quantize"):
-                vr = T.axis.spatial(k, r)
-                T.reads(XT[vr, 0:m], x_scale[0:m], x_zp[0:m])
-                T.writes(XTq[vr, 0:m])
+                vp = T.axis.spatial(n_tasks, p)
+                T.reads(XT[0:k, 0:m], x_scale[0:m], x_zp[0:m])
+                T.writes(XTq[0:k, 0:m])
+                inv = T.alloc_buffer((m,), "float32")
                 for v in range(m // 16):
-                    XTq[vr, T.ramp(v * 16, 1, 16)] = requant_u8(
-                        XT[vr, T.ramp(v * 16, 1, 16)],
-                        x_scale[T.ramp(v * 16, 1, 16)],
-                        x_zp[T.ramp(v * 16, 1, 16)],
-                        16,
-                        avx512,
-                    )
+                    inv[T.ramp(v * 16, 1, 16)] = fconst(1.0, 16) / x_scale[T.ramp(v * 16, 1, 16)]
+                for r in range(T.min(rows, k - vp * rows)):
+                    for v in range(m // 16):
+                        XTq[vp * rows + r, T.ramp(v * 16, 1, 16)] = requant_u8_by_inverse(
+                            XT[vp * rows + r, T.ramp(v * 16, 1, 16)],
+                            inv[T.ramp(v * 16, 1, 16)],
+                            x_zp[T.ramp(v * 16, 1, 16)],
+                            16,
+                            avx512,
+                        )
 
     return main
 
