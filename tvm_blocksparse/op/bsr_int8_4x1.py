@@ -161,8 +161,10 @@ class Shape4x1:
     @property
     def lane_pairs(self) -> bool:
         """Whether the token-major lanes come as in-lane pairs (:func:`_lane_transpose_4x8`): 8
-        lanes of 4-byte values."""
-        return self.lanes == 8 and (self.tile_dtype == "float32" or not self.ep.dequant)
+        lanes of 4-byte values, no residual (with a residual the tokens in order measured as fast
+        or faster: bench/README.md, "Decisions")."""
+        four_bytes = self.tile_dtype == "float32" or not self.ep.dequant
+        return self.lanes == 8 and four_bytes and not self.ep.residual
 
     def slot_element(self, slot):
         """Vector element whose 4 channels a token-major buffer holds in lanes ``4 slot`` ..
