@@ -1016,7 +1016,9 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
     block ``j`` (:data:`_SLAB_BLOCK`), K x 16 bytes, and an odd channel's window reaches 8 bytes
     into the next block (32 bytes of padding at the end); split: block ``c`` holds channel ``c``
     twice, K x 32 bytes. The packed token order (0-3, 8-11 | 4-7, 12-15) is undone once per
-    block row, before the epilogue."""
+    block row before the epilogue for transposed or residual outputs; otherwise it goes through
+    to the stores (:attr:`Shape4x1.lane_pairs`: the per-token parameters are loaded in that
+    order, and each token's 16 bytes are stored from where the lane transpose leaves them)."""
     ep = s.ep
     mac = _macros()
     rg = s.nb // s.upg  # row groups
