@@ -27,6 +27,7 @@ JOBS = {
     "mini_int8_static": ("bert-mini", {"dtype": "int8", "calibrate": True}),
     "mini_fp32": ("bert-mini", {"dtype": "fp32"}),
     "base_int8_dyn": ("bert-base", {"dtype": "int8"}),
+    "base_fp32": ("bert-base", {"dtype": "fp32"}),
 }
 
 

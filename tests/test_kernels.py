@@ -318,11 +318,11 @@ def test_fp32_4x1(m, sparsity):
 
 @requires_isa("avx2")
 @pytest.mark.parametrize("k", [96, 88, 7])  # K % 16 == 8 and K < 16 take the staging tail loop
-@pytest.mark.parametrize("tiles_outer", [True, False])
+@pytest.mark.parametrize("tiles_outer, prefetch", [(True, True), (False, True), (True, False)])
 @pytest.mark.parametrize("gelu", [False, True])
-def test_fp32_4x1_epilogues_tails_and_walks(k, tiles_outer, gelu):
+def test_fp32_4x1_epilogues_tails_and_walks(k, tiles_outer, prefetch, gelu):
     """Bias, exact GELU and residual on a token tail (M = 37) and K not a multiple of 16, in
-    both task orders."""
+    both task orders, with and without the software prefetches."""
     rng = np.random.default_rng(k)
     m, n = 37, 44
     w = random_block_sparse(rng, n, k, 0.7, "4x1", np.float32)
@@ -334,8 +334,10 @@ def test_fp32_4x1_epilogues_tails_and_walks(k, tiles_outer, gelu):
     ep = Epilogue("float32", bias=True, gelu=gelu, residual=True)
     spec = registry.FP32_4X1
     arrays = spec.prepare_weight(w, m)
-    func = spec.build(m, n, k, spec.block_count(arrays), ep, registry.Fp32Bsr4x1Config(tiles_outer))
+    config = registry.Fp32Bsr4x1Config(tiles_outer, prefetch)
+    func = spec.build(m, n, k, spec.block_count(arrays), ep, config)
     kern = linear.CompiledKernel(func, spec.schedule)
+    assert ("prefetcht0" in kern.asm()) is prefetch
     y = kern(**_inputs_for("fp32_4x1", x, arrays, bias=bias, residual=res))
     np.testing.assert_allclose(y, fp32_linear_ref(x, w, ep, bias, res), **FP32_TOL)
 

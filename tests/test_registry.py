@@ -183,6 +183,24 @@ def test_ymm_4x1_token_tile_follows_the_cores_vector_width(mcpu, tile):
         assert registry.ymm_token_tile() == tile
 
 
+@pytest.mark.parametrize(
+    "mcpu, prefetch", [("znver1", True), ("znver3", True), ("znver4", False), ("haswell", True)]
+)
+def test_fp32_4x1_prefetches_except_where_measured_faster_without(mcpu, prefetch):
+    """The FP32 4x1 default keeps its software prefetches except on the CPUs measured faster
+    without them (Zen 4); the tuning space has both, in both walks."""
+    ep = Epilogue("float32", bias=True)
+    with tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "mattr": ["+avx2", "+fma"]}):
+        assert registry.FP32_4X1.default_config(128, 768, 768, ep).prefetch is prefetch
+    variants = registry.FP32_4X1.tuning_variants(128, 768, 768, ep)
+    assert {(c.tiles_outer, c.prefetch) for c in variants} == {
+        (True, True),
+        (True, False),
+        (False, True),
+        (False, False),
+    }
+
+
 def test_ymm_4x1_takes_the_slab_walk_with_16_token_tiles():
     """16-token tiles: the slab-staged walk at every length (token tiles outermost; one row group
     per thread where the tiles don't split evenly and the block rows do); a chunk or another tile

@@ -95,13 +95,16 @@ class AmxDenseConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Fp32Bsr4x1Config:
-    """Knob of the FP32 4x1 kernel: ``tiles_outer`` (token tiles outermost in the walk)."""
+    """Knobs of the FP32 4x1 kernel: ``tiles_outer`` (token tiles outermost in the walk) and
+    ``prefetch`` (its weight and ``XS`` line prefetches, the kernel's default distances; off: none,
+    see :func:`fp32_4x1_prefetch`)."""
 
     tiles_outer: bool = True
+    prefetch: bool = True
 
     @property
     def tag(self) -> str:
-        return "tt16" + ("_chunk1" if self.tiles_outer else "")
+        return "tt16" + ("_chunk1" if self.tiles_outer else "") + ("" if self.prefetch else "_nopf")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -475,6 +478,21 @@ FP32_1X16 = KernelSpec(
 )
 
 
+#: LLVM CPU names on which the FP32 4x1 kernel runs faster without its software prefetches. Zen 4
+#: (AVX2 code, 1 thread, 90 %, 128 tokens): 7-10 % faster without them; Zen 1: 14 % slower
+#: without the ``XS`` prefetch (bench/README.md, "Decisions"). Other CPUs are not measured and
+#: keep them; the tuning space has both.
+FP32_4X1_NO_PREFETCH_CPUS = frozenset({"znver4"})
+
+
+def fp32_4x1_prefetch(target=None) -> bool:
+    """Whether the FP32 4x1 kernel prefetches on ``target``'s CPU (None: the enclosing target's,
+    else this CPU's): not on :data:`FP32_4X1_NO_PREFETCH_CPUS`."""
+    from tvm_blocksparse.target import target_llvm_cpu
+
+    return target_llvm_cpu(target) not in FP32_4X1_NO_PREFETCH_CPUS
+
+
 #: FP32 4x1 blocks (4 output channels x 1 input channel), 8-lane FMAs over tokens (ymm: every
 #: level from AVX2 up): FP32 mode runs a 4x1-pruned model sparse.
 FP32_4X1 = KernelSpec(
@@ -488,10 +506,20 @@ FP32_4X1 = KernelSpec(
     weight_arrays=_fp32_4x1_arrays,
     block_count=lambda arrays: int(arrays["w_indices"].shape[0]),
     can_take=lambda n, k: None if n % 4 == 0 else f"fp32_4x1 needs N_out % 4 == 0 (N_out={n})",
-    default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: Fp32Bsr4x1Config(True),
-    tuning_variants=lambda m, n, k, epilogue: [Fp32Bsr4x1Config(True), Fp32Bsr4x1Config(False)],
+    default_config=lambda m, n, k, epilogue, threads=1, token_tile=None: Fp32Bsr4x1Config(
+        True, fp32_4x1_prefetch()
+    ),
+    tuning_variants=lambda m, n, k, epilogue: [
+        Fp32Bsr4x1Config(outer, pf) for outer in (True, False) for pf in (True, False)
+    ],
     builder=lambda m, n, k, blocks, ep, c: bsr_fp32_4x1.bsr_dense_fp32_4x1(
-        m, n, k, blocks, ep, tiles_outer=c.tiles_outer
+        m,
+        n,
+        k,
+        blocks,
+        ep,
+        tiles_outer=c.tiles_outer,
+        **({} if c.prefetch else {"prefetch_weights": 0, "prefetch_x": 0}),
     ),
     schedule=schedule_bsr_dense_fp32_4x1,
 )
