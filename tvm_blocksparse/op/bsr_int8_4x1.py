@@ -310,8 +310,9 @@ def bsr_dense_int8_4x1(
                 (:func:`xt_row_offsets`), so a gather is one load and an add per channel.
                 ``G = num_groups``; None makes it a symbolic dimension (``num_groups``), bound
                 from ``w_data``'s shape at run time: one PrimFunc for every weight of a shape.
-                The ``slab`` walk takes ``w_slab_offsets`` ``i32[G, 4]`` instead: each input
-                channel's byte offset in its 16-token slab (:func:`slab_row_offsets`).
+                8-lane walks also take ``w_slab_offsets`` ``i32[G, 4]`` (:func:`walk_offsets`),
+                each input channel's byte offset in its 16-token slab (:func:`slab_row_offsets`):
+                the ``slab`` walk gathers by it, the others by ``w_xt_offsets``.
       w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       Y         ``[M, N]`` of ``epilogue.out_dtype``.
@@ -462,16 +463,18 @@ def _macros() -> SimpleNamespace:
                     )
 
     @T.macro(hygienic=False)
-    def finish_tile16(acc, out, tokens, vbr, vmo):
+    def finish_tile16(acc, out, tokens, vbr, vmo, packed):
         """8 lanes: block row ``vbr``'s 4 channels x 16 tokens of token tile ``vmo`` through the
-        epilogue into ``Y`` (channel rows, or each token's 4 channels in one store)."""
+        epilogue into ``Y`` (channel rows, or each token's 4 channels in one store). ``packed``:
+        ``acc`` holds the slab walk's token order (:func:`_slab_token`; token-major outputs with
+        :attr:`Shape4x1.lane_pairs` only), else tokens in order."""
         mac.epilogue_lanes(
             acc,
             out,
             2,
             "epilogue",
             vbr,
-            lambda buf, vtv: buf[T.ramp((vmo * 2 + vtv) * 8, 1, 8)],
+            lambda buf, vtv: _tile16_token_params(buf, vmo, vtv, packed),
         )
         if s.ep.transposed_out:
             for r, tv in T.grid(4, 2):
@@ -483,7 +486,11 @@ def _macros() -> SimpleNamespace:
         if not s.ep.transposed_out:
             mac.token_major_lanes(acc, out, tokens, 2, "")
             mac.store_tokens(
-                [tokens], 2, lambda vtv, vt: (vmo * 2 + vtv) * 8 + s.slot_element(vt), "", vbr * 4
+                [tokens],
+                2,
+                lambda vtv, vt: vmo * 16 + _tile16_token(vtv, s.slot_element(vt), packed),
+                "",
+                vbr * 4,
             )
 
     @T.macro(hygienic=False)
@@ -1002,6 +1009,23 @@ def _slab_token(vector, element):
     return 4 * vector + element % 4 + 8 * (element // 4)
 
 
+def _tile16_token(vector, element, packed: bool):
+    """Tile token of ``element`` of accumulator vector ``vector`` of a 16-token tile: in the
+    slab walk's packed order (:func:`_slab_token`), else in order."""
+    return _slab_token(vector, element) if packed else 8 * vector + element
+
+
+def _tile16_token_params(buf, vmo, vector, packed: bool):
+    """Entries of a per-token parameter buffer (``x_scale``, ``x_zp``) for accumulator vector
+    ``vector`` of token tile ``vmo``, in that vector's token order (:func:`_tile16_token`)."""
+    if not packed:
+        return buf[T.ramp(vmo * 16 + 8 * vector, 1, 8)]
+    return T.Shuffle(
+        [buf[T.ramp(vmo * 16 + 4 * vector, 1, 4)], buf[T.ramp(vmo * 16 + 8 + 4 * vector, 1, 4)]],
+        list(range(8)),
+    )
+
+
 def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
     """Slab-staged walk (8 lanes, 16-token tiles): a task is one 16-token tile and a row group;
     it copies the tile's ``XT`` columns into a contiguous slab, then walks its block rows, every
@@ -1120,28 +1144,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         if s.lane_pairs and not ep.transposed_out:
                             # packed order to the end: each token's 16 bytes are stored from
                             # wherever the lane transpose leaves them
-                            mac.epilogue_lanes(
-                                acc,
-                                out,
-                                2,
-                                "epilogue",
-                                vbr,
-                                lambda buf, vtv: T.Shuffle(
-                                    [
-                                        buf[T.ramp(vmo * 16 + 4 * vtv, 1, 4)],
-                                        buf[T.ramp(vmo * 16 + 8 + 4 * vtv, 1, 4)],
-                                    ],
-                                    list(range(8)),
-                                ),
-                            )
-                            mac.token_major_lanes(acc, out, tokens, 2, "")
-                            mac.store_tokens(
-                                [tokens],
-                                2,
-                                lambda vtv, vt: vmo * 16 + _slab_token(vtv, s.slot_element(vt)),
-                                "",
-                                vbr * 4,
-                            )
+                            mac.finish_tile16(acc, out, tokens, vbr, vmo, True)
                         else:
                             for r in T.unroll(4):
                                 with T.sblock("token_order"):
@@ -1150,7 +1153,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                         [acc[vr, T.ramp(0, 1, 8)], acc[vr, T.ramp(8, 1, 8)]],
                                         _SLAB_TOKEN_ORDER,
                                     )
-                            mac.finish_tile16(ordered, out, tokens, vbr, vmo)
+                            mac.finish_tile16(ordered, out, tokens, vbr, vmo, False)
 
     return main
 
@@ -1271,6 +1274,6 @@ def _build_groups_outer(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                 acc[vr, T.ramp(vtv * 8, 1, 8)] = row_acc[
                                     vmo, vr, T.ramp(vtv * 8, 1, 8)
                                 ]
-                        mac.finish_tile16(acc, out, tokens, vbr, vmo)
+                        mac.finish_tile16(acc, out, tokens, vbr, vmo, False)
 
     return main
