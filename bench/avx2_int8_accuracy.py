@@ -77,6 +77,15 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=64)
     ap.add_argument("--seq-len", type=int, default=64, help="compiled length (padded)")
     ap.add_argument("--skip-compile", action="store_true")
+    ap.add_argument(
+        "--isa-level",
+        choices=["avx2", "avx_vnni", "avx512_vnni", "amx_int8"],
+        help="compile our module for this level (default: the host's best; a lower level runs "
+        "on a newer CPU)",
+    )
+    ap.add_argument(
+        "--skip-fake-quant", action="store_true", help="only the compiled modules' figures"
+    )
     args = ap.parse_args()
 
     import torch
@@ -104,7 +113,7 @@ def main() -> None:
             for text in texts:
                 enc = tok(text, return_tensors="pt", truncation=True, max_length=args.seq_len)
                 ref.append(net(**enc).last_hidden_state[0].double().numpy())
-                for name, (levels, qmax) in SCHEMES.items():
+                for name, (levels, qmax) in SCHEMES.items() if not args.skip_fake_quant else ():
                     for lin in linears:
                         lin.forward = fake_quant_linear(levels, qmax).__get__(lin)
                     outs[name].append(net(**enc).last_hidden_state[0].double().numpy())
@@ -112,7 +121,7 @@ def main() -> None:
                         del lin.forward
         print(f"\nall-MiniLM-L6-v2, {sparsity:.0%} 4x1, fake-quantized Linear layers vs FP32:")
         print(f"  {'scheme':<42} {'token cos min':>13} {'mean':>8} {'sentence cos min':>17}")
-        for name in SCHEMES:
+        for name in SCHEMES if not args.skip_fake_quant else ():
             tok_cos = np.concatenate([cosines(o, r) for o, r in zip(outs[name], ref)])
             sent_cos = np.array([cosines(o.mean(0), r.mean(0)) for o, r in zip(outs[name], ref)])
             results[(sparsity, name)] = (tok_cos.min(), tok_cos.mean(), sent_cos.min())
@@ -121,12 +130,12 @@ def main() -> None:
                 f"{sent_cos.min():>17.5f}"
             )
         if sparsity and not args.skip_compile:
-            compiled_figures(net, tok, texts, args.seq_len)
+            compiled_figures(net, tok, texts, args.seq_len, args.isa_level)
 
 
-def compiled_figures(net, tok, texts, seq_len) -> None:
-    """Our INT8 module for this host and ONNX Runtime ``quantize_dynamic`` INT8, each against
-    ONNX Runtime FP32 on the same (pruned) ONNX file."""
+def compiled_figures(net, tok, texts, seq_len, isa_level=None) -> None:
+    """Our INT8 module for this host (or ``isa_level``) and ONNX Runtime ``quantize_dynamic``
+    INT8, each against ONNX Runtime FP32 on the same (pruned) ONNX file."""
     import onnxruntime as ort
     import torch
     from e2e import last_hidden_state_module
@@ -134,6 +143,7 @@ def compiled_figures(net, tok, texts, seq_len) -> None:
 
     import tvm_blocksparse as tb
     from tvm_blocksparse.isa import host_isa_level
+    from tvm_blocksparse.target import target_for_level
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "minilm90.onnx")
@@ -148,7 +158,7 @@ def compiled_figures(net, tok, texts, seq_len) -> None:
         )
         q_path = os.path.join(tmp, "minilm90_ort_int8.onnx")
         quantize_dynamic(path, q_path, weight_type=QuantType.QInt8)
-        model = tb.compile(path, seq_len=seq_len, dtype="int8")
+        model = tb.compile(path, seq_len=seq_len, dtype="int8", target=target_for_level(isa_level))
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         qsess = ort.InferenceSession(q_path, providers=["CPUExecutionProvider"])
         engines = {
@@ -172,11 +182,11 @@ def compiled_figures(net, tok, texts, seq_len) -> None:
                 out = run(feeds)[0, :n].astype(np.float64)
                 tok_cos[name].append(cosines(out, ref))
                 sent_cos[name].append(cosines(out.mean(0), ref.mean(0)))
-        level = host_isa_level()
+        level = isa_level or (host_isa_level().name if host_isa_level() else "?")
         print(
             f"\ncompiled modules vs ONNX Runtime FP32 on the 90 % file, real tokens of "
             f"{len(texts)} sentences padded to {seq_len} (ours: "
-            f"{level.name if level else '?'}, Linear kernels "
+            f"{level}, Linear kernels "
             f"{sorted({d['kernel'] for d in model.report})}):"
         )
         for name in engines:

@@ -14,6 +14,7 @@ from tvm.s_tir import Schedule
 from tvm.script import tirx as T
 
 from tvm_blocksparse import isa
+from tvm_blocksparse.isa import avx2
 from tvm_blocksparse.isa.avx2 import AVX2_TOKEN8_W4_INTRIN, dot_u8s8_ref
 from tvm_blocksparse.isa.avx512 import VNNI_TOKEN16_W4_INTRIN
 from tvm_blocksparse.isa.avx_vnni import AVX_VNNI_TOKEN8_W4_INTRIN
@@ -165,6 +166,50 @@ def test_avx2_dot_step_is_exact_with_7_bit_weights_and_saturates_on_full_range()
     out = _run("avx2", a, b)
     np.testing.assert_array_equal(out, twin)
     assert (out != _exact(a, b)).any()  # the naive sequence saturated on this data
+
+
+def _two_steps_kernel():
+    """``C = dot_u8s8_two_steps(0, A[0], W[0], A[1], W[1])`` on one ymm."""
+
+    @T.prim_func(s_tir=True)
+    def main(
+        A: T.Buffer((2, 32), "uint8"), W: T.Buffer((2, 32), "int8"), C: T.Buffer((8,), "int32")
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        C[T.ramp(0, 1, 8)] = avx2.dot_u8s8_two_steps(
+            T.broadcast(T.int32(0), 8),
+            A[0, T.ramp(0, 1, 32)],
+            W[0, T.ramp(0, 1, 32)],
+            A[1, T.ramp(0, 1, 32)],
+            W[1, T.ramp(0, 1, 32)],
+        )
+
+    return tvm.compile(tvm.IRModule({"main": main}), target=level_target("avx2"))
+
+
+@requires_isa("avx2")
+def test_avx2_two_dot_steps_are_exact_in_7_bits_and_wrap_beyond():
+    """Two steps' pair sums are added in s16 before one ``vpmaddwd``: exact for u8 in [0, 127]
+    x s8 in [-64, 64] at the extremes; with full-range u8 the s16 sum wraps."""
+    lib = _two_steps_kernel()
+    asm = lib.mod.inspect_source("asm")
+    assert asm.count("vpmaddubsw") == 2 and asm.count("vpmaddwd") == 1 and "vpaddw" in asm
+
+    def run(a, w):
+        c = tvm.runtime.empty((8,), "int32")
+        lib["main"](tvm.runtime.tensor(a), tvm.runtime.tensor(w), c)
+        return c.numpy()
+
+    def exact(a, w):
+        return (a.astype(np.int64) * w).reshape(2, 8, 4).sum(axis=(0, 2)).astype(np.int32)
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 128, (2, 32), dtype=np.uint8)
+    w = rng.integers(-64, 65, (2, 32)).astype(np.int8)
+    a[:, :8], w[:, :4], w[:, 4:8] = 127, 64, -64  # lanes 0 and 1 at +-2 x 2 x 127 x 64
+    np.testing.assert_array_equal(run(a, w), exact(a, w))
+    a[:, :8] = 255  # 8-bit activations: 4 x 255 x 64 > 32767
+    assert (run(a, w)[:2] != exact(a, w)[:2]).all()
 
 
 @requires_isa("avx_vnni")

@@ -38,22 +38,38 @@ def broadcast_4_bytes(vec4):
     return T.reinterpret(T.broadcast(T.reinterpret(vec4, dtype="int32"), LANES), dtype="int8x32")
 
 
-def dot_u8s8(acc, act_u8x32, weight_i8x32):
-    """``acc[i] += sat16(a[4i] w[4i] + a[4i+1] w[4i+1]) + sat16(a[4i+2] w[4i+2] + a[4i+3] w[4i+3])``
-    (int32x8): ``vpmaddubsw``, ``vpmaddwd`` by ones, ``vpaddd``."""
-    pairs = T.call_llvm_pure_intrin(
+def _pair_sums(act_u8x32, weight_i8x32):
+    """``sat16(a[2j] w[2j] + a[2j+1] w[2j+1])`` (int16x16): ``vpmaddubsw``."""
+    return T.call_llvm_pure_intrin(
         T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.ub.sw"),
         T.reinterpret("int8x32", act_u8x32),
         weight_i8x32,
         dtype="int16x16",
     )
-    quads = T.call_llvm_pure_intrin(
+
+
+def _quad_sums(pairs):
+    """``p[2i] + p[2i+1]`` as int32x8: ``vpmaddwd`` by ones."""
+    return T.call_llvm_pure_intrin(
         T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pmadd.wd"),
         pairs,
         T.broadcast(T.int16(1), 16),
         dtype="int32x8",
     )
-    return acc + quads
+
+
+def dot_u8s8(acc, act_u8x32, weight_i8x32):
+    """``acc[i] += sat16(a[4i] w[4i] + a[4i+1] w[4i+1]) + sat16(a[4i+2] w[4i+2] + a[4i+3] w[4i+3])``
+    (int32x8): ``vpmaddubsw``, ``vpmaddwd`` by ones, ``vpaddd``."""
+    return acc + _quad_sums(_pair_sums(act_u8x32, weight_i8x32))
+
+
+def dot_u8s8_two_steps(acc, act0, weight0, act1, weight1):
+    """Two :func:`dot_u8s8` steps, ``(act0, weight0)`` and ``(act1, weight1)``, into ``acc`` with
+    one ``vpmaddwd``: their ``vpmaddubsw`` pair sums are added in s16 (``vpaddw``) first, 3
+    multiplies per two steps instead of 4. Exact only while every pair sum is within
+    ``[-16383, 16383]``, e.g. u8 in ``[0, 127]`` x s8 in ``[-64, 64]`` (``2 x 127 x 64``)."""
+    return acc + _quad_sums(_pair_sums(act0, weight0) + _pair_sums(act1, weight1))
 
 
 def dot_u8s8_ref(act_u8: np.ndarray, weight_s8: np.ndarray) -> np.ndarray:

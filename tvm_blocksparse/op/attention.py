@@ -15,6 +15,10 @@ Quantization (all per head, at run time, in float32 arithmetic exactly as
   value is 255 whatever its spread, and ``O = s_v * (u @ v) / sum(u)`` normalizes with the
   quantized weights themselves (they sum to exactly 1).
 
+Those are the zmm (and AMX) ranges. The ymm path (AVX2, no VNNI) takes everything in 7 bits,
+``q`` in ``[-63, 63]`` stored ``+ 64``, ``K`` and ``V`` in ``[-64, 64]``, ``u = rint(127 exp)``,
+so that two dot steps' s16 pair sums add exactly before one ``vpmaddwd`` (:data:`YMM_OPS`).
+
 Layouts (batch 1; ``N = H * d``; ``S % 16 == 0``, ``d % 16 == 0``):
 
 - ``Q f32[S, N]`` token-major, ``KT f32[N, S]`` (what the K projection's 4x1 kernel stores),
@@ -76,13 +80,22 @@ def _rint_i32_16(x):
     return T.Cast("int32x16", T.nearbyint(x))
 
 
-#: The vector path's operations per level: 16-lane zmm with ``vpdpbusd`` (AVX-512 VNNI, full s8
-#: K and V), 8-lane ymm with ``vpmaddubsw`` + ``vpmaddwd`` (AVX2: K and V quantized to 7 bits,
-#: ``[-64, 64]``, so that ``2 x 255 x 64`` fits the s16 pair sums: exact).
+def _vpdpbusd_two_steps(acc, act0, weight0, act1, weight1):
+    """Two ``vpdpbusd`` steps into ``acc``."""
+    return avx512.vpdpbusd(avx512.vpdpbusd(acc, act0, weight0), act1, weight1)
+
+
+#: The vector path's operations and ranges per level: 16-lane zmm with ``vpdpbusd`` (AVX-512
+#: VNNI: s8 Q, K and V, u8 probabilities up to 255), 8-lane ymm with ``vpmaddubsw`` +
+#: ``vpmaddwd`` (AVX2: everything in 7 bits, Q ``[-63, 63]`` stored ``+ 64``, K and V
+#: ``[-64, 64]``, probabilities ``[0, 127]``, so that two steps' pair sums, ``2 x 2 x 127 x 64``,
+#: add in s16 before one ``vpmaddwd``: exact, and 3 multiplies per two steps instead of 4).
 ZMM_OPS = SimpleNamespace(
     lanes=16,
+    q_qmax=127,
     kv_qmax=127,
-    dot=avx512.vpdpbusd,
+    prob_max=255,
+    dot2=_vpdpbusd_two_steps,
     bcast4=avx512.broadcast_4_bytes,
     rint=avx512.rint_i32,
     rint16=avx512.rint_i32,
@@ -93,8 +106,10 @@ ZMM_OPS = SimpleNamespace(
 )
 YMM_OPS = SimpleNamespace(
     lanes=8,
+    q_qmax=63,
     kv_qmax=64,
-    dot=avx2.dot_u8s8,
+    prob_max=127,
+    dot2=avx2.dot_u8s8_two_steps,
     bcast4=avx2.broadcast_4_bytes,
     rint=_rint_i32_ymm,
     rint16=_rint_i32_16,
@@ -105,18 +120,22 @@ YMM_OPS = SimpleNamespace(
 )
 
 
-# 255 * 2^f on [-0.5, 0.5], degree 4 (2^f fitted here, max relative error 2.6e-6: 7e-4 of a
-# probability step), coefficients ascending, scaled by 255 in float32.
-_PROB_POLY = tuple(
-    float(np.float32(c * 255))
-    for c in (
-        0.9999992847442627,
-        0.6931219100952148,
-        0.240247443318367,
-        0.05591721460223198,
-        0.009569866582751274,
-    )
+# 2^f on [-0.5, 0.5], degree 4 (fitted here, max relative error 2.6e-6: 7e-4 of a probability
+# step), coefficients ascending.
+_EXP2_POLY = (
+    0.9999992847442627,
+    0.6931219100952148,
+    0.240247443318367,
+    0.05591721460223198,
+    0.009569866582751274,
 )
+
+
+def _prob_poly(prob_max: int) -> tuple[float, ...]:
+    """:data:`_EXP2_POLY` scaled by ``prob_max`` (a probability's largest value) in float32."""
+    return tuple(float(np.float32(c * prob_max)) for c in _EXP2_POLY)
+
+
 _LOG2E = 1.4426950408889634
 _PROB_T_MIN = -30.0  # 255 * 2^-30 rounds to 0; keeps the exponent bits in range
 
@@ -128,11 +147,12 @@ def _prob_lanes(x, ops=ZMM_OPS):
     scores against ~28 for :func:`~tvm_blocksparse.op.epilogue.exp_f32` and the scaling: the
     exponential was as costly as either matmul of the kernel, and is the softmax's largest part."""
     lanes = ops.lanes
+    poly = _prob_poly(ops.prob_max)
     t = T.max(x * fconst(_LOG2E, lanes), fconst(_PROB_T_MIN, lanes))
     n = T.nearbyint(t)
     f = t - n
-    p = fconst(_PROB_POLY[4], lanes)
-    for c in _PROB_POLY[3::-1]:
+    p = fconst(poly[4], lanes)
+    for c in poly[3::-1]:
         p = fma(p, f, fconst(c, lanes), lanes)
     return ops.rint(ops.pow2(p, n))
 
@@ -214,14 +234,40 @@ def attention_int8(
     d_groups, key_groups, key_vecs, d_vecs = d // 4, s // 4, s // 16, d // 16
     key_vecs_l, d_vecs_l = s // L, d // L  # the vector path's vectors per row
     kc = _key_vectors_per_pass(key_vecs_l, ops.most_key_vectors)
+    dc = _key_vectors_per_pass(d_vecs_l, ops.most_key_vectors)  # head-dim vectors per P V pass
     row_blocks = s // ROWS_PER_TASK
     pairs = ROWS_PER_TASK // 2
     scale = float(np.float32(scale))
 
+    def _q_k_steps(Qq, Kp, vh, row, g2, key_vec):
+        """Operands of the two dot steps of d-groups ``2 g2``, ``2 g2 + 1`` for query ``row`` and
+        keys ``key_vec * L ..``: 4 bytes of ``Qq`` broadcast, ``L`` keys x 4 dims of ``Kp``."""
+        return [
+            x
+            for g in (2 * g2, 2 * g2 + 1)
+            for x in (
+                ops.bcast4(Qq[vh, row, T.ramp(g * 4, 1, 4)]),
+                Kp[T.ramp(((vh * d_groups + g) * s + key_vec * L) * 4, 1, 4 * L)],
+            )
+        ]
+
+    def _p_v_steps(probs, Vp, vh, row, g2, d_vec):
+        """Operands of the two dot steps of key groups ``2 g2``, ``2 g2 + 1`` for row ``row`` of
+        the pair and head dims ``d_vec * L ..``: 4 probabilities broadcast, ``L`` dims x 4 keys."""
+        return [
+            x
+            for g in (2 * g2, 2 * g2 + 1)
+            for x in (
+                ops.bcast4(probs[0, row, T.ramp(g * 4, 1, 4)]),
+                Vp[T.ramp(((vh * key_groups + g) * d + d_vec * L) * 4, 1, 4 * L)],
+            )
+        ]
+
     @T.macro
     def attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O):  # noqa: E741
-        """Q K^T, softmax and P V by ``ops.dot`` (``vpdpbusd`` zmm, or the AVX2 ymm step): 2 query
-        rows at a time share every Kp / Vp load."""
+        """Q K^T, softmax and P V by ``ops.dot2`` (two ``vpdpbusd`` on zmm, or the AVX2 ymm
+        steps with one ``vpmaddwd``): 2 query rows at a time share every Kp / Vp load; P V in
+        passes of ``dc`` head-dim vectors (on ymm 2 rows x 8 vectors of accumulators spilled)."""
         for task in T.parallel(heads * row_blocks):
             with T.sblock("attend"):
                 vh = T.axis.spatial(heads, task // row_blocks)
@@ -252,37 +298,24 @@ def attention_int8(
                         for kv in T.unroll(kc):
                             acc0[T.ramp(kv * L, 1, L)] = T.broadcast(T.int32(0), L)
                             acc1[T.ramp(kv * L, 1, L)] = T.broadcast(T.int32(0), L)
-                        for g in range(d_groups):
+                        for g in range(d_groups // 2):
                             for kv in T.unroll(kc):
-                                acc0[T.ramp(kv * L, 1, L)] = ops.dot(
+                                acc0[T.ramp(kv * L, 1, L)] = ops.dot2(
                                     acc0[T.ramp(kv * L, 1, L)],
-                                    ops.bcast4(
-                                        Qq[vh, vb * ROWS_PER_TASK + pair * 2, T.ramp(g * 4, 1, 4)]
+                                    *_q_k_steps(
+                                        Qq, Kp, vh, vb * ROWS_PER_TASK + pair * 2, g, kp * kc + kv
                                     ),
-                                    Kp[
-                                        T.ramp(
-                                            ((vh * d_groups + g) * s + (kp * kc + kv) * L) * 4,
-                                            1,
-                                            4 * L,
-                                        )
-                                    ],
                                 )
-                                acc1[T.ramp(kv * L, 1, L)] = ops.dot(
+                                acc1[T.ramp(kv * L, 1, L)] = ops.dot2(
                                     acc1[T.ramp(kv * L, 1, L)],
-                                    ops.bcast4(
-                                        Qq[
-                                            vh,
-                                            vb * ROWS_PER_TASK + pair * 2 + 1,
-                                            T.ramp(g * 4, 1, 4),
-                                        ]
+                                    *_q_k_steps(
+                                        Qq,
+                                        Kp,
+                                        vh,
+                                        vb * ROWS_PER_TASK + pair * 2 + 1,
+                                        g,
+                                        kp * kc + kv,
                                     ),
-                                    Kp[
-                                        T.ramp(
-                                            ((vh * d_groups + g) * s + (kp * kc + kv) * L) * 4,
-                                            1,
-                                            4 * L,
-                                        )
-                                    ],
                                 )
                         for kv in T.unroll(kc):
                             scores[0, T.ramp((kp * kc + kv) * L, 1, L)] = _score_lanes(
@@ -317,21 +350,20 @@ def attention_int8(
                         _row_probabilities(
                             scores, vmax, isum, uprob, probs, vsum, r, 0, r, key_vecs_l, ops
                         )
-                    for dv in T.unroll(d_vecs_l):
-                        out0[T.ramp(dv * L, 1, L)] = T.broadcast(T.int32(0), L)
-                        out1[T.ramp(dv * L, 1, L)] = T.broadcast(T.int32(0), L)
-                    for g in range(key_groups):
-                        for dv in T.unroll(d_vecs_l):
-                            out0[T.ramp(dv * L, 1, L)] = ops.dot(
-                                out0[T.ramp(dv * L, 1, L)],
-                                ops.bcast4(probs[0, 0, T.ramp(g * 4, 1, 4)]),
-                                Vp[T.ramp(((vh * key_groups + g) * d + dv * L) * 4, 1, 4 * L)],
-                            )
-                            out1[T.ramp(dv * L, 1, L)] = ops.dot(
-                                out1[T.ramp(dv * L, 1, L)],
-                                ops.bcast4(probs[0, 1, T.ramp(g * 4, 1, 4)]),
-                                Vp[T.ramp(((vh * key_groups + g) * d + dv * L) * 4, 1, 4 * L)],
-                            )
+                    for dp in range(d_vecs_l // dc):
+                        for dv in T.unroll(dc):
+                            out0[T.ramp((dp * dc + dv) * L, 1, L)] = T.broadcast(T.int32(0), L)
+                            out1[T.ramp((dp * dc + dv) * L, 1, L)] = T.broadcast(T.int32(0), L)
+                        for g in range(key_groups // 2):
+                            for dv in T.unroll(dc):
+                                out0[T.ramp((dp * dc + dv) * L, 1, L)] = ops.dot2(
+                                    out0[T.ramp((dp * dc + dv) * L, 1, L)],
+                                    *_p_v_steps(probs, Vp, vh, 0, g, dp * dc + dv),
+                                )
+                                out1[T.ramp((dp * dc + dv) * L, 1, L)] = ops.dot2(
+                                    out1[T.ramp((dp * dc + dv) * L, 1, L)],
+                                    *_p_v_steps(probs, Vp, vh, 1, g, dp * dc + dv),
+                                )
                     for dv in T.unroll(d_vecs_l):
                         O[vb * ROWS_PER_TASK + pair * 2, T.ramp(vh * d + dv * L, 1, L)] = T.Cast(
                             ops.f32, out0[T.ramp(dv * L, 1, L)]
@@ -510,7 +542,7 @@ def attention_int8(
             )  # [H, d/4, S, 4], flat: 64-byte vectors
             Vp = T.sblock_alloc_buffer((heads * key_groups * d * 4,), "int8")  # [H, S/4, d, 4]
             Qq = T.sblock_alloc_buffer((heads, s, d), "uint8")
-            kcomp = T.sblock_alloc_buffer((heads, s), "int32")  # 128 * sum_d k: Q's u8 offset
+            kcomp = T.sblock_alloc_buffer((heads, s), "int32")  # (q_qmax + 1) sum_d k: Q's offset
             hscale = T.sblock_alloc_buffer((heads, 3), "float32")  # s_q, s_k, s_v
             for h in T.parallel(heads):
                 with T.sblock("quantize_head"):
@@ -565,7 +597,9 @@ def attention_int8(
                     amax_k[0, T.ramp(0, 1, 16)] = allreduce(amax_k[0, T.ramp(0, 1, 16)], T.max, 16)
                     amax_v[0, T.ramp(0, 1, 16)] = allreduce(amax_v[0, T.ramp(0, 1, 16)], T.max, 16)
                     hscale[vh, 0] = T.if_then_else(
-                        amax_q[0, 0] > T.float32(0), amax_q[0, 0] / T.float32(127), T.float32(1)
+                        amax_q[0, 0] > T.float32(0),
+                        amax_q[0, 0] / T.float32(ops.q_qmax),
+                        T.float32(1),
                     )
                     hscale[vh, 1] = T.if_then_else(
                         amax_k[0, 0] > T.float32(0),
@@ -586,7 +620,7 @@ def attention_int8(
                                     * bcast(T.float32(1) / hscale[vh, 0], 16)
                                 )
                             )
-                            + bcast(T.int32(128), 16),
+                            + bcast(T.int32(ops.q_qmax + 1), 16),
                         )
                     for kv in range(key_vecs):
                         kcomp[vh, T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
@@ -600,7 +634,7 @@ def attention_int8(
                             kcomp[vh, T.ramp(kv * 16, 1, 16)] = kcomp[
                                 vh, T.ramp(kv * 16, 1, 16)
                             ] + T.Cast("int32x16", rows[c, T.ramp(0, 1, 16)]) * bcast(
-                                T.int32(128), 16
+                                T.int32(ops.q_qmax + 1), 16
                             )
                         Kp[T.ramp(((vh * d_groups + g) * s + kv * 16) * 4, 1, 64)] = T.Shuffle(
                             [rows[c, T.ramp(0, 1, 16)] for c in range(4)], _INTERLEAVE
@@ -634,44 +668,47 @@ def attention_int8_ref(
     mask: np.ndarray,
     heads: int,
     scale: float,
-    kv_qmax: int = 127,
+    lanes: int = 16,
 ) -> np.ndarray:
     """Numpy twin of :func:`attention_int8` (same quantization, float32 arithmetic and integer
     sums; numpy's ``exp`` may differ from the kernel's by an ulp, which can move a probability
-    by one step of 1/255). ``kv_qmax``: K and V's symmetric range, 127 (zmm) or 64 (the ymm
-    path's 7 bits)."""
+    by one step). ``lanes``: the kernel's path, 16 (zmm, and AMX) or 8 (ymm), whose ranges
+    (:data:`ZMM_OPS`, :data:`YMM_OPS`) it repeats."""
+    ops = ZMM_OPS if lanes == 16 else YMM_OPS
     s, n = q.shape
     d = n // heads
     f32 = np.float32
     out = np.empty((s, n), f32)
 
-    def sym_s8(x, qmax=127):
+    def sym_s8(x, qmax):
         amax = f32(np.abs(x).max())
         sc = amax / f32(qmax) if amax > 0 else f32(1)
         return np.clip(np.rint(x * (f32(1) / sc)), -qmax, qmax).astype(np.int32), sc
 
     for h in range(heads):
-        qq, sq = sym_s8(q[:, h * d : (h + 1) * d])
-        kq, sk = sym_s8(kt[h * d : (h + 1) * d, :], kv_qmax)  # [d, S]
-        vq, sv = sym_s8(v[:, h * d : (h + 1) * d], kv_qmax)
-        acc = (qq + 128) @ kq - 128 * kq.sum(axis=0)[None, :]
+        qq, sq = sym_s8(q[:, h * d : (h + 1) * d], ops.q_qmax)
+        kq, sk = sym_s8(kt[h * d : (h + 1) * d, :], ops.kv_qmax)  # [d, S]
+        vq, sv = sym_s8(v[:, h * d : (h + 1) * d], ops.kv_qmax)
+        offset = ops.q_qmax + 1
+        acc = (qq + offset) @ kq - offset * kq.sum(axis=0)[None, :]
         scores = acc.astype(f32) * (sq * sk * f32(scale)) + mask
-        u = _prob_ref(scores - scores.max(axis=1, keepdims=True))
+        u = _prob_ref(scores - scores.max(axis=1, keepdims=True), ops.prob_max)
         usum = u.sum(axis=1, dtype=f32)
         out[:, h * d : (h + 1) * d] = (u.astype(np.int32) @ vq).astype(f32) * (sv / usum)[:, None]
     return out
 
 
-def _prob_ref(x: np.ndarray) -> np.ndarray:
+def _prob_ref(x: np.ndarray, prob_max: int = 255) -> np.ndarray:
     """Numpy twin of :func:`_prob_lanes` (an FMA as float64 multiply-add rounded once to float32:
     exact for these operands but for rare double-rounding ties)."""
     f32 = np.float32
+    poly = _prob_poly(prob_max)
     with np.errstate(over="ignore"):  # masked scores: -FLT_MAX * log2 e -> -inf -> clamped
         t = np.maximum(x * f32(_LOG2E), f32(_PROB_T_MIN))
     n = np.rint(t)
     f = t - n
-    p = np.full_like(f, f32(_PROB_POLY[4]))
-    for c in _PROB_POLY[3::-1]:
+    p = np.full_like(f, f32(poly[4]))
+    for c in poly[3::-1]:
         p = (p.astype(np.float64) * f + np.float64(c)).astype(f32)
     return np.rint(np.ldexp(p, n.astype(np.int32)).astype(f32))
 
