@@ -18,7 +18,8 @@ else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S 
 multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 
 On a target with AVX-512 VNNI the kernel runs on zmm (``vpdpbusd``); with AVX2 only (or AVX-VNNI,
-whose ymm ``vpdpbusd`` we do not use here), on ymm with 7-bit K and V (``vpmaddubsw``). On a target
+whose ymm ``vpdpbusd`` we do not use here), on ymm with Q, K, V and the probabilities in 7 bits
+(``vpmaddubsw``, two steps per ``vpmaddwd``). On a target
 with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
 on a CPU that does) and shapes :func:`~tvm_blocksparse.op.attention.amx_supported` tiles, the kernel
 also carries its AMX path (name suffix ``_amx``), taken when Linux grants the tiles at run time.
