@@ -38,6 +38,28 @@ def broadcast_4_bytes(vec4):
     return T.reinterpret(T.broadcast(T.reinterpret(vec4, dtype="int32"), LANES), dtype="int8x32")
 
 
+def rint_i32(x):
+    """``rint(x)`` as int32x8 in one ``vcvtps2dq`` (round to nearest even, default MXCSR)."""
+    return T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx.cvt.ps2dq.256"), x, dtype="int32x8"
+    )
+
+
+def saturate_u8(q):
+    """int32x16 -> uint8x16 clamped to ``[0, 255]``: ``vpackssdw`` of the two halves (s16,
+    saturating), ``vpackuswb`` (u8, saturating) and one dword permute into order, 3 shuffles
+    where a per-lane clamp and truncation took ~10 ops."""
+    halves = [T.Shuffle([q], list(range(h * 8, h * 8 + 8))) for h in (0, 1)]
+    words = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packssdw"), *halves, dtype="int16x16"
+    )
+    bytes_ = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packuswb"), words, words, dtype="uint8x32"
+    )
+    # dwords: lane 0 = q0-3, q8-11 (x2); lane 1 = q4-7, q12-15 (x2)
+    return T.reinterpret("uint8x16", T.Shuffle([T.reinterpret("int32x8", bytes_)], [0, 4, 1, 5]))
+
+
 def _pair_sums(act_u8x32, weight_i8x32):
     """``sat16(a[2j] w[2j] + a[2j+1] w[2j+1])`` (int16x16): ``vpmaddubsw``."""
     return T.call_llvm_pure_intrin(

@@ -68,13 +68,6 @@ def _pow2_ymm(p, n):
     return p * T.reinterpret(bits, dtype="float32x8")
 
 
-def _rint_i32_ymm(x):
-    """``rint(x)`` as int32x8 in one ``vcvtps2dq`` (round to nearest even, default MXCSR)."""
-    return T.call_llvm_pure_intrin(
-        T.llvm_lookup_intrinsic_id("llvm.x86.avx.cvt.ps2dq.256"), x, dtype="int32x8"
-    )
-
-
 def _rint_i32_16(x):
     """``rint(x)`` as int32x16 in plain vector ops (two ymm halves on AVX2)."""
     return T.Cast("int32x16", T.nearbyint(x))
@@ -111,7 +104,7 @@ YMM_OPS = SimpleNamespace(
     prob_max=127,
     dot2=avx2.dot_u8s8_two_steps,
     bcast4=avx2.broadcast_4_bytes,
-    rint=_rint_i32_ymm,
+    rint=avx2.rint_i32,
     rint16=_rint_i32_16,
     pow2=_pow2_ymm,
     most_key_vectors=4,

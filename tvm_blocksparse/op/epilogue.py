@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import tvm
 from tvm.script import tirx as T
 
-from tvm_blocksparse.isa import avx512
+from tvm_blocksparse.isa import avx2, avx512
 from tvm_blocksparse.isa.common import bcast, fconst
 
 # One accumulator tile must stay below 1 KiB: TVM 0.27 turns larger (or ``local``-scope) CPU
@@ -195,6 +195,15 @@ def requant_u8_by_inverse(y, inv, out_zp, lanes: int, zmm: bool = True):
     """:func:`requant_u8` given ``inv = 1 / out_scale`` (float32, scalar or ``lanes`` wide): a
     kernel that quantizes many vectors with the same parameters divides once, not per vector."""
     inv = as_lanes(inv, lanes)
+    if lanes == 16 and not zmm:
+        # the same steps in ymm halves: vcvtps2dq, then vpackssdw / vpackuswb saturate at 0 and
+        # 255 (clamped at 2^24 first, as below)
+        t = T.min(y * inv, fconst(16777216.0, 16))
+        q = T.Shuffle(
+            [avx2.rint_i32(T.Shuffle([t], list(range(h * 8, h * 8 + 8)))) for h in (0, 1)],
+            list(range(16)),
+        )
+        return avx2.saturate_u8(q + as_lanes(out_zp, 16))
     if lanes == 16 and zmm:
         # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
         # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.
