@@ -18,6 +18,15 @@ After::
     xt = R.call_tir(quantize_u8_columns_kF_mS, (ht, qp[0], qp[1]), ...)  # no transpose
     y = R.call_tir(int8_4x1_mS_nH_kF, (xt, qp[0], qp[1], ...), ...)
 
+Where the producer's kernel can requantize by its own output's range
+(``KernelSpec.dynamic_requant``: the 8-lane slab walk, AVX2 and AVX-VNNI), those three calls are
+one: it returns ``XT`` and its per-token parameters, the same bits, with no float ``h^T`` in
+memory::
+
+    qp_xt = R.call_tir(int8_4x1_u8dt_mS_nF_kH, (...), [R.Tensor((S,)), R.Tensor((S,)),
+                                                       R.Tensor((F, S), "uint8")])
+    y = R.call_tir(int8_4x1_mS_nH_kF, (qp_xt[2], qp_xt[0], qp_xt[1], ...), ...)
+
 With static ranges the producer requantizes into the consumer's ``XT`` itself
 (``int8_4x1_u8t_...``, out_scale/out_zp = the consumer's x_scale/x_zp). The layer report's
 callee of the re-emitted layer follows.
@@ -105,6 +114,15 @@ class ProducerTranspose:
                             "out_zp": relax.const(const_value(args["x_zp"])[:1]),
                         },
                     )
+                elif registry.lookup(pmeta["kind"]).dynamic_requant and self.token_tile in (
+                    None,
+                    16,
+                ):  # the producer requantizes its own X^T by each token's range: XT and its
+                    # parameters in one call
+                    fused = self.reemit(kernels, by_weights, *producer, pmeta, "uint8", {}, True)
+                    args["x_scale"], args["x_zp"], args["XT"] = (
+                        relax.TupleGetItem(fused, i) for i in range(3)
+                    )
                 else:
                     # the producer stores X^T (float32); its range, then a plain (non-transposing)
                     # quantize gives XT
@@ -146,14 +164,18 @@ class ProducerTranspose:
         meta: dict,
         out_dtype: str,
         extra_args: dict,
+        dynamic: bool = False,
     ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y^T[N, M]`` of ``out_dtype`` (uint8: requantized
-        with ``extra_args``' ``out_scale``/``out_zp``)."""
+        with ``extra_args``' ``out_scale``/``out_zp``; ``dynamic``: with each token's parameters
+        from its range, returned with it: ``(y_scale, y_zp, Y^T)``)."""
         kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
         spec = registry.lookup(kind)
-        ep_t = Epilogue(out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        ep_t = Epilogue(
+            out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True, dynamic_requant=dynamic
+        )
         config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
-        tag = "u8t" if out_dtype == "uint8" else "f32t"
+        tag = "u8dt" if dynamic else "u8t" if out_dtype == "uint8" else "f32t"
         built = spec.build(m, n, k, meta["blocks"], ep_t, config)
         gv = kernels.add(
             built,
@@ -166,5 +188,7 @@ class ProducerTranspose:
         if decision is not None:
             decision.callee = gv.name_hint
         args.update(extra_args)
-        params = [p.name for p in built.params][:-1]
-        return relax.call_tir(gv, [args[p] for p in params], relax.TensorType((n, m), out_dtype))
+        outputs = [relax.TensorType((m,), "float32"), relax.TensorType((m,), "int32")]
+        outputs = [*(outputs if dynamic else []), relax.TensorType((n, m), out_dtype)]
+        params = [p.name for p in built.params][: -len(outputs)]
+        return relax.call_tir(gv, [args[p] for p in params], outputs if dynamic else outputs[0])

@@ -109,6 +109,61 @@ def test_avx2_4x1_slab_equals_numpy_on_full_range_data(ep, row_groups, k):
     _check(y, ref, ep)
 
 
+@requires_isa("avx2")
+@pytest.mark.parametrize("k", [97, 2056], ids=["paired", "split"])
+def test_avx2_4x1_dynamic_requant_equals_the_range_and_quantize_of_its_float_output(k):
+    """``dynamic_requant``: each token's u8 parameters from the range of its float outputs
+    (bias + GELU) over all channels, and ``Y^T`` requantized by them, bit for bit what
+    ``format.token_qparams`` and ``quantize_activation_u8`` give on the float kernel's ``Y^T``
+    (the passes it replaces); full-range activations, 3 token tiles, both slab layouts."""
+    spec, m, n = registry.INT8_4X1_AVX2, 48, 132
+    ep_f = Epilogue("float32", bias=True, gelu=True, transposed_out=True)
+    ep_d = Epilogue("uint8", bias=True, gelu=True, transposed_out=True, dynamic_requant=True)
+    rng = np.random.default_rng(4)
+    w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
+    x_q = random_token_qparams(rng, m)
+    x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
+    feeds = dict(
+        XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+        x_scale=x_scale,
+        x_zp=x_zp,
+        bias=rng.standard_normal(n).astype(np.float32),
+    )
+    outs = {}
+    for ep in (ep_f, ep_d):
+        kern, arrays = linear.build_linear(
+            spec.kind,
+            w,
+            m,
+            ep,
+            config=spec.default_config(m, n, k, ep),
+            target=level_target("avx2"),
+        )
+        outs[ep.out_dtype] = kern.outputs(**arrays, **feeds)
+    y_t = outs["float32"]["Y"]
+    qp = fmt.token_qparams(np.ascontiguousarray(y_t.T))
+    fused = outs["uint8"]
+    np.testing.assert_array_equal(fused["y_scale"], qp.scale)
+    np.testing.assert_array_equal(fused["y_zp"], qp.zero_point)
+    np.testing.assert_array_equal(fused["Y"], fmt.quantize_activation_u8(y_t.T, qp)[0].T)
+    assert fused["Y"].min() == 0 and fused["Y"].max() == 255
+
+
+def test_dynamic_requant_needs_the_slab_walk_with_one_row_group():
+    ep = Epilogue("uint8", bias=True, transposed_out=True, dynamic_requant=True)
+    build = bsr_int8_4x1.bsr_dense_int8_4x1
+    with pytest.raises(ValueError, match="dynamic_requant needs the slab walk"):
+        build(64, 64, 96, 10, ep, token_tile=16, lanes=8)
+    with pytest.raises(ValueError, match="dynamic_requant needs the slab walk"):
+        build(64, 64, 96, 10, ep, token_tile=16, token_chunk=1, row_groups=2, lanes=8, slab=True)
+    with pytest.raises(ValueError, match="uint8, transposed_out"):
+        Epilogue("float32", transposed_out=True, dynamic_requant=True).validate(True)
+    with pytest.raises(ValueError, match="16-token tiles"):
+        registry.INT8_4X1_AVX2.default_config(64, 64, 96, ep, token_tile=8)
+    assert registry.INT8_4X1_AVX2.default_config(64, 64, 96, ep, threads=2).row_groups == 1
+    assert registry.INT8_4X1_AVX2.dynamic_requant and not registry.INT8_4X1.dynamic_requant
+
+
 def test_slab_row_offsets_address_each_channels_window():
     """Paired: channels 2j, 2j+1 in 32-byte block j, 8 bytes apart; split: 32 bytes a channel."""
     cols = np.array([[0, 1, 2, 3], [5, 6, 95, 96]])

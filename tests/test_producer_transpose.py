@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import tvm
-from conftest import requires_isa
+from conftest import cross_target, level_target, requires_isa
 from tvm import relax
 from tvm_blocksparse.relay_passes.kernel_calls import layer_report
 
@@ -99,6 +99,36 @@ def test_ffn1_is_re_emitted_to_store_ffn2_input_transposed_in_the_ir():
     assert any(c.startswith("quantize_u8_columns_k512_m16") for c in calls)
     ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
     assert [d.callee for d in ffn1] == ["int8_4x1_f32t_m16_n512_k128"] * 2
+
+
+def test_ymm_ffn1_requantizes_its_own_output_into_ffn2_input_in_the_ir():
+    """Dynamic ranges on an 8-lane level (the slab walk): FFN1 returns FFN2's ``XT`` and its
+    per-token parameters from its own output's range, one call instead of a float ``Y^T``, a
+    range pass and a quantize; FFN2 takes the three."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    with cross_target("avx2"):
+        after = _rewrite(model, 3)
+    calls = _calls(after)
+    assert calls.count("int8_4x1_u8dt_m16_n512_k128") == 2
+    assert not any(
+        c.startswith(("quantize_transpose_u8_m16_k512", "quantize_u8_columns", "dynamic_qparams_c"))
+        for c in calls
+    )
+    ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
+    assert [d.callee for d in ffn1] == ["int8_4x1_u8dt_m16_n512_k128"] * 2
+
+
+@requires_isa("avx2")
+def test_avx2_bert_mini_ffn1_requantizes_ffn2_input_and_stays_accurate():
+    pytest.importorskip("onnxruntime")
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    ref = onnxruntime_outputs(model, feeds)[0]
+    compiled = tb.compile(model, seq_len=64, dtype="int8", target=level_target("avx2"))
+    rules = compiled.metadata["schedule_rules"]
+    assert any(name.startswith("int8_4x1_u8dt_m64_n1024_k256") for name in rules)
+    assert not any(name.startswith(("quantize_u8_columns", "dynamic_qparams_c")) for name in rules)
+    assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
 
 
 def test_static_ranges_make_ffn1_requantize_into_ffn2_input():

@@ -23,9 +23,14 @@ from tvm_blocksparse.tvm_setup import ensure_tvm_setup
 ensure_tvm_setup()
 
 
+#: Parameters a kernel writes besides its last one (``Y``): the per-token parameters of a
+#: dynamically requantized output (``Epilogue.dynamic_requant``).
+EXTRA_OUTPUTS = ("y_scale", "y_zp")
+
+
 class CompiledKernel:
     """A scheduled, compiled PrimFunc called with named numpy arrays; the last parameter is the
-    output."""
+    output (and :data:`EXTRA_OUTPUTS`, where the kernel has them)."""
 
     def __init__(
         self, func: tvm.tirx.PrimFunc, schedule: Callable[[Schedule], Schedule], target=None
@@ -53,12 +58,12 @@ class CompiledKernel:
         Keys that are not parameters of this kernel are ignored, so callers can pass every array
         an epilogue might use."""
         check_host_can_run(self.target, "this kernel")
-        missing = [n for n in self.param_names[:-1] if n not in arrays]
+        missing = [n for n in self.param_names[:-1] if n not in arrays and n not in EXTRA_OUTPUTS]
         if missing:
             raise ValueError(f"missing kernel inputs {missing}; expected {self.param_names[:-1]}")
         out = []
         for name, (shape, dtype) in zip(self.param_names, self.param_specs, strict=True):
-            if name == self.param_names[-1]:
+            if name == self.param_names[-1] or name in EXTRA_OUTPUTS:
                 out.append(tvm.runtime.empty(shape, dtype, self.device))
                 continue
             a = np.ascontiguousarray(arrays[name])
@@ -72,9 +77,17 @@ class CompiledKernel:
         return out
 
     def __call__(self, **arrays: np.ndarray) -> np.ndarray:
+        return self.outputs(**arrays)[self.param_names[-1]]
+
+    def outputs(self, **arrays: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of one call, by parameter name."""
         args = self.bind(arrays)
         self.module["main"](*args)
-        return args[-1].numpy()
+        return {
+            name: a.numpy()
+            for name, a in zip(self.param_names, args, strict=True)
+            if name == self.param_names[-1] or name in EXTRA_OUTPUTS
+        }
 
     def time_ms(self, args: list, number: int = 20, repeat: int = 30) -> np.ndarray:
         """Per-call milliseconds of ``repeat`` measurements (each the mean of ``number`` calls)."""

@@ -141,6 +141,9 @@ class KernelSpec:
     symbolic_blocks: its block count can be a symbolic dimension (one PrimFunc per layer shape).
     stores_transposed: it can store ``Y^T[N, M]`` (``Epilogue.transposed_out``): attention's
                      ``K^T`` and the next 4x1 kernel's ``XT`` at no cost.
+    dynamic_requant: it can also requantize that ``Y^T`` with per-token parameters from its own
+                     range (``Epilogue.dynamic_requant``, its default config for one): the next
+                     4x1 kernel's ``XT`` under dynamic quantization without a float ``Y^T``.
     """
 
     kind: str
@@ -158,6 +161,7 @@ class KernelSpec:
     builder: Callable[..., object]
     schedule: Callable[..., object]
     stores_transposed: bool = False
+    dynamic_requant: bool = False
     weight_qmax: int = 127
 
     @property
@@ -564,6 +568,10 @@ def _default_4x1_ymm(
     epilogues at 128-512 tokens but two (bench/README.md, "Decisions"). Otherwise block rows
     outermost (the token tiles of a block row reuse its weights from L1)."""
     tile = token_tile or ymm_token_tile()
+    if epilogue.dynamic_requant:  # a task must see all of its tokens' channels: one row group
+        if tile != 16:
+            raise ValueError(f"dynamic_requant needs 16-token tiles (the slab walk), got {tile}")
+        return Bsr4x1Config(16, 1, 1, slab=True)
     if tile == 16 and token_chunk == "default":
         uneven = (padded_tokens(m) // 16) % threads != 0
         row_groups = bsr_int8_4x1.default_row_groups_4x1(n, 1, threads) if uneven else 1
@@ -573,6 +581,8 @@ def _default_4x1_ymm(
 
 
 def _variants_4x1_ymm(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Config]:
+    if epilogue.dynamic_requant:  # the slab walk only
+        return [_default_4x1_ymm(m, n, k, epilogue)]
     out = [_default_4x1_ymm(m, n, k, epilogue)]
     for tile in bsr_int8_4x1.TOKEN_TILES[8]:
         for chunk in (None, 1):
@@ -616,6 +626,7 @@ INT8_4X1_AVX2 = dataclasses.replace(
     builder=_build_4x1_ymm,
     schedule=schedule_bsr_dense_int8_4x1_avx2,
     weight_arrays=_int8_4x1_ymm_arrays,
+    dynamic_requant=True,
     weight_qmax=64,
 )
 

@@ -73,8 +73,10 @@ MIN_GAIN = 0.03
 
 
 def epilogue_tag(ep: Epilogue) -> str:
-    flags = [f for f in ("bias", "gelu", "residual") if getattr(ep, f)] + (
-        ["t"] if ep.transposed_out else []
+    flags = (
+        [f for f in ("bias", "gelu", "residual") if getattr(ep, f)]
+        + (["t"] if ep.transposed_out else [])
+        + (["dyn"] if ep.dynamic_requant else [])
     )
     return "_".join([ep.out_dtype, *flags])
 

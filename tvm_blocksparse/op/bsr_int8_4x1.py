@@ -14,17 +14,24 @@ from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import avx512
 from tvm_blocksparse.isa.avx512 import LANES
-from tvm_blocksparse.isa.common import prefetch, unpack_pattern
+from tvm_blocksparse.isa.common import fconst, prefetch, unpack_pattern
 from tvm_blocksparse.op.epilogue import (
     Epilogue,
     ceil_div,
     drop_unused_params,
     epilogue_inputs,
     int8_epilogue_lanes,
+    requant_u8_by_inverse,
     store_lanes,
     whole_regions,
 )
-from tvm_blocksparse.op.quantize import padded_tokens
+from tvm_blocksparse.op.quantize import (
+    combine_chains,
+    padded_tokens,
+    range_chains_init,
+    scale_of_range,
+    zero_point_of_range,
+)
 
 #: Groups (16 B of weights + 16 B of row offsets each) the 4x1 kernel prefetches ahead: in a
 #: model the weights come from memory, not cache. Past the last group too (a prefetch never
@@ -315,7 +322,9 @@ def bsr_dense_int8_4x1(
                 the ``slab`` walk gathers by it, the others by ``w_xt_offsets``.
       w_scale   ``f32[N]``, w_row_sum ``i32[N]``: per-channel scale and ``sum_k q[n, k]``.
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
-      Y         ``[M, N]`` of ``epilogue.out_dtype``.
+      y_scale   ``f32[Mp]``, y_zp ``i32[Mp]``: outputs, ``epilogue.dynamic_requant`` only (the
+                slab walk): each token's parameters from its range over the ``N`` outputs.
+      Y         ``[M, N]`` of ``epilogue.out_dtype`` (``[N, M]`` with ``transposed_out``).
 
     Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
     ``token_tile`` 64 (needs ``Mp % 64 == 0``) is :func:`_build_unpack64`; 16, 32 and 48
@@ -353,6 +362,11 @@ def bsr_dense_int8_4x1(
         stage_lines,
         lanes,
     )
+    if epilogue.dynamic_requant and not (slab and row_groups == 1):
+        raise ValueError(
+            "dynamic_requant needs the slab walk with one row group (a task sees all of its "
+            f"tokens' channels), got {slab=}, {row_groups=}"
+        )
     if slab:
         if lanes != 8 or token_tile != 16 or token_chunk not in (None, 1) or groups_outer:
             raise ValueError(
@@ -386,6 +400,16 @@ def _lane_transpose_4x8(rows):
     pairs = [[T.Shuffle(rows[c : c + 2], unpack_ps[h]) for c in (0, 2)] for h in (0, 1)]
     quads = [T.Shuffle(pairs[h], unpack_pd[d]) for h in (0, 1) for d in (0, 1)]
     return T.Shuffle(quads, list(range(32)))
+
+
+def _min_of(values):
+    """Lane-wise minimum of 4 vectors, a tree of 3 ``vminps``."""
+    return T.min(T.min(values[0], values[1]), T.min(values[2], values[3]))
+
+
+def _max_of(values):
+    """Lane-wise maximum of 4 vectors, a tree of 3 ``vmaxps``."""
+    return T.max(T.max(values[0], values[1]), T.max(values[2], values[3]))
 
 
 def _token_major(s: Shape4x1, rows):
@@ -476,7 +500,23 @@ def _macros() -> SimpleNamespace:
             vbr,
             lambda buf, vtv: _tile16_token_params(buf, vmo, vtv, packed),
         )
-        if s.ep.transposed_out:
+        if s.ep.dynamic_requant:  # into the task's float tile; the tokens' range so far
+            for r, tv in T.grid(4, 2):
+                with T.sblock("store_t"):
+                    vr, vtv = T.axis.remap("SS", [r, tv])
+                    tile_out[vbr * 4 + vr, T.ramp(vtv * 8, 1, 8)] = out[vr, T.ramp(vtv * 8, 1, 8)]
+            for tv in range(2):
+                with T.sblock("store_range"):
+                    vtv = T.axis.remap("S", [tv])
+                    lo[0, T.ramp(vtv * 8, 1, 8)] = T.min(
+                        lo[0, T.ramp(vtv * 8, 1, 8)],
+                        _min_of([out[r, T.ramp(vtv * 8, 1, 8)] for r in range(4)]),
+                    )
+                    hi[0, T.ramp(vtv * 8, 1, 8)] = T.max(
+                        hi[0, T.ramp(vtv * 8, 1, 8)],
+                        _max_of([out[r, T.ramp(vtv * 8, 1, 8)] for r in range(4)]),
+                    )
+        elif s.ep.transposed_out:
             for r, tv in T.grid(4, 2):
                 with T.sblock("store_t"):
                     vr, vtv = T.axis.remap("SS", [r, tv])
@@ -1042,12 +1082,20 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
     twice, K x 32 bytes. The packed token order (0-3, 8-11 | 4-7, 12-15) is undone once per
     block row before the epilogue for transposed or residual outputs; otherwise it goes through
     to the stores (:attr:`Shape4x1.lane_pairs`: the per-token parameters are loaded in that
-    order, and each token's 16 bytes are stored from where the lane transpose leaves them)."""
+    order, and each token's 16 bytes are stored from where the lane transpose leaves them).
+
+    ``dynamic_requant`` (one row group): the epilogue's float tile of every block row goes to a
+    task buffer ``[N, 16]`` (L2-sized, not ``Y``) while each token's min and max over the
+    channels accumulate; then the task's 16 tokens' parameters (``y_scale``, ``y_zp``, the float32
+    steps of :func:`~tvm_blocksparse.op.quantize.dynamic_qparams_columns`) and ``Y^T`` in u8 (those
+    of :func:`~tvm_blocksparse.op.quantize.quantize_u8_columns`): the same bits as those two
+    passes over a float ``Y^T``, without its 4 bytes per value written to memory and read twice."""
     ep = s.ep
     mac = _macros()
     rg = s.nb // s.upg  # row groups
     per_block = 2 if slab_paired(s.k) else 1  # channels per 32-byte slab block
     n_blocks = ceil_div(s.k, per_block)
+    dynamic = ep.dynamic_requant
 
     @T.prim_func(s_tir=True)
     def main(
@@ -1064,6 +1112,8 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
         residual: T.Buffer((s.m, s.n), "float32"),
         out_scale: T.Buffer((1,), "float32"),
         out_zp: T.Buffer((1,), "int32"),
+        y_scale: T.Buffer((s.mp,), "float32"),
+        y_zp: T.Buffer((s.mp,), "int32"),
         Y: T.Buffer(s.y_shape, ep.out_dtype),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
@@ -1091,13 +1141,20 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         ),
                     )
                 )
-                T.writes(whole_regions(Y))
+                T.writes(whole_regions(*([y_scale, y_zp, Y] if dynamic else [Y])))
                 slab = T.alloc_buffer((n_blocks * 32 + 32,), "uint8")
                 acc = T.alloc_buffer((4, 16), "int32")
                 ordered = T.alloc_buffer((4, 16), "int32")
                 packed = T.alloc_buffer((2, 8, 4), "uint8")
                 out = T.alloc_buffer((4, 16), s.tile_dtype)
                 tokens = T.alloc_buffer((2, 32), s.tile_dtype if ep.dequant else "int32")
+                # dynamic_requant: the float tile, its min / max chains, 1 / y_scale
+                tile_out = T.alloc_buffer((s.n if dynamic else 1, 16), "float32")
+                lo = T.alloc_buffer((4, 16), "float32")
+                hi = T.alloc_buffer((4, 16), "float32")
+                inv = T.alloc_buffer((16,), "float32")
+                if dynamic:
+                    range_chains_init(lo, hi)
                 XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)
                 for j in range(n_blocks):
                     with T.sblock("copy"):
@@ -1154,6 +1211,26 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                                         _SLAB_TOKEN_ORDER,
                                     )
                             mac.finish_tile16(ordered, out, tokens, vbr, vmo, False)
+                if dynamic:
+                    with T.sblock("token_qparams"):
+                        combine_chains(lo, hi)
+                        y_scale[T.ramp(vmo * 16, 1, 16)] = scale_of_range(
+                            lo[0, T.ramp(0, 1, 16)], hi[0, T.ramp(0, 1, 16)], 16
+                        )
+                        y_zp[T.ramp(vmo * 16, 1, 16)] = zero_point_of_range(
+                            lo[0, T.ramp(0, 1, 16)], y_scale[T.ramp(vmo * 16, 1, 16)], 16
+                        )
+                        inv[T.ramp(0, 1, 16)] = fconst(1.0, 16) / y_scale[T.ramp(vmo * 16, 1, 16)]
+                    for c in T.serial(s.n, annotations={KEEP_LOOP: 1}):
+                        with T.sblock("requant_t"):
+                            vc = T.axis.spatial(s.n, c)
+                            Y[vc, T.ramp(vmo * 16, 1, 16)] = requant_u8_by_inverse(
+                                tile_out[vc, T.ramp(0, 1, 16)],
+                                inv[T.ramp(0, 1, 16)],
+                                y_zp[T.ramp(vmo * 16, 1, 16)],
+                                16,
+                                zmm=False,
+                            )
 
     return main
 

@@ -38,6 +38,12 @@ class Epilogue:
                residual, ``M % 16 == 0``): the kernel's tile is channel-major already, so
                attention's ``K^T`` costs nothing, and a uint8 ``Y^T`` is the next 4x1 kernel's
                ``XT`` (statically quantized chains need no quantize-transpose pass).
+    dynamic_requant: with ``uint8`` and ``transposed_out`` (4x1 slab walk, ``M % 16 == 0``):
+               requantize with per-token parameters from the output's own range at run time
+               (the kernel also returns them, ``y_scale f32[M]``, ``y_zp i32[M]``, as
+               :func:`~tvm_blocksparse.op.quantize.dynamic_qparams_columns` would), instead of
+               the static ``out_scale``/``out_zp``: the next 4x1 kernel's ``XT`` without a float
+               round trip through memory.
     Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
     """
 
@@ -46,6 +52,7 @@ class Epilogue:
     gelu: bool = False
     residual: bool = False
     transposed_out: bool = False
+    dynamic_requant: bool = False
 
     def validate(self, int8_kernel: bool) -> None:
         allowed = ("int32", "float32", "uint8") if int8_kernel else ("float32",)
@@ -55,6 +62,8 @@ class Epilogue:
             raise ValueError("an int32 (raw accumulator) output takes no bias/gelu/residual")
         if self.transposed_out and (self.out_dtype == "int32" or self.residual):
             raise ValueError("transposed_out needs a float32 or uint8 output and no residual")
+        if self.dynamic_requant and (self.out_dtype != "uint8" or not self.transposed_out):
+            raise ValueError("dynamic_requant needs a uint8, transposed_out output")
 
     @property
     def dequant(self) -> bool:
@@ -62,7 +71,8 @@ class Epilogue:
 
     @property
     def requant(self) -> bool:
-        return self.out_dtype == "uint8"
+        """Requantized with the static ``out_scale``/``out_zp``."""
+        return self.out_dtype == "uint8" and not self.dynamic_requant
 
 
 # Eigen's float32 rational approximation of erf (also TVM's fast_erf), |error| < 2e-7 on [-4, 4].
