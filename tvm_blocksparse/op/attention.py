@@ -94,7 +94,7 @@ ZMM_OPS = SimpleNamespace(
     rint16=avx512.rint_i32,
     pow2=avx512.scalef,
     most_key_vectors=8,
-    u8="uint8x16",
+    u8_16=lambda q: T.Cast("uint8x16", q),  # vpmovdb
     f32="float32x16",
 )
 YMM_OPS = SimpleNamespace(
@@ -108,7 +108,7 @@ YMM_OPS = SimpleNamespace(
     rint16=_rint_i32_16,
     pow2=_pow2_ymm,
     most_key_vectors=4,
-    u8="uint8x8",
+    u8_16=avx2.saturate_u8,  # values in [0, 127]: the packs' saturation never bites
     f32="float32x8",
 )
 
@@ -164,16 +164,17 @@ def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key
     ``ops.lanes`` keys per vector."""
     vmax[r, T.ramp(0, 1, ops.lanes)] = allreduce(vmax[r, T.ramp(0, 1, ops.lanes)], T.max, ops.lanes)
     isum[r, T.ramp(0, 1, ops.lanes)] = T.broadcast(T.int32(0), ops.lanes)
-    for kv in T.unroll(key_vecs):
-        uprob[T.ramp(0, 1, ops.lanes)] = _prob_lanes(
-            scores[r, T.ramp(kv * ops.lanes, 1, ops.lanes)] - vmax[r, T.ramp(0, 1, ops.lanes)], ops
-        )
-        probs[slot, row, T.ramp(kv * ops.lanes, 1, ops.lanes)] = T.Cast(
-            ops.u8, uprob[T.ramp(0, 1, ops.lanes)]
-        )
-        isum[r, T.ramp(0, 1, ops.lanes)] = (
-            isum[r, T.ramp(0, 1, ops.lanes)] + uprob[T.ramp(0, 1, ops.lanes)]
-        )
+    for kv16 in T.unroll(key_vecs * ops.lanes // 16):  # 16 keys: 1 zmm or 2 ymm
+        for h in T.unroll(16 // ops.lanes):
+            uprob[T.ramp(h * ops.lanes, 1, ops.lanes)] = _prob_lanes(
+                scores[r, T.ramp(kv16 * 16 + h * ops.lanes, 1, ops.lanes)]
+                - vmax[r, T.ramp(0, 1, ops.lanes)],
+                ops,
+            )
+            isum[r, T.ramp(0, 1, ops.lanes)] = (
+                isum[r, T.ramp(0, 1, ops.lanes)] + uprob[T.ramp(h * ops.lanes, 1, ops.lanes)]
+            )
+        probs[slot, row, T.ramp(kv16 * 16, 1, 16)] = ops.u8_16(uprob[T.ramp(0, 1, 16)])
     vsum[slot, row, T.ramp(0, 1, ops.lanes)] = T.Cast(
         ops.f32, allreduce(isum[r, T.ramp(0, 1, ops.lanes)], T.Add, ops.lanes)
     )
@@ -282,7 +283,7 @@ def attention_int8(
                 probs = T.alloc_buffer((1, 2, s), "uint8")  # [slot, row of the pair, key]
                 vmax = T.alloc_buffer((2, L), "float32")  # per row: max score in every lane
                 vsum = T.alloc_buffer((1, 2, L), "float32")  # per row: sum of u8 probabilities
-                uprob = T.alloc_buffer((L,), "int32")
+                uprob = T.alloc_buffer((16,), "int32")
                 isum = T.alloc_buffer((2, L), "int32")
                 for pair in range(pairs):
                     for r in T.unroll(2):
