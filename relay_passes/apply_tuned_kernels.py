@@ -41,6 +41,8 @@ class ApplyTunedKernels:
             meta = linear_meta(func) if isinstance(func, tvm.tirx.PrimFunc) else None
             if meta is None or is_scheduled(func):
                 continue
+            if meta["config"].get("xt_tiles"):  # records are of the XT[K, M] layout: not this one
+                continue
             choice = self.tuned.choose(
                 KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], {})
             )

@@ -34,6 +34,8 @@ callee of the re-emitted layer follows.
 
 from __future__ import annotations
 
+import dataclasses
+
 import tvm
 from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
@@ -101,6 +103,7 @@ class ProducerTranspose:
                 ):
                     return expr
                 static = isinstance(args["x_scale"], tvm.ir.expr.Constant)
+                callee, params = expr.args[0], [p.name for p in consumer[1].params][:-1]
                 zmm = registry.lookup(meta["kind"]).isa.vector_bits == 512
                 if static:  # the producer requantizes into this layer's XT: no float round trip
                     args["XT"] = self.reemit(
@@ -114,14 +117,18 @@ class ProducerTranspose:
                             "out_zp": relax.const(const_value(args["x_zp"])[:1]),
                         },
                     )
-                elif registry.lookup(pmeta["kind"]).dynamic_requant and self.token_tile in (
-                    None,
-                    16,
-                ):  # the producer requantizes its own X^T by each token's range: XT and its
-                    # parameters in one call
+                elif (
+                    registry.lookup(pmeta["kind"]).dynamic_requant
+                    and self.token_tile in (None, 16)
+                    and (tiles_config := self.xt_tiles_config(meta)) is not None
+                ):  # the producer requantizes its own X^T by each token's range: XT (in 16-token
+                    # tiles, which this layer's slab walk then reads) and its parameters, one call
                     fused = self.reemit(kernels, by_weights, *producer, pmeta, "uint8", {}, True)
                     args["x_scale"], args["x_zp"], args["XT"] = (
                         relax.TupleGetItem(fused, i) for i in range(3)
+                    )
+                    callee, params = self.consumer_on_tiles(
+                        kernels, by_weights, args, meta, tiles_config
                     )
                 else:
                     # the producer stores X^T (float32); its range, then a plain (non-transposing)
@@ -149,11 +156,37 @@ class ProducerTranspose:
                         [x_in, args["x_scale"], args["x_zp"]],
                         relax.TensorType((k, m), "uint8"),
                     )
-                params = [p.name for p in consumer[1].params][:-1]
-                return relax.call_tir(expr.args[0], [args[p] for p in params], expr.ty)
+                return relax.call_tir(callee, [args[p] for p in params], expr.ty)
 
             bb.update_func(gv, rewrite_call(pattern, rewrite, func))
         return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
+
+    def xt_tiles_config(self, meta: dict):
+        """The consumer's default config reading ``XT`` in 16-token tiles, or None where its
+        walk cannot (only the slab walk can)."""
+        config = kernel_config(
+            meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], self.token_tile
+        )
+        return (
+            dataclasses.replace(config, xt_tiles=True) if getattr(config, "slab", False) else None
+        )
+
+    def consumer_on_tiles(
+        self, kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, config
+    ) -> tuple[relax.GlobalVar, list[str]]:
+        """The consumer's kernel built with ``config`` (``xt_tiles``), its parameter names."""
+        kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
+        built = registry.lookup(kind).build(m, n, k, meta["blocks"], ep, config)
+        gv = kernels.add(
+            built,
+            f"{kind}_xtt_m{m}_n{n}_k{k}",
+            kind,
+            encode_linear_meta(kind, m, n, k, meta["blocks"], ep, config),
+        )
+        decision = by_weights.get(weights_id(const_value(args["w_data"])))
+        if decision is not None:
+            decision.callee = gv.name_hint
+        return gv, [p.name for p in built.params][:-1]
 
     def reemit(
         self,
@@ -168,7 +201,7 @@ class ProducerTranspose:
     ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y^T[N, M]`` of ``out_dtype`` (uint8: requantized
         with ``extra_args``' ``out_scale``/``out_zp``; ``dynamic``: with each token's parameters
-        from its range, returned with it: ``(y_scale, y_zp, Y^T)``)."""
+        from its range, returned with it, ``Y^T`` in 16-token tiles: ``(y_scale, y_zp, Y^T)``)."""
         kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
         spec = registry.lookup(kind)
         ep_t = Epilogue(
@@ -189,6 +222,7 @@ class ProducerTranspose:
             decision.callee = gv.name_hint
         args.update(extra_args)
         outputs = [relax.TensorType((m,), "float32"), relax.TensorType((m,), "int32")]
-        outputs = [*(outputs if dynamic else []), relax.TensorType((n, m), out_dtype)]
+        y_t = relax.TensorType((m // 16, n, 16) if dynamic else (n, m), out_dtype)
+        outputs = [*(outputs if dynamic else []), y_t]
         params = [p.name for p in built.params][: -len(outputs)]
         return relax.call_tir(gv, [args[p] for p in params], outputs if dynamic else outputs[0])

@@ -113,9 +113,10 @@ def test_avx2_4x1_slab_equals_numpy_on_full_range_data(ep, row_groups, k):
 @pytest.mark.parametrize("k", [97, 2056], ids=["paired", "split"])
 def test_avx2_4x1_dynamic_requant_equals_the_range_and_quantize_of_its_float_output(k):
     """``dynamic_requant``: each token's u8 parameters from the range of its float outputs
-    (bias + GELU) over all channels, and ``Y^T`` requantized by them, bit for bit what
-    ``format.token_qparams`` and ``quantize_activation_u8`` give on the float kernel's ``Y^T``
-    (the passes it replaces); full-range activations, 3 token tiles, both slab layouts."""
+    (bias + GELU) over all channels, and ``Y^T`` requantized by them (in 16-token tiles), bit
+    for bit what ``format.token_qparams`` and ``quantize_activation_u8`` give on the float
+    kernel's ``Y^T`` (the passes it replaces); full-range activations, 3 token tiles, both slab
+    layouts."""
     spec, m, n = registry.INT8_4X1_AVX2, 48, 132
     ep_f = Epilogue("float32", bias=True, gelu=True, transposed_out=True)
     ep_d = Epilogue("uint8", bias=True, gelu=True, transposed_out=True, dynamic_requant=True)
@@ -145,8 +146,42 @@ def test_avx2_4x1_dynamic_requant_equals_the_range_and_quantize_of_its_float_out
     fused = outs["uint8"]
     np.testing.assert_array_equal(fused["y_scale"], qp.scale)
     np.testing.assert_array_equal(fused["y_zp"], qp.zero_point)
-    np.testing.assert_array_equal(fused["Y"], fmt.quantize_activation_u8(y_t.T, qp)[0].T)
+    y_q = fmt.quantize_activation_u8(y_t.T, qp)[0].T  # [N, M]
+    np.testing.assert_array_equal(fused["Y"], y_q.reshape(n, m // 16, 16).transpose(1, 0, 2))
     assert fused["Y"].min() == 0 and fused["Y"].max() == 255
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("k", [97, 2056], ids=["paired", "split"])
+def test_avx2_4x1_slab_reads_xt_in_16_token_tiles(k):
+    """``xt_tiles``: the slab walk given ``XT`` as ``u8[Mp / 16, K, 16]`` (a ``dynamic_requant``
+    producer's layout) gives the bits it gives on ``XT[K, Mp]``."""
+    spec, m, n, ep = registry.INT8_4X1_AVX2, 48, 64, Epilogue("uint8", bias=True, residual=True)
+    rng = np.random.default_rng(6)
+    w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
+    x_scale, x_zp = fmt.qparams_arrays(random_token_qparams(rng, m), padded_tokens(m))
+    xt = linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8))
+    feeds = dict(
+        x_scale=x_scale,
+        x_zp=x_zp,
+        bias=rng.standard_normal(n).astype(np.float32),
+        residual=rng.standard_normal((m, n)).astype(np.float32),
+        out_scale=np.array([0.04], np.float32),
+        out_zp=np.array([100], np.int32),
+    )
+    ys = []
+    for tiles in (False, True):
+        kern, arrays = linear.build_linear(
+            spec.kind,
+            w,
+            m,
+            ep,
+            config=registry.Bsr4x1Config(16, 1, slab=True, xt_tiles=tiles),
+            target=level_target("avx2"),
+        )
+        x_in = xt.reshape(k, m // 16, 16).transpose(1, 0, 2) if tiles else xt
+        ys.append(kern(XT=np.ascontiguousarray(x_in), **arrays, **feeds))
+    np.testing.assert_array_equal(ys[1], ys[0])
 
 
 def test_dynamic_requant_needs_the_slab_walk_with_one_row_group():
@@ -158,6 +193,8 @@ def test_dynamic_requant_needs_the_slab_walk_with_one_row_group():
         build(64, 64, 96, 10, ep, token_tile=16, token_chunk=1, row_groups=2, lanes=8, slab=True)
     with pytest.raises(ValueError, match="uint8, transposed_out"):
         Epilogue("float32", transposed_out=True, dynamic_requant=True).validate(True)
+    with pytest.raises(ValueError, match="xt_tiles"):
+        build(64, 64, 96, 10, Epilogue("float32"), token_tile=16, lanes=8, xt_tiles=True)
     with pytest.raises(ValueError, match="16-token tiles"):
         registry.INT8_4X1_AVX2.default_config(64, 64, 96, ep, token_tile=8)
     assert registry.INT8_4X1_AVX2.default_config(64, 64, 96, ep, threads=2).row_groups == 1

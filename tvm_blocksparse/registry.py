@@ -58,6 +58,7 @@ class Bsr4x1Config:
     stage_lines: bool = False
     groups_outer: bool = False
     slab: bool = False
+    xt_tiles: bool = False  # XT in 16-token tiles (the slab walk; a dynamic_requant producer's)
 
     @property
     def tag(self) -> str:
@@ -66,6 +67,7 @@ class Bsr4x1Config:
             + ("" if self.token_chunk is None else f"_chunk{self.token_chunk}")
             + ("_groups_outer" if self.groups_outer else "")
             + ("_slab" if self.slab else "")
+            + ("_xt_tiles" if self.xt_tiles else "")
         )
 
 
@@ -607,6 +609,7 @@ def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
         lanes=8,
         groups_outer=c.groups_outer,
         slab=c.slab,
+        xt_tiles=c.xt_tiles,
     )
 
 

@@ -185,7 +185,9 @@ class Shape4x1:
         return [c * self.lanes + t for t in range(self.lanes) for c in range(4)]
 
     @property
-    def y_shape(self) -> tuple[int, int]:
+    def y_shape(self) -> tuple[int, ...]:
+        if self.ep.dynamic_requant:  # the next slab walk's XT in 16-token tiles
+            return (self.mp // 16, self.n, 16)
         return (self.n, self.m) if self.ep.transposed_out else (self.m, self.n)
 
     def tile_block_row(self, p):
@@ -301,6 +303,7 @@ def bsr_dense_int8_4x1(
     lanes: int = LANES,
     groups_outer: bool = False,
     slab: bool = False,
+    xt_tiles: bool = False,
 ) -> tvm.tirx.PrimFunc:
     """The paper's INT8 kernel: u8 activations x 4x1-block-sparse s8 weights (VNNI grouped),
     AVX-512 VNNI.
@@ -324,7 +327,8 @@ def bsr_dense_int8_4x1(
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       y_scale   ``f32[Mp]``, y_zp ``i32[Mp]``: outputs, ``epilogue.dynamic_requant`` only (the
                 slab walk): each token's parameters from its range over the ``N`` outputs.
-      Y         ``[M, N]`` of ``epilogue.out_dtype`` (``[N, M]`` with ``transposed_out``).
+      Y         ``[M, N]`` of ``epilogue.out_dtype`` (``[N, M]`` with ``transposed_out``, ``[Mp /
+                16, N, 16]`` with ``dynamic_requant``).
 
     Register tile: 4 output channels x ``token_tile`` tokens (``token_tile/16`` zmm per channel).
     ``token_tile`` 64 (needs ``Mp % 64 == 0``) is :func:`_build_unpack64`; 16, 32 and 48
@@ -341,7 +345,9 @@ def bsr_dense_int8_4x1(
     L1 (:func:`_build_groups_outer`).
     ``slab`` (8 lanes, ``token_tile`` 16, token tiles outermost): a task copies its tile's ``XT``
     columns into a contiguous slab (K x 16 or K x 32 bytes) and walks its row group's block
-    rows on it (:func:`_build_slab`).
+    rows on it (:func:`_build_slab`). ``xt_tiles`` (slab only): ``XT`` comes as ``u8[Mp / 16, K,
+    16]``, each 16-token tile's channels contiguous (what a ``dynamic_requant`` producer
+    stores), so the copy reads whole lines instead of 16 bytes of each.
     Tile order: ``token_chunk`` token tiles at a time (must divide the tile count; None = all),
     every block row within a chunk: a chunk's ``XT`` columns stay in cache while the weights
     stream, instead of all of ``XT`` being re-read for every block row (large M).
@@ -362,6 +368,8 @@ def bsr_dense_int8_4x1(
         stage_lines,
         lanes,
     )
+    if xt_tiles and not slab:
+        raise ValueError("xt_tiles (XT in 16-token tiles) needs the slab walk")
     if epilogue.dynamic_requant and not (slab and row_groups == 1):
         raise ValueError(
             "dynamic_requant needs the slab walk with one row group (a task sees all of its "
@@ -373,7 +381,7 @@ def bsr_dense_int8_4x1(
                 "slab needs lanes=8, token_tile=16, token tiles outermost and no groups_outer, "
                 f"got {lanes=}, {token_tile=}, {token_chunk=}, {groups_outer=}"
             )
-        return drop_unused_params(_build_slab(s))
+        return drop_unused_params(_build_slab(s, xt_tiles))
     if groups_outer:
         if lanes != 8 or token_tile != 16 or token_chunk is not None or row_groups != 1:
             raise ValueError(
@@ -1066,7 +1074,13 @@ def _tile16_token_params(buf, vmo, vector, packed: bool):
     )
 
 
-def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
+def _xt_tile_row(s: Shape4x1, xt_tiles: bool, channel, tile):
+    """Flat offset of ``channel``'s 16 bytes of 16-token ``tile`` in ``XT``: ``u8[K, Mp]``, or
+    ``u8[Mp / 16, K, 16]`` (``xt_tiles``)."""
+    return (tile * s.k + channel) * 16 if xt_tiles else channel * s.mp + tile * 16
+
+
+def _build_slab(s: Shape4x1, xt_tiles: bool = False) -> tvm.tirx.PrimFunc:
     """Slab-staged walk (8 lanes, 16-token tiles): a task is one 16-token tile and a row group;
     it copies the tile's ``XT`` columns into a contiguous slab, then walks its block rows, every
     group gathering its 4 channels' windows from the slab. Why: a 16-byte slice of ``XT[K, Mp]``
@@ -1088,18 +1102,20 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
     task buffer ``[N, 16]`` (L2-sized, not ``Y``) while each token's min and max over the
     channels accumulate; then the task's 16 tokens' parameters (``y_scale``, ``y_zp``, the float32
     steps of :func:`~tvm_blocksparse.op.quantize.dynamic_qparams_columns`) and ``Y^T`` in u8 (those
-    of :func:`~tvm_blocksparse.op.quantize.quantize_u8_columns`): the same bits as those two
-    passes over a float ``Y^T``, without its 4 bytes per value written to memory and read twice."""
+    of :func:`~tvm_blocksparse.op.quantize.quantize_u8_columns`), in 16-token tiles: the same bits
+    as those two passes over a float ``Y^T``, without its 4 bytes per value written to memory and
+    read twice."""
     ep = s.ep
     mac = _macros()
     rg = s.nb // s.upg  # row groups
     per_block = 2 if slab_paired(s.k) else 1  # channels per 32-byte slab block
     n_blocks = ceil_div(s.k, per_block)
     dynamic = ep.dynamic_requant
+    xt_shape = (s.mp // 16, s.k, 16) if xt_tiles else (s.k, s.mp)
 
     @T.prim_func(s_tir=True)
     def main(
-        XT: T.Buffer((s.k, s.mp), "uint8"),
+        XT: T.Buffer(xt_shape, "uint8"),
         x_scale: T.Buffer((s.mp,), "float32"),
         x_zp: T.Buffer((s.mp,), "int32"),
         w_data: T.Buffer((s.g, 4, 4), "int8"),
@@ -1159,15 +1175,21 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                 for j in range(n_blocks):
                     with T.sblock("copy"):
                         vj = T.axis.spatial(n_blocks, j)
-                        T.reads(XT[0 : s.k, vmo * 16 : vmo * 16 + 16])
+                        T.reads(XT_flat[0 : s.k * s.mp])
                         T.writes(slab[vj * 32 : vj * 32 + 32])
                         slab[T.ramp(vj * 32, 1, 32)] = T.Shuffle(
                             [
-                                XT_flat[T.ramp(vj * per_block * s.mp + vmo * 16, 1, 16)],
+                                XT_flat[
+                                    T.ramp(_xt_tile_row(s, xt_tiles, vj * per_block, vmo), 1, 16)
+                                ],
                                 XT_flat[
                                     T.ramp(
-                                        T.min(vj * per_block + per_block - 1, s.k - 1) * s.mp
-                                        + vmo * 16,
+                                        _xt_tile_row(
+                                            s,
+                                            xt_tiles,
+                                            T.min(vj * per_block + per_block - 1, s.k - 1),
+                                            vmo,
+                                        ),
                                         1,
                                         16,
                                     )
@@ -1224,7 +1246,7 @@ def _build_slab(s: Shape4x1) -> tvm.tirx.PrimFunc:
                     for c in T.serial(s.n, annotations={KEEP_LOOP: 1}):
                         with T.sblock("requant_t"):
                             vc = T.axis.spatial(s.n, c)
-                            Y[vc, T.ramp(vmo * 16, 1, 16)] = requant_u8_by_inverse(
+                            Y[vmo, vc, T.ramp(0, 1, 16)] = requant_u8_by_inverse(
                                 tile_out[vc, T.ramp(0, 1, 16)],
                                 inv[T.ramp(0, 1, 16)],
                                 y_zp[T.ramp(vmo * 16, 1, 16)],

@@ -42,8 +42,9 @@ class Epilogue:
                requantize with per-token parameters from the output's own range at run time
                (the kernel also returns them, ``y_scale f32[M]``, ``y_zp i32[M]``, as
                :func:`~tvm_blocksparse.op.quantize.dynamic_qparams_columns` would), instead of
-               the static ``out_scale``/``out_zp``: the next 4x1 kernel's ``XT`` without a float
-               round trip through memory.
+               the static ``out_scale``/``out_zp``, and store ``Y^T`` in 16-token tiles, ``u8[M
+               / 16, N, 16]``: the next slab walk's ``XT`` (``xt_tiles``) without a float round
+               trip through memory.
     Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
     """
 
