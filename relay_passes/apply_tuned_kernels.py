@@ -16,6 +16,8 @@ After::
 
 from __future__ import annotations
 
+import dataclasses
+
 import tvm
 from tvm_blocksparse.relay_passes.kernel_calls import layer_report, linear_meta, with_layer_report
 from tvm_blocksparse.relay_passes.schedule_kernels import finish_schedule, is_scheduled
@@ -34,14 +36,12 @@ class ApplyTunedKernels:
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         from tvm.s_tir import Schedule
 
-        from tvm_blocksparse.tuning import KernelUse
+        from tvm_blocksparse.tuning import KernelTask, KernelUse
 
         report = layer_report(mod)
         for gv, func in list(mod.functions_items()):
             meta = linear_meta(func) if isinstance(func, tvm.tirx.PrimFunc) else None
             if meta is None or is_scheduled(func):
-                continue
-            if meta["config"].get("xt_tiles"):  # records are of the XT[K, M] layout: not this one
                 continue
             choice = self.tuned.choose(
                 KernelUse(meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], {})
@@ -49,6 +49,18 @@ class ApplyTunedKernels:
             if choice is None:
                 continue
             config, schedule, label = choice
+            if meta["config"].get("xt_tiles"):  # XT in 16-token tiles: only the slab walk reads it
+                if not getattr(config, "slab", False):
+                    applied = getattr(self.tuned, "applied", None)
+                    if applied is not None:
+                        task = KernelTask(
+                            meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], 0, {}
+                        )
+                        applied[task.key] = (
+                            "default kept: the record's walk cannot read XT in 16-token tiles"
+                        )
+                    continue
+                config = dataclasses.replace(config, xt_tiles=True)
             spec = registry.lookup(meta["kind"])
             tuned = spec.build(
                 meta["m"], meta["n"], meta["k"], meta["blocks"], meta["epilogue"], config

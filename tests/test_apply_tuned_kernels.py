@@ -37,3 +37,41 @@ def test_report_shows_the_schedule_of_a_re_emitted_ffn1():
         "bias+residual": "default",
         "bias+gelu": "tuned: stub",
     }
+
+
+def test_a_layer_reading_xt_in_tiles_takes_only_a_slab_record():
+    """On an 8-lane level FFN2 reads FFN1's ``XT`` in 16-token tiles, which only the slab walk
+    reads: a record of another walk leaves it at its default (and says so); a slab record is
+    applied reading tiles."""
+    from conftest import cross_target
+    from tvm_blocksparse.relay_passes.kernel_calls import linear_meta
+    from tvm_blocksparse.schedules import schedule_bsr_dense_int8_4x1_avx2
+
+    class Stub:
+        def __init__(self, config):
+            self.config, self.applied = config, {}
+
+        def choose(self, use):
+            if use.k == 512:  # FFN2 of the tiny model
+                return self.config, schedule_bsr_dense_int8_4x1_avx2, "tuned: stub"
+            return None
+
+    ffn2 = {}
+    for config in (registry.Bsr4x1Config(8), registry.Bsr4x1Config(16, 1, slab=True)):
+        stub = Stub(config)
+        with cross_target("avx2"):
+            mod, *_ = import_onnx(make_bert_onnx("tiny", seed=0, sparsity=0.9), 1, 16)
+            mod = tvm.transform.Sequential([*rewrite_passes("int8"), ApplyTunedKernels(stub)])(mod)
+        (d,) = {d.schedule for d in layer_report(mod) if d.callee.startswith("int8_4x1_xtt")}
+        callee = next(c.callee for c in layer_report(mod) if c.callee.startswith("int8_4x1_xtt"))
+        func = mod[callee]
+        xt = func.params[0]  # u8[M / 16, K, 16]: 16-token tiles
+        assert xt.name == "XT" and [int(x) for x in xt.shape] == [1, 512, 16]
+        ffn2[config.slab] = (d, stub.applied, linear_meta(func)["config"])
+    schedule, applied, config = ffn2[False]
+    assert schedule == "default" and config["token_tile"] == 16 and config["xt_tiles"]
+    assert list(applied.values()) == [
+        "default kept: the record's walk cannot read XT in 16-token tiles"
+    ]
+    schedule, applied, config = ffn2[True]
+    assert schedule == "tuned: stub" and config["slab"] and config["xt_tiles"]
