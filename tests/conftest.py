@@ -49,6 +49,18 @@ def level_target(level: str) -> Target:
     return host_at_level(level)
 
 
+def bert_mini_90_with_reference():
+    """BERT-Mini pruned to 90 % 4x1 blocks (seed 5), 64 tokens of which 6 padded (seed 6), and
+    ONNX Runtime's output on them (the reference): what the whole-model INT8 tests compile."""
+    pytest.importorskip("onnxruntime")
+    from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+    from tvm_blocksparse.testing import onnxruntime_outputs
+
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 64, pad=6, seed=6)
+    return model, feeds, onnxruntime_outputs(model, feeds)[0]
+
+
 requires_x86 = pytest.mark.skipif(not IS_X86, reason="x86 code generation checks")
 
 

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import onnx
 import pytest
-from conftest import requires_isa
+from conftest import bert_mini_90_with_reference, requires_isa
 from onnx import TensorProto, helper, numpy_helper
 
 import tvm_blocksparse as tb
@@ -34,10 +34,7 @@ def test_fp32_sparse_model_matches_onnxruntime():
 
 @requires_isa("avx512_vnni")
 def test_int8_sparse_bert_mini_cosine_and_export_round_trip(tmp_path, capfd):
-    pytest.importorskip("onnxruntime")
-    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
-    feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = onnxruntime_outputs(model, feeds)[0]
+    model, feeds, ref = bert_mini_90_with_reference()
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     assert compiled.metadata["vm_exec_mode"] == "compiled"  # the VM's instructions as native code
     assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}

@@ -9,7 +9,13 @@ import textwrap
 import numpy as np
 import pytest
 import tvm
-from conftest import cross_target, level_target, requires_isa, requires_x86
+from conftest import (
+    bert_mini_90_with_reference,
+    cross_target,
+    level_target,
+    requires_isa,
+    requires_x86,
+)
 from tvm.target import Target
 
 import tvm_blocksparse as tb
@@ -142,10 +148,7 @@ def test_attention_int8_refuses_shapes_it_cannot_tile():
 
 @requires_isa("avx512_vnni")
 def test_bert_mini_attention_runs_int8_and_stays_accurate():
-    pytest.importorskip("onnxruntime")
-    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
-    feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = onnxruntime_outputs(model, feeds)[0]
+    model, feeds, ref = bert_mini_90_with_reference()
     fused = tb.compile(model, seq_len=64, dtype="int8")
     fp32_attention = tb.compile(model, seq_len=64, dtype="int8", int8_attention=False)
     assert fused.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
@@ -173,10 +176,7 @@ def test_bert_mini_attention_runs_int8_and_stays_accurate():
 def test_avx2_target_runs_int8_attention_on_ymm():
     """Compiled for AVX2 (whatever the host), every layer's attention is the ymm INT8 kernel, and
     the model stays accurate."""
-    pytest.importorskip("onnxruntime")
-    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
-    feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = onnxruntime_outputs(model, feeds)[0]
+    model, feeds, ref = bert_mini_90_with_reference()
     compiled = tb.compile(model, seq_len=64, dtype="int8", target=level_target("avx2"))
     assert compiled.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
     kernels = [n for n in compiled.metadata["schedule_rules"] if n.startswith("attention_int8")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import tvm
-from conftest import cross_target, level_target, requires_isa
+from conftest import bert_mini_90_with_reference, cross_target, level_target, requires_isa
 from tvm import relax
 from tvm_blocksparse.relay_passes.kernel_calls import layer_report
 
@@ -39,10 +39,7 @@ def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
 def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     """Dynamic quantization: FFN1 (+GELU) stores X^T in float32, so FFN2's input needs a range
     pass per token (column) and a plain quantize, no quantize-transpose."""
-    pytest.importorskip("onnxruntime")
-    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
-    feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = onnxruntime_outputs(model, feeds)[0]
+    model, feeds, ref = bert_mini_90_with_reference()
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     rules = compiled.metadata["schedule_rules"]
     assert any(name.startswith("int8_4x1_f32t_m64_n1024_k256") for name in rules)
@@ -120,10 +117,7 @@ def test_ymm_ffn1_requantizes_its_own_output_into_ffn2_input_in_the_ir():
 
 @requires_isa("avx2")
 def test_avx2_bert_mini_ffn1_requantizes_ffn2_input_and_stays_accurate():
-    pytest.importorskip("onnxruntime")
-    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
-    feeds = random_inputs(1, 64, pad=6, seed=6)
-    ref = onnxruntime_outputs(model, feeds)[0]
+    model, feeds, ref = bert_mini_90_with_reference()
     compiled = tb.compile(model, seq_len=64, dtype="int8", target=level_target("avx2"))
     rules = compiled.metadata["schedule_rules"]
     assert any(name.startswith("int8_4x1_u8dt_m64_n1024_k256") for name in rules)
