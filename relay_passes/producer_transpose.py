@@ -54,7 +54,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
 )
 
 from tvm_blocksparse import registry
-from tvm_blocksparse.linear import kernel_config
+from tvm_blocksparse.linear import kernel_config, threads_of_current_target
 from tvm_blocksparse.op import quantize
 from tvm_blocksparse.op.epilogue import Epilogue
 
@@ -163,7 +163,10 @@ class ProducerTranspose:
 
     def xt_tiles_config(self, meta: dict):
         """The consumer's default config reading ``XT`` in 16-token tiles, or None where its
-        walk cannot (only the slab walk can)."""
+        walk cannot (only the slab walk can) or where the producer's tasks, one per 16-token
+        tile, would not split evenly between the target's threads."""
+        if (quantize.padded_tokens(meta["m"]) // 16) % threads_of_current_target():
+            return None
         config = kernel_config(
             meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"], self.token_tile
         )

@@ -43,7 +43,7 @@ def test_a_layer_reading_xt_in_tiles_takes_only_a_slab_record():
     """On an 8-lane level FFN2 reads FFN1's ``XT`` in 16-token tiles, which only the slab walk
     reads: a record of another walk leaves it at its default (and says so); a slab record is
     applied reading tiles."""
-    from conftest import cross_target
+    from conftest import CROSS_TARGETS
     from tvm_blocksparse.relay_passes.kernel_calls import linear_meta
     from tvm_blocksparse.schedules import schedule_bsr_dense_int8_4x1_avx2
 
@@ -59,7 +59,7 @@ def test_a_layer_reading_xt_in_tiles_takes_only_a_slab_record():
     ffn2 = {}
     for config in (registry.Bsr4x1Config(8), registry.Bsr4x1Config(16, 1, slab=True)):
         stub = Stub(config)
-        with cross_target("avx2"):
+        with tvm.target.Target({**CROSS_TARGETS["avx2"], "num-cores": 1}):  # 1 tile, 1 thread
             mod, *_ = import_onnx(make_bert_onnx("tiny", seed=0, sparsity=0.9), 1, 16)
             mod = tvm.transform.Sequential([*rewrite_passes("int8"), ApplyTunedKernels(stub)])(mod)
         (d,) = {d.schedule for d in layer_report(mod) if d.callee.startswith("int8_4x1_xtt")}

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 import tvm
-from conftest import bert_mini_90_with_reference, cross_target, level_target, requires_isa
+from conftest import (
+    CROSS_TARGETS,
+    bert_mini_90_with_reference,
+    level_target,
+    requires_isa,
+)
 from tvm import relax
 from tvm_blocksparse.relay_passes.kernel_calls import layer_report
 
@@ -98,12 +103,17 @@ def test_ffn1_is_re_emitted_to_store_ffn2_input_transposed_in_the_ir():
     assert [d.callee for d in ffn1] == ["int8_4x1_f32t_m16_n512_k128"] * 2
 
 
+def avx2_target(cores: int) -> tvm.target.Target:
+    return tvm.target.Target({**CROSS_TARGETS["avx2"], "num-cores": cores})
+
+
 def test_ymm_ffn1_requantizes_its_own_output_into_ffn2_input_in_the_ir():
     """Dynamic ranges on an 8-lane level (the slab walk): FFN1 returns FFN2's ``XT`` and its
     per-token parameters from its own output's range, one call instead of a float ``Y^T``, a
-    range pass and a quantize; FFN2 takes the three."""
+    range pass and a quantize; FFN2 takes the three. Its tasks are token tiles: with 16 tokens
+    (one tile) and 2 threads it keeps the three passes, which split between threads."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
-    with cross_target("avx2"):
+    with avx2_target(cores=1):
         after = _rewrite(model, 3)
     calls = _calls(after)
     assert calls.count("int8_4x1_u8dt_m16_n512_k128") == 2
@@ -113,6 +123,10 @@ def test_ymm_ffn1_requantizes_its_own_output_into_ffn2_input_in_the_ir():
     )
     ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
     assert [d.callee for d in ffn1] == ["int8_4x1_u8dt_m16_n512_k128"] * 2
+    with avx2_target(cores=2):
+        calls = _calls(_rewrite(model, 3))
+    assert calls.count("int8_4x1_f32t_m16_n512_k128") == 2
+    assert any(c.startswith("quantize_u8_columns_k512_m16") for c in calls)
 
 
 @requires_isa("avx2")

@@ -102,7 +102,7 @@ class CompiledKernel:
 # weight
 
 
-def _threads_of_current_target() -> int:
+def threads_of_current_target() -> int:
     """``num-cores`` of the enclosing ``with Target(...)`` (1 outside one): the 4x1 default walks
     one block-row group per thread."""
     target = tvm.target.Target.current(allow_none=True)
@@ -121,7 +121,7 @@ def kernel_config(
     """The default config of ``kind`` (at ``target``'s level, else the enclosing target's) for
     this shape (threads: the enclosing target's), with ``token_tile`` imposed when given."""
     return registry.lookup(kind, target).default_config(
-        m, n, k, epilogue, threads=_threads_of_current_target(), token_tile=token_tile
+        m, n, k, epilogue, threads=threads_of_current_target(), token_tile=token_tile
     )
 
 
