@@ -497,7 +497,8 @@ def _macros() -> SimpleNamespace:
     @T.macro(hygienic=False)
     def finish_tile16(acc, out, tokens, vbr, vmo, packed):
         """8 lanes: block row ``vbr``'s 4 channels x 16 tokens of token tile ``vmo`` through the
-        epilogue into ``Y`` (channel rows, or each token's 4 channels in one store). ``packed``:
+        epilogue into ``Y`` (channel rows, or each token's 4 channels in one store; with
+        ``dynamic_requant`` into the slab walk's float tile, its tokens' range updated). ``packed``:
         ``acc`` holds the slab walk's token order (:func:`_slab_token`; token-major outputs with
         :attr:`Shape4x1.lane_pairs` only), else tokens in order."""
         mac.epilogue_lanes(
@@ -1164,7 +1165,8 @@ def _build_slab(s: Shape4x1, xt_tiles: bool = False) -> tvm.tirx.PrimFunc:
                 packed = T.alloc_buffer((2, 8, 4), "uint8")
                 out = T.alloc_buffer((4, 16), s.tile_dtype)
                 tokens = T.alloc_buffer((2, 32), s.tile_dtype if ep.dequant else "int32")
-                # dynamic_requant: the float tile, its min / max chains, 1 / y_scale
+                # dynamic_requant: the float tile, its tokens' min / max (chain 0 takes them all;
+                # chains 1-3 stay 0, which every range includes), 1 / y_scale
                 tile_out = T.alloc_buffer((s.n if dynamic else 1, 16), "float32")
                 lo = T.alloc_buffer((4, 16), "float32")
                 hi = T.alloc_buffer((4, 16), "float32")
