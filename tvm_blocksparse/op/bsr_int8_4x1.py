@@ -25,13 +25,7 @@ from tvm_blocksparse.op.epilogue import (
     store_lanes,
     whole_regions,
 )
-from tvm_blocksparse.op.quantize import (
-    combine_chains,
-    padded_tokens,
-    range_chains_init,
-    scale_of_range,
-    zero_point_of_range,
-)
+from tvm_blocksparse.op.quantize import column_qparams, padded_tokens, range_chains_init
 
 #: Groups (16 B of weights + 16 B of row offsets each) the 4x1 kernel prefetches ahead: in a
 #: model the weights come from memory, not cache. Past the last group too (a prefetch never
@@ -1237,13 +1231,7 @@ def _build_slab(s: Shape4x1, xt_tiles: bool = False) -> tvm.tirx.PrimFunc:
                             mac.finish_tile16(ordered, out, tokens, vbr, vmo, False)
                 if dynamic:
                     with T.sblock("token_qparams"):
-                        combine_chains(lo, hi)
-                        y_scale[T.ramp(vmo * 16, 1, 16)] = scale_of_range(
-                            lo[0, T.ramp(0, 1, 16)], hi[0, T.ramp(0, 1, 16)], 16
-                        )
-                        y_zp[T.ramp(vmo * 16, 1, 16)] = zero_point_of_range(
-                            lo[0, T.ramp(0, 1, 16)], y_scale[T.ramp(vmo * 16, 1, 16)], 16
-                        )
+                        column_qparams(lo, hi, vmo * 16, y_scale, y_zp)
                         inv[T.ramp(0, 1, 16)] = fconst(1.0, 16) / y_scale[T.ramp(vmo * 16, 1, 16)]
                     for c in T.serial(s.n, annotations={KEEP_LOOP: 1}):
                         with T.sblock("requant_t"):

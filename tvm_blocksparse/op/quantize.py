@@ -214,6 +214,19 @@ def row_qparams(lo, hi, row, x_scale, x_zp):
     x_zp[row] = zero_point_of_range(lo[0, 0], x_scale[row], 1)
 
 
+@T.macro
+def column_qparams(lo, hi, first, x_scale, x_zp):
+    """``x_scale``/``x_zp`` of the 16 tokens from ``first`` (one per lane, range widened to
+    include 0) from their 4 min (``lo``) and max (``hi``) chains. Clobbers chain 0."""
+    combine_chains(lo, hi)
+    x_scale[T.ramp(first, 1, 16)] = scale_of_range(
+        lo[0, T.ramp(0, 1, 16)], hi[0, T.ramp(0, 1, 16)], 16
+    )
+    x_zp[T.ramp(first, 1, 16)] = zero_point_of_range(
+        lo[0, T.ramp(0, 1, 16)], x_scale[T.ramp(first, 1, 16)], 16
+    )
+
+
 @functools.cache
 def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
     """Per-token u8 parameters from each row's range at run time (dynamic quantization).
@@ -307,13 +320,7 @@ def dynamic_qparams_columns(k: int, m: int) -> tvm.tirx.PrimFunc:
                     hi[0, T.ramp(0, 1, 16)] = T.max(
                         hi[0, T.ramp(0, 1, 16)], XT[k4 + rt, T.ramp(vv * 16, 1, 16)]
                     )
-                combine_chains(lo, hi)
-                x_scale[T.ramp(vv * 16, 1, 16)] = scale_of_range(
-                    lo[0, T.ramp(0, 1, 16)], hi[0, T.ramp(0, 1, 16)], 16
-                )
-                x_zp[T.ramp(vv * 16, 1, 16)] = zero_point_of_range(
-                    lo[0, T.ramp(0, 1, 16)], x_scale[T.ramp(vv * 16, 1, 16)], 16
-                )
+                column_qparams(lo, hi, vv * 16, x_scale, x_zp)
 
     return main
 
