@@ -117,11 +117,8 @@ class ProducerTranspose:
                             "out_zp": relax.const(const_value(args["x_zp"])[:1]),
                         },
                     )
-                elif (
-                    registry.lookup(pmeta["kind"]).dynamic_requant
-                    and self.token_tile in (None, 16)
-                    and (tiles_config := self.xt_tiles_config(meta)) is not None
-                ):  # the producer requantizes its own X^T by each token's range: XT (in 16-token
+                elif (tiles_config := self.xt_tiles_config(pmeta, meta)) is not None:
+                    # the producer requantizes its own X^T by each token's range: XT (in 16-token
                     # tiles, which this layer's slab walk then reads) and its parameters, one call
                     fused = self.reemit(kernels, by_weights, *producer, pmeta, "uint8", {}, True)
                     args["x_scale"], args["x_zp"], args["XT"] = (
@@ -161,10 +158,14 @@ class ProducerTranspose:
             bb.update_func(gv, rewrite_call(pattern, rewrite, func))
         return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
 
-    def xt_tiles_config(self, meta: dict):
-        """The consumer's default config reading ``XT`` in 16-token tiles, or None where its
-        walk cannot (only the slab walk can) or where the producer's tasks, one per 16-token
-        tile, would not split evenly between the target's threads."""
+    def xt_tiles_config(self, pmeta: dict, meta: dict):
+        """The consumer's default config reading ``XT`` in 16-token tiles where the producer can
+        requantize by its own output's range (``KernelSpec.dynamic_requant``, 16-token tiles), or
+        None: where it cannot, where its tasks, one per 16-token tile, would not split evenly
+        between the target's threads, or where the consumer's walk cannot read tiles (only the
+        slab walk can)."""
+        if not registry.lookup(pmeta["kind"]).dynamic_requant or self.token_tile not in (None, 16):
+            return None
         if (quantize.padded_tokens(meta["m"]) // 16) % threads_of_current_target():
             return None
         config = kernel_config(
@@ -178,18 +179,30 @@ class ProducerTranspose:
         self, kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, config
     ) -> tuple[relax.GlobalVar, list[str]]:
         """The consumer's kernel built with ``config`` (``xt_tiles``), its parameter names."""
-        kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
+        gv, built = self.add_layer_kernel(
+            kernels, by_weights, args, meta, meta["epilogue"], config, "xtt"
+        )
+        return gv, [p.name for p in built.params][:-1]
+
+    @staticmethod
+    def add_layer_kernel(
+        kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, ep: Epilogue, config, tag
+    ) -> tuple[relax.GlobalVar, tvm.tirx.PrimFunc]:
+        """A layer's kernel (``meta``'s kind and shape) built with ``ep`` and ``config``, added as
+        ``<kind>_<tag>_m.._n.._k..``; the layer report's callee of the layer whose weights
+        ``args`` pass follows it."""
+        kind, m, n, k = meta["kind"], meta["m"], meta["n"], meta["k"]
         built = registry.lookup(kind).build(m, n, k, meta["blocks"], ep, config)
         gv = kernels.add(
             built,
-            f"{kind}_xtt_m{m}_n{n}_k{k}",
+            f"{kind}_{tag}_m{m}_n{n}_k{k}",
             kind,
             encode_linear_meta(kind, m, n, k, meta["blocks"], ep, config),
         )
         decision = by_weights.get(weights_id(const_value(args["w_data"])))
         if decision is not None:
             decision.callee = gv.name_hint
-        return gv, [p.name for p in built.params][:-1]
+        return gv, built
 
     def reemit(
         self,
@@ -206,26 +219,21 @@ class ProducerTranspose:
         with ``extra_args``' ``out_scale``/``out_zp``; ``dynamic``: with each token's parameters
         from its range, returned with it, ``Y^T`` in 16-token tiles: ``(y_scale, y_zp, Y^T)``)."""
         kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
-        spec = registry.lookup(kind)
         ep_t = Epilogue(
             out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True, dynamic_requant=dynamic
         )
         config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
         tag = "u8dt" if dynamic else "u8t" if out_dtype == "uint8" else "f32t"
-        built = spec.build(m, n, k, meta["blocks"], ep_t, config)
-        gv = kernels.add(
-            built,
-            f"{kind}_{tag}_m{m}_n{n}_k{k}",
-            kind,
-            encode_linear_meta(kind, m, n, k, meta["blocks"], ep_t, config),
-        )
         args = call_args(call, func)
-        decision = by_weights.get(weights_id(const_value(args["w_data"])))
-        if decision is not None:
-            decision.callee = gv.name_hint
+        gv, built = self.add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, tag)
         args.update(extra_args)
-        outputs = [relax.TensorType((m,), "float32"), relax.TensorType((m,), "int32")]
-        y_t = relax.TensorType((m // 16, n, 16) if dynamic else (n, m), out_dtype)
-        outputs = [*(outputs if dynamic else []), y_t]
+        if dynamic:  # (y_scale, y_zp, Y^T in 16-token tiles)
+            outputs = [
+                relax.TensorType((m,), "float32"),
+                relax.TensorType((m,), "int32"),
+                relax.TensorType((m // 16, n, 16), out_dtype),
+            ]
+        else:
+            outputs = [relax.TensorType((n, m), out_dtype)]
         params = [p.name for p in built.params][: -len(outputs)]
         return relax.call_tir(gv, [args[p] for p in params], outputs if dynamic else outputs[0])
