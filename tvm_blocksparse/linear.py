@@ -40,6 +40,10 @@ class CompiledKernel:
         schedule(sch)
         self.scheduled = sch.mod
         self.param_names = [p.name for p in func.params]
+        self.output_names = [
+            self.param_names[-1],
+            *(n for n in EXTRA_OUTPUTS if n in self.param_names),
+        ]
         # a symbolic dimension (the 4x1 kernel's group count) is None: any size binds
         self.param_specs = [
             (
@@ -58,12 +62,13 @@ class CompiledKernel:
         Keys that are not parameters of this kernel are ignored, so callers can pass every array
         an epilogue might use."""
         check_host_can_run(self.target, "this kernel")
-        missing = [n for n in self.param_names[:-1] if n not in arrays and n not in EXTRA_OUTPUTS]
+        inputs = [n for n in self.param_names if n not in self.output_names]
+        missing = [n for n in inputs if n not in arrays]
         if missing:
-            raise ValueError(f"missing kernel inputs {missing}; expected {self.param_names[:-1]}")
+            raise ValueError(f"missing kernel inputs {missing}; expected {inputs}")
         out = []
         for name, (shape, dtype) in zip(self.param_names, self.param_specs, strict=True):
-            if name == self.param_names[-1] or name in EXTRA_OUTPUTS:
+            if name in self.output_names:
                 out.append(tvm.runtime.empty(shape, dtype, self.device))
                 continue
             a = np.ascontiguousarray(arrays[name])
@@ -86,7 +91,7 @@ class CompiledKernel:
         return {
             name: a.numpy()
             for name, a in zip(self.param_names, args, strict=True)
-            if name == self.param_names[-1] or name in EXTRA_OUTPUTS
+            if name in self.output_names
         }
 
     def time_ms(self, args: list, number: int = 20, repeat: int = 30) -> np.ndarray:
