@@ -233,29 +233,28 @@ def attention_int8(
     pairs = ROWS_PER_TASK // 2
     scale = float(np.float32(scale))
 
+    def _two_steps(bytes_of, vector_of, g2):
+        """Operands of the two dot steps of 4-byte groups ``2 g2``, ``2 g2 + 1``: each group's
+        ``bytes_of(g)`` broadcast and ``vector_of(g)`` (``L`` lanes x 4 bytes)."""
+        return [x for g in (2 * g2, 2 * g2 + 1) for x in (ops.bcast4(bytes_of(g)), vector_of(g))]
+
     def _q_k_steps(Qq, Kp, vh, row, g2, key_vec):
-        """Operands of the two dot steps of d-groups ``2 g2``, ``2 g2 + 1`` for query ``row`` and
-        keys ``key_vec * L ..``: 4 bytes of ``Qq`` broadcast, ``L`` keys x 4 dims of ``Kp``."""
-        return [
-            x
-            for g in (2 * g2, 2 * g2 + 1)
-            for x in (
-                ops.bcast4(Qq[vh, row, T.ramp(g * 4, 1, 4)]),
-                Kp[T.ramp(((vh * d_groups + g) * s + key_vec * L) * 4, 1, 4 * L)],
-            )
-        ]
+        """For query ``row`` and keys ``key_vec * L ..``: 4 dims of ``Qq``, ``L`` keys x 4 dims of
+        ``Kp`` per step (:func:`_two_steps`)."""
+        return _two_steps(
+            lambda g: Qq[vh, row, T.ramp(g * 4, 1, 4)],
+            lambda g: Kp[T.ramp(((vh * d_groups + g) * s + key_vec * L) * 4, 1, 4 * L)],
+            g2,
+        )
 
     def _p_v_steps(probs, Vp, vh, row, g2, d_vec):
-        """Operands of the two dot steps of key groups ``2 g2``, ``2 g2 + 1`` for row ``row`` of
-        the pair and head dims ``d_vec * L ..``: 4 probabilities broadcast, ``L`` dims x 4 keys."""
-        return [
-            x
-            for g in (2 * g2, 2 * g2 + 1)
-            for x in (
-                ops.bcast4(probs[0, row, T.ramp(g * 4, 1, 4)]),
-                Vp[T.ramp(((vh * key_groups + g) * d + d_vec * L) * 4, 1, 4 * L)],
-            )
-        ]
+        """For row ``row`` of the pair and head dims ``d_vec * L ..``: 4 probabilities, ``L`` dims
+        x 4 keys of ``Vp`` per step (:func:`_two_steps`)."""
+        return _two_steps(
+            lambda g: probs[0, row, T.ramp(g * 4, 1, 4)],
+            lambda g: Vp[T.ramp(((vh * key_groups + g) * d + d_vec * L) * 4, 1, 4 * L)],
+            g2,
+        )
 
     @T.macro
     def attend_vnni(Kp, Vp, Qq, kcomp, hscale, mask, O):  # noqa: E741
