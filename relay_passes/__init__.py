@@ -3,8 +3,8 @@ each named after its class.
 
 The folder keeps the design card's name ``relay_passes``; TVM 0.27 has no Relay, so these are
 Relax passes (Relay's successor). :mod:`tvm_blocksparse.pipeline` runs them in this order:
-LayerNormQParams, SparsifyLinear, ProducerTranspose, FuseAttention (rewrite phase), then
-ApplyTunedKernels and ScheduleKernels, then LiftWeights (separate weights only).
+LayerNormQParams, SparsifyLinear, ProducerTranspose, ProducerTiles, FuseAttention (rewrite
+phase), then ApplyTunedKernels and ScheduleKernels, then LiftWeights (separate weights only).
 ``kernel_calls`` holds what they share.
 """
 
@@ -12,6 +12,7 @@ from .apply_tuned_kernels import ApplyTunedKernels
 from .fuse_attention import FuseAttention
 from .layer_norm_qparams import LayerNormQParams
 from .lift_weights import LiftWeights
+from .producer_tiles import ProducerTiles
 from .producer_transpose import ProducerTranspose
 from .schedule_kernels import ScheduleKernels
 from .sparsify_linear import SparsifyLinear
@@ -21,6 +22,7 @@ __all__ = [
     "FuseAttention",
     "LayerNormQParams",
     "LiftWeights",
+    "ProducerTiles",
     "ProducerTranspose",
     "ScheduleKernels",
     "SparsifyLinear",

@@ -25,6 +25,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
+from tvm_blocksparse import registry
 from tvm_blocksparse.op.epilogue import Epilogue
 
 KERNEL_ATTR = "tvm_blocksparse.kernel"
@@ -213,3 +214,23 @@ def kernel_of(func: tvm.tirx.PrimFunc) -> str:
 def call_args(call: relax.Call, func: tvm.tirx.PrimFunc) -> dict[str, relax.Expr]:
     """A kernel call's arguments by parameter name."""
     return dict(zip([p.name for p in func.params][:-1], call.args[1].fields, strict=True))
+
+
+def add_layer_kernel(
+    kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, ep: Epilogue, config, tag
+) -> tuple[tvm.ir.GlobalVar, tvm.tirx.PrimFunc]:
+    """A layer's kernel (``meta``'s kind and shape) built with ``ep`` and ``config``, added as
+    ``<kind>_<tag>_m.._n.._k..``; the layer report's callee of the layer whose weights ``args``
+    pass (``by_weights``: the report's decisions by :func:`weights_id`) follows it."""
+    kind, m, n, k = meta["kind"], meta["m"], meta["n"], meta["k"]
+    built = registry.lookup(kind).build(m, n, k, meta["blocks"], ep, config)
+    gv = kernels.add(
+        built,
+        f"{kind}_{tag}_m{m}_n{n}_k{k}",
+        kind,
+        encode_linear_meta(kind, m, n, k, meta["blocks"], ep, config),
+    )
+    decision = by_weights.get(weights_id(const_value(args["w_data"])))
+    if decision is not None:
+        decision.callee = gv.name_hint
+    return gv, built

@@ -41,15 +41,14 @@ from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
 from tvm_blocksparse.relay_passes.kernel_calls import (
     KernelAdder,
+    add_layer_kernel,
     call_args,
     const_value,
-    encode_linear_meta,
     kernel_call,
     kernel_of,
     layer_report,
     linear_meta,
     through_bindings,
-    weights_id,
     with_layer_report,
 )
 
@@ -179,30 +178,10 @@ class ProducerTranspose:
         self, kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, config
     ) -> tuple[relax.GlobalVar, list[str]]:
         """The consumer's kernel built with ``config`` (``xt_tiles``), its parameter names."""
-        gv, built = self.add_layer_kernel(
+        gv, built = add_layer_kernel(
             kernels, by_weights, args, meta, meta["epilogue"], config, "xtt"
         )
         return gv, [p.name for p in built.params][:-1]
-
-    @staticmethod
-    def add_layer_kernel(
-        kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, ep: Epilogue, config, tag
-    ) -> tuple[relax.GlobalVar, tvm.tirx.PrimFunc]:
-        """A layer's kernel (``meta``'s kind and shape) built with ``ep`` and ``config``, added as
-        ``<kind>_<tag>_m.._n.._k..``; the layer report's callee of the layer whose weights
-        ``args`` pass follows it."""
-        kind, m, n, k = meta["kind"], meta["m"], meta["n"], meta["k"]
-        built = registry.lookup(kind).build(m, n, k, meta["blocks"], ep, config)
-        gv = kernels.add(
-            built,
-            f"{kind}_{tag}_m{m}_n{n}_k{k}",
-            kind,
-            encode_linear_meta(kind, m, n, k, meta["blocks"], ep, config),
-        )
-        decision = by_weights.get(weights_id(const_value(args["w_data"])))
-        if decision is not None:
-            decision.callee = gv.name_hint
-        return gv, built
 
     def reemit(
         self,
@@ -225,7 +204,7 @@ class ProducerTranspose:
         config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
         tag = "u8dt" if dynamic else "u8t" if out_dtype == "uint8" else "f32t"
         args = call_args(call, func)
-        gv, built = self.add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, tag)
+        gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, tag)
         args.update(extra_args)
         if dynamic:  # (y_scale, y_zp, Y^T in 16-token tiles)
             outputs = [

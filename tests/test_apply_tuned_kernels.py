@@ -75,3 +75,27 @@ def test_a_layer_reading_xt_in_tiles_takes_only_a_slab_record():
     ]
     schedule, applied, config = ffn2[True]
     assert schedule == "tuned: stub" and config["slab"] and config["xt_tiles"]
+
+
+def test_an_fp32_layer_reading_tiles_keeps_them_under_any_record():
+    """FP32 4x1: FFN2 reads FFN1's output in 16-token tiles (ProducerTiles); every walk reads
+    them, so a record's config is applied with ``x_tiles`` kept."""
+    from conftest import cross_target
+    from tvm_blocksparse.schedules import schedule_bsr_dense_fp32_4x1
+
+    class Stub:
+        def choose(self, use):
+            if use.k == 512:  # FFN2 of the tiny model
+                config = registry.Fp32Bsr4x1Config(tiles_outer=False, prefetch=False)
+                return config, schedule_bsr_dense_fp32_4x1, "tuned: stub"
+            return None
+
+    with cross_target("avx2"):
+        mod, *_ = import_onnx(make_bert_onnx("tiny", seed=0, sparsity=0.9), 1, 16)
+        mod = tvm.transform.Sequential([*rewrite_passes("fp32"), ApplyTunedKernels(Stub())])(mod)
+    (ffn2,) = {(d.callee, d.schedule) for d in layer_report(mod) if d.k_in == 512}
+    assert ffn2 == ("fp32_4x1_xtiles_m16_n128_k512", "tuned: stub")
+    func = mod[ffn2[0]]
+    assert [int(x) for x in func.params[0].shape] == [1, 512, 16]  # X: f32[M / 16, K, 16]
+    # the record's config (no prefetches; the default on this CPU prefetches), still on tiles
+    assert "llvm.prefetch" not in func.script() and "stage_x" not in func.script()

@@ -1,5 +1,6 @@
 """Kernel correctness: INT8 bit-exact on full-range data, FP32 to a stated tolerance."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -360,7 +361,40 @@ def test_fp32_4x1_refuses_what_it_cannot_store():
     with pytest.raises(ValueError, match="N_out % 4"):
         bsr_dense_fp32_4x1(16, 6, 8, 1)
     with pytest.raises(ValueError, match="transposed_out"):
-        bsr_dense_fp32_4x1(16, 8, 8, 1, Epilogue("float32", transposed_out=True))
+        bsr_dense_fp32_4x1(16, 8, 8, 1, Epilogue("float32", residual=True, transposed_out=True))
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("m", [37, 64])
+def test_fp32_4x1_tiles_out_and_in_keep_the_plain_kernels_bits(m):
+    """FFN1 + GELU storing 16-token tiles (``transposed_out``) gives the plain kernel's ``Y^T``
+    per tile; FFN2 + residual reading them (``x_tiles``, no staging) gives the plain kernel's
+    output on ``Y``, bit for bit, on a token tail too (the padded lanes are finite and unused)."""
+    rng = np.random.default_rng(m)
+    k, f = 48, 96
+    w1 = random_block_sparse(rng, f, k, 0.7, "4x1", np.float32)
+    w2 = random_block_sparse(rng, k, f, 0.7, "4x1", np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    b1, b2 = rng.standard_normal(f).astype(np.float32), rng.standard_normal(k).astype(np.float32)
+    res = rng.standard_normal((m, k)).astype(np.float32)
+    ffn1, ffn2 = (
+        Epilogue("float32", bias=True, gelu=True),
+        Epilogue("float32", bias=True, residual=True),
+    )
+    tiled = registry.Fp32Bsr4x1Config(x_tiles=True)
+    k1, a1 = linear.build_linear("fp32_4x1", w1, m, ffn1)
+    k1t, _ = linear.build_linear("fp32_4x1", w1, m, dataclasses.replace(ffn1, transposed_out=True))
+    k2, a2 = linear.build_linear("fp32_4x1", w2, m, ffn2)
+    k2t, _ = linear.build_linear("fp32_4x1", w2, m, ffn2, config=tiled)
+    h = k1(X=x, bias=b1, **a1)
+    np.testing.assert_allclose(h, fp32_linear_ref(x, w1, ffn1, b1), **FP32_TOL)
+    tiles = k1t(X=x, bias=b1, **a1)
+    assert tiles.shape == (-(-m // 16), f, 16) and np.isfinite(tiles).all()
+    np.testing.assert_array_equal(tiles.transpose(0, 2, 1).reshape(-1, f)[:m], h)
+    np.testing.assert_array_equal(
+        k2t(X=tiles, bias=b2, residual=res, **a2), k2(X=h, bias=b2, residual=res, **a2)
+    )
+    assert "stage_x" not in k2t.scheduled.script() and "stage_x" in k2.scheduled.script()
 
 
 def _edge_qparams(rng, m: int) -> fmt.ActivationQuant:

@@ -170,6 +170,7 @@ def rewrite_passes(
     from tvm_blocksparse.relay_passes import (
         FuseAttention,
         LayerNormQParams,
+        ProducerTiles,
         ProducerTranspose,
         SparsifyLinear,
     )
@@ -179,6 +180,7 @@ def rewrite_passes(
         *([LayerNormQParams()] if int8 else []),
         SparsifyLinear(dtype, block, threshold, token_tile, static_ranges),
         *([ProducerTranspose(token_tile)] if int8 else []),
+        ProducerTiles(),  # (FP32 4x1 kernels: FP32 mode, or layers a cost model gave them)
         *([FuseAttention()] if int8 and int8_attention else []),
         # QKV share one input: one dynamic quantization instead of three. Kernel outputs are
         # reshaped to [B, S, N] and the next kernel's input back to [B*S, K]: drop those pairs

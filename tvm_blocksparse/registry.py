@@ -99,14 +99,22 @@ class AmxDenseConfig:
 class Fp32Bsr4x1Config:
     """Knobs of the FP32 4x1 kernel: ``tiles_outer`` (token tiles outermost in the walk) and
     ``prefetch`` (its weight and ``XS`` line prefetches, the kernel's default distances; off: none,
-    see :func:`fp32_4x1_prefetch`)."""
+    see :func:`fp32_4x1_prefetch`). ``x_tiles``: ``X`` arrives in 16-token tiles
+    ``f32[ceil(M/16), K, 16]`` (a producer's ``transposed_out``), not staged: a layout, set by
+    ``ProducerTiles``, not a tuning knob."""
 
     tiles_outer: bool = True
     prefetch: bool = True
+    x_tiles: bool = False
 
     @property
     def tag(self) -> str:
-        return "tt16" + ("_chunk1" if self.tiles_outer else "") + ("" if self.prefetch else "_nopf")
+        return (
+            "tt16"
+            + ("_chunk1" if self.tiles_outer else "")
+            + ("" if self.prefetch else "_nopf")
+            + ("_xtiles" if self.x_tiles else "")
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -525,6 +533,7 @@ FP32_4X1 = KernelSpec(
         blocks,
         ep,
         tiles_outer=c.tiles_outer,
+        x_tiles=c.x_tiles,
         **({} if c.prefetch else {"prefetch_weights": 0, "prefetch_x": 0}),
     ),
     schedule=schedule_bsr_dense_fp32_4x1,

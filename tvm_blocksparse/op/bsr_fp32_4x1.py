@@ -35,6 +35,7 @@ def bsr_dense_fp32_4x1(
     tiles_outer: bool = True,
     prefetch_weights: int = 32,
     prefetch_x: int = 16,
+    x_tiles: bool = False,
 ) -> tvm.tirx.PrimFunc:
     """FP32 BSR, 4x1 blocks (4 output channels x 1 input channel of ``W[N_out, K_in]``), 8-lane
     FMAs over tokens.
@@ -42,21 +43,24 @@ def bsr_dense_fp32_4x1(
     Parameters (those the epilogue does not use are dropped):
       X          ``f32[M, K]`` row-major activations; staged per 16-token tile into
                  ``XS[ceil(M/16), K, 16]`` (see ``bsr_fp32_1x16.stage_x_macro``): a block's
-                 16 tokens are then one 64-byte line.
+                 16 tokens are then one 64-byte line. ``x_tiles``: ``X`` arrives as that
+                 ``f32[ceil(M/16), K, 16]`` already (a producer's tiled ``Y``), not staged.
       w_data     ``f32[nnzb, 4]`` (a block's 4 output channels), w_indices ``i32[nnzb]`` (its
                  input channel), w_indptr ``i32[N/4 + 1]`` (block rows): BSR of ``(4, 1)`` blocks.
-      bias ``f32[N]``, residual ``f32[M, N]``; Y ``f32[M, N]``.
+      bias ``f32[N]``, residual ``f32[M, N]``; Y ``f32[M, N]``, or with
+      ``epilogue.transposed_out`` ``f32[ceil(M/16), N, 16]``: 16-token tiles, the next 4x1
+      kernel's ``x_tiles`` input; its lanes past ``M`` hold finite values of the padded tokens.
     Register tile: 4 channels x 16 tokens, 8 ymm accumulators; a block is 2 ``XS`` loads,
     4 weight broadcasts and 8 ``vfmadd231ps``. Bias and GELU (erf form, float32-exact) are applied
-    per channel on token vectors, then the tile is transposed to token-major and each token's
-    4 channels get the residual and one 16-byte store. ``tiles_outer``: parallel tasks walk
+    per channel on token vectors; then either each channel's 16 tokens are stored as they are
+    (``transposed_out``: no transposition, and the consumer stages nothing), or the tile is
+    transposed to token-major and each token's 4 channels get the residual and one 16-byte
+    store. ``tiles_outer``: parallel tasks walk
     every block row of a token tile before the next tile (its ``XS`` slab stays in cache).
     ``prefetch_weights`` / ``prefetch_x``: blocks ahead whose weights / ``XS`` line each block
     prefetches (the slab line's address is data-dependent: no hardware prefetcher guesses it).
     """
     epilogue.validate(int8_kernel=False)
-    if epilogue.transposed_out:
-        raise ValueError("fp32_4x1 stores Y[M, N] only (transposed_out is an INT8 4x1 option)")
     if n % 4:
         raise ValueError(f"fp32_4x1 needs N_out % 4 == 0, got {n=}")
     tile, lanes = FP32_STAGED_TILE, FP32_4X1_LANES
@@ -64,91 +68,112 @@ def bsr_dense_fp32_4x1(
     nb, n_tiles, nz = n // 4, ceil_div(m, tile), max(nnzb, 1)
     ep = epilogue
     stage_tiles = stage_x_macro()
+    x_shape = (n_tiles, k, tile) if x_tiles else (m, k)
+    y_shape = (n_tiles, n, tile) if ep.transposed_out else (m, n)
 
     tile_block_row, tile_token_tile = staged_walk(nb, n_tiles, tiles_outer)
 
     def ep_inputs(bias, residual):
         return epilogue_inputs(ep, False, None, None, None, None, bias, residual, None, None)
 
+    @T.macro
+    def store_token_major(Y, acc, tokens, vbr, vmo, bias, residual):
+        """Transpose the tile to token-major; each token's 4 channels: residual, one store."""
+        for tv in T.unroll(n_tv):
+            tokens[tv, T.ramp(0, 1, 4 * lanes)] = T.Shuffle(
+                [
+                    channel_epilogue_lanes(
+                        acc[r, T.ramp(tv * lanes, 1, lanes)],
+                        vbr * 4 + r,
+                        lanes,
+                        bias,
+                        ep,
+                        fast_gelu=False,
+                    )
+                    for r in range(4)
+                ],
+                _TOKEN_MAJOR,
+            )
+        for tv in T.unroll(n_tv):
+            for t in T.unroll(lanes):
+                if vmo * tile + tv * lanes + t < m:
+                    Y[vmo * tile + tv * lanes + t, T.ramp(vbr * 4, 1, 4)] = store_lanes(
+                        tokens[tv, T.ramp(t * 4, 1, 4)],
+                        vmo * tile + tv * lanes + t,
+                        vbr * 4,
+                        4,
+                        residual,
+                        None,
+                        None,
+                        ep,
+                        requant=False,
+                    )
+
+    @T.macro
+    def store_tiles(Y, acc, vbr, vmo, bias):
+        """Each channel's 16 tokens as they are: ``Y[vmo, channel, 0:16]``."""
+        for r in T.unroll(4):
+            for tv in T.unroll(n_tv):
+                Y[vmo, vbr * 4 + r, T.ramp(tv * lanes, 1, lanes)] = channel_epilogue_lanes(
+                    acc[r, T.ramp(tv * lanes, 1, lanes)],
+                    vbr * 4 + r,
+                    lanes,
+                    bias,
+                    ep,
+                    fast_gelu=False,
+                )
+
+    @T.macro
+    def walk(XS, w_data, w_indices, w_indptr, bias, residual, Y):
+        for p in T.parallel(nb * n_tiles):
+            with T.sblock("tile"):
+                vbr = T.axis.spatial(nb, tile_block_row(p))
+                vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
+                T.reads(whole_regions(XS, w_data, w_indices, w_indptr, *ep_inputs(bias, residual)))
+                T.writes(whole_regions(Y))
+                acc = T.alloc_buffer((4, tile), "float32")
+                tokens = T.alloc_buffer((n_tv, 4 * lanes), "float32")
+                for r in T.unroll(4):
+                    for tv in T.unroll(n_tv):
+                        acc[r, T.ramp(tv * lanes, 1, lanes)] = bcast(T.float32(0), lanes)
+                for b in range(w_indptr[vbr], w_indptr[vbr + 1]):
+                    if prefetch_weights > 0:  # past the end: a prefetch never faults
+                        prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
+                    if prefetch_x > 0:  # the index is loaded: clamped
+                        prefetch(T.address_of(XS[vmo, w_indices[T.min(b + prefetch_x, nz - 1)], 0]))
+                    for r in T.unroll(4):
+                        for tv in T.unroll(n_tv):
+                            acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
+                                bcast(w_data[b, r], lanes),
+                                XS[vmo, w_indices[b], T.ramp(tv * lanes, 1, lanes)],
+                                acc[r, T.ramp(tv * lanes, 1, lanes)],
+                                lanes,
+                            )
+                if ep.transposed_out:
+                    store_tiles(Y, acc, vbr, vmo, bias)
+                else:
+                    store_token_major(Y, acc, tokens, vbr, vmo, bias, residual)
+
     @T.prim_func(s_tir=True)
     def main(
-        X: T.Buffer((m, k), "float32"),
+        X: T.Buffer(x_shape, "float32"),
         w_data: T.Buffer((nz, 4), "float32"),
         w_indices: T.Buffer((nz,), "int32"),
         w_indptr: T.Buffer((nb + 1,), "int32"),
         bias: T.Buffer((n,), "float32"),
         residual: T.Buffer((m, n), "float32"),
-        Y: T.Buffer((m, n), "float32"),
+        Y: T.Buffer(y_shape, "float32"),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
             with T.sblock("staged"):
                 T.reads(whole_regions(X, w_data, w_indices, w_indptr, *ep_inputs(bias, residual)))
                 T.writes(whole_regions(Y))
-                XS = T.alloc_buffer((n_tiles, k, tile), "float32")
-                stage_tiles(X, XS, m, k, n_tiles, tile)
-                for p in T.parallel(nb * n_tiles):
-                    with T.sblock("tile"):
-                        vbr = T.axis.spatial(nb, tile_block_row(p))
-                        vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
-                        T.reads(
-                            whole_regions(
-                                XS, w_data, w_indices, w_indptr, *ep_inputs(bias, residual)
-                            )
-                        )
-                        T.writes(whole_regions(Y))
-                        acc = T.alloc_buffer((4, tile), "float32")
-                        tokens = T.alloc_buffer((n_tv, 4 * lanes), "float32")
-                        for r in T.unroll(4):
-                            for tv in T.unroll(n_tv):
-                                acc[r, T.ramp(tv * lanes, 1, lanes)] = bcast(T.float32(0), lanes)
-                        for b in range(w_indptr[vbr], w_indptr[vbr + 1]):
-                            if prefetch_weights > 0:  # past the end: a prefetch never faults
-                                prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
-                            if prefetch_x > 0:  # the index is loaded: clamped
-                                prefetch(
-                                    T.address_of(
-                                        XS[vmo, w_indices[T.min(b + prefetch_x, nz - 1)], 0]
-                                    )
-                                )
-                            for r in T.unroll(4):
-                                for tv in T.unroll(n_tv):
-                                    acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
-                                        bcast(w_data[b, r], lanes),
-                                        XS[vmo, w_indices[b], T.ramp(tv * lanes, 1, lanes)],
-                                        acc[r, T.ramp(tv * lanes, 1, lanes)],
-                                        lanes,
-                                    )
-                        for tv in T.unroll(n_tv):
-                            tokens[tv, T.ramp(0, 1, 4 * lanes)] = T.Shuffle(
-                                [
-                                    channel_epilogue_lanes(
-                                        acc[r, T.ramp(tv * lanes, 1, lanes)],
-                                        vbr * 4 + r,
-                                        lanes,
-                                        bias,
-                                        ep,
-                                        fast_gelu=False,
-                                    )
-                                    for r in range(4)
-                                ],
-                                _TOKEN_MAJOR,
-                            )
-                        for tv in T.unroll(n_tv):
-                            for t in T.unroll(lanes):
-                                if vmo * tile + tv * lanes + t < m:
-                                    Y[vmo * tile + tv * lanes + t, T.ramp(vbr * 4, 1, 4)] = (
-                                        store_lanes(
-                                            tokens[tv, T.ramp(t * 4, 1, 4)],
-                                            vmo * tile + tv * lanes + t,
-                                            vbr * 4,
-                                            4,
-                                            residual,
-                                            None,
-                                            None,
-                                            ep,
-                                            requant=False,
-                                        )
-                                    )
+                if x_tiles:
+                    walk(X, w_data, w_indices, w_indptr, bias, residual, Y)
+                else:
+                    XS = T.alloc_buffer((n_tiles, k, tile), "float32")
+                    stage_tiles(X, XS, m, k, n_tiles, tile)
+                    walk(XS, w_data, w_indices, w_indptr, bias, residual, Y)
 
     return drop_unused_params(main)

@@ -1,0 +1,135 @@
+"""``ProducerTiles`` (FP32 4x1 kernels): a ``fp32_4x1`` Linear kernel whose input is the float32,
+residual-free output of another ``fp32_4x1`` kernel, used by nothing else (FFN1 + GELU feeding
+FFN2), gets that producer re-emitted to store its output in 16-token tiles, the layout the
+consumer stages its input into: the producer's register tile is 4 channels x 16 tokens already,
+so its token-major transposition and the consumer's staging copy both go away.
+
+Before::
+
+    h = R.call_tir(fp32_4x1_mS_nF_kH, (x, ...), R.Tensor((S, F)))       # FFN1 + GELU
+    y = R.call_tir(fp32_4x1_mS_nH_kF, (h, ...), R.Tensor((S, H)))       # FFN2, stages h
+
+After::
+
+    ht = R.call_tir(fp32_4x1_tiles_mS_nF_kH, (x, ...), R.Tensor((ceil(S/16), F, 16)))
+    y = R.call_tir(fp32_4x1_xtiles_mS_nH_kF, (ht, ...), R.Tensor((S, H)))
+
+The layer report's callees follow the re-emitted kernels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tvm
+from tvm import relax
+from tvm.relax.dpl import is_op, rewrite_call, wildcard
+from tvm_blocksparse.relay_passes.kernel_calls import (
+    KernelAdder,
+    add_layer_kernel,
+    call_args,
+    kernel_call,
+    layer_report,
+    linear_meta,
+    through_bindings,
+    with_layer_report,
+)
+
+from tvm_blocksparse.linear import kernel_config
+from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE
+from tvm_blocksparse.op.epilogue import Epilogue, ceil_div
+
+#: The kernel kind that both stores its output in 16-token tiles and reads its input from them.
+TILED_KIND = "fp32_4x1"
+
+_RESHAPE = tvm.ir.Op.get("relax.reshape")
+
+
+@tvm.transform.module_pass(opt_level=0, name="ProducerTiles")
+class ProducerTiles:
+    """See the module docstring."""
+
+    def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        bb = relax.BlockBuilder(mod)
+        kernels = KernelAdder(bb, mod)
+        report = layer_report(mod)
+        by_weights = {d.weights: d for d in report if d.weights}
+        pattern = is_op("relax.call_tir")(wildcard(), wildcard())
+
+        for gv, func in list(mod.functions_items()):
+            if not isinstance(func, relax.Function):
+                continue
+            var2val = relax.analysis.get_var2val(func)
+            users = use_counts(func)
+
+            def rewrite(expr, _matches, var2val=var2val, users=users):
+                consumer = kernel_call(expr, mod)
+                meta = linear_meta(consumer[1]) if consumer else None
+                if meta is None or meta["kind"] != TILED_KIND or meta["config"].get("x_tiles"):
+                    return expr
+                args = call_args(*consumer)
+                producer = kernel_call(through_bindings(args["X"], var2val), mod)
+                pmeta = linear_meta(producer[1]) if producer else None
+                if pmeta is None or pmeta["kind"] != TILED_KIND:
+                    return expr
+                ep = pmeta["epilogue"]
+                if (
+                    ep.residual
+                    or ep.transposed_out
+                    or pmeta["m"] != meta["m"]
+                    or pmeta["n"] != meta["k"]
+                    or not sole_use(args["X"], var2val, users)
+                ):
+                    return expr
+                args["X"] = self.reemit_tiled(kernels, by_weights, *producer, pmeta)
+                config = dataclasses.replace(
+                    kernel_config(TILED_KIND, meta["m"], meta["n"], meta["k"], meta["epilogue"]),
+                    x_tiles=True,
+                )
+                callee, built = add_layer_kernel(
+                    kernels, by_weights, args, meta, meta["epilogue"], config, "xtiles"
+                )
+                params = [p.name for p in built.params][:-1]
+                return relax.call_tir(callee, [args[p] for p in params], expr.ty)
+
+            bb.update_func(gv, rewrite_call(pattern, rewrite, func))
+        return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
+
+    @staticmethod
+    def reemit_tiled(kernels: KernelAdder, by_weights: dict, call, func, meta: dict) -> relax.Expr:
+        """The producer ``call`` again, storing ``Y`` in 16-token tiles ``f32[ceil(M/16), N,
+        16]``."""
+        m, n, ep = meta["m"], meta["n"], meta["epilogue"]
+        ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        config = kernel_config(TILED_KIND, m, n, meta["k"], ep_t)
+        args = call_args(call, func)
+        gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, "tiles")
+        params = [p.name for p in built.params][:-1]
+        out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), n, FP32_STAGED_TILE), "float32")
+        return relax.call_tir(gv, [args[p] for p in params], out)
+
+
+def use_counts(func: relax.Function) -> dict:
+    """How many bindings (and the function's result) use each var of ``func``."""
+    counts: dict = {}
+    values = [b.value for block in func.body.blocks for b in block.bindings] + [func.body.body]
+    for value in values:
+        for v in relax.analysis.free_vars(value):
+            counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
+def sole_use(expr, var2val: dict, users: dict, steps: int = 6) -> bool:
+    """Whether ``expr`` (a kernel's argument) and every var it is reshaped from, back to the
+    call that made it, have one use each: re-emitting that call for this use alone computes
+    nothing twice."""
+    for _ in range(steps):
+        if isinstance(expr, relax.Var):
+            if users.get(expr, 0) > 1 or expr not in var2val:
+                return False
+            expr = var2val[expr]
+        elif isinstance(expr, relax.Call) and expr.op.same_as(_RESHAPE):
+            expr = expr.args[0]
+        else:
+            return True
+    return False

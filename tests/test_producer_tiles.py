@@ -1,0 +1,76 @@
+"""ProducerTiles: an FP32 4x1 FFN1 stores FFN2's input in 16-token tiles, FFN2 reads them."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import tvm
+from conftest import bert_mini_90_with_reference, cross_target, level_target, requires_isa
+from test_producer_transpose import _calls
+from tvm_blocksparse.relay_passes.kernel_calls import layer_report
+
+import tvm_blocksparse as tb
+from tvm_blocksparse.bert_onnx import make_bert_onnx
+from tvm_blocksparse.onnx_import import import_onnx
+from tvm_blocksparse.pipeline import rewrite_passes
+
+
+def _rewrite_fp32(model, with_tiles: bool):
+    """FP32 rewrite phase on an AVX2 target (the FP32 cost model picks ``fp32_4x1`` there), up to
+    and without or with ProducerTiles (IR only: runs on any host)."""
+    mod, *_ = import_onnx(model, 1, 16)
+    passes = [p for p in rewrite_passes("fp32") if with_tiles or p.info.name != "ProducerTiles"]
+    with cross_target("avx2"):
+        return tvm.transform.Sequential(passes)(mod)
+
+
+def _ffn2_inputs(model: onnx.ModelProto) -> list[str]:
+    """The input of each FFN2 MatMul (its weight ``[F, H]`` with ``F > H``): FFN1's output."""
+    inits = {i.name: tuple(i.dims) for i in model.graph.initializer}
+    return [
+        node.input[0]
+        for node in model.graph.node
+        if node.op_type == "MatMul"
+        and len(inits.get(node.input[1], ())) == 2
+        and inits[node.input[1]][0] > inits[node.input[1]][1]
+    ]
+
+
+def test_ffn1_stores_ffn2_input_in_tiles_in_the_ir():
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # hidden 128, FFN 512, 16 tokens, 2 layers
+    before = _calls(_rewrite_fp32(model, False))
+    assert before.count("fp32_4x1_m16_n512_k128") == 2
+    after_mod = _rewrite_fp32(model, True)
+    after = _calls(after_mod)
+    assert after.count("fp32_4x1_tiles_m16_n512_k128") == 2
+    assert after.count("fp32_4x1_xtiles_m16_n128_k512") == 2
+    assert "fp32_4x1_m16_n512_k128" not in after and "fp32_4x1_m16_n128_k512" not in after
+    ffn1 = [d.callee for d in layer_report(after_mod) if d.epilogue == "bias+gelu"]
+    assert ffn1 == ["fp32_4x1_tiles_m16_n512_k128"] * 2
+    ffn2 = [d.callee for d in layer_report(after_mod) if d.k_in == 512]
+    assert ffn2 == ["fp32_4x1_xtiles_m16_n128_k512"] * 2
+
+
+def test_an_ffn1_output_used_elsewhere_stays_token_major():
+    """FFN1's output of the first layer is also a graph output: re-emitting FFN1 for FFN2 alone
+    would compute it twice, so that pair is left as it was; the other layer's pair is tiled."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    first = _ffn2_inputs(model)[0]
+    model.graph.output.append(
+        onnx.helper.make_tensor_value_info(first, onnx.TensorProto.FLOAT, [1, 16, 512])
+    )
+    calls = _calls(_rewrite_fp32(model, True))
+    assert calls.count("fp32_4x1_tiles_m16_n512_k128") == 1
+    assert calls.count("fp32_4x1_m16_n512_k128") == 1
+    assert calls.count("fp32_4x1_xtiles_m16_n128_k512") == 1
+
+
+@requires_isa("avx2")
+def test_avx2_fp32_bert_mini_on_tiles_matches_onnxruntime():
+    model, feeds, ref = bert_mini_90_with_reference()
+    compiled = tb.compile(model, seq_len=64, dtype="fp32", target=level_target("avx2"))
+    rules = compiled.metadata["schedule_rules"]
+    assert any(name.startswith("fp32_4x1_tiles_m64_n1024_k256") for name in rules)
+    assert any(name.startswith("fp32_4x1_xtiles_m64_n256_k1024") for name in rules)
+    out = compiled.run(feeds)[0]
+    assert np.abs(out - ref).max() / np.abs(ref).max() <= 1e-4
