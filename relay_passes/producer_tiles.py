@@ -14,6 +14,18 @@ After::
     ht = R.call_tir(fp32_4x1_tiles_mS_nF_kH, (x, ...), R.Tensor((ceil(S/16), F, 16)))
     y = R.call_tir(fp32_4x1_xtiles_mS_nH_kF, (ht, ...), R.Tensor((S, H)))
 
+The same for attention's keys (batch 1, ``S % 16 == 0``): ``K^T`` as ``[1, heads, D, S]`` from
+token-major ``K[S, H]`` gathers one float per token; from K's tiles it moves 16-token lines::
+
+    k = R.call_tir(fp32_4x1_mS_nH_kH, (x, ...), R.Tensor((S, H)))
+    kt = R.permute_dims(R.reshape(k, [1, S, heads, D]), [0, 2, 3, 1])
+
+becomes::
+
+    k = R.call_tir(fp32_4x1_tiles_mS_nH_kH, (x, ...), R.Tensor((S/16, H, 16)))
+    kt = R.reshape(R.permute_dims(R.reshape(k, [S/16, heads, D, 16]), [1, 2, 0, 3]),
+                   [1, heads, D, S])
+
 The layer report's callees follow the re-emitted kernels.
 """
 
@@ -31,6 +43,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     kernel_call,
     layer_report,
     linear_meta,
+    static_shape,
     through_bindings,
     with_layer_report,
 )
@@ -43,6 +56,7 @@ from tvm_blocksparse.op.epilogue import Epilogue, ceil_div
 TILED_KIND = "fp32_4x1"
 
 _RESHAPE = tvm.ir.Op.get("relax.reshape")
+_PERMUTE = tvm.ir.Op.get("relax.permute_dims")
 
 
 @tvm.transform.module_pass(opt_level=0, name="ProducerTiles")
@@ -54,7 +68,9 @@ class ProducerTiles:
         kernels = KernelAdder(bb, mod)
         report = layer_report(mod)
         by_weights = {d.weights: d for d in report if d.weights}
-        pattern = is_op("relax.call_tir")(wildcard(), wildcard())
+        pattern = is_op("relax.call_tir")(wildcard(), wildcard()) | is_op("relax.permute_dims")(
+            wildcard()
+        )
 
         for gv, func in list(mod.functions_items()):
             if not isinstance(func, relax.Function):
@@ -63,37 +79,56 @@ class ProducerTiles:
             users = use_counts(func)
 
             def rewrite(expr, _matches, var2val=var2val, users=users):
-                consumer = kernel_call(expr, mod)
-                meta = linear_meta(consumer[1]) if consumer else None
-                if meta is None or meta["kind"] != TILED_KIND or meta["config"].get("x_tiles"):
-                    return expr
-                args = call_args(*consumer)
-                producer = kernel_call(through_bindings(args["X"], var2val), mod)
-                pmeta = linear_meta(producer[1]) if producer else None
-                if pmeta is None or pmeta["kind"] != TILED_KIND:
-                    return expr
-                ep = pmeta["epilogue"]
-                if (
-                    ep.residual
-                    or ep.transposed_out
-                    or pmeta["m"] != meta["m"]
-                    or pmeta["n"] != meta["k"]
-                    or not sole_use(args["X"], var2val, users)
-                ):
-                    return expr
-                args["X"] = self.reemit_tiled(kernels, by_weights, *producer, pmeta)
-                config = dataclasses.replace(
-                    kernel_config(TILED_KIND, meta["m"], meta["n"], meta["k"], meta["epilogue"]),
-                    x_tiles=True,
-                )
-                callee, built = add_layer_kernel(
-                    kernels, by_weights, args, meta, meta["epilogue"], config, "xtiles"
-                )
-                params = [p.name for p in built.params][:-1]
-                return relax.call_tir(callee, [args[p] for p in params], expr.ty)
+                if expr.op.same_as(_PERMUTE):
+                    return self.keys_from_tiles(expr, kernels, by_weights, mod, var2val, users)
+                return self.consumer_on_tiles(expr, kernels, by_weights, mod, var2val, users)
 
             bb.update_func(gv, rewrite_call(pattern, rewrite, func))
         return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
+
+    def consumer_on_tiles(self, expr, kernels, by_weights, mod, var2val, users) -> relax.Expr:
+        """An ``fp32_4x1`` call on another one's output (FFN2 on FFN1's): both on tiles."""
+        consumer = kernel_call(expr, mod)
+        meta = linear_meta(consumer[1]) if consumer else None
+        if meta is None or meta["kind"] != TILED_KIND or meta["config"].get("x_tiles"):
+            return expr
+        args = call_args(*consumer)
+        producer = tileable_producer(args["X"], mod, var2val, users)
+        if producer is None or producer[2]["m"] != meta["m"] or producer[2]["n"] != meta["k"]:
+            return expr
+        args["X"] = self.reemit_tiled(kernels, by_weights, *producer)
+        config = dataclasses.replace(
+            kernel_config(TILED_KIND, meta["m"], meta["n"], meta["k"], meta["epilogue"]),
+            x_tiles=True,
+        )
+        callee, built = add_layer_kernel(
+            kernels, by_weights, args, meta, meta["epilogue"], config, "xtiles"
+        )
+        params = [p.name for p in built.params][:-1]
+        return relax.call_tir(callee, [args[p] for p in params], expr.ty)
+
+    def keys_from_tiles(self, expr, kernels, by_weights, mod, var2val, users) -> relax.Expr:
+        """Attention's ``K^T``: ``permute_dims(reshape(Y, [1, S, H, D]), [0, 2, 3, 1])`` of an
+        ``fp32_4x1`` output ``Y[S, H * D]`` gathers ``S`` strided floats per vector; from the
+        kernel's tiles ``[S / 16, H, D, 16]`` it moves whole 16-token lines instead (batch 1,
+        ``S % 16 == 0``, where the tiles hold no padded tokens)."""
+        axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
+        split = var2val.get(expr.args[0]) if isinstance(expr.args[0], relax.Var) else None
+        if axes != [0, 2, 3, 1] or split is None or not split.op.same_as(_RESHAPE):
+            return expr
+        shape = static_shape(split)
+        producer = tileable_producer(expr.args[0], mod, var2val, users)
+        if producer is None or shape is None or len(shape) != 4:
+            return expr
+        batch, s, heads, d = shape
+        meta = producer[2]
+        if batch != 1 or s != meta["m"] or s % FP32_STAGED_TILE or heads * d != meta["n"]:
+            return expr
+        tiles = relax.op.reshape(
+            self.reemit_tiled(kernels, by_weights, *producer),
+            [s // FP32_STAGED_TILE, heads, d, FP32_STAGED_TILE],
+        )
+        return relax.op.reshape(relax.op.permute_dims(tiles, [1, 2, 0, 3]), [1, heads, d, s])
 
     @staticmethod
     def reemit_tiled(kernels: KernelAdder, by_weights: dict, call, func, meta: dict) -> relax.Expr:
@@ -107,6 +142,20 @@ class ProducerTiles:
         params = [p.name for p in built.params][:-1]
         out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), n, FP32_STAGED_TILE), "float32")
         return relax.call_tir(gv, [args[p] for p in params], out)
+
+
+def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
+    """``(call, PrimFunc, linear meta)`` of the ``fp32_4x1`` call that ``expr`` is (through
+    bindings and reshapes), when it can store tiles (float32, no residual: its epilogue's last
+    step is per channel) and ``expr`` is its only use; else None."""
+    producer = kernel_call(through_bindings(expr, var2val), mod)
+    meta = linear_meta(producer[1]) if producer else None
+    if meta is None or meta["kind"] != TILED_KIND:
+        return None
+    ep = meta["epilogue"]
+    if ep.residual or ep.transposed_out or not sole_use(expr, var2val, users):
+        return None
+    return (*producer, meta)
 
 
 def use_counts(func: relax.Function) -> dict:

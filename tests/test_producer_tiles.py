@@ -65,6 +65,46 @@ def test_an_ffn1_output_used_elsewhere_stays_token_major():
     assert calls.count("fp32_4x1_xtiles_m16_n128_k512") == 1
 
 
+def _key_transposes(mod) -> list[str]:
+    """Input kinds of each ``permute_dims(.., [0, 2, 3, 1])`` (attention's ``K^T``) in main."""
+    from tvm import relax
+
+    permute = tvm.ir.Op.get("relax.permute_dims")
+    var2val = relax.analysis.get_var2val(mod["main"])
+    found = []
+
+    def visit(e):
+        if isinstance(e, relax.Call) and e.op.same_as(permute):
+            axes = [int(a) for a in e.attrs.axes]
+            found.append((axes, str(var2val[e.args[0]].args[0].ty.shape)))
+
+    relax.analysis.post_order_visit(mod["main"], visit)
+    return found
+
+
+def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
+    """K's projection stores 16-token tiles; K^T for the attention is then a permute of whole
+    16-token lines, ``[S/16, H, D, 16] -> [H, D, S/16, 16]``, not of single floats."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # 2 heads of 64, 16 tokens
+    before = _rewrite_fp32(model, False)
+    assert [a for a, _ in _key_transposes(before)].count([0, 2, 3, 1]) == 2
+    after = _rewrite_fp32(model, True)
+    assert _calls(after).count("fp32_4x1_tiles_m16_n128_k128") == 2  # the two layers' K
+    transposes = _key_transposes(after)
+    assert [a for a, _ in transposes].count([0, 2, 3, 1]) == 0
+    assert transposes.count(([1, 2, 0, 3], "R.shape([1, 128, 16])")) == 2
+
+
+def test_attention_keys_of_a_token_tail_stay_token_major():
+    """20 tokens: the second tile would hold 12 padded tokens; K stays token-major."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    mod, *_ = import_onnx(model, 1, 20)
+    with cross_target("avx2"):
+        mod = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
+    assert "fp32_4x1_tiles_m20_n128_k128" not in _calls(mod)
+    assert [a for a, _ in _key_transposes(mod)].count([0, 2, 3, 1]) == 2
+
+
 @requires_isa("avx2")
 def test_avx2_fp32_bert_mini_on_tiles_matches_onnxruntime():
     model, feeds, ref = bert_mini_90_with_reference()
@@ -72,5 +112,6 @@ def test_avx2_fp32_bert_mini_on_tiles_matches_onnxruntime():
     rules = compiled.metadata["schedule_rules"]
     assert any(name.startswith("fp32_4x1_tiles_m64_n1024_k256") for name in rules)
     assert any(name.startswith("fp32_4x1_xtiles_m64_n256_k1024") for name in rules)
+    assert any(name.startswith("fp32_4x1_tiles_m64_n256_k256") for name in rules)  # K
     out = compiled.run(feeds)[0]
     assert np.abs(out - ref).max() / np.abs(ref).max() <= 1e-4
