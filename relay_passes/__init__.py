@@ -3,9 +3,9 @@ each named after its class.
 
 The folder keeps the design card's name ``relay_passes``; TVM 0.27 has no Relay, so these are
 Relax passes (Relay's successor). :mod:`tvm_blocksparse.pipeline` runs them in this order:
-LayerNormQParams, SparsifyLinear, ProducerTranspose, ProducerTiles, FuseAttention (rewrite
-phase), then ApplyTunedKernels and ScheduleKernels, then LiftWeights (separate weights only).
-``kernel_calls`` holds what they share.
+LayerNormQParams, SparsifyLinear, ProducerTranspose, ProducerTiles, FuseAttention, SoftmaxRows
+(rewrite phase), then ApplyTunedKernels and ScheduleKernels, then LiftWeights (separate weights
+only). ``kernel_calls`` holds what they share.
 """
 
 from .apply_tuned_kernels import ApplyTunedKernels
@@ -15,6 +15,7 @@ from .lift_weights import LiftWeights
 from .producer_tiles import ProducerTiles
 from .producer_transpose import ProducerTranspose
 from .schedule_kernels import ScheduleKernels
+from .softmax_rows import SoftmaxRows
 from .sparsify_linear import SparsifyLinear
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "ProducerTiles",
     "ProducerTranspose",
     "ScheduleKernels",
+    "SoftmaxRows",
     "SparsifyLinear",
 ]

@@ -31,4 +31,5 @@ OP_SCHEDULES = {
     "quantize_u8_columns": schedule_as_written,
     "layer_norm_qparams": schedule_as_written,
     "attention_int8": schedule_as_written,
+    "softmax_rows": schedule_as_written,
 }

@@ -172,6 +172,7 @@ def rewrite_passes(
         LayerNormQParams,
         ProducerTiles,
         ProducerTranspose,
+        SoftmaxRows,
         SparsifyLinear,
     )
 
@@ -182,6 +183,7 @@ def rewrite_passes(
         *([ProducerTranspose(token_tile)] if int8 else []),
         ProducerTiles(),  # (FP32 4x1 kernels: FP32 mode, or layers a cost model gave them)
         *([FuseAttention()] if int8 and int8_attention else []),
+        SoftmaxRows(),  # (the softmaxes attention fusion left)
         # QKV share one input: one dynamic quantization instead of three. Kernel outputs are
         # reshaped to [B, S, N] and the next kernel's input back to [B*S, K]: drop those pairs
         # so no copy is left.
