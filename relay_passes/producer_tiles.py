@@ -49,7 +49,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
 )
 
 from tvm_blocksparse.linear import kernel_config
-from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE
+from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE, stage_x_tiles
 from tvm_blocksparse.op.epilogue import Epilogue, ceil_div
 
 #: The kernel kind that both stores its output in 16-token tiles and reads its input from them.
@@ -77,26 +77,40 @@ class ProducerTiles:
                 continue
             var2val = relax.analysis.get_var2val(func)
             users = use_counts(func)
+            readers = tiled_kind_readers(func, mod)
 
-            def rewrite(expr, _matches, var2val=var2val, users=users):
+            def rewrite(expr, _matches, var2val=var2val, users=users, readers=readers):
                 if expr.op.same_as(_PERMUTE):
-                    return self.keys_from_tiles(expr, kernels, by_weights, mod, var2val, users)
-                return self.consumer_on_tiles(expr, kernels, by_weights, mod, var2val, users)
+                    return self.keys_from_tiles(
+                        expr, kernels, by_weights, mod, var2val, users, readers
+                    )
+                return self.consumer_on_tiles(
+                    expr, kernels, by_weights, mod, var2val, users, readers
+                )
 
             bb.update_func(gv, rewrite_call(pattern, rewrite, func))
         return with_layer_report(relax.transform.DeadCodeElimination()(bb.get()), report)
 
-    def consumer_on_tiles(self, expr, kernels, by_weights, mod, var2val, users) -> relax.Expr:
-        """An ``fp32_4x1`` call on another one's output (FFN2 on FFN1's): both on tiles."""
+    def consumer_on_tiles(
+        self, expr, kernels, by_weights, mod, var2val, users, readers
+    ) -> relax.Expr:
+        """An ``fp32_4x1`` call on another one's output (FFN2 on FFN1's): both on tiles; or on
+        an input that other ``fp32_4x1`` calls read too (Q, K and V on one LayerNorm's output):
+        on tiles staged once (the three identical staging calls are one after
+        ``EliminateCommonSubexpr``)."""
         consumer = kernel_call(expr, mod)
         meta = linear_meta(consumer[1]) if consumer else None
         if meta is None or meta["kind"] != TILED_KIND or meta["config"].get("x_tiles"):
             return expr
         args = call_args(*consumer)
+        m, k = meta["m"], meta["k"]
         producer = tileable_producer(args["X"], mod, var2val, users)
-        if producer is None or producer[2]["m"] != meta["m"] or producer[2]["n"] != meta["k"]:
+        if producer is not None and (producer[2]["m"], producer[2]["n"]) == (m, k):
+            args["X"] = self.reemit_tiled(kernels, by_weights, *producer, readers)
+        elif readers.get(args["X"], 0) > 1:
+            args["X"] = shared_staging(kernels, args["X"], m, k)
+        else:
             return expr
-        args["X"] = self.reemit_tiled(kernels, by_weights, *producer)
         config = dataclasses.replace(
             kernel_config(TILED_KIND, meta["m"], meta["n"], meta["k"], meta["epilogue"]),
             x_tiles=True,
@@ -107,7 +121,9 @@ class ProducerTiles:
         params = [p.name for p in built.params][:-1]
         return relax.call_tir(callee, [args[p] for p in params], expr.ty)
 
-    def keys_from_tiles(self, expr, kernels, by_weights, mod, var2val, users) -> relax.Expr:
+    def keys_from_tiles(
+        self, expr, kernels, by_weights, mod, var2val, users, readers
+    ) -> relax.Expr:
         """Attention's ``K^T``: ``permute_dims(reshape(Y, [1, S, H, D]), [0, 2, 3, 1])`` of an
         ``fp32_4x1`` output ``Y[S, H * D]`` gathers ``S`` strided floats per vector; from the
         kernel's tiles ``[S / 16, H, D, 16]`` it moves whole 16-token lines instead (batch 1,
@@ -125,19 +141,24 @@ class ProducerTiles:
         if batch != 1 or s != meta["m"] or s % FP32_STAGED_TILE or heads * d != meta["n"]:
             return expr
         tiles = relax.op.reshape(
-            self.reemit_tiled(kernels, by_weights, *producer),
+            self.reemit_tiled(kernels, by_weights, *producer, readers),
             [s // FP32_STAGED_TILE, heads, d, FP32_STAGED_TILE],
         )
         return relax.op.reshape(relax.op.permute_dims(tiles, [1, 2, 0, 3]), [1, heads, d, s])
 
     @staticmethod
-    def reemit_tiled(kernels: KernelAdder, by_weights: dict, call, func, meta: dict) -> relax.Expr:
+    def reemit_tiled(
+        kernels: KernelAdder, by_weights: dict, call, func, meta: dict, readers: dict
+    ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y`` in 16-token tiles ``f32[ceil(M/16), N,
-        16]``."""
-        m, n, ep = meta["m"], meta["n"], meta["epilogue"]
+        16]`` (and reading the shared staging of its input where other kernels read it too)."""
+        m, n, k, ep = meta["m"], meta["n"], meta["k"], meta["epilogue"]
         ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        config = kernel_config(TILED_KIND, m, n, meta["k"], ep_t)
+        config = kernel_config(TILED_KIND, m, n, k, ep_t)
         args = call_args(call, func)
+        if readers.get(args["X"], 0) > 1:
+            args["X"] = shared_staging(kernels, args["X"], m, k)
+            config = dataclasses.replace(config, x_tiles=True)
         gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, "tiles")
         params = [p.name for p in built.params][:-1]
         out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), n, FP32_STAGED_TILE), "float32")
@@ -156,6 +177,27 @@ def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
     if ep.residual or ep.transposed_out or not sole_use(expr, var2val, users):
         return None
     return (*producer, meta)
+
+
+def shared_staging(kernels: KernelAdder, x: relax.Expr, m: int, k: int) -> relax.Expr:
+    """``X f32[M, K]`` staged into 16-token tiles by a call of its own (one per input once
+    ``EliminateCommonSubexpr`` merged the identical ones)."""
+    stage = kernels.add(stage_x_tiles(m, k), f"stage_x_tiles_m{m}_k{k}", "stage_x_tiles")
+    out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), k, FP32_STAGED_TILE), "float32")
+    return relax.call_tir(stage, [x], out)
+
+
+def tiled_kind_readers(func: relax.Function, mod: tvm.IRModule) -> dict:
+    """How many ``fp32_4x1`` calls of ``func`` take each var as their ``X``."""
+    counts: dict = {}
+    for block in func.body.blocks:
+        for binding in block.bindings:
+            call = kernel_call(binding.value, mod)
+            meta = linear_meta(call[1]) if call else None
+            if meta is not None and meta["kind"] == TILED_KIND:
+                x = call_args(*call)["X"]
+                counts[x] = counts.get(x, 0) + 1
+    return counts
 
 
 def use_counts(func: relax.Function) -> dict:

@@ -32,4 +32,5 @@ OP_SCHEDULES = {
     "layer_norm_qparams": schedule_as_written,
     "attention_int8": schedule_as_written,
     "softmax_rows": schedule_as_written,
+    "stage_x_tiles": schedule_as_written,
 }

@@ -961,3 +961,18 @@ def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
         )
     one = spec.build(128, 768, 768, 40, ep, linear.kernel_config("int8_4x1", 128, 768, 768, ep, 32))
     assert str(two.script()) != str(one.script())
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("m, k", [(37, 88), (64, 48)])
+def test_stage_x_tiles_is_the_kernels_staged_layout(m, k):
+    """``XS[t, c, j] = X[min(16 t + j, M - 1), c]``: what the FP32 kernels stage for themselves,
+    as a call several of them share."""
+    from tvm_blocksparse.schedules import OP_SCHEDULES
+
+    from tvm_blocksparse.op.bsr_fp32_1x16 import stage_x_tiles
+
+    x = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)
+    xs = linear.CompiledKernel(stage_x_tiles(m, k), OP_SCHEDULES["stage_x_tiles"])(X=x)
+    rows = np.minimum(np.arange(-(-m // 16) * 16), m - 1)
+    np.testing.assert_array_equal(xs, x[rows].reshape(-1, 16, k).transpose(0, 2, 1))

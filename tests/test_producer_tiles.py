@@ -51,6 +51,22 @@ def test_ffn1_stores_ffn2_input_in_tiles_in_the_ir():
     assert ffn2 == ["fp32_4x1_xtiles_m16_n128_k512"] * 2
 
 
+def test_q_k_v_share_one_staging_of_their_input():
+    """Q, K and V read one LayerNorm output: it is staged into tiles once per layer (the three
+    identical calls merged), and all three read the tiles (K also stores tiles for K^T); the
+    out-projection, the only reader of its input, keeps staging its own."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    mod = _rewrite_fp32(model, True)
+    calls = _calls(mod)
+    assert calls.count("stage_x_tiles_m16_k128") == 2
+    assert calls.count("fp32_4x1_xtiles_m16_n128_k128") == 4  # Q and V of two layers
+    assert calls.count("fp32_4x1_tiles_m16_n128_k128") == 2  # K
+    assert calls.count("fp32_4x1_m16_n128_k128") == 2  # the out-projections
+    keys = mod["fp32_4x1_tiles_m16_n128_k128"]
+    assert [int(d) for d in keys.params[0].shape] == [1, 128, 16]  # K reads the staged tiles
+    assert "stage_x" not in keys.script()
+
+
 def test_an_ffn1_output_used_elsewhere_stays_token_major():
     """FFN1's output of the first layer is also a graph output: re-emitting FFN1 for FFN2 alone
     would compute it twice, so that pair is left as it was; the other layer's pair is tiled."""
