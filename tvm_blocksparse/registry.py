@@ -98,8 +98,9 @@ class AmxDenseConfig:
 @dataclasses.dataclass(frozen=True)
 class Fp32Bsr4x1Config:
     """Knobs of the FP32 4x1 kernel: ``tiles_outer`` (token tiles outermost in the walk) and
-    ``prefetch`` (its weight and ``XS`` line prefetches, the kernel's default distances; off: none,
-    see :func:`fp32_4x1_prefetch`). ``x_tiles``: ``X`` arrives in 16-token tiles
+    ``prefetch`` (its ``XS`` line prefetch at the kernel's default distance; off: none, see
+    :func:`fp32_4x1_prefetch`; the weights are prefetched either way: in a model they come cold
+    from memory). ``x_tiles``: ``X`` arrives in 16-token tiles
     ``f32[ceil(M/16), K, 16]`` (a producer's ``transposed_out``), not staged: a layout, set by
     ``ProducerTiles``, not a tuning knob."""
 
@@ -492,10 +493,11 @@ FP32_1X16 = KernelSpec(
 )
 
 
-#: LLVM CPU names on which the FP32 4x1 kernel runs faster without its software prefetches. Zen 4
-#: (AVX2 code, 1 thread, 90 %, 128 tokens): 7-10 % faster without them; Zen 1: 14 % slower
-#: without the ``XS`` prefetch (bench/README.md, "Decisions"). Other CPUs are not measured and
-#: keep them; the tuning space has both.
+#: LLVM CPU names on which the FP32 4x1 kernel runs faster without its ``XS`` line prefetch (it
+#: keeps the weights'). Zen 4 (AVX2 code, 1 thread, 90 %, 128 tokens): 7-10 % faster without it
+#: alone; in BERT-Base the weights' prefetch then gained 1-2.5 %; Zen 1: 14 % slower without the
+#: ``XS`` prefetch (bench/README.md, "Decisions"). Other CPUs are not measured and keep it; the
+#: tuning space has both.
 FP32_4X1_NO_PREFETCH_CPUS = frozenset({"znver4"})
 
 
@@ -534,7 +536,7 @@ FP32_4X1 = KernelSpec(
         ep,
         tiles_outer=c.tiles_outer,
         x_tiles=c.x_tiles,
-        **({} if c.prefetch else {"prefetch_weights": 0, "prefetch_x": 0}),
+        **({} if c.prefetch else {"prefetch_x": 0}),
     ),
     schedule=schedule_bsr_dense_fp32_4x1,
 )
