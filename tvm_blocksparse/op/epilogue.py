@@ -15,7 +15,7 @@ import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import avx2, avx512
-from tvm_blocksparse.isa.common import bcast, fconst
+from tvm_blocksparse.isa.common import bcast, fconst, fma
 
 # One accumulator tile must stay below 1 KiB: TVM 0.27 turns larger (or ``local``-scope) CPU
 # allocations into heap workspace calls, which LLVM cannot promote to registers.
@@ -95,6 +95,41 @@ _ERF_BETA = (
 )
 
 
+def _estrin(coeffs, u, u2, u4, lanes: int):
+    """``sum c_i u^i`` (``coeffs`` ascending, at most 8) by Estrin's scheme: a dependency depth
+    of 3 multiply-adds where Horner's is ``len(coeffs) - 1``."""
+    if len(coeffs) > 8:
+        raise ValueError(f"_estrin takes at most 8 coefficients, got {len(coeffs)}")
+    pairs = [
+        fconst(coeffs[i], lanes) + fconst(coeffs[i + 1], lanes) * u
+        if i + 1 < len(coeffs)
+        else fconst(coeffs[i], lanes)
+        for i in range(0, len(coeffs), 2)
+    ]
+    quads = [
+        pairs[i] + pairs[i + 1] * u2 if i + 1 < len(pairs) else pairs[i]
+        for i in range(0, len(pairs), 2)
+    ]
+    return quads[0] + quads[1] * u4 if len(quads) > 1 else quads[0]
+
+
+def _gelu_erf_estrin(x, lanes: int):
+    """``0.5 x (1 + erf(x / sqrt 2))`` with :func:`erf_f32`'s rational, evaluated for latency:
+    both polynomials by Estrin's scheme, the 0.5 folded into P, ``0.5 x + x z P / Q`` as one
+    multiply-add (the FP32 epilogue is latency-bound: one task's 8 vectors are all it has)."""
+    z = T.max(T.min(x * fconst(1 / math.sqrt(2), lanes), fconst(4.0, lanes)), fconst(-4.0, lanes))
+    u = z * z
+    u2 = u * u
+    u4 = u2 * u2
+    p = _estrin([0.5 * a for a in reversed(_ERF_ALPHA)], u, u2, u4, lanes)
+    q = _estrin(list(reversed(_ERF_BETA)), u, u2, u4, lanes)
+    return (
+        fma(x, z * p / q, x * fconst(0.5, lanes), lanes)
+        if lanes > 1
+        else x * (z * p / q) + x * fconst(0.5, lanes)
+    )
+
+
 def erf_f32(x, lanes: int):
     """Vectorizable erf (TVM lowers ``T.erf`` on vectors to per-lane libm calls)."""
     x = T.max(T.min(x, fconst(4.0, lanes)), fconst(-4.0, lanes))
@@ -161,11 +196,7 @@ GELU_FAST_CLIP = 5.656854152679443  # 4 * sqrt(2): erf(4) = 1 - 1.5e-8
 def gelu_f32(x, lanes: int, fast: bool = False):
     """GELU, erf form: ``0.5 * x * (1 + erf(x / sqrt(2)))``; ``fast``: see :data:`GELU_FAST_P`."""
     if not fast:
-        return (
-            fconst(0.5, lanes)
-            * x
-            * (fconst(1.0, lanes) + erf_f32(x * fconst(1 / math.sqrt(2), lanes), lanes))
-        )
+        return _gelu_erf_estrin(x, lanes)
     xc = T.max(T.min(x, fconst(GELU_FAST_CLIP, lanes)), fconst(-GELU_FAST_CLIP, lanes))
     u = xc * xc
     p = fconst(GELU_FAST_P[-1], lanes)
