@@ -76,23 +76,18 @@ def bsr_dense_fp32_4x1(
     def ep_inputs(bias, residual):
         return epilogue_inputs(ep, False, None, None, None, None, bias, residual, None, None)
 
+    def channel_out(acc, r: int, tv: int, vbr, bias):
+        """Channel ``r``'s token vector ``tv`` of the tile after bias and GELU."""
+        return channel_epilogue_lanes(
+            acc[r, T.ramp(tv * lanes, 1, lanes)], vbr * 4 + r, lanes, bias, ep, fast_gelu=False
+        )
+
     @T.macro
     def store_token_major(Y, acc, tokens, vbr, vmo, bias, residual):
         """Transpose the tile to token-major; each token's 4 channels: residual, one store."""
         for tv in T.unroll(n_tv):
             tokens[tv, T.ramp(0, 1, 4 * lanes)] = T.Shuffle(
-                [
-                    channel_epilogue_lanes(
-                        acc[r, T.ramp(tv * lanes, 1, lanes)],
-                        vbr * 4 + r,
-                        lanes,
-                        bias,
-                        ep,
-                        fast_gelu=False,
-                    )
-                    for r in range(4)
-                ],
-                _TOKEN_MAJOR,
+                [channel_out(acc, r, tv, vbr, bias) for r in range(4)], _TOKEN_MAJOR
             )
         for tv in T.unroll(n_tv):
             for t in T.unroll(lanes):
@@ -114,13 +109,8 @@ def bsr_dense_fp32_4x1(
         """Each channel's 16 tokens as they are: ``Y[vmo, channel, 0:16]``."""
         for r in T.unroll(4):
             for tv in T.unroll(n_tv):
-                Y[vmo, vbr * 4 + r, T.ramp(tv * lanes, 1, lanes)] = channel_epilogue_lanes(
-                    acc[r, T.ramp(tv * lanes, 1, lanes)],
-                    vbr * 4 + r,
-                    lanes,
-                    bias,
-                    ep,
-                    fast_gelu=False,
+                Y[vmo, vbr * 4 + r, T.ramp(tv * lanes, 1, lanes)] = channel_out(
+                    acc, r, tv, vbr, bias
                 )
 
     @T.macro
