@@ -1,8 +1,9 @@
-"""``LayerNormQParams`` (INT8 mode): last-axis float32 LayerNorms -> our ``layer_norm_qparams``,
-which also yields its output's per-token u8 quantization parameters, so the Linear layers it
-feeds need no range pass of their own
+"""``LayerNormQParams``: last-axis float32 LayerNorms -> our ``layer_norm_qparams``, which also
+yields its output's per-token u8 quantization parameters, so the Linear layers it feeds need no
+range pass of their own in INT8 mode
 (:class:`~tvm_blocksparse.relay_passes.sparsify_linear.SparsifyLinear` takes them; run this pass
-first).
+first). FP32 mode runs it too and leaves the parameters unused: its LayerNorm alone is faster
+than TVM's legalized one (bench/README.md, "Decisions").
 
 Before::
 
