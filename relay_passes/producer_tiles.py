@@ -130,7 +130,11 @@ class ProducerTiles:
         ``S % 16 == 0``, where the tiles hold no padded tokens)."""
         axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
         split = var2val.get(expr.args[0]) if isinstance(expr.args[0], relax.Var) else None
-        if axes != [0, 2, 3, 1] or split is None or not split.op.same_as(_RESHAPE):
+        if (
+            axes != [0, 2, 3, 1]
+            or not isinstance(split, relax.Call)
+            or not split.op.same_as(_RESHAPE)
+        ):
             return expr
         shape = static_shape(split)
         producer = tileable_producer(expr.args[0], mod, var2val, users)

@@ -135,3 +135,21 @@ def test_avx2_fp32_bert_mini_on_tiles_matches_onnxruntime():
     assert not any(name.startswith("layer_norm") and "qparams" not in name for name in rules)
     out = compiled.run(feeds)[0]
     assert np.abs(out - ref).max() / np.abs(ref).max() <= 1e-4
+
+
+def test_a_key_like_permute_of_a_tuple_item_is_left_alone():
+    """``permute_dims(.., [0, 2, 3, 1])`` of a var bound to a tuple item (not a reshape, not a
+    call): the pass leaves it unchanged instead of failing on it."""
+    from tvm import relax
+    from tvm_blocksparse.relay_passes import ProducerTiles
+
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 16, 2, 64), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            parts = bb.emit(relax.op.split(x, 2, axis=2))
+            half = bb.emit(relax.TupleGetItem(parts, 0))
+            out = bb.emit_output(relax.op.permute_dims(half, [0, 2, 3, 1]))
+        bb.emit_func_output(out)
+    before = bb.get()
+    tvm.ir.assert_structural_equal(ProducerTiles()(before)["main"].body, before["main"].body)
