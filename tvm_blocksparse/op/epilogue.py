@@ -37,7 +37,9 @@ class Epilogue:
     transposed_out: store ``Y^T[N, M]`` instead of ``Y[M, N]`` (4x1 kernel, float32 or uint8, no
                residual, ``M % 16 == 0``): the kernel's tile is channel-major already, so
                attention's ``K^T`` costs nothing, and a uint8 ``Y^T`` is the next 4x1 kernel's
-               ``XT`` (statically quantized chains need no quantize-transpose pass).
+               ``XT`` (statically quantized chains need no quantize-transpose pass). On the FP32
+               4x1 kernel (any ``M``): ``Y^T`` in 16-token tiles, ``f32[ceil(M/16), N, 16]``,
+               the next FP32 4x1 kernel's ``x_tiles`` input.
     dynamic_requant: with ``uint8`` and ``transposed_out`` (4x1 slab walk, ``M % 16 == 0``):
                requantize with per-token parameters from the output's own range at run time
                (the kernel also returns them, ``y_scale f32[M]``, ``y_zp i32[M]``, as
