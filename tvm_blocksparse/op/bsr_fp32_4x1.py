@@ -126,7 +126,8 @@ def bsr_dense_fp32_4x1(
                 for r in T.unroll(4):
                     for tv in T.unroll(n_tv):
                         acc[r, T.ramp(tv * lanes, 1, lanes)] = bcast(T.float32(0), lanes)
-                for b in range(w_indptr[vbr], w_indptr[vbr + 1]):
+                # an int64 counter: an int32 one costs sign extensions of every address in the loop
+                for b in range(T.int64(w_indptr[vbr]), T.int64(w_indptr[vbr + 1])):
                     if prefetch_weights > 0:  # past the end: a prefetch never faults
                         prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
                     if prefetch_x > 0:  # the index is loaded: clamped
