@@ -26,6 +26,13 @@ becomes::
     kt = R.reshape(R.permute_dims(R.reshape(k, [S/16, heads, D, 16]), [1, 2, 0, 3]),
                    [1, heads, D, S])
 
+Queries and values (batch 1): ``permute_dims(reshape(q, [1, S, heads, D]), [0, 2, 1, 3])`` of
+such an output is a transposition pass; the kernel stores ``[heads, S, D]`` instead
+(``Epilogue.heads_out``: each token's 4 channels are one 16-byte store either way)::
+
+    q = R.call_tir(fp32_4x1_heads_mS_nH_kH, (x, ...), R.Tensor((heads, S, D)))
+    qh = R.reshape(q, [1, heads, S, D])
+
 The layer report's callees follow the re-emitted kernels.
 """
 
@@ -81,7 +88,7 @@ class ProducerTiles:
 
             def rewrite(expr, _matches, var2val=var2val, users=users, readers=readers):
                 if expr.op.same_as(_PERMUTE):
-                    return self.keys_from_tiles(
+                    return self.heads_from_kernel(
                         expr, kernels, by_weights, mod, var2val, users, readers
                     )
                 return self.consumer_on_tiles(
@@ -121,17 +128,21 @@ class ProducerTiles:
         params = [p.name for p in built.params][:-1]
         return relax.call_tir(callee, [args[p] for p in params], expr.ty)
 
-    def keys_from_tiles(
+    def heads_from_kernel(
         self, expr, kernels, by_weights, mod, var2val, users, readers
     ) -> relax.Expr:
-        """Attention's ``K^T``: ``permute_dims(reshape(Y, [1, S, H, D]), [0, 2, 3, 1])`` of an
-        ``fp32_4x1`` output ``Y[S, H * D]`` gathers ``S`` strided floats per vector; from the
-        kernel's tiles ``[S / 16, H, D, 16]`` it moves whole 16-token lines instead (batch 1,
-        ``S % 16 == 0``, where the tiles hold no padded tokens)."""
+        """Attention's per-head views of an ``fp32_4x1`` output ``Y[S, H * D]`` (batch 1,
+        ``Y`` used by nothing else): ``permute_dims(reshape(Y, [1, S, H, D]), axes)``.
+
+        - ``axes [0, 2, 3, 1]`` (``K^T``) gathers ``S`` strided floats per vector; from the
+          kernel's tiles ``[S / 16, H, D, 16]`` it moves whole 16-token lines instead
+          (``S % 16 == 0``, where the tiles hold no padded tokens).
+        - ``axes [0, 2, 1, 3]`` (queries, values): the kernel stores ``[H, S, D]`` itself.
+        """
         axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
         split = var2val.get(expr.args[0]) if isinstance(expr.args[0], relax.Var) else None
         if (
-            axes != [0, 2, 3, 1]
+            axes not in ([0, 2, 3, 1], [0, 2, 1, 3])
             or not isinstance(split, relax.Call)
             or not split.op.same_as(_RESHAPE)
         ):
@@ -142,7 +153,17 @@ class ProducerTiles:
             return expr
         batch, s, heads, d = shape
         meta = producer[2]
-        if batch != 1 or s != meta["m"] or s % FP32_STAGED_TILE or heads * d != meta["n"]:
+        if batch != 1 or s != meta["m"] or heads * d != meta["n"]:
+            return expr
+        if axes == [0, 2, 1, 3]:
+            if d % 4:
+                return expr
+            ep = meta["epilogue"]
+            ep_h = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, heads_out=heads)
+            out = relax.TensorType((heads, s, d), "float32")
+            q = self.reemit(kernels, by_weights, *producer, readers, ep_h, out, "heads")
+            return relax.op.reshape(q, [1, heads, s, d])
+        if s % FP32_STAGED_TILE:
             return expr
         tiles = relax.op.reshape(
             self.reemit_tiled(kernels, by_weights, *producer, readers),
@@ -150,22 +171,39 @@ class ProducerTiles:
         )
         return relax.op.reshape(relax.op.permute_dims(tiles, [1, 2, 0, 3]), [1, heads, d, s])
 
-    @staticmethod
+    @classmethod
     def reemit_tiled(
-        kernels: KernelAdder, by_weights: dict, call, func, meta: dict, readers: dict
+        cls, kernels: KernelAdder, by_weights: dict, call, func, meta: dict, readers: dict
     ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y`` in 16-token tiles ``f32[ceil(M/16), N,
-        16]`` (and reading the shared staging of its input where other kernels read it too)."""
-        m, n, k, ep = meta["m"], meta["n"], meta["k"], meta["epilogue"]
+        16]``."""
+        m, n, ep = meta["m"], meta["n"], meta["epilogue"]
         ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        config = kernel_config(TILED_KIND, m, n, k, ep_t)
+        out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), n, FP32_STAGED_TILE), "float32")
+        return cls.reemit(kernels, by_weights, call, func, meta, readers, ep_t, out, "tiles")
+
+    @staticmethod
+    def reemit(
+        kernels: KernelAdder,
+        by_weights: dict,
+        call,
+        func,
+        meta: dict,
+        readers: dict,
+        ep: Epilogue,
+        out: relax.TensorType,
+        tag: str,
+    ) -> relax.Expr:
+        """The producer ``call`` again with epilogue ``ep`` (its output ``out``), reading the
+        shared staging of its input where other kernels read it too."""
+        m, n, k = meta["m"], meta["n"], meta["k"]
+        config = kernel_config(TILED_KIND, m, n, k, ep)
         args = call_args(call, func)
         if readers.get(args["X"], 0) > 1:
             args["X"] = shared_staging(kernels, args["X"], m, k)
             config = dataclasses.replace(config, x_tiles=True)
-        gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, "tiles")
+        gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep, config, tag)
         params = [p.name for p in built.params][:-1]
-        out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), n, FP32_STAGED_TILE), "float32")
         return relax.call_tir(gv, [args[p] for p in params], out)
 
 
@@ -178,7 +216,7 @@ def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
     if meta is None or meta["kind"] != TILED_KIND:
         return None
     ep = meta["epilogue"]
-    if ep.residual or ep.transposed_out or not sole_use(expr, var2val, users):
+    if ep.residual or ep.transposed_out or ep.heads_out or not sole_use(expr, var2val, users):
         return None
     return (*producer, meta)
 

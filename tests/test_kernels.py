@@ -364,6 +364,54 @@ def test_fp32_4x1_refuses_what_it_cannot_store():
         bsr_dense_fp32_4x1(16, 6, 8, 1)
     with pytest.raises(ValueError, match="transposed_out"):
         bsr_dense_fp32_4x1(16, 8, 8, 1, Epilogue("float32", residual=True, transposed_out=True))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        bsr_dense_fp32_4x1(16, 24, 8, 1, Epilogue("float32", heads_out=4))  # 6 channels a head
+    with pytest.raises(ValueError, match="no residual"):
+        bsr_dense_fp32_4x1(16, 32, 8, 1, Epilogue("float32", residual=True, heads_out=4))
+
+
+def test_only_the_fp32_4x1_kernel_stores_head_major():
+    """The other kernels refuse ``heads_out`` instead of storing token-major under its name."""
+    from tvm_blocksparse.op.bsr_fp32_1x16 import bsr_dense_fp32_1x16_staged
+
+    with pytest.raises(ValueError, match="head-major"):
+        bsr_dense_fp32_1x16_staged(16, 32, 8, 1, Epilogue("float32", heads_out=2))
+    ep, int8 = Epilogue("float32", heads_out=2), registry.INT8_4X1_AVX2
+    with pytest.raises(ValueError, match="head-major"):
+        int8.build(16, 32, 8, 1, ep, int8.default_config(16, 32, 8, Epilogue("float32")))
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("m, x_tiles", [(20, False), (32, True)])
+def test_fp32_4x1_head_major_store_is_the_token_major_one_per_head(m, x_tiles):
+    """``heads_out``: ``Y[H, M, N/H]`` holds exactly the token-major ``Y[M, N]``'s values per head
+    (bias and GELU included), on a token tail and on staged tiles."""
+    rng = np.random.default_rng(m)
+    n, k, heads = 96, 48, 3
+    w = random_block_sparse(rng, n, k, 0.7, "4x1", np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    spec = registry.FP32_4X1
+    arrays = spec.prepare_weight(w, m)
+    config = registry.Fp32Bsr4x1Config(x_tiles=x_tiles)
+    if x_tiles:
+        x_in = x.reshape(m // 16, 16, k).transpose(0, 2, 1).copy()  # [M/16, K, 16]
+    else:
+        x_in = x
+    outs = []
+    for heads_out in (0, heads):
+        ep = Epilogue("float32", bias=True, gelu=True, heads_out=heads_out)
+        kern = linear.CompiledKernel(
+            spec.build(m, n, k, spec.block_count(arrays), ep, config), spec.schedule
+        )
+        outs.append(kern(X=x_in, bias=bias, **arrays))
+    token_major, head_major = outs
+    assert head_major.shape == (heads, m, n // heads)
+    np.testing.assert_array_equal(
+        head_major, token_major.reshape(m, heads, n // heads).transpose(1, 0, 2)
+    )
+    ref = fp32_linear_ref(x, w, Epilogue("float32", bias=True, gelu=True), bias, None)
+    np.testing.assert_allclose(token_major, ref, **FP32_TOL)
 
 
 @requires_isa("avx2")

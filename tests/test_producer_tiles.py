@@ -53,18 +53,65 @@ def test_ffn1_stores_ffn2_input_in_tiles_in_the_ir():
 
 def test_q_k_v_share_one_staging_of_their_input():
     """Q, K and V read one LayerNorm output: it is staged into tiles once per layer (the three
-    identical calls merged), and all three read the tiles (K also stores tiles for K^T); the
-    out-projection, the only reader of its input, keeps staging its own."""
+    identical calls merged), and all three read the tiles (K also stores tiles for K^T, Q and V
+    store head-major); the out-projection, the only reader of its input, keeps staging its own."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
     mod = _rewrite_fp32(model, True)
     calls = _calls(mod)
     assert calls.count("stage_x_tiles_m16_k128") == 2
-    assert calls.count("fp32_4x1_xtiles_m16_n128_k128") == 4  # Q and V of two layers
+    assert calls.count("fp32_4x1_heads_m16_n128_k128") == 4  # Q and V of two layers
     assert calls.count("fp32_4x1_tiles_m16_n128_k128") == 2  # K
     assert calls.count("fp32_4x1_m16_n128_k128") == 2  # the out-projections
-    keys = mod["fp32_4x1_tiles_m16_n128_k128"]
-    assert [int(d) for d in keys.params[0].shape] == [1, 128, 16]  # K reads the staged tiles
-    assert "stage_x" not in keys.script()
+    for name in ("fp32_4x1_tiles_m16_n128_k128", "fp32_4x1_heads_m16_n128_k128"):
+        kernel = mod[name]
+        assert [int(d) for d in kernel.params[0].shape] == [1, 128, 16]  # the staged tiles
+        assert "stage_x" not in kernel.script()
+    queries = mod["fp32_4x1_heads_m16_n128_k128"]
+    assert [int(d) for d in queries.params[-1].shape] == [2, 16, 64]  # [heads, S, D]
+
+
+def _head_splits(mod) -> int:
+    """How many ``permute_dims(.., [0, 2, 1, 3])`` (attention's per-head Q / V) main has."""
+    from tvm import relax
+
+    permute = tvm.ir.Op.get("relax.permute_dims")
+    found = []
+
+    def visit(e):
+        if isinstance(e, relax.Call) and e.op.same_as(permute):
+            found.append([int(a) for a in e.attrs.axes])
+
+    relax.analysis.post_order_visit(mod["main"], visit)
+    return found.count([0, 2, 1, 3])
+
+
+def test_queries_and_values_are_stored_head_major():
+    """Q and V's ``permute_dims(reshape(y, [1, S, H, D]), [0, 2, 1, 3])`` become a reshape of
+    the kernel's head-major ``[H, S, D]``, at any token count (20: a tail tile); the attention
+    output's own ``[0, 2, 1, 3]`` (of a matmul, not our kernel) stays."""
+    for tokens in (16, 20):
+        model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+        mod, *_ = import_onnx(model, 1, tokens)
+        with cross_target("avx2"):
+            before = tvm.transform.Sequential(
+                [p for p in rewrite_passes("fp32") if p.info.name != "ProducerTiles"]
+            )(mod)
+            after = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
+        assert _head_splits(before) == 2 * 3  # Q, V and the attention output of 2 layers
+        assert _head_splits(after) == 2
+        assert _calls(after).count(f"fp32_4x1_heads_m{tokens}_n128_k128") == 4
+
+
+def test_a_query_used_elsewhere_stays_token_major():
+    """The first layer's Q projection is also a graph output: re-emitting it head-major for the
+    attention alone would compute it twice, so it stays token-major."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    query = next(n for n in model.graph.node if n.op_type == "Add" and "q.bias" in n.input[1])
+    model.graph.output.append(
+        onnx.helper.make_tensor_value_info(query.output[0], onnx.TensorProto.FLOAT, [1, 16, 128])
+    )
+    calls = _calls(_rewrite_fp32(model, True))
+    assert calls.count("fp32_4x1_heads_m16_n128_k128") == 3
 
 
 def test_an_ffn1_output_used_elsewhere_stays_token_major():

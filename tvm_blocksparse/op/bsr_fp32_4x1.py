@@ -49,7 +49,8 @@ def bsr_dense_fp32_4x1(
                  input channel), w_indptr ``i32[N/4 + 1]`` (block rows): BSR of ``(4, 1)`` blocks.
       bias ``f32[N]``, residual ``f32[M, N]``; Y ``f32[M, N]``, or with
       ``epilogue.transposed_out`` ``f32[ceil(M/16), N, 16]``: 16-token tiles, the next 4x1
-      kernel's ``x_tiles`` input; its lanes past ``M`` hold finite values of the padded tokens.
+      kernel's ``x_tiles`` input; its lanes past ``M`` hold finite values of the padded tokens;
+      with ``epilogue.heads_out`` ``H`` head-major ``f32[H, M, N/H]`` (attention's layout).
     Register tile: 4 channels x 16 tokens, 8 ymm accumulators; a block is 2 ``XS`` loads,
     4 weight broadcasts and 8 ``vfmadd231ps``. Bias and GELU (erf form, float32-exact) are applied
     per channel on token vectors; then either each channel's 16 tokens are stored as they are
@@ -60,9 +61,12 @@ def bsr_dense_fp32_4x1(
     ``prefetch_weights`` / ``prefetch_x``: blocks ahead whose weights / ``XS`` line each block
     prefetches (the slab line's address is data-dependent: no hardware prefetcher guesses it).
     """
-    epilogue.validate(int8_kernel=False)
+    epilogue.validate(int8_kernel=False, head_major=True)
     if n % 4:
         raise ValueError(f"fp32_4x1 needs N_out % 4 == 0, got {n=}")
+    heads = epilogue.heads_out
+    if heads and (n % heads or (n // heads) % 4):
+        raise ValueError(f"heads_out={heads} needs N_out / heads a multiple of 4, got {n=}")
     tile, lanes = FP32_STAGED_TILE, FP32_4X1_LANES
     n_tv = tile // lanes
     nb, n_tiles, nz = n // 4, ceil_div(m, tile), max(nnzb, 1)
@@ -70,6 +74,8 @@ def bsr_dense_fp32_4x1(
     stage_tiles = stage_x_macro()
     x_shape = (n_tiles, k, tile) if x_tiles else (m, k)
     y_shape = (n_tiles, n, tile) if ep.transposed_out else (m, n)
+    if heads:
+        y_shape = (heads, m, n // heads)
 
     tile_block_row, tile_token_tile = staged_walk(nb, n_tiles, tiles_outer)
 
@@ -82,6 +88,14 @@ def bsr_dense_fp32_4x1(
             acc[r, T.ramp(tv * lanes, 1, lanes)], vbr * 4 + r, lanes, bias, ep, fast_gelu=False
         )
 
+    def y_index(token, channel):
+        """``Y``'s index of ``token``'s 4 channels from ``channel`` (token-major or
+        head-major)."""
+        if heads:
+            d = n // heads
+            return channel // d, token, T.ramp(channel % d, 1, 4)
+        return token, T.ramp(channel, 1, 4)
+
     @T.macro
     def store_token_major(Y, acc, tokens, vbr, vmo, bias, residual):
         """Transpose the tile to token-major; each token's 4 channels: residual, one store."""
@@ -92,7 +106,7 @@ def bsr_dense_fp32_4x1(
         for tv in T.unroll(n_tv):
             for t in T.unroll(lanes):
                 if vmo * tile + tv * lanes + t < m:
-                    Y[vmo * tile + tv * lanes + t, T.ramp(vbr * 4, 1, 4)] = store_lanes(
+                    Y[y_index(vmo * tile + tv * lanes + t, vbr * 4)] = store_lanes(
                         tokens[tv, T.ramp(t * 4, 1, 4)],
                         vmo * tile + tv * lanes + t,
                         vbr * 4,

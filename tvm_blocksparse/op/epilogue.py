@@ -47,6 +47,9 @@ class Epilogue:
                the static ``out_scale``/``out_zp``, and store ``Y^T`` in 16-token tiles, ``u8[M
                / 16, N, 16]``: the next slab walk's ``XT`` (``xt_tiles``) without a float round
                trip through memory.
+    heads_out: ``H > 0`` (FP32 4x1 kernel, float32, no residual, not transposed): store ``Y``
+               head-major, ``f32[H, M, N / H]``, attention's ``[1, H, S, D]`` queries / values at
+               batch 1 by a free reshape, not a transposition pass.
     Order: dequant -> bias -> GELU -> residual -> requant (the paper's post-op order).
     """
 
@@ -56,8 +59,11 @@ class Epilogue:
     residual: bool = False
     transposed_out: bool = False
     dynamic_requant: bool = False
+    heads_out: int = 0
 
-    def validate(self, int8_kernel: bool) -> None:
+    def validate(self, int8_kernel: bool, head_major: bool = False) -> None:
+        """Raise ``ValueError`` for what the kernel can't do; ``head_major``: it stores
+        ``heads_out``."""
         allowed = ("int32", "float32", "uint8") if int8_kernel else ("float32",)
         if self.out_dtype not in allowed:
             raise ValueError(f"out_dtype={self.out_dtype!r} not in {allowed} for this kernel")
@@ -67,6 +73,12 @@ class Epilogue:
             raise ValueError("transposed_out needs a float32 or uint8 output and no residual")
         if self.dynamic_requant and (self.out_dtype != "uint8" or not self.transposed_out):
             raise ValueError("dynamic_requant needs a uint8, transposed_out output")
+        if self.heads_out and not head_major:
+            raise ValueError("this kernel can't store head-major (heads_out)")
+        if self.heads_out < 0 or (
+            self.heads_out and (self.out_dtype != "float32" or self.residual or self.transposed_out)
+        ):
+            raise ValueError("heads_out needs H > 0, a float32 output, no residual, not transposed")
 
     @property
     def dequant(self) -> bool:
