@@ -85,23 +85,6 @@ def _head_splits(mod) -> int:
     return found.count([0, 2, 1, 3])
 
 
-def test_queries_and_values_are_stored_head_major():
-    """Q and V's ``permute_dims(reshape(y, [1, S, H, D]), [0, 2, 1, 3])`` become a reshape of
-    the kernel's head-major ``[H, S, D]``, at any token count (20: a tail tile); the attention
-    output's own ``[0, 2, 1, 3]`` (of a matmul, not our kernel) stays."""
-    for tokens in (16, 20):
-        model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
-        mod, *_ = import_onnx(model, 1, tokens)
-        with cross_target("avx2"):
-            before = tvm.transform.Sequential(
-                [p for p in rewrite_passes("fp32") if p.info.name != "ProducerTiles"]
-            )(mod)
-            after = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
-        assert _head_splits(before) == 2 * 3  # Q, V and the attention output of 2 layers
-        assert _head_splits(after) == 2
-        assert _calls(after).count(f"fp32_4x1_heads_m{tokens}_n128_k128") == 4
-
-
 def test_a_query_used_elsewhere_stays_token_major():
     """The first layer's Q projection is also a graph output: re-emitting it head-major for the
     attention alone would compute it twice, so it stays token-major."""
@@ -147,7 +130,9 @@ def _key_transposes(mod) -> list[str]:
 
 def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
     """K's projection stores 16-token tiles; K^T for the attention is then a permute of whole
-    16-token lines, ``[S/16, H, D, 16] -> [H, D, S/16, 16]``, not of single floats."""
+    16-token lines, ``[S/16, H, D, 16] -> [H, D, S/16, 16]``, not of single floats. Q and V's
+    per-head ``permute_dims(reshape(y, [1, S, H, D]), [0, 2, 1, 3])`` become reshapes of their
+    kernels' head-major ``[H, S, D]``."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # 2 heads of 64, 16 tokens
     before = _rewrite_fp32(model, False)
     assert [a for a, _ in _key_transposes(before)].count([0, 2, 3, 1]) == 2
@@ -156,16 +141,24 @@ def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
     transposes = _key_transposes(after)
     assert [a for a, _ in transposes].count([0, 2, 3, 1]) == 0
     assert transposes.count(([1, 2, 0, 3], "R.shape([1, 128, 16])")) == 2
+    # Q and V: their [0, 2, 1, 3] became a reshape of the kernel's [H, S, D]; the attention
+    # output's own [0, 2, 1, 3] (of a matmul, not our kernel) stays
+    assert _head_splits(before) == 2 * 3
+    assert _head_splits(after) == 2
 
 
 def test_attention_keys_of_a_token_tail_stay_token_major():
-    """20 tokens: the second tile would hold 12 padded tokens; K stays token-major."""
+    """20 tokens: the second tile would hold 12 padded tokens; K stays token-major (Q and V are
+    still stored head-major)."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
     mod, *_ = import_onnx(model, 1, 20)
     with cross_target("avx2"):
         mod = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
     assert "fp32_4x1_tiles_m20_n128_k128" not in _calls(mod)
     assert [a for a, _ in _key_transposes(mod)].count([0, 2, 3, 1]) == 2
+    # Q and V store head-major at any token count (the tail tile's stores are guarded)
+    assert _calls(mod).count("fp32_4x1_heads_m20_n128_k128") == 4
+    assert _head_splits(mod) == 2
 
 
 @requires_isa("avx2")
