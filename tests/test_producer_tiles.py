@@ -70,8 +70,8 @@ def test_q_k_v_share_one_staging_of_their_input():
     assert [int(d) for d in queries.params[-1].shape] == [2, 16, 64]  # [heads, S, D]
 
 
-def _head_splits(mod) -> int:
-    """How many ``permute_dims(.., [0, 2, 1, 3])`` (attention's per-head Q / V) main has."""
+def _permutes(mod) -> list:
+    """Every ``permute_dims`` call in main."""
     from tvm import relax
 
     permute = tvm.ir.Op.get("relax.permute_dims")
@@ -79,10 +79,15 @@ def _head_splits(mod) -> int:
 
     def visit(e):
         if isinstance(e, relax.Call) and e.op.same_as(permute):
-            found.append([int(a) for a in e.attrs.axes])
+            found.append(e)
 
     relax.analysis.post_order_visit(mod["main"], visit)
-    return found.count([0, 2, 1, 3])
+    return found
+
+
+def _head_splits(mod) -> int:
+    """How many ``permute_dims(.., [0, 2, 1, 3])`` (attention's per-head Q / V) main has."""
+    return [[int(a) for a in p.attrs.axes] for p in _permutes(mod)].count([0, 2, 1, 3])
 
 
 def test_a_query_used_elsewhere_stays_token_major():
@@ -115,17 +120,11 @@ def _key_transposes(mod) -> list[str]:
     """Input kinds of each ``permute_dims(.., [0, 2, 3, 1])`` (attention's ``K^T``) in main."""
     from tvm import relax
 
-    permute = tvm.ir.Op.get("relax.permute_dims")
     var2val = relax.analysis.get_var2val(mod["main"])
-    found = []
-
-    def visit(e):
-        if isinstance(e, relax.Call) and e.op.same_as(permute):
-            axes = [int(a) for a in e.attrs.axes]
-            found.append((axes, str(var2val[e.args[0]].args[0].ty.shape)))
-
-    relax.analysis.post_order_visit(mod["main"], visit)
-    return found
+    return [
+        ([int(a) for a in p.attrs.axes], str(var2val[p.args[0]].args[0].ty.shape))
+        for p in _permutes(mod)
+    ]
 
 
 def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
