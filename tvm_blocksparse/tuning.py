@@ -318,6 +318,19 @@ def import_ours() -> None:
     ensure_tvm_setup()
 
 
+def build_candidate(mod: tvm.IRModule, target, _params) -> tvm.runtime.Module:
+    """Builder worker build: MetaSchedule's ``default_build`` less its import of
+    ``tvm.s_tir.tensor_intrin``, which TVMScript-parses some 300 CUDA / Arm / x86 intrinsics of
+    TVM's own, none of which our kernels use. LocalBuilder starts fresh worker processes for every
+    batch of candidates, so that import was paid per batch and per worker (~26 s each, measured);
+    our intrinsics are registered by :func:`import_ours`."""
+    from tvm.driver import build
+    from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
+
+    mod = RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod)
+    return build(mod, target=target)
+
+
 def _runner(alloc: RealWeightArguments, rpc: str | None):
     evaluator = ms.runner.EvaluatorConfig(
         number=10, repeat=5, min_repeat_ms=40, enable_cpu_cache_flush=False
@@ -484,7 +497,9 @@ def tune_kernel_tasks(
             weights.append(float(task.layers))
             names.append(name)
             specs.append(task.spec)
-    builder = ms.builder.LocalBuilder(timeout_sec=300, initializer=import_ours)
+    builder = ms.builder.LocalBuilder(
+        timeout_sec=300, f_build=build_candidate, initializer=import_ours
+    )
     runner = _runner(alloc, rpc)
     say(f"{len(tasks)} kernel shapes -> {len(contexts)} tasks (token tile x tile order variants)")
     _commit_defaults(db, builder, runner, contexts, specs, target, say)
