@@ -135,6 +135,55 @@ def test_records_are_ranked_by_their_median_not_the_databases_mean(tmp_path):
     assert tuned.default_ms(known) == pytest.approx(1.0)
 
 
+_BUILD_A_CANDIDATE = """
+import sys
+import numpy as np
+import tvm
+from tvm.s_tir import Schedule
+from tvm_blocksparse import linear, tuning
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.target import level_target
+from tvm_blocksparse.testing import random_block_sparse
+
+tuning.import_ours()  # what the builder workers run first
+target = level_target("avx2")
+rng = np.random.default_rng(0)
+w = random_block_sparse(rng, 64, 64, 0.8, "4x1", dtype=np.float32)
+ep = Epilogue("float32", bias=True)
+_, _, arrays = linear.prepare_linear("fp32_4x1", w, 16, ep, target=target)
+task = tuning.tasks_from_uses([tuning.KernelUse("fp32_4x1", 16, 64, 64, ep, arrays)], target)[0]
+func = task.func(task.default_variant())
+sch = Schedule(func)
+task.spec.schedule(sch)
+lib = tuning.build_candidate(sch.mod, target, None)
+alloc = tuning.RealWeightArguments()
+alloc.add(func, task.arrays)
+info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
+host = alloc.arrays_for(info)
+args = [tvm.runtime.tensor(a) for a in host]
+lib["main"](*args)
+names = [p.name for p in func.params]
+x, bias = host[names.index("X")], host[names.index("bias")]
+np.testing.assert_allclose(args[-1].numpy(), x @ w.T + bias, rtol=1e-5, atol=1e-4)
+print("tvm.s_tir.tensor_intrin" in sys.modules)
+"""
+
+
+@requires_isa("avx2")
+def test_builder_workers_build_without_tvms_tensor_intrinsics():
+    """``build_candidate`` (the builder workers' build) gives a working kernel without importing
+    ``tvm.s_tir.tensor_intrin``: MetaSchedule's default build imports it, ~26 s in every fresh
+    worker, and LocalBuilder starts fresh workers for every batch. A fresh process, as a worker."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _BUILD_A_CANDIDATE], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False"]
+
+
 @pytest.mark.slow
 @requires_isa("avx512_vnni")
 def test_tune_smoke_then_compile_with_the_database(tmp_path):
