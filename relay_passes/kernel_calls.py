@@ -234,3 +234,13 @@ def add_layer_kernel(
     if decision is not None:
         decision.callee = gv.name_hint
     return gv, built
+
+
+def layer_kernel_call(
+    kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, ep: Epilogue, config, tag, out
+) -> relax.Call:
+    """``call_tir`` of :func:`add_layer_kernel`'s kernel on ``args`` (by parameter name); the
+    kernel's last parameters are its outputs, typed ``out`` (one type, or a list of them)."""
+    gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep, config, tag)
+    n_out = len(out) if isinstance(out, list) else 1
+    return relax.call_tir(gv, [args[p.name] for p in built.params[:-n_out]], out)

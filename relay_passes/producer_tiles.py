@@ -45,9 +45,9 @@ from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
 from tvm_blocksparse.relay_passes.kernel_calls import (
     KernelAdder,
-    add_layer_kernel,
     call_args,
     kernel_call,
+    layer_kernel_call,
     layer_report,
     linear_meta,
     static_shape,
@@ -122,11 +122,9 @@ class ProducerTiles:
             kernel_config(TILED_KIND, meta["m"], meta["n"], meta["k"], meta["epilogue"]),
             x_tiles=True,
         )
-        callee, built = add_layer_kernel(
-            kernels, by_weights, args, meta, meta["epilogue"], config, "xtiles"
+        return layer_kernel_call(
+            kernels, by_weights, args, meta, meta["epilogue"], config, "xtiles", expr.ty
         )
-        params = [p.name for p in built.params][:-1]
-        return relax.call_tir(callee, [args[p] for p in params], expr.ty)
 
     def heads_from_kernel(
         self, expr, kernels, by_weights, mod, var2val, users, readers
@@ -202,9 +200,7 @@ class ProducerTiles:
         if readers.get(args["X"], 0) > 1:
             args["X"] = shared_staging(kernels, args["X"], m, k)
             config = dataclasses.replace(config, x_tiles=True)
-        gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep, config, tag)
-        params = [p.name for p in built.params][:-1]
-        return relax.call_tir(gv, [args[p] for p in params], out)
+        return layer_kernel_call(kernels, by_weights, args, meta, ep, config, tag, out)
 
 
 def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):

@@ -41,11 +41,11 @@ from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
 from tvm_blocksparse.relay_passes.kernel_calls import (
     KernelAdder,
-    add_layer_kernel,
     call_args,
     const_value,
     kernel_call,
     kernel_of,
+    layer_kernel_call,
     layer_report,
     linear_meta,
     through_bindings,
@@ -123,8 +123,15 @@ class ProducerTranspose:
                     args["x_scale"], args["x_zp"], args["XT"] = (
                         relax.TupleGetItem(fused, i) for i in range(3)
                     )
-                    callee, params = self.consumer_on_tiles(
-                        kernels, by_weights, args, meta, tiles_config
+                    return layer_kernel_call(
+                        kernels,
+                        by_weights,
+                        args,
+                        meta,
+                        meta["epilogue"],
+                        tiles_config,
+                        "xtt",
+                        expr.ty,
                     )
                 else:
                     # the producer stores X^T (float32); its range, then a plain (non-transposing)
@@ -174,15 +181,6 @@ class ProducerTranspose:
             dataclasses.replace(config, xt_tiles=True) if getattr(config, "slab", False) else None
         )
 
-    def consumer_on_tiles(
-        self, kernels: KernelAdder, by_weights: dict, args: dict, meta: dict, config
-    ) -> tuple[relax.GlobalVar, list[str]]:
-        """The consumer's kernel built with ``config`` (``xt_tiles``), its parameter names."""
-        gv, built = add_layer_kernel(
-            kernels, by_weights, args, meta, meta["epilogue"], config, "xtt"
-        )
-        return gv, [p.name for p in built.params][:-1]
-
     def reemit(
         self,
         kernels: KernelAdder,
@@ -203,16 +201,13 @@ class ProducerTranspose:
         )
         config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
         tag = "u8dt" if dynamic else "u8t" if out_dtype == "uint8" else "f32t"
-        args = call_args(call, func)
-        gv, built = add_layer_kernel(kernels, by_weights, args, meta, ep_t, config, tag)
-        args.update(extra_args)
+        args = {**call_args(call, func), **extra_args}
         if dynamic:  # (y_scale, y_zp, Y^T in 16-token tiles)
-            outputs = [
+            out = [
                 relax.TensorType((m,), "float32"),
                 relax.TensorType((m,), "int32"),
                 relax.TensorType((m // 16, n, 16), out_dtype),
             ]
         else:
-            outputs = [relax.TensorType((n, m), out_dtype)]
-        params = [p.name for p in built.params][: -len(outputs)]
-        return relax.call_tir(gv, [args[p] for p in params], outputs if dynamic else outputs[0])
+            out = relax.TensorType((n, m), out_dtype)
+        return layer_kernel_call(kernels, by_weights, args, meta, ep_t, config, tag, out)
