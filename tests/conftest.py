@@ -67,9 +67,9 @@ requires_x86 = pytest.mark.skipif(not IS_X86, reason="x86 code generation checks
 def pytest_collection_modifyitems(session, config, items):
     """Import ``tvm.s_tir.tensor_intrin`` now when a tuning test is selected. MetaSchedule's
     ``TuneContext`` imports it, and it TVMScript-parses ~300 of TVM's own intrinsics, each parse
-    calling ``inspect.stack()``, whose module lookup walks every loaded module per frame: ~35 s
-    right after collection, ~160 s once the suite has loaded the Ray, serving and text tests'
-    modules (measured on the 2-core Zen 4 host). Nothing of ours uses those intrinsics."""
+    calling ``inspect.stack()``, whose module lookup walks every loaded module per frame: right
+    after collection that costs a fraction of what it does once the Ray, serving and text tests
+    have loaded their modules (bench/README.md, "Tuning and the test suite")."""
     if any(item.path.name == "test_tuning.py" for item in items):
         import tvm.s_tir.tensor_intrin  # noqa: F401
 

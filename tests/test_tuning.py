@@ -172,7 +172,7 @@ print("tvm.s_tir.tensor_intrin" in sys.modules)
 @requires_isa("avx2")
 def test_builder_workers_build_without_tvms_tensor_intrinsics():
     """``build_candidate`` (the builder workers' build) gives a working kernel without importing
-    ``tvm.s_tir.tensor_intrin``: MetaSchedule's default build imports it, ~26 s in every fresh
+    ``tvm.s_tir.tensor_intrin``: MetaSchedule's default build imports it, slowly, in every fresh
     worker, and LocalBuilder starts fresh workers for every batch. A fresh process, as a worker."""
     import subprocess
     import sys

@@ -321,9 +321,9 @@ def import_ours() -> None:
 def build_candidate(mod: tvm.IRModule, target, _params) -> tvm.runtime.Module:
     """Builder worker build: MetaSchedule's ``default_build`` less its import of
     ``tvm.s_tir.tensor_intrin``, which TVMScript-parses some 300 CUDA / Arm / x86 intrinsics of
-    TVM's own, none of which our kernels use. LocalBuilder starts fresh worker processes for every
-    batch of candidates, so that import was paid per batch and per worker (~26 s each, measured);
-    our intrinsics are registered by :func:`import_ours`."""
+    TVM's own, none of which our kernels use; LocalBuilder starts fresh worker processes for
+    every batch of candidates, so each batch paid that import in each worker (bench/README.md,
+    "Tuning and the test suite"). Our intrinsics are registered by :func:`import_ours`."""
     from tvm.driver import build
     from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
 
