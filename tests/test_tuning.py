@@ -86,7 +86,7 @@ def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatur
     func = task.func(registry.Bsr4x1Config(16))
     alloc = tuning.RealWeightArguments()
     alloc.add(func, task.arrays)
-    info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
+    info = tuning.args_info(func)
     arrays = alloc.arrays_for(info)
     names = [p.name for p in func.params]
     for name in ("w_xt_offsets", "w_group_ptr", "w_data"):
@@ -158,8 +158,7 @@ task.spec.schedule(sch)
 lib = tuning.build_candidate(sch.mod, target, None)
 alloc = tuning.RealWeightArguments()
 alloc.add(func, task.arrays)
-info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
-host = alloc.arrays_for(info)
+host = alloc.arrays_for(tuning.args_info(func))
 args = [tvm.runtime.tensor(a) for a in host]
 lib["main"](*args)
 names = [p.name for p in func.params]

@@ -265,8 +265,10 @@ def _signature(args_info) -> tuple:
     return tuple((str(a[1]), tuple(int(d) for d in a[2])) for a in args_info)
 
 
-def _func_signature(func: tvm.tirx.PrimFunc) -> tuple:
-    return tuple((str(p.dtype), tuple(int(d) for d in p.shape)) for p in func.params)
+def args_info(func: tvm.tirx.PrimFunc) -> list:
+    """``func``'s parameters as the runner describes them to :class:`RealWeightArguments`
+    (ArgInfo JSON: ``["TENSOR", dtype, shape]`` each)."""
+    return [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
 
 
 class RealWeightArguments:
@@ -283,7 +285,7 @@ class RealWeightArguments:
             for i, p in enumerate(func.params)
             if p.name.startswith("w_")
         }
-        self.table[_func_signature(func)] = real
+        self.table[_signature(args_info(func))] = real
 
     def arrays_for(self, args_info) -> list[np.ndarray]:
         sig = _signature(args_info)
@@ -654,8 +656,7 @@ def default_vs_tuned(
             schedule(sch)
             built[name] = tvm.compile(sch.mod, target=target).mod
             alloc.add(func, task.arrays)
-            info = [["TENSOR", str(p.dtype), [int(d) for d in p.shape]] for p in func.params]
-            args[name] = [tvm.runtime.tensor(a) for a in alloc.arrays_for(info)]
+            args[name] = [tvm.runtime.tensor(a) for a in alloc.arrays_for(args_info(func))]
             built[name]["main"](*args[name])
             outs[name] = args[name][-1].numpy()
         same = "tuned" not in outs or np.array_equal(outs["default"], outs["tuned"])
