@@ -160,6 +160,31 @@ def test_bad_block_strings_and_shapes():
         compiled.run(random_inputs(1, 9, vocab=1000))
     with pytest.raises(ValueError, match="inputs must be"):
         compiled.run({"input_ids": np.zeros((1, 8), np.int64)})
+    with pytest.raises(ValueError, match="inputs must be"):
+        compiled.run({**random_inputs(1, 8, vocab=1000), "token_type_ids": np.zeros((1, 8))})
+    with pytest.raises(ValueError, match=r"'input_ids': dtype float64, expected int64"):
+        compiled.run({**random_inputs(1, 8, vocab=1000), "input_ids": np.zeros((1, 8))})
+
+
+def test_run_takes_any_layout_and_integer_width_and_returns_its_own_arrays():
+    """``run`` fills the held input tensors from a strided view, an int32 array or a nested list
+    alike, and every output is a fresh array: a later run leaves an earlier result as it was."""
+    compiled = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=8, dtype="fp32")
+    feeds = random_inputs(1, 8, vocab=1000, seed=3)
+    ref = compiled.run(feeds)[0]
+    wide = np.zeros((2, 16), np.int64)
+    wide[1, ::2] = feeds["input_ids"][0]
+    variants = [
+        {**feeds, "input_ids": wide[1:, ::2]},  # not contiguous
+        {k: v.astype(np.int32) for k, v in feeds.items()},
+        {k: v.tolist() for k, v in feeds.items()},
+    ]
+    for v in variants:
+        np.testing.assert_array_equal(compiled.run(v)[0], ref)
+    kept = ref.copy()
+    other = compiled.run(random_inputs(1, 8, vocab=1000, seed=4))[0]
+    assert not np.array_equal(other, ref)
+    np.testing.assert_array_equal(ref, kept)
 
 
 def test_sequence_longer_than_the_position_table_is_a_clear_error():

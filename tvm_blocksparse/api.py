@@ -158,32 +158,25 @@ class CompiledModel:
         self._host_checked = True
 
     def _args(self, feeds: dict[str, np.ndarray]) -> list:
-        import tvm
-
+        """``main``'s arguments: this thread's held input tensors, refilled from ``feeds`` (checked
+        against the compiled names, shapes, dtypes and index bounds), then the weights tuple.
+        Each is filled through a numpy view of its memory (``np.copyto``): ``Tensor.copyfrom``
+        took ~6 us per input, a fixed cost of every call (bench/README.md, "Decisions")."""
         from tvm_blocksparse.target import use_threads
 
         self._check_host_can_run()
         use_threads(self.threads)
-        missing = [n for n in self.input_names if n not in feeds]
-        unknown = [n for n in feeds if n not in self.input_names]
-        if missing or unknown:
+        if len(feeds) != len(self.input_names) or any(n not in feeds for n in self.input_names):
+            missing = [n for n in self.input_names if n not in feeds]
+            unknown = [n for n in feeds if n not in self.input_names]
             raise ValueError(
                 f"inputs must be exactly {self.input_names}; missing {missing}, unknown {unknown}"
             )
-        args = []
-        for name in self.input_names:
-            a = np.asarray(feeds[name])
-            want_shape, want_dtype = self.input_shapes[name], self.input_dtypes[name]
-            if list(a.shape) != list(want_shape):
-                raise ValueError(
-                    f"input {name!r}: shape {list(a.shape)} but the model was compiled for "
-                    f"{want_shape} "
-                    "(batch_size x seq_len are static; compile again for another shape)"
-                )
-            if a.dtype != np.dtype(want_dtype):
-                if a.dtype.kind != np.dtype(want_dtype).kind:
-                    raise ValueError(f"input {name!r}: dtype {a.dtype}, expected {want_dtype}")
-                a = a.astype(want_dtype)
+        held, views = self._held_inputs()
+        for name, view in zip(self.input_names, views):
+            a = feeds[name]
+            if not (isinstance(a, np.ndarray) and a.shape == view.shape and a.dtype == view.dtype):
+                a = self._coerced_input(name, a)
             rows = self._index_bounds.get(name)
             if rows is not None and a.size and (a.min() < 0 or a.max() >= rows):
                 bad = np.flatnonzero((a.ravel() < 0) | (a.ravel() >= rows))
@@ -194,22 +187,49 @@ class CompiledModel:
                     f"{rows} rows "
                     "(e.g. the vocabulary), and an id outside it would read outside the table"
                 )
-            args.append(np.ascontiguousarray(a))
+            np.copyto(view, a)
+        return held
+
+    def _coerced_input(self, name: str, value) -> np.ndarray:
+        """``value`` as the compiled shape and dtype of input ``name`` (a dtype of the same kind is
+        converted), else ``ValueError``."""
+        a = np.asarray(value)
+        want_shape, want_dtype = self.input_shapes[name], np.dtype(self.input_dtypes[name])
+        if list(a.shape) != list(want_shape):
+            raise ValueError(
+                f"input {name!r}: shape {list(a.shape)} but the model was compiled for "
+                f"{want_shape} "
+                "(batch_size x seq_len are static; compile again for another shape)"
+            )
+        if a.dtype != want_dtype:
+            if a.dtype.kind != want_dtype.kind:
+                raise ValueError(f"input {name!r}: dtype {a.dtype}, expected {want_dtype}")
+            a = a.astype(want_dtype)
+        return a
+
+    def _held_inputs(self) -> tuple[list, list[np.ndarray]]:
+        """This thread's argument list (input tensors, then the weights tuple if separate) and
+        numpy views of its input tensors, made at its first call (``CompiledModel`` may run on
+        several threads at once: each fills its own)."""
+        import tvm
+
         held = getattr(self._inputs, "tensors", None)
         if held is None:
-            held = self._inputs.tensors = [
-                tvm.runtime.empty(a.shape, a.dtype, self._device) for a in args
+            tensors = [
+                tvm.runtime.empty(self.input_shapes[n], self.input_dtypes[n], self._device)
+                for n in self.input_names
             ]
+            self._inputs.views = [np.from_dlpack(t) for t in tensors]
             if self._weights is not None:  # main's last parameter: the weights tuple
-                held = self._inputs.tensors = [*held, self._weights]
-        for t, a in zip(held[: len(args)], args, strict=True):
-            t.copyfrom(a)
-        return held
+                tensors.append(self._weights)
+            held = self._inputs.tensors = tensors
+        return held, self._inputs.views
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         out = self._main(*self._args(feeds))
         outs = [out] if hasattr(out, "numpy") else list(out)
-        return [o.numpy() for o in outs]
+        # a copy through DLPack: Tensor.numpy() took ~9 us for a 128 x 256 float32 output
+        return [np.from_dlpack(o).copy() for o in outs]
 
     def time_ms(
         self, feeds: dict[str, np.ndarray], number: int = 10, repeat: int = 10
