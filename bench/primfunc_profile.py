@@ -10,7 +10,11 @@ the sum is a lower bound of the model's latency.
     python bench/primfunc_profile.py model.onnx --dtype int8 --seq-len 128 --isa-level avx2
 
 profiles one compiled model (our pipeline's module after scheduling); run it with
-``TVM_NUM_THREADS=1`` for single-thread figures.
+``TVM_NUM_THREADS=1`` for single-thread figures. ``--in-model`` times every call inside the
+running model instead (:meth:`tvm_blocksparse.CompiledModel.call_times`: the VM interprets its
+instructions and an instrument times each call, kernels and VM builtins alike), with the data,
+cache state and order of a real run; each figure then includes the instrument's own cost, which
+the no-op builtin ``vm.builtin.null_value`` shows, and the run takes its bytecode-mode time.
 """
 
 from __future__ import annotations
@@ -170,6 +174,53 @@ def scheduled_module(onnx_path: str, target, **options) -> tvm.IRModule:
     return seen["schedule"]
 
 
+def model_feeds(model, seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs for ``model``: table indices (token ids) below their bound, masks all ones, other
+    integer inputs (token types) zero."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name in model.input_names:
+        shape, dtype = model.input_shapes[name], model.input_dtypes[name]
+        rows = model.index_bounds.get(name)
+        if rows is not None:
+            feeds[name] = rng.integers(0, rows, shape).astype(dtype)
+        elif "mask" in name:
+            feeds[name] = np.ones(shape, dtype)
+        else:
+            feeds[name] = np.zeros(shape, dtype)
+    return feeds
+
+
+def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
+    """``(rows, per-run ms)``: every function ``main`` calls, timed inside the running model
+    (bytecode VM, :meth:`~tvm_blocksparse.CompiledModel.call_times`), as :class:`FuncTime` rows
+    (``calls``: per run; rule: the kernel's schedule rule, ``vm`` for the VM's builtins), and the
+    median run of the same model uninstrumented, bytecode and compiled."""
+    import tvm_blocksparse as tb
+    from tvm_blocksparse.testing import time_calls
+
+    lowered = tb.lower(onnx_path, target=target, **options)
+    rules = lowered.metadata.get("schedule_rules", {})
+    bytecode = lowered.build(exec_mode="bytecode")
+    compiled = lowered.build()
+    feeds = model_feeds(bytecode)
+    times = bytecode.call_times(feeds, runs)
+    rows = [
+        FuncTime(
+            name,
+            len(samples) // runs,
+            float(np.median(samples)) * 1e3,
+            "vm" if name.startswith("vm.builtin") else rules.get(name, "kernel"),
+        )
+        for name, samples in times.items()
+    ]
+    run_ms = {
+        mode: float(np.median(time_calls(lambda m=m: m.run(feeds), 1.0)[1]))
+        for mode, m in (("bytecode", bytecode), ("compiled", compiled))
+    }
+    return sorted(rows, key=lambda r: -r.total_ms), run_ms
+
+
 def main(argv=None) -> None:
     import argparse
 
@@ -180,11 +231,30 @@ def main(argv=None) -> None:
     ap.add_argument("onnx")
     ap.add_argument("--dtype", default="int8", choices=("int8", "fp32"))
     ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument(
+        "--in-model",
+        action="store_true",
+        help="time each call inside the running model (bytecode VM with an instrument)",
+    )
+    ap.add_argument("--runs", type=int, default=200, help="model runs timed with --in-model")
     add_isa_level_option(ap)
     args = ap.parse_args(argv)
     target = target_for_level(args.isa_level)
-    mod = scheduled_module(args.onnx, target, dtype=args.dtype, seq_len=args.seq_len)
     print(f"{args.onnx}, {args.dtype}, {args.seq_len} tokens, target {target}")
+    if args.in_model:
+        rows, run_ms = in_model_profile(
+            args.onnx, target, args.runs, dtype=args.dtype, seq_len=args.seq_len
+        )
+        print(format_profile(rows))
+        floor = next((r.ms_per_call for r in rows if r.name == "vm.builtin.null_value"), None)
+        if floor is not None:
+            print(f"instrument cost per call (vm.builtin.null_value): {floor * 1e3:.2f} us")
+        print(
+            "model per run, uninstrumented: "
+            + ", ".join(f"{mode} {ms:.3f} ms" for mode, ms in run_ms.items())
+        )
+        return
+    mod = scheduled_module(args.onnx, target, dtype=args.dtype, seq_len=args.seq_len)
     print(format_profile(profile_primfuncs(mod, target), linear_layer_funcs(mod)))
 
 

@@ -479,3 +479,29 @@ def test_compile_report_names_layers_as_inspect_does(tmp_path):
     assert len(report) == 6 and all((d["name"], d["weight"]) in inspected for d in report)
     assert len({d["name"] for d in report}) == 6
     assert all(d["name"].startswith("/m/bert/encoder/layer.0/") for d in report)
+
+
+def test_call_times_time_every_call_of_a_bytecode_model():
+    """``build(exec_mode="bytecode")`` gives the compiled build's outputs, and ``call_times``
+    times each of its calls: every kernel of the module, each as often in every run, plus the
+    VM's builtins; a compiled-mode model and an unknown mode are clear errors."""
+    lowered = tb.lower(make_bert_onnx("tiny", seed=0), seq_len=8, dtype="fp32")
+    compiled, bytecode = lowered.build(), lowered.build(exec_mode="bytecode")
+    assert compiled.metadata["vm_exec_mode"] == "compiled"
+    assert bytecode.metadata["vm_exec_mode"] == "bytecode"
+    feeds = random_inputs(1, 8, vocab=1000)
+    np.testing.assert_array_equal(bytecode.run(feeds)[0], compiled.run(feeds)[0])
+    times = bytecode.call_times(feeds, runs=3)
+    kernels = {name for name in times if not name.startswith("vm.builtin")}
+    import tvm
+
+    assert kernels == {
+        gv.name_hint for gv, f in lowered.mod.functions_items() if isinstance(f, tvm.tirx.PrimFunc)
+    }
+    assert any(name.startswith("vm.builtin") for name in times)
+    assert all(len(t) % 3 == 0 and min(t) > 0 for t in times.values())
+    np.testing.assert_array_equal(bytecode.run(feeds)[0], compiled.run(feeds)[0])
+    with pytest.raises(ValueError, match="exec_mode='bytecode'"):
+        compiled.call_times(feeds)
+    with pytest.raises(ValueError, match="exec_mode must be one of"):
+        lowered.build(exec_mode="graph")

@@ -231,6 +231,43 @@ class CompiledModel:
         # a copy through DLPack: Tensor.numpy() took ~9 us for a 128 x 256 float32 output
         return [np.from_dlpack(o).copy() for o in outs]
 
+    def call_times(self, feeds: dict[str, np.ndarray], runs: int = 100) -> dict[str, list[float]]:
+        """Seconds of every call the entry makes (its kernels and the VM's builtins) over ``runs``
+        runs of ``feeds``, by function name, in call order: where a model's time goes with its own
+        data, cache state and call order (TVM 0.27's Relax VM has no profiler; isolated kernels
+        see neither). Needs a model built with ``exec_mode="bytecode"``: compiled code calls its
+        functions past the VM's instrument. Every figure includes the instrument's own cost, which
+        ``vm.builtin.null_value`` (a no-op) shows."""
+        import time
+
+        if self.metadata.get("vm_exec_mode") != "bytecode":
+            raise ValueError(
+                "call_times needs a model built with exec_mode='bytecode' (this one is "
+                f"{self.metadata.get('vm_exec_mode')!r}: its compiled code calls kernels past "
+                "the VM's instrument); build it with lower(...).build(exec_mode='bytecode')"
+            )
+        if runs < 1:
+            raise ValueError(f"runs must be >= 1, got {runs}")
+        args = self._args(feeds)
+        times: dict[str, list[float]] = {}
+        started: list[float] = []
+
+        def instrument(func, name, before, ret, *call_args):
+            if before:
+                started.append(time.perf_counter())
+            else:
+                times.setdefault(name, []).append(time.perf_counter() - started.pop())
+            return 0  # VMInstrumentReturnKind.NO_OP: go on
+
+        self._main(*args)  # first call's allocations and page faults are not the model's
+        self._vm.set_instrument(instrument)
+        try:
+            for _ in range(runs):
+                self._main(*args)
+        finally:
+            self._vm.set_instrument(None)
+        return times
+
     def time_ms(
         self, feeds: dict[str, np.ndarray], number: int = 10, repeat: int = 10
     ) -> np.ndarray:
@@ -486,6 +523,9 @@ def _named(decision, layer_names: dict) -> dict:
 #: functions), sparing the interpreter's per-instruction dispatch: same outputs, 1-5 % faster
 #: (bench/README.md, "Decisions").
 VM_EXEC_MODE = "compiled"
+#: What ``build(exec_mode=...)`` takes: "bytecode" interprets the instructions, which is what
+#: :meth:`CompiledModel.call_times` needs (compiled code calls its functions past any instrument).
+VM_EXEC_MODES = ("compiled", "bytecode")
 
 #: ``compile(weights=...)``: constants inside the library, or arrays passed to it (shared)
 WEIGHT_MODES = ("embedded", "separate")
@@ -513,17 +553,21 @@ class LoweredModel:
     threads: int | None = None
     weight_store: dict | None = None
 
-    def build(self) -> CompiledModel:
-        return build_entries({"main": self})["main"]
+    def build(self, exec_mode: str = VM_EXEC_MODE) -> CompiledModel:
+        return build_entries({"main": self}, exec_mode)["main"]
 
 
-def build_entries(lowered: dict[str, LoweredModel]) -> dict[str, CompiledModel]:
+def build_entries(
+    lowered: dict[str, LoweredModel], exec_mode: str = VM_EXEC_MODE
+) -> dict[str, CompiledModel]:
     """One VM executable for several lowered models, each callable as its own entry (``main`` of
     each becomes the entry's name; its kernels are renamed ``<name>__<entry>``), e.g. the length
     buckets of one model: one library, one load. Models with separate weights share the first
-    store that holds a key."""
+    store that holds a key. ``exec_mode``: one of :data:`VM_EXEC_MODES`."""
     from tvm import relax
 
+    if exec_mode not in VM_EXEC_MODES:
+        raise ValueError(f"exec_mode must be one of {VM_EXEC_MODES}, got {exec_mode!r}")
     t0 = time.perf_counter()
     targets = {str(m.target) for m in lowered.values()}
     if len(targets) != 1:
@@ -534,9 +578,7 @@ def build_entries(lowered: dict[str, LoweredModel]) -> dict[str, CompiledModel]:
         mod = _merged_entries({entry: m.mod for entry, m in lowered.items()})
     first = next(iter(lowered.values()))
     with first.target:
-        executable = relax.build(
-            mod, target=first.target, exec_mode=VM_EXEC_MODE, relax_pipeline=None
-        )
+        executable = relax.build(mod, target=first.target, exec_mode=exec_mode, relax_pipeline=None)
     link_s = time.perf_counter() - t0
     store: dict = {}
     for m in lowered.values():
@@ -544,7 +586,7 @@ def build_entries(lowered: dict[str, LoweredModel]) -> dict[str, CompiledModel]:
             store.setdefault(key, tensor)
     built = {}
     for entry, m in lowered.items():
-        meta = dict(m.metadata, entry=entry)
+        meta = dict(m.metadata, entry=entry, vm_exec_mode=exec_mode)
         meta["compile_seconds"] = round(meta.get("compile_seconds", 0.0) + link_s, 2)
         built[entry] = CompiledModel(
             executable,
@@ -707,7 +749,6 @@ def lower(
         "seq_len": seq_len,
         "target": str(tgt),
         "isa_level": level.name if level else None,
-        "vm_exec_mode": VM_EXEC_MODE,
         "compile_seconds": round(compile_s, 2),
         "layers": [_named(d, prepared.layer_names) for d in recorded["layers"]],
         "attention": recorded["attention"],
