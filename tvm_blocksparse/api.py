@@ -161,7 +161,7 @@ class CompiledModel:
         """``main``'s arguments: this thread's held input tensors, refilled from ``feeds`` (checked
         against the compiled names, shapes, dtypes and index bounds), then the weights tuple.
         Each is filled through a numpy view of its memory (``np.copyto``): ``Tensor.copyfrom``
-        took ~6 us per input, a fixed cost of every call (bench/README.md, "Decisions")."""
+        costs many times that on every call (bench/README.md, "Decisions")."""
         from tvm_blocksparse.target import use_threads
 
         self._check_host_can_run()
@@ -228,7 +228,7 @@ class CompiledModel:
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         out = self._main(*self._args(feeds))
         outs = [out] if hasattr(out, "numpy") else list(out)
-        # a copy through DLPack: Tensor.numpy() took ~9 us for a 128 x 256 float32 output
+        # copied through DLPack: cheaper than Tensor.numpy() (bench/README.md, "Decisions")
         return [np.from_dlpack(o).copy() for o in outs]
 
     def call_times(self, feeds: dict[str, np.ndarray], runs: int = 100) -> dict[str, list[float]]:
