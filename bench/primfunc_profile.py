@@ -195,9 +195,9 @@ def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
     """``(rows, per-run ms)``: every function ``main`` calls, timed inside the running model
     (bytecode VM, :meth:`~tvm_blocksparse.CompiledModel.call_times`), as :class:`FuncTime` rows
     (``calls``: per run; rule: the kernel's schedule rule, ``vm`` for the VM's builtins), and the
-    median run of the same model uninstrumented, bytecode and compiled."""
+    median run of the same model uninstrumented, bytecode and compiled (interleaved rounds)."""
     import tvm_blocksparse as tb
-    from tvm_blocksparse.testing import time_calls
+    from tvm_blocksparse.testing import interleaved_times
 
     lowered = tb.lower(onnx_path, target=target, **options)
     rules = lowered.metadata.get("schedule_rules", {})
@@ -214,10 +214,10 @@ def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
         )
         for name, samples in times.items()
     ]
-    run_ms = {
-        mode: float(np.median(time_calls(lambda m=m: m.run(feeds), 1.0)[1]))
-        for mode, m in (("bytecode", bytecode), ("compiled", compiled))
-    }
+    _, cpu = interleaved_times(
+        {"bytecode": lambda: bytecode.run(feeds), "compiled": lambda: compiled.run(feeds)}, 9, 0.3
+    )
+    run_ms = {mode: float(np.median(samples)) for mode, samples in cpu.items()}
     return sorted(rows, key=lambda r: -r.total_ms), run_ms
 
 
