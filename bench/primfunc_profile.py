@@ -174,36 +174,19 @@ def scheduled_module(onnx_path: str, target, **options) -> tvm.IRModule:
     return seen["schedule"]
 
 
-def model_feeds(model, seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs for ``model``: table indices (token ids) below their bound, masks all ones, other
-    integer inputs (token types) zero."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for name in model.input_names:
-        shape, dtype = model.input_shapes[name], model.input_dtypes[name]
-        rows = model.index_bounds.get(name)
-        if rows is not None:
-            feeds[name] = rng.integers(0, rows, shape).astype(dtype)
-        elif "mask" in name:
-            feeds[name] = np.ones(shape, dtype)
-        else:
-            feeds[name] = np.zeros(shape, dtype)
-    return feeds
-
-
 def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
     """``(rows, per-run ms)``: every function ``main`` calls, timed inside the running model
     (bytecode VM, :meth:`~tvm_blocksparse.CompiledModel.call_times`), as :class:`FuncTime` rows
     (``calls``: per run; rule: the kernel's schedule rule, ``vm`` for the VM's builtins), and the
     median run of the same model uninstrumented, bytecode and compiled (interleaved rounds)."""
     import tvm_blocksparse as tb
-    from tvm_blocksparse.testing import interleaved_times
+    from tvm_blocksparse.testing import interleaved_times, random_feeds
 
     lowered = tb.lower(onnx_path, target=target, **options)
     rules = lowered.metadata.get("schedule_rules", {})
     bytecode = lowered.build(exec_mode="bytecode")
     compiled = lowered.build()
-    feeds = model_feeds(bytecode)
+    feeds = random_feeds(bytecode)
     times = bytecode.call_times(feeds, runs)
     rows = [
         FuncTime(

@@ -485,6 +485,8 @@ def test_call_times_time_every_call_of_a_bytecode_model():
     """``build(exec_mode="bytecode")`` gives the compiled build's outputs, and ``call_times``
     times each of its calls: every kernel of the module, each as often in every run, plus the
     VM's builtins; a compiled-mode model and an unknown mode are clear errors."""
+    import tvm
+
     lowered = tb.lower(make_bert_onnx("tiny", seed=0), seq_len=8, dtype="fp32")
     compiled, bytecode = lowered.build(), lowered.build(exec_mode="bytecode")
     assert compiled.metadata["vm_exec_mode"] == "compiled"
@@ -493,8 +495,6 @@ def test_call_times_time_every_call_of_a_bytecode_model():
     np.testing.assert_array_equal(bytecode.run(feeds)[0], compiled.run(feeds)[0])
     times = bytecode.call_times(feeds, runs=3)
     kernels = {name for name in times if not name.startswith("vm.builtin")}
-    import tvm
-
     assert kernels == {
         gv.name_hint for gv, f in lowered.mod.functions_items() if isinstance(f, tvm.tirx.PrimFunc)
     }

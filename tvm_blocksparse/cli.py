@@ -255,14 +255,9 @@ def _cmd_run(args) -> int:
             )
         feeds = {n: data[n] for n in model.input_names}
     else:
-        rng = np.random.default_rng(0)
-        feeds = {}
-        for n in model.input_names:
-            shape, dtype = model.input_shapes[n], model.input_dtypes[n]
-            high = min(1000, model.index_bounds.get(n, 1000))  # token_type_ids: 2 rows
-            feeds[n] = (
-                np.ones(shape, dtype) if "mask" in n else rng.integers(0, high, shape).astype(dtype)
-            )
+        from tvm_blocksparse.testing import random_feeds
+
+        feeds = random_feeds(model)
         _progress(
             "no --inputs: random token ids, all-ones masks "
             f"{[model.input_shapes[n] for n in model.input_names]}"

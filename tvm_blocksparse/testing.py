@@ -53,6 +53,21 @@ def gelu_fast_ref(x: np.ndarray) -> np.ndarray:
     return (x * (np.float32(0.5) + xc * p / q)).astype(np.float32)
 
 
+def random_feeds(model, seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs for a compiled ``model`` from its signature alone: masks all ones, every other
+    input random integers below ``min(1000, its index bound)`` (token ids inside the table,
+    token types below their 2 rows)."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name in model.input_names:
+        shape, dtype = model.input_shapes[name], model.input_dtypes[name]
+        high = min(1000, model.index_bounds.get(name, 1000))
+        feeds[name] = (
+            np.ones(shape, dtype) if "mask" in name else rng.integers(0, high, shape).astype(dtype)
+        )
+    return feeds
+
+
 def random_token_qparams(rng: np.random.Generator, m: int) -> fmt.ActivationQuant:
     """Per-token activation parameters for kernel tests: a different scale and a zero point
     anywhere in ``0..255`` for each of ``m`` tokens (a kernel mixing tokens up fails)."""
