@@ -1,29 +1,31 @@
 """``ProducerTiles`` (FP32 4x1 kernels): a ``fp32_4x1`` Linear kernel whose input is the float32,
 residual-free output of another ``fp32_4x1`` kernel, used by nothing else (FFN1 + GELU feeding
-FFN2), gets that producer re-emitted to store its output in 16-token tiles, the layout the
-consumer stages its input into: the producer's register tile is 4 channels x 16 tokens already,
-so its token-major transposition and the consumer's staging copy both go away.
+FFN2), gets that producer re-emitted to store its output in token tiles
+(:mod:`~tvm_blocksparse.op.token_tiles`: 24 tokens, then 16), the layout the consumer stages its
+input into: the producer's register tile is 4 channels x one token tile already, so its
+token-major transposition and the consumer's staging copy both go away.
 
 Before::
 
     h = R.call_tir(fp32_4x1_mS_nF_kH, (x, ...), R.Tensor((S, F)))       # FFN1 + GELU
     y = R.call_tir(fp32_4x1_mS_nH_kF, (h, ...), R.Tensor((S, H)))       # FFN2, stages h
 
-After::
+After (``P``: the tiles' padded token count)::
 
-    ht = R.call_tir(fp32_4x1_tiles_mS_nF_kH, (x, ...), R.Tensor((ceil(S/16), F, 16)))
+    ht = R.call_tir(fp32_4x1_tiles_mS_nF_kH, (x, ...), R.Tensor((P * F,)))
     y = R.call_tir(fp32_4x1_xtiles_mS_nH_kF, (ht, ...), R.Tensor((S, H)))
 
 The same for attention's keys (batch 1, ``S % 16 == 0``): ``K^T`` as ``[1, heads, D, S]`` from
-token-major ``K[S, H]`` gathers one float per token; from K's tiles it moves 16-token lines::
+token-major ``K[S, H]`` gathers one float per token; from K's tiles it moves a tile's token
+rows, per run of equal tiles (:func:`keys_transposed`)::
 
     k = R.call_tir(fp32_4x1_mS_nH_kH, (x, ...), R.Tensor((S, H)))
     kt = R.permute_dims(R.reshape(k, [1, S, heads, D]), [0, 2, 3, 1])
 
-becomes::
+becomes (one run of ``T`` tiles of ``W`` tokens shown)::
 
-    k = R.call_tir(fp32_4x1_tiles_mS_nH_kH, (x, ...), R.Tensor((S/16, H, 16)))
-    kt = R.reshape(R.permute_dims(R.reshape(k, [S/16, heads, D, 16]), [1, 2, 0, 3]),
+    k = R.call_tir(fp32_4x1_tiles_mS_nH_kH, (x, ...), R.Tensor((S * H,)))
+    kt = R.reshape(R.permute_dims(R.reshape(k, [T, heads, D, W]), [1, 2, 0, 3]),
                    [1, heads, D, S])
 
 Queries and values (batch 1): ``permute_dims(reshape(q, [1, S, heads, D]), [0, 2, 1, 3])`` of
@@ -56,10 +58,10 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
 )
 
 from tvm_blocksparse.linear import kernel_config
-from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE, stage_x_tiles
-from tvm_blocksparse.op.epilogue import Epilogue, ceil_div
+from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.op.token_tiles import NARROW_TILE, TokenTiles, stage_x_tiles
 
-#: The kernel kind that both stores its output in 16-token tiles and reads its input from them.
+#: The kernel kind that both stores its output in token tiles and reads its input from them.
 TILED_KIND = "fp32_4x1"
 
 _RESHAPE = tvm.ir.Op.get("relax.reshape")
@@ -161,23 +163,20 @@ class ProducerTiles:
             out = relax.TensorType((heads, s, d), "float32")
             q = self.reemit(kernels, by_weights, *producer, readers, ep_h, out, "heads")
             return relax.op.reshape(q, [1, heads, s, d])
-        if s % FP32_STAGED_TILE:
+        if s % NARROW_TILE:
             return expr
-        tiles = relax.op.reshape(
-            self.reemit_tiled(kernels, by_weights, *producer, readers),
-            [s // FP32_STAGED_TILE, heads, d, FP32_STAGED_TILE],
-        )
-        return relax.op.reshape(relax.op.permute_dims(tiles, [1, 2, 0, 3]), [1, heads, d, s])
+        tiles = self.reemit_tiled(kernels, by_weights, *producer, readers)
+        return relax.op.reshape(keys_transposed(tiles, s, heads, d), [1, heads, d, s])
 
     @classmethod
     def reemit_tiled(
         cls, kernels: KernelAdder, by_weights: dict, call, func, meta: dict, readers: dict
     ) -> relax.Expr:
-        """The producer ``call`` again, storing ``Y`` in 16-token tiles ``f32[ceil(M/16), N,
-        16]``."""
+        """The producer ``call`` again, storing ``Y`` in token tiles ``f32[padded * N]``
+        (:class:`~tvm_blocksparse.op.token_tiles.TokenTiles`)."""
         m, n, ep = meta["m"], meta["n"], meta["epilogue"]
         ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
-        out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), n, FP32_STAGED_TILE), "float32")
+        out = relax.TensorType((TokenTiles(m).padded * n,), "float32")
         return cls.reemit(kernels, by_weights, call, func, meta, readers, ep_t, out, "tiles")
 
     @staticmethod
@@ -218,11 +217,26 @@ def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
 
 
 def shared_staging(kernels: KernelAdder, x: relax.Expr, m: int, k: int) -> relax.Expr:
-    """``X f32[M, K]`` staged into 16-token tiles by a call of its own (one per input once
-    ``EliminateCommonSubexpr`` merged the identical ones)."""
+    """``X f32[M, K]`` staged into token tiles ``f32[padded * K]`` by a call of its own (one per
+    input once ``EliminateCommonSubexpr`` merged the identical ones)."""
     stage = kernels.add(stage_x_tiles(m, k), f"stage_x_tiles_m{m}_k{k}", "stage_x_tiles")
-    out = relax.TensorType((ceil_div(m, FP32_STAGED_TILE), k, FP32_STAGED_TILE), "float32")
+    out = relax.TensorType((TokenTiles(m).padded * k,), "float32")
     return relax.call_tir(stage, [x], out)
+
+
+def keys_transposed(tiles: relax.Expr, s: int, heads: int, d: int) -> relax.Expr:
+    """``K^T f32[H, D, S]`` from K's token tiles ``f32[S * H * D]`` (``S % 16 == 0``: no padded
+    tokens): per run of equal tiles, ``[tiles, H, D, width] -> [H, D, tiles, width]``, whole
+    token rows of a channel; the runs side by side along the tokens."""
+    n = heads * d
+    parts = []
+    for first, count, width in TokenTiles(s).runs():
+        run = tiles
+        if (first, count * width) != (0, s):
+            run = relax.op.strided_slice(tiles, [0], [first * n], [(first + count * width) * n])
+        run = relax.op.permute_dims(relax.op.reshape(run, [count, heads, d, width]), [1, 2, 0, 3])
+        parts.append(relax.op.reshape(run, [heads, d, count * width]))
+    return parts[0] if len(parts) == 1 else relax.op.concat(parts, axis=2)
 
 
 def tiled_kind_readers(func: relax.Function, mod: tvm.IRModule) -> dict:

@@ -78,7 +78,7 @@ def test_a_layer_reading_xt_in_tiles_takes_only_a_slab_record():
 
 
 def test_an_fp32_layer_reading_tiles_keeps_them_under_any_record():
-    """FP32 4x1: FFN2 reads FFN1's output in 16-token tiles (ProducerTiles); every walk reads
+    """FP32 4x1: FFN2 reads FFN1's output in token tiles (ProducerTiles); every walk reads
     them, so a record's config is applied with ``x_tiles`` kept."""
     from conftest import cross_target
     from tvm_blocksparse.schedules import schedule_bsr_dense_fp32_4x1
@@ -96,7 +96,7 @@ def test_an_fp32_layer_reading_tiles_keeps_them_under_any_record():
     (ffn2,) = {(d.callee, d.schedule) for d in layer_report(mod) if d.k_in == 512}
     assert ffn2 == ("fp32_4x1_xtiles_m16_n128_k512", "tuned: stub")
     func = mod[ffn2[0]]
-    assert [int(x) for x in func.params[0].shape] == [1, 512, 16]  # X: f32[M / 16, K, 16]
+    assert [int(x) for x in func.params[0].shape] == [16 * 512]  # X: tiles, f32[padded * K]
     # the record's config (weights prefetched, no XS line prefetch: the default on this CPU
     # prefetches both), still on tiles
     assert func.script().count("llvm.prefetch") == 1 and "stage_x" not in func.script()

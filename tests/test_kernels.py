@@ -14,6 +14,7 @@ from tvm_blocksparse import linear, registry
 from tvm_blocksparse.op.bsr_int8_4x1 import bsr_dense_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
 from tvm_blocksparse.op.quantize import padded_tokens
+from tvm_blocksparse.op.token_tiles import TokenTiles, from_token_tiles, to_token_tiles
 from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import (
     fp32_linear_ref,
@@ -394,10 +395,7 @@ def test_fp32_4x1_head_major_store_is_the_token_major_one_per_head(m, x_tiles):
     spec = registry.FP32_4X1
     arrays = spec.prepare_weight(w, m)
     config = registry.Fp32Bsr4x1Config(x_tiles=x_tiles)
-    if x_tiles:
-        x_in = x.reshape(m // 16, 16, k).transpose(0, 2, 1).copy()  # [M/16, K, 16]
-    else:
-        x_in = x
+    x_in = to_token_tiles(x) if x_tiles else x
     outs = []
     for heads_out in (0, heads):
         ep = Epilogue("float32", bias=True, gelu=True, heads_out=heads_out)
@@ -417,7 +415,7 @@ def test_fp32_4x1_head_major_store_is_the_token_major_one_per_head(m, x_tiles):
 @requires_isa("avx2")
 @pytest.mark.parametrize("m", [37, 64])
 def test_fp32_4x1_tiles_out_and_in_keep_the_plain_kernels_bits(m):
-    """FFN1 + GELU storing 16-token tiles (``transposed_out``) gives the plain kernel's ``Y^T``
+    """FFN1 + GELU storing token tiles (``transposed_out``) gives the plain kernel's ``Y^T``
     per tile; FFN2 + residual reading them (``x_tiles``, no staging) gives the plain kernel's
     output on ``Y``, bit for bit, on a token tail too (the padded lanes are finite and unused)."""
     rng = np.random.default_rng(m)
@@ -439,8 +437,8 @@ def test_fp32_4x1_tiles_out_and_in_keep_the_plain_kernels_bits(m):
     h = k1(X=x, bias=b1, **a1)
     np.testing.assert_allclose(h, fp32_linear_ref(x, w1, ffn1, b1), **FP32_TOL)
     tiles = k1t(X=x, bias=b1, **a1)
-    assert tiles.shape == (-(-m // 16), f, 16) and np.isfinite(tiles).all()
-    np.testing.assert_array_equal(tiles.transpose(0, 2, 1).reshape(-1, f)[:m], h)
+    assert tiles.shape == (TokenTiles(m).padded * f,) and np.isfinite(tiles).all()
+    np.testing.assert_array_equal(from_token_tiles(tiles, m, f), h)
     np.testing.assert_array_equal(
         k2t(X=tiles, bias=b2, residual=res, **a2), k2(X=h, bias=b2, residual=res, **a2)
     )
@@ -1013,19 +1011,74 @@ def test_int8_4x1_row_groups_change_the_walk_not_the_bits():
     assert str(two.script()) != str(one.script())
 
 
+def test_token_tiles_cover_every_padded_token_once_widest_first():
+    """24-token tiles, then 16-token ones, over ``M`` padded to a multiple of 16: every padded
+    token in exactly one tile, tiles in token order."""
+    for m, wide, narrow in [(1, 0, 1), (16, 0, 1), (32, 0, 2), (37, 2, 0), (64, 2, 1), (80, 2, 2)]:
+        plan = TokenTiles(m)
+        assert (plan.wide, plan.narrow, plan.padded) == (wide, narrow, -(-m // 16) * 16)
+    for m in range(1, 400):
+        plan = TokenTiles(m)
+        tokens = [plan.start(i) + j for i in range(plan.count) for j in range(plan.width(i))]
+        assert tokens == list(range(plan.padded))
+        assert [plan.width(i) for i in range(plan.count)] == sorted(
+            (plan.width(i) for i in range(plan.count)), reverse=True
+        )
+    with pytest.raises(ValueError, match="M >= 1"):
+        TokenTiles(0)
+
+
 @requires_isa("avx2")
-@pytest.mark.parametrize("m, k", [(37, 88), (64, 48)])
+@pytest.mark.parametrize("m, k", [(37, 91), (80, 48), (16, 7)])
 def test_stage_x_tiles_is_the_kernels_staged_layout(m, k):
-    """``XS[t, c, j] = X[min(16 t + j, M - 1), c]``: what the FP32 kernels stage for themselves,
-    as a call several of them share."""
+    """Tile ``i`` (first token ``s``, ``w`` tokens) holds ``X[min(s + j, M - 1), c]`` at ``s * K
+    + c * w + j``: what the FP32 4x1 kernels stage for themselves, as a call several of them
+    share (8 x 8 transposes, and the ``K % 8`` columns one at a time)."""
     from tvm_blocksparse.schedules import OP_SCHEDULES
 
-    from tvm_blocksparse.op.bsr_fp32_1x16 import stage_x_tiles
+    from tvm_blocksparse.op.token_tiles import stage_x_tiles
 
     x = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)
     xs = linear.CompiledKernel(stage_x_tiles(m, k), OP_SCHEDULES["stage_x_tiles"])(X=x)
-    rows = np.minimum(np.arange(-(-m // 16) * 16), m - 1)
-    np.testing.assert_array_equal(xs, x[rows].reshape(-1, 16, k).transpose(0, 2, 1))
+    plan = TokenTiles(m)
+    expected = np.empty(plan.padded * k, np.float32)
+    for i in range(plan.count):
+        s, w = plan.start(i), plan.width(i)
+        for j in range(w):
+            expected[s * k + np.arange(k) * w + j] = x[min(s + j, m - 1)]
+    np.testing.assert_array_equal(xs, expected)
+    np.testing.assert_array_equal(to_token_tiles(x), expected)
+    np.testing.assert_array_equal(from_token_tiles(expected, m, k), x)
+
+
+@requires_isa("avx2")
+@pytest.mark.parametrize("m", [64, 80])
+def test_fp32_4x1_on_tiles_of_both_widths_in_every_layout(m):
+    """Token tiles of 24 and of 16 in one kernel: token-major (+ residual), tiles out, tiles in
+    and head-major all give the numpy reference; tiles in and out keep the plain kernel's bits."""
+    rng = np.random.default_rng(m)
+    n, k = 96, 88
+    w = random_block_sparse(rng, n, k, 0.7, "4x1", np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    res = rng.standard_normal((m, n)).astype(np.float32)
+    spec = registry.FP32_4X1
+    arrays = spec.prepare_weight(w, m)
+
+    def run(ep, x_in, x_tiles=False):
+        config = registry.Fp32Bsr4x1Config(x_tiles=x_tiles)
+        func = spec.build(m, n, k, spec.block_count(arrays), ep, config)
+        return linear.CompiledKernel(func, spec.schedule)(X=x_in, bias=bias, residual=res, **arrays)
+
+    full = Epilogue("float32", bias=True, gelu=True, residual=True)
+    plain = run(full, x)
+    np.testing.assert_allclose(plain, fp32_linear_ref(x, w, full, bias, res), **FP32_TOL)
+    np.testing.assert_array_equal(run(full, to_token_tiles(x), x_tiles=True), plain)
+    gelu = Epilogue("float32", bias=True, gelu=True)
+    tiles = run(dataclasses.replace(gelu, transposed_out=True), x)
+    np.testing.assert_array_equal(from_token_tiles(tiles, m, n), run(gelu, x))
+    heads = run(dataclasses.replace(gelu, heads_out=3), x)
+    np.testing.assert_array_equal(heads, run(gelu, x).reshape(m, 3, n // 3).transpose(1, 0, 2))
 
 
 @requires_isa("avx2")

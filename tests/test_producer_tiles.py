@@ -1,4 +1,4 @@
-"""ProducerTiles: an FP32 4x1 FFN1 stores FFN2's input in 16-token tiles, FFN2 reads them."""
+"""ProducerTiles: an FP32 4x1 FFN1 stores FFN2's input in token tiles, FFN2 reads them."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_q_k_v_share_one_staging_of_their_input():
     assert calls.count("fp32_4x1_m16_n128_k128") == 2  # the out-projections
     for name in ("fp32_4x1_tiles_m16_n128_k128", "fp32_4x1_heads_m16_n128_k128"):
         kernel = mod[name]
-        assert [int(d) for d in kernel.params[0].shape] == [1, 128, 16]  # the staged tiles
+        assert [int(d) for d in kernel.params[0].shape] == [16 * 128]  # the staged tiles
         assert "stage_x" not in kernel.script()
     queries = mod["fp32_4x1_heads_m16_n128_k128"]
     assert [int(d) for d in queries.params[-1].shape] == [2, 16, 64]  # [heads, S, D]
@@ -128,8 +128,8 @@ def _key_transposes(mod) -> list[str]:
 
 
 def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
-    """K's projection stores 16-token tiles; K^T for the attention is then a permute of whole
-    16-token lines, ``[S/16, H, D, 16] -> [H, D, S/16, 16]``, not of single floats. Q and V's
+    """K's projection stores token tiles; K^T for the attention is then a permute of whole
+    token rows, here ``[S/16, H, D, 16] -> [H, D, S/16, 16]``, not of single floats. Q and V's
     per-head ``permute_dims(reshape(y, [1, S, H, D]), [0, 2, 1, 3])`` become reshapes of their
     kernels' head-major ``[H, S, D]``."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # 2 heads of 64, 16 tokens
@@ -139,11 +139,38 @@ def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
     assert _calls(after).count("fp32_4x1_tiles_m16_n128_k128") == 2  # the two layers' K
     transposes = _key_transposes(after)
     assert [a for a, _ in transposes].count([0, 2, 3, 1]) == 0
-    assert transposes.count(([1, 2, 0, 3], "R.shape([1, 128, 16])")) == 2
+    # 16 tokens: one 16-token tile, K's flat tiles [16 * 128] seen as [1, H, D, 16]
+    assert transposes.count(([1, 2, 0, 3], "R.shape([2048])")) == 2
     # Q and V: their [0, 2, 1, 3] became a reshape of the kernel's [H, S, D]; the attention
     # output's own [0, 2, 1, 3] (of a matmul, not our kernel) stays
     assert _head_splits(before) == 2 * 3
     assert _head_splits(after) == 2
+
+
+def test_attention_keys_from_tiles_of_both_widths_are_two_runs_side_by_side():
+    """64 tokens: two 24-token tiles then one of 16; each run of equal tiles is sliced from K's
+    flat tiles and permuted, ``[tiles, H, D, width] -> [H, D, tiles, width]``, and the two runs
+    are joined along the tokens."""
+    from tvm import relax
+
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
+    mod, *_ = import_onnx(model, 1, 64)
+    with cross_target("avx2"):
+        mod = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
+    assert _calls(mod).count("fp32_4x1_tiles_m64_n128_k128") == 2
+    shapes = []
+    var2val = relax.analysis.get_var2val(mod["main"])
+    for p in _permutes(mod):
+        if [int(a) for a in p.attrs.axes] == [1, 2, 0, 3]:
+            shapes.append([int(d) for d in var2val[p.args[0]].ty.shape])
+    assert sorted(shapes) == [[1, 2, 64, 16]] * 2 + [[2, 2, 64, 24]] * 2
+    concat = tvm.ir.Op.get("relax.concat")
+    joins = []
+    relax.analysis.post_order_visit(
+        mod["main"],
+        lambda e: joins.append(e) if isinstance(e, relax.Call) and e.op.same_as(concat) else None,
+    )
+    assert len(joins) == 2
 
 
 def test_attention_keys_of_a_token_tail_stay_token_major():

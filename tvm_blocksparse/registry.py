@@ -27,9 +27,16 @@ from tvm_blocksparse.isa import (
     isa_level,
     target_has,
 )
-from tvm_blocksparse.op import amx_dense, bsr_fp32_1x16, bsr_fp32_4x1, bsr_int8_4x1, out_lane
+from tvm_blocksparse.op import (
+    amx_dense,
+    bsr_fp32_1x16,
+    bsr_fp32_4x1,
+    bsr_int8_4x1,
+    out_lane,
+)
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
+from tvm_blocksparse.op.token_tiles import WIDE_TILE
 from tvm_blocksparse.schedules import (
     schedule_bsr_dense_fp32_1x16,
     schedule_bsr_dense_fp32_4x1,
@@ -100,9 +107,9 @@ class Fp32Bsr4x1Config:
     """Knobs of the FP32 4x1 kernel: ``tiles_outer`` (token tiles outermost in the walk) and
     ``prefetch`` (its ``XS`` line prefetch at the kernel's default distance; off: none, see
     :func:`fp32_4x1_prefetch`; the weights are prefetched either way: in a model they come cold
-    from memory). ``x_tiles``: ``X`` arrives in 16-token tiles
-    ``f32[ceil(M/16), K, 16]`` (a producer's ``transposed_out``), not staged: a layout, set by
-    ``ProducerTiles``, not a tuning knob."""
+    from memory). ``x_tiles``: ``X`` arrives in token tiles ``f32[padded * K]``
+    (:mod:`~tvm_blocksparse.op.token_tiles`, a producer's ``transposed_out``), not staged: a
+    layout, set by ``ProducerTiles``, not a tuning knob."""
 
     tiles_outer: bool = True
     prefetch: bool = True
@@ -111,7 +118,7 @@ class Fp32Bsr4x1Config:
     @property
     def tag(self) -> str:
         return (
-            "tt16"
+            f"tt{WIDE_TILE}"
             + ("_chunk1" if self.tiles_outer else "")
             + ("" if self.prefetch else "_nopf")
             + ("_xtiles" if self.x_tiles else "")
@@ -517,7 +524,7 @@ FP32_4X1 = KernelSpec(
     block="4x1",
     int8=False,
     activation="X",
-    token_tiles=(bsr_fp32_1x16.FP32_STAGED_TILE,),
+    token_tiles=(WIDE_TILE,),
     symbolic_blocks=False,
     weight_arrays=_fp32_4x1_arrays,
     block_count=lambda arrays: int(arrays["w_indices"].shape[0]),

@@ -4,8 +4,6 @@ output channels, i.e. ``(16, 1)`` of ``W[N_out, K_in]``), 16-lane FMAs (zmm; ymm
 
 from __future__ import annotations
 
-import functools
-
 import tvm
 from tvm.script import tirx as T
 
@@ -66,24 +64,6 @@ def stage_x_macro():
                     ]
 
     return stage_tiles
-
-
-@functools.cache
-def stage_x_tiles(m: int, k: int) -> tvm.tirx.PrimFunc:
-    """``X f32[M, K]`` -> ``XS f32[ceil(M/16), K, 16]`` (:func:`stage_x_macro`) as a call of its
-    own: the staging several FP32 kernels on one input (Q, K and V) then share, each reading
-    ``XS`` with ``x_tiles``, instead of each staging ``X`` again."""
-    tile = FP32_STAGED_TILE
-    n_tiles = -(-m // tile)
-    stage_tiles = stage_x_macro()
-
-    @T.prim_func(s_tir=True)
-    def main(X: T.Buffer((m, k), "float32"), XS: T.Buffer((n_tiles, k, tile), "float32")):
-        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
-        with T.sblock("root"):
-            stage_tiles(X, XS, m, k, n_tiles, tile)
-
-    return main
 
 
 def staged_walk(nb: int, n_tiles: int, tiles_outer: bool):

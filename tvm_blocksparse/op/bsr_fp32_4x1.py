@@ -8,19 +8,25 @@ import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa.common import bcast, fma, prefetch
-from tvm_blocksparse.op.bsr_fp32_1x16 import FP32_STAGED_TILE, stage_x_macro, staged_walk
+from tvm_blocksparse.op.bsr_fp32_1x16 import staged_walk
 from tvm_blocksparse.op.epilogue import (
     Epilogue,
-    ceil_div,
     channel_epilogue_lanes,
     drop_unused_params,
     epilogue_inputs,
     store_lanes,
     whole_regions,
 )
+from tvm_blocksparse.op.token_tiles import (
+    NARROW_TILE,
+    TILE_LANES,
+    WIDE_TILE,
+    TokenTiles,
+    stage_token_tiles_macro,
+)
 
 #: Tokens per vector: ymm, the widest register every x86 level from AVX2 up has.
-FP32_4X1_LANES = 8
+FP32_4X1_LANES = TILE_LANES
 
 #: Lane ``t * 4 + r`` <- channel ``r``, token ``t`` of 4 channel vectors (4 x 8 -> 8 x 4).
 _TOKEN_MAJOR = [r * FP32_4X1_LANES + t for t in range(FP32_4X1_LANES) for r in range(4)]
@@ -41,25 +47,27 @@ def bsr_dense_fp32_4x1(
     FMAs over tokens.
 
     Parameters (those the epilogue does not use are dropped):
-      X          ``f32[M, K]`` row-major activations; staged per 16-token tile into
-                 ``XS[ceil(M/16), K, 16]`` (see ``bsr_fp32_1x16.stage_x_macro``): a block's
-                 16 tokens are then one 64-byte line. ``x_tiles``: ``X`` arrives as that
-                 ``f32[ceil(M/16), K, 16]`` already (a producer's tiled ``Y``), not staged.
+      X          ``f32[M, K]`` row-major activations; staged into token tiles ``XS f32[padded *
+                 K]`` (:mod:`~tvm_blocksparse.op.token_tiles`: tiles of 24 tokens, then of 16;
+                 a block's tile activations are then contiguous). ``x_tiles``: ``X`` arrives as
+                 those tiles already (a producer's tiled ``Y``), not staged.
       w_data     ``f32[nnzb, 4]`` (a block's 4 output channels), w_indices ``i32[nnzb]`` (its
                  input channel), w_indptr ``i32[N/4 + 1]`` (block rows): BSR of ``(4, 1)`` blocks.
       bias ``f32[N]``, residual ``f32[M, N]``; Y ``f32[M, N]``, or with
-      ``epilogue.transposed_out`` ``f32[ceil(M/16), N, 16]``: 16-token tiles, the next 4x1
-      kernel's ``x_tiles`` input; its lanes past ``M`` hold finite values of the padded tokens;
-      with ``epilogue.heads_out`` ``H`` head-major ``f32[H, M, N/H]`` (attention's layout).
-    Register tile: 4 channels x 16 tokens, 8 ymm accumulators; a block is 2 ``XS`` loads,
-    4 weight broadcasts and 8 ``vfmadd231ps``. Bias and GELU (erf form, float32-exact) are applied
-    per channel on token vectors; then either each channel's 16 tokens are stored as they are
-    (``transposed_out``: no transposition, and the consumer stages nothing), or the tile is
-    transposed to token-major and each token's 4 channels get the residual and one 16-byte
-    store. ``tiles_outer``: parallel tasks walk
-    every block row of a token tile before the next tile (its ``XS`` slab stays in cache).
-    ``prefetch_weights`` / ``prefetch_x``: blocks ahead whose weights / ``XS`` line each block
-    prefetches (the slab line's address is data-dependent: no hardware prefetcher guesses it).
+      ``epilogue.transposed_out`` the same token tiles of ``Y``, ``f32[padded * N]``: the next
+      4x1 kernel's ``x_tiles`` input; its tokens past ``M`` hold finite values of the padded
+      tokens; with ``epilogue.heads_out`` ``H`` head-major ``f32[H, M, N/H]`` (attention's
+      layout).
+    Register tile: 4 channels x one token tile, 12 ymm accumulators on a 24-token tile (8 on a
+    16-token one); a block is 3 (2) ``XS`` loads, 4 weight broadcasts and 12 (8)
+    ``vfmadd231ps``. Bias and GELU (erf form, float32-exact) are applied per channel on token
+    vectors; then either each channel's tile tokens are stored as they are (``transposed_out``:
+    no transposition, and the consumer stages nothing), or the tile is transposed to
+    token-major and each token's 4 channels get the residual and one 16-byte store.
+    ``tiles_outer``: parallel tasks walk every block row of a token tile before the next tile
+    (its ``XS`` slab stays in cache). ``prefetch_weights`` / ``prefetch_x``: blocks ahead whose
+    weights / ``XS`` row each block prefetches (the slab row's address is data-dependent: no
+    hardware prefetcher guesses it).
     """
     epilogue.validate(int8_kernel=False, head_major=True)
     if n % 4:
@@ -67,13 +75,14 @@ def bsr_dense_fp32_4x1(
     heads = epilogue.heads_out
     if heads and (n % heads or (n // heads) % 4):
         raise ValueError(f"heads_out={heads} needs N_out / heads a multiple of 4, got {n=}")
-    tile, lanes = FP32_STAGED_TILE, FP32_4X1_LANES
-    n_tv = tile // lanes
-    nb, n_tiles, nz = n // 4, ceil_div(m, tile), max(nnzb, 1)
+    lanes = FP32_4X1_LANES
+    plan = TokenTiles(m)
+    wide, narrow, wide_tokens = plan.wide, plan.narrow, plan.wide_tokens
+    nb, n_tiles, nz = n // 4, plan.count, max(nnzb, 1)
     ep = epilogue
-    stage_tiles = stage_x_macro()
-    x_shape = (n_tiles, k, tile) if x_tiles else (m, k)
-    y_shape = (n_tiles, n, tile) if ep.transposed_out else (m, n)
+    stage = stage_token_tiles_macro(m, k)
+    x_shape = (plan.padded * k,) if x_tiles else (m, k)
+    y_shape = (plan.padded * n,) if ep.transposed_out else (m, n)
     if heads:
         y_shape = (heads, m, n // heads)
 
@@ -97,18 +106,18 @@ def bsr_dense_fp32_4x1(
         return token, T.ramp(channel, 1, 4)
 
     @T.macro
-    def store_token_major(Y, acc, tokens, vbr, vmo, bias, residual):
+    def store_token_major(Y, acc, tokens, vbr, tok0, width: int, bias, residual):
         """Transpose the tile to token-major; each token's 4 channels: residual, one store."""
-        for tv in T.unroll(n_tv):
+        for tv in T.unroll(width // lanes):
             tokens[tv, T.ramp(0, 1, 4 * lanes)] = T.Shuffle(
                 [channel_out(acc, r, tv, vbr, bias) for r in range(4)], _TOKEN_MAJOR
             )
-        for tv in T.unroll(n_tv):
+        for tv in T.unroll(width // lanes):
             for t in T.unroll(lanes):
-                if vmo * tile + tv * lanes + t < m:
-                    Y[y_index(vmo * tile + tv * lanes + t, vbr * 4)] = store_lanes(
+                if tok0 + tv * lanes + t < m:
+                    Y[y_index(tok0 + tv * lanes + t, vbr * 4)] = store_lanes(
                         tokens[tv, T.ramp(t * 4, 1, 4)],
-                        vmo * tile + tv * lanes + t,
+                        tok0 + tv * lanes + t,
                         vbr * 4,
                         4,
                         residual,
@@ -119,13 +128,43 @@ def bsr_dense_fp32_4x1(
                     )
 
     @T.macro
-    def store_tiles(Y, acc, vbr, vmo, bias):
-        """Each channel's 16 tokens as they are: ``Y[vmo, channel, 0:16]``."""
+    def store_tiles(Y, acc, vbr, tok0, width: int, bias):
+        """Each channel's tile tokens as they are: ``width`` floats at ``tok0 * N + channel *
+        width``."""
         for r in T.unroll(4):
-            for tv in T.unroll(n_tv):
-                Y[vmo, vbr * 4 + r, T.ramp(tv * lanes, 1, lanes)] = channel_out(
+            for tv in T.unroll(width // lanes):
+                Y[T.ramp(tok0 * n + (vbr * 4 + r) * width + tv * lanes, 1, lanes)] = channel_out(
                     acc, r, tv, vbr, bias
                 )
+
+    @T.macro
+    def walk_tile(
+        XS, w_data, w_indices, w_indptr, bias, residual, Y, acc, tokens, vbr, tok0, width: int
+    ):
+        """Block row ``vbr`` over the tile of ``width`` tokens from token ``tok0``."""
+        for r in T.unroll(4):
+            for tv in T.unroll(width // lanes):
+                acc[r, T.ramp(tv * lanes, 1, lanes)] = bcast(T.float32(0), lanes)
+        # an int64 counter: an int32 one costs sign extensions of every address in the loop
+        for b in range(T.int64(w_indptr[vbr]), T.int64(w_indptr[vbr + 1])):
+            if prefetch_weights > 0:  # past the end: a prefetch never faults
+                prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
+            if prefetch_x > 0:  # the index is loaded: clamped
+                prefetch(
+                    T.address_of(XS[tok0 * k + w_indices[T.min(b + prefetch_x, nz - 1)] * width])
+                )
+            for r in T.unroll(4):
+                for tv in T.unroll(width // lanes):
+                    acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
+                        bcast(w_data[b, r], lanes),
+                        XS[T.ramp(tok0 * k + w_indices[b] * width + tv * lanes, 1, lanes)],
+                        acc[r, T.ramp(tv * lanes, 1, lanes)],
+                        lanes,
+                    )
+        if ep.transposed_out:
+            store_tiles(Y, acc, vbr, tok0, width, bias)
+        else:
+            store_token_major(Y, acc, tokens, vbr, tok0, width, bias, residual)
 
     @T.macro
     def walk(XS, w_data, w_indices, w_indptr, bias, residual, Y):
@@ -135,29 +174,69 @@ def bsr_dense_fp32_4x1(
                 vmo = T.axis.spatial(n_tiles, tile_token_tile(p))
                 T.reads(whole_regions(XS, w_data, w_indices, w_indptr, *ep_inputs(bias, residual)))
                 T.writes(whole_regions(Y))
-                acc = T.alloc_buffer((4, tile), "float32")
-                tokens = T.alloc_buffer((n_tv, 4 * lanes), "float32")
-                for r in T.unroll(4):
-                    for tv in T.unroll(n_tv):
-                        acc[r, T.ramp(tv * lanes, 1, lanes)] = bcast(T.float32(0), lanes)
-                # an int64 counter: an int32 one costs sign extensions of every address in the loop
-                for b in range(T.int64(w_indptr[vbr]), T.int64(w_indptr[vbr + 1])):
-                    if prefetch_weights > 0:  # past the end: a prefetch never faults
-                        prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
-                    if prefetch_x > 0:  # the index is loaded: clamped
-                        prefetch(T.address_of(XS[vmo, w_indices[T.min(b + prefetch_x, nz - 1)], 0]))
-                    for r in T.unroll(4):
-                        for tv in T.unroll(n_tv):
-                            acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
-                                bcast(w_data[b, r], lanes),
-                                XS[vmo, w_indices[b], T.ramp(tv * lanes, 1, lanes)],
-                                acc[r, T.ramp(tv * lanes, 1, lanes)],
-                                lanes,
-                            )
-                if ep.transposed_out:
-                    store_tiles(Y, acc, vbr, vmo, bias)
+                acc = T.alloc_buffer((4, WIDE_TILE), "float32")
+                tokens = T.alloc_buffer((WIDE_TILE // lanes, 4 * lanes), "float32")
+                if wide > 0 and narrow > 0:
+                    if vmo < wide:
+                        walk_tile(
+                            XS,
+                            w_data,
+                            w_indices,
+                            w_indptr,
+                            bias,
+                            residual,
+                            Y,
+                            acc,
+                            tokens,
+                            vbr,
+                            vmo * WIDE_TILE,
+                            WIDE_TILE,
+                        )
+                    else:
+                        walk_tile(
+                            XS,
+                            w_data,
+                            w_indices,
+                            w_indptr,
+                            bias,
+                            residual,
+                            Y,
+                            acc,
+                            tokens,
+                            vbr,
+                            wide_tokens + (vmo - wide) * NARROW_TILE,
+                            NARROW_TILE,
+                        )
+                elif wide > 0:
+                    walk_tile(
+                        XS,
+                        w_data,
+                        w_indices,
+                        w_indptr,
+                        bias,
+                        residual,
+                        Y,
+                        acc,
+                        tokens,
+                        vbr,
+                        vmo * WIDE_TILE,
+                        WIDE_TILE,
+                    )
                 else:
-                    store_token_major(Y, acc, tokens, vbr, vmo, bias, residual)
+                    walk_tile(
+                        XS,
+                        w_data,
+                        w_indices,
+                        w_indptr,
+                        bias,
+                        residual,
+                        Y,
+                        acc,
+                        tokens,
+                        vbr,
+                        vmo * NARROW_TILE,
+                        NARROW_TILE,
+                    )
 
     @T.prim_func(s_tir=True)
     def main(
@@ -177,8 +256,8 @@ def bsr_dense_fp32_4x1(
                 if x_tiles:
                     walk(X, w_data, w_indices, w_indptr, bias, residual, Y)
                 else:
-                    XS = T.alloc_buffer((n_tiles, k, tile), "float32")
-                    stage_tiles(X, XS, m, k, n_tiles, tile)
+                    XS = T.alloc_buffer((plan.padded * k,), "float32")
+                    stage(X, XS)
                     walk(XS, w_data, w_indices, w_indptr, bias, residual, Y)
 
     return drop_unused_params(main)
