@@ -59,7 +59,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
 
 from tvm_blocksparse.linear import kernel_config
 from tvm_blocksparse.op.epilogue import Epilogue
-from tvm_blocksparse.op.token_tiles import NARROW_TILE, TokenTiles, stage_x_tiles
+from tvm_blocksparse.op.token_tiles import NARROW_TILE, TILE_LANES, TokenTiles, stage_x_tiles
 
 #: The kernel kind that both stores its output in token tiles and reads its input from them.
 TILED_KIND = "fp32_4x1"
@@ -103,10 +103,11 @@ class ProducerTiles:
     def consumer_on_tiles(
         self, expr, kernels, by_weights, mod, var2val, users, readers
     ) -> relax.Expr:
-        """An ``fp32_4x1`` call on another one's output (FFN2 on FFN1's): both on tiles; or on
-        an input that other ``fp32_4x1`` calls read too (Q, K and V on one LayerNorm's output):
-        on tiles staged once (the three identical staging calls are one after
-        ``EliminateCommonSubexpr``)."""
+        """An ``fp32_4x1`` call on another one's output (FFN2 on FFN1's): both on tiles; on
+        attention's heads merged into tokens (the out-projection): on tiles staged from the
+        heads directly (``stage_x_tiles`` with ``head_dim``); or on an input that other
+        ``fp32_4x1`` calls read too (Q, K and V on one LayerNorm's output): on tiles staged once
+        (the three identical staging calls are one after ``EliminateCommonSubexpr``)."""
         consumer = kernel_call(expr, mod)
         meta = linear_meta(consumer[1]) if consumer else None
         if meta is None or meta["kind"] != TILED_KIND or meta["config"].get("x_tiles"):
@@ -114,8 +115,11 @@ class ProducerTiles:
         args = call_args(*consumer)
         m, k = meta["m"], meta["k"]
         producer = tileable_producer(args["X"], mod, var2val, users)
+        heads = merged_heads(args["X"], m, k, var2val, users)
         if producer is not None and (producer[2]["m"], producer[2]["n"]) == (m, k):
             args["X"] = self.reemit_tiled(kernels, by_weights, *producer, readers)
+        elif heads is not None:
+            args["X"] = shared_staging(kernels, heads, m, k, static_shape(heads)[3])
         elif readers.get(args["X"], 0) > 1:
             args["X"] = shared_staging(kernels, args["X"], m, k)
         else:
@@ -216,10 +220,14 @@ def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
     return (*producer, meta)
 
 
-def shared_staging(kernels: KernelAdder, x: relax.Expr, m: int, k: int) -> relax.Expr:
+def shared_staging(
+    kernels: KernelAdder, x: relax.Expr, m: int, k: int, head_dim: int = 0
+) -> relax.Expr:
     """``X f32[M, K]`` staged into token tiles ``f32[padded * K]`` by a call of its own (one per
-    input once ``EliminateCommonSubexpr`` merged the identical ones)."""
-    stage = kernels.add(stage_x_tiles(m, k), f"stage_x_tiles_m{m}_k{k}", "stage_x_tiles")
+    input once ``EliminateCommonSubexpr`` merged the identical ones); ``head_dim``: ``x`` is
+    attention's output ``f32[1, K / D, M, D]``."""
+    name = f"stage_heads_tiles_m{m}_k{k}" if head_dim else f"stage_x_tiles_m{m}_k{k}"
+    stage = kernels.add(stage_x_tiles(m, k, head_dim), name, "stage_x_tiles")
     out = relax.TensorType((TokenTiles(m).padded * k,), "float32")
     return relax.call_tir(stage, [x], out)
 
@@ -237,6 +245,26 @@ def keys_transposed(tiles: relax.Expr, s: int, heads: int, d: int) -> relax.Expr
         run = relax.op.permute_dims(relax.op.reshape(run, [count, heads, d, width]), [1, 2, 0, 3])
         parts.append(relax.op.reshape(run, [heads, d, count * width]))
     return parts[0] if len(parts) == 1 else relax.op.concat(parts, axis=2)
+
+
+def merged_heads(x, m: int, k: int, var2val: dict, users: dict):
+    """``O f32[1, H, S, D]`` when ``x`` (a kernel's ``X f32[S, H * D]``) is attention's output
+    merged into tokens, ``reshape(permute_dims(O, [0, 2, 1, 3]), [S, H * D])`` (through bindings
+    and reshapes), used by nothing else, with ``D % 8 == 0``; else None."""
+    merged = through_bindings(x, var2val)
+    if not (
+        isinstance(merged, relax.Call)
+        and merged.op.same_as(_PERMUTE)
+        and merged.attrs.axes is not None
+        and [int(a) for a in merged.attrs.axes] == [0, 2, 1, 3]
+        and sole_use(x, var2val, users)
+    ):
+        return None
+    shape = static_shape(merged.args[0])
+    if shape is None or len(shape) != 4:
+        return None
+    batch, heads, s, d = shape
+    return merged.args[0] if (batch, s, heads * d) == (1, m, k) and d % TILE_LANES == 0 else None
 
 
 def tiled_kind_readers(func: relax.Function, mod: tvm.IRModule) -> dict:

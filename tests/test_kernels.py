@@ -1029,7 +1029,7 @@ def test_token_tiles_cover_every_padded_token_once_widest_first():
 
 
 @requires_isa("avx2")
-@pytest.mark.parametrize("m, k", [(37, 91), (80, 48), (16, 7)])
+@pytest.mark.parametrize("m, k", [(37, 91), (37, 48), (80, 48), (16, 7)])
 def test_stage_x_tiles_is_the_kernels_staged_layout(m, k):
     """Tile ``i`` (first token ``s``, ``w`` tokens) holds ``X[min(s + j, M - 1), c]`` at ``s * K
     + c * w + j``: what the FP32 4x1 kernels stage for themselves, as a call several of them
@@ -1049,6 +1049,12 @@ def test_stage_x_tiles_is_the_kernels_staged_layout(m, k):
     np.testing.assert_array_equal(xs, expected)
     np.testing.assert_array_equal(to_token_tiles(x), expected)
     np.testing.assert_array_equal(from_token_tiles(expected, m, k), x)
+    # the same tiles staged from attention's output per head, [1, H, M, D] (D = 8 here)
+    if k % 8 == 0:
+        heads = np.ascontiguousarray(x.reshape(1, m, k // 8, 8).transpose(0, 2, 1, 3))
+        stage = stage_x_tiles(m, k, head_dim=8)
+        xs_heads = linear.CompiledKernel(stage, OP_SCHEDULES["stage_x_tiles"])(X=heads)
+        np.testing.assert_array_equal(xs_heads, expected)
 
 
 @requires_isa("avx2")

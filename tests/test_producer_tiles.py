@@ -54,14 +54,14 @@ def test_ffn1_stores_ffn2_input_in_tiles_in_the_ir():
 def test_q_k_v_share_one_staging_of_their_input():
     """Q, K and V read one LayerNorm output: it is staged into tiles once per layer (the three
     identical calls merged), and all three read the tiles (K also stores tiles for K^T, Q and V
-    store head-major); the out-projection, the only reader of its input, keeps staging its own."""
+    store head-major); the out-projection reads tiles staged from the attention's heads."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
     mod = _rewrite_fp32(model, True)
     calls = _calls(mod)
     assert calls.count("stage_x_tiles_m16_k128") == 2
     assert calls.count("fp32_4x1_heads_m16_n128_k128") == 4  # Q and V of two layers
     assert calls.count("fp32_4x1_tiles_m16_n128_k128") == 2  # K
-    assert calls.count("fp32_4x1_m16_n128_k128") == 2  # the out-projections
+    assert calls.count("fp32_4x1_xtiles_m16_n128_k1281") == 2  # the out-projections
     for name in ("fp32_4x1_tiles_m16_n128_k128", "fp32_4x1_heads_m16_n128_k128"):
         kernel = mod[name]
         assert [int(d) for d in kernel.params[0].shape] == [16 * 128]  # the staged tiles
@@ -142,9 +142,11 @@ def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
     # 16 tokens: one 16-token tile, K's flat tiles [16 * 128] seen as [1, H, D, 16]
     assert transposes.count(([1, 2, 0, 3], "R.shape([2048])")) == 2
     # Q and V: their [0, 2, 1, 3] became a reshape of the kernel's [H, S, D]; the attention
-    # output's own [0, 2, 1, 3] (of a matmul, not our kernel) stays
+    # output's own [0, 2, 1, 3] (merging the heads into tokens) went: the out-projection's
+    # tiles are staged from the heads
     assert _head_splits(before) == 2 * 3
-    assert _head_splits(after) == 2
+    assert _head_splits(after) == 0
+    assert _calls(after).count("stage_heads_tiles_m16_k128") == 2
 
 
 def test_attention_keys_from_tiles_of_both_widths_are_two_runs_side_by_side():
@@ -184,7 +186,9 @@ def test_attention_keys_of_a_token_tail_stay_token_major():
     assert [a for a, _ in _key_transposes(mod)].count([0, 2, 3, 1]) == 2
     # Q and V store head-major at any token count (the tail tile's stores are guarded)
     assert _calls(mod).count("fp32_4x1_heads_m20_n128_k128") == 4
-    assert _head_splits(mod) == 2
+    # the out-projection's input is staged from the attention's heads, padded tokens and all
+    assert _head_splits(mod) == 0
+    assert _calls(mod).count("stage_heads_tiles_m20_k128") == 2
 
 
 @requires_isa("avx2")
@@ -195,6 +199,8 @@ def test_avx2_fp32_bert_mini_on_tiles_matches_onnxruntime():
     assert any(name.startswith("fp32_4x1_tiles_m64_n1024_k256") for name in rules)
     assert any(name.startswith("fp32_4x1_xtiles_m64_n256_k1024") for name in rules)
     assert any(name.startswith("fp32_4x1_tiles_m64_n256_k256") for name in rules)  # K
+    # the out-projection on tiles of the attention's heads (and Q, K, V on the shared staging)
+    assert sum(name.startswith("fp32_4x1_xtiles_m64_n256_k256") for name in rules) >= 1
     assert any(name.startswith("softmax_rows_m256_n64") for name in rules)  # (SoftmaxRows)
     # LayerNormQParams runs in FP32 mode too (its parameters unused): no TVM LayerNorm left
     assert any(name.startswith("layer_norm_qparams_m64_k256") for name in rules)

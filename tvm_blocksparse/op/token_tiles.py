@@ -22,6 +22,8 @@ import numpy as np
 import tvm
 from tvm.script import tirx as T
 
+from tvm_blocksparse.op.epilogue import whole_regions
+
 #: Tokens per wide tile: 3 ymm vectors.
 WIDE_TILE = 24
 #: Tokens per narrow tile (the rest): 2 ymm vectors, one 64-byte line per channel.
@@ -106,18 +108,30 @@ def from_token_tiles(tiles: np.ndarray, m: int, c: int) -> np.ndarray:
     return out[:m]
 
 
-def _transposed_8x8(X, m: int, tok0, col0, j: int):
+def _transposed_8x8(X, m: int, tok0, col0, j: int, head_dim: int):
     """Column ``col0 + j`` of the 8 x 8 block of ``X f32[M, K]`` at (``tok0``, ``col0``) as one
-    8-token vector: a shuffle of the block's 8 row loads (rows past ``M`` clamped)."""
-    rows = [X[T.min(tok0 + i, m - 1), T.ramp(col0, 1, TILE_LANES)] for i in range(TILE_LANES)]
+    8-token vector: a shuffle of the block's 8 row loads (rows past ``M`` clamped). ``head_dim``
+    ``D > 0``: ``X`` is attention's output ``f32[1, K / D, M, D]``, whose token ``t`` has
+    channel ``h * D + d`` at ``[0, h, t, d]``."""
+
+    def row(i):
+        t = T.min(tok0 + i, m - 1)
+        if head_dim:
+            return X[0, col0 // head_dim, t, T.ramp(col0 % head_dim, 1, TILE_LANES)]
+        return X[t, T.ramp(col0, 1, TILE_LANES)]
+
+    rows = [row(i) for i in range(TILE_LANES)]
     return T.Shuffle(rows, [TILE_LANES * i + j for i in range(TILE_LANES)])
 
 
-def stage_token_tiles_macro(m: int, k: int):
+def stage_token_tiles_macro(m: int, k: int, head_dim: int = 0):
     """The macro ``stage(X, XS)`` that stages ``X f32[M, K]`` into the flat tiles ``XS f32[padded
     * K]``: each 8 tokens x 8 channels block is transposed by shuffles into 8 token vectors;
-    ``K % 8`` columns are gathered one column at a time. Made anew per PrimFunc (macro objects
-    number the blocks of their later calls)."""
+    ``K % 8`` columns are gathered one column at a time. ``head_dim`` (``D % 8 == 0``): ``X`` is
+    attention's output per head, ``f32[1, K / D, M, D]`` (:func:`_transposed_8x8`). Made anew per
+    PrimFunc (macro objects number the blocks of their later calls)."""
+    if head_dim and (head_dim % TILE_LANES or k % head_dim):
+        raise ValueError(f"staging heads needs D % 8 == 0 and K % D == 0, got {head_dim=}, {k=}")
     plan = TokenTiles(m)
     wide, narrow, wide_tokens = plan.wide, plan.narrow, plan.wide_tokens
 
@@ -130,7 +144,7 @@ def stage_token_tiles_macro(m: int, k: int):
                 with T.sblock("stage_x"):
                     vg = T.axis.spatial(tiles * (width // TILE_LANES), g // (k // TILE_LANES))
                     vkc = T.axis.spatial(k // TILE_LANES, g % (k // TILE_LANES))
-                    T.reads(X[0:m, vkc * TILE_LANES : vkc * TILE_LANES + TILE_LANES])
+                    T.reads(whole_regions(X))
                     T.writes(XS[first * k : (first + tiles * width) * k])
                     for j in T.unroll(TILE_LANES):
                         XS[
@@ -141,7 +155,9 @@ def stage_token_tiles_macro(m: int, k: int):
                                 1,
                                 TILE_LANES,
                             )
-                        ] = _transposed_8x8(X, m, first + vg * TILE_LANES, vkc * TILE_LANES, j)
+                        ] = _transposed_8x8(
+                            X, m, first + vg * TILE_LANES, vkc * TILE_LANES, j, head_dim
+                        )
         if k % TILE_LANES != 0:
             for gg, kk in T.grid(tiles * (width // TILE_LANES), k % TILE_LANES):
                 with T.sblock("stage_x_tail"):
@@ -178,15 +194,18 @@ def stage_token_tiles_macro(m: int, k: int):
 
 
 @functools.cache
-def stage_x_tiles(m: int, k: int) -> tvm.tirx.PrimFunc:
+def stage_x_tiles(m: int, k: int, head_dim: int = 0) -> tvm.tirx.PrimFunc:
     """``X f32[M, K]`` -> ``XS f32[padded * K]`` token tiles (:class:`TokenTiles`) as a call of its
     own: the staging several FP32 4x1 kernels on one input (Q, K and V) then share, each reading
-    ``XS`` with ``x_tiles``, instead of each staging ``X`` again."""
+    ``XS`` with ``x_tiles``, instead of each staging ``X`` again. ``head_dim`` ``D``: from
+    attention's output ``f32[1, K / D, M, D]`` directly (the out-projection's input), not from
+    its heads merged into tokens first."""
     size = TokenTiles(m).padded * k
-    stage = stage_token_tiles_macro(m, k)
+    stage = stage_token_tiles_macro(m, k, head_dim)
+    x_shape = (1, k // head_dim, m, head_dim) if head_dim else (m, k)
 
     @T.prim_func(s_tir=True)
-    def main(X: T.Buffer((m, k), "float32"), XS: T.Buffer((size,), "float32")):
+    def main(X: T.Buffer(x_shape, "float32"), XS: T.Buffer((size,), "float32")):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
         with T.sblock("root"):
             stage(X, XS)
