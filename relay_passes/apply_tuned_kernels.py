@@ -63,6 +63,8 @@ class ApplyTunedKernels:
                 config = dataclasses.replace(config, xt_tiles=True)
             if meta["config"].get("x_tiles"):  # FP32 4x1 on a producer's tiles: every walk reads
                 config = dataclasses.replace(config, x_tiles=True)
+            if meta["config"].get("yt_rows"):  # FP32 4x1 storing K^T: a layout, every walk has it
+                config = dataclasses.replace(config, yt_rows=True)
             spec = registry.lookup(meta["kind"])
             tuned = spec.build(
                 meta["m"], meta["n"], meta["k"], meta["blocks"], meta["epilogue"], config

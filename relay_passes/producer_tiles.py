@@ -15,17 +15,16 @@ After (``P``: the tiles' padded token count)::
     ht = R.call_tir(fp32_4x1_tiles_mS_nF_kH, (x, ...), R.Tensor((P * F,)))
     y = R.call_tir(fp32_4x1_xtiles_mS_nH_kF, (ht, ...), R.Tensor((S, H)))
 
-The same for attention's keys (batch 1, ``S % 16 == 0``): ``K^T`` as ``[1, heads, D, S]`` from
-token-major ``K[S, H]`` gathers one float per token; from K's tiles it moves a tile's token
-rows, per run of equal tiles (:func:`keys_transposed`)::
+Attention's keys (batch 1, ``S % 16 == 0``): ``K^T`` as ``[1, heads, D, S]`` from token-major
+``K[S, H]`` gathers one float per token; the kernel stores ``Y^T[H, S]`` instead, each
+channel's tokens as its register tile holds them (``yt_rows``)::
 
     k = R.call_tir(fp32_4x1_mS_nH_kH, (x, ...), R.Tensor((S, H)))
     kt = R.permute_dims(R.reshape(k, [1, S, heads, D]), [0, 2, 3, 1])
 
-becomes (one run of ``T`` tiles of ``W`` tokens shown)::
+becomes::
 
-    k = R.call_tir(fp32_4x1_tiles_mS_nH_kH, (x, ...), R.Tensor((S * H,)))
-    kt = R.reshape(R.permute_dims(R.reshape(k, [T, heads, D, W]), [1, 2, 0, 3]),
+    kt = R.reshape(R.call_tir(fp32_4x1_keys_mS_nH_kH, (x, ...), R.Tensor((H, S))),
                    [1, heads, D, S])
 
 Queries and values (batch 1): ``permute_dims(reshape(q, [1, S, heads, D]), [0, 2, 1, 3])`` of
@@ -138,9 +137,9 @@ class ProducerTiles:
         """Attention's per-head views of an ``fp32_4x1`` output ``Y[S, H * D]`` (batch 1,
         ``Y`` used by nothing else): ``permute_dims(reshape(Y, [1, S, H, D]), axes)``.
 
-        - ``axes [0, 2, 3, 1]`` (``K^T``) gathers ``S`` strided floats per vector; from the
-          kernel's tiles ``[S / 16, H, D, 16]`` it moves whole 16-token lines instead
-          (``S % 16 == 0``, where the tiles hold no padded tokens).
+        - ``axes [0, 2, 3, 1]`` (``K^T``) gathers ``S`` strided floats per vector; the kernel
+          stores ``Y^T[H * D, S]`` instead (``yt_rows``; ``S % 16 == 0``: no padded tokens), a
+          reshape of ``K^T``.
         - ``axes [0, 2, 1, 3]`` (queries, values): the kernel stores ``[H, S, D]`` itself.
         """
         axes = [int(a) for a in expr.attrs.axes] if expr.attrs.axes is not None else None
@@ -169,8 +168,11 @@ class ProducerTiles:
             return relax.op.reshape(q, [1, heads, s, d])
         if s % NARROW_TILE:
             return expr
-        tiles = self.reemit_tiled(kernels, by_weights, *producer, readers)
-        return relax.op.reshape(keys_transposed(tiles, s, heads, d), [1, heads, d, s])
+        ep = meta["epilogue"]
+        ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        out = relax.TensorType((meta["n"], s), "float32")
+        kt = self.reemit(kernels, by_weights, *producer, readers, ep_t, out, "keys", yt_rows=True)
+        return relax.op.reshape(kt, [1, heads, d, s])
 
     @classmethod
     def reemit_tiled(
@@ -194,11 +196,13 @@ class ProducerTiles:
         ep: Epilogue,
         out: relax.TensorType,
         tag: str,
+        yt_rows: bool = False,
     ) -> relax.Expr:
-        """The producer ``call`` again with epilogue ``ep`` (its output ``out``), reading the
-        shared staging of its input where other kernels read it too."""
+        """The producer ``call`` again with epilogue ``ep`` (its output ``out``; ``yt_rows``:
+        ``Y^T[N, M]``), reading the shared staging of its input where other kernels read it
+        too."""
         m, n, k = meta["m"], meta["n"], meta["k"]
-        config = kernel_config(TILED_KIND, m, n, k, ep)
+        config = dataclasses.replace(kernel_config(TILED_KIND, m, n, k, ep), yt_rows=yt_rows)
         args = call_args(call, func)
         if readers.get(args["X"], 0) > 1:
             args["X"] = shared_staging(kernels, args["X"], m, k)
@@ -230,21 +234,6 @@ def shared_staging(
     stage = kernels.add(stage_x_tiles(m, k, head_dim), name, "stage_x_tiles")
     out = relax.TensorType((TokenTiles(m).padded * k,), "float32")
     return relax.call_tir(stage, [x], out)
-
-
-def keys_transposed(tiles: relax.Expr, s: int, heads: int, d: int) -> relax.Expr:
-    """``K^T f32[H, D, S]`` from K's token tiles ``f32[S * H * D]`` (``S % 16 == 0``: no padded
-    tokens): per run of equal tiles, ``[tiles, H, D, width] -> [H, D, tiles, width]``, whole
-    token rows of a channel; the runs side by side along the tokens."""
-    n = heads * d
-    parts = []
-    for first, count, width in TokenTiles(s).runs():
-        run = tiles
-        if (first, count * width) != (0, s):
-            run = relax.op.strided_slice(tiles, [0], [first * n], [(first + count * width) * n])
-        run = relax.op.permute_dims(relax.op.reshape(run, [count, heads, d, width]), [1, 2, 0, 3])
-        parts.append(relax.op.reshape(run, [heads, d, count * width]))
-    return parts[0] if len(parts) == 1 else relax.op.concat(parts, axis=2)
 
 
 def merged_heads(x, m: int, k: int, var2val: dict, users: dict):

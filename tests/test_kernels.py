@@ -11,6 +11,7 @@ from tvm.target import Target
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
+from tvm_blocksparse.op import bsr_fp32_4x1
 from tvm_blocksparse.op.bsr_int8_4x1 import bsr_dense_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue, erf_f32
 from tvm_blocksparse.op.quantize import padded_tokens
@@ -1060,8 +1061,9 @@ def test_stage_x_tiles_is_the_kernels_staged_layout(m, k):
 @requires_isa("avx2")
 @pytest.mark.parametrize("m", [64, 80])
 def test_fp32_4x1_on_tiles_of_both_widths_in_every_layout(m):
-    """Token tiles of 24 and of 16 in one kernel: token-major (+ residual), tiles out, tiles in
-    and head-major all give the numpy reference; tiles in and out keep the plain kernel's bits."""
+    """Token tiles of 24 and of 16 in one kernel: token-major (+ residual), tiles out, tiles in,
+    head-major and ``Y^T`` rows all give the numpy reference; the other layouts keep the plain
+    kernel's bits."""
     rng = np.random.default_rng(m)
     n, k = 96, 88
     w = random_block_sparse(rng, n, k, 0.7, "4x1", np.float32)
@@ -1071,8 +1073,8 @@ def test_fp32_4x1_on_tiles_of_both_widths_in_every_layout(m):
     spec = registry.FP32_4X1
     arrays = spec.prepare_weight(w, m)
 
-    def run(ep, x_in, x_tiles=False):
-        config = registry.Fp32Bsr4x1Config(x_tiles=x_tiles)
+    def run(ep, x_in, x_tiles=False, yt_rows=False):
+        config = registry.Fp32Bsr4x1Config(x_tiles=x_tiles, yt_rows=yt_rows)
         func = spec.build(m, n, k, spec.block_count(arrays), ep, config)
         return linear.CompiledKernel(func, spec.schedule)(X=x_in, bias=bias, residual=res, **arrays)
 
@@ -1085,6 +1087,12 @@ def test_fp32_4x1_on_tiles_of_both_widths_in_every_layout(m):
     np.testing.assert_array_equal(from_token_tiles(tiles, m, n), run(gelu, x))
     heads = run(dataclasses.replace(gelu, heads_out=3), x)
     np.testing.assert_array_equal(heads, run(gelu, x).reshape(m, 3, n // 3).transpose(1, 0, 2))
+    rows = run(dataclasses.replace(gelu, transposed_out=True), x, yt_rows=True)  # Y^T[N, M]
+    np.testing.assert_array_equal(rows, run(gelu, x).T)
+    with pytest.raises(ValueError, match="yt_rows"):  # a padded token would have no column
+        bsr_fp32_4x1.bsr_dense_fp32_4x1(
+            m - 8, n, k, 1, dataclasses.replace(gelu, transposed_out=True), yt_rows=True
+        )
 
 
 @requires_isa("avx2")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 import tvm
 from conftest import bert_mini_90_with_reference, cross_target, level_target, requires_isa
 from test_producer_transpose import _calls
@@ -53,16 +54,16 @@ def test_ffn1_stores_ffn2_input_in_tiles_in_the_ir():
 
 def test_q_k_v_share_one_staging_of_their_input():
     """Q, K and V read one LayerNorm output: it is staged into tiles once per layer (the three
-    identical calls merged), and all three read the tiles (K also stores tiles for K^T, Q and V
-    store head-major); the out-projection reads tiles staged from the attention's heads."""
+    identical calls merged), and all three read the tiles (K stores K^T's rows, Q and V store
+    head-major); the out-projection reads tiles staged from the attention's heads."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
     mod = _rewrite_fp32(model, True)
     calls = _calls(mod)
     assert calls.count("stage_x_tiles_m16_k128") == 2
     assert calls.count("fp32_4x1_heads_m16_n128_k128") == 4  # Q and V of two layers
-    assert calls.count("fp32_4x1_tiles_m16_n128_k128") == 2  # K
+    assert calls.count("fp32_4x1_keys_m16_n128_k128") == 2  # K
     assert calls.count("fp32_4x1_xtiles_m16_n128_k1281") == 2  # the out-projections
-    for name in ("fp32_4x1_tiles_m16_n128_k128", "fp32_4x1_heads_m16_n128_k128"):
+    for name in ("fp32_4x1_keys_m16_n128_k128", "fp32_4x1_heads_m16_n128_k128"):
         kernel = mod[name]
         assert [int(d) for d in kernel.params[0].shape] == [16 * 128]  # the staged tiles
         assert "stage_x" not in kernel.script()
@@ -127,52 +128,28 @@ def _key_transposes(mod) -> list[str]:
     ]
 
 
-def test_attention_keys_are_stored_in_tiles_when_the_tokens_fill_them():
-    """K's projection stores token tiles; K^T for the attention is then a permute of whole
-    token rows, here ``[S/16, H, D, 16] -> [H, D, S/16, 16]``, not of single floats. Q and V's
-    per-head ``permute_dims(reshape(y, [1, S, H, D]), [0, 2, 1, 3])`` become reshapes of their
-    kernels' head-major ``[H, S, D]``."""
-    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # 2 heads of 64, 16 tokens
-    before = _rewrite_fp32(model, False)
-    assert [a for a, _ in _key_transposes(before)].count([0, 2, 3, 1]) == 2
-    after = _rewrite_fp32(model, True)
-    assert _calls(after).count("fp32_4x1_tiles_m16_n128_k128") == 2  # the two layers' K
-    transposes = _key_transposes(after)
-    assert [a for a, _ in transposes].count([0, 2, 3, 1]) == 0
-    # 16 tokens: one 16-token tile, K's flat tiles [16 * 128] seen as [1, H, D, 16]
-    assert transposes.count(([1, 2, 0, 3], "R.shape([2048])")) == 2
-    # Q and V: their [0, 2, 1, 3] became a reshape of the kernel's [H, S, D]; the attention
-    # output's own [0, 2, 1, 3] (merging the heads into tokens) went: the out-projection's
-    # tiles are staged from the heads
-    assert _head_splits(before) == 2 * 3
-    assert _head_splits(after) == 0
-    assert _calls(after).count("stage_heads_tiles_m16_k128") == 2
-
-
-def test_attention_keys_from_tiles_of_both_widths_are_two_runs_side_by_side():
-    """64 tokens: two 24-token tiles then one of 16; each run of equal tiles is sliced from K's
-    flat tiles and permuted, ``[tiles, H, D, width] -> [H, D, tiles, width]``, and the two runs
-    are joined along the tokens."""
-    from tvm import relax
-
-    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
-    mod, *_ = import_onnx(model, 1, 64)
+@pytest.mark.parametrize("tokens", [16, 64])  # one 16-token tile; two of 24 and one of 16
+def test_attention_keys_are_stored_transposed_when_the_tokens_fill_the_tiles(tokens):
+    """K's projection stores ``K^T[H, S]`` (each channel's tokens in one row, as its register
+    tiles hold them), so K^T for the attention is a reshape, not a permute of single floats. Q
+    and V's per-head ``permute_dims(reshape(y, [1, S, H, D]), [0, 2, 1, 3])`` become reshapes of
+    their kernels' head-major ``[H, S, D]``; the attention output's own merge of the heads goes
+    too (the out-projection's tiles are staged from the heads)."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # 2 heads of 64
+    mod, *_ = import_onnx(model, 1, tokens)
+    passes = rewrite_passes("fp32")
     with cross_target("avx2"):
-        mod = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
-    assert _calls(mod).count("fp32_4x1_tiles_m64_n128_k128") == 2
-    shapes = []
-    var2val = relax.analysis.get_var2val(mod["main"])
-    for p in _permutes(mod):
-        if [int(a) for a in p.attrs.axes] == [1, 2, 0, 3]:
-            shapes.append([int(d) for d in var2val[p.args[0]].ty.shape])
-    assert sorted(shapes) == [[1, 2, 64, 16]] * 2 + [[2, 2, 64, 24]] * 2
-    concat = tvm.ir.Op.get("relax.concat")
-    joins = []
-    relax.analysis.post_order_visit(
-        mod["main"],
-        lambda e: joins.append(e) if isinstance(e, relax.Call) and e.op.same_as(concat) else None,
-    )
-    assert len(joins) == 2
+        before = tvm.transform.Sequential([p for p in passes if p.info.name != "ProducerTiles"])(
+            mod
+        )
+        after = tvm.transform.Sequential(passes)(mod)
+    assert [a for a, _ in _key_transposes(before)].count([0, 2, 3, 1]) == 2
+    keys = f"fp32_4x1_keys_m{tokens}_n128_k128"
+    assert _calls(after).count(keys) == 2  # the two layers' K
+    assert [int(d) for d in after[keys].params[-1].shape] == [128, tokens]  # Y^T[H, S]
+    assert _permutes(after) == []
+    assert _head_splits(before) == 2 * 3
+    assert _calls(after).count(f"stage_heads_tiles_m{tokens}_k128") == 2
 
 
 def test_attention_keys_of_a_token_tail_stay_token_major():
@@ -182,7 +159,7 @@ def test_attention_keys_of_a_token_tail_stay_token_major():
     mod, *_ = import_onnx(model, 1, 20)
     with cross_target("avx2"):
         mod = tvm.transform.Sequential(rewrite_passes("fp32"))(mod)
-    assert "fp32_4x1_tiles_m20_n128_k128" not in _calls(mod)
+    assert "fp32_4x1_keys_m20_n128_k128" not in _calls(mod)
     assert [a for a, _ in _key_transposes(mod)].count([0, 2, 3, 1]) == 2
     # Q and V store head-major at any token count (the tail tile's stores are guarded)
     assert _calls(mod).count("fp32_4x1_heads_m20_n128_k128") == 4
@@ -198,7 +175,7 @@ def test_avx2_fp32_bert_mini_on_tiles_matches_onnxruntime():
     rules = compiled.metadata["schedule_rules"]
     assert any(name.startswith("fp32_4x1_tiles_m64_n1024_k256") for name in rules)
     assert any(name.startswith("fp32_4x1_xtiles_m64_n256_k1024") for name in rules)
-    assert any(name.startswith("fp32_4x1_tiles_m64_n256_k256") for name in rules)  # K
+    assert any(name.startswith("fp32_4x1_keys_m64_n256_k256") for name in rules)  # K
     # the out-projection on tiles of the attention's heads (and Q, K, V on the shared staging)
     assert sum(name.startswith("fp32_4x1_xtiles_m64_n256_k256") for name in rules) >= 1
     assert any(name.startswith("softmax_rows_m256_n64") for name in rules)  # (SoftmaxRows)

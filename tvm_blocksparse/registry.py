@@ -109,11 +109,13 @@ class Fp32Bsr4x1Config:
     :func:`fp32_4x1_prefetch`; the weights are prefetched either way: in a model they come cold
     from memory). ``x_tiles``: ``X`` arrives in token tiles ``f32[padded * K]``
     (:mod:`~tvm_blocksparse.op.token_tiles`, a producer's ``transposed_out``), not staged: a
-    layout, set by ``ProducerTiles``, not a tuning knob."""
+    layout, set by ``ProducerTiles``, not a tuning knob; nor is ``yt_rows`` (``Y^T[N, M]``
+    instead of tiles, for attention's ``K^T``)."""
 
     tiles_outer: bool = True
     prefetch: bool = True
     x_tiles: bool = False
+    yt_rows: bool = False
 
     @property
     def tag(self) -> str:
@@ -122,6 +124,7 @@ class Fp32Bsr4x1Config:
             + ("_chunk1" if self.tiles_outer else "")
             + ("" if self.prefetch else "_nopf")
             + ("_xtiles" if self.x_tiles else "")
+            + ("_ytrows" if self.yt_rows else "")
         )
 
 
@@ -543,6 +546,7 @@ FP32_4X1 = KernelSpec(
         ep,
         tiles_outer=c.tiles_outer,
         x_tiles=c.x_tiles,
+        yt_rows=c.yt_rows,
         **({} if c.prefetch else {"prefetch_x": 0}),
     ),
     schedule=schedule_bsr_dense_fp32_4x1,

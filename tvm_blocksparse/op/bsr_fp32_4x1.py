@@ -42,6 +42,7 @@ def bsr_dense_fp32_4x1(
     prefetch_weights: int = 32,
     prefetch_x: int = 16,
     x_tiles: bool = False,
+    yt_rows: bool = False,
 ) -> tvm.tirx.PrimFunc:
     """FP32 BSR, 4x1 blocks (4 output channels x 1 input channel of ``W[N_out, K_in]``), 8-lane
     FMAs over tokens.
@@ -56,8 +57,9 @@ def bsr_dense_fp32_4x1(
       bias ``f32[N]``, residual ``f32[M, N]``; Y ``f32[M, N]``, or with
       ``epilogue.transposed_out`` the same token tiles of ``Y``, ``f32[padded * N]``: the next
       4x1 kernel's ``x_tiles`` input; its tokens past ``M`` hold finite values of the padded
-      tokens; with ``epilogue.heads_out`` ``H`` head-major ``f32[H, M, N/H]`` (attention's
-      layout).
+      tokens; with ``transposed_out`` and ``yt_rows`` (``M % 16 == 0``) ``Y^T f32[N, M]``, each
+      channel's tokens in one row (attention's ``K^T`` at batch 1, by a reshape); with
+      ``epilogue.heads_out`` ``H`` head-major ``f32[H, M, N/H]`` (attention's layout).
     Register tile: 4 channels x one token tile, 12 ymm accumulators on a 24-token tile (8 on a
     16-token one); a block is 3 (2) ``XS`` loads, 4 weight broadcasts and 12 (8)
     ``vfmadd231ps``. Bias and GELU (erf form, float32-exact) are applied per channel on token
@@ -77,12 +79,14 @@ def bsr_dense_fp32_4x1(
         raise ValueError(f"heads_out={heads} needs N_out / heads a multiple of 4, got {n=}")
     lanes = FP32_4X1_LANES
     plan = TokenTiles(m)
+    if yt_rows and (not epilogue.transposed_out or plan.padded != m):
+        raise ValueError(f"yt_rows needs transposed_out and M % 16 == 0, got {m=}")
     wide, narrow, wide_tokens = plan.wide, plan.narrow, plan.wide_tokens
     nb, n_tiles, nz = n // 4, plan.count, max(nnzb, 1)
     ep = epilogue
     stage = stage_token_tiles_macro(m, k)
     x_shape = (plan.padded * k,) if x_tiles else (m, k)
-    y_shape = (plan.padded * n,) if ep.transposed_out else (m, n)
+    y_shape = ((n, m) if yt_rows else (plan.padded * n,)) if ep.transposed_out else (m, n)
     if heads:
         y_shape = (heads, m, n // heads)
 
@@ -130,12 +134,17 @@ def bsr_dense_fp32_4x1(
     @T.macro
     def store_tiles(Y, acc, vbr, tok0, width: int, bias):
         """Each channel's tile tokens as they are: ``width`` floats at ``tok0 * N + channel *
-        width``."""
+        width`` (``yt_rows``: at ``Y^T[channel, tok0]``)."""
         for r in T.unroll(4):
             for tv in T.unroll(width // lanes):
-                Y[T.ramp(tok0 * n + (vbr * 4 + r) * width + tv * lanes, 1, lanes)] = channel_out(
-                    acc, r, tv, vbr, bias
-                )
+                if yt_rows:
+                    Y[vbr * 4 + r, T.ramp(tok0 + tv * lanes, 1, lanes)] = channel_out(
+                        acc, r, tv, vbr, bias
+                    )
+                else:
+                    Y[T.ramp(tok0 * n + (vbr * 4 + r) * width + tv * lanes, 1, lanes)] = (
+                        channel_out(acc, r, tv, vbr, bias)
+                    )
 
     @T.macro
     def walk_tile(
