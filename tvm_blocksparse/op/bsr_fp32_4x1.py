@@ -82,6 +82,7 @@ def bsr_dense_fp32_4x1(
     if yt_rows and (not epilogue.transposed_out or plan.padded != m):
         raise ValueError(f"yt_rows needs transposed_out and M % 16 == 0, got {m=}")
     wide, narrow, wide_tokens = plan.wide, plan.narrow, plan.wide_tokens
+    one_width = WIDE_TILE if wide else NARROW_TILE  # where every tile has one width
     nb, n_tiles, nz = n // 4, plan.count, max(nnzb, 1)
     ep = epilogue
     stage = stage_token_tiles_macro(m, k)
@@ -216,7 +217,7 @@ def bsr_dense_fp32_4x1(
                             wide_tokens + (vmo - wide) * NARROW_TILE,
                             NARROW_TILE,
                         )
-                elif wide > 0:
+                else:  # tiles of one width
                     walk_tile(
                         XS,
                         w_data,
@@ -228,23 +229,8 @@ def bsr_dense_fp32_4x1(
                         acc,
                         tokens,
                         vbr,
-                        vmo * WIDE_TILE,
-                        WIDE_TILE,
-                    )
-                else:
-                    walk_tile(
-                        XS,
-                        w_data,
-                        w_indices,
-                        w_indptr,
-                        bias,
-                        residual,
-                        Y,
-                        acc,
-                        tokens,
-                        vbr,
-                        vmo * NARROW_TILE,
-                        NARROW_TILE,
+                        vmo * one_width,
+                        one_width,
                     )
 
     @T.prim_func(s_tir=True)
