@@ -1029,6 +1029,28 @@ def test_token_tiles_cover_every_padded_token_once_widest_first():
         TokenTiles(0)
 
 
+def test_token_tiles_are_visited_so_that_two_threads_get_equal_tokens():
+    """The walk visits every tile once, and the first half of its visit order (a parallel loop's
+    first thread, tile tasks split evenly by count) holds half the padded tokens."""
+    from tvm.sym.analyzer import Analyzer
+
+    from tvm_blocksparse.op.token_tiles import balanced_visit
+
+    analyzer = Analyzer()
+    for m in range(1, 600, 7):
+        plan = TokenTiles(m)
+        order = [
+            int(analyzer.simplify(balanced_visit(plan, tvm.tirx.const(v, "int32"))))
+            for v in range(plan.count)
+        ]
+        assert sorted(order) == list(range(plan.count))
+        # a tile's tasks split between the threads: a fractional tile at the halfway point
+        weights = [plan.width(t) for t in order]
+        half = plan.count / 2
+        first = sum(weights[: int(half)]) + (half % 1) * (weights[int(half)] if half % 1 else 0)
+        assert first == plan.padded / 2
+
+
 @requires_isa("avx2")
 @pytest.mark.parametrize("m, k", [(37, 91), (37, 48), (80, 48), (16, 7)])
 def test_stage_x_tiles_is_the_kernels_staged_layout(m, k):

@@ -22,6 +22,7 @@ from tvm_blocksparse.op.token_tiles import (
     TILE_LANES,
     WIDE_TILE,
     TokenTiles,
+    balanced_visit,
     stage_token_tiles_macro,
 )
 
@@ -91,7 +92,10 @@ def bsr_dense_fp32_4x1(
     if heads:
         y_shape = (heads, m, n // heads)
 
-    tile_block_row, tile_token_tile = staged_walk(nb, n_tiles, tiles_outer)
+    tile_block_row, visit_position = staged_walk(nb, n_tiles, tiles_outer)
+
+    def tile_token_tile(p):
+        return balanced_visit(plan, visit_position(p))
 
     def ep_inputs(bias, residual):
         return epilogue_inputs(ep, False, None, None, None, None, bias, residual, None, None)

@@ -85,6 +85,22 @@ class TokenTiles:
         return [r for r in runs if r[1]]
 
 
+def balanced_visit(plan: TokenTiles, position):
+    """The tile a walk visits at ``position`` (a TIR expression, 0 .. count - 1): the wide tiles
+    in two halves with a narrow tile after each, so that the two halves of the visit order hold
+    equal tokens (parallel loops split their iterations into equal contiguous chunks: 2 threads
+    then get the same work)."""
+    half, nw = plan.wide // 2, plan.wide
+    if plan.narrow == 0 or plan.wide == 0:
+        return position
+    first_narrow = T.Select(position == half, nw, position - 1)
+    if plan.narrow == 1:  # W .. W N W .. W
+        return T.Select(position < half, position, first_narrow)
+    # W .. W N W .. W N
+    rest = T.Select(position == nw + 1, nw + 1, first_narrow)
+    return T.Select(position < half, position, rest)
+
+
 def to_token_tiles(x: np.ndarray) -> np.ndarray:
     """Numpy twin of the staging: ``x f32[M, C]`` -> ``f32[padded * C]`` (rows past ``M`` repeat
     row ``M - 1``)."""
