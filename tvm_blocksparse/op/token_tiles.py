@@ -79,11 +79,6 @@ class TokenTiles:
             return WIDE_TILE * i
         return self.wide_tokens + NARROW_TILE * (i - self.wide)
 
-    def runs(self) -> list[tuple[int, int, int]]:
-        """``(first token, tiles, width)`` of the wide run and of the narrow run (those present)."""
-        runs = [(0, self.wide, WIDE_TILE), (self.wide_tokens, self.narrow, NARROW_TILE)]
-        return [r for r in runs if r[1]]
-
 
 def balanced_visit(plan: TokenTiles, position):
     """The tile a walk visits at ``position`` (a TIR expression, 0 .. count - 1): the wide tiles
