@@ -114,10 +114,9 @@ class ProducerTiles:
         args = call_args(*consumer)
         m, k = meta["m"], meta["k"]
         producer = tileable_producer(args["X"], mod, var2val, users)
-        heads = merged_heads(args["X"], m, k, var2val, users)
         if producer is not None and (producer[2]["m"], producer[2]["n"]) == (m, k):
             args["X"] = self.reemit_tiled(kernels, by_weights, *producer, readers)
-        elif heads is not None:
+        elif (heads := merged_heads(args["X"], m, k, var2val, users)) is not None:
             args["X"] = shared_staging(kernels, heads, m, k, static_shape(heads)[3])
         elif readers.get(args["X"], 0) > 1:
             args["X"] = shared_staging(kernels, args["X"], m, k)
@@ -161,15 +160,13 @@ class ProducerTiles:
         if axes == [0, 2, 1, 3]:
             if d % 4:
                 return expr
-            ep = meta["epilogue"]
-            ep_h = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, heads_out=heads)
+            ep_h = producer_epilogue(meta["epilogue"], heads_out=heads)
             out = relax.TensorType((heads, s, d), "float32")
             q = self.reemit(kernels, by_weights, *producer, readers, ep_h, out, "heads")
             return relax.op.reshape(q, [1, heads, s, d])
         if s % NARROW_TILE:
             return expr
-        ep = meta["epilogue"]
-        ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        ep_t = producer_epilogue(meta["epilogue"], transposed_out=True)
         out = relax.TensorType((meta["n"], s), "float32")
         kt = self.reemit(kernels, by_weights, *producer, readers, ep_t, out, "keys", yt_rows=True)
         return relax.op.reshape(kt, [1, heads, d, s])
@@ -180,8 +177,8 @@ class ProducerTiles:
     ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y`` in token tiles ``f32[padded * N]``
         (:class:`~tvm_blocksparse.op.token_tiles.TokenTiles`)."""
-        m, n, ep = meta["m"], meta["n"], meta["epilogue"]
-        ep_t = Epilogue("float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True)
+        m, n = meta["m"], meta["n"]
+        ep_t = producer_epilogue(meta["epilogue"], transposed_out=True)
         out = relax.TensorType((TokenTiles(m).padded * n,), "float32")
         return cls.reemit(kernels, by_weights, call, func, meta, readers, ep_t, out, "tiles")
 
@@ -208,6 +205,12 @@ class ProducerTiles:
             args["X"] = shared_staging(kernels, args["X"], m, k)
             config = dataclasses.replace(config, x_tiles=True)
         return layer_kernel_call(kernels, by_weights, args, meta, ep, config, tag, out)
+
+
+def producer_epilogue(ep: Epilogue, **layout) -> Epilogue:
+    """A tileable producer's per-channel epilogue (float32, bias, GELU) with its output stored in
+    another ``layout`` (``transposed_out`` or ``heads_out``)."""
+    return Epilogue("float32", bias=ep.bias, gelu=ep.gelu, **layout)
 
 
 def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
