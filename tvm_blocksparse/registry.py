@@ -27,13 +27,7 @@ from tvm_blocksparse.isa import (
     isa_level,
     target_has,
 )
-from tvm_blocksparse.op import (
-    amx_dense,
-    bsr_fp32_1x16,
-    bsr_fp32_4x1,
-    bsr_int8_4x1,
-    out_lane,
-)
+from tvm_blocksparse.op import amx_dense, bsr_fp32_1x16, bsr_fp32_4x1, bsr_int8_4x1, out_lane
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.op.token_tiles import WIDE_TILE

@@ -24,6 +24,7 @@ from tvm_blocksparse.op.token_tiles import (
     TokenTiles,
     balanced_visit,
     stage_token_tiles_macro,
+    tile_offset,
 )
 
 #: Tokens per vector: ymm, the widest register every x86 level from AVX2 up has.
@@ -147,7 +148,7 @@ def bsr_dense_fp32_4x1(
                         acc, r, tv, vbr, bias
                     )
                 else:
-                    Y[T.ramp(tok0 * n + (vbr * 4 + r) * width + tv * lanes, 1, lanes)] = (
+                    Y[T.ramp(tile_offset(tok0, vbr * 4 + r, width, n) + tv * lanes, 1, lanes)] = (
                         channel_out(acc, r, tv, vbr, bias)
                     )
 
@@ -165,13 +166,17 @@ def bsr_dense_fp32_4x1(
                 prefetch(T.address_of(w_data[b + prefetch_weights, 0]))
             if prefetch_x > 0:  # the index is loaded: clamped
                 prefetch(
-                    T.address_of(XS[tok0 * k + w_indices[T.min(b + prefetch_x, nz - 1)] * width])
+                    T.address_of(
+                        XS[tile_offset(tok0, w_indices[T.min(b + prefetch_x, nz - 1)], width, k)]
+                    )
                 )
             for r in T.unroll(4):
                 for tv in T.unroll(width // lanes):
                     acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
                         bcast(w_data[b, r], lanes),
-                        XS[T.ramp(tok0 * k + w_indices[b] * width + tv * lanes, 1, lanes)],
+                        XS[
+                            T.ramp(tile_offset(tok0, w_indices[b], width, k) + tv * lanes, 1, lanes)
+                        ],
                         acc[r, T.ramp(tv * lanes, 1, lanes)],
                         lanes,
                     )

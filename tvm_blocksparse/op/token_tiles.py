@@ -80,6 +80,12 @@ class TokenTiles:
         return self.wide_tokens + NARROW_TILE * (i - self.wide)
 
 
+def tile_offset(tok0, channel, width: int, channels: int):
+    """Flat index of channel ``channel``'s first token in the tile of ``width`` tokens that starts
+    at token ``tok0`` (ints or TIR expressions): the layout of the module docstring."""
+    return tok0 * channels + channel * width
+
+
 def balanced_visit(plan: TokenTiles, position):
     """The tile a walk visits at ``position`` (a TIR expression, 0 .. count - 1): the wide tiles
     in two halves with a narrow tile after each, so that the two halves of the visit order hold
@@ -146,6 +152,13 @@ def stage_token_tiles_macro(m: int, k: int, head_dim: int = 0):
     plan = TokenTiles(m)
     wide, narrow, wide_tokens = plan.wide, plan.narrow, plan.wide_tokens
 
+    def group_offset(vg, channel, first: int, width: int):
+        """Flat index of ``channel`` of 8-token group ``vg`` of the run of ``width``-token tiles
+        from token ``first``."""
+        per_tile = width // TILE_LANES
+        tok0 = first + (vg // per_tile) * width
+        return tile_offset(tok0, channel, width, k) + (vg % per_tile) * TILE_LANES
+
     @T.macro
     def stage_run(X, XS, first: int, tiles: int, width: int):
         """The ``tiles`` tiles of ``width`` tokens from token ``first`` (``tiles * width / 8``
@@ -160,11 +173,7 @@ def stage_token_tiles_macro(m: int, k: int, head_dim: int = 0):
                     for j in T.unroll(TILE_LANES):
                         XS[
                             T.ramp(
-                                (first + (vg // (width // TILE_LANES)) * width) * k
-                                + (vkc * TILE_LANES + j) * width
-                                + (vg % (width // TILE_LANES)) * TILE_LANES,
-                                1,
-                                TILE_LANES,
+                                group_offset(vg, vkc * TILE_LANES + j, first, width), 1, TILE_LANES
                             )
                         ] = _transposed_8x8(
                             X, m, first + vg * TILE_LANES, vkc * TILE_LANES, j, head_dim
@@ -178,9 +187,7 @@ def stage_token_tiles_macro(m: int, k: int, head_dim: int = 0):
                     X_flat = T.decl_buffer((m * k,), "float32", data=X.data)
                     XS[
                         T.ramp(
-                            (first + (vg // (width // TILE_LANES)) * width) * k
-                            + ((k // TILE_LANES) * TILE_LANES + vk) * width
-                            + (vg % (width // TILE_LANES)) * TILE_LANES,
+                            group_offset(vg, (k // TILE_LANES) * TILE_LANES + vk, first, width),
                             1,
                             TILE_LANES,
                         )
