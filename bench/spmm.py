@@ -138,10 +138,9 @@ class Case:
         w = (rng.standard_normal((self.n, self.k)) / np.sqrt(self.k)).astype(np.float32)
         return fmt.prune_blocks(w, self.sparsity, block) if block else w
 
-    def int8_reference(self, w, weight_qmax=127):
+    def int8_reference(self, wq: fmt.WeightQuant):
         """u8 output of ``requant(dequant(xq @ wq^T) + bias)``: the INT8 backends' contract
-        (``weight_qmax``: the kernel's weight range, 64 for the 7-bit weights of AVX2)."""
-        wq = fmt.quantize_weight_per_channel(w, weight_qmax)
+        (``wq``: the weight as the kernel quantizes it, ``KernelSpec.quantized_weight``)."""
         return int8_linear_ref(self.x_u8, wq, INT8_EPILOGUE, self.x_q, self.bias, out_q=self.out_q)
 
     def int8_extra(self):
@@ -189,7 +188,7 @@ def bench_ours_int8(kind, case, w, min_time):
     x_in = {"XT": linear.transpose_pad_u8(case.x_u8)} if xt else {"X": case.x_u8}
     args = kern.bind({**x_in, **arrays, **case.int8_extra()})  # bind takes only its parameters
     kern.module["main"](*args)
-    _check_u8(kind, args[-1].numpy(), case.int8_reference(w, spec.weight_qmax))
+    _check_u8(kind, args[-1].numpy(), case.int8_reference(spec.quantized_weight(w)))
     return _time_tvm(kern, args, min_time), ""
 
 
@@ -215,15 +214,15 @@ def bench_torch_int8(case, w, min_time) -> dict[str, np.ndarray]:
     """Static quantized ``Linear`` (u8 in, u8 out, bias) per quantized engine: per-call ms.
 
     On a CPU with AMX, oneDNN runs it on AMX tiles (``brg_matmul:*_amx``); x86/fbgemm use
-    AVX-512 VNNI. Weights take the range of our kernel at this host's level: 7 bits without VNNI,
-    where fbgemm's ``vpmaddubsw`` saturates on full-range int8 weights (measured: outputs off
-    by up to 8) exactly as ours would."""
+    AVX-512 VNNI. At the AVX2 level the weights take 7 bits: fbgemm's ``vpmaddubsw`` path does
+    not pair its input channels as ours does and saturates on wider weights (measured: outputs off
+    by up to 8)."""
     import torch
     from torch.ao.nn.quantized import Linear as QLinear
 
-    qmax = registry.lookup("int8_4x1", bench_target()).weight_qmax
-    wq = fmt.quantize_weight_per_channel(w, qmax)
-    ref = case.int8_reference(w, qmax)
+    avx2 = registry.lookup("int8_4x1", bench_target()).isa.name == "avx2"
+    wq = fmt.quantize_weight_per_channel(w, 64 if avx2 else 127)
+    ref = case.int8_reference(wq)
     results = {}
     for engine in TORCH_INT8_ENGINES:
         if engine not in torch.backends.quantized.supported_engines:

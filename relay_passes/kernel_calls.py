@@ -47,6 +47,8 @@ class LayerDecision:
     source:   :func:`~tvm_blocksparse.onnx_import.weight_sample_key` of ``W[K_in, N_out]``: finds
               the ONNX layer (``name``: its MatMul/Gemm node, ``weight``: its initializer, filled
               in by :func:`tvm_blocksparse.compile`, as :func:`tvm_blocksparse.inspect` names it).
+    weight_qmax: INT8 kernels: the per-channel weight range ``[-qmax, qmax]`` (on AVX2 chosen per
+              layer, :func:`~tvm_blocksparse.format.quantize_weight_pair_bounded`); 0 otherwise.
     """
 
     index: int
@@ -63,6 +65,7 @@ class LayerDecision:
     source: str = ""
     name: str = ""
     weight: str = ""
+    weight_qmax: int = 0
 
 
 def weights_id(array: np.ndarray) -> str:

@@ -316,7 +316,9 @@ class _Rewrite:
             residual=residual is not None,
             transposed_out=bool(ep_flags.get("transposed_heads")),
         )
-        arrays = spec.prepare_weight(w_out_in, m)
+        wq = spec.quantized_weight(w_out_in) if spec.int8 else None
+        arrays = spec.prepare_weight(w_out_in if wq is None else wq, m)
+        decision.weight_qmax = 0 if wq is None else wq.qmax
         blocks = spec.shared_blocks(arrays)
         config = kernel_config(spec.kind, m, n, k, ep, self.o.token_tile)
         func = spec.build(m, n, k, blocks, ep, config)

@@ -82,6 +82,38 @@ def test_vnni_grouping_can_keep_every_zero_block(sparsity):
     assert np.array_equal(g.cols[:10].ravel(), np.arange(40))
 
 
+@pytest.mark.parametrize("keep_zero_blocks", [False, True])
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 1.0])
+def test_paired_grouping_keeps_every_pair_within_the_bound(sparsity, keep_zero_blocks):
+    """``pair_bound``: the same weight (round trip), every block once, and slots 0-1 / 2-3 of
+    each group within ``|w_a| + |w_b| <= 128`` in every row, on full-range s8 weights."""
+    rng = np.random.default_rng(5)
+    w = random_block_sparse(rng, 32, 40, sparsity, "4x1", np.int8)
+    g = fmt.to_vnni_grouped_4x1(w, keep_zero_blocks, pair_bound=fmt.PAIR_SUM_BOUND)
+    assert np.array_equal(g.to_dense(), w)
+    mags = np.abs(g.data.astype(np.int32))
+    assert (mags[..., 0::2] + mags[..., 1::2]).max(initial=0) <= fmt.PAIR_SUM_BOUND
+    plain = fmt.to_vnni_grouped_4x1(w, keep_zero_blocks)
+    nonzero = (g.data != 0).any(axis=1)
+    assert nonzero.sum() == (plain.data != 0).any(axis=1).sum()  # no block lost or doubled
+    assert (g.cols >= 0).all() and (g.cols < 40).all()
+
+
+def test_pair_columns_pairs_big_columns_with_those_that_fit():
+    rng = np.random.default_rng(6)
+    mags = rng.integers(0, 129, (60, 4))
+    pairs = fmt.pair_columns(mags)
+    cols = pairs[pairs >= 0]
+    assert sorted(cols.tolist()) == list(range(60))  # each column once
+    padded = np.where(pairs >= 0, pairs, pairs[:, ::-1])  # a zero partner adds nothing
+    sums = mags[padded[:, 0]] + np.where((pairs[:, 1] >= 0)[:, None], mags[padded[:, 1]], 0)
+    assert sums.max() <= 128
+    # two columns large in different rows share a pair; two large in the same row can't
+    mags = np.array([[100, 0, 0, 0], [0, 100, 0, 0], [100, 0, 0, 0]])
+    assert sorted(map(tuple, fmt.pair_columns(mags).tolist())) == [(0, 1), (2, -1)]
+    assert fmt.pair_columns(np.zeros((0, 4), int)).shape == (0, 2)
+
+
 def test_dense_vnni_packing():
     w = np.arange(32 * 8, dtype=np.int64).reshape(32, 8).astype(np.int8)
     p = fmt.pack_dense_vnni(w)

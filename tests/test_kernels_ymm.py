@@ -1,4 +1,5 @@
-"""The 8-lane (ymm) 4x1 kernel: AVX2 (vpmaddubsw + vpmaddwd, 7-bit weights) and AVX-VNNI
+"""The 8-lane (ymm) 4x1 kernel: AVX2 (vpmaddubsw + vpmaddwd, input channels paired within the
+s16 pair sum) and AVX-VNNI
 (vpdpbusd ymm): bit-exact against numpy on full-range u8 activations with per-token
 parameters, every epilogue and tile,
 executed where the host has the level; assembly of both levels on any host."""
@@ -32,7 +33,7 @@ IDS = ["int32", "f32", "bias_gelu", "bias_residual", "u8_gelu", "u8_residual", "
 def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False, slab=False, row_groups=1):
     rng = np.random.default_rng(seed)
     w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
-    wq = fmt.quantize_weight_per_channel(w, spec.weight_qmax)
+    wq = spec.quantized_weight(w)
     x_u8 = rng.integers(0, 256, (m, k), dtype=np.uint8)  # full u8 range
     x_q, out_q = random_token_qparams(rng, m), fmt.ActivationQuant(0.04, 100)
     x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
@@ -245,27 +246,59 @@ def test_avx2_dense_int8_is_the_4x1_kernel_over_every_group():
     assert registry.INT8_DENSE_AVX2.block_count(arrays) == n // 4 * k // 4
     sparse_groups = registry.INT8_4X1_AVX2.block_count(registry.INT8_4X1_AVX2.prepare_weight(w, m))
     assert sparse_groups < n // 4 * k // 4 // 2  # the sparse kernel skips them (groups pad to 4)
-    wq = fmt.quantize_weight_per_channel(w, 64)
+    wq = registry.INT8_DENSE_AVX2.quantized_weight(w)
     np.testing.assert_array_equal(
         kern(XT=linear.transpose_pad_u8(x), **arrays), x.astype(np.int32) @ wq.q.T.astype(np.int32)
     )
 
 
-def test_avx2_kernel_refuses_int8_weights_its_dot_step_would_saturate():
-    """Full-range s8 weights with full-range u8 activations overflow ``vpmaddubsw``'s s16 pair
-    sums (2 x 255 x 127 > 32767): the AVX2 spec refuses them instead of computing wrong sums;
-    floats are quantized to 7 bits, and exactly +-64 is accepted."""
-    spec = registry.INT8_4X1_AVX2
-    w = np.zeros((8, 8), np.int8)
-    w[0, 0] = 127
-    with pytest.raises(ValueError, match=r"int8_4x1/avx2 takes int8 weights in \[-64, 64\]"):
-        spec.prepare_weight(w, 4)
-    w[0, 0] = -64
-    assert spec.prepare_weight(w, 4)["w_data"].min() == -64
-    assert spec.prepare_weight(np.full((8, 8), 3.0, np.float32), 4)["w_data"].max() == 64
-    assert (
-        registry.INT8_4X1.prepare_weight(np.full((8, 8), 3.0, np.float32), 4)["w_data"].max() == 127
+def _vpmaddubsw_sums(grouped: fmt.VNNIGroupedBSR, x_u8: np.ndarray) -> np.ndarray:
+    """``int32[G, 4, M, 2]``: the s16 pair sums ``vpmaddubsw`` forms for every group, row, token
+    and slot pair (slots 0-1, 2-3) before it saturates."""
+    x = x_u8.astype(np.int32)[:, grouped.cols]  # [M, G, 4]
+    prods = x.transpose(1, 0, 2)[:, None] * grouped.data.astype(np.int32)[:, :, None, :]
+    return prods[..., 0::2] + prods[..., 1::2]
+
+
+@requires_isa("avx2")
+def test_avx2_4x1_is_exact_on_full_range_int8_weights_that_column_order_would_saturate():
+    """s8 weights in [-128, 127] and u8 activations at the range's ends: in column order some
+    ``vpmaddubsw`` pair sums would pass 32767 (and saturate); the AVX2 layout pairs the input
+    channels so that none does, and the kernel equals the int32 product bit for bit."""
+    spec, m, n, k = registry.INT8_4X1_AVX2, 32, 64, 96
+    rng = np.random.default_rng(11)
+    w = random_block_sparse(rng, n, k, 0.5, "4x1", np.int8)
+    w[0, w[0] != 0] = -128  # the range's ends
+    w[1, w[1] != 0] = 127
+    x = rng.choice(np.array([0, 1, 254, 255], np.uint8), (m, k))
+    naive = np.abs(_vpmaddubsw_sums(fmt.to_vnni_grouped_4x1(w), x)).max()
+    arrays = spec.prepare_weight(w, m)
+    paired = fmt.to_vnni_grouped_4x1(w, pair_bound=fmt.PAIR_SUM_BOUND)
+    assert naive > 32767 >= np.abs(_vpmaddubsw_sums(paired, x)).max()
+    np.testing.assert_array_equal(arrays["w_data"], paired.data)
+    kern, arrays = linear.build_linear(
+        spec.kind, w, m, Epilogue("int32"), target=level_target("avx2")
     )
+    y = kern(XT=linear.transpose_pad_u8(x), **arrays)
+    np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
+
+
+def test_avx2_weights_take_the_finest_range_whose_pairs_fit():
+    """Float weights: a per-layer range of ``PAIR_BOUNDED_QMAX`` (127 when nothing needs a zero
+    partner; 64 when every finer range would add more than 1 % of groups); VNNI levels keep 127
+    for every layer."""
+    spec = registry.INT8_4X1_AVX2
+    rng = np.random.default_rng(12)
+    w = random_block_sparse(rng, 64, 256, 0.9, "4x1", np.float32)
+    assert spec.quantized_weight(w).qmax in fmt.PAIR_BOUNDED_QMAX
+    one_big = np.zeros((8, 64), np.float32)
+    one_big[:, 0] = 100.0  # one large weight per row, the others <= 1 at 127 levels: all pair
+    one_big[:, 1:] = rng.uniform(-1, 1, (8, 63))
+    assert spec.quantized_weight(one_big).qmax == 127
+    crowded = np.full((8, 64), 3.0, np.float32)  # every weight the row's largest: none pair
+    assert spec.quantized_weight(crowded).qmax == 64
+    assert registry.INT8_4X1_AVX_VNNI.quantized_weight(crowded).qmax == 127
+    assert spec.prepare_weight(crowded, 4)["w_data"].max() == 64
 
 
 @requires_x86

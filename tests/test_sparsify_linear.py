@@ -270,8 +270,9 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
     x2d = x.reshape(TOKENS, k)
     x_q = fmt.token_qparams(x2d)
     xq, _ = fmt.quantize_activation_u8(x2d, x_q)
-    qmax = registry.lookup(kernel, model.metadata["target"]).weight_qmax  # 64: 7-bit on AVX2
-    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T), qmax)
+    spec = registry.lookup(kernel, model.metadata["target"])
+    wq = spec.quantized_weight(np.ascontiguousarray(w_kn.T))
+    assert model.report[0]["weight_qmax"] == wq.qmax
     ep = Epilogue("float32", bias=True, gelu=gelu, residual=residual)
     ref = int8_linear_ref(
         xq, wq, ep, x_q=x_q, bias=bias, residual=r.reshape(TOKENS, n) if residual else None
@@ -302,8 +303,8 @@ def test_static_quantization_equals_numpy_simulation():
     hi = max(float(c["x"].max()) for c in calib)
     x_q = fmt.qparams_from_range(lo, hi)
     xq, _ = fmt.quantize_activation_u8(x.reshape(TOKENS, k), x_q)
-    qmax = registry.lookup("int8_4x1", model.metadata["target"]).weight_qmax
-    wq = fmt.quantize_weight_per_channel(np.ascontiguousarray(w_kn.T), qmax)
+    spec = registry.lookup("int8_4x1", model.metadata["target"])
+    wq = spec.quantized_weight(np.ascontiguousarray(w_kn.T))
     ref = int8_linear_ref(xq, wq, Epilogue("float32", bias=True, gelu=True), x_q=x_q, bias=bias)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
 

@@ -27,6 +27,7 @@ Generic BSR takes an explicit tuple, never a string, so "1x16" is never ambiguou
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import math
 from typing import NamedTuple
 
@@ -180,11 +181,17 @@ class VNNIGroupedBSR(NamedTuple):
         return dense
 
 
-def to_vnni_grouped_4x1(weight: np.ndarray, keep_zero_blocks: bool = False) -> VNNIGroupedBSR:
+def to_vnni_grouped_4x1(
+    weight: np.ndarray, keep_zero_blocks: bool = False, pair_bound: int | None = None
+) -> VNNIGroupedBSR:
     """Convert an INT8 ``W[N_out, K_in]`` (N_out % 4 == 0) to the paper's grouped 4x1 layout.
 
     ``keep_zero_blocks``: store every 4x1 block, zero or not (the layout of a dense kernel that
-    shares the sparse kernel's code: it must do the dense work, not skip the model's zeros)."""
+    shares the sparse kernel's code: it must do the dense work, not skip the model's zeros).
+    ``pair_bound``: slots 0-1 and 2-3 of every group (the input channels ``vpmaddubsw`` adds into
+    one s16) hold weights with ``|w_a| + |w_b| <= pair_bound`` in each of the 4 rows, by
+    :func:`pair_columns` (a channel no other one fits beside gets a zero partner); without it the
+    row's blocks go in column order."""
     if weight.dtype != np.int8:
         raise ValueError(f"VNNI grouping needs an int8 weight, got {weight.dtype=}")
     bsr = to_bsr(weight, (4, 1))
@@ -200,25 +207,79 @@ def to_vnni_grouped_4x1(weight: np.ndarray, keep_zero_blocks: bool = False) -> V
             shape=tuple(weight.shape),
         )
     n_block_rows = weight.shape[0] // 4
-    counts = np.diff(bsr.indptr)
-    groups_per_row = (counts + 3) // 4
+    paired = _paired_rows(bsr, pair_bound) if pair_bound is not None else None
+    rows_cols, rows_data = [], []  # per block row: slot columns and their [slot, r] weights
+    for br in range(n_block_rows):
+        lo, hi = bsr.indptr[br], bsr.indptr[br + 1]
+        row_cols, row_data = bsr.indices[lo:hi], bsr.data[lo:hi, :, 0]  # [n], [n, 4]
+        if paired is not None and hi > lo:
+            slots = paired[br].reshape(-1)
+            partner = slots.reshape(-1, 2)[:, ::-1].reshape(-1)  # a zero slot's partner is real
+            real = np.where(slots >= 0, slots, partner)
+            row_cols = row_cols[real]
+            row_data = np.where((slots >= 0)[:, None], row_data[real], 0).astype(np.int8)
+        rows_cols.append(row_cols)
+        rows_data.append(row_data)
+    groups_per_row = np.array([(len(c) + 3) // 4 for c in rows_cols], np.int64)
     group_ptr = np.zeros(n_block_rows + 1, np.int32)
     np.cumsum(groups_per_row, out=group_ptr[1:])
     total = int(group_ptr[-1])
     data = np.zeros((total, 4, 4), np.int8)
     cols = np.zeros((total, 4), np.int32)
-    for br in range(n_block_rows):
-        lo, hi = bsr.indptr[br], bsr.indptr[br + 1]
-        n = hi - lo
+    for br, (row_cols, row_data) in enumerate(zip(rows_cols, rows_data, strict=True)):
+        n = len(row_cols)
         if n == 0:
             continue
         pad = groups_per_row[br] * 4 - n
-        row_cols = np.concatenate([bsr.indices[lo:hi], np.full(pad, bsr.indices[hi - 1])])
-        row_data = np.concatenate([bsr.data[lo:hi, :, 0], np.zeros((pad, 4), np.int8)])  # [n, 4]
+        row_cols = np.concatenate([row_cols, np.full(pad, row_cols[-1])])
+        row_data = np.concatenate([row_data, np.zeros((pad, 4), np.int8)])  # [n, 4]
         g0, g1 = group_ptr[br], group_ptr[br + 1]
         cols[g0:g1] = row_cols.reshape(-1, 4)
         data[g0:g1] = row_data.reshape(-1, 4, 4).transpose(0, 2, 1)  # [g, slot, r] -> [g, r, slot]
     return VNNIGroupedBSR(data=data, cols=cols, group_ptr=group_ptr, shape=tuple(weight.shape))
+
+
+#: AVX2's u8 x s8 step (``vpmaddubsw``) adds two products into an s16 and saturates; on u8
+#: activations (up to 255) a pair of weights is exact when ``|w_a| + |w_b| <= 128``: 255 x 128 =
+#: 32640 <= 32767.
+PAIR_SUM_BOUND = 128
+
+
+def pair_columns(mags: np.ndarray, bound: int = PAIR_SUM_BOUND) -> np.ndarray:
+    """One 4x1 block row's input channels in pairs that stay within ``bound``: ``mags[c, r]`` is
+    ``|w|`` (int) of the row's column ``c`` in output row ``r``; returns ``int[P, 2]`` column
+    indices, ``-1`` for a zero partner, ``mags[a, r] + mags[b, r] <= bound`` for every pair and
+    row. A column whose largest ``|w|`` exceeds ``bound / 2`` takes, largest first, the largest
+    unpaired column that fits it in all 4 rows (else a zero partner); the others, any two of
+    which fit, pair in column order. Why: the AVX2 kernel then runs weights up to 127 exactly,
+    at the price of the zero partners (:func:`quantize_weight_pair_bounded` bounds it)."""
+    mags = np.asarray(mags, np.int32)
+    n = len(mags)
+    largest = mags.max(axis=1) if n else np.zeros(0, np.int32)
+    by_size = np.argsort(-largest, kind="stable")  # position i: the i-th largest column
+    big = int((2 * largest > bound).sum())
+    sized = mags[by_size].astype(np.int16)
+    # fits[i, j]: the i-th and j-th largest fit together; as bit sets, bit j <-> j-th largest
+    fits = np.ones((big, n), bool)
+    for r in range(mags.shape[1]):
+        fits &= sized[:big, None, r] + sized[None, :, r] <= bound
+    packed = np.packbits(fits, 1, "little")
+    free, pairs = (1 << n) - 1, []
+    todo = free & ((1 << big) - 1)  # the free big columns, largest first
+    while todo:
+        first = todo & -todo
+        i = first.bit_length() - 1
+        free ^= first
+        fitting = int.from_bytes(packed[i].tobytes(), "little") & free
+        lowest = fitting & -fitting  # the largest column that fits
+        free ^= lowest
+        pairs.append((int(by_size[i]), int(by_size[lowest.bit_length() - 1]) if lowest else -1))
+        todo = free & ((1 << big) - 1)
+    free_bits = np.frombuffer(free.to_bytes((n + 7) // 8, "little"), np.uint8)
+    rest = np.sort(by_size[np.unpackbits(free_bits, count=n, bitorder="little").astype(bool)])
+    if len(rest) % 2:
+        rest = np.append(rest, -1)
+    return np.array(pairs + rest.reshape(-1, 2).tolist(), np.int32).reshape(-1, 2)
 
 
 def pack_dense_vnni(weight: np.ndarray) -> np.ndarray:
@@ -300,12 +361,12 @@ class WeightQuant(NamedTuple):
     q: np.ndarray
     scale: np.ndarray
     row_sum: np.ndarray
+    qmax: int = 127
 
 
 def quantize_weight_per_channel(weight: np.ndarray, qmax: int = 127) -> WeightQuant:
     """Symmetric per-output-channel quantization of ``W[N_out, K_in]`` to int8 in
-    ``[-qmax, qmax]`` (64 for kernels whose ``vpmaddubsw`` pair sums must not saturate on
-    full-range u8 activations: 2 x 255 x 64 <= 32767)."""
+    ``[-qmax, qmax]``."""
     weight = np.asarray(weight, np.float32)
     if weight.ndim != 2:
         raise ValueError(f"weight must be 2-D W[N_out, K_in], got shape={weight.shape}")
@@ -314,7 +375,67 @@ def quantize_weight_per_channel(weight: np.ndarray, qmax: int = 127) -> WeightQu
     amax = np.abs(weight).max(axis=1)
     scale = np.where(amax > 0, amax / np.float32(qmax), 1.0).astype(np.float32)
     q = np.clip(np.rint(weight / scale[:, None]), -qmax, qmax).astype(np.int8)
-    return WeightQuant(q=q, scale=scale, row_sum=q.sum(axis=1, dtype=np.int32))
+    return WeightQuant(q=q, scale=scale, row_sum=q.sum(axis=1, dtype=np.int32), qmax=qmax)
+
+
+#: Weight ranges :func:`quantize_weight_pair_bounded` tries, finest first; at 64 any two weights
+#: fit :data:`PAIR_SUM_BOUND`, so no channel needs a zero partner.
+PAIR_BOUNDED_QMAX = (127, 112, 96, 80, 64)
+
+#: Zero partners :func:`quantize_weight_pair_bounded` accepts for a finer weight range, as a
+#: fraction of the layer's groups (the work they add).
+PAIR_BOUNDED_MAX_EXTRA_GROUPS = 0.01
+
+
+def quantize_weight_pair_bounded(
+    weight: np.ndarray,
+    bound: int = PAIR_SUM_BOUND,
+    max_extra_groups: float = PAIR_BOUNDED_MAX_EXTRA_GROUPS,
+) -> WeightQuant:
+    """Per-output-channel quantization of ``W[N_out, K_in]`` for AVX2's 4x1 kernels: the
+    largest ``qmax`` of :data:`PAIR_BOUNDED_QMAX` whose pairs within ``bound``
+    (:func:`to_vnni_grouped_4x1` with ``pair_bound``) take at most ``max_extra_groups`` more
+    4x1 groups than the column order; 64 (every pair fits) otherwise. Why: one 7-bit range for
+    every layer (64) lost the most accuracy on real weights, while most layers keep a finer range
+    for under 1 % more work (bench/README.md, "8-bit weights on AVX2")."""
+    weight = np.asarray(weight, np.float32)
+    for qmax in PAIR_BOUNDED_QMAX:
+        wq = quantize_weight_per_channel(weight, qmax)
+        if 2 * qmax <= bound or _pairs_cost_within(wq.q, bound, max_extra_groups):
+            return wq
+    return quantize_weight_per_channel(weight, min(PAIR_BOUNDED_QMAX))
+
+
+def _pairs_cost_within(q: np.ndarray, bound: int, max_extra_groups: float) -> bool:
+    """Whether pairing ``q``'s block rows within ``bound`` adds at most ``max_extra_groups`` of
+    its column-order groups."""
+    bsr = to_bsr(q, (4, 1))
+    budget = max_extra_groups * int(((np.diff(bsr.indptr) + 3) // 4).sum())
+    return _paired_rows(bsr, bound, budget) is not None
+
+
+_PAIRED_ROWS_CACHE: dict[tuple[bytes, int], list[np.ndarray]] = {}
+
+
+def _paired_rows(bsr: BSRWeight, bound: int, budget: float = math.inf) -> list[np.ndarray] | None:
+    """:func:`pair_columns` of every block row of a 4x1 ``bsr``; None as soon as the zero
+    partners add more than ``budget`` groups. The last few results are kept: the range check of
+    :func:`quantize_weight_pair_bounded` and the layout that follows pair the same rows."""
+    content = b"".join(a.tobytes() for a in (bsr.data, bsr.indices, bsr.indptr))
+    key = (hashlib.blake2b(content).digest(), bound)
+    if key in _PAIRED_ROWS_CACHE:
+        return _PAIRED_ROWS_CACHE[key]
+    rows, extra = [], 0
+    for lo, hi in zip(bsr.indptr[:-1], bsr.indptr[1:], strict=True):
+        pairs = pair_columns(np.abs(bsr.data[lo:hi, :, 0].astype(np.int32)), bound)
+        extra += (len(pairs) + 1) // 2 - (hi - lo + 3) // 4
+        if extra > budget:
+            return None
+        rows.append(pairs)
+    if len(_PAIRED_ROWS_CACHE) >= 4:
+        _PAIRED_ROWS_CACHE.pop(next(iter(_PAIRED_ROWS_CACHE)))
+    _PAIRED_ROWS_CACHE[key] = rows
+    return rows
 
 
 class ActivationQuant(NamedTuple):

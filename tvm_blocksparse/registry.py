@@ -177,7 +177,7 @@ class KernelSpec:
     schedule: Callable[..., object]
     stores_transposed: bool = False
     dynamic_requant: bool = False
-    weight_qmax: int = 127
+    quantize: Callable[[np.ndarray], fmt.WeightQuant] = fmt.quantize_weight_per_channel
 
     @property
     def key(self) -> str:
@@ -198,31 +198,22 @@ class KernelSpec:
         so the layers of one shape and epilogue share one PrimFunc; else the stored count."""
         return None if self.symbolic_blocks else self.block_count(arrays)
 
-    @property
-    def int8_weight_bound(self) -> int:
-        """Largest ``|w|`` an already-quantized int8 weight may hold: all of int8 (128) where
-        the dot step is exact on full-range s8 (VNNI's ``vpdpbusd``), ``weight_qmax`` where it
-        would saturate beyond (AVX2's ``vpmaddubsw`` s16 pair sums: 7-bit weights)."""
-        return 128 if self.weight_qmax >= 127 else self.weight_qmax
-
-    def prepare_weight(self, weight: np.ndarray, m: int) -> dict[str, np.ndarray]:
-        """The kernel's weight arrays for ``W[N_out, K_in]`` and ``M`` tokens. INT8 kinds take an
-        int8 ``W`` (already quantized, scale 1) or a float one (quantized per output channel)."""
-        if not self.int8:
-            return self.weight_arrays(np.asarray(weight, np.float32), m)
+    def quantized_weight(self, weight: np.ndarray) -> fmt.WeightQuant:
+        """INT8 kinds: ``W[N_out, K_in]`` as the kernel takes it, an int8 ``W`` as given (scale
+        1), a float one by :attr:`quantize` (per output channel)."""
         if weight.dtype == np.int8:
-            bound = self.int8_weight_bound
-            if weight.size and int(np.abs(weight.astype(np.int16)).max()) > bound:
-                raise ValueError(
-                    f"{self.key} takes int8 weights in [-{bound}, {bound}] "
-                    f"(its dot step would saturate beyond); got up to "
-                    f"{int(np.abs(weight.astype(np.int16)).max())}: pass the float weight instead"
-                )
-            wq = fmt.WeightQuant(
+            return fmt.WeightQuant(
                 weight, np.ones(weight.shape[0], np.float32), weight.sum(axis=1, dtype=np.int32)
             )
-        else:
-            wq = fmt.quantize_weight_per_channel(weight, self.weight_qmax)
+        return self.quantize(weight)
+
+    def prepare_weight(self, weight: np.ndarray | fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+        """The kernel's weight arrays for ``W[N_out, K_in]`` and ``M`` tokens. INT8 kinds take an
+        int8 ``W`` (already quantized, scale 1), a float one (:meth:`quantized_weight`) or the
+        :class:`~tvm_blocksparse.format.WeightQuant` that gave."""
+        if not self.int8:
+            return self.weight_arrays(np.asarray(weight, np.float32), m)
+        wq = weight if isinstance(weight, fmt.WeightQuant) else self.quantized_weight(weight)
         return self.weight_arrays(wq, m)
 
 
@@ -237,10 +228,15 @@ def _nonempty(bsr: fmt.BSRWeight) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _int8_4x1_arrays(
-    wq: fmt.WeightQuant, m: int, keep_zero_blocks: bool = False, slab_offsets: bool = False
+    wq: fmt.WeightQuant,
+    m: int,
+    keep_zero_blocks: bool = False,
+    slab_offsets: bool = False,
+    pair_bound: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """``slab_offsets``: also ``w_slab_offsets`` (the 8-lane kernel's slab walk)."""
-    grouped = fmt.to_vnni_grouped_4x1(wq.q, keep_zero_blocks)
+    """``slab_offsets``: also ``w_slab_offsets`` (the 8-lane kernel's slab walk); ``pair_bound``:
+    input channels paired for ``vpmaddubsw`` (:func:`~tvm_blocksparse.format.pair_columns`)."""
+    grouped = fmt.to_vnni_grouped_4x1(wq.q, keep_zero_blocks, pair_bound)
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
@@ -258,6 +254,10 @@ def _int8_4x1_arrays(
 
 def _int8_4x1_ymm_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
     return _int8_4x1_arrays(wq, m, slab_offsets=True)
+
+
+def _int8_4x1_ymm_paired_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+    return _int8_4x1_arrays(wq, m, slab_offsets=True, pair_bound=fmt.PAIR_SUM_BOUND)
 
 
 def _int8_16x4_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
@@ -630,12 +630,14 @@ def _build_4x1_ymm(m, n, k, blocks, epilogue, c: Bsr4x1Config):
 
 
 #: The paper's 4x1 kernel on ymm for AVX2 (no VNNI): 8 tokens per ``vpmaddubsw`` + ``vpmaddwd``
-#: + ``vpaddd`` step. The u8 x s8 pair sums of ``vpmaddubsw`` saturate at s16, so the weights
-#: are quantized to 7 bits ([-64, 64]: 2 x 255 x 64 <= 32767, oneDNN's choice on CPUs without
-#: VNNI) and the activations keep the full u8 range: exact, bit for bit, on any u8 input. Weights,
-#: not activations (FBGEMM's sparse choice): on the real all-MiniLM-L6-v2 (dense and 90 % 4x1)
-#: 7-bit weights kept the per-token cosine to FP32 far closer than 7-bit activations
-#: (``bench/avx2_int8_accuracy.py``; bench/README.md, "INT8 and FP32 on an AVX2-only host").
+#: + ``vpaddd`` step. ``vpmaddubsw`` adds two u8 x s8 products into a saturating s16, so each
+#: group pairs its input channels with ``|w_a| + |w_b| <= 128`` in every row (255 x 128 <=
+#: 32767; :func:`~tvm_blocksparse.format.pair_columns`, a zero partner where none fits) and the
+#: activations keep the full u8 range: exact, bit for bit, on any u8 input. Each layer's weights
+#: take the finest per-channel range whose pairs add under 1 % of zero partners
+#: (:func:`~tvm_blocksparse.format.quantize_weight_pair_bounded`, 127 down to 64); one 7-bit
+#: range for all (oneDNN's choice without VNNI) lost the most accuracy on the real
+#: all-MiniLM-L6-v2 (bench/README.md, "8-bit weights on AVX2").
 INT8_4X1_AVX2 = dataclasses.replace(
     INT8_4X1,
     isa=AVX2,
@@ -644,15 +646,19 @@ INT8_4X1_AVX2 = dataclasses.replace(
     tuning_variants=_variants_4x1_ymm,
     builder=_build_4x1_ymm,
     schedule=schedule_bsr_dense_int8_4x1_avx2,
-    weight_arrays=_int8_4x1_ymm_arrays,
+    weight_arrays=_int8_4x1_ymm_paired_arrays,
     dynamic_requant=True,
-    weight_qmax=64,
+    quantize=fmt.quantize_weight_pair_bounded,
 )
 
 #: The same on AVX-VNNI (Alder Lake and later clients): one VEX ``vpdpbusd`` per step, exact on
-#: full-range s8 weights.
+#: full-range s8 weights in any order.
 INT8_4X1_AVX_VNNI = dataclasses.replace(
-    INT8_4X1_AVX2, isa=AVX_VNNI, schedule=schedule_bsr_dense_int8_4x1_avx_vnni, weight_qmax=127
+    INT8_4X1_AVX2,
+    isa=AVX_VNNI,
+    schedule=schedule_bsr_dense_int8_4x1_avx_vnni,
+    weight_arrays=_int8_4x1_ymm_arrays,
+    quantize=fmt.quantize_weight_per_channel,
 )
 
 
@@ -662,9 +668,18 @@ def _int8_4x1_every_block_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.nd
     return _int8_4x1_arrays(wq, m, keep_zero_blocks=True, slab_offsets=True)
 
 
+def _int8_4x1_every_block_paired_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.ndarray]:
+    return _int8_4x1_arrays(
+        wq, m, keep_zero_blocks=True, slab_offsets=True, pair_bound=fmt.PAIR_SUM_BOUND
+    )
+
+
 # Dense INT8 below AVX-512: the 4x1 kernel over every block of W, zero or not.
 INT8_DENSE_AVX2 = dataclasses.replace(
-    INT8_4X1_AVX2, kind="int8_dense", block=None, weight_arrays=_int8_4x1_every_block_arrays
+    INT8_4X1_AVX2,
+    kind="int8_dense",
+    block=None,
+    weight_arrays=_int8_4x1_every_block_paired_arrays,
 )
 INT8_DENSE_AVX_VNNI = dataclasses.replace(
     INT8_4X1_AVX_VNNI, kind="int8_dense", block=None, weight_arrays=_int8_4x1_every_block_arrays

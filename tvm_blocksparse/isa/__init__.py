@@ -47,7 +47,7 @@ class IsaLevel:
 AVX2 = IsaLevel(
     "avx2",
     256,
-    "vpmaddubsw + vpmaddwd + vpaddd (ymm; exact only with 7-bit operands)",
+    "vpmaddubsw + vpmaddwd + vpaddd (ymm; exact while a weight pair's magnitudes sum to <= 128)",
     ("avx2", "fma"),
     ("avx2", "fma"),
 )

@@ -3,9 +3,11 @@ import.
 
 The u8 x s8 -> s32 dot step is ``vpmaddubsw`` (u8 x s8 pairs summed into s16, *saturating*),
 ``vpmaddwd`` by ones (s16 pairs -> s32) and ``vpaddd``. It is exact only while every pair sum
-fits s16: ``2 * 255 * |w| <= 32767`` holds for weights in ``[-64, 64]`` (7-bit, oneDNN's choice
-on CPUs without VNNI) and ``2 * 127 * 128`` for activations in ``[0, 127]`` (FBGEMM's sparse
-kernel); on full-range u8 x s8 data the sum saturates (see :func:`dot_u8s8_ref`).
+fits s16: ``255 * (|w_a| + |w_b|) <= 32767`` holds when a pair's weights sum to at most 128 in
+magnitude (our 4x1 layout pairs the input channels so, :func:`tvm_blocksparse.format.pair_columns`;
+any two weights in ``[-64, 64]``, oneDNN's 7-bit choice on CPUs without VNNI, do) and ``2 * 127 *
+128`` for activations in ``[0, 127]`` (FBGEMM's sparse kernel); on full-range u8 x s8 data in any
+order the sum saturates (see :func:`dot_u8s8_ref`).
 
 ========================================  ===================================================
 name                                      contract (one call)
