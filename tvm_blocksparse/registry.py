@@ -159,6 +159,9 @@ class KernelSpec:
     dynamic_requant: it can also requantize that ``Y^T`` with per-token parameters from its own
                      range (``Epilogue.dynamic_requant``, its default config for one): the next
                      4x1 kernel's ``XT`` under dynamic quantization without a float ``Y^T``.
+    quantize:        INT8 kinds: a float ``W[N_out, K_in]`` -> the s8 weight the kernel runs
+                     exactly (per output channel; on AVX2 a range per layer that its paired
+                     layout keeps within ``vpmaddubsw``'s s16 sums).
     """
 
     kind: str
