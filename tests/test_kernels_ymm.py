@@ -261,19 +261,24 @@ def _vpmaddubsw_sums(grouped: fmt.VNNIGroupedBSR, x_u8: np.ndarray) -> np.ndarra
 
 
 @requires_isa("avx2")
-def test_avx2_4x1_is_exact_on_full_range_int8_weights_that_column_order_would_saturate():
+@pytest.mark.parametrize(
+    "spec", [registry.INT8_4X1_AVX2, registry.INT8_DENSE_AVX2], ids=["4x1", "dense"]
+)
+def test_avx2_4x1_is_exact_on_full_range_int8_weights_that_column_order_would_saturate(spec):
     """s8 weights in [-128, 127] and u8 activations at the range's ends: in column order some
-    ``vpmaddubsw`` pair sums would pass 32767 (and saturate); the AVX2 layout pairs the input
-    channels so that none does, and the kernel equals the int32 product bit for bit."""
-    spec, m, n, k = registry.INT8_4X1_AVX2, 32, 64, 96
+    ``vpmaddubsw`` pair sums would pass 32767 (and saturate); the AVX2 layouts (sparse and
+    dense) pair the input channels so that none does, and the kernel equals the int32 product
+    bit for bit."""
+    m, n, k = 32, 64, 96
     rng = np.random.default_rng(11)
     w = random_block_sparse(rng, n, k, 0.5, "4x1", np.int8)
     w[0, w[0] != 0] = -128  # the range's ends
     w[1, w[1] != 0] = 127
     x = rng.choice(np.array([0, 1, 254, 255], np.uint8), (m, k))
-    naive = np.abs(_vpmaddubsw_sums(fmt.to_vnni_grouped_4x1(w), x)).max()
+    every = spec.block is None
+    naive = np.abs(_vpmaddubsw_sums(fmt.to_vnni_grouped_4x1(w, every), x)).max()
     arrays = spec.prepare_weight(w, m)
-    paired = fmt.to_vnni_grouped_4x1(w, pair_bound=fmt.PAIR_SUM_BOUND)
+    paired = fmt.to_vnni_grouped_4x1(w, every, pair_bound=fmt.PAIR_SUM_BOUND)
     assert naive > 32767 >= np.abs(_vpmaddubsw_sums(paired, x)).max()
     np.testing.assert_array_equal(arrays["w_data"], paired.data)
     kern, arrays = linear.build_linear(
