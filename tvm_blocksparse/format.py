@@ -29,6 +29,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -415,6 +416,7 @@ def _pairs_cost_within(q: np.ndarray, bound: int, max_extra_groups: float) -> bo
 
 
 _PAIRED_ROWS_CACHE: dict[tuple[bytes, int], list[np.ndarray]] = {}
+_PAIRED_ROWS_LOCK = threading.Lock()  # compiles may run in threads (serving, buckets)
 
 
 def _paired_rows(bsr: BSRWeight, bound: int, budget: float = math.inf) -> list[np.ndarray] | None:
@@ -423,8 +425,10 @@ def _paired_rows(bsr: BSRWeight, bound: int, budget: float = math.inf) -> list[n
     :func:`quantize_weight_pair_bounded` and the layout that follows pair the same rows."""
     content = b"".join(a.tobytes() for a in (bsr.data, bsr.indices, bsr.indptr))
     key = (hashlib.blake2b(content).digest(), bound)
-    if key in _PAIRED_ROWS_CACHE:
-        return _PAIRED_ROWS_CACHE[key]
+    with _PAIRED_ROWS_LOCK:
+        cached = _PAIRED_ROWS_CACHE.get(key)
+    if cached is not None:
+        return cached
     rows, extra = [], 0
     for lo, hi in zip(bsr.indptr[:-1], bsr.indptr[1:], strict=True):
         pairs = pair_columns(np.abs(bsr.data[lo:hi, :, 0].astype(np.int32)), bound)
@@ -432,9 +436,10 @@ def _paired_rows(bsr: BSRWeight, bound: int, budget: float = math.inf) -> list[n
         if extra > budget:
             return None
         rows.append(pairs)
-    if len(_PAIRED_ROWS_CACHE) >= 4:
-        _PAIRED_ROWS_CACHE.pop(next(iter(_PAIRED_ROWS_CACHE)))
-    _PAIRED_ROWS_CACHE[key] = rows
+    with _PAIRED_ROWS_LOCK:
+        while len(_PAIRED_ROWS_CACHE) >= 4:
+            _PAIRED_ROWS_CACHE.pop(next(iter(_PAIRED_ROWS_CACHE)))
+        _PAIRED_ROWS_CACHE[key] = rows
     return rows
 
 
