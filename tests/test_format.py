@@ -112,6 +112,9 @@ def test_pair_columns_pairs_big_columns_with_those_that_fit():
     mags = np.array([[100, 0, 0, 0], [0, 100, 0, 0], [100, 0, 0, 0]])
     assert sorted(map(tuple, fmt.pair_columns(mags).tolist())) == [(0, 1), (2, -1)]
     assert fmt.pair_columns(np.zeros((0, 4), int)).shape == (0, 2)
+    # no weight above bound / 2: column order, as the layout then takes without pairing
+    small = rng.integers(0, 65, (7, 4))
+    assert fmt.pair_columns(small).tolist() == [[0, 1], [2, 3], [4, 5], [6, -1]]
 
 
 def test_dense_vnni_packing():

@@ -277,13 +277,12 @@ def test_avx2_4x1_is_exact_on_full_range_int8_weights_that_column_order_would_sa
     x = rng.choice(np.array([0, 1, 254, 255], np.uint8), (m, k))
     every = spec.block is None
     naive = np.abs(_vpmaddubsw_sums(fmt.to_vnni_grouped_4x1(w, every), x)).max()
-    arrays = spec.prepare_weight(w, m)
     paired = fmt.to_vnni_grouped_4x1(w, every, pair_bound=fmt.PAIR_SUM_BOUND)
     assert naive > 32767 >= np.abs(_vpmaddubsw_sums(paired, x)).max()
-    np.testing.assert_array_equal(arrays["w_data"], paired.data)
     kern, arrays = linear.build_linear(
         spec.kind, w, m, Epilogue("int32"), target=level_target("avx2")
     )
+    np.testing.assert_array_equal(arrays["w_data"], paired.data)
     y = kern(XT=linear.transpose_pad_u8(x), **arrays)
     np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
 

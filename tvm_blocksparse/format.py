@@ -208,6 +208,9 @@ def to_vnni_grouped_4x1(
             shape=tuple(weight.shape),
         )
     n_block_rows = weight.shape[0] // 4
+    widest = int(np.abs(bsr.data.astype(np.int16)).max(initial=0))
+    if pair_bound is not None and 2 * widest <= pair_bound:
+        pair_bound = None  # any two weights fit: :func:`pair_columns` would keep column order
     paired = _paired_rows(bsr, pair_bound) if pair_bound is not None else None
     rows_cols, rows_data = [], []  # per block row: slot columns and their [slot, r] weights
     for br in range(n_block_rows):
