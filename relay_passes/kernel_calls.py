@@ -49,6 +49,8 @@ class LayerDecision:
               in by :func:`tvm_blocksparse.compile`, as :func:`tvm_blocksparse.inspect` names it).
     weight_qmax: INT8 kernels: the per-channel weight range ``[-qmax, qmax]`` (on AVX2 chosen per
               layer, :func:`~tvm_blocksparse.format.quantize_weight_pair_bounded`); 0 otherwise.
+    weight_split_rows: INT8 kernels: output channels whose largest weights exceed ``weight_qmax``
+              and span repeated slots (:func:`~tvm_blocksparse.format.outlier_split_scale`).
     """
 
     index: int
@@ -66,6 +68,7 @@ class LayerDecision:
     name: str = ""
     weight: str = ""
     weight_qmax: int = 0
+    weight_split_rows: int = 0
 
 
 def weights_id(array: np.ndarray) -> str:

@@ -319,6 +319,7 @@ class _Rewrite:
         wq = spec.quantized_weight(w_out_in) if spec.int8 else None
         arrays = spec.prepare_weight(w_out_in if wq is None else wq, m)
         decision.weight_qmax = 0 if wq is None else wq.qmax
+        decision.weight_split_rows = 0 if wq is None else wq.split_rows
         blocks = spec.shared_blocks(arrays)
         config = kernel_config(spec.kind, m, n, k, ep, self.o.token_tile)
         func = spec.build(m, n, k, blocks, ep, config)

@@ -117,6 +117,71 @@ def test_pair_columns_pairs_big_columns_with_those_that_fit():
     assert fmt.pair_columns(small).tolist() == [[0, 1], [2, 3], [4, 5], [6, -1]]
 
 
+def test_split_wide_blocks_repeats_the_channel_in_parts_within_the_slot():
+    """A block with a weight beyond the slot becomes ``ceil(max |w| / slot)`` blocks of its input
+    channel, each weight in parts that differ by at most 1 and sum to it; int8 weights (even
+    -128) are taken as they are."""
+    rng = np.random.default_rng(9)
+    w = random_block_sparse(rng, 32, 40, 0.6, "4x1", np.int8).astype(np.int16)
+    c = int(np.flatnonzero(w[1])[0])
+    w[0:4, c] = (5, 1000, -300, 0)  # one block, 8 parts at 127
+    w[17, int(np.flatnonzero(w[17])[-1])] = -128  # the last block of its row, 2 parts
+    bsr = fmt.to_bsr(w, (4, 1))
+    split = fmt.split_wide_blocks(bsr, 127)
+    assert split.data.dtype == np.int8 and np.abs(split.data.astype(int)).max() <= 127
+    assert split.nnzb == bsr.nnzb + 7 + 1
+    first = np.flatnonzero(split.indices[: split.indptr[1]] == c)
+    assert len(first) == 8 and np.array_equal(np.diff(first), np.ones(7))  # consecutive
+    parts = split.data[first, :, 0].astype(int)
+    assert parts.sum(0).tolist() == [5, 1000, -300, 0]
+    assert (parts.max(0) - parts.min(0) <= 1).all()
+    for slot_max in (127, 64):
+        g = fmt.to_vnni_grouped_4x1(w, slot_max=slot_max)
+        assert np.abs(g.data.astype(int)).max() <= slot_max
+        assert g.to_dense().dtype == np.int16 and np.array_equal(g.to_dense(), w)
+        paired = fmt.to_vnni_grouped_4x1(w, pair_bound=fmt.PAIR_SUM_BOUND, slot_max=slot_max)
+        assert np.array_equal(paired.to_dense(), w)
+        mags = np.abs(paired.data.astype(np.int32))
+        assert (mags[..., 0::2] + mags[..., 1::2]).max() <= fmt.PAIR_SUM_BOUND
+    as_int8 = random_block_sparse(rng, 8, 12, 0.5, "4x1", np.int8)
+    as_int8[0, as_int8[0] != 0] = -128
+    assert fmt.to_vnni_grouped_4x1(as_int8).data.min() == -128  # not split
+    with pytest.raises(ValueError, match="slot_max"):
+        fmt.split_wide_blocks(bsr, 128)
+
+
+def test_outlier_channels_take_a_finer_step_within_the_slot_budget():
+    """Gaussian rows: no channel is an outlier, ``split_outliers`` changes nothing. One large
+    weight in a row: that row's step falls to its next weight's (its other weights no longer
+    round to 0), the large one spans several slots (int16 ``q``), the other rows are as before.
+    Many outlier rows: the coarsest split within 1 % more blocks."""
+    rng = np.random.default_rng(8)
+    w = fmt.prune_blocks(rng.standard_normal((64, 512)).astype(np.float32), 0.7, "4x1")
+    plain = fmt.quantize_weight_per_channel(w)
+    same = fmt.quantize_weight_per_channel(w, split_outliers=True)
+    assert same.q.dtype == np.int8 and np.array_equal(same.q, plain.q) and same.split_rows == 0
+    big = w.copy()
+    big[5, np.flatnonzero(big[5])[0]] = 40.0
+    wq = fmt.quantize_weight_per_channel(big, split_outliers=True)
+    coarse = fmt.quantize_weight_per_channel(big)
+    assert wq.q.dtype == np.int16 and wq.split_rows == 1 and np.abs(wq.q[5]).max() > 127
+    assert wq.scale[5] == np.float32(np.sort(np.abs(big[5]))[-2] / np.float32(127))
+    others = np.arange(64) != 5
+    assert np.array_equal(wq.q[others], coarse.q[others])
+    assert np.array_equal(wq.scale[others], coarse.scale[others])
+    assert np.array_equal(wq.row_sum, wq.q.astype(np.int32).sum(1))
+    err = np.abs(wq.q[5] * wq.scale[5] - big[5]).max()
+    assert err <= wq.scale[5] / 2 + 1e-6 < np.abs(coarse.q[5] * coarse.scale[5] - big[5]).max() / 8
+    many = w.copy()
+    many[::8, 0] = 40.0  # 8 outlier rows, ~12 extra slots each: more than 1 % of the blocks
+    wq = fmt.quantize_weight_per_channel(many, split_outliers=True)
+    extra = (-(-np.abs(wq.q.astype(int)) // 127) - 1).clip(0).sum()
+    blocks = fmt.block_nonzero_mask(many, "4x1").sum()
+    assert 0 < wq.split_rows < 8 and extra <= fmt.OUTLIER_MAX_EXTRA_BLOCKS * blocks
+    small = fmt.quantize_weight_per_channel(big[:8, :64], split_outliers=True)
+    assert small.split_rows == 0  # 1 % of a small layer's blocks is less than the split needs
+
+
 def test_dense_vnni_packing():
     w = np.arange(32 * 8, dtype=np.int64).reshape(32, 8).astype(np.int8)
     p = fmt.pack_dense_vnni(w)

@@ -20,6 +20,7 @@ from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import (
     fp32_linear_ref,
     int8_linear_ref,
+    outlier_block_sparse,
     random_block_sparse,
     random_token_qparams,
 )
@@ -59,6 +60,25 @@ def test_int8_bit_exact_full_range(kind, m):
     y, ref = _run_int8_raw(kind, m, 64, 96, 0.8, seed=m)
     assert y.dtype == np.int32
     np.testing.assert_array_equal(y, ref)
+
+
+@requires_isa("avx512_vnni")
+def test_int8_4x1_split_outlier_channels_are_exact():
+    """Float weights with outlier channels: the 4x1 kernel's large weights span repeated slots
+    of their input channel (int16 ``q``) and it equals ``x @ q.T`` bit for bit on full-range
+    activations; the 16x4 and dense layouts (no repeated slots) keep int8 weights."""
+    m, n, k = 48, 64, 512
+    rng = np.random.default_rng(14)
+    w = outlier_block_sparse(rng, n, k, 0.7)
+    wq = registry.INT8_4X1.quantized_weight(w)
+    assert wq.q.dtype == np.int16 and wq.split_rows == 2
+    assert registry.INT8_16X4.quantized_weight(w).q.dtype == np.int8
+    x = rng.integers(0, 256, (m, k), dtype=np.uint8)
+    kern, arrays = linear.build_linear(
+        "int8_4x1", w, m, Epilogue("int32"), target=level_target("avx512_vnni")
+    )
+    y = kern(**_inputs_for("int8_4x1", x, arrays))
+    np.testing.assert_array_equal(y, x.astype(np.int32) @ wq.q.T.astype(np.int32))
 
 
 @requires_isa("avx512_vnni")

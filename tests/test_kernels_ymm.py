@@ -15,7 +15,12 @@ from tvm_blocksparse import linear, registry
 from tvm_blocksparse.op import bsr_int8_4x1
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
-from tvm_blocksparse.testing import int8_linear_ref, random_block_sparse, random_token_qparams
+from tvm_blocksparse.testing import (
+    int8_linear_ref,
+    outlier_block_sparse,
+    random_block_sparse,
+    random_token_qparams,
+)
 
 EPILOGUES = [
     Epilogue("int32"),
@@ -285,6 +290,41 @@ def test_avx2_4x1_is_exact_on_full_range_int8_weights_that_column_order_would_sa
     np.testing.assert_array_equal(arrays["w_data"], paired.data)
     y = kern(XT=linear.transpose_pad_u8(x), **arrays)
     np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param(registry.INT8_4X1_AVX2, marks=requires_isa("avx2")),
+        pytest.param(registry.INT8_DENSE_AVX2, marks=requires_isa("avx2")),
+        pytest.param(registry.INT8_4X1_AVX_VNNI, marks=requires_isa("avx_vnni")),
+        pytest.param(registry.INT8_DENSE_AVX_VNNI, marks=requires_isa("avx_vnni")),
+    ],
+    ids=["avx2_4x1", "avx2_dense", "avx_vnni_4x1", "avx_vnni_dense"],
+)
+def test_split_outlier_channels_are_exact(spec):
+    """Float weights with outlier channels: their large weights exceed the slot (int16 ``q``) and
+    span repeated slots of their input channel; on u8 activations at the range's ends the kernel
+    equals ``x @ q.T`` bit for bit (on AVX2 no ``vpmaddubsw`` pair sum saturates), and its
+    dequantizing epilogue equals the numpy twin."""
+    m, n, k = 32, 64, 512
+    rng = np.random.default_rng(13)
+    w = outlier_block_sparse(rng, n, k, 0.0 if spec.block is None else 0.7)
+    wq = spec.quantized_weight(w)
+    assert wq.q.dtype == np.int16 and wq.split_rows == 2
+    x = rng.choice(np.array([0, 1, 254, 255], np.uint8), (m, k))
+    target = level_target(spec.isa.name)
+    kern, arrays = linear.build_linear(spec.kind, w, m, Epilogue("int32"), target=target)
+    assert np.abs(arrays["w_data"].astype(int)).max() <= wq.qmax
+    y = kern(XT=linear.transpose_pad_u8(x), **arrays)
+    np.testing.assert_array_equal(y, x.astype(np.int32) @ wq.q.T.astype(np.int32))
+    ep = Epilogue("float32", bias=True)
+    x_q = random_token_qparams(rng, m)
+    x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
+    bias = rng.standard_normal(n).astype(np.float32)
+    kern, arrays = linear.build_linear(spec.kind, w, m, ep, target=target)
+    y = kern(XT=linear.transpose_pad_u8(x), x_scale=x_scale, x_zp=x_zp, bias=bias, **arrays)
+    np.testing.assert_allclose(y, int8_linear_ref(x, wq, ep, x_q, bias), rtol=1e-5, atol=1e-4)
 
 
 def test_avx2_weights_take_the_finest_range_whose_pairs_fit():

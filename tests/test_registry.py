@@ -6,6 +6,7 @@ import tvm
 
 from tvm_blocksparse import registry
 from tvm_blocksparse.op.epilogue import Epilogue
+from tvm_blocksparse.testing import outlier_block_sparse
 
 ZEN3 = {"kind": "llvm", "mcpu": "znver3"}
 ICX = {"kind": "llvm", "mcpu": "icelake-server"}
@@ -308,3 +309,15 @@ def test_every_tuning_variant_takes_the_defaults_parameters(ep):
         for config in spec.tuning_variants(m, n, k, ep):
             assert params(config) == default, (spec.kind, spec.isa.name, config)
     assert {"int8_4x1", "int8_dense"} <= set(checked)
+
+
+def test_layouts_without_repeated_slots_refuse_split_weights():
+    """The 4x1 kernels' outlier channels (int16 ``q``) fit only layouts that repeat an input
+    channel's slot; the 16x4 and dense VNNI layouts say so rather than truncate them."""
+    w = outlier_block_sparse(np.random.default_rng(16), 64, 512, 0.7)
+    wq = registry.INT8_4X1.quantized_weight(w)
+    assert wq.split_rows == 2
+    with pytest.raises(ValueError, match="16x4 blocks take int8 weights"):
+        registry.INT8_16X4.prepare_weight(wq, 16)
+    with pytest.raises(ValueError, match="needs an int8 weight"):
+        registry.INT8_DENSE.prepare_weight(wq, 16)

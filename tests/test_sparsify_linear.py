@@ -20,7 +20,12 @@ from tvm_blocksparse import registry
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 from tvm_blocksparse.onnx_import import import_onnx
 from tvm_blocksparse.op.epilogue import Epilogue
-from tvm_blocksparse.testing import int8_linear_ref, min_token_cosine, onnxruntime_outputs
+from tvm_blocksparse.testing import (
+    int8_linear_ref,
+    min_token_cosine,
+    onnxruntime_outputs,
+    outlier_block_sparse,
+)
 
 TOKENS = 16
 
@@ -278,6 +283,38 @@ def test_int8_layer_equals_numpy_simulation(kernel, sparsity, gelu, residual):
         xq, wq, ep, x_q=x_q, bias=bias, residual=r.reshape(TOKENS, n) if residual else None
     )
     np.testing.assert_allclose(out.reshape(TOKENS, n), ref, rtol=1e-5, atol=1e-5)
+
+
+@requires_isa("avx2")
+def test_int8_layer_splits_outlier_channels_and_equals_numpy_simulation():
+    """Two channels with one weight 12x their next: the report counts them split, the compiled
+    layer does exactly the numpy simulation of the split weights, and on those channels it is far
+    closer to the float weights (same quantized activations) than with the step the large weight
+    would have set."""
+    rng = np.random.default_rng(15)
+    k, n = 1024, 128
+    w = outlier_block_sparse(rng, n, k, 0.9, rows=(1, 70))
+    bias = rng.standard_normal(n).astype(np.float32)
+    x = (rng.standard_normal((1, TOKENS, k)) * 3 + 0.5).astype(np.float32)
+    model = tb.compile(
+        _single_linear_onnx(np.ascontiguousarray(w.T), bias), seq_len=TOKENS, dtype="int8"
+    )
+    assert model.report[0]["kernel"] == "int8_4x1" and model.report[0]["weight_split_rows"] == 2
+    out = model.run({"x": x})[0].reshape(TOKENS, n)
+    x2d = x.reshape(TOKENS, k)
+    x_q = fmt.token_qparams(x2d)
+    xq, _ = fmt.quantize_activation_u8(x2d, x_q)
+    spec = registry.lookup("int8_4x1", model.metadata["target"])
+    wq = spec.quantized_weight(w)
+    ep = Epilogue("float32", bias=True)
+    np.testing.assert_allclose(out, int8_linear_ref(xq, wq, ep, x_q, bias), rtol=1e-5, atol=1e-5)
+    unsplit = fmt.quantize_weight_per_channel(w, wq.qmax)
+    coarse = int8_linear_ref(xq, unsplit, ep, x_q, bias)
+    x_scale, x_zp = x_q.rows()
+    exact = ((xq.astype(np.float32) - x_zp) * x_scale) @ w.T + bias  # the weights' error alone
+    for row in (1, 70):
+        err = np.abs(out[:, row] - exact[:, row]).max()
+        assert err < np.abs(coarse[:, row] - exact[:, row]).max() / 4
 
 
 @requires_isa("avx2")

@@ -173,28 +173,37 @@ class VNNIGroupedBSR(NamedTuple):
         return int(self.cols.shape[0])
 
     def to_dense(self) -> np.ndarray:
+        """``W[N_out, K_in]``: int8, or int16 where split weights sum beyond the int8 range."""
         n_out, k_in = self.shape
-        dense = np.zeros((n_out, k_in), self.data.dtype)
+        dense = np.zeros((n_out, k_in), np.int32)
         rows = np.repeat(np.arange(n_out // 4), np.diff(self.group_ptr))
         for r in range(4):
-            # np.add.at: padded slots repeat a column with weight 0, so accumulation is exact.
+            # np.add.at: padded slots repeat a column with weight 0 and the parts of a split
+            # weight repeat theirs, so accumulating gives the weight.
             np.add.at(dense, (4 * rows[:, None] + r, self.cols), self.data[:, r, :])
-        return dense
+        fits = dense.size == 0 or (dense.min() >= -128 and dense.max() <= 127)
+        return dense.astype(np.int8 if fits else np.int16)
 
 
 def to_vnni_grouped_4x1(
-    weight: np.ndarray, keep_zero_blocks: bool = False, pair_bound: int | None = None
+    weight: np.ndarray,
+    keep_zero_blocks: bool = False,
+    pair_bound: int | None = None,
+    slot_max: int = 127,
 ) -> VNNIGroupedBSR:
-    """Convert an INT8 ``W[N_out, K_in]`` (N_out % 4 == 0) to the paper's grouped 4x1 layout.
+    """Convert an integer ``W[N_out, K_in]`` (N_out % 4 == 0) to the paper's grouped 4x1 layout.
 
+    ``weight``: int8, taken as it is; or int16 (:func:`quantize_weight_per_channel` with
+    ``split_outliers``), whose blocks holding a weight beyond ``slot_max`` are split over repeated
+    slots of their input channel (:func:`split_wide_blocks`).
     ``keep_zero_blocks``: store every 4x1 block, zero or not (the layout of a dense kernel that
     shares the sparse kernel's code: it must do the dense work, not skip the model's zeros).
     ``pair_bound``: slots 0-1 and 2-3 of every group (the input channels ``vpmaddubsw`` adds into
     one s16) hold weights with ``|w_a| + |w_b| <= pair_bound`` in each of the 4 rows, by
     :func:`pair_columns` (a channel no other one fits beside gets a zero partner); without it the
     row's blocks go in column order."""
-    if weight.dtype != np.int8:
-        raise ValueError(f"VNNI grouping needs an int8 weight, got {weight.dtype=}")
+    if weight.dtype not in (np.int8, np.int16):
+        raise ValueError(f"VNNI grouping needs an int8 or int16 weight, got {weight.dtype=}")
     bsr = to_bsr(weight, (4, 1))
     if keep_zero_blocks:
         n_out, k_in = weight.shape
@@ -207,6 +216,8 @@ def to_vnni_grouped_4x1(
             block=(4, 1),
             shape=tuple(weight.shape),
         )
+    if weight.dtype != np.int8:
+        bsr = split_wide_blocks(bsr, slot_max)
     n_block_rows = weight.shape[0] // 4
     widest = int(np.abs(bsr.data.astype(np.int16)).max(initial=0))
     if pair_bound is not None and 2 * widest <= pair_bound:
@@ -241,6 +252,31 @@ def to_vnni_grouped_4x1(
         cols[g0:g1] = row_cols.reshape(-1, 4)
         data[g0:g1] = row_data.reshape(-1, 4, 4).transpose(0, 2, 1)  # [g, slot, r] -> [g, r, slot]
     return VNNIGroupedBSR(data=data, cols=cols, group_ptr=group_ptr, shape=tuple(weight.shape))
+
+
+def split_wide_blocks(bsr: BSRWeight, slot_max: int = 127) -> BSRWeight:
+    """A 4x1 ``bsr`` of integer weights as int8 blocks of at most ``slot_max``: a block whose
+    largest ``|w|`` exceeds it becomes ``n = ceil(max |w| / slot_max)`` consecutive blocks of the
+    same input channel, each of its 4 weights split into ``n`` parts that differ by at most 1
+    (``floor((|w| + i) / n)``, ``i < n``, with ``w``'s sign: they sum to ``w``). Why: the kernels
+    multiply s8 weights, and ``sum_k x_k w_k`` is the same with a channel repeated."""
+    if not 1 <= slot_max <= 127:
+        raise ValueError(f"slot_max must be in 1..127, got {slot_max}")
+    if bsr.block != (4, 1):
+        raise ValueError(f"splitting needs 4x1 blocks, got {bsr.block}")
+    data = bsr.data.astype(np.int32)
+    parts = np.maximum(1, -(-np.abs(data).max(axis=(1, 2), initial=0) // slot_max))
+    if (parts == 1).all():
+        return bsr._replace(data=data.astype(np.int8))
+    source = np.repeat(np.arange(bsr.nnzb), parts)  # each new block's original block
+    part = np.arange(len(source)) - np.repeat(np.cumsum(parts) - parts, parts)
+    n = parts[source][:, None, None]
+    mag = np.abs(data[source])
+    split = np.sign(data[source]) * ((mag + part[:, None, None]) // n)
+    rows = np.repeat(np.arange(len(bsr.indptr) - 1), np.diff(bsr.indptr))
+    per_row = np.bincount(rows, weights=parts, minlength=len(bsr.indptr) - 1).astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32)
+    return bsr._replace(data=split.astype(np.int8), indices=bsr.indices[source], indptr=indptr)
 
 
 #: AVX2's u8 x s8 step (``vpmaddubsw``) adds two products into an s16 and saturates; on u8
@@ -357,9 +393,12 @@ def prune_blocks(weight: np.ndarray, sparsity: float, block: str | tuple[int, in
 class WeightQuant(NamedTuple):
     """Per-output-channel symmetric INT8 weight: ``W ~= q * scale[:, None]``.
 
-    q:       ``int8[N_out, K_in]`` in [-127, 127].
+    q:       ``int8[N_out, K_in]`` in ``[-qmax, qmax]``; or ``int16`` where ``split_outliers``
+             (:func:`quantize_weight_per_channel`) let a few channels' largest weights exceed
+             ``qmax``: the 4x1 layout splits each over repeated slots (:func:`split_wide_blocks`).
     scale:   ``float32[N_out]`` (1.0 for an all-zero channel).
     row_sum: ``int32[N_out]`` = ``q.sum(axis=1)``, for the activation zero-point compensation.
+    qmax:    the largest ``|q|`` of one kernel slot.
     """
 
     q: np.ndarray
@@ -367,18 +406,83 @@ class WeightQuant(NamedTuple):
     row_sum: np.ndarray
     qmax: int = 127
 
+    @property
+    def split_rows(self) -> int:
+        """Output channels with a weight beyond ``qmax`` (split over several slots)."""
+        return int((np.abs(self.q.astype(np.int32)).max(axis=1, initial=0) > self.qmax).sum())
 
-def quantize_weight_per_channel(weight: np.ndarray, qmax: int = 127) -> WeightQuant:
+
+#: A channel whose step (``max |w| / qmax``) is at least this many times the layer's median step
+#: is an outlier channel: :func:`outlier_split_scale` gives it a finer step.
+OUTLIER_STEP_RATIO = 4.0
+
+#: An outlier channel takes a finer step only if it is at least this many times finer.
+OUTLIER_MIN_GAIN = 2.0
+
+#: Slots one outlier channel may add for its split weights (each a 4x1 block more to multiply).
+OUTLIER_MAX_EXTRA_SLOTS = 32
+
+#: Slots all outlier channels of a layer may add, as a fraction of its non-zero 4x1 blocks.
+OUTLIER_MAX_EXTRA_BLOCKS = 0.01
+
+_OUTLIER_STEP_CANDIDATES = 8  # a channel's largest weights, each a candidate for its new max
+
+
+def outlier_split_scale(weight: np.ndarray, qmax: int = 127) -> np.ndarray:
+    """``float32[N_out]`` per-channel steps of ``W[N_out, K_in]`` for the 4x1 kernels. Each
+    channel's step is ``max |w| / qmax``, except outlier channels (step at least
+    :data:`OUTLIER_STEP_RATIO` x the layer's median): there the step is ``|w|_(j) / qmax`` of the
+    channel's ``j``-th largest weight, the first (``j = 2, 3, ...``) that brings it to the ratio
+    or the last whose larger weights fit :data:`OUTLIER_MAX_EXTRA_SLOTS` extra slots, taken if
+    :data:`OUTLIER_MIN_GAIN` x finer and within the layer's :data:`OUTLIER_MAX_EXTRA_BLOCKS`
+    (coarsest channels first). Why: one large weight (real BERTs have them, e.g. the first
+    layers' FFN2) set its channel's step so coarse that its other weights rounded to 0."""
+    weight = np.asarray(weight, np.float32)
+    mags = np.abs(weight)
+    amax = mags.max(axis=1, initial=0.0)
+    scale = np.where(amax > 0, amax / np.float32(qmax), 1.0).astype(np.float32)
+    if not (amax > 0).any() or weight.shape[0] % 4:
+        return scale
+    limit = OUTLIER_STEP_RATIO * float(np.median(scale[amax > 0]))
+    outliers = np.flatnonzero((amax > 0) & (scale >= limit))
+    budget = OUTLIER_MAX_EXTRA_BLOCKS * int(block_nonzero_mask(weight, (4, 1)).sum())
+    top = -np.sort(-mags[outliers], axis=1)[:, :_OUTLIER_STEP_CANDIDATES]
+    for i in np.argsort(-scale[outliers], kind="stable"):
+        best = None
+        for j in range(1, top.shape[1]):
+            if top[i, j] == 0:
+                break
+            step = np.float32(top[i, j] / np.float32(qmax))
+            slots = -(-np.rint(top[i, :j] / step).astype(np.int64) // qmax)
+            if int((slots - 1).sum()) > OUTLIER_MAX_EXTRA_SLOTS:
+                break
+            best = (step, int((slots - 1).sum()))
+            if step <= limit:
+                break
+        row = outliers[i]
+        if best is not None and scale[row] >= OUTLIER_MIN_GAIN * best[0] and best[1] <= budget:
+            scale[row], budget = best[0], budget - best[1]
+    return scale
+
+
+def quantize_weight_per_channel(
+    weight: np.ndarray, qmax: int = 127, split_outliers: bool = False
+) -> WeightQuant:
     """Symmetric per-output-channel quantization of ``W[N_out, K_in]`` to int8 in
-    ``[-qmax, qmax]``."""
+    ``[-qmax, qmax]``. ``split_outliers`` (4x1 kernels): outlier channels take the finer steps
+    of :func:`outlier_split_scale`, their largest weights beyond ``qmax`` (int16 ``q``)."""
     weight = np.asarray(weight, np.float32)
     if weight.ndim != 2:
         raise ValueError(f"weight must be 2-D W[N_out, K_in], got shape={weight.shape}")
     if not 1 <= qmax <= 127:
         raise ValueError(f"qmax must be in 1..127, got {qmax}")
-    amax = np.abs(weight).max(axis=1)
+    amax = np.abs(weight).max(axis=1, initial=0.0)
     scale = np.where(amax > 0, amax / np.float32(qmax), 1.0).astype(np.float32)
-    q = np.clip(np.rint(weight / scale[:, None]), -qmax, qmax).astype(np.int8)
+    if split_outliers:
+        scale = outlier_split_scale(weight, qmax)
+    widest = np.where(scale < amax / np.float32(qmax), qmax * (OUTLIER_MAX_EXTRA_SLOTS + 1), qmax)
+    q = np.clip(np.rint(weight / scale[:, None]), -widest[:, None], widest[:, None])
+    q = q.astype(np.int8 if (widest == qmax).all() else np.int16)
     return WeightQuant(q=q, scale=scale, row_sum=q.sum(axis=1, dtype=np.int32), qmax=qmax)
 
 
@@ -399,21 +503,24 @@ def quantize_weight_pair_bounded(
     """Per-output-channel quantization of ``W[N_out, K_in]`` for AVX2's 4x1 kernels: the
     largest ``qmax`` of :data:`PAIR_BOUNDED_QMAX` whose pairs within ``bound``
     (:func:`to_vnni_grouped_4x1` with ``pair_bound``) take at most ``max_extra_groups`` more
-    4x1 groups than the column order; 64 (every pair fits) otherwise. Why: one 7-bit range for
+    4x1 groups than the column order; 64 (every pair fits) otherwise; outlier channels split
+    (:func:`outlier_split_scale`). Why: one 7-bit range for
     every layer (64) lost the most accuracy on real weights, while most layers keep a finer range
     for under 1 % more work (bench/README.md, "8-bit weights on AVX2")."""
     weight = np.asarray(weight, np.float32)
     for qmax in PAIR_BOUNDED_QMAX:
-        wq = quantize_weight_per_channel(weight, qmax)
-        if 2 * qmax <= bound or _pairs_cost_within(wq.q, bound, max_extra_groups):
+        wq = quantize_weight_per_channel(weight, qmax, split_outliers=True)
+        if 2 * qmax <= bound or _pairs_cost_within(wq, bound, max_extra_groups):
             return wq
-    return quantize_weight_per_channel(weight, min(PAIR_BOUNDED_QMAX))
+    return quantize_weight_per_channel(weight, min(PAIR_BOUNDED_QMAX), split_outliers=True)
 
 
-def _pairs_cost_within(q: np.ndarray, bound: int, max_extra_groups: float) -> bool:
-    """Whether pairing ``q``'s block rows within ``bound`` adds at most ``max_extra_groups`` of
-    its column-order groups."""
-    bsr = to_bsr(q, (4, 1))
+def _pairs_cost_within(wq: WeightQuant, bound: int, max_extra_groups: float) -> bool:
+    """Whether pairing ``wq``'s block rows (split, :func:`split_wide_blocks`) within ``bound``
+    adds at most ``max_extra_groups`` of their column-order groups."""
+    bsr = to_bsr(wq.q, (4, 1))
+    if wq.q.dtype != np.int8:
+        bsr = split_wide_blocks(bsr, wq.qmax)
     budget = max_extra_groups * int(((np.diff(bsr.indptr) + 3) // 4).sum())
     return _paired_rows(bsr, bound, budget) is not None
 

@@ -160,7 +160,8 @@ class KernelSpec:
                      range (``Epilogue.dynamic_requant``, its default config for one): the next
                      4x1 kernel's ``XT`` under dynamic quantization without a float ``Y^T``.
     quantize:        INT8 kinds: a float ``W[N_out, K_in]`` -> the s8 weight the kernel runs
-                     exactly (per output channel; on AVX2 a range per layer that its paired
+                     exactly (per output channel; the 4x1 layouts split outlier channels' largest
+                     weights over repeated slots; on AVX2 a range per layer that its paired
                      layout keeps within ``vpmaddubsw``'s s16 sums).
     """
 
@@ -239,7 +240,7 @@ def _int8_4x1_arrays(
 ) -> dict[str, np.ndarray]:
     """``slab_offsets``: also ``w_slab_offsets`` (the 8-lane kernel's slab walk); ``pair_bound``:
     input channels paired for ``vpmaddubsw`` (:func:`~tvm_blocksparse.format.pair_columns`)."""
-    grouped = fmt.to_vnni_grouped_4x1(wq.q, keep_zero_blocks, pair_bound)
+    grouped = fmt.to_vnni_grouped_4x1(wq.q, keep_zero_blocks, pair_bound, wq.qmax)
     data, cols = grouped.data, grouped.cols
     if grouped.num_groups == 0:  # an all-zero weight still needs non-empty buffers
         data, cols = np.zeros((1, 4, 4), np.int8), np.zeros((1, 4), np.int32)
@@ -263,7 +264,15 @@ def _int8_4x1_ymm_paired_arrays(wq: fmt.WeightQuant, m: int) -> dict[str, np.nda
     return _int8_4x1_arrays(wq, m, slab_offsets=True, pair_bound=fmt.PAIR_SUM_BOUND)
 
 
+def _split_outliers(weight: np.ndarray) -> fmt.WeightQuant:
+    """The 4x1 kernels' weights: per output channel at 127, outlier channels split over repeated
+    slots (:func:`~tvm_blocksparse.format.outlier_split_scale`)."""
+    return fmt.quantize_weight_per_channel(weight, 127, split_outliers=True)
+
+
 def _int8_16x4_arrays(wq: fmt.WeightQuant, _m: int) -> dict[str, np.ndarray]:
+    if wq.q.dtype != np.int8:
+        raise ValueError("16x4 blocks take int8 weights (no split channels)")
     bsr = fmt.to_bsr(wq.q, (16, 4))
     data, indices = _nonempty(bsr)
     return {
@@ -377,6 +386,7 @@ INT8_4X1 = KernelSpec(
     builder=_build_4x1,
     schedule=schedule_bsr_dense_int8_4x1,
     stores_transposed=True,
+    quantize=_split_outliers,
 )
 
 
@@ -661,7 +671,7 @@ INT8_4X1_AVX_VNNI = dataclasses.replace(
     isa=AVX_VNNI,
     schedule=schedule_bsr_dense_int8_4x1_avx_vnni,
     weight_arrays=_int8_4x1_ymm_arrays,
-    quantize=fmt.quantize_weight_per_channel,
+    quantize=_split_outliers,
 )
 
 
@@ -678,11 +688,12 @@ def _int8_4x1_every_block_paired_arrays(wq: fmt.WeightQuant, m: int) -> dict[str
 
 
 def _quantize_7bit(weight: np.ndarray) -> fmt.WeightQuant:
-    return fmt.quantize_weight_per_channel(weight, fmt.PAIR_SUM_BOUND // 2)
+    return fmt.quantize_weight_per_channel(weight, fmt.PAIR_SUM_BOUND // 2, split_outliers=True)
 
 
 # Dense INT8 below AVX-512: the 4x1 kernel over every block of W, zero or not. On AVX2 float
-# weights take 7 bits (any two fit, nothing to pair): choosing a finer range costs the pairing's
+# weights take 7 bits (any two fit, nothing to pair; outlier channels split in 7-bit parts):
+# choosing a finer range costs the pairing's
 # search over every block row's K columns (~1 s for one 768x3072 layer); int8 weights given as
 # such are paired like the sparse kernel's.
 INT8_DENSE_AVX2 = dataclasses.replace(

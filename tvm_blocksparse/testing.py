@@ -31,6 +31,19 @@ def random_block_sparse(
     return fmt.prune_blocks(w, sparsity, block)
 
 
+def outlier_block_sparse(
+    rng: np.random.Generator, n: int, k: int, sparsity: float, rows=(1, 6)
+) -> np.ndarray:
+    """A float32 :func:`random_block_sparse` ``W[N_out, K_in]`` whose ``rows`` each hold one
+    weight 12x the row's largest (as real BERTs' first FFN2s have): outlier channels
+    (:func:`~tvm_blocksparse.format.outlier_split_scale`) on a layer of a few thousand blocks."""
+    w = random_block_sparse(rng, n, k, sparsity, "4x1", np.float32)
+    for r in rows:
+        c = int(np.flatnonzero(w[r])[0])
+        w[r, c] = 12 * np.abs(w[r]).max()
+    return w
+
+
 def gelu_ref(x: np.ndarray) -> np.ndarray:
     erf = np.vectorize(math.erf, otypes=[np.float64])
     return (0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))).astype(np.float32)
