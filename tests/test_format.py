@@ -216,6 +216,22 @@ def test_weight_quantization_twin():
     assert np.array_equal(wq.row_sum, wq.q.astype(np.int32).sum(1))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_weight_quantization_refuses_non_finite_weights(bad):
+    """Casting NaN / inf to int8 gives arbitrary values (a compiled model then ran on silently):
+    every INT8 weight path raises and names the channel."""
+    w = np.ones((8, 16), np.float32)
+    w[5, 3] = bad
+    names_channel_5 = r"NaN or infinite values in output channel\(s\) \[5\]"
+    for quantize in (
+        fmt.quantize_weight_per_channel,
+        lambda w: fmt.quantize_weight_per_channel(w, split_outliers=True),
+        fmt.quantize_weight_pair_bounded,
+    ):
+        with pytest.raises(ValueError, match=names_channel_5):
+            quantize(w)
+
+
 def test_activation_quantization_and_zero_point_compensation():
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((8, 32)) * 3 + 1).astype(np.float32)

@@ -318,6 +318,18 @@ def test_int8_layer_splits_outlier_channels_and_equals_numpy_simulation():
 
 
 @requires_isa("avx2")
+def test_int8_compile_refuses_a_nan_weight_by_its_channel():
+    """A NaN weight once compiled to finite, wrong outputs (int8 cast of NaN): now a clear
+    error."""
+    w_kn = _weight(64, 128, 0.9)
+    w_kn[3, 5] = np.nan  # W[N_out=5, K_in=3]
+    with pytest.raises(ValueError, match=r"NaN or infinite values in output channel\(s\) \[5\]"):
+        tb.compile(
+            _single_linear_onnx(w_kn, np.zeros(64, np.float32)), seq_len=TOKENS, dtype="int8"
+        )
+
+
+@requires_isa("avx2")
 def test_static_quantization_equals_numpy_simulation():
     """Calibrated ranges: no run-time range pass, and the layer equals the numpy simulation with
     the calibrated (not the run-time) parameters; an input outside the range is clipped."""

@@ -470,12 +470,20 @@ def quantize_weight_per_channel(
 ) -> WeightQuant:
     """Symmetric per-output-channel quantization of ``W[N_out, K_in]`` to int8 in
     ``[-qmax, qmax]``. ``split_outliers`` (4x1 kernels): outlier channels take the finer steps
-    of :func:`outlier_split_scale`, their largest weights beyond ``qmax`` (int16 ``q``)."""
+    of :func:`outlier_split_scale`, their largest weights beyond ``qmax`` (int16 ``q``). Raises
+    on NaN or infinite weights: no integer stands for them (casting gave arbitrary values)."""
     weight = np.asarray(weight, np.float32)
     if weight.ndim != 2:
         raise ValueError(f"weight must be 2-D W[N_out, K_in], got shape={weight.shape}")
     if not 1 <= qmax <= 127:
         raise ValueError(f"qmax must be in 1..127, got {qmax}")
+    bad = np.flatnonzero(~np.isfinite(weight).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"weight W[N_out, K_in] of shape {weight.shape} has NaN or infinite values in output "
+            f"channel(s) {bad[:8].tolist()}{' ...' if bad.size > 8 else ''}: INT8 cannot "
+            "quantize them (dtype='fp32' keeps them as they are)"
+        )
     amax = np.abs(weight).max(axis=1, initial=0.0)
     scale = np.where(amax > 0, amax / np.float32(qmax), 1.0).astype(np.float32)
     if split_outliers:
