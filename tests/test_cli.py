@@ -123,6 +123,22 @@ def test_cli_pipeline_compile_and_run(tmp_path, capsys):
     assert "neither a transformers" in capsys.readouterr().err
 
 
+def test_layer_table_says_the_int8_weight_range_and_split_channels():
+    from tvm_blocksparse.cli import layer_table
+
+    row = dict(n_out=384, k_in=1536, tokens=128, sparsity=0.9, kernel="int8_4x1", name="ffn2")
+    table = layer_table(
+        [
+            dict(row, index=0, epilogue="bias", reason="r0", weight_qmax=112, weight_split_rows=2),
+            dict(row, index=1, epilogue="bias", reason="r1", weight_qmax=127),
+            dict(row, index=2, epilogue="bias", reason="r2", kernel="fp32_4x1"),
+        ]
+    ).splitlines()
+    assert "s8 weights" in table[0]
+    assert "+-112, 2 split" in table[1] and "+-127 " in table[2] and " split" not in table[2]
+    assert table[3].split()[6] == "-"  # FP32: no s8 weights
+
+
 def test_version(capsys):
     from tvm_blocksparse import __version__
     from tvm_blocksparse.cli import main

@@ -91,17 +91,22 @@ def _cmd_prune(args) -> int:
 
 
 def layer_table(report: list[dict]) -> str:
-    """The compile report (``CompiledModel.report``) as a table, one line per Linear layer."""
+    """The compile report (``CompiledModel.report``) as a table, one line per Linear layer;
+    ``s8 weights``: the INT8 kernels' per-channel range (``[-qmax, qmax]``) and the channels
+    whose large weights span repeated slots (``split``)."""
     lines = [
         f"{'#':>3} {'N_out x K_in':>12} {'tokens':>6} {'sparsity':>8}  {'kernel':<11} "
-        f"{'epilogue':<18} {'layer':<40} note"
+        f"{'epilogue':<18} {'s8 weights':<14} {'layer':<40} note"
     ]
     for d in report:
         shape = f"{d['n_out']}x{d['k_in']}"
+        qmax, split = d.get("weight_qmax", 0), d.get("weight_split_rows", 0)
+        weights = f"+-{qmax}" if qmax else "-"
+        weights += f", {split} split" if split else ""
         lines.append(
             f"{d['index']:>3} {shape:>12} {d['tokens']:>6} {d['sparsity']:>8.3f}  "
-            f"{d['kernel']:<11} {d['epilogue']:<18} {(d.get('name') or '-')[-40:]:<40} "
-            f"{d['reason']}"
+            f"{d['kernel']:<11} {d['epilogue']:<18} {weights:<14} "
+            f"{(d.get('name') or '-')[-40:]:<40} {d['reason']}"
         )
     return "\n".join(lines)
 
