@@ -693,9 +693,8 @@ def _quantize_7bit(weight: np.ndarray) -> fmt.WeightQuant:
 
 # Dense INT8 below AVX-512: the 4x1 kernel over every block of W, zero or not. On AVX2 float
 # weights take 7 bits (any two fit, nothing to pair; outlier channels split in 7-bit parts):
-# choosing a finer range costs the pairing's
-# search over every block row's K columns (~1 s for one 768x3072 layer); int8 weights given as
-# such are paired like the sparse kernel's.
+# choosing a finer range costs the pairing's search over every block row's K columns (~1 s for
+# one 768x3072 layer); int8 weights given as such are paired like the sparse kernel's.
 INT8_DENSE_AVX2 = dataclasses.replace(
     INT8_4X1_AVX2,
     kind="int8_dense",
