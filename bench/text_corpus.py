@@ -13,6 +13,7 @@ per-sentence cosine of ours INT8 vs ours FP32 on the pruned model (and vs ORT FP
 ONNX, a check that our FP32 pipeline is the model).
 
     TVM_NUM_THREADS=1 .venv/bin/python bench/text_corpus.py --texts 2000 --rounds 3
+        [--isa-level avx2]                            # that level's code (an older CPU's)
 """
 
 from __future__ import annotations
@@ -123,6 +124,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--backends", default="ours_int8,ours_fp32,ort_int8,st_dense")
     ap.add_argument("--work-dir", default=None, help="keep the exported/compiled files here")
+    ap.add_argument(
+        "--isa-level",
+        choices=["avx2", "avx_vnni", "avx512_vnni", "amx_int8"],
+        help="build our pipelines for this level (default: the host's best; a lower level runs "
+        "on a newer CPU)",
+    )
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)
@@ -152,6 +159,10 @@ def main(argv=None) -> int:
         f"max {n_tok.max()} mean {n_tok.mean():.1f}; host ISA {host_isa_level().name}"
     )
 
+    from tvm_blocksparse.target import target_for_level
+
+    target = target_for_level(args.isa_level) if args.isa_level else None
+    level = args.isa_level or host_isa_level().name  # the level of our pipelines' code
     _dense_dir, pruned_dir = make_pruned_onnx_dir(model_dir, work, args.sparsity)
     wanted = args.backends.split(",")
     runners, compile_s = {}, {}
@@ -159,7 +170,7 @@ def main(argv=None) -> int:
         if f"ours_{dtype}" in wanted or (dtype == "fp32" and "ours_int8" in wanted):
             t0 = time.perf_counter()
             pipe = TextPipeline.from_pretrained(
-                pruned_dir, dtype=dtype, max_seq_len=args.max_tokens
+                pruned_dir, dtype=dtype, max_seq_len=args.max_tokens, target=target
             )
             compile_s[f"ours_{dtype}"] = time.perf_counter() - t0
             _say(
@@ -209,7 +220,8 @@ def main(argv=None) -> int:
     for name in runners:
         rows.append({"backend": name, "cpu_s": med[name], "texts_per_s": len(texts) / med[name]})
     print(
-        f"\nhost ISA {host_isa_level().name}, {args.threads} thread(s), {len(texts)} texts "
+        f"\nhost ISA {host_isa_level().name} (ours: {level} code), {args.threads} thread(s), "
+        f"{len(texts)} texts "
         f"({n_tok.min()}-{n_tok.max()} tokens, mean {n_tok.mean():.1f}), MiniLM pruned to "
         f"{args.sparsity:.0%} 4x1 for ours/ORT, dense for sentence-transformers; median of "
         f"{args.rounds} rounds, process CPU s per corpus pass"
@@ -245,6 +257,7 @@ def main(argv=None) -> int:
                     "texts": len(texts),
                     "threads": args.threads,
                     "isa": host_isa_level().name,
+                    "isa_level": level,
                 },
                 f,
                 indent=1,
