@@ -60,15 +60,16 @@ def sentences(count: int) -> list[str]:
 
 def quantized_weight(weight: np.ndarray, qmax) -> np.ndarray:
     """``W[N_out, K_in]`` quantized and dequantized as our kernels take it (float64): per output
-    channel to ``[-qmax, qmax]``; ``"split"``: at 127 with outlier channels split
-    (:func:`tvm_blocksparse.format.outlier_split_scale`); ``"paired"``: the range
-    :func:`tvm_blocksparse.format.quantize_weight_pair_bounded` picks for this layer."""
+    channel to ``[-qmax, qmax]``; ``"split"``: as the VNNI 4x1 kernel's spec quantizes (127,
+    outlier channels split, :func:`tvm_blocksparse.format.outlier_split_scale`); ``"paired"``: as
+    the AVX2 one's (:func:`tvm_blocksparse.format.quantize_weight_pair_bounded`)."""
     from tvm_blocksparse import format as fmt
+    from tvm_blocksparse import registry
 
     if qmax == "paired":
-        wq = fmt.quantize_weight_pair_bounded(weight)
+        wq = registry.INT8_4X1_AVX2.quantize(weight)
     elif qmax == "split":
-        wq = fmt.quantize_weight_per_channel(weight, 127, split_outliers=True)
+        wq = registry.INT8_4X1.quantize(weight)
     else:
         wq = fmt.quantize_weight_per_channel(weight, qmax)
     return wq.q.astype(np.float64) * wq.scale[:, None].astype(np.float64)

@@ -454,9 +454,10 @@ def outlier_split_scale(weight: np.ndarray, qmax: int = 127) -> np.ndarray:
                 break
             step = np.float32(top[i, j] / np.float32(qmax))
             slots = -(-np.rint(top[i, :j] / step).astype(np.int64) // qmax)
-            if int((slots - 1).sum()) > OUTLIER_MAX_EXTRA_SLOTS:
+            extra = int((slots - 1).sum())
+            if extra > OUTLIER_MAX_EXTRA_SLOTS:
                 break
-            best = (step, int((slots - 1).sum()))
+            best = (step, extra)
             if step <= limit:
                 break
         row = outliers[i]
