@@ -3,13 +3,15 @@ each named after its class.
 
 The folder keeps the design card's name ``relay_passes``; TVM 0.27 has no Relay, so these are
 Relax passes (Relay's successor). :mod:`tvm_blocksparse.pipeline` runs them in this order:
-LayerNormQParams, SparsifyLinear, ProducerTranspose, ProducerTiles, FuseAttention, SoftmaxRows
-(rewrite phase), then ApplyTunedKernels and ScheduleKernels, then LiftWeights (separate weights
-only). ``kernel_calls`` holds what they share.
+LayerNormQParams, SparsifyLinear, ProducerTranspose, ProducerTiles, FuseAttention (INT8) or
+FuseAttentionF32 (FP32), SoftmaxRows (rewrite phase), then ApplyTunedKernels and
+ScheduleKernels, then LiftWeights (separate weights only). ``kernel_calls`` holds what they
+share.
 """
 
 from .apply_tuned_kernels import ApplyTunedKernels
 from .fuse_attention import FuseAttention
+from .fuse_attention_f32 import FuseAttentionF32
 from .layer_norm_qparams import LayerNormQParams
 from .lift_weights import LiftWeights
 from .producer_tiles import ProducerTiles
@@ -21,6 +23,7 @@ from .sparsify_linear import SparsifyLinear
 __all__ = [
     "ApplyTunedKernels",
     "FuseAttention",
+    "FuseAttentionF32",
     "LayerNormQParams",
     "LiftWeights",
     "ProducerTiles",

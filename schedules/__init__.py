@@ -31,6 +31,7 @@ OP_SCHEDULES = {
     "quantize_u8_columns": schedule_as_written,
     "layer_norm_qparams": schedule_as_written,
     "attention_int8": schedule_as_written,
+    "attention_f32": schedule_as_written,
     "softmax_rows": schedule_as_written,
     "stage_x_tiles": schedule_as_written,
 }

@@ -88,6 +88,17 @@ def test_cli_int8_compile_says_which_attention_runs_int8(tmp_path, capsys):
         assert "attention:" not in capsys.readouterr().out
 
 
+@requires_isa("avx2")
+def test_cli_fp32_compile_says_how_many_attention_layers_it_fused(tmp_path, capsys):
+    from tvm_blocksparse.cli import main
+
+    src = tmp_path / "tiny90.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0, sparsity=0.9), src)
+    argv = ["compile", str(src), "-o", str(tmp_path / "f.so"), "--seq-len", "16", "--dtype", "fp32"]
+    assert main(argv) == 0
+    assert "attention: 2 layer(s) fused FP32" in capsys.readouterr().out
+
+
 def test_dockerfile_uses_the_readme_install_and_demo():
     root = os.path.dirname(os.path.dirname(__file__))
     docker = open(os.path.join(root, "docker", "Dockerfile")).read()

@@ -233,6 +233,8 @@ def _cmd_compile(args) -> int:
             f"attention: {att['int8_fused']} layer(s) INT8"
             + "".join(f"; FP32: {why}" for why in att["left_fp32"])
         )
+    if att.get("fp32_fused"):
+        print(f"attention: {att['fp32_fused']} layer(s) fused FP32 (one kernel, tiles out)")
     for note in model.metadata.get("notes", []):
         print("note:", note)
     path = model.export(args.output)

@@ -169,6 +169,7 @@ def rewrite_passes(
     impose a register tile on every kernel (experiments)."""
     from tvm_blocksparse.relay_passes import (
         FuseAttention,
+        FuseAttentionF32,
         LayerNormQParams,
         ProducerTiles,
         ProducerTranspose,
@@ -183,6 +184,7 @@ def rewrite_passes(
         *([ProducerTranspose(token_tile)] if int8 else []),
         ProducerTiles(),  # (FP32 4x1 kernels: FP32 mode, or layers a cost model gave them)
         *([FuseAttention()] if int8 and int8_attention else []),
+        *([] if int8 else [FuseAttentionF32()]),  # (on the FP32 4x1 kernels' Q, K, V)
         SoftmaxRows(),  # (the softmaxes attention fusion left)
         # QKV share one input: one dynamic quantization instead of three. Kernel outputs are
         # reshaped to [B, S, N] and the next kernel's input back to [B*S, K]: drop those pairs

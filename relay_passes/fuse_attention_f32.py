@@ -1,0 +1,245 @@
+"""``FuseAttentionF32`` (FP32 mode, after
+:class:`~tvm_blocksparse.relay_passes.producer_tiles.ProducerTiles`): self-attention whose Q, K
+and V come from FP32 4x1 kernels -> one call of
+:func:`tvm_blocksparse.op.attention_f32.attention_f32_tiles`, which writes the out-projection's
+token tiles itself.
+
+Matches, per layer (batch 1; ``qh``, ``kt``, ``vh``: reshapes of ``fp32_4x1`` calls, as
+ProducerTiles leaves them)::
+
+    qh = reshape(fp32_4x1_heads(x, Wq), [1, H, S, d])     # [H, S, d] stored by the kernel
+    kt = reshape(fp32_4x1_keys(x, Wk), [1, H, d, S])      # Y^T[H*d, S] stored by the kernel
+    vh = reshape(fp32_4x1_heads(x, Wv), [1, H, S, d])
+    p = softmax(matmul(qh, kt) * c + mask, axis=-1)       # or / c; mask + (...); SDPA's
+                                                          # prescaled Q and K^T; its NaN guard
+    tiles = stage_heads_tiles(matmul(p, vh))              # the out-projection's input
+
+and rewrites ``tiles`` into ``attention_f32_tiles(QT, Kh, Vh, mask[S])``, the Q kernel re-emitted
+to store ``Q^T[H*d, S]`` and the K kernel to store ``[H, S, d]`` (the kernel computes ``O^T``
+with tokens in lanes). Attention it cannot take (a mask that differs between queries, ``S %
+16``, Q/K/V from other ops or read elsewhere) stays: TVM's matmuls and our softmax. How many
+layers it fused is recorded on the module (``fp32_fused`` of
+:func:`~tvm_blocksparse.relay_passes.kernel_calls.attention_summary`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import tvm
+from tvm import relax
+from tvm.relax.dpl import is_const, is_op, is_tuple, rewrite_call, wildcard
+from tvm_blocksparse.relay_passes.kernel_calls import (
+    ATTENTION_ATTR,
+    ENTRY,
+    KERNEL_ATTR,
+    NAME_ATTR,
+    KernelAdder,
+    attention_summary,
+    call_args,
+    kernel_call,
+    layer_kernel_call,
+    layer_report,
+    linear_meta,
+    static_shape,
+    through_bindings,
+    with_layer_report,
+)
+from tvm_blocksparse.relay_passes.producer_tiles import (
+    TILED_KIND,
+    producer_epilogue,
+    sole_use,
+    use_counts,
+)
+
+from tvm_blocksparse.linear import kernel_config
+from tvm_blocksparse.op.attention_f32 import attention_f32_tiles
+from tvm_blocksparse.op.token_tiles import NARROW_TILE
+
+_STAGE_HEADS = "stage_heads_tiles"
+_PERMUTE = tvm.ir.Op.get("relax.permute_dims")
+
+
+@tvm.transform.module_pass(opt_level=0, name="FuseAttentionF32")
+class FuseAttentionF32:
+    """See the module docstring."""
+
+    def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
+        return _Fuse(mod).run()
+
+
+class _Fuse:
+    """One application of :class:`FuseAttentionF32` (its working state)."""
+
+    def __init__(self, mod: tvm.IRModule):
+        self.mod = mod
+        self.bb = relax.BlockBuilder(mod)
+        self.kernels = KernelAdder(self.bb, mod)
+        self.report = layer_report(mod)
+        self.by_weights = {d.weights: d for d in self.report if d.weights}
+        self.fused = 0
+
+    def run(self) -> tvm.IRModule:
+        times = lambda x, c: is_op("relax.multiply")(x, c) | is_op("relax.multiply")(c, x)  # noqa: E731
+        self.q, self.kt, self.v, self.mask = wildcard(), wildcard(), wildcard(), wildcard()
+        self.c, self.cq, self.ck, self.nan_zero = is_const(), is_const(), is_const(), is_const()
+        scores = is_op("relax.matmul")(self.q, self.kt)
+        self.prescaled = is_op("relax.matmul")(times(self.q, self.cq), times(self.kt, self.ck))
+        self.mul = times(scores, self.c)
+        scaled = self.mul | is_op("relax.divide")(scores, self.c) | self.prescaled
+        masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
+        self.probs = is_op("relax.nn.softmax")(masked)
+        self.nan_guard = is_op("relax.where")(
+            is_op("relax.isnan")(self.probs), self.nan_zero, self.probs
+        )
+        context = is_op("relax.matmul")(self.probs | self.nan_guard, self.v)
+        staged = context | is_op("relax.reshape")(context, wildcard())
+        pattern = is_op("relax.call_tir")(wildcard(), is_tuple([staged]))
+        for gv, func in list(self.mod.functions_items()):
+            if isinstance(func, relax.Function):
+                var2val = relax.analysis.get_var2val(func)
+                users = use_counts(func)
+
+                def rewrite(expr, m, var2val=var2val, users=users):
+                    return self._rewrite(expr, m, var2val, users)
+
+                self.bb.update_func(gv, rewrite_call(pattern, rewrite, func))
+        mod = relax.transform.DeadCodeElimination()(self.bb.get())
+        mod = with_layer_report(mod, self.report)
+        if self.fused:
+            summary = {**attention_summary(mod), "fp32_fused": self.fused}
+            mod[ENTRY] = mod[ENTRY].with_attr(ATTENTION_ATTR, json.dumps(summary))
+        return mod
+
+    def _rewrite(self, expr, m, var2val, users):
+        stage = self._callee(expr)
+        if stage is None or not str(stage.attrs[NAME_ATTR]).startswith(_STAGE_HEADS):
+            return expr
+        shape = static_shape(m[self.q])
+        if shape is None or len(shape) != 4 or static_shape(m[self.v]) != shape:
+            return expr
+        batch, heads, s, d = shape
+        n = heads * d
+        q, v = (self._producer(m[x], var2val, users) for x in (self.q, self.v))
+        kh = self._keys_by_head(m[self.kt], var2val, users, heads, s, d)
+        if (
+            q is None
+            or v is None
+            or kh is None
+            or batch != 1
+            or s % NARROW_TILE
+            or static_shape(m[self.kt]) != [1, heads, d, s]
+            or q[2]["epilogue"].heads_out != heads
+            or v[2]["epilogue"].heads_out != heads
+            or int(m[self.probs].attrs.axis) not in (-1, 3)
+        ):
+            return expr
+        scale = self._scale(m)
+        mask = self._mask(m[self.mask], s)
+        if scale is None or mask is None:
+            return expr
+        if self.nan_guard in m and float(np.abs(m[self.nan_zero].value.numpy()).max()) != 0.0:
+            return expr
+        qt = self._reemit(*q, "keys", relax.TensorType((n, s), "float32"))
+        if not isinstance(kh, relax.Expr):
+            kh = self._reemit(*kh, "heads", relax.TensorType((heads, s, d), "float32"))
+        gv = self.kernels.add(
+            attention_f32_tiles(s, heads, d, scale, key_mask=mask[1]),
+            f"attention_f32_s{s}_h{heads}_d{d}" + ("" if mask[1] else "_maskt"),
+            "attention_f32",
+        )
+        self.fused += 1
+        vh = relax.op.reshape(m[self.v], [heads, s, d])
+        return relax.call_tir(gv, [qt, kh, vh, mask[0]], expr.ty)
+
+    def _callee(self, expr):
+        gv = expr.args[0]
+        if not isinstance(gv, tvm.ir.GlobalVar) or gv not in self.mod.get_global_vars():
+            return None
+        func = self.mod[gv]
+        if not isinstance(func, tvm.tirx.PrimFunc) or func.attrs is None:
+            return None
+        return func if KERNEL_ATTR in func.attrs and NAME_ATTR in func.attrs else None
+
+    def _producer(self, view, var2val, users):
+        """``(call, PrimFunc, linear meta)`` of the ``fp32_4x1`` call whose output ``view``
+        reshapes (float32, no residual), when nothing else reads it; else None."""
+        found = kernel_call(through_bindings(view, var2val), self.mod)
+        meta = linear_meta(found[1]) if found else None
+        if meta is None or meta["kind"] != TILED_KIND or meta["epilogue"].residual:
+            return None
+        return (*found, meta) if sole_use(view, var2val, users) else None
+
+    def _keys_by_head(self, kt, var2val, users, heads: int, s: int, d: int):
+        """K as ``[H, S, d]``: the producer of ``kt`` (``K^T`` rows, ``yt_rows``) to re-emit, or
+        already that tensor when ``kt`` transposes a head-major K per head (the dynamo exporter's
+        ``[H, S, d] -> [H, d, S]``); else None."""
+        keys = self._producer(kt, var2val, users)
+        if keys is not None:
+            ep = keys[2]["epilogue"]
+            return keys if ep.transposed_out and keys[2]["config"].get("yt_rows") else None
+        per_head = through_bindings(kt, var2val)
+        if not (
+            isinstance(per_head, relax.Call)
+            and per_head.op.same_as(_PERMUTE)
+            and per_head.attrs.axes is not None
+            and [int(a) for a in per_head.attrs.axes] in ([0, 2, 1], [0, 1, 3, 2])
+            and sole_use(kt, var2val, users)
+        ):
+            return None
+        inner = per_head.args[0]
+        found = self._producer(inner, var2val, users)
+        if found is None or found[2]["epilogue"].heads_out != heads:
+            return None
+        return relax.op.reshape(inner, [heads, s, d])
+
+    def _reemit(self, call, func, meta, tag, out):
+        """The projection ``call`` again, storing ``Q^T[N, S]`` (``out`` 2-D) or ``[H, S, d]``."""
+        heads_major = len(out.shape) == 3
+        ep = producer_epilogue(
+            meta["epilogue"],
+            **({"heads_out": int(out.shape[0])} if heads_major else {"transposed_out": True}),
+        )
+        config = dataclasses.replace(
+            kernel_config(TILED_KIND, meta["m"], meta["n"], meta["k"], ep),
+            yt_rows=not heads_major,
+            x_tiles=bool(meta["config"].get("x_tiles")),
+        )
+        return layer_kernel_call(
+            self.kernels, self.by_weights, call_args(call, func), meta, ep, config, tag, out
+        )
+
+    def _scale(self, m) -> float | None:
+        """The factor on ``Q K^T`` (finite, non-zero), else None."""
+        consts = [self.cq, self.ck] if self.prescaled in m else [self.c]
+        values = [m[c].value.numpy() for c in consts]
+        if any(
+            v.size != 1 or not np.isfinite(v).all() or float(v.reshape(())) == 0 for v in values
+        ):
+            return None
+        value = [float(v.reshape(())) for v in values]
+        if self.prescaled in m:
+            return value[0] * value[1]
+        return value[0] if self.mul in m else 1.0 / value[0]
+
+    @staticmethod
+    def _mask(mask, s: int):
+        """``(mask for the kernel, key_mask)``: ``f32[S]`` when ``mask`` is the same for every
+        query (broadcasts from ``[1, 1, 1, S]``), else its ``[query, key]`` matrix transposed,
+        ``f32[S, S]``, when it is the same for every head; None when float32 or those shapes
+        don't hold. ``-inf`` is raised to the lowest float (a query whose keys are all masked
+        then averages them, as eager exports' masks give)."""
+        shape = static_shape(mask)
+        if getattr(mask.ty, "dtype", None) != "float32" or shape is None or len(shape) > 4:
+            return None
+        dims = ([1] * (4 - len(shape)) + shape)[::-1]  # key, query, head, batch
+        if dims[0] not in (1, s) or dims[1] not in (1, s) or dims[2:] != [1, 1]:
+            return None
+        lowest = relax.const(np.finfo(np.float32).min, "float32")
+        if dims[1] == 1:
+            flat = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, 1, s]), [s])
+            return relax.op.maximum(flat, lowest), True
+        square = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
+        return relax.op.maximum(relax.op.permute_dims(square, [1, 0]), lowest), False
