@@ -62,6 +62,21 @@ _STAGE_HEADS = "stage_heads_tiles"
 _PERMUTE = tvm.ir.Op.get("relax.permute_dims")
 
 
+class _Bindings:
+    """One function's bindings: values by var, uses by var, and vars by value (the pattern
+    matcher hands over bound values, not their vars)."""
+
+    def __init__(self, func: relax.Function):
+        self.var2val = relax.analysis.get_var2val(func)
+        self.users = use_counts(func)
+        self.val2var = {value: var for var, value in self.var2val.items()}
+
+    def sole_use(self, expr) -> bool:
+        """Whether ``expr`` (its var, if it is bound) and what it reshapes, back to the call
+        that made it, have one use each."""
+        return sole_use(self.val2var.get(expr, expr), self.var2val, self.users)
+
+
 @tvm.transform.module_pass(opt_level=0, name="FuseAttentionF32")
 class FuseAttentionF32:
     """See the module docstring."""
@@ -99,11 +114,9 @@ class _Fuse:
         pattern = is_op("relax.call_tir")(wildcard(), is_tuple([staged]))
         for gv, func in list(self.mod.functions_items()):
             if isinstance(func, relax.Function):
-                var2val = relax.analysis.get_var2val(func)
-                users = use_counts(func)
 
-                def rewrite(expr, m, var2val=var2val, users=users):
-                    return self._rewrite(expr, m, var2val, users)
+                def rewrite(expr, m, bindings=_Bindings(func)):
+                    return self._rewrite(expr, m, bindings)
 
                 self.bb.update_func(gv, rewrite_call(pattern, rewrite, func))
         mod = relax.transform.DeadCodeElimination()(self.bb.get())
@@ -113,7 +126,7 @@ class _Fuse:
             mod[ENTRY] = mod[ENTRY].with_attr(ATTENTION_ATTR, json.dumps(summary))
         return mod
 
-    def _rewrite(self, expr, m, var2val, users):
+    def _rewrite(self, expr, m, bindings: _Bindings):
         stage = self._callee(expr)
         if stage is None or not str(stage.attrs[NAME_ATTR]).startswith(_STAGE_HEADS):
             return expr
@@ -122,8 +135,9 @@ class _Fuse:
             return expr
         batch, heads, s, d = shape
         n = heads * d
-        q, v = (self._producer(m[x], var2val, users) for x in (self.q, self.v))
-        kh = self._keys_by_head(m[self.kt], var2val, users, heads, s, d)
+        q = self._producer(m[self.q], bindings, reemitted=True)
+        v = self._producer(m[self.v], bindings, reemitted=False)
+        kh = self._keys_by_head(m[self.kt], bindings, heads, s, d)
         if (
             q is None
             or v is None
@@ -163,34 +177,36 @@ class _Fuse:
             return None
         return func if KERNEL_ATTR in func.attrs and NAME_ATTR in func.attrs else None
 
-    def _producer(self, view, var2val, users):
+    def _producer(self, view, bindings: _Bindings, reemitted: bool):
         """``(call, PrimFunc, linear meta)`` of the ``fp32_4x1`` call whose output ``view``
-        reshapes (float32, no residual), when nothing else reads it; else None."""
-        found = kernel_call(through_bindings(view, var2val), self.mod)
+        reshapes (float32, no residual), else None; ``reemitted``: the call is to be emitted
+        again in another layout, so nothing else may read its output (it would run twice)."""
+        found = kernel_call(through_bindings(view, bindings.var2val), self.mod)
         meta = linear_meta(found[1]) if found else None
         if meta is None or meta["kind"] != TILED_KIND or meta["epilogue"].residual:
             return None
-        return (*found, meta) if sole_use(view, var2val, users) else None
+        if reemitted and not bindings.sole_use(view):
+            return None
+        return (*found, meta)
 
-    def _keys_by_head(self, kt, var2val, users, heads: int, s: int, d: int):
+    def _keys_by_head(self, kt, bindings: _Bindings, heads: int, s: int, d: int):
         """K as ``[H, S, d]``: the producer of ``kt`` (``K^T`` rows, ``yt_rows``) to re-emit, or
         already that tensor when ``kt`` transposes a head-major K per head (the dynamo exporter's
         ``[H, S, d] -> [H, d, S]``); else None."""
-        keys = self._producer(kt, var2val, users)
+        keys = self._producer(kt, bindings, reemitted=True)
         if keys is not None:
             ep = keys[2]["epilogue"]
             return keys if ep.transposed_out and keys[2]["config"].get("yt_rows") else None
-        per_head = through_bindings(kt, var2val)
+        per_head = through_bindings(kt, bindings.var2val)
         if not (
             isinstance(per_head, relax.Call)
             and per_head.op.same_as(_PERMUTE)
             and per_head.attrs.axes is not None
             and [int(a) for a in per_head.attrs.axes] in ([0, 2, 1], [0, 1, 3, 2])
-            and sole_use(kt, var2val, users)
         ):
             return None
         inner = per_head.args[0]
-        found = self._producer(inner, var2val, users)
+        found = self._producer(inner, bindings, reemitted=False)
         if found is None or found[2]["epilogue"].heads_out != heads:
             return None
         return relax.op.reshape(inner, [heads, s, d])

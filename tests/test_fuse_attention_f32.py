@@ -68,13 +68,22 @@ def test_attention_it_cannot_take_stays_with_tvm():
         assert "softmax_rows" in main or "R.nn.softmax" in main
 
 
-def test_a_query_read_elsewhere_is_not_fused():
-    """The first layer's Q projection is also a graph output: storing Q^T for the attention alone
-    would compute it twice, so that layer keeps TVM's attention; the other fuses."""
+@pytest.mark.parametrize("view", ["tokens", "heads"])
+def test_a_query_read_elsewhere_is_not_fused(view):
+    """The first layer's queries are also a graph output, token-major (ProducerTiles leaves Q so)
+    or per head (``[1, H, S, d]``: a reshape of the head-major kernel's output): storing Q^T for
+    the attention alone would compute Q twice, so that layer keeps TVM's attention; the other
+    fuses."""
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
-    query = next(n for n in model.graph.node if n.op_type == "Add" and "q.bias" in n.input[1])
+    nodes = list(model.graph.node)
+    query = next(n for n in nodes if n.op_type == "Add" and "q.bias" in n.input[1])
+    out, shape = query.output[0], [1, 16, 128]
+    if view == "heads":
+        split = next(n for n in nodes if out in n.input and n.op_type == "Reshape")
+        perm = next(n for n in nodes if split.output[0] in n.input and n.op_type == "Transpose")
+        out, shape = perm.output[0], [1, 2, 16, 64]
     model.graph.output.append(
-        onnx.helper.make_tensor_value_info(query.output[0], onnx.TensorProto.FLOAT, [1, 16, 128])
+        onnx.helper.make_tensor_value_info(out, onnx.TensorProto.FLOAT, shape)
     )
     mod = _rewritten(model=model)
     assert attention_summary(mod)["fp32_fused"] == 1
