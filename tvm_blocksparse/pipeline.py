@@ -13,8 +13,9 @@ and handed to ``observe(phase, mod)``):
 
 1. ``rewrite``   - single-purpose passes of :mod:`tvm_blocksparse.relay_passes` (skipped when
    ``dtype=None``): LayerNorm with qparams (INT8), Linear layers -> our kernels, producers storing
-   their consumer's ``XT`` (INT8), attention fusion (INT8); the kernels are added unscheduled and
-   tagged, and the per-layer decisions are recorded on ``main``.
+   their consumer's ``XT`` (INT8) or token tiles (FP32 4x1), attention fusion (INT8; FP32 on
+   FP32 4x1 projections); the kernels are added unscheduled and tagged, and the per-layer
+   decisions are recorded on ``main``.
 2. ``legalize``  - Relax ops -> TIR PrimFuncs (TVM's legalization; softmax, erf, exp and GELU
    ours: see :func:`legalize_passes`), constant folding, operator fusion.
 3. ``tune``      - :class:`~tvm_blocksparse.relay_passes.apply_tuned_kernels.ApplyTunedKernels`

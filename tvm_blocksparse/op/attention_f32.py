@@ -67,6 +67,33 @@ def attention_f32_tiles(
     def vec(buf, row, tv):
         return buf[row, T.ramp(tv * lanes, 1, lanes)]
 
+    # the two products' operands, by (tile row r, step i) and (step i, token vector tv)
+    def keys_by_dim(K, vh, kg):
+        return lambda r, j: K[vh, kg * ROWS + r, j]
+
+    def queries_by_dim(QT, vh, tok0):
+        return lambda j, tv: QT[vh * d + j, T.ramp(tok0 + tv * lanes, 1, lanes)]
+
+    def values_by_key(V, vh, jg):
+        return lambda r, key: V[vh, key, jg * ROWS + r]
+
+    def probs_by_key(probs):
+        return lambda key, tv: vec(probs, key, tv)
+
+    @T.macro
+    def tile_sum(acc, row_value, token_vector, steps: int, width: int):
+        """``acc[r, tv] = sum_i row_value(r, i) * token_vector(i, tv)`` over ``steps``: a 4-row x
+        token-tile register tile, one broadcast per row and one FMA per accumulator a step."""
+        for r in T.unroll(ROWS):
+            for tv in T.unroll(width // lanes):
+                acc[r, T.ramp(tv * lanes, 1, lanes)] = fconst(0.0, lanes)
+        for i in range(steps):
+            for r in T.unroll(ROWS):
+                for tv in T.unroll(width // lanes):
+                    acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
+                        bcast(row_value(r, i), lanes), token_vector(i, tv), vec(acc, r, tv), lanes
+                    )
+
     def mask_lanes(mask, key, tok):
         """The mask of ``key`` for the ``lanes`` queries from ``tok``."""
         if key_mask:
@@ -81,18 +108,7 @@ def attention_f32_tiles(
             stat[0, T.ramp(tv * lanes, 1, lanes)] = T.broadcast(T.min_value("float32"), lanes)
             stat[1, T.ramp(tv * lanes, 1, lanes)] = fconst(0.0, lanes)
         for kg in range(s // ROWS):
-            for r in T.unroll(ROWS):
-                for tv in T.unroll(width // lanes):
-                    acc[r, T.ramp(tv * lanes, 1, lanes)] = fconst(0.0, lanes)
-            for j in range(d):
-                for r in T.unroll(ROWS):
-                    for tv in T.unroll(width // lanes):
-                        acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
-                            bcast(K[vh, kg * ROWS + r, j], lanes),
-                            QT[vh * d + j, T.ramp(tok0 + tv * lanes, 1, lanes)],
-                            vec(acc, r, tv),
-                            lanes,
-                        )
+            tile_sum(acc, keys_by_dim(K, vh, kg), queries_by_dim(QT, vh, tok0), d, width)
             for r in T.unroll(ROWS):
                 for tv in T.unroll(width // lanes):
                     probs[kg * ROWS + r, T.ramp(tv * lanes, 1, lanes)] = fma(
@@ -113,18 +129,7 @@ def attention_f32_tiles(
         for tv in T.unroll(width // lanes):
             stat[1, T.ramp(tv * lanes, 1, lanes)] = fconst(1.0, lanes) / vec(stat, 1, tv)
         for jg in range(d // ROWS):
-            for r in T.unroll(ROWS):
-                for tv in T.unroll(width // lanes):
-                    acc[r, T.ramp(tv * lanes, 1, lanes)] = fconst(0.0, lanes)
-            for key in range(s):
-                for r in T.unroll(ROWS):
-                    for tv in T.unroll(width // lanes):
-                        acc[r, T.ramp(tv * lanes, 1, lanes)] = fma(
-                            bcast(V[vh, key, jg * ROWS + r], lanes),
-                            vec(probs, key, tv),
-                            vec(acc, r, tv),
-                            lanes,
-                        )
+            tile_sum(acc, values_by_key(V, vh, jg), probs_by_key(probs), s, width)
             for r in T.unroll(ROWS):
                 for tv in T.unroll(width // lanes):
                     Y[
