@@ -4,6 +4,8 @@ paper's INT8 pattern): FP32 mode runs a 4x1-pruned model sparse, not as 1x16 blo
 
 from __future__ import annotations
 
+import functools
+
 import tvm
 from tvm.script import tirx as T
 
@@ -34,6 +36,10 @@ FP32_4X1_LANES = TILE_LANES
 _TOKEN_MAJOR = [r * FP32_4X1_LANES + t for t in range(FP32_4X1_LANES) for r in range(4)]
 
 
+# Parsed once per shape and options (lru_cache), as the INT8 4x1 kernel: layers of one shape and
+# block count (a pruned model's layers of one shape have the same), and the projections that
+# the FP32 attention fusion re-emits, share the PrimFunc. Bounded: benchmarks build one per weight.
+@functools.lru_cache(maxsize=256)
 def bsr_dense_fp32_4x1(
     m: int,
     n: int,
