@@ -4,6 +4,8 @@ output channels, i.e. ``(16, 1)`` of ``W[N_out, K_in]``), 16-lane FMAs (zmm; ymm
 
 from __future__ import annotations
 
+import functools
+
 import tvm
 from tvm.script import tirx as T
 
@@ -80,6 +82,9 @@ def staged_walk(nb: int, n_tiles: int, tiles_outer: bool):
     return block_row, token_tile
 
 
+# Parsed once per shape, block count and options (lru_cache), as the 4x1 kernels. Bounded:
+# benchmarks build one per weight.
+@functools.lru_cache(maxsize=256)
 def bsr_dense_fp32_1x16_staged(
     m: int,
     n: int,
