@@ -14,11 +14,13 @@ ProducerTiles leaves them)::
                                                           # prescaled Q and K^T; its NaN guard
     tiles = stage_heads_tiles(matmul(p, vh))              # the out-projection's input
 
-and rewrites ``tiles`` into ``attention_f32_tiles(QT, Kh, Vh, mask[S])``, the Q kernel re-emitted
+and rewrites ``tiles`` into ``attention_f32_tiles(QT, Kh, Vh, mask)``, the Q kernel re-emitted
 to store ``Q^T[H*d, S]`` and the K kernel to store ``[H, S, d]`` (the kernel computes ``O^T``
-with tokens in lanes). Attention it cannot take (a mask that differs between queries, ``S %
-16``, Q/K/V from other ops or read elsewhere) stays: TVM's matmuls and our softmax. How many
-layers it fused is recorded on the module (``fp32_fused`` of
+with tokens in lanes; the dynamo exporter's K, transposed per head from ``[H, S, d]``, is taken
+as it is). The mask goes in as ``f32[S]`` when it is the same for every query, else as its
+``[query, key]`` matrix transposed. Attention it cannot take (batch > 1, ``S % 16``, a mask
+that differs between heads, Q/K/V from other ops, Q or K read elsewhere) stays: TVM's matmuls
+and our softmax. How many layers it fused is recorded on the module (``fp32_fused`` of
 :func:`~tvm_blocksparse.relay_passes.kernel_calls.attention_summary`).
 """
 
@@ -244,9 +246,9 @@ class _Fuse:
     def _mask(mask, s: int):
         """``(mask for the kernel, key_mask)``: ``f32[S]`` when ``mask`` is the same for every
         query (broadcasts from ``[1, 1, 1, S]``), else its ``[query, key]`` matrix transposed,
-        ``f32[S, S]``, when it is the same for every head; None when float32 or those shapes
-        don't hold. ``-inf`` is raised to the lowest float (a query whose keys are all masked
-        then averages them, as eager exports' masks give)."""
+        ``f32[S, S]``, when it is the same for every head; None when it is not float32 or
+        differs between heads. ``-inf`` is raised to the lowest float (a query whose keys are all
+        masked then averages them, as eager exports' masks give)."""
         shape = static_shape(mask)
         if getattr(mask.ty, "dtype", None) != "float32" or shape is None or len(shape) > 4:
             return None
