@@ -47,6 +47,62 @@ from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention
 from tvm_blocksparse.target import resolve_target
 
 
+def mask_floored(mask: relax.Expr) -> relax.Expr:
+    """``mask`` with ``-inf`` raised to the lowest float. SDPA's boolean masks become
+    ``where(keep, 0, -inf)``: an attention kernel's exp takes -inf, but a query whose keys are all
+    masked would get max = -inf and NaN; with the lowest float it gets what eager exports give
+    (their mask is the lowest float): the average of the values."""
+    return relax.op.maximum(mask, relax.const(np.finfo(np.float32).min, "float32"))
+
+
+class SoftmaxAttention:
+    """``matmul(softmax(Q K^T * c + mask), V)`` as a pattern over the patterns ``q``, ``k``, ``v``,
+    in the forms exporters write: the scores times or over a constant ``c`` (eager exports), or
+    Q and K^T each times a constant (SDPA exports: ``sqrt(scale)`` each); the mask added on
+    either side; SDPA's ``where(isnan(p), 0, p)`` after the softmax. The INT8 and the FP32
+    attention fusions match it and read a match (``m``) through its methods."""
+
+    def __init__(self, q, k, v):
+        times = lambda x, c: is_op("relax.multiply")(x, c) | is_op("relax.multiply")(c, x)  # noqa: E731
+        self.mask, self.c, self.cq, self.ck = wildcard(), is_const(), is_const(), is_const()
+        self.nan_zero = is_const()
+        scores = is_op("relax.matmul")(q, k)
+        self.prescaled = is_op("relax.matmul")(times(q, self.cq), times(k, self.ck))
+        self.mul = times(scores, self.c)
+        scaled = self.mul | is_op("relax.divide")(scores, self.c) | self.prescaled
+        masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
+        self.probs = is_op("relax.nn.softmax")(masked)
+        self.nan_guard = is_op("relax.where")(
+            is_op("relax.isnan")(self.probs), self.nan_zero, self.probs
+        )
+        self.context = is_op("relax.matmul")(self.probs | self.nan_guard, v)
+
+    def scale_is_finite_nonzero(self, m) -> bool:
+        """Whether the scale's constants are finite, non-zero scalars."""
+        consts = [self.cq, self.ck] if self.prescaled in m else [self.c]
+        for c in (m[x].value.numpy() for x in consts):
+            if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
+                return False
+        return True
+
+    def scale(self, m) -> float:
+        """The factor on ``Q K^T``: the eager exports' multiplier or divisor, or the product of
+        the SDPA exports' two ``sqrt(scale)`` factors on Q and K^T."""
+        value = lambda c: float(m[c].value.numpy().reshape(()))  # noqa: E731
+        if self.prescaled in m:
+            return value(self.cq) * value(self.ck)
+        return value(self.c) if self.mul in m else 1.0 / value(self.c)
+
+    def nan_rows_zeroed(self, m) -> bool:
+        """Whether NaN probabilities, where the export guards them, become 0 (what a kernel that
+        never makes NaN gives)."""
+        return self.nan_guard not in m or float(np.abs(m[self.nan_zero].value.numpy()).max()) == 0
+
+    def over_keys(self, m) -> bool:
+        """Whether the softmax runs over the key axis."""
+        return int(m[self.probs].attrs.axis) in (-1, 3)
+
+
 @tvm.transform.module_pass(opt_level=0, name="FuseAttention")
 class FuseAttention:
     """See the module docstring."""
@@ -67,19 +123,10 @@ class _Fuse:
         self.skipped: list[str] = []
 
     def run(self) -> tvm.IRModule:
-        self.q_in, self.kt, self.v_in, self.mask, self.c = (
-            wildcard(),
-            wildcard(),
-            wildcard(),
-            wildcard(),
-            is_const(),
-        )
-        self.k_in = wildcard()
+        self.q_in, self.kt, self.v_in, self.k_in = wildcard(), wildcard(), wildcard(), wildcard()
         self.q_shape, self.k_shape, self.v_shape = wildcard(), wildcard(), wildcard()
-        self.cq, self.ck, self.nan_zero = is_const(), is_const(), is_const()
         perm = lambda x: is_op("relax.permute_dims")(x)  # noqa: E731
         reshape = lambda x, shape=None: is_op("relax.reshape")(x, shape or wildcard())  # noqa: E731
-        times = lambda x, c: is_op("relax.multiply")(x, c) | is_op("relax.multiply")(c, x)  # noqa: E731
         self.q_perm = q = perm(reshape(self.q_in, self.q_shape))
         self.k_perm = perm(reshape(self.k_in))
         # the dynamo exporter's K^T: per-head [H, S, d] transposed to [H, d, S]
@@ -87,20 +134,9 @@ class _Fuse:
         self.k_heads_t = perm(reshape(self.k_heads))
         # (the dynamo form first: a K^T wildcard would take its per-head [H, d, S] too)
         k = reshape(self.k_heads_t) | reshape(self.kt, self.k_shape) | self.k_perm
-        # eager exports scale the scores; SDPA exports scale Q and K^T by sqrt(scale) each
-        self.scores = is_op("relax.matmul")(q, k)
-        self.prescaled = is_op("relax.matmul")(times(q, self.cq), times(k, self.ck))
-        self.mul = times(self.scores, self.c)
-        self.div = is_op("relax.divide")(self.scores, self.c)
-        scaled = self.mul | self.div | self.prescaled
-        masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
-        self.probs = is_op("relax.nn.softmax")(masked)
-        # SDPA exports zero the NaN rows of a fully masked query: where(isnan(p), 0, p)
-        self.nan_guard = is_op("relax.where")(
-            is_op("relax.isnan")(self.probs), self.nan_zero, self.probs
-        )
         self.v_perm = v = perm(reshape(self.v_in, self.v_shape))
-        self.context = is_op("relax.matmul")(self.probs | self.nan_guard, v)
+        self.att = SoftmaxAttention(q, k, v)
+        self.context = self.att.context
         pattern = perm(self.context | reshape(self.context))
         for gv, func in list(self.mod.functions_items()):
             if isinstance(func, relax.Function):
@@ -118,14 +154,11 @@ class _Fuse:
             return expr
         _, s, heads, d = static_shape(expr)
         n = heads * d
-        scale = self._scale(m)
-        mask = m[self.mask]
+        scale = self.att.scale(m)
+        mask = m[self.att.mask]
         if static_shape(mask) != [s, s]:
             mask = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
-        # SDPA's boolean masks become where(keep, 0, -inf). The kernel's exp takes -inf, but a
-        # query whose keys are all masked would get max = -inf and NaN; with the lowest float
-        # instead it gets what eager exports give (their mask is the lowest float)
-        mask = relax.op.maximum(mask, relax.const(np.finfo(np.float32).min, "float32"))
+        mask = mask_floored(mask)
         kt = (
             m[self.kt]
             if self.kt in m
@@ -153,14 +186,6 @@ class _Fuse:
         )
         self.fused += 1
         return relax.op.reshape(call, [1, s, heads, d])
-
-    def _scale(self, m) -> float:
-        """The factor on ``Q K^T``: the eager exports' multiplier or divisor, or the product of
-        the SDPA exports' two ``sqrt(scale)`` factors on Q and K^T."""
-        value = lambda c: float(m[c].value.numpy().reshape(()))  # noqa: E731
-        if self.prescaled in m:
-            return value(self.cq) * value(self.ck)
-        return value(self.c) if self.mul in m else 1.0 / value(self.c)
 
     def _explain_unmatched(self, mod: tvm.IRModule) -> None:
         """A softmax left in the graph that no attention pattern matched gets a reason too."""
@@ -204,17 +229,15 @@ class _Fuse:
             _axes(m[self.k_heads]) != [0, 2, 1, 3] or _axes(m[self.k_heads_t]) != [0, 2, 1]
         ):
             return "K^T per head by permutations other than [0, 2, 1, 3] then [0, 2, 1]"
-        if self.nan_guard in m and float(np.abs(m[self.nan_zero].value.numpy()).max()) != 0.0:
+        if not self.att.nan_rows_zeroed(m):
             return "NaN probabilities replaced by a value other than 0"
         for x in [m[self.q_in], m[self.v_in]] + ([m[self.k_in]] if self.k_in in m else []):
             shp = static_shape(x)
             if shp is None or int(np.prod(shp)) != s * heads * d or x.ty.dtype != "float32":
                 return f"Q/K/V of shape {shp}"
-        consts = [self.cq, self.ck] if self.prescaled in m else [self.c]
-        for c in (m[x].value.numpy() for x in consts):
-            if c.size != 1 or not np.isfinite(c).all() or float(c.reshape(())) == 0.0:
-                return "scale is not a finite non-zero scalar"
-        mask = m[self.mask]
+        if not self.att.scale_is_finite_nonzero(m):
+            return "scale is not a finite non-zero scalar"
+        mask = m[self.att.mask]
         shp = static_shape(mask)
         if (
             mask.ty.dtype != "float32"
@@ -224,7 +247,7 @@ class _Fuse:
         ):
             dtype = getattr(mask.ty, "dtype", "?")
             return f"mask of shape {shp} ({dtype}) does not broadcast to [1, 1, {s}, {s}]"
-        if int(m[self.probs].attrs.axis) not in (-1, 3):
+        if not self.att.over_keys(m):
             return "softmax not over the key axis"
         return ""
 

@@ -29,14 +29,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import tvm
 from tvm import relax
-from tvm.relax.dpl import is_const, is_op, is_tuple, rewrite_call, wildcard
+from tvm.relax.dpl import is_op, is_tuple, rewrite_call, wildcard
+from tvm_blocksparse.relay_passes.fuse_attention import SoftmaxAttention, mask_floored
 from tvm_blocksparse.relay_passes.kernel_calls import (
     ATTENTION_ATTR,
     ENTRY,
-    KERNEL_ATTR,
     NAME_ATTR,
     KernelAdder,
     attention_summary,
@@ -99,19 +98,9 @@ class _Fuse:
         self.fused = 0
 
     def run(self) -> tvm.IRModule:
-        times = lambda x, c: is_op("relax.multiply")(x, c) | is_op("relax.multiply")(c, x)  # noqa: E731
-        self.q, self.kt, self.v, self.mask = wildcard(), wildcard(), wildcard(), wildcard()
-        self.c, self.cq, self.ck, self.nan_zero = is_const(), is_const(), is_const(), is_const()
-        scores = is_op("relax.matmul")(self.q, self.kt)
-        self.prescaled = is_op("relax.matmul")(times(self.q, self.cq), times(self.kt, self.ck))
-        self.mul = times(scores, self.c)
-        scaled = self.mul | is_op("relax.divide")(scores, self.c) | self.prescaled
-        masked = is_op("relax.add")(scaled, self.mask) | is_op("relax.add")(self.mask, scaled)
-        self.probs = is_op("relax.nn.softmax")(masked)
-        self.nan_guard = is_op("relax.where")(
-            is_op("relax.isnan")(self.probs), self.nan_zero, self.probs
-        )
-        context = is_op("relax.matmul")(self.probs | self.nan_guard, self.v)
+        self.q, self.kt, self.v = wildcard(), wildcard(), wildcard()
+        self.att = SoftmaxAttention(self.q, self.kt, self.v)
+        context = self.att.context
         staged = context | is_op("relax.reshape")(context, wildcard())
         pattern = is_op("relax.call_tir")(wildcard(), is_tuple([staged]))
         for gv, func in list(self.mod.functions_items()):
@@ -129,8 +118,8 @@ class _Fuse:
         return mod
 
     def _rewrite(self, expr, m, bindings: _Bindings):
-        stage = self._callee(expr)
-        if stage is None or not str(stage.attrs[NAME_ATTR]).startswith(_STAGE_HEADS):
+        stage = kernel_call(expr, self.mod)
+        if stage is None or not str(stage[1].attrs.get(NAME_ATTR, "")).startswith(_STAGE_HEADS):
             return expr
         shape = static_shape(m[self.q])
         if shape is None or len(shape) != 4 or static_shape(m[self.v]) != shape:
@@ -149,35 +138,25 @@ class _Fuse:
             or static_shape(m[self.kt]) != [1, heads, d, s]
             or q[2]["epilogue"].heads_out != heads
             or v[2]["epilogue"].heads_out != heads
-            or int(m[self.probs].attrs.axis) not in (-1, 3)
+            or not self.att.over_keys(m)
+            or not self.att.scale_is_finite_nonzero(m)
+            or not self.att.nan_rows_zeroed(m)
         ):
             return expr
-        scale = self._scale(m)
-        mask = self._mask(m[self.mask], s)
-        if scale is None or mask is None:
-            return expr
-        if self.nan_guard in m and float(np.abs(m[self.nan_zero].value.numpy()).max()) != 0.0:
+        mask = self._mask(m[self.att.mask], s)
+        if mask is None:
             return expr
         qt = self._reemit(*q, "keys", relax.TensorType((n, s), "float32"))
         if not isinstance(kh, relax.Expr):
             kh = self._reemit(*kh, "heads", relax.TensorType((heads, s, d), "float32"))
         gv = self.kernels.add(
-            attention_f32_tiles(s, heads, d, scale, key_mask=mask[1]),
+            attention_f32_tiles(s, heads, d, self.att.scale(m), key_mask=mask[1]),
             f"attention_f32_s{s}_h{heads}_d{d}" + ("" if mask[1] else "_maskt"),
             "attention_f32",
         )
         self.fused += 1
         vh = relax.op.reshape(m[self.v], [heads, s, d])
         return relax.call_tir(gv, [qt, kh, vh, mask[0]], expr.ty)
-
-    def _callee(self, expr):
-        gv = expr.args[0]
-        if not isinstance(gv, tvm.ir.GlobalVar) or gv not in self.mod.get_global_vars():
-            return None
-        func = self.mod[gv]
-        if not isinstance(func, tvm.tirx.PrimFunc) or func.attrs is None:
-            return None
-        return func if KERNEL_ATTR in func.attrs and NAME_ATTR in func.attrs else None
 
     def _producer(self, view, bindings: _Bindings, reemitted: bool):
         """``(call, PrimFunc, linear meta)`` of the ``fp32_4x1`` call whose output ``view``
@@ -229,35 +208,20 @@ class _Fuse:
             self.kernels, self.by_weights, call_args(call, func), meta, ep, config, tag, out
         )
 
-    def _scale(self, m) -> float | None:
-        """The factor on ``Q K^T`` (finite, non-zero), else None."""
-        consts = [self.cq, self.ck] if self.prescaled in m else [self.c]
-        values = [m[c].value.numpy() for c in consts]
-        if any(
-            v.size != 1 or not np.isfinite(v).all() or float(v.reshape(())) == 0 for v in values
-        ):
-            return None
-        value = [float(v.reshape(())) for v in values]
-        if self.prescaled in m:
-            return value[0] * value[1]
-        return value[0] if self.mul in m else 1.0 / value[0]
-
     @staticmethod
     def _mask(mask, s: int):
         """``(mask for the kernel, key_mask)``: ``f32[S]`` when ``mask`` is the same for every
         query (broadcasts from ``[1, 1, 1, S]``), else its ``[query, key]`` matrix transposed,
         ``f32[S, S]``, when it is the same for every head; None when it is not float32 or
-        differs between heads. ``-inf`` is raised to the lowest float (a query whose keys are all
-        masked then averages them, as eager exports' masks give)."""
+        differs between heads. ``-inf`` is raised to the lowest float (:func:`mask_floored`)."""
         shape = static_shape(mask)
         if getattr(mask.ty, "dtype", None) != "float32" or shape is None or len(shape) > 4:
             return None
         dims = ([1] * (4 - len(shape)) + shape)[::-1]  # key, query, head, batch
         if dims[0] not in (1, s) or dims[1] not in (1, s) or dims[2:] != [1, 1]:
             return None
-        lowest = relax.const(np.finfo(np.float32).min, "float32")
         if dims[1] == 1:
             flat = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, 1, s]), [s])
-            return relax.op.maximum(flat, lowest), True
+            return mask_floored(flat), True
         square = relax.op.reshape(relax.op.broadcast_to(mask, [1, 1, s, s]), [s, s])
-        return relax.op.maximum(relax.op.permute_dims(square, [1, 0]), lowest), False
+        return mask_floored(relax.op.permute_dims(square, [1, 0])), False
