@@ -43,7 +43,6 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     kernel_call,
     layer_kernel_call,
     layer_report,
-    linear_meta,
     static_shape,
     through_bindings,
     with_layer_report,
@@ -52,6 +51,7 @@ from tvm_blocksparse.relay_passes.producer_tiles import (
     TILED_KIND,
     producer_epilogue,
     sole_use,
+    tiled_kind_call,
     use_counts,
 )
 
@@ -162,13 +162,10 @@ class _Fuse:
         """``(call, PrimFunc, linear meta)`` of the ``fp32_4x1`` call whose output ``view``
         reshapes (float32, no residual), else None; ``reemitted``: the call is to be emitted
         again in another layout, so nothing else may read its output (it would run twice)."""
-        found = kernel_call(through_bindings(view, bindings.var2val), self.mod)
-        meta = linear_meta(found[1]) if found else None
-        if meta is None or meta["kind"] != TILED_KIND or meta["epilogue"].residual:
+        found = tiled_kind_call(view, self.mod, bindings.var2val)
+        if found is None or (reemitted and not bindings.sole_use(view)):
             return None
-        if reemitted and not bindings.sole_use(view):
-            return None
-        return (*found, meta)
+        return found
 
     def _keys_by_head(self, kt, bindings: _Bindings, heads: int, s: int, d: int):
         """K as ``[H, S, d]``: the producer of ``kt`` (``K^T`` rows, ``yt_rows``) to re-emit, or

@@ -213,18 +213,27 @@ def producer_epilogue(ep: Epilogue, **layout) -> Epilogue:
     return Epilogue("float32", bias=ep.bias, gelu=ep.gelu, **layout)
 
 
-def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
+def tiled_kind_call(expr, mod: tvm.IRModule, var2val: dict):
     """``(call, PrimFunc, linear meta)`` of the ``fp32_4x1`` call that ``expr`` is (through
-    bindings and reshapes), when it can store tiles (float32, no residual: its epilogue's last
-    step is per channel) and ``expr`` is its only use; else None."""
+    bindings and reshapes) when its epilogue has no residual (its last step is per channel: it
+    can store another layout); else None."""
     producer = kernel_call(through_bindings(expr, var2val), mod)
     meta = linear_meta(producer[1]) if producer else None
-    if meta is None or meta["kind"] != TILED_KIND:
-        return None
-    ep = meta["epilogue"]
-    if ep.residual or ep.transposed_out or ep.heads_out or not sole_use(expr, var2val, users):
+    if meta is None or meta["kind"] != TILED_KIND or meta["epilogue"].residual:
         return None
     return (*producer, meta)
+
+
+def tileable_producer(expr, mod: tvm.IRModule, var2val: dict, users: dict):
+    """:func:`tiled_kind_call` of ``expr`` when it stores the plain ``Y[M, N]`` (float32) and
+    ``expr`` is its only use: it can store tiles instead; else None."""
+    found = tiled_kind_call(expr, mod, var2val)
+    if found is None:
+        return None
+    ep = found[2]["epilogue"]
+    if ep.transposed_out or ep.heads_out or not sole_use(expr, var2val, users):
+        return None
+    return found
 
 
 def shared_staging(
