@@ -101,16 +101,13 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
+    from tvm_blocksparse.isa.peers import add_isa_level_option
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sentences", type=int, default=64)
     ap.add_argument("--seq-len", type=int, default=64, help="compiled length (padded)")
     ap.add_argument("--skip-compile", action="store_true")
-    ap.add_argument(
-        "--isa-level",
-        choices=["avx2", "avx_vnni", "avx512_vnni", "amx_int8"],
-        help="compile our module for this level (default: the host's best; a lower level runs "
-        "on a newer CPU)",
-    )
+    add_isa_level_option(ap)  # default: the host's best level
     ap.add_argument(
         "--skip-fake-quant", action="store_true", help="only the compiled modules' figures"
     )

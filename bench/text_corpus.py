@@ -114,6 +114,8 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def main(argv=None) -> int:
+    from tvm_blocksparse.isa.peers import add_isa_level_option
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--texts", type=int, default=2000)
     ap.add_argument("--min-tokens", type=int, default=4)
@@ -124,12 +126,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--backends", default="ours_int8,ours_fp32,ort_int8,st_dense")
     ap.add_argument("--work-dir", default=None, help="keep the exported/compiled files here")
-    ap.add_argument(
-        "--isa-level",
-        choices=["avx2", "avx_vnni", "avx512_vnni", "amx_int8"],
-        help="build our pipelines for this level (default: the host's best; a lower level runs "
-        "on a newer CPU)",
-    )
+    add_isa_level_option(ap)  # default: the host's best level
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)
