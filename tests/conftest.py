@@ -82,10 +82,10 @@ def pytest_terminal_summary(terminalreporter):
         if reason.startswith(_ISA_SKIP_PREFIX):
             level = reason[len(_ISA_SKIP_PREFIX) :].split()[0]
             counts[level] = counts.get(level, 0) + 1
-    host = isa.host_isa_level()
+    host, cap = isa.host_isa_level(), isa.max_isa_level()
     line = ", ".join(f"{n} need {level}" for level, n in sorted(counts.items())) or "none"
+    capped = f" ({isa.MAX_ISA_ENV}={cap.name})" if cap else ""
     terminalreporter.write_line(
-        f"ISA: this CPU runs {host.name if host else 'no listed level'}; skipped for the host's "
-        "ISA: "
-        f"{sum(counts.values())} ({line})"
+        f"ISA: this CPU runs {host.name if host else 'no listed level'}{capped}; skipped for the "
+        f"host's ISA: {sum(counts.values())} ({line})"
     )

@@ -107,6 +107,31 @@ def test_int8_sparse_model_runs_on_the_hosts_level(calibrate):
     assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
 
 
+@requires_isa("avx2")
+def test_max_isa_avx2_compiles_and_runs_as_an_avx2_only_cpu(monkeypatch, tmp_path):
+    """Under TVM_BLOCKSPARSE_MAX_ISA=avx2 any host builds, picks and runs what an AVX2-only CPU
+    does (the INT8 4x1 layers on ymm, accurate), and refuses a module of a higher level."""
+    from tvm_blocksparse import isa
+
+    model = make_bert_onnx("bert-mini", seed=5, sparsity=0.9, block="4x1")
+    feeds = random_inputs(1, 32, pad=4, seed=6)
+    uncapped = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=8, dtype="fp32")
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "avx2")
+    compiled = tb.compile(model, seq_len=32, dtype="int8")
+    assert compiled.metadata["isa_level"] == "avx2"
+    assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
+    assert all(d["reason"].startswith("cost model (avx2)") for d in compiled.report)
+    assert compiled.metadata["attention"]["int8_fused"] == 4
+    ref = onnxruntime_outputs(model, feeds)[0]
+    assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
+    tiny_feeds = random_inputs(1, 8, vocab=1000)
+    if uncapped.metadata["isa_level"] == "avx2":  # an AVX2-only host: the same code, it runs
+        uncapped.run(tiny_feeds)
+    else:
+        with pytest.raises(RuntimeError, match="this CPU lacks"):
+            uncapped.run(tiny_feeds)
+
+
 # ----------------------------------------------------------------------------- inspect / prune /
 # bad input
 

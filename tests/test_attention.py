@@ -290,10 +290,14 @@ def test_host_target_lets_llvm_emit_amx_only_where_the_cpu_has_it_and_linux_gran
 
     from tvm_blocksparse.isa import amx
 
+    monkeypatch.delenv(isa.MAX_ISA_ENV, raising=False)  # this CPU is faked: whatever the run's cap
     monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset(AMX_INT8.cpu_flags))
     monkeypatch.setattr(amx, "request_tiles_now", lambda: True)
     assert amx_tiles(host_target())
     assert not amx_tiles(host_target(amx=False))
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "avx512_vnni")  # capped below AMX: no tiles
+    assert not amx_tiles(host_target())
+    monkeypatch.delenv(isa.MAX_ISA_ENV)
     # Linux refuses this process the tiles (a sandbox): no AMX, whatever LLVM detected
     monkeypatch.setattr(amx, "request_tiles_now", lambda: False)
     assert not amx_tiles(host_target())

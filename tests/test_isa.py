@@ -70,6 +70,63 @@ def test_host_level_follows_the_cpu_flags(monkeypatch):
     assert isa.host_isa_level() is None
 
 
+#: /proc/cpuinfo flags of a Sapphire Rapids (AMX, AVX-512 VNNI, AVX-VNNI, AVX-512 BF16), trimmed
+_SPR_FLAGS = frozenset(
+    "sse4_2 avx avx2 fma avx_vnni avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni "
+    "avx512_bf16 avx512_fp16 amx_bf16 amx_tile amx_int8".split()
+)
+
+
+@pytest.mark.parametrize(
+    "cap, level, kept, hidden",
+    [
+        ("", "amx_int8", {"amx_int8", "avx_vnni"}, set()),
+        ("amx_int8", "amx_int8", {"amx_int8"}, set()),
+        ("avx512_vnni", "avx512_vnni", {"avx512_vnni", "avx512_bf16", "avx_vnni"}, {"amx_tile"}),
+        ("avx_vnni", "avx_vnni", {"avx_vnni", "avx2"}, {"avx512f", "avx512_bf16", "amx_int8"}),
+        ("avx2", "avx2", {"avx2", "fma"}, {"avx_vnni", "avx512f", "avx512_fp16", "amx_bf16"}),
+    ],
+)
+def test_max_isa_cap_hides_the_levels_above_it(monkeypatch, cap, level, kept, hidden):
+    """TVM_BLOCKSPARSE_MAX_ISA: the CPU's flags above the cap are gone, so its level, what it
+    can run and what it refuses are those of a CPU of that level."""
+    monkeypatch.setattr(isa, "_cpuinfo_flags", lambda: _SPR_FLAGS)
+    monkeypatch.setenv(isa.MAX_ISA_ENV, cap)
+    flags = isa.host_cpu_flags()
+    assert isa.host_isa_level().name == level
+    assert kept <= flags and not hidden & flags
+    assert isa.host_has("avx2") and isa.host_has(level)
+
+
+def test_max_isa_cap_above_the_cpu_changes_nothing_and_a_bad_one_is_refused(monkeypatch):
+    zen3 = frozenset({"sse4_2", "avx", "avx2", "fma"})
+    monkeypatch.setattr(isa, "_cpuinfo_flags", lambda: zen3)
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "avx512_vnni")
+    assert isa.host_cpu_flags() == zen3 and isa.host_isa_level() is isa.AVX2
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "avx512")
+    with pytest.raises(
+        ValueError, match=r"TVM_BLOCKSPARSE_MAX_ISA='avx512': choose one of avx2, avx_vnni, "
+    ):
+        isa.host_cpu_flags()
+
+
+@requires_x86
+def test_max_isa_cap_makes_the_host_target_that_level(monkeypatch):
+    """The host target of a capped process switches off every level above the cap (what
+    ``tb.compile`` builds for), and refuses code of those levels (as that CPU would)."""
+    from tvm_blocksparse.target import host_target
+
+    best = isa.host_isa_level()
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "avx2")
+    capped = host_target()
+    assert isa.isa_level(capped) is (isa.AVX2 if best else None)
+    assert not any(isa.target_has(lvl, capped) for lvl in isa.LEVELS if lvl is not isa.AVX2)
+    with pytest.raises(RuntimeError, match=r"avx512vnni.*this CPU lacks them"):
+        isa.check_host_can_run(CROSS_TARGETS["avx512_vnni"])
+    monkeypatch.delenv(isa.MAX_ISA_ENV)
+    assert isa.isa_level(host_target()) is best
+
+
 @requires_x86
 def test_check_host_can_run_names_what_the_cpu_lacks(monkeypatch):
     monkeypatch.setattr(isa, "host_cpu_flags", lambda: frozenset({"avx", "avx2", "fma"}))

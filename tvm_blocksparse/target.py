@@ -10,7 +10,15 @@ import threading
 
 from tvm.target import Target
 
-from tvm_blocksparse.isa import AMX_INT8, by_name, host_has, isa_level, target_has
+from tvm_blocksparse.isa import (
+    AMX_INT8,
+    LLVM_FEATURES_ABOVE,
+    by_name,
+    host_has,
+    isa_level,
+    max_isa_level,
+    target_has,
+)
 
 
 def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
@@ -129,7 +137,10 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     emit it (``+amx-tile,+amx-int8``: LLVM's host detection can name a CPU model without AMX
     under a hypervisor); else switch it off, so the per-layer choice never counts on tiles this
     process can't use (a sandbox). INT8 attention and dense INT8 use them behind a run-time
-    check that falls back to VNNI."""
+    check that falls back to VNNI.
+
+    Under a ``TVM_BLOCKSPARSE_MAX_ISA`` cap (:func:`~tvm_blocksparse.isa.max_isa_level`) the
+    levels above it are switched off: the target of a CPU of that level."""
     from tvm_blocksparse.isa.amx import request_tiles_now
 
     detected = _host_detected()
@@ -142,18 +153,12 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
         config["mattr"] = ["+amx-tile", "+amx-int8"]
     elif detected_amx and not usable:
         config["mattr"] = ["-amx-tile", "-amx-int8"]
+    cap = max_isa_level()
+    if cap is not None and LLVM_FEATURES_ABOVE[cap.name]:
+        mattr = config.get("mattr", [])
+        config["mattr"] = [*mattr, *(f for f in LLVM_FEATURES_ABOVE[cap.name] if f not in mattr)]
     config["num-cores"] = num_cores or num_threads()
     return Target(config)
-
-
-#: LLVM features that switch off every level above the named one (``-avx512f`` takes all of
-#: AVX-512 with it).
-_ABOVE_LEVEL = {
-    "avx2": ("-avx512f", "-avxvnni", "-amx-tile", "-amx-int8"),
-    "avx_vnni": ("-avx512f", "-amx-tile", "-amx-int8"),
-    "avx512_vnni": ("-amx-tile", "-amx-int8"),
-    "amx_int8": (),
-}
 
 
 def level_target(level: str, num_cores: int | None = None) -> Target:
@@ -163,7 +168,7 @@ def level_target(level: str, num_cores: int | None = None) -> Target:
     name an older model under a hypervisor (``rocketlake`` on a Sapphire Rapids VM)."""
     lvl = by_name(level)
     config = dict(host_target(num_cores, amx=False).export())
-    config["mattr"] = [*(f"+{f}" for f in lvl.llvm_features), *_ABOVE_LEVEL[lvl.name]]
+    config["mattr"] = [*(f"+{f}" for f in lvl.llvm_features), *LLVM_FEATURES_ABOVE[lvl.name]]
     target = Target(config)
     if isa_level(target) != lvl:
         raise RuntimeError(f"could not make a {level} target from this host ({target})")

@@ -10,12 +10,18 @@ The vector helpers of each level live in this package's modules (``avx2``, ``avx
 
 Levels are not nested: a Zen 4 has AVX-512 VNNI but no AVX-VNNI, an Alder Lake the reverse.
 :data:`LEVELS` lists them best first; a target's level is the first it has.
+
+``TVM_BLOCKSPARSE_MAX_ISA=<level>`` caps this library's view of the CPU at that level, as
+``ONEDNN_MAX_CPU_ISA`` caps oneDNN (:func:`max_isa_level`): the host then compiles, picks
+kernels, skips tests and refuses modules as a CPU of that level would, so an AVX-512 or AMX
+machine can run what an AVX2-only one runs (``make demo``, the test suite, ``tb.compile``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,9 +98,40 @@ def by_name(name: str) -> IsaLevel:
 
 # ----------------------------------------------------------------------------- this CPU
 
+#: The environment variable of :func:`max_isa_level`.
+MAX_ISA_ENV = "TVM_BLOCKSPARSE_MAX_ISA"
+
+#: Per level, what a CPU or target capped there loses (every instruction set of the levels above
+#: it): ``/proc/cpuinfo`` flag prefixes, and the LLVM features that switch it off (``-avx512f``
+#: takes all of AVX-512 with it).
+_CPU_FLAGS_ABOVE = {
+    "avx2": ("avx512", "avx_vnni", "amx"),
+    "avx_vnni": ("avx512", "amx"),
+    "avx512_vnni": ("amx",),
+    "amx_int8": (),
+}
+LLVM_FEATURES_ABOVE = {
+    "avx2": ("-avx512f", "-avxvnni", "-amx-tile", "-amx-int8"),
+    "avx_vnni": ("-avx512f", "-amx-tile", "-amx-int8"),
+    "avx512_vnni": ("-amx-tile", "-amx-int8"),
+    "amx_int8": (),
+}
+
+
+def max_isa_level() -> IsaLevel | None:
+    """The level ``TVM_BLOCKSPARSE_MAX_ISA`` caps this CPU at (None when unset or empty), read on
+    every call; ``ValueError`` naming the levels for another value. Levels rank avx2 < avx_vnni <
+    avx512_vnni < amx_int8 (oneDNN's order); a cap above the CPU's own level changes nothing."""
+    name = os.environ.get(MAX_ISA_ENV, "").strip()
+    if not name:
+        return None
+    if name not in _BY_NAME:
+        raise ValueError(f"{MAX_ISA_ENV}={name!r}: choose one of {', '.join(reversed(_BY_NAME))}")
+    return _BY_NAME[name]
+
 
 @functools.cache
-def host_cpu_flags() -> frozenset[str]:
+def _cpuinfo_flags() -> frozenset[str]:
     """Flags from /proc/cpuinfo (empty on systems without it)."""
     try:
         with open("/proc/cpuinfo") as f:
@@ -104,6 +141,15 @@ def host_cpu_flags() -> frozenset[str]:
     except OSError:
         pass
     return frozenset()
+
+
+def host_cpu_flags() -> frozenset[str]:
+    """This CPU's /proc/cpuinfo flags (empty on systems without it), less those of the
+    instruction sets above the :func:`max_isa_level` cap."""
+    flags, cap = _cpuinfo_flags(), max_isa_level()
+    if cap is None:
+        return flags
+    return frozenset(f for f in flags if not f.startswith(_CPU_FLAGS_ABOVE[cap.name]))
 
 
 @functools.cache

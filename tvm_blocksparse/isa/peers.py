@@ -58,8 +58,10 @@ def peer_isa_env(level: str) -> dict[str, str]:
 
 def add_isa_level_option(parser) -> None:
     """The benchmarks' ``--isa-level`` (argparse): our code built for that level of this CPU, the
-    peers capped at it; a level this CPU can't run is refused when parsed."""
-    from tvm_blocksparse.isa import by_name, host_has
+    peers capped at it; a level this CPU can't run is refused when parsed. Under a
+    ``TVM_BLOCKSPARSE_MAX_ISA`` cap it defaults to the capped CPU's level, so the peers are
+    capped with our code (else None: the host's best, peers uncapped)."""
+    from tvm_blocksparse.isa import by_name, host_has, host_isa_level, max_isa_level
 
     def level(name: str) -> str:
         if name not in PEER_ISA_CAPS:
@@ -68,9 +70,11 @@ def add_isa_level_option(parser) -> None:
             raise argparse.ArgumentTypeError(f"this CPU can't run {name} code")
         return name
 
+    capped = host_isa_level() if max_isa_level() is not None else None
     parser.add_argument(
         "--isa-level",
         type=level,
+        default=capped.name if capped is not None else None,
         metavar="{" + ",".join(sorted(PEER_ISA_CAPS)) + "}",
         help="build our code for this ISA level (not above this CPU's) and cap the peers that "
         "can be capped at it (tvm_blocksparse.isa.peers; not ONNX Runtime, FBGEMM, OpenVINO): "
