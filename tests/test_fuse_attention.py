@@ -36,7 +36,9 @@ def _callees(mod) -> list[str]:
 def test_each_layer_becomes_one_int8_attention_call():
     mod = _rewritten(1)
     assert attention_summary(mod) == {"int8_fused": 2, "left_fp32": []}
-    assert "attention_int8_s16_h2_d64" in _callees(mod)  # both layers share the kernel
+    attention = [name for name in _callees(mod) if name.startswith("attention_int8")]
+    # both layers share the kernel: zmm, or ymm (AVX2 / AVX-VNNI) when that is the host's level
+    assert attention in (["attention_int8_s16_h2_d64"], ["attention_int8_s16_h2_d64_ymm"])
     assert not any(
         isinstance(f, tvm.relax.Function) and "relax.nn.softmax" in f.script()
         for _, f in mod.functions_items()

@@ -19,7 +19,8 @@ from tvm_blocksparse.target import host_target
 from tvm_blocksparse.testing import random_block_sparse
 from tvm_blocksparse.tuning import KernelUse
 
-INTRINSIC_CALL = {"int8_4x1": "vpdpbusd", "int8_dense": "vpdpbusd", "fp32_1x16": "fma"}
+#: The LLVM op a tensorized INT8 dot step calls, per ISA level of the kernel (FP32: an FMA).
+INT8_DOT_CALL = {"avx2": "pmadd.ub.sw", "avx_vnni": "vpdpbusd", "avx512_vnni": "vpdpbusd"}
 
 
 def _task(kind, m=32, n=64, k=64, sparsity=0.8, target=None, float_weights=False):
@@ -61,7 +62,8 @@ def test_design_space_is_our_tensorized_schedule_with_a_sampled_parallel_split(k
         assert "tdpbusd" in script and "vpdpbusd" in script  # written with tile intrinsics
         return
     assert "tensorize" in trace
-    assert INTRINSIC_CALL[kind] in script  # the tensorized body calls our intrinsic's LLVM op
+    dot_call = "fma" if kind == "fp32_1x16" else INT8_DOT_CALL[task.spec.isa.name]
+    assert dot_call in script  # the tensorized body calls our intrinsic's LLVM op
 
 
 @pytest.mark.parametrize("level", ["avx2", "avx_vnni", "avx512_vnni", "amx_int8"])
@@ -79,6 +81,7 @@ def test_tasks_build_and_schedule_the_kernel_of_their_targets_level(kind, level)
         assert "tdpbusd" in script
     else:
         assert "tensorize" in trace and "tdpbusd" not in script
+        assert INT8_DOT_CALL[task.spec.isa.name] in script
 
 
 def test_real_weight_arguments_use_the_layer_indices_and_refuse_unknown_signatures():
