@@ -60,7 +60,7 @@ def test_avx2_caps_reach_aten_onednn_and_openblas():
     assert all(arch == "Haswell" for arch in got["openblas"])
 
 
-def test_isa_level_option_refuses_what_this_cpu_cant_run():
+def _isa_level_parser():
     import argparse
 
     from tvm_blocksparse.isa.peers import add_isa_level_option
@@ -68,7 +68,13 @@ def test_isa_level_option_refuses_what_this_cpu_cant_run():
     parser = argparse.ArgumentParser()
     add_isa_level_option(parser)
     parser.exit = parser.error = lambda *a, **k: (_ for _ in ()).throw(ValueError(a))
-    assert parser.parse_args([]).isa_level is None
+    return parser
+
+
+def test_isa_level_option_refuses_what_this_cpu_cant_run(monkeypatch):
+    monkeypatch.delenv(isa.MAX_ISA_ENV, raising=False)
+    parser = _isa_level_parser()
+    assert parser.parse_args([]).isa_level is None  # the host's best, peers uncapped
     runnable = [lvl.name for lvl in isa.LEVELS if isa.host_has(lvl)]
     for name in runnable:
         assert parser.parse_args(["--isa-level", name]).isa_level == name
@@ -77,3 +83,13 @@ def test_isa_level_option_refuses_what_this_cpu_cant_run():
     for name in {lvl.name for lvl in isa.LEVELS} - set(runnable):
         with pytest.raises(ValueError, match=f"this CPU can't run {name} code"):
             parser.parse_args(["--isa-level", name])
+
+
+@pytest.mark.skipif(not isa.host_has("avx2"), reason="needs a CPU that runs avx2 code")
+def test_isa_level_option_defaults_to_the_capped_level(monkeypatch):
+    """Under TVM_BLOCKSPARSE_MAX_ISA the benchmarks build ours and cap the peers at the capped
+    CPU's level without being told."""
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "avx2")
+    assert _isa_level_parser().parse_args([]).isa_level == "avx2"
+    monkeypatch.setenv(isa.MAX_ISA_ENV, "amx_int8")  # above this CPU: its own best level
+    assert _isa_level_parser().parse_args([]).isa_level == isa.host_isa_level().name
