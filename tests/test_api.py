@@ -108,7 +108,7 @@ def test_int8_sparse_model_runs_on_the_hosts_level(calibrate):
 
 
 @requires_isa("avx2")
-def test_max_isa_avx2_compiles_and_runs_as_an_avx2_only_cpu(monkeypatch, tmp_path):
+def test_max_isa_avx2_compiles_and_runs_as_an_avx2_only_cpu(monkeypatch):
     """Under TVM_BLOCKSPARSE_MAX_ISA=avx2 any host builds, picks and runs what an AVX2-only CPU
     does (the INT8 4x1 layers on ymm, accurate), and refuses a module of a higher level."""
     from tvm_blocksparse import isa
