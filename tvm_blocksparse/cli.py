@@ -14,6 +14,9 @@ Examples::
     tvm-blocksparse pipeline compile MODEL_DIR -o pipe_dir --task feature-extraction
     tvm-blocksparse pipeline run pipe_dir --text "a sentence" --file lines.txt
     tvm-blocksparse serve pipe_dir --instances 2 --port 8000    # /v1/embeddings, /metrics ...
+
+Environment: TVM_NUM_THREADS (threads; default: the cores this process may use),
+TVM_BLOCKSPARSE_MAX_ISA=avx2|avx_vnni|avx512_vnni (build, run and refuse as a CPU of that level).
 """
 
 from __future__ import annotations
