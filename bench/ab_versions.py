@@ -29,6 +29,9 @@ JOBS = {
     "mini_fp32": ("bert-mini", {"dtype": "fp32"}),
     "base_int8_dyn": ("bert-base", {"dtype": "int8"}),
     "base_fp32": ("bert-base", {"dtype": "fp32"}),
+    # INT8 mode with every Linear below the threshold: each takes the cost model's dense kernel
+    "mini_int8_dense": ("bert-mini", {"dtype": "int8", "sparsity_threshold": 1.0}),
+    "base_int8_dense": ("bert-base", {"dtype": "int8", "sparsity_threshold": 1.0}),
     # the real all-MiniLM-L6-v2 at 90 % 4x1: e2e.py's cached file, linked by `models`
     "minilm_int8_dyn": ("minilm-l6-real", {"dtype": "int8"}),
 }

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tvm
 
-from tvm_blocksparse import registry
+from tvm_blocksparse import isa, registry
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.testing import outlier_block_sparse
 
@@ -254,28 +254,44 @@ def test_fp32_without_a_cost_table_takes_the_sparsest_fp32_block():
 
 
 def test_avx2_cost_model_picks_the_least_estimated_time_and_says_why():
-    """AVX2 (table measured on Zen 1): sparse beats dense from the threshold on, a dense INT8
-    layer takes TVM's FP32 matmul (faster than dense INT8 there), a mode's sparse kernels are
-    its dtype's only, and FP32 takes the block whose kernel is estimated fastest."""
+    """AVX2 on a full-width core (Zen 3; table measured on Zen 4's AVX2 code): sparse beats dense
+    from the threshold on, a dense INT8 layer takes dense INT8 (faster than TVM's FP32 matmul
+    there), a mode's sparse kernels are its dtype's only, and FP32 takes the block whose kernel
+    is estimated fastest."""
     rates = registry.KERNEL_GOPS["avx2"]
+    assert registry.level_kernel_rates(isa.by_name("avx2"), ZEN3) is rates
     both = {"4x1": 0.9, "1x16": 0.9}.get
     choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, ZEN3, both)
     assert choice.kernel == "int8_4x1"
-    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~2.01 ms < tvm_dense ~17.26 ms")
+    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~0.43 ms < int8_dense ~3.72 ms")
     choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, ZEN3, both)
-    assert choice.kernel == "tvm_dense" and rates["tvm_dense"] > rates["int8_dense"]
+    assert choice.kernel == "int8_dense" and rates["int8_dense"] > rates["tvm_dense"]
     choice = registry.choose_linear_kernel("fp32", "4x1", 768, 768, 0.9, 0.7, ZEN3, both)
     assert choice.kernel == "fp32_4x1" and rates["fp32_4x1"] > rates["fp32_1x16"]
     choice = registry.choose_linear_kernel(
         "fp32", "4x1", 768, 768, 0.0, 0.7, ZEN3, {"1x16": 0.95}.get
     )
     assert (choice.kernel, choice.block_sparsity) == ("fp32_1x16", 0.95)
-    # the table decides: with dense INT8 made faster than TVM's FP32, a dense layer takes it
-    registry.KERNEL_GOPS["avx2"] = {**rates, "int8_dense": 2 * rates["tvm_dense"]}
+
+
+def test_avx2_cost_model_of_half_width_cores_keeps_dense_layers_in_fp32():
+    """Zen 1 (128-bit units, INT8 only ~1.3x FP32): its own table, where TVM's FP32 matmul
+    beats dense INT8, so a dense layer of an INT8 model takes it; sparse layers still take the
+    4x1 kernel. The table decides: with dense INT8 made faster, the dense layer takes it."""
+    zen1 = {"kind": "llvm", "mcpu": "znver1"}
+    rates = registry.HALF_WIDTH_YMM_KERNEL_GOPS
+    assert registry.level_kernel_rates(isa.by_name("avx2"), zen1) is rates
+    both = {"4x1": 0.9, "1x16": 0.9}.get
+    choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, zen1, both)
+    assert choice.kernel == "int8_4x1"
+    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~2.01 ms < tvm_dense ~17.26 ms")
+    choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, zen1, both)
+    assert choice.kernel == "tvm_dense" and rates["tvm_dense"] > rates["int8_dense"]
+    registry.HALF_WIDTH_YMM_KERNEL_GOPS = {**rates, "int8_dense": 2 * rates["tvm_dense"]}
     try:
-        choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, ZEN3, both)
+        choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, zen1, both)
     finally:
-        registry.KERNEL_GOPS["avx2"] = rates
+        registry.HALF_WIDTH_YMM_KERNEL_GOPS = rates
     assert choice.kernel == "int8_dense"
 
 

@@ -661,7 +661,8 @@ def lower(
     metadata records it). Where the target's ISA level has a calibrated cost model
     (:data:`tvm_blocksparse.registry.KERNEL_GOPS`: INT8 on every level, FP32 on AVX2) each
     layer takes the kernel estimated fastest (the layer report says why): on AMX, dense INT8 on
-    tiles below ~85 % block sparsity.
+    tiles below ~85 % block sparsity; on AVX2 cores with 128-bit units (Zen 1), TVM's FP32
+    matmul for dense layers.
     ``dtype="fp32"``: each layer measures its 4x1 and 1x16 block sparsity and a sparse one uses
     the FP32 kernel of that block ("16x4" reads as "4x1"), dense ones TVM's matmul with our
     schedule.
@@ -885,7 +886,7 @@ def inspect(
         dtype = "fp32"  # what compile() does there
     model = load_onnx(onnx_path)
     layers, seconds, dense_seconds, runs_sparse = [], [], [], []
-    rates = registry.cost_table(dtype, block, level)
+    rates = registry.cost_table(dtype, block, level, tgt)
     dense = registry.dense_kind(dtype) if dtype == "int8" else "tvm_dense"
     for layer in linear_layers(model):
         w_out_in = layer.w_kn.T

@@ -26,8 +26,8 @@ import time
 
 def _kernels(model) -> str:
     """What the Linear layers of ``model`` run, e.g. "24/24 Linear layers on int8_4x1"; with the
-    cost model's reason where it chose across kinds (TVM's FP32 matmul for dense layers on AVX2,
-    where it is faster than dense INT8)."""
+    cost model's reason where it chose across kinds (e.g. TVM's FP32 matmul for the dense layers
+    of an INT8 model on Zen 1, where it is faster than dense INT8)."""
     counts = collections.Counter(d["kernel"] for d in model.report)
     text = ", ".join(f"{n}/{len(model.report)} Linear layers on {k}" for k, n in counts.items())
     reasons = {d["reason"].split(":")[0] for d in model.report if d["reason"].startswith("cost")}

@@ -826,10 +826,12 @@ class LinearChoice:
 #: ``2 M N K (1 - block sparsity)``), 1 thread, per ISA level where it was measured;
 #: ``"tvm_dense"`` is TVM's FP32 Matmul under our schedule rules. A level or dtype the table
 #: does not cover keeps the threshold rule (the requested block's sparse kernel from
-#: ``threshold`` on, else dense).
-#: avx2: AMD EPYC Zen 1 (znver1), ``bench/spmm.py --threads 1`` on BERT-Base's 768x768,
-#: 3072x768 and 768x3072 at 128 tokens, medians over 50-90 % sparsity, and the dense Matmul of
-#: ``bench/e2e_dense.py`` (bench/README.md, "INT8 and FP32 on an AVX2-only host").
+#: ``threshold`` on, else dense). Only the ratios between a level's kernels matter.
+#: avx2: AVX2 code on an AMD EPYC Zen 4 (``TVM_BLOCKSPARSE_MAX_ISA=avx2``), a stand-in for the
+#: AVX2 cores with 256-bit vector units (Zen 2 and later; Zen 3's INT8 / FP32 peak ratio is 1.68,
+#: this core's 1.95): ``bench/kernel_rates.py --level avx2``, BERT-Base's 768x768, 3072x768 and
+#: 768x3072 at 128 tokens, medians over 50-90 % sparsity (bench/README.md, "The AVX2 cost table
+#: on a full-width core"); cores with 128-bit units take :data:`HALF_WIDTH_YMM_KERNEL_GOPS`.
 #: avx_vnni, avx512_vnni, amx_int8: INT8 only, Intel Xeon (Sapphire Rapids class, KVM),
 #: ``bench/kernel_rates.py --level L`` (same shapes and sparsities; the avx_vnni figures are
 #: Golden Cove cores running the ymm kernels, as Alder Lake's P-cores would). On AMX the dense
@@ -837,22 +839,54 @@ class LinearChoice:
 #: AMX tiles").
 KERNEL_GOPS: dict[str, dict[str, float]] = {
     "avx2": {
-        "int8_4x1": 30.0,
-        "fp32_4x1": 29.0,
-        "fp32_1x16": 18.5,
-        "int8_dense": 34.5,  # 35 in the kernel, less its quantize passes
-        "tvm_dense": 35.0,
+        "int8_4x1": 141.4,
+        "fp32_4x1": 81.8,
+        "fp32_1x16": 62.8,
+        "int8_dense": 162.3,
+        "tvm_dense": 110.0,
     },
     "avx_vnni": {"int8_4x1": 109.0, "int8_dense": 95.0},
     "avx512_vnni": {"int8_4x1": 377.0, "int8_dense": 429.0},
     "amx_int8": {"int8_4x1": 378.0, "int8_dense": 2431.0},
 }
 
+#: The avx2 table of cores that split every ymm operation into two 128-bit halves
+#: (:data:`HALF_WIDTH_YMM_CPUS`): AMD EPYC Zen 1 (``znver1``), ``bench/spmm.py --threads 1`` on
+#: the same shapes and sparsities and the dense Matmul of ``bench/e2e_dense.py`` (bench/README.md,
+#: "INT8 and FP32 on an AVX2-only host"). INT8 runs only ~1.3x FP32 there, so TVM's FP32 matmul
+#: takes the dense layers of an INT8 model; on full-width cores dense INT8 does.
+HALF_WIDTH_YMM_KERNEL_GOPS: dict[str, float] = {
+    "int8_4x1": 30.0,
+    "fp32_4x1": 29.0,
+    "fp32_1x16": 18.5,
+    "int8_dense": 34.5,  # 35 in the kernel, less its quantize passes
+    "tvm_dense": 35.0,
+}
 
-def cost_table(dtype: str, block: str, level: IsaLevel | None) -> dict[str, float] | None:
-    """``level``'s :data:`KERNEL_GOPS` where it covers ``dtype`` layers pruned in ``block``
-    (their sparse kernel is in it), else None: the threshold rule decides there."""
-    rates = KERNEL_GOPS.get(level.name) if level is not None else None
+
+def level_kernel_rates(level: IsaLevel | None, target=None) -> dict[str, float] | None:
+    """The cost table of ``level`` on ``target``'s CPU (a Target, a TVM JSON target dict or
+    string; None: the enclosing target's, else this CPU's): :data:`KERNEL_GOPS`, except
+    :data:`HALF_WIDTH_YMM_KERNEL_GOPS` at avx2 on :data:`HALF_WIDTH_YMM_CPUS`. None where the
+    level has no table."""
+    from tvm_blocksparse.target import as_target, target_llvm_cpu
+
+    if level is None:
+        return None
+    if level.name == "avx2":
+        cpu = target_llvm_cpu(as_target(target) if target is not None else None)
+        if cpu in HALF_WIDTH_YMM_CPUS:
+            return HALF_WIDTH_YMM_KERNEL_GOPS
+    return KERNEL_GOPS.get(level.name)
+
+
+def cost_table(
+    dtype: str, block: str, level: IsaLevel | None, target=None
+) -> dict[str, float] | None:
+    """``level``'s cost table on ``target``'s CPU (:func:`level_kernel_rates`) where it covers
+    ``dtype`` layers pruned in ``block`` (their sparse kernel is in it), else None: the threshold
+    rule decides there."""
+    rates = level_kernel_rates(level, target)
     return rates if rates is not None and sparse_kind(dtype, block) in rates else None
 
 
@@ -870,7 +904,8 @@ def choose_linear_kernel(
     """The kernel a layer gets. ``sparsity``: the layer's ``block`` sparsity; ``sparsity_of``
     measures another block's (None: only ``block`` is considered). Candidates: the kernels of
     ``dtype`` (sparse ones from ``threshold`` block sparsity on) and TVM's FP32 matmul. Where
-    :data:`KERNEL_GOPS` has the target's level, the least estimated time wins. Else: the
+    the target's level has a cost table (:func:`level_kernel_rates`), the least estimated time
+    wins. Else: the
     ``block`` sparse kernel when it can take the shape (FP32: the sparsest FP32 block, 1x16 on
     ties), else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
     import tvm
@@ -884,7 +919,7 @@ def choose_linear_kernel(
             measured[b] = sparsity_of(b)
         return measured.get(b)
 
-    rates = cost_table(dtype, block, level)
+    rates = cost_table(dtype, block, level, target)
     if rates is not None:
         return _choose_by_cost(dtype, n, k, m, threshold, target, rates, level, sparsity_of_block)
     if dtype == "fp32":
