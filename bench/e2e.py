@@ -56,6 +56,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
 from tvm_blocksparse.isa.peers import add_isa_level_option, peer_isa_env
 
 # name -> (architecture, transformers config kwargs); "bert": the shape of
@@ -379,7 +380,9 @@ def _ours_no_amx(files: ModelFiles, feeds, batch, seq_len, threads):
     if OUR_ISA_LEVEL:
         raise Skip(f"--isa-level {OUR_ISA_LEVEL}: tvm_int8_sparse runs that level")
     t0 = time.perf_counter()
-    model = _compile_ours(files, batch, seq_len, "int8", 0.7, target=host_target(amx=False))
+    model = _compile_ours(
+        files, batch, seq_len, "int8", DEFAULT_SPARSITY_THRESHOLD, target=host_target(amx=False)
+    )
     path = os.path.join(files.work_dir, f"ours_int8_no_amx_b{batch}_s{seq_len}_t{threads}.so")
     model.export(path)
     runner = _engine_runner(
@@ -625,10 +628,26 @@ def _engine_runner(
 BACKENDS: dict[str, BackendSpec] = {
     s.name: s
     for s in [
-        BackendSpec("tvm_int8_sparse", "int8", True, "4x1", _ours("int8", 0.7)),
-        BackendSpec("tvm_int8_sparse_static", "int8", True, "4x1", _ours("int8", 0.7, static=True)),
-        BackendSpec("tvm_fp32_sparse", "fp32", True, "4x1", _ours("fp32", 0.7)),
-        BackendSpec("tvm_fp32_sparse_1x16", "fp32", True, "1x16", _ours("fp32", 0.7, block="1x16")),
+        BackendSpec(
+            "tvm_int8_sparse", "int8", True, "4x1", _ours("int8", DEFAULT_SPARSITY_THRESHOLD)
+        ),
+        BackendSpec(
+            "tvm_int8_sparse_static",
+            "int8",
+            True,
+            "4x1",
+            _ours("int8", DEFAULT_SPARSITY_THRESHOLD, static=True),
+        ),
+        BackendSpec(
+            "tvm_fp32_sparse", "fp32", True, "4x1", _ours("fp32", DEFAULT_SPARSITY_THRESHOLD)
+        ),
+        BackendSpec(
+            "tvm_fp32_sparse_1x16",
+            "fp32",
+            True,
+            "1x16",
+            _ours("fp32", DEFAULT_SPARSITY_THRESHOLD, block="1x16"),
+        ),
         BackendSpec("tvm_int8_dense", "int8", False, "4x1", _ours("int8", 1.0)),
         BackendSpec("tvm_fp32_dense", "fp32", False, "4x1", _ours("fp32", 1.0)),
         BackendSpec("ort_fp32", "fp32", False, "4x1", _ort_fp32),

@@ -129,7 +129,7 @@ class SparsifyLinear:
         self,
         mode: str = "int8",
         block: str = "4x1",
-        threshold: float = 0.7,
+        threshold: float = fmt.DEFAULT_SPARSITY_THRESHOLD,
         token_tile: int | None = None,
         static_ranges: dict[str, tuple[float, float]] | None = None,
     ):

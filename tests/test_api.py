@@ -477,6 +477,27 @@ def test_prune_leaves_heads_dense_and_inspect_names_layers_like_the_exporter(tmp
     assert head["weight"] == "m.classifier.weight" and head["sparsity"]["16x4"] is None
 
 
+def test_half_pruned_layers_go_sparse_by_default(tmp_path):
+    """At 50 % 4x1 (the default threshold, the cost tables' lowest calibrated sparsity) every
+    Linear takes the sparse kernel on VNNI and AVX2 in both modes; an explicit 0.7 keeps the
+    old rule (the cost model's dense kernel)."""
+    from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
+
+    assert DEFAULT_SPARSITY_THRESHOLD == 0.5
+    path = tmp_path / "m.onnx"
+    onnx.save(make_bert_onnx("tiny", seed=0, sparsity=0.5, block="4x1"), path)
+    for mcpu, dtype, sparse, dense in [
+        ("icelake-server", "int8", "int8_4x1", "int8_dense"),
+        ("znver3", "int8", "int8_4x1", "int8_dense"),
+        ("znver3", "fp32", "fp32_4x1", "tvm_dense"),
+    ]:
+        target = {"kind": "llvm", "mcpu": mcpu}
+        report = tb.inspect(path, target=target, dtype=dtype)
+        assert {ly.kernel for ly in report.layers} == {sparse}, (mcpu, dtype)
+        report = tb.inspect(path, threshold=0.7, target=target, dtype=dtype)
+        assert {ly.kernel for ly in report.layers} == {dense}, (mcpu, dtype)
+
+
 def test_inspect_estimates_with_the_kernels_the_target_can_run(tmp_path):
     """The per-layer kernel and the estimate follow the target: AVX-512 VNNI picks the INT8 4x1
     kernel; a CPU below AVX2 has no INT8 or sparse kernel (FP32, TVM's dense: 1.00x, not a

@@ -639,7 +639,7 @@ def lower(
     batch_size: int = 1,
     seq_len: int = 128,
     dtype: str = "int8",
-    sparsity_threshold: float = 0.7,
+    sparsity_threshold: float = fmt.DEFAULT_SPARSITY_THRESHOLD,
     block: str = "4x1",
     target=None,
     tuning_db=None,
@@ -863,7 +863,12 @@ def _block_sparsity_or_none(measured: dict, w_out_in: np.ndarray, block: str) ->
 
 
 def inspect(
-    onnx_path, block: str = "4x1", threshold: float = 0.7, *, target=None, dtype: str = "int8"
+    onnx_path,
+    block: str = "4x1",
+    threshold: float = fmt.DEFAULT_SPARSITY_THRESHOLD,
+    *,
+    target=None,
+    dtype: str = "int8",
 ) -> InspectReport:
     """Per-layer shape and block sparsity for each supported block shape, which layers reach the
     threshold, the kernel :func:`compile` would pick for each on ``target`` (default: this CPU;

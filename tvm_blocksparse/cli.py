@@ -452,7 +452,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tvm_blocksparse.text import TASKS  # numpy only: the CLI stays quick to start
+    from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD  # numpy only, as text:
+    from tvm_blocksparse.text import TASKS  # the CLI stays quick to start
 
     ap = argparse.ArgumentParser(
         prog="tvm-blocksparse",
@@ -469,7 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="ONNX file")
     p.add_argument("--block", default="4x1", help=block_help)
     p.add_argument(
-        "--threshold", type=float, default=0.7, help="block sparsity from which a layer goes sparse"
+        "--threshold",
+        type=float,
+        default=DEFAULT_SPARSITY_THRESHOLD,
+        help="block sparsity from which a layer goes sparse",
     )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument(
@@ -565,7 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threshold",
         type=float,
-        default=0.7,
+        default=DEFAULT_SPARSITY_THRESHOLD,
         help="a Linear goes sparse from this block sparsity on; below it runs our dense kernel",
     )
     p.add_argument(
@@ -630,7 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
     p.add_argument("--block", default="4x1", help=block_help)
-    p.add_argument("--threshold", type=float, default=0.7)
+    p.add_argument("--threshold", type=float, default=DEFAULT_SPARSITY_THRESHOLD)
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--seq-len", type=int, default=128)
     p.set_defaults(func=_cmd_tune)
@@ -670,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--task", choices=TASKS, default=TASKS[0])
     q.add_argument("--dtype", choices=["int8", "fp32"], default="int8")
     q.add_argument("--block", default="4x1", help=block_help)
-    q.add_argument("--threshold", type=float, default=0.7)
+    q.add_argument("--threshold", type=float, default=DEFAULT_SPARSITY_THRESHOLD)
     q.add_argument("--max-seq-len", type=int, help="cap on tokens per text (default: the model's)")
     q.add_argument("--max-batch-size", type=int, default=32, help="texts tokenized per step")
     q.add_argument("--buckets", help="sequence-length buckets, e.g. 16,32,64,128 (+ the maximum)")

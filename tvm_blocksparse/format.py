@@ -36,6 +36,13 @@ import numpy as np
 
 NAMED_BLOCKS: dict[str, tuple[int, int]] = {"4x1": (4, 1), "16x4": (16, 4), "1x16": (16, 1)}
 
+#: Block sparsity from which a Linear layer may take a sparse kernel: ``sparsity_threshold``'s
+#: default everywhere (API, CLI, pipeline). 0.5 is the lowest sparsity the per-layer cost tables
+#: were calibrated at (``registry.KERNEL_GOPS``: medians over 50-90 %); at 50 % 4x1 each sparse
+#: kernel beat dense end to end on BERT-Base (bench/README.md, "Sparse from 50 %"). Where a
+#: level's cost model estimates dense faster (AMX tiles below ~85 %), the layer still runs dense.
+DEFAULT_SPARSITY_THRESHOLD = 0.5
+
 
 def parse_block(block: str | tuple[int, int]) -> tuple[int, int]:
     """Resolve a block name or an explicit ``(bs_out, bs_in)`` tuple to ``(bs_out, bs_in)``."""

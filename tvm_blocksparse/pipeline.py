@@ -40,6 +40,7 @@ import tvm
 from tvm import relax
 from tvm.relax.backend.cpu_generic import pipeline as cpu_generic
 
+from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
 from tvm_blocksparse.schedules.cpu_rules import ApplyScheduleRules, format_listing
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def rewrite_passes(
     dtype: str,
     *,
     block: str = "4x1",
-    threshold: float = 0.7,
+    threshold: float = DEFAULT_SPARSITY_THRESHOLD,
     static_ranges: dict | None = None,
     int8_attention: bool = True,
     token_tile: int | None = None,
@@ -219,7 +220,7 @@ def get_pipeline(
     *,
     dtype: str | None = None,
     block: str = "4x1",
-    threshold: float = 0.7,
+    threshold: float = DEFAULT_SPARSITY_THRESHOLD,
     static_ranges: dict | None = None,
     int8_attention: bool = True,
     token_tile: int | None = None,

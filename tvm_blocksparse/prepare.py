@@ -82,7 +82,7 @@ def prepare_model(
     batch_size: int = 1,
     seq_len: int = 128,
     dtype: str = "int8",
-    sparsity_threshold: float = 0.7,
+    sparsity_threshold: float = fmt.DEFAULT_SPARSITY_THRESHOLD,
     block: str = "4x1",
     target=None,
     calibration: list[dict[str, np.ndarray]] | None = None,

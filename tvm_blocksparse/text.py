@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
 from tvm_blocksparse.progress import reporter
 
 TASKS = ("feature-extraction", "text-classification")
@@ -332,7 +333,7 @@ class TextPipeline:
         path: str | os.PathLike,
         task: str = "feature-extraction",
         dtype: str = "int8",
-        sparsity_threshold: float = 0.7,
+        sparsity_threshold: float = DEFAULT_SPARSITY_THRESHOLD,
         block: str = "4x1",
         max_seq_len: int | None = None,
         max_batch_size: int = 32,
