@@ -452,8 +452,9 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD  # numpy only, as text:
-    from tvm_blocksparse.text import TASKS  # the CLI stays quick to start
+    # numpy only, both: the CLI stays quick to start
+    from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
+    from tvm_blocksparse.text import TASKS
 
     ap = argparse.ArgumentParser(
         prog="tvm-blocksparse",

@@ -905,9 +905,8 @@ def choose_linear_kernel(
     measures another block's (None: only ``block`` is considered). Candidates: the kernels of
     ``dtype`` (sparse ones from ``threshold`` block sparsity on) and TVM's FP32 matmul. Where
     the target's level has a cost table (:func:`level_kernel_rates`), the least estimated time
-    wins. Else: the
-    ``block`` sparse kernel when it can take the shape (FP32: the sparsest FP32 block, 1x16 on
-    ties), else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
+    wins. Else: the ``block`` sparse kernel when it can take the shape (FP32: the sparsest FP32
+    block, 1x16 on ties), else our dense kernel of ``dtype`` (INT8), else TVM's (FP32)."""
     import tvm
 
     target = target if target is not None else tvm.target.Target.current(allow_none=True)
