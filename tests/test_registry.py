@@ -253,43 +253,53 @@ def test_fp32_without_a_cost_table_takes_the_sparsest_fp32_block():
     assert (choice.kernel, choice.reason) == ("tvm_dense", "block sparsity 0.50 < 0.7")
 
 
-def test_avx2_cost_model_picks_the_least_estimated_time_and_says_why():
-    """AVX2 on a full-width core (Zen 3; table measured on Zen 4's AVX2 code): sparse beats dense
-    from the threshold on, a dense INT8 layer takes dense INT8 (faster than TVM's FP32 matmul
-    there), a mode's sparse kernels are its dtype's only, and FP32 takes the block whose kernel
-    is estimated fastest."""
-    rates = registry.KERNEL_GOPS["avx2"]
-    assert registry.level_kernel_rates(isa.by_name("avx2"), ZEN3) is rates
+@pytest.mark.parametrize(
+    "mcpu, table, reason, dense",
+    [
+        # full-width core (table measured on Zen 4's AVX2 code): dense INT8 beats TVM's FP32
+        ("znver3", "KERNEL_GOPS", "int8_4x1 ~0.43 ms < int8_dense ~3.72 ms", "int8_dense"),
+        # Zen 1, 128-bit units (INT8 only ~1.3x FP32): TVM's FP32 matmul beats dense INT8
+        (
+            "znver1",
+            "HALF_WIDTH_YMM_KERNEL_GOPS",
+            "int8_4x1 ~2.01 ms < tvm_dense ~17.26 ms",
+            "tvm_dense",
+        ),
+    ],
+)
+def test_avx2_cost_model_picks_the_least_estimated_time_and_says_why(mcpu, table, reason, dense):
+    """AVX2, per CPU class (its own table): sparse beats dense from the threshold on; a dense
+    INT8 layer takes the faster of dense INT8 and TVM's FP32 matmul on that core; a mode's sparse
+    kernels are its dtype's only, and FP32 takes the block whose kernel is estimated fastest."""
+    cpu = {"kind": "llvm", "mcpu": mcpu}
+    rates = (
+        registry.KERNEL_GOPS["avx2"]
+        if table == "KERNEL_GOPS"
+        else registry.HALF_WIDTH_YMM_KERNEL_GOPS
+    )
+    assert registry.level_kernel_rates(isa.by_name("avx2"), cpu) is rates
     both = {"4x1": 0.9, "1x16": 0.9}.get
-    choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, ZEN3, both)
-    assert choice.kernel == "int8_4x1"
-    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~0.43 ms < int8_dense ~3.72 ms")
-    choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, ZEN3, both)
-    assert choice.kernel == "int8_dense" and rates["int8_dense"] > rates["tvm_dense"]
-    choice = registry.choose_linear_kernel("fp32", "4x1", 768, 768, 0.9, 0.7, ZEN3, both)
+    choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, cpu, both)
+    assert choice.kernel == "int8_4x1", choice.reason
+    assert choice.reason.startswith(f"cost model (avx2): {reason}"), choice.reason
+    choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, cpu, both)
+    assert choice.kernel == dense == max(("int8_dense", "tvm_dense"), key=rates.get)
+    choice = registry.choose_linear_kernel("fp32", "4x1", 768, 768, 0.9, 0.7, cpu, both)
     assert choice.kernel == "fp32_4x1" and rates["fp32_4x1"] > rates["fp32_1x16"]
     choice = registry.choose_linear_kernel(
-        "fp32", "4x1", 768, 768, 0.0, 0.7, ZEN3, {"1x16": 0.95}.get
+        "fp32", "4x1", 768, 768, 0.0, 0.7, cpu, {"1x16": 0.95}.get
     )
     assert (choice.kernel, choice.block_sparsity) == ("fp32_1x16", 0.95)
 
 
-def test_avx2_cost_model_of_half_width_cores_keeps_dense_layers_in_fp32():
-    """Zen 1 (128-bit units, INT8 only ~1.3x FP32): its own table, where TVM's FP32 matmul
-    beats dense INT8, so a dense layer of an INT8 model takes it; sparse layers still take the
-    4x1 kernel. The table decides: with dense INT8 made faster, the dense layer takes it."""
+def test_the_half_width_table_decides_dense_layers():
+    """With Zen 1's dense INT8 made faster than TVM's matmul in its table, a dense layer takes
+    it: the choice follows the table, not a rule."""
     zen1 = {"kind": "llvm", "mcpu": "znver1"}
     rates = registry.HALF_WIDTH_YMM_KERNEL_GOPS
-    assert registry.level_kernel_rates(isa.by_name("avx2"), zen1) is rates
-    both = {"4x1": 0.9, "1x16": 0.9}.get
-    choice = registry.choose_linear_kernel("int8", "4x1", 3072, 768, 0.9, 0.7, zen1, both)
-    assert choice.kernel == "int8_4x1"
-    assert choice.reason.startswith("cost model (avx2): int8_4x1 ~2.01 ms < tvm_dense ~17.26 ms")
-    choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, zen1, both)
-    assert choice.kernel == "tvm_dense" and rates["tvm_dense"] > rates["int8_dense"]
     registry.HALF_WIDTH_YMM_KERNEL_GOPS = {**rates, "int8_dense": 2 * rates["tvm_dense"]}
     try:
-        choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, zen1, both)
+        choice = registry.choose_linear_kernel("int8", "4x1", 768, 768, 0.5, 0.7, zen1, None)
     finally:
         registry.HALF_WIDTH_YMM_KERNEL_GOPS = rates
     assert choice.kernel == "int8_dense"
