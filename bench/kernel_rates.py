@@ -60,7 +60,6 @@ def _time(kind, w, m, target) -> float:
 def _time_tvm_dense(n, k, m, target) -> float:
     """Median ms of TVM's FP32 ``x[1, M, K] @ W[K, N] + bias`` built by our pipeline (its
     schedule rules, no rewrite), one VM call."""
-    import tvm
     from tvm import relax
 
     from tvm_blocksparse.pipeline import get_pipeline
