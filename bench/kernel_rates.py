@@ -23,7 +23,7 @@ import json
 import numpy as np
 import tvm
 
-from tvm_blocksparse import linear, registry
+from tvm_blocksparse import isa, linear, registry
 from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.quantize import padded_tokens
 from tvm_blocksparse.target import level_target
@@ -33,9 +33,8 @@ SHAPES = [(768, 768), (3072, 768), (768, 3072)]  # (N_out, K_in): BERT-Base
 SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]
 
 
-#: The kernels each level's table may cost, by the dtype of the layers they run.
+#: What a level without a cost table gets timed on: its INT8 kernels.
 INT8_KINDS = ("int8_4x1", "int8_dense")
-FP32_KINDS = ("fp32_4x1", "fp32_1x16", "tvm_dense")
 
 
 def _time(kind, w, m, target) -> float:
@@ -101,9 +100,8 @@ def main(argv=None) -> None:
         target = tvm.target.Target({**target.export(), "mcpu": args.mcpu})
     m = args.tokens
     rng = np.random.default_rng(0)
-    kinds = INT8_KINDS + (
-        FP32_KINDS if "fp32_4x1" in registry.KERNEL_GOPS.get(args.level, {}) else ()
-    )
+    table = registry.level_kernel_rates(isa.by_name(args.level), target)
+    kinds = tuple(table) if table is not None else INT8_KINDS
     rates: dict[str, list[float]] = {kind: [] for kind in kinds}
     rows = []
     print(f"level {args.level} ({target}), {m} tokens, 1 thread; ms and GOP/s on nonzero work")

@@ -869,14 +869,12 @@ def level_kernel_rates(level: IsaLevel | None, target=None) -> dict[str, float] 
     string; None: the enclosing target's, else this CPU's): :data:`KERNEL_GOPS`, except
     :data:`HALF_WIDTH_YMM_KERNEL_GOPS` at avx2 on :data:`HALF_WIDTH_YMM_CPUS`. None where the
     level has no table."""
-    from tvm_blocksparse.target import as_target, target_llvm_cpu
+    from tvm_blocksparse.target import target_llvm_cpu
 
     if level is None:
         return None
-    if level.name == "avx2":
-        cpu = target_llvm_cpu(as_target(target) if target is not None else None)
-        if cpu in HALF_WIDTH_YMM_CPUS:
-            return HALF_WIDTH_YMM_KERNEL_GOPS
+    if level.name == "avx2" and target_llvm_cpu(target) in HALF_WIDTH_YMM_CPUS:
+        return HALF_WIDTH_YMM_KERNEL_GOPS
     return KERNEL_GOPS.get(level.name)
 
 

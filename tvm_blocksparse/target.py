@@ -124,8 +124,11 @@ def host_llvm_cpu() -> str:
     return str(_host_detected().attrs.get("mcpu", "generic"))
 
 
-def target_llvm_cpu(target: Target | None = None) -> str:
-    """``mcpu`` of ``target`` (None: the enclosing target, else this CPU's)."""
+def target_llvm_cpu(target=None) -> str:
+    """``mcpu`` of ``target`` (a Target, a TVM JSON target dict or string; None: the enclosing
+    target, else this CPU's)."""
+    if target is not None and not isinstance(target, Target):
+        target = Target(target)
     target = target or Target.current(allow_none=True)
     return str(target.attrs.get("mcpu", "generic")) if target is not None else host_llvm_cpu()
 
