@@ -3,6 +3,7 @@
 ``@requires_isa("avx512_vnni")`` (any name of :data:`tvm_blocksparse.isa.LEVELS`) goes on every
 test that *executes* code of that level; code generation of every level is checked on any x86
 host by compiling for explicit cross-targets (``CROSS_TARGETS``) and reading the assembly. The
+AVX-VNNI kernels also execute as their EVEX twins on AVX-512 VNNI hosts (``AVX_VNNI_RUNS``). The
 run's summary says how many tests this host's ISA skipped, per level.
 """
 
@@ -62,6 +63,44 @@ def bert_mini_90_with_reference():
 
 
 requires_x86 = pytest.mark.skipif(not IS_X86, reason="x86 code generation checks")
+
+
+def evex_twin_target() -> Target:
+    """This CPU at the AVX-512 VNNI level with ``avxvnni`` off: an AVX-VNNI kernel compiled for
+    it runs the EVEX encoding of its ``vpdpbusd ymm`` (the same LLVM intrinsic and instruction
+    semantics; LLVM may also use AVX-512 forms in its epilogue), so that kernel's TensorIR
+    executes on every AVX-512 VNNI host, not only on AVX-VNNI CPUs. The VEX encoding itself is
+    checked in the assembly of the ``avx_vnni`` cross-target. Pair it with
+    ``@requires_isa("avx512_vnni")``."""
+    config = dict(level_target("avx512_vnni").export())
+    config["mattr"] = [*config.get("mattr", []), "-avxvnni"]
+    return Target(config)
+
+
+#: Where an AVX-VNNI kernel's execution test runs: in its own (VEX) encoding on an AVX-VNNI CPU,
+#: and as its EVEX twin (:func:`evex_twin_target`) on an AVX-512 VNNI one.
+AVX_VNNI_RUNS = [
+    pytest.param("vex", marks=requires_isa("avx_vnni"), id="vex"),
+    pytest.param("evex_twin", marks=requires_isa("avx512_vnni"), id="evex_twin"),
+]
+
+
+def avx_vnni_run_target(run: str) -> Target:
+    """The target of an :data:`AVX_VNNI_RUNS` entry."""
+    return level_target("avx_vnni") if run == "vex" else evex_twin_target()
+
+
+def build_level_kernel(spec, weight, m: int, epilogue, config=None, target=None):
+    """``spec``'s own kernel (not the best one ``target`` has, as ``linear.build_linear`` looks
+    up) for ``W[N_out, K_in]`` and ``M`` tokens, compiled for ``target`` (default:
+    :func:`level_target` of the spec's level), and its weight arrays."""
+    from tvm_blocksparse.linear import CompiledKernel
+
+    n, k = weight.shape
+    arrays = spec.prepare_weight(weight, m)
+    config = config or spec.default_config(m, n, k, epilogue)
+    func = spec.build(m, n, k, spec.block_count(arrays), epilogue, config)
+    return CompiledKernel(func, spec.schedule, target or level_target(spec.isa.name)), arrays
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -9,7 +9,16 @@ import textwrap
 import numpy as np
 import pytest
 import tvm
-from conftest import CROSS_TARGETS, cross_target, level_target, requires_isa, requires_x86
+from conftest import (
+    AVX_VNNI_RUNS,
+    CROSS_TARGETS,
+    avx_vnni_run_target,
+    cross_target,
+    evex_twin_target,
+    level_target,
+    requires_isa,
+    requires_x86,
+)
 from tvm.s_tir import Schedule
 from tvm.script import tirx as T
 
@@ -198,9 +207,9 @@ def test_avx512_dot_step_is_vpdpbusd_on_zmm():
     assert "vpdpbusd" in asm and "%zmm" in asm and "vpmaddubsw" not in asm
 
 
-def _run(level: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _run(level: str, a: np.ndarray, b: np.ndarray, target=None) -> np.ndarray:
     kernel = _token_dot_kernel(level, a.shape[1], a.shape[0] * 4)
-    lib = tvm.compile(kernel, target=level_target(level))
+    lib = tvm.compile(kernel, target=target or level_target(level))
     c = tvm.runtime.empty((a.shape[1],), "int32")
     lib["main"](tvm.runtime.tensor(a), tvm.runtime.tensor(b), c)
     return c.numpy()
@@ -270,12 +279,24 @@ def test_avx2_two_dot_steps_are_exact_in_7_bits_and_wrap_beyond():
     assert (run(a, w)[:2] != exact(a, w)[:2]).all()
 
 
-@requires_isa("avx_vnni")
-def test_avx_vnni_dot_step_is_exact_on_full_range():
+@pytest.mark.parametrize("run", AVX_VNNI_RUNS)
+def test_avx_vnni_dot_step_is_exact_on_full_range(run):
     rng = np.random.default_rng(1)
     a = rng.integers(0, 256, (16, 32, 4), dtype=np.uint8)
     b = rng.integers(-128, 128, (16, 4), dtype=np.int8)
-    np.testing.assert_array_equal(_run("avx_vnni", a, b), _exact(a, b))
+    np.testing.assert_array_equal(_run("avx_vnni", a, b, avx_vnni_run_target(run)), _exact(a, b))
+
+
+@requires_x86
+def test_avx_vnni_evex_twin_is_the_same_instruction_in_its_evex_form():
+    """The twin target compiles the AVX-VNNI dot step to ``vpdpbusd`` on ymm without the ``{vex}``
+    prefix (the EVEX form an AVX-512 VNNI CPU runs); the AVX-VNNI cross-target to the VEX one.
+    Compiled only: any x86 host."""
+    twin = tvm.compile(_token_dot_kernel("avx_vnni"), target=evex_twin_target())
+    twin_dots = [ln for ln in twin.mod.inspect_source("asm").splitlines() if "vpdpbusd" in ln]
+    vex_dots = [ln for ln in _asm("avx_vnni").splitlines() if "vpdpbusd" in ln]
+    assert twin_dots and all("%ymm" in ln and "{vex}" not in ln for ln in twin_dots)
+    assert vex_dots and all("{vex}" in ln for ln in vex_dots)
 
 
 @requires_isa("avx512_vnni")

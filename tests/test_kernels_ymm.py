@@ -2,13 +2,22 @@
 s16 pair sum) and AVX-VNNI
 (vpdpbusd ymm): bit-exact against numpy on full-range u8 activations with per-token
 parameters, every epilogue and tile,
-executed where the host has the level; assembly of both levels on any host."""
+executed where the host has the level (AVX-VNNI's also as its EVEX twin on AVX-512 VNNI hosts);
+assembly of both levels on any host."""
 
 import re
 
 import numpy as np
 import pytest
-from conftest import cross_target, level_target, requires_isa, requires_x86
+from conftest import (
+    AVX_VNNI_RUNS,
+    avx_vnni_run_target,
+    build_level_kernel,
+    cross_target,
+    level_target,
+    requires_isa,
+    requires_x86,
+)
 
 from tvm_blocksparse import format as fmt
 from tvm_blocksparse import linear, registry
@@ -35,7 +44,22 @@ EPILOGUES = [
 IDS = ["int32", "f32", "bias_gelu", "bias_residual", "u8_gelu", "u8_residual", "t_bias", "t_u8"]
 
 
-def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False, slab=False, row_groups=1):
+def _case(
+    spec,
+    m,
+    n,
+    k,
+    ep,
+    tile,
+    chunk,
+    seed=0,
+    groups_outer=False,
+    slab=False,
+    row_groups=1,
+    target=None,
+):
+    """``spec``'s kernel (compiled for ``target``, default its own level on this CPU) on full-range
+    u8 activations, and the numpy twin's output."""
     rng = np.random.default_rng(seed)
     w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
     wq = spec.quantized_weight(w)
@@ -44,13 +68,13 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False, slab=False
     x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
     bias = rng.standard_normal(n).astype(np.float32)
     residual = rng.standard_normal((m, n)).astype(np.float32)
-    kern, arrays = linear.build_linear(
-        spec.kind,
+    kern, arrays = build_level_kernel(  # this level's kernel, not the host's best one
+        spec,
         w,
         m,
         ep,
-        config=registry.Bsr4x1Config(tile, chunk, row_groups, groups_outer=groups_outer, slab=slab),
-        target=level_target(spec.isa.name),  # this level's kernel, not the host's best one
+        registry.Bsr4x1Config(tile, chunk, row_groups, groups_outer=groups_outer, slab=slab),
+        target,
     )
     feeds = dict(
         XT=linear.transpose_pad_u8(x_u8),
@@ -63,6 +87,22 @@ def _case(spec, m, n, k, ep, tile, chunk, seed=0, groups_outer=False, slab=False
     )
     ref = int8_linear_ref(x_u8, wq, ep, x_q, bias, residual, out_q)
     return kern(**arrays, **feeds), ref.T if ep.transposed_out else ref
+
+
+def _ymm_runs(avx2_spec, vnni_spec, name: str) -> list:
+    """``(spec, target run)`` params: the AVX2 kernel on this CPU's AVX2 level, the AVX-VNNI one
+    in its VEX encoding and as its EVEX twin (``conftest.AVX_VNNI_RUNS``)."""
+    return [
+        pytest.param(avx2_spec, None, marks=requires_isa("avx2"), id=f"avx2_{name}"),
+        *(
+            pytest.param(vnni_spec, run.values[0], marks=run.marks, id=f"avx_vnni_{name}_{run.id}")
+            for run in AVX_VNNI_RUNS
+        ),
+    ]
+
+
+def _run_target(spec, run):
+    return avx_vnni_run_target(run) if run else level_target(spec.isa.name)
 
 
 def _check(y, ref, ep):
@@ -115,15 +155,17 @@ def test_avx2_4x1_slab_equals_numpy_on_full_range_data(ep, row_groups, k):
     _check(y, ref, ep)
 
 
-@requires_isa("avx2")
+@pytest.mark.parametrize(
+    "spec, run", _ymm_runs(registry.INT8_4X1_AVX2, registry.INT8_4X1_AVX_VNNI, "4x1")
+)
 @pytest.mark.parametrize("k", [97, 2056], ids=["paired", "split"])
-def test_avx2_4x1_dynamic_requant_equals_the_range_and_quantize_of_its_float_output(k):
+def test_ymm_4x1_dynamic_requant_equals_the_range_and_quantize_of_its_float_output(spec, run, k):
     """``dynamic_requant``: each token's u8 parameters from the range of its float outputs
     (bias + GELU) over all channels, and ``Y^T`` requantized by them (in 16-token tiles), bit
     for bit what ``format.token_qparams`` and ``quantize_activation_u8`` give on the float
     kernel's ``Y^T`` (the passes it replaces); full-range activations, 3 token tiles, both slab
     layouts."""
-    spec, m, n = registry.INT8_4X1_AVX2, 48, 132
+    m, n = 48, 132
     ep_f = Epilogue("float32", bias=True, gelu=True, transposed_out=True)
     ep_d = Epilogue("uint8", bias=True, gelu=True, transposed_out=True, dynamic_requant=True)
     rng = np.random.default_rng(4)
@@ -138,14 +180,8 @@ def test_avx2_4x1_dynamic_requant_equals_the_range_and_quantize_of_its_float_out
     )
     outs = {}
     for ep in (ep_f, ep_d):
-        kern, arrays = linear.build_linear(
-            spec.kind,
-            w,
-            m,
-            ep,
-            config=spec.default_config(m, n, k, ep),
-            target=level_target("avx2"),
-        )
+        config = spec.default_config(m, n, k, ep)
+        kern, arrays = build_level_kernel(spec, w, m, ep, config, _run_target(spec, run))
         outs[ep.out_dtype] = kern.outputs(**arrays, **feeds)
     y_t = outs["float32"]["Y"]
     qp = fmt.token_qparams(np.ascontiguousarray(y_t.T))
@@ -232,11 +268,19 @@ def test_slab_refuses_what_it_does_not_walk():
             bsr_int8_4x1.bsr_dense_int8_4x1(96, 64, 96, 10, ep, slab=True, **args)
 
 
-@requires_isa("avx_vnni")
+@pytest.mark.parametrize("run", AVX_VNNI_RUNS)
 @pytest.mark.parametrize("ep", EPILOGUES, ids=IDS)
-def test_avx_vnni_4x1_equals_numpy_on_full_range_data(ep):
+@pytest.mark.parametrize(
+    "chunk, slab, k",
+    [(None, False, 96), (1, True, 97), (1, True, 2056)],
+    ids=["rows", "paired", "split"],
+)
+def test_avx_vnni_4x1_equals_numpy_on_full_range_data(ep, run, chunk, slab, k):
+    """The AVX-VNNI kernel (``vpdpbusd ymm`` on unpaired full-range s8 weights) block rows
+    outermost and in the slab walk, both slab layouts: numpy's bits."""
     m = 48 if ep.transposed_out else 37
-    y, ref = _case(registry.INT8_4X1_AVX_VNNI, m, 64, 96, ep, 16, None)
+    target = avx_vnni_run_target(run)
+    y, ref = _case(registry.INT8_4X1_AVX_VNNI, m, 64, k, ep, 16, chunk, slab=slab, target=target)
     _check(y, ref, ep)
 
 
@@ -293,16 +337,13 @@ def test_avx2_4x1_is_exact_on_full_range_int8_weights_that_column_order_would_sa
 
 
 @pytest.mark.parametrize(
-    "spec",
+    "spec, run",
     [
-        pytest.param(registry.INT8_4X1_AVX2, marks=requires_isa("avx2")),
-        pytest.param(registry.INT8_DENSE_AVX2, marks=requires_isa("avx2")),
-        pytest.param(registry.INT8_4X1_AVX_VNNI, marks=requires_isa("avx_vnni")),
-        pytest.param(registry.INT8_DENSE_AVX_VNNI, marks=requires_isa("avx_vnni")),
+        *_ymm_runs(registry.INT8_4X1_AVX2, registry.INT8_4X1_AVX_VNNI, "4x1"),
+        *_ymm_runs(registry.INT8_DENSE_AVX2, registry.INT8_DENSE_AVX_VNNI, "dense"),
     ],
-    ids=["avx2_4x1", "avx2_dense", "avx_vnni_4x1", "avx_vnni_dense"],
 )
-def test_split_outlier_channels_are_exact(spec):
+def test_split_outlier_channels_are_exact(spec, run):
     """Float weights with outlier channels: their large weights exceed the slot (int16 ``q``) and
     span repeated slots of their input channel; on u8 activations at the range's ends the kernel
     equals ``x @ q.T`` bit for bit (on AVX2 no ``vpmaddubsw`` pair sum saturates), and its
@@ -313,8 +354,8 @@ def test_split_outlier_channels_are_exact(spec):
     wq = spec.quantized_weight(w)
     assert wq.q.dtype == np.int16 and wq.split_rows == 2
     x = rng.choice(np.array([0, 1, 254, 255], np.uint8), (m, k))
-    target = level_target(spec.isa.name)
-    kern, arrays = linear.build_linear(spec.kind, w, m, Epilogue("int32"), target=target)
+    target = _run_target(spec, run)
+    kern, arrays = build_level_kernel(spec, w, m, Epilogue("int32"), target=target)
     assert np.abs(arrays["w_data"].astype(int)).max() <= wq.qmax
     y = kern(XT=linear.transpose_pad_u8(x), **arrays)
     np.testing.assert_array_equal(y, x.astype(np.int32) @ wq.q.T.astype(np.int32))
@@ -322,7 +363,7 @@ def test_split_outlier_channels_are_exact(spec):
     x_q = random_token_qparams(rng, m)
     x_scale, x_zp = fmt.qparams_arrays(x_q, padded_tokens(m))
     bias = rng.standard_normal(n).astype(np.float32)
-    kern, arrays = linear.build_linear(spec.kind, w, m, ep, target=target)
+    kern, arrays = build_level_kernel(spec, w, m, ep, target=target)
     y = kern(XT=linear.transpose_pad_u8(x), x_scale=x_scale, x_zp=x_zp, bias=bias, **arrays)
     np.testing.assert_allclose(y, int8_linear_ref(x, wq, ep, x_q, bias), rtol=1e-5, atol=1e-4)
 
