@@ -96,6 +96,20 @@ BAR_TARGET_MS = {"bert-base": 24.0, "bert-large": 80.0, "distilbert": 12.5, "ber
 # sides there: the same builds in worker processes denied AMX).
 ISSUE4_BAR_RATIO = 3.0
 
+#: Issue 19's bars for an AVX2-only CPU (Zen 2/3 class; 1 thread, 128 tokens, batch 1, 90 %
+#: 4x1): ``(model, numerator backend, denominator backend, "<=" | ">=", limit)`` on the ratio of
+#: their CPU ms. ONNX Runtime takes no ISA cap: on a newer CPU its side of a bar is not AVX2.
+AVX2_BARS = (
+    ("bert-base", "tvm_int8_sparse", "deepsparse_fp32", "<=", 0.5),
+    ("bert-mini", "tvm_int8_sparse", "deepsparse_fp32", "<=", 0.5),
+    ("bert-base", "ort_int8_dynamic", "tvm_int8_sparse", ">=", 3.5),
+    ("bert-base", "tvm_fp32_dense", "ort_fp32", "<=", 1.1),
+    ("bert-base", "deepsparse_fp32", "tvm_fp32_sparse", ">=", 1.3),
+)
+#: ... and INT8 outputs: per-token cosine to ONNX Runtime FP32 on every benchmark model.
+AVX2_BAR_MIN_COSINE = 0.99
+ORT_BACKENDS = ("ort_fp32", "ort_int8_dynamic")
+
 FP32_RTOL = 1e-3
 PRUNE_VERSION = "p2"  # bump when tvm_blocksparse.format.prune_blocks changes
 LOWP_MIN_COSINE = 0.99
@@ -953,7 +967,47 @@ def format_tables(records: list[dict], budget_override: float | None) -> str:
                 f"{cells[2]:>10} "
                 f"{cells[3]:>6}"
             )
+    lines += avx2_bar_lines(bar)
     return "\n".join(lines)
+
+
+def avx2_bar_lines(bar: list[dict], host_level: str | None = None) -> list[str]:
+    """Issue 19's bars (:data:`AVX2_BARS`) on the 1-thread, 90 %, 128-token records of an AVX2
+    run (our code built for ``avx2``, or an AVX2-only host: ``host_level``, default this CPU's
+    own, whatever ``TVM_BLOCKSPARSE_MAX_ISA`` says); nothing for other runs. A bar with an ONNX
+    Runtime side says so where this CPU is above AVX2 (ORT takes no cap: it ran that level)."""
+    from tvm_blocksparse.isa import uncapped_host_isa_level
+
+    if host_level is None:
+        host_level = getattr(uncapped_host_isa_level(), "name", None)
+    if not any(r.get("isa_level") == "avx2" for r in bar) and host_level != "avx2":
+        return []
+    ms = {(r["model"], r["backend"]): r.get("cpu_ms") for r in bar}
+    out = [
+        f"\nIssue 19 bars (AVX2 code; this CPU's level: {host_level}; 1 thread, 128 tokens, "
+        "90 % 4x1; ratios of CPU ms)",
+        f"  {'model':<15} {'ratio':<36} {'value':>7} {'bar':>8}  met?",
+    ]
+    for model, num, den, op, limit in AVX2_BARS:
+        a, b = ms.get((model, num)), ms.get((model, den))
+        if not (a and b):
+            continue
+        value = a / b
+        met = value <= limit if op == "<=" else value >= limit
+        verdict = "yes" if met else "no"
+        if host_level != "avx2" and (num in ORT_BACKENDS or den in ORT_BACKENDS):
+            verdict += f" (ORT ran {host_level}: not the bar's AVX2 peer)"
+        ratio = f"{num} / {den}"
+        out.append(f"  {model:<15} {ratio:<36} {value:>7.3f} {op} {limit:<5}  {verdict}")
+    what = "INT8 min token cosine vs ORT FP32"
+    for r in sorted(bar, key=lambda r: r["model"]):
+        if r["backend"] == "tvm_int8_sparse" and r.get("min_cosine") is not None:
+            met = "yes" if r["min_cosine"] >= AVX2_BAR_MIN_COSINE else "no"
+            out.append(
+                f"  {r['model']:<15} {what:<36} {r['min_cosine']:>7.4f} >= "
+                f"{AVX2_BAR_MIN_COSINE:<5}  {met}"
+            )
+    return out if len(out) > 2 else []
 
 
 def markdown_table(records: list[dict]) -> str:

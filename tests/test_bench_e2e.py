@@ -58,6 +58,35 @@ def test_throughput_picks_the_best_batch_within_the_budget():
     assert row["best_batch"] is None and row["best_items_per_s"] == 0.0
 
 
+def _bar_records(level, **cpu_ms):
+    return [
+        dict(model=m, backend=b, cpu_ms=v, isa_level=level, min_cosine=0.995)
+        for (m, b), v in (
+            (("bert-base", "tvm_int8_sparse"), cpu_ms.get("int8", 24.0)),
+            (("bert-base", "deepsparse_fp32"), 50.0),
+            (("bert-base", "tvm_fp32_sparse"), cpu_ms.get("fp32", 40.0)),
+            (("bert-base", "ort_int8_dynamic"), 90.0),
+        )
+    ]
+
+
+def test_avx2_bars_are_judged_on_ratios_and_ort_is_flagged_above_avx2():
+    lines = bm.avx2_bar_lines(_bar_records("avx2"), host_level="avx2")
+    rows = {ln.split()[1]: ln for ln in lines[2:] if "/" in ln}
+    assert rows["tvm_int8_sparse"].endswith("0.480 <= 0.5    yes")
+    assert rows["ort_int8_dynamic"].endswith("3.750 >= 3.5    yes")
+    assert rows["deepsparse_fp32"].endswith("1.250 >= 1.3    no")
+    assert sum("INT8 min token cosine" in ln and ln.endswith("yes") for ln in lines) == 1
+    # AVX2 code on a newer CPU: ORT took no cap, so its bar is not the AVX2 peer's
+    lines = bm.avx2_bar_lines(_bar_records("avx2", int8=26.0), host_level="avx512_vnni")
+    rows = {ln.split()[1]: ln for ln in lines[2:] if "/" in ln}
+    assert rows["tvm_int8_sparse"].endswith("0.520 <= 0.5    no")
+    assert "ORT ran avx512_vnni: not the bar's AVX2 peer" in rows["ort_int8_dynamic"]
+    assert "ORT ran" not in rows["deepsparse_fp32"]
+    # not an AVX2 run: no bars
+    assert bm.avx2_bar_lines(_bar_records(None), host_level="avx512_vnni") == []
+
+
 def test_worker_gets_one_thread_count():
     assert bm._forward(
         ["--models", "bert-mini", "bert-base", "--threads", "1", "2", "--rounds", "3"]

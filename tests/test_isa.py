@@ -105,6 +105,7 @@ def test_max_isa_cap_hides_the_levels_above_it(monkeypatch, cap, level, kept, hi
     assert isa.host_isa_level().name == level
     assert kept <= flags and not hidden & flags
     assert isa.host_has("avx2") and isa.host_has(level)
+    assert isa.uncapped_host_isa_level() is isa.AMX_INT8  # what a library with no cap runs
 
 
 def test_max_isa_cap_above_the_cpu_changes_nothing_and_a_bad_one_is_refused(monkeypatch):

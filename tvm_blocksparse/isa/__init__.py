@@ -177,6 +177,13 @@ def host_isa_level() -> IsaLevel | None:
     return next((level for level in LEVELS if host_has(level)), None)
 
 
+def uncapped_host_isa_level() -> IsaLevel | None:
+    """:func:`host_isa_level` without the :func:`max_isa_level` cap: the level a library that
+    takes no cap (ONNX Runtime's MLAS) runs here."""
+    flags = _cpuinfo_flags()
+    return next((level for level in LEVELS if set(level.cpu_flags) <= flags), None)
+
+
 # ----------------------------------------------------------------------------- targets
 
 
