@@ -368,6 +368,30 @@ def test_split_outlier_channels_are_exact(spec, run):
     np.testing.assert_allclose(y, int8_linear_ref(x, wq, ep, x_q, bias), rtol=1e-5, atol=1e-4)
 
 
+@requires_x86
+@pytest.mark.parametrize(
+    "ep",
+    [
+        Epilogue("float32", bias=True),
+        Epilogue("float32", bias=True, transposed_out=True),
+        Epilogue("uint8", bias=True, residual=True),
+        Epilogue("uint8", bias=True, gelu=True, transposed_out=True, dynamic_requant=True),
+    ],
+    ids=["f32", "t_f32", "u8_residual", "dynamic_requant"],
+)
+def test_avx2_slab_group_loop_keeps_its_operands_in_registers(ep):
+    """The slab walk's group loop (8 accumulators, 2 packed vectors, the ``vpmaddwd`` ones and
+    temporaries: all 16 ymm) reads only the slab and the group's weights and offsets: no
+    constant-pool or stack operand, whatever the epilogue keeps per token tile
+    (``row_opaque_zero`` keeps its per-token parameters out of the loop's registers)."""
+    w = random_block_sparse(np.random.default_rng(0), 64, 96, 0.8, "4x1", np.float32)
+    kern, _ = linear.build_linear("int8_4x1", w, 48, ep, target=cross_target("avx2"))
+    loop = next(b for b in re.split(r"\n\.LBB\S*:", kern.asm()) if "vpmaddubsw" in b)
+    assert loop.count("vpmaddubsw") == 8 and loop.count("vpmaddwd") == 8
+    for operand in ("(%rip)", "(%rsp)"):
+        assert operand not in loop, operand
+
+
 def test_avx2_weights_take_the_finest_range_whose_pairs_fit():
     """Float weights: a per-layer range of ``PAIR_BOUNDED_QMAX`` (127 when nothing needs a zero
     partner; 64 when every finer range would add more than 1 % of groups); VNNI levels keep 127

@@ -501,7 +501,9 @@ def _macros() -> SimpleNamespace:
             2,
             "epilogue",
             vbr,
-            lambda buf, vtv: _tile16_token_params(buf, vmo, vtv, packed),
+            lambda buf, vtv: _tile16_token_params(
+                buf, vmo, vtv, packed, row_opaque_zero(w_group_ptr, vbr)
+            ),
         )
         if s.ep.dynamic_requant:  # into the task's float tile; the tokens' range so far
             for r, tv in T.grid(4, 2):
@@ -1058,13 +1060,24 @@ def _tile16_token(vector, element, packed: bool):
     return _slab_token(vector, element) if packed else 8 * vector + element
 
 
-def _tile16_token_params(buf, vmo, vector, packed: bool):
+def row_opaque_zero(w_group_ptr, vbr):
+    """0 (a block row's first group offset is never negative), as an expression of block row
+    ``vbr`` that LLVM cannot fold. Added to the index of a load that is the same for every block
+    row of a token tile, it keeps the load in that row's epilogue: hoisted out of the row loop,
+    the tile's per-token parameters held ymm registers across the 16-register group loop, whose
+    ``vpmaddwd`` ones vector then went back to the constant pool every group."""
+    return T.min(w_group_ptr[vbr], 0)
+
+
+def _tile16_token_params(buf, vmo, vector, packed: bool, zero=0):
     """Entries of a per-token parameter buffer (``x_scale``, ``x_zp``) for accumulator vector
-    ``vector`` of token tile ``vmo``, in that vector's token order (:func:`_tile16_token`)."""
+    ``vector`` of token tile ``vmo``, in that vector's token order (:func:`_tile16_token`);
+    ``zero``: :func:`row_opaque_zero`, or 0."""
+    base = vmo * 16 + zero
     if not packed:
-        return buf[T.ramp(vmo * 16 + 8 * vector, 1, 8)]
+        return buf[T.ramp(base + 8 * vector, 1, 8)]
     return T.Shuffle(
-        [buf[T.ramp(vmo * 16 + 4 * vector, 1, 4)], buf[T.ramp(vmo * 16 + 8 + 4 * vector, 1, 4)]],
+        [buf[T.ramp(base + 4 * vector, 1, 4)], buf[T.ramp(base + 8 + 4 * vector, 1, 4)]],
         list(range(8)),
     )
 
