@@ -127,9 +127,7 @@ def host_llvm_cpu() -> str:
 def target_llvm_cpu(target=None) -> str:
     """``mcpu`` of ``target`` (a Target, a TVM JSON target dict or string; None: the enclosing
     target, else this CPU's)."""
-    if target is not None and not isinstance(target, Target):
-        target = Target(target)
-    target = target or Target.current(allow_none=True)
+    target = as_target(target) if target is not None else Target.current(allow_none=True)
     return str(target.attrs.get("mcpu", "generic")) if target is not None else host_llvm_cpu()
 
 

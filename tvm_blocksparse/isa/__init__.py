@@ -172,16 +172,20 @@ def host_has(level: IsaLevel | str) -> bool:
     return set(level.cpu_flags) <= host_cpu_flags()
 
 
+def _best_level(flags: frozenset[str]) -> IsaLevel | None:
+    """The best level whose every flag is in ``flags``, or None."""
+    return next((level for level in LEVELS if set(level.cpu_flags) <= flags), None)
+
+
 def host_isa_level() -> IsaLevel | None:
     """The best level this CPU can run, or None (not x86-64 with AVX2 + FMA, or no cpuinfo)."""
-    return next((level for level in LEVELS if host_has(level)), None)
+    return _best_level(host_cpu_flags())
 
 
 def uncapped_host_isa_level() -> IsaLevel | None:
     """:func:`host_isa_level` without the :func:`max_isa_level` cap: the level a library that
     takes no cap (ONNX Runtime's MLAS) runs here."""
-    flags = _cpuinfo_flags()
-    return next((level for level in LEVELS if set(level.cpu_flags) <= flags), None)
+    return _best_level(_cpuinfo_flags())
 
 
 # ----------------------------------------------------------------------------- targets

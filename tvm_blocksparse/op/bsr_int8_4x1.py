@@ -1069,10 +1069,10 @@ def row_opaque_zero(w_group_ptr, vbr):
     return T.min(w_group_ptr[vbr], 0)
 
 
-def _tile16_token_params(buf, vmo, vector, packed: bool, zero=0):
+def _tile16_token_params(buf, vmo, vector, packed: bool, zero):
     """Entries of a per-token parameter buffer (``x_scale``, ``x_zp``) for accumulator vector
     ``vector`` of token tile ``vmo``, in that vector's token order (:func:`_tile16_token`);
-    ``zero``: :func:`row_opaque_zero`, or 0."""
+    ``zero``: the block row's :func:`row_opaque_zero`, added to the index."""
     base = vmo * 16 + zero
     if not packed:
         return buf[T.ramp(base + 8 * vector, 1, 8)]
