@@ -17,9 +17,10 @@ projection did not store ``K^T`` (a dense or FP32 layer, not our 4x1 kernel), ``
 else (another scale form, a non-float32 or non-broadcastable mask, batch > 1, S or d not a
 multiple of 16, K^T not 2-D) stays as it was: FP32 attention through TVM.
 
-On a target with AVX-512 VNNI the kernel runs on zmm (``vpdpbusd``); with AVX2 only (or AVX-VNNI,
-whose ymm ``vpdpbusd`` we do not use here), on ymm with Q, K, V and the probabilities in 7 bits
-(``vpmaddubsw``, two steps per ``vpmaddwd``). On a target
+On a target with AVX-512 VNNI the kernel runs on zmm (``vpdpbusd``); with AVX-VNNI, on ymm with
+the VEX ``vpdpbusd`` (name suffix ``_ymm_vnni``; the same ranges and bits as zmm); with AVX2 only,
+on ymm with Q, K, V and the probabilities in 7 bits (``vpmaddubsw``, two steps per ``vpmaddwd``;
+suffix ``_ymm``). On a target
 with AMX INT8 (:data:`tvm_blocksparse.isa.AMX_INT8`; the host target has it
 on a CPU that does) and shapes :func:`~tvm_blocksparse.op.attention.amx_supported` tiles, the kernel
 also carries its AMX path (name suffix ``_amx``), taken when Linux grants the tiles at run time.
@@ -42,7 +43,7 @@ from tvm_blocksparse.relay_passes.kernel_calls import (
     static_shape,
 )
 
-from tvm_blocksparse.isa import AMX_INT8, AVX2, AVX512_VNNI, isa_level, target_has
+from tvm_blocksparse.isa import AMX_INT8, AVX2, AVX512_VNNI, AVX_VNNI, isa_level, target_has
 from tvm_blocksparse.op.attention import ROWS_PER_TASK, amx_supported, attention_int8
 from tvm_blocksparse.target import resolve_target
 
@@ -53,6 +54,17 @@ def mask_floored(mask: relax.Expr) -> relax.Expr:
     masked would get max = -inf and NaN; with the lowest float it gets what eager exports give
     (their mask is the lowest float): the average of the values."""
     return relax.op.maximum(mask, relax.const(np.finfo(np.float32).min, "float32"))
+
+
+#: The kernel name's suffix per vector path (:func:`attention_level`).
+_NAME_SUFFIX = {"avx512_vnni": "", "avx_vnni": "_ymm_vnni", "avx2": "_ymm"}
+
+
+def attention_level(target) -> str:
+    """The vector path of the INT8 attention kernel on ``target`` (one with AVX2 at least):
+    the best of ``avx512_vnni`` (AMX targets too: their kernel keeps it beside the tiles),
+    ``avx_vnni`` and ``avx2`` it has (:data:`tvm_blocksparse.op.attention.LEVEL_OPS`)."""
+    return next(lvl.name for lvl in (AVX512_VNNI, AVX_VNNI, AVX2) if target_has(lvl, target))
 
 
 class SoftmaxAttention:
@@ -165,13 +177,11 @@ class _Fuse:
             else relax.op.permute_dims(relax.op.reshape(m[self.k_in], [s, n]), [1, 0])
         )
         target = resolve_target()  # which vector path the kernel takes
-        lanes = 16 if target_has(AVX512_VNNI, target) else 8
-        amx = lanes == 16 and target_has(AMX_INT8, target) and amx_supported(s, d)
+        level = attention_level(target)
+        amx = level == "avx512_vnni" and target_has(AMX_INT8, target) and amx_supported(s, d)
         gv = self.kernels.add(
-            attention_int8(s, heads, d, scale, amx=amx, lanes=lanes),
-            f"attention_int8_s{s}_h{heads}_d{d}"
-            + ("_amx" if amx else "")
-            + ("_ymm" if lanes == 8 else ""),
+            attention_int8(s, heads, d, scale, amx=amx, level=level),
+            f"attention_int8_s{s}_h{heads}_d{d}" + ("_amx" if amx else "") + _NAME_SUFFIX[level],
             "attention_int8",
         )
         call = relax.call_tir(

@@ -13,6 +13,7 @@ import pytest
 from tvm.target import Target
 
 from tvm_blocksparse import isa
+from tvm_blocksparse.target import as_target
 
 IS_X86 = platform.machine() in ("x86_64", "AMD64", "amd64")
 
@@ -88,6 +89,35 @@ AVX_VNNI_RUNS = [
 def avx_vnni_run_target(run: str) -> Target:
     """The target of an :data:`AVX_VNNI_RUNS` entry."""
     return level_target("avx_vnni") if run == "vex" else evex_twin_target()
+
+
+@pytest.fixture
+def avx_vnni_twin_builds(monkeypatch):
+    """Builds of this test take :func:`evex_twin_target` for an AVX-VNNI target: the level checks
+    (``isa.target_has``, wherever the library imported it) say a target with AVX-512 VNNI and
+    without ``avxvnni`` has the ``avx_vnni`` and ``avx2`` levels only, so a whole model takes
+    that level's kernels, cost table and attention path, while LLVM encodes them for the twin
+    (``vpdpbusd ymm`` in EVEX: it runs on this CPU). Returns the twin target. Pair it with
+    ``@requires_isa("avx512_vnni")``."""
+    import sys
+
+    import tvm
+
+    twin = evex_twin_target()
+    has = isa.target_has
+
+    def twin_has(level, target):
+        level = isa.by_name(level) if isinstance(level, str) else level
+        vnni_ymm = tvm.target.codegen.target_has_features("avxvnni", as_target(target))
+        if has(isa.AVX512_VNNI, target) and not vnni_ymm:
+            return level in (isa.AVX_VNNI, isa.AVX2)
+        return has(level, target)
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if name.startswith("tvm_blocksparse") and getattr(module, "target_has", None) is has:
+            monkeypatch.setattr(module, "target_has", twin_has)
+    return twin
 
 
 def build_level_kernel(spec, weight, m: int, epilogue, config=None, target=None):

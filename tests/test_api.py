@@ -132,6 +132,27 @@ def test_max_isa_avx2_compiles_and_runs_as_an_avx2_only_cpu(monkeypatch):
             uncapped.run(tiny_feeds)
 
 
+@requires_isa("avx512_vnni")
+def test_int8_model_of_the_avx_vnni_level_runs_as_its_evex_twin(avx_vnni_twin_builds):
+    """A whole INT8 model of the AVX-VNNI level (its cost table, the ymm ``vpdpbusd`` in every 4x1
+    layer and in the attention, 8-bit throughout) executes here as its EVEX twin and stays
+    accurate: no host of this project has had AVX-VNNI."""
+    model, feeds, ref = bert_mini_90_with_reference()
+    compiled = tb.compile(model, seq_len=64, dtype="int8", target=avx_vnni_twin_builds)
+    assert compiled.metadata["isa_level"] == "avx_vnni"
+    assert {d["kernel"] for d in compiled.report} == {"int8_4x1"}
+    assert all(d["reason"].startswith("cost model (avx_vnni)") for d in compiled.report)
+    assert {d["weight_qmax"] for d in compiled.report} == {127}
+    assert compiled.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
+    kernels = [n for n in compiled.metadata["schedule_rules"] if n.startswith("attention_int8")]
+    assert kernels and all("_ymm_vnni" in n for n in kernels), kernels
+    asm = compiled.executable.mod.imports[0].inspect_source("asm")
+    dots = [ln for ln in asm.splitlines() if "vpdpbusd" in ln]
+    assert dots and all("%ymm" in ln for ln in dots), [ln for ln in dots if "%ymm" not in ln][:4]
+    assert "vpmaddubsw" not in asm  # the AVX2 dot step nowhere
+    assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
+
+
 # ----------------------------------------------------------------------------- inspect / prune /
 # bad input
 

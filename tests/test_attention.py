@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tvm
 from conftest import (
+    AVX_VNNI_RUNS,
+    avx_vnni_run_target,
     bert_mini_90_with_reference,
     cross_target,
     level_target,
@@ -42,11 +44,11 @@ def _inputs(s, heads, d, seed, spread=1.0, pad=0):
     return q, kt, v, mask
 
 
-def _run(s, heads, d, scale, arrays, target=None, amx=False, lanes=16):
+def _run(s, heads, d, scale, arrays, target=None, amx=False, level="avx512_vnni"):
     target = target or host_target(amx=False)
     with target:
         ex = tvm.compile(
-            tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx, lanes=lanes)}),
+            tvm.IRModule({"main": attention_int8(s, heads, d, scale, amx=amx, level=level)}),
             target=target,
         )
     out = tvm.runtime.empty((s, heads * d), "float32")
@@ -110,8 +112,8 @@ def test_attention_int8_ymm_equals_its_numpy_twin(s, heads, d, pad):
     its bits (up to numpy's exp, as on zmm), the 8-bit twin does not."""
     q, kt, v, mask = _inputs(s, heads, d, seed=s + pad, spread=3.0, pad=pad)
     scale = 1 / np.sqrt(d)
-    out = _run(s, heads, d, scale, (q, kt, v, mask), target=level_target("avx2"), lanes=8)
-    twin = attention_int8_ref(q, kt, v, mask, heads, scale, lanes=8)
+    out = _run(s, heads, d, scale, (q, kt, v, mask), target=level_target("avx2"), level="avx2")
+    twin = attention_int8_ref(q, kt, v, mask, heads, scale, level="avx2")
     assert np.mean(out == twin) >= 0.99
     assert np.abs(out - twin).max() <= np.abs(v).max() / 255 * 1.01
     assert np.mean(out == attention_int8_ref(q, kt, v, mask, heads, scale)) < 0.5
@@ -124,7 +126,7 @@ def test_attention_int8_ymm_asm_has_the_avx2_dot_step_and_no_zmm():
     target = cross_target("avx2")
     with target:
         ex = tvm.compile(
-            tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, lanes=8)}), target=target
+            tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, level="avx2")}), target=target
         )
     asm = ex.mod.inspect_source("asm")
     # Q K^T: 2 rows x 4 key vectors; P V: 2 rows x 4 head-dim vectors, two steps each with one
@@ -135,15 +137,52 @@ def test_attention_int8_ymm_asm_has_the_avx2_dot_step_and_no_zmm():
         assert instr not in asm, instr
 
 
+@pytest.mark.parametrize("run", AVX_VNNI_RUNS)
+@pytest.mark.parametrize("s, heads, d, pad", [(32, 2, 16, 0), (128, 4, 64, 7), (48, 1, 32, 47)])
+def test_attention_int8_avx_vnni_gives_the_8_bit_twins_bits(s, heads, d, pad, run):
+    """The AVX-VNNI path (8 lanes, the ymm ``vpdpbusd``) keeps zmm's 8-bit ranges: its twin is
+    the zmm one (up to numpy's exp), not the 7-bit AVX2 one, and where this CPU also runs zmm it
+    gives the zmm kernel's bits exactly."""
+    q, kt, v, mask = _inputs(s, heads, d, seed=s + pad, spread=3.0, pad=pad)
+    scale = 1 / np.sqrt(d)
+    target = avx_vnni_run_target(run)
+    out = _run(s, heads, d, scale, (q, kt, v, mask), target=target, level="avx_vnni")
+    twin = attention_int8_ref(q, kt, v, mask, heads, scale, level="avx_vnni")
+    np.testing.assert_array_equal(twin, attention_int8_ref(q, kt, v, mask, heads, scale))
+    assert np.mean(out == twin) >= 0.99
+    assert np.abs(out - twin).max() <= np.abs(v).max() / 255 * 1.01
+    assert np.mean(out == attention_int8_ref(q, kt, v, mask, heads, scale, level="avx2")) < 0.5
+    if isa.host_has("avx512_vnni"):
+        np.testing.assert_array_equal(out, _run(s, heads, d, scale, (q, kt, v, mask)))
+
+
+@requires_x86
+def test_attention_int8_avx_vnni_asm_has_the_vex_dot_step_and_no_zmm():
+    target = cross_target("avx_vnni")
+    with target:
+        ex = tvm.compile(
+            tvm.IRModule({"main": attention_int8(128, 2, 64, 0.125, level="avx_vnni")}),
+            target=target,
+        )
+    asm = ex.mod.inspect_source("asm")
+    dots = [ln for ln in asm.splitlines() if "vpdpbusd" in ln]
+    # Q K^T: 2 rows x 4 key vectors, P V: 2 rows x 4 head-dim vectors, two steps each
+    assert len(dots) >= 2 * (8 + 8), len(dots)
+    assert all("{vex}" in ln and "%ymm" in ln for ln in dots), dots[:4]
+    for instr in ("%zmm", "vpmaddubsw", "vscalefps"):
+        assert instr not in asm, instr
+
+
 def test_attention_int8_refuses_shapes_it_cannot_tile():
     with pytest.raises(ValueError, match=r"multiples of 16|S % 16"):
         attention_int8(20, 2, 16, 0.25)
     with pytest.raises(ValueError, match="d % 16"):
         attention_int8(32, 2, 24, 0.25)
-    with pytest.raises(ValueError, match="lanes=12 must be 16"):
-        attention_int8(32, 2, 16, 0.25, lanes=12)
-    with pytest.raises(ValueError, match="AMX path comes with the 16-lane"):
-        attention_int8(64, 2, 64, 0.25, amx=True, lanes=8)
+    with pytest.raises(ValueError, match="no path for level 'avx512'; choose one of avx512_vnni"):
+        attention_int8(32, 2, 16, 0.25, level="avx512")
+    for level in ("avx_vnni", "avx2"):
+        with pytest.raises(ValueError, match="AMX path comes with the AVX-512 VNNI"):
+            attention_int8(64, 2, 64, 0.25, amx=True, level=level)
 
 
 @requires_isa("avx512_vnni")
@@ -180,7 +219,7 @@ def test_avx2_target_runs_int8_attention_on_ymm():
     compiled = tb.compile(model, seq_len=64, dtype="int8", target=level_target("avx2"))
     assert compiled.metadata["attention"] == {"int8_fused": 4, "left_fp32": []}
     kernels = [n for n in compiled.metadata["schedule_rules"] if n.startswith("attention_int8")]
-    assert kernels and all("_ymm" in n for n in kernels), kernels
+    assert kernels and all("_ymm" in n and "_vnni" not in n for n in kernels), kernels
     assert min_token_cosine(compiled.run(feeds)[0], ref) >= 0.99
 
 

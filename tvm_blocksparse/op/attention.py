@@ -1,5 +1,6 @@
-"""INT8 self-attention on AVX-512 VNNI: ``softmax(Q K^T * scale + mask) V`` of one sequence, all
-heads, in one PrimFunc, with its numpy twin.
+"""INT8 self-attention: ``softmax(Q K^T * scale + mask) V`` of one sequence, all heads, in one
+PrimFunc, with its numpy twin; a vector path per level (zmm ``vpdpbusd``, ymm ``vpdpbusd``, ymm
+``vpmaddubsw``: :data:`LEVEL_OPS`) and AMX tiles.
 
 Why: at 90 % block sparsity the Linear layers of BERT-Base no longer dominate; the two FP32
 attention matmuls ran at 80-93 % of FMA peak and took a fifth of the time, and VNNI does 4x
@@ -15,9 +16,10 @@ Quantization (all per head, at run time, in float32 arithmetic exactly as
   value is 255 whatever its spread, and ``O = s_v * (u @ v) / sum(u)`` normalizes with the
   quantized weights themselves (they sum to exactly 1).
 
-Those are the zmm (and AMX) ranges. The ymm path (AVX2, no VNNI) takes everything in 7 bits,
-``q`` in ``[-63, 63]`` stored ``+ 64``, ``K`` and ``V`` in ``[-64, 64]``, ``u = rint(127 exp)``,
-so that two dot steps' s16 pair sums add exactly before one ``vpmaddwd`` (:data:`YMM_OPS`).
+Those are the ranges of every level with VNNI: zmm (AVX-512 VNNI, and AMX) and ymm with the VEX
+``vpdpbusd`` (AVX-VNNI). The ymm path without VNNI (AVX2) takes everything in 7 bits, ``q`` in
+``[-63, 63]`` stored ``+ 64``, ``K`` and ``V`` in ``[-64, 64]``, ``u = rint(127 exp)``, so that
+two dot steps' s16 pair sums add exactly before one ``vpmaddwd`` (:data:`YMM_OPS`).
 
 Layouts (batch 1; ``N = H * d``; ``S % 16 == 0``, ``d % 16 == 0``):
 
@@ -44,7 +46,7 @@ import tvm
 from tvm.script import tirx as T
 
 from tvm_blocksparse.isa import amx as amx_ops
-from tvm_blocksparse.isa import avx2, avx512
+from tvm_blocksparse.isa import avx2, avx512, avx_vnni
 from tvm_blocksparse.isa.common import allreduce, bcast, fconst, fma
 
 #: Query rows per parallel task (two at a time share every ``Kp`` / ``Vp`` load).
@@ -74,15 +76,21 @@ def _rint_i32_16(x):
 
 
 def _vpdpbusd_two_steps(acc, act0, weight0, act1, weight1):
-    """Two ``vpdpbusd`` steps into ``acc``."""
+    """Two ``vpdpbusd`` steps into ``acc`` (zmm)."""
     return avx512.vpdpbusd(avx512.vpdpbusd(acc, act0, weight0), act1, weight1)
 
 
-#: The vector path's operations and ranges per level: 16-lane zmm with ``vpdpbusd`` (AVX-512
-#: VNNI: s8 Q, K and V, u8 probabilities up to 255), 8-lane ymm with ``vpmaddubsw`` +
-#: ``vpmaddwd`` (AVX2: everything in 7 bits, Q ``[-63, 63]`` stored ``+ 64``, K and V
-#: ``[-64, 64]``, probabilities ``[0, 127]``, so that two steps' pair sums, ``2 x 2 x 127 x 64``,
-#: add in s16 before one ``vpmaddwd``: exact, and 3 multiplies per two steps instead of 4).
+def _vpdpbusd_ymm_two_steps(acc, act0, weight0, act1, weight1):
+    """Two ``vpdpbusd`` steps into ``acc`` (ymm, VEX-encoded on AVX-VNNI)."""
+    return avx_vnni.vpdpbusd(avx_vnni.vpdpbusd(acc, act0, weight0), act1, weight1)
+
+
+#: The vector path's operations and ranges per level (:data:`LEVEL_OPS`): 16-lane zmm with
+#: ``vpdpbusd`` (AVX-512 VNNI: s8 Q, K and V, u8 probabilities up to 255); 8-lane ymm with the
+#: VEX ``vpdpbusd`` (AVX-VNNI: the same 8-bit ranges, so the same bits as zmm); 8-lane ymm with
+#: ``vpmaddubsw`` + ``vpmaddwd`` (AVX2: everything in 7 bits, Q ``[-63, 63]`` stored ``+ 64``, K
+#: and V ``[-64, 64]``, probabilities ``[0, 127]``, so that two steps' pair sums, ``2 x 2 x 127 x
+#: 64``, add in s16 before one ``vpmaddwd``: exact, and 3 multiplies per two steps instead of 4).
 ZMM_OPS = SimpleNamespace(
     lanes=16,
     q_qmax=127,
@@ -111,6 +119,28 @@ YMM_OPS = SimpleNamespace(
     u8_16=avx2.saturate_u8,  # values in [0, 127]: the packs' saturation never bites
     f32="float32x8",
 )
+#: the ymm operations with zmm's 8-bit ranges and the VEX ``vpdpbusd`` (``saturate_u8``'s packs
+#: keep probabilities up to 255 as they are).
+YMM_VNNI_OPS = SimpleNamespace(
+    **{
+        **vars(YMM_OPS),
+        "q_qmax": ZMM_OPS.q_qmax,
+        "kv_qmax": ZMM_OPS.kv_qmax,
+        "prob_max": ZMM_OPS.prob_max,
+        "dot2": _vpdpbusd_ymm_two_steps,
+    }
+)
+#: The vector path of each level with INT8 attention (AMX: its AVX-512 VNNI path beside the tiles).
+LEVEL_OPS = {"avx512_vnni": ZMM_OPS, "avx_vnni": YMM_VNNI_OPS, "avx2": YMM_OPS}
+
+
+def level_ops(level: str) -> SimpleNamespace:
+    """:data:`LEVEL_OPS` of ``level``; ``ValueError`` naming the levels otherwise."""
+    if level not in LEVEL_OPS:
+        raise ValueError(
+            f"INT8 attention has no path for level {level!r}; choose one of {', '.join(LEVEL_OPS)}"
+        )
+    return LEVEL_OPS[level]
 
 
 # 2^f on [-0.5, 0.5], degree 4 (fitted here, max relative error 2.6e-6: 7e-4 of a probability
@@ -202,7 +232,7 @@ def amx_supported(s: int, d: int) -> bool:
 
 @functools.cache  # parsed once per shape: every layer asks for the same one
 def attention_int8(
-    s: int, heads: int, d: int, scale: float, amx: bool = False, lanes: int = 16
+    s: int, heads: int, d: int, scale: float, amx: bool = False, level: str = "avx512_vnni"
 ) -> tvm.tirx.PrimFunc:
     """The kernel. Parameters ``Q, KT, V, mask, O`` as in the module docstring; ``scale``
     multiplies ``Q K^T`` (``1/sqrt(d)`` in BERT).
@@ -211,14 +241,13 @@ def attention_int8(
     ``amx-int8`` and :func:`amx_supported` shapes), taken at run time when Linux grants the
     process the tile state, else the VNNI path runs. Both give the same bits.
 
-    ``lanes``: 16, the zmm path (AVX-512 VNNI, ``vpdpbusd``); 8, the ymm path (AVX2,
-    ``vpmaddubsw`` + ``vpmaddwd``, K and V quantized to 7 bits: see :data:`YMM_OPS`)."""
-    if lanes not in (8, 16):
-        raise ValueError(f"{lanes=} must be 16 (zmm) or 8 (ymm)")
-    if amx and lanes != 16:
-        raise ValueError("the AMX path comes with the 16-lane (zmm) vector path")
-    ops = ZMM_OPS if lanes == 16 else YMM_OPS
-    L = lanes  # keys or head dims per vector of the vector path
+    ``level``: the vector path (:data:`LEVEL_OPS`): ``"avx512_vnni"`` zmm with ``vpdpbusd``;
+    ``"avx_vnni"`` ymm with the VEX ``vpdpbusd``, same ranges and bits; ``"avx2"`` ymm with
+    ``vpmaddubsw`` + ``vpmaddwd``, Q, K, V and the probabilities in 7 bits (:data:`YMM_OPS`)."""
+    ops = level_ops(level)
+    if amx and ops is not ZMM_OPS:
+        raise ValueError("the AMX path comes with the AVX-512 VNNI (zmm) vector path")
+    L = ops.lanes  # keys or head dims per vector of the vector path
     kv_qmax = ops.kv_qmax
     if s % 16 or d % 16 or s % ROWS_PER_TASK:
         raise ValueError(f"INT8 attention needs S % 16 == 0 and d % 16 == 0, got S={s}, d={d}")
@@ -661,13 +690,12 @@ def attention_int8_ref(
     mask: np.ndarray,
     heads: int,
     scale: float,
-    lanes: int = 16,
+    level: str = "avx512_vnni",
 ) -> np.ndarray:
     """Numpy twin of :func:`attention_int8` (same quantization, float32 arithmetic and integer
     sums; numpy's ``exp`` may differ from the kernel's by an ulp, which can move a probability
-    by one step). ``lanes``: the kernel's path, 16 (zmm, and AMX) or 8 (ymm), whose ranges
-    (:data:`ZMM_OPS`, :data:`YMM_OPS`) it repeats."""
-    ops = ZMM_OPS if lanes == 16 else YMM_OPS
+    by one step). ``level``: the kernel's path (:data:`LEVEL_OPS`), whose ranges it repeats."""
+    ops = level_ops(level)
     s, n = q.shape
     d = n // heads
     f32 = np.float32
