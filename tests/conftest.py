@@ -92,32 +92,48 @@ def avx_vnni_run_target(run: str) -> Target:
 
 
 @pytest.fixture
-def avx_vnni_twin_builds(monkeypatch):
+def avx_vnni_twin_builds():
     """Builds of this test take :func:`evex_twin_target` for an AVX-VNNI target: the level checks
     (``isa.target_has``, wherever the library imported it) say a target with AVX-512 VNNI and
-    without ``avxvnni`` has the ``avx_vnni`` and ``avx2`` levels only, so a whole model takes
-    that level's kernels, cost table and attention path, while LLVM encodes them for the twin
-    (``vpdpbusd ymm`` in EVEX: it runs on this CPU). Returns the twin target. Pair it with
-    ``@requires_isa("avx512_vnni")``."""
+    without ``avxvnni`` has the ``avx_vnni`` and ``avx2`` levels only, and ``isa.vector_bits``
+    says 256, so a whole model takes that level's kernels, cost table, attention path and ymm
+    schedules, while LLVM encodes them for the twin (``vpdpbusd ymm`` in EVEX: it runs on this
+    CPU). Yields the twin target. Pair it with ``@requires_isa("avx512_vnni")``."""
     import sys
 
     import tvm
 
     twin = evex_twin_target()
-    has = isa.target_has
+    has, bits = isa.target_has, isa.vector_bits
+
+    def is_twin(target) -> bool:
+        vex_vnni = tvm.target.codegen.target_has_features("avxvnni", as_target(target))
+        return has(isa.AVX512_VNNI, target) and not vex_vnni
 
     def twin_has(level, target):
         level = isa.by_name(level) if isinstance(level, str) else level
-        vnni_ymm = tvm.target.codegen.target_has_features("avxvnni", as_target(target))
-        if has(isa.AVX512_VNNI, target) and not vnni_ymm:
-            return level in (isa.AVX_VNNI, isa.AVX2)
-        return has(level, target)
+        return level in (isa.AVX_VNNI, isa.AVX2) if is_twin(target) else has(level, target)
 
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "")
-        if name.startswith("tvm_blocksparse") and getattr(module, "target_has", None) is has:
-            monkeypatch.setattr(module, "target_has", twin_has)
-    return twin
+    def twin_bits(target) -> int:
+        return 256 if is_twin(target) else bits(target)
+
+    def swap(old_has, new_has, old_bits, new_bits):
+        # every module of the library, also those first imported during the test (they bound
+        # the patched functions)
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith("tvm_blocksparse"):
+                for name, old, new in (
+                    ("target_has", old_has, new_has),
+                    ("vector_bits", old_bits, new_bits),
+                ):
+                    if getattr(module, name, None) is old:
+                        setattr(module, name, new)
+
+    swap(has, twin_has, bits, twin_bits)
+    try:
+        yield twin
+    finally:
+        swap(twin_has, has, twin_bits, bits)
 
 
 def build_level_kernel(spec, weight, m: int, epilogue, config=None, target=None):
