@@ -188,13 +188,17 @@ def test_builder_workers_build_without_tvms_tensor_intrinsics():
 
 @pytest.mark.slow
 @requires_isa("avx512_vnni")
-def test_tune_smoke_then_compile_with_the_database(tmp_path):
+def test_tune_smoke_then_compile_with_the_database(tmp_path, monkeypatch):
     from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
 
     model = make_bert_onnx("tiny", seed=0, sparsity=0.9)
     work = str(tmp_path / "tune")
     opts = dict(seq_len=16, dtype="int8")
+    scratch = tmp_path / "tmp"  # the builder workers' temp directories go here
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     rows = tb.tune(model, work, trials=4, progress=None, **opts)
+    assert not list(scratch.glob("*/tvm_tmp_mod*")), "built candidates left in the temp directory"
     records = open(os.path.join(work, "database_tuning_record.json")).read().strip().splitlines()
     assert len(records) >= len(rows)  # at least every shape's default, plus the search's
     for row in rows:

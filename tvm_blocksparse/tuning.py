@@ -409,23 +409,34 @@ def _commit_defaults(
         return
     say(f"measuring the default schedule of {len(todo)} tasks")
     built = builder.build([BuilderInput(sch.mod, target) for _, sch, _ in todo])
-    for (ctx, _, _), b in zip(todo, built, strict=True):
-        if b.error_msg:
-            raise RuntimeError(
-                f"default schedule of {ctx.task_name} does not build: {b.error_msg[:2000]}"
+    try:
+        for (ctx, _, _), b in zip(todo, built, strict=True):
+            if b.error_msg:
+                raise RuntimeError(
+                    f"default schedule of {ctx.task_name} does not build: {b.error_msg[:2000]}"
+                )
+        infos = [ArgInfo.from_prim_func(ctx.mod["main"]) for ctx, _, _ in todo]
+        futures = runner.run(
+            [
+                RunnerInput(b.artifact_path, "cpu", info)
+                for b, info in zip(built, infos, strict=True)
+            ]
+        )
+        for (ctx, sch, workload), info, future in zip(todo, infos, futures, strict=True):
+            result = future.result()
+            if result.error_msg:
+                raise RuntimeError(
+                    f"default schedule of {ctx.task_name} failed to run: {result.error_msg[:2000]}"
+                )
+            db.commit_tuning_record(
+                TuningRecord(sch.trace, workload, result.run_secs, target, info)
             )
-    infos = [ArgInfo.from_prim_func(ctx.mod["main"]) for ctx, _, _ in todo]
-    futures = runner.run(
-        [RunnerInput(b.artifact_path, "cpu", info) for b, info in zip(built, infos, strict=True)]
-    )
-    for (ctx, sch, workload), info, future in zip(todo, infos, futures, strict=True):
-        result = future.result()
-        if result.error_msg:
-            raise RuntimeError(
-                f"default schedule of {ctx.task_name} failed to run: {result.error_msg[:2000]}"
-            )
-        db.commit_tuning_record(TuningRecord(sch.trace, workload, result.run_secs, target, info))
-        say(f"default {ctx.task_name}: {_record_ms(result.run_secs):.4f} ms")
+            say(f"default {ctx.task_name}: {_record_ms(result.run_secs):.4f} ms")
+    finally:  # the builder exported each module to a temp directory of its own (the search's
+        # task scheduler removes those of its candidates; these are ours to remove)
+        for b in built:
+            if b.artifact_path:
+                ms.utils.remove_build_dir(b.artifact_path)
 
 
 def _record_ms(run_secs) -> float:
