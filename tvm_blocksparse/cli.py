@@ -416,7 +416,8 @@ def _cmd_serve(args) -> int:
 def _cmd_demo(args) -> int:
     from tvm_blocksparse import demo
 
-    return demo.main(["--model", args.model, "--seq-len", str(args.seq_len)])
+    keep = ["--keep", args.keep] if args.keep else []
+    return demo.main(["--model", args.model, "--seq-len", str(args.seq_len), *keep])
 
 
 def _launch_bench(args: list[str]) -> int:
@@ -660,6 +661,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default="bert-mini")
     p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument(
+        "--keep", metavar="DIR", help="keep the demo's ONNX files in DIR (default: removed)"
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("pipeline", help="text in: tokenizer + compiled buckets + task head")

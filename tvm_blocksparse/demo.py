@@ -56,8 +56,22 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--calibrate", type=int, default=2, help="samples for the static INT8 engine (0: skip it)"
     )
+    ap.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="write the ONNX files (dense, pruned, ONNX Runtime INT8) to DIR and keep them "
+        "(default: a temporary directory, removed at the end)",
+    )
     args = ap.parse_args(argv)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        return _demo(args, args.keep)
+    with tempfile.TemporaryDirectory(prefix="tvm_blocksparse_demo_") as workdir:
+        return _demo(args, workdir)
 
+
+def _demo(args, workdir: str) -> int:
+    """The demo of :func:`main`'s ``args``, its files in ``workdir``."""
     import numpy as np
     import onnx
 
@@ -75,14 +89,13 @@ def main(argv=None) -> int:
         f"{cfg.intermediate}; "
         f"batch 1 x {args.seq_len} tokens; {num_threads()} threads"
     )
-    workdir = tempfile.mkdtemp(prefix="tvm_blocksparse_demo_")
     dense_path = os.path.join(workdir, f"{args.model}.onnx")
     pruned_path = os.path.join(workdir, f"{args.model}_{int(args.sparsity * 100)}.onnx")
     onnx.save(make_bert_onnx(cfg, seed=0), dense_path)
     tb.prune(dense_path, pruned_path, sparsity=args.sparsity, block="4x1")
     say(
         f"pruned every Linear to {args.sparsity:.0%} 4x1 block sparsity (no fine-tuning) -> "
-        f"{pruned_path}"
+        + (pruned_path if args.keep else "a temporary file (--keep DIR keeps the files)")
     )
     feeds = random_inputs(1, args.seq_len, vocab=cfg.vocab, pad=min(5, args.seq_len - 1), seed=1)
 
