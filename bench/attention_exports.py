@@ -48,7 +48,8 @@ def main(argv=None) -> int:
     forms = [("eager", False), ("sdpa", False)]
     if args.dynamo:
         forms += [("eager", True), ("sdpa", True)]
-    work = tempfile.mkdtemp(prefix="attention_exports_")
+    scratch = tempfile.TemporaryDirectory(prefix="attention_exports_")  # removed when main returns
+    work = scratch.name
     real = args.seq_len - 8
     feeds = random_inputs(1, args.seq_len, vocab=BERT_CONFIGS["bert-base"].vocab, pad=8)
     models, outputs, fused = {}, {}, {}

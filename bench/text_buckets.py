@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     from tvm_blocksparse.text import TextPipeline
 
     cfg = BERT_CONFIGS[args.model]
-    work = tempfile.mkdtemp(prefix="text_buckets_")
+    scratch = tempfile.TemporaryDirectory(prefix="text_buckets_")  # removed when main returns
+    work = scratch.name
     onnx.save(make_bert_onnx(args.model, sparsity=args.sparsity), os.path.join(work, "model.onnx"))
     shutil.copyfile(os.path.join(get_model_path(), "tokenizer.json"), f"{work}/tokenizer.json")
     with open(os.path.join(work, "config.json"), "w") as f:

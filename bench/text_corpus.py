@@ -141,7 +141,9 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     model_dir = str(get_model_path())
-    work = args.work_dir or tempfile.mkdtemp(prefix="text_corpus_")
+    # without --work-dir: a temporary directory, removed when main returns (~190 MB of modules)
+    scratch = None if args.work_dir else tempfile.TemporaryDirectory(prefix="text_corpus_")
+    work = args.work_dir or scratch.name
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()

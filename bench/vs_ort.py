@@ -43,7 +43,8 @@ def main(argv=None) -> int:
     from tvm_blocksparse.testing import interleaved_times, min_token_cosine
 
     warnings.simplefilter("ignore")
-    work = tempfile.mkdtemp(prefix="vs_ort_")
+    scratch = tempfile.TemporaryDirectory(prefix="vs_ort_")  # removed when main returns
+    work = scratch.name
     level = host_isa_level()
     print(
         f"# host ISA level {level.name if level else 'none'}, {args.threads} thread(s)", flush=True
