@@ -13,7 +13,7 @@ import pytest
 from tvm.target import Target
 
 from tvm_blocksparse import isa
-from tvm_blocksparse.target import as_target
+from tvm_blocksparse.testing import avx_vnni_as_evex_twin, evex_twin_target
 
 IS_X86 = platform.machine() in ("x86_64", "AMD64", "amd64")
 
@@ -66,18 +66,6 @@ def bert_mini_90_with_reference():
 requires_x86 = pytest.mark.skipif(not IS_X86, reason="x86 code generation checks")
 
 
-def evex_twin_target() -> Target:
-    """This CPU at the AVX-512 VNNI level with ``avxvnni`` off: an AVX-VNNI kernel compiled for
-    it runs the EVEX encoding of its ``vpdpbusd ymm`` (the same LLVM intrinsic and instruction
-    semantics; LLVM may also use AVX-512 forms in its epilogue), so that kernel's TensorIR
-    executes on every AVX-512 VNNI host, not only on AVX-VNNI CPUs. The VEX encoding itself is
-    checked in the assembly of the ``avx_vnni`` cross-target. Pair it with
-    ``@requires_isa("avx512_vnni")``."""
-    config = dict(level_target("avx512_vnni").export())
-    config["mattr"] = [*config.get("mattr", []), "-avxvnni"]
-    return Target(config)
-
-
 #: Where an AVX-VNNI kernel's execution test runs: in its own (VEX) encoding on an AVX-VNNI CPU,
 #: and as its EVEX twin (:func:`evex_twin_target`) on an AVX-512 VNNI one.
 AVX_VNNI_RUNS = [
@@ -93,47 +81,11 @@ def avx_vnni_run_target(run: str) -> Target:
 
 @pytest.fixture
 def avx_vnni_twin_builds():
-    """Builds of this test take :func:`evex_twin_target` for an AVX-VNNI target: the level checks
-    (``isa.target_has``, wherever the library imported it) say a target with AVX-512 VNNI and
-    without ``avxvnni`` has the ``avx_vnni`` and ``avx2`` levels only, and ``isa.vector_bits``
-    says 256, so a whole model takes that level's kernels, cost table, attention path and ymm
-    schedules, while LLVM encodes them for the twin (``vpdpbusd ymm`` in EVEX: it runs on this
-    CPU). Yields the twin target. Pair it with ``@requires_isa("avx512_vnni")``."""
-    import sys
-
-    import tvm
-
-    twin = evex_twin_target()
-    has, bits = isa.target_has, isa.vector_bits
-
-    def is_twin(target) -> bool:
-        vex_vnni = tvm.target.codegen.target_has_features("avxvnni", as_target(target))
-        return has(isa.AVX512_VNNI, target) and not vex_vnni
-
-    def twin_has(level, target):
-        level = isa.by_name(level) if isinstance(level, str) else level
-        return level in (isa.AVX_VNNI, isa.AVX2) if is_twin(target) else has(level, target)
-
-    def twin_bits(target) -> int:
-        return 256 if is_twin(target) else bits(target)
-
-    def swap(old_has, new_has, old_bits, new_bits):
-        # every module of the library, also those first imported during the test (they bound
-        # the patched functions)
-        for module in list(sys.modules.values()):
-            if getattr(module, "__name__", "").startswith("tvm_blocksparse"):
-                for name, old, new in (
-                    ("target_has", old_has, new_has),
-                    ("vector_bits", old_bits, new_bits),
-                ):
-                    if getattr(module, name, None) is old:
-                        setattr(module, name, new)
-
-    swap(has, twin_has, bits, twin_bits)
-    try:
+    """Builds of this test take the EVEX twin for an AVX-VNNI target
+    (:func:`tvm_blocksparse.testing.avx_vnni_as_evex_twin`); yields the twin target. Pair it with
+    ``@requires_isa("avx512_vnni")``."""
+    with avx_vnni_as_evex_twin() as twin:
         yield twin
-    finally:
-        swap(twin_has, has, twin_bits, bits)
 
 
 def build_level_kernel(spec, weight, m: int, epilogue, config=None, target=None):

@@ -3,6 +3,7 @@ benchmarks."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import time
@@ -64,6 +65,71 @@ def gelu_fast_ref(x: np.ndarray) -> np.ndarray:
     for c in GELU_FAST_Q[-2::-1]:
         q = q * u + np.float32(c)
     return (x * (np.float32(0.5) + xc * p / q)).astype(np.float32)
+
+
+def evex_twin_target():
+    """This CPU at the AVX-512 VNNI level with ``avxvnni`` off: an AVX-VNNI kernel compiled for
+    it runs the EVEX encoding of its ``vpdpbusd ymm`` (the same LLVM intrinsic and instruction
+    semantics; LLVM may also use AVX-512 forms in its epilogue), so that kernel's TensorIR
+    executes on every AVX-512 VNNI CPU, not only on AVX-VNNI ones. ``RuntimeError`` on a CPU
+    without AVX-512 VNNI."""
+    from tvm.target import Target
+
+    from tvm_blocksparse.target import level_target
+
+    config = dict(level_target("avx512_vnni").export())
+    config["mattr"] = [*config.get("mattr", []), "-avxvnni"]
+    return Target(config)
+
+
+@contextlib.contextmanager
+def avx_vnni_as_evex_twin():
+    """Inside, builds take :func:`evex_twin_target` for an AVX-VNNI target: the level checks
+    (``isa.target_has``, wherever this library imported it) say a target with AVX-512 VNNI and
+    without ``avxvnni`` has the ``avx_vnni`` and ``avx2`` levels only, and ``isa.vector_bits``
+    says 256, so a whole model takes that level's kernels, cost table, attention path and ymm
+    schedules while LLVM encodes them for the twin (``vpdpbusd ymm`` in EVEX, which runs on an
+    AVX-512 VNNI CPU). Yields the twin target. For tests and benchmarks: no CPU of this project's
+    hosts has had AVX-VNNI; the host target of an AVX-512 VNNI CPU without AVX-VNNI (a Zen 4)
+    counts as the twin too while inside."""
+    import sys
+
+    import tvm
+
+    from tvm_blocksparse import isa
+    from tvm_blocksparse.target import as_target
+
+    twin = evex_twin_target()
+    has, bits = isa.target_has, isa.vector_bits
+
+    def is_twin(target) -> bool:
+        vex_vnni = tvm.target.codegen.target_has_features("avxvnni", as_target(target))
+        return has(isa.AVX512_VNNI, target) and not vex_vnni
+
+    def twin_has(level, target):
+        level = isa.by_name(level) if isinstance(level, str) else level
+        return level in (isa.AVX_VNNI, isa.AVX2) if is_twin(target) else has(level, target)
+
+    def twin_bits(target) -> int:
+        return 256 if is_twin(target) else bits(target)
+
+    def swap(old_has, new_has, old_bits, new_bits):
+        # every module of the library, also those first imported inside (they bound the
+        # patched functions)
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith("tvm_blocksparse"):
+                for name, old, new in (
+                    ("target_has", old_has, new_has),
+                    ("vector_bits", old_bits, new_bits),
+                ):
+                    if getattr(module, name, None) is old:
+                        setattr(module, name, new)
+
+    swap(has, twin_has, bits, twin_bits)
+    try:
+        yield twin
+    finally:
+        swap(twin_has, has, twin_bits, bits)
 
 
 def random_feeds(model, seed: int = 0) -> dict[str, np.ndarray]:
