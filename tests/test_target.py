@@ -97,3 +97,59 @@ def test_resolve_target_takes_the_given_then_the_enclosing_then_the_host():
         assert str(target.resolve_target()) == str(given)
         haswell = {"kind": "llvm", "mcpu": "haswell"}
         assert str(target.resolve_target(haswell).attrs["mcpu"]) == "haswell"  # given wins
+
+
+_POOL_PROBE = """
+import json, os, sys, threading, warnings
+import tvm_blocksparse as tb
+from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+
+def cpus_of(tid):
+    line = [l for l in open(f"/proc/self/task/{tid}/status") if l.startswith("Cpus_allowed_list")]
+    cpus = set()
+    for part in line[0].split(":")[1].strip().split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(cpus)
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    model = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=16, dtype="fp32", threads=2)
+feeds = random_inputs(1, 16, vocab=1000)
+before = set(os.listdir("/proc/self/task")) - {str(threading.get_native_id())}
+report = {}
+model.run(feeds)  # the pool starts here: its threads are the new ones, plus this one
+pool = lambda: sorted(set(os.listdir("/proc/self/task")) - before)
+report["full mask, 2 threads"] = [cpus_of(t) for t in pool()]
+last = max(os.sched_getaffinity(0))
+os.sched_setaffinity(0, {last})  # as a serving instance pins itself
+for n in (1, 2):
+    model.threads = n
+    model.run(feeds)
+    report[f"pinned to {last}, {n} threads"] = [cpus_of(t) for t in pool()]
+print(json.dumps(report))
+"""
+
+
+def test_the_pool_stays_on_the_cpus_the_calling_thread_may_use():
+    """TVM's default pool configuration pins the calling thread to the machine's first CPUs and
+    each worker to one CPU, whatever the process's affinity: a process pinned to its last CPU
+    moved to CPU 0 at its first run, and two 1-thread processes shared CPU 0. Our runs keep
+    every pool thread on exactly the calling thread's mask, also after the mask changes."""
+    mask = sorted(os.sched_getaffinity(0))
+    if len(mask) < 2:
+        pytest.skip("needs 2 CPUs: with one, no placement can be wrong")
+    out = subprocess.run(
+        [sys.executable, "-c", _POOL_PROBE], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    import json
+
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    last = mask[-1]
+    assert report["full mask, 2 threads"] and all(
+        cpus == mask for cpus in report["full mask, 2 threads"]
+    ), report
+    for n in (1, 2):
+        threads = report[f"pinned to {last}, {n} threads"]
+        assert threads and all(cpus == [last] for cpus in threads), report

@@ -100,16 +100,43 @@ def checked_threads(threads: int | None) -> int | None:
     return threads
 
 
+#: ``runtime.config_threadpool``'s ``kSpecifyThreadShareAllCore``: every thread of the pool may
+#: run on each of the given CPUs.
+_SHARE_ALL_CPUS = -3
+#: ``kBig``, TVM's default: the calling thread on the first CPUs, worker ``i`` on CPU ``i``.
+_BIG_CORES = 1
+
+
+def calling_thread_cpus() -> tuple[int, ...] | None:
+    """CPUs the calling thread may run on (its affinity mask), or None where the OS has none."""
+    try:
+        return tuple(sorted(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return None
+
+
 def use_threads(threads: int | None = None) -> int:
     """Size the TVM thread pool that this thread's calls run on (``runtime.config_threadpool``)
-    to ``threads`` (None: :func:`num_threads`), unless it already is; returns the count. Unlike
-    ``TVM_NUM_THREADS``, read once when the pool starts, it takes effect at the next call."""
+    to ``threads`` (None: :func:`num_threads`), its threads confined to the CPUs this thread may
+    use, unless it already is; returns the count. Unlike ``TVM_NUM_THREADS``, read once when the
+    pool starts, it takes effect at the next call.
+
+    The pool shares this thread's affinity mask (``kSpecifyThreadShareAllCore``) because TVM's
+    default (``kBig``) pins the calling thread to the machine's first CPUs and each worker to one
+    CPU whatever the process's mask: a process pinned to CPU 1 (``taskset``, a serving instance)
+    moves to CPU 0, and two 1-thread processes (instances, Ray actors) share CPU 0 while CPU 1
+    idles. ``TVM_BIND_THREADS=0`` still turns TVM's affinity calls off altogether."""
     n = num_threads() if checked_threads(threads) is None else threads
-    if getattr(_pool, "threads", None) != n:
+    cpus = calling_thread_cpus()
+    if getattr(_pool, "config", None) != (n, cpus):
         import tvm
 
-        tvm.get_global_func("runtime.config_threadpool")(1, n)  # 1: TVM's default (big cores)
-        _pool.threads = n
+        configure = tvm.get_global_func("runtime.config_threadpool")
+        if cpus:
+            configure(_SHARE_ALL_CPUS, n, [str(c) for c in cpus])
+        else:
+            configure(_BIG_CORES, n)
+        _pool.config = (n, cpus)
     return n
 
 
