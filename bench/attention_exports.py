@@ -35,6 +35,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # before TVM's pool starts
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    pin_to_first_cpus(args.threads)
 
     import tvm_blocksparse as tb
     from tvm_blocksparse.bert_onnx import BERT_CONFIGS, random_inputs

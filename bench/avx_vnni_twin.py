@@ -29,6 +29,9 @@ def main(argv=None) -> int:
     ap.add_argument("--min-time", type=float, default=0.3, help="seconds per build per round")
     args = ap.parse_args(argv)
     os.environ.setdefault("TVM_NUM_THREADS", "1")  # before TVM's pool starts
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    pin_to_first_cpus(int(os.environ["TVM_NUM_THREADS"]))
 
     import numpy as np
 

@@ -1275,6 +1275,10 @@ def main(argv=None) -> int:
         return 0
     if args.worker_out:  # one model at one thread count, in a fresh process (see below)
         args.threads = args.threads[0]
+        from tvm_blocksparse.testing import pin_to_first_cpus
+
+        # every backend (and DeepSparse's subprocess) on the same CPUs, before any pool starts
+        say(f"pinned to CPUs {pin_to_first_cpus(args.threads)}")
 
         def save(records):
             with open(args.worker_out, "w") as f:

@@ -33,6 +33,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     # Must be set before TVM's thread pool starts.
     os.environ["TVM_NUM_THREADS"] = str(args.threads)
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    pin_to_first_cpus(args.threads)
 
     import numpy as np
     import onnxruntime as ort

@@ -222,6 +222,10 @@ def main(argv=None) -> None:
     ap.add_argument("--runs", type=int, default=200, help="model runs timed with --in-model")
     add_isa_level_option(ap)
     args = ap.parse_args(argv)
+    from tvm_blocksparse.target import num_threads
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    pin_to_first_cpus(num_threads())
     target = target_for_level(args.isa_level)
     print(f"{args.onnx}, {args.dtype}, {args.seq_len} tokens, target {target}")
     if args.in_model:

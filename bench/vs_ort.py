@@ -31,6 +31,9 @@ def main(argv=None) -> int:
     ap.add_argument("--static", action="store_true", help="also ours INT8 with calibrated ranges")
     args = ap.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # before TVM's pool starts
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    pin_to_first_cpus(args.threads)
 
     import numpy as np
     import onnx

@@ -205,6 +205,24 @@ def min_token_cosine(out: np.ndarray, ref: np.ndarray) -> float:
     return float(cos.min())
 
 
+def pin_to_first_cpus(count: int) -> list[int]:
+    """Pin the calling thread, and the threads and processes it starts afterwards, to the first
+    ``count`` CPUs of its affinity mask (all of them where it has no more); returns them.
+
+    Benchmarks call it before they build anything, so that every backend they time runs on the
+    same CPUs and a 1-thread run is not moved between CPUs by the OS (slower and noisier:
+    bench/README.md, "Threads stay on the process's CPUs"). Where the OS has no affinity
+    masks, nothing changes and the list is empty."""
+    import os
+
+    try:
+        cpus = sorted(os.sched_getaffinity(0))[: max(1, count)]
+        os.sched_setaffinity(0, cpus)
+    except (AttributeError, OSError):
+        return []
+    return cpus
+
+
 def time_calls(
     fn: Callable[[], object], min_time: float, min_calls: int = 3
 ) -> tuple[list[float], list[float]]:
