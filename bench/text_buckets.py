@@ -69,6 +69,9 @@ def main(argv=None) -> int:
     files = _saved_files(pipe, os.path.join(work, "pipe"))
     _say(str(files))
 
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    _say(f"timing pinned to CPUs {pin_to_first_cpus(args.threads)}")  # the buckets compiled free
     rows = []
     for length in [int(x) for x in args.lengths.split(",")]:
         text = " ".join(["the"] * (length - 2))  # [CLS] + L-2 words + [SEP]

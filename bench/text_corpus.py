@@ -201,6 +201,9 @@ def main(argv=None) -> int:
         st.max_seq_length = args.max_tokens
         runners["st_dense"] = lambda t: st.encode(t, batch_size=args.batch)
 
+    from tvm_blocksparse.testing import pin_to_first_cpus
+
+    pin_to_first_cpus(args.threads)  # after the builds (the buckets compile in parallel)
     outputs, cpu = {}, {name: [] for name in runners}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
