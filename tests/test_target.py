@@ -121,6 +121,12 @@ report = {}
 model.run(feeds)  # the pool starts here: its threads are the new ones, plus this one
 pool = lambda: sorted(set(os.listdir("/proc/self/task")) - before)
 report["full mask, 2 threads"] = [cpus_of(t) for t in pool()]
+import tvm
+model.threads = int(os.environ["TVM_NUM_THREADS"])  # more threads than CPUs, as TVM allows
+model.run(feeds)
+report["oversubscribed"] = [tvm.get_global_func("runtime.NumThreads")()] + [
+    cpus_of(t) for t in pool()
+]
 last = max(os.sched_getaffinity(0))
 os.sched_setaffinity(0, {last})  # as a serving instance pins itself
 for n in (1, 2):
@@ -135,12 +141,18 @@ def test_the_pool_stays_on_the_cpus_the_calling_thread_may_use():
     """TVM's default pool configuration pins the calling thread to the machine's first CPUs and
     each worker to one CPU, whatever the process's affinity: a process pinned to its last CPU
     moved to CPU 0 at its first run, and two 1-thread processes shared CPU 0. Our runs keep
-    every pool thread on exactly the calling thread's mask, also after the mask changes."""
+    every pool thread on exactly the calling thread's mask, also after the mask changes, and
+    still give as many threads as asked up to ``TVM_NUM_THREADS``, more than the CPUs too."""
     mask = sorted(os.sched_getaffinity(0))
     if len(mask) < 2:
         pytest.skip("needs 2 CPUs: with one, no placement can be wrong")
+    more = len(mask) + 2
     out = subprocess.run(
-        [sys.executable, "-c", _POOL_PROBE], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", _POOL_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TVM_NUM_THREADS=str(more)),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     import json
@@ -150,6 +162,8 @@ def test_the_pool_stays_on_the_cpus_the_calling_thread_may_use():
     assert report["full mask, 2 threads"] and all(
         cpus == mask for cpus in report["full mask, 2 threads"]
     ), report
+    pool_size, *threads = report["oversubscribed"]
+    assert pool_size == more and all(cpus == mask for cpus in threads), report
     for n in (1, 2):
         threads = report[f"pinned to {last}, {n} threads"]
         assert threads and all(cpus == [last] for cpus in threads), report

@@ -133,7 +133,11 @@ def use_threads(threads: int | None = None) -> int:
 
         configure = tvm.get_global_func("runtime.config_threadpool")
         if cpus:
-            configure(_SHARE_ALL_CPUS, n, [str(c) for c in cpus])
+            # A pool first configured this way gets one worker per listed CPU and never grows:
+            # list the mask round-robin up to the most threads asked for (TVM_NUM_THREADS bounds
+            # a kBig pool the same way), so that more threads than CPUs stay possible.
+            slots = max(n, num_threads(), len(cpus))
+            configure(_SHARE_ALL_CPUS, n, [str(cpus[i % len(cpus)]) for i in range(slots)])
         else:
             configure(_BIG_CORES, n)
         _pool.config = (n, cpus)
