@@ -401,3 +401,39 @@ def test_the_onnxruntime_engine_serves_the_same_pipeline(saved_pipes, tmp_path):
     cos = (got * ref).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
     assert cos.min() > 0.95, cos
     assert os.listdir(tmp_path / "tvm_blocksparse" / "onnxruntime_int8")
+
+
+def _thread_cpus(pid: int) -> list[list[int]]:
+    """Each thread's ``Cpus_allowed_list`` of process ``pid``, as sorted CPU lists."""
+    masks = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            text = next(line for line in f if line.startswith("Cpus_allowed_list"))
+        cpus = set()
+        for part in text.split(":")[1].strip().split(","):
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+        masks.append(sorted(cpus))
+    return masks
+
+
+def test_an_instance_stays_on_its_core_after_it_runs(saved_pipes):
+    """An instance pinned to the last CPU keeps every thread there after running a batch: TVM's
+    default pool configuration had moved it to CPU 0 (two instances shared one core), and a
+    thread numpy started before the pinning had kept every CPU."""
+    from tvm_blocksparse.serving.instances import Instance, InstanceSpec
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs 2 CPUs: with one, no placement can be wrong")
+    pipe = TextPipeline.load(saved_pipes["embed"])
+    enc = pipe._encode(TEXTS[:3])
+    instance = Instance(InstanceSpec(saved_pipes["embed"], cores=[cpus[-1]]), 0)
+    instance.start()
+    try:
+        got = instance.run([e.ids for e in enc], [e.type_ids for e in enc], 120.0)
+        np.testing.assert_array_equal(np.asarray(got, np.float32), pipe(TEXTS[:3]))
+        masks = _thread_cpus(instance.pid)
+        assert all(mask == [cpus[-1]] for mask in masks), masks
+    finally:
+        instance.stop()

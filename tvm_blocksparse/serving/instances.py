@@ -48,6 +48,22 @@ def load_engine(directory: str, engine: str, threads: int):
     raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
 
 
+def pin_process(cores: list[int]) -> None:
+    """Pin every thread of this process to ``cores``, not just the calling one: threads that
+    started before (numpy's BLAS pool, imported while the spawned process unpickled its
+    arguments) keep the mask they were created with otherwise."""
+    os.sched_setaffinity(0, cores)
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:  # no procfs: the calling thread and those it starts
+        return
+    for tid in tids:
+        try:
+            os.sched_setaffinity(int(tid), cores)
+        except OSError:  # the thread has exited meanwhile
+            pass
+
+
 def _worker_main(conn, directory: str, engine: str, threads: int, cores: list[int] | None) -> None:
     """Entry point of an instance process (spawned: a fresh interpreter, so the thread count
     set here is the one TVM reads at import)."""
@@ -55,7 +71,7 @@ def _worker_main(conn, directory: str, engine: str, threads: int, cores: list[in
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     if cores:
-        os.sched_setaffinity(0, cores)
+        pin_process(cores)
     try:
         model = load_engine(directory, engine, threads)
     except Exception as err:
