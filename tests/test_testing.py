@@ -21,13 +21,18 @@ os.sched_setaffinity(0, set(json.loads(sys.argv[1])))
 pin_to_first_cpus(1)
 child = "import os; print(sorted(os.sched_getaffinity(0)))"
 got["child"] = json.loads(subprocess.check_output([sys.executable, "-c", child]))
+masks = []
+for tid in os.listdir("/proc/self/task"):  # every thread, also those started before
+    masks.append(sorted(os.sched_getaffinity(int(tid))))
+got["threads"] = masks
 print(json.dumps(got))
 """
 
 
 def test_pin_to_first_cpus_pins_the_process_and_what_it_starts():
     """Benchmarks pin themselves before they build anything: the first ``count`` CPUs of the
-    mask (at least one, at most all), also for the processes they start (DeepSparse's)."""
+    mask (at least one, at most all), every thread already running (numpy's BLAS pool) and the
+    processes they start (DeepSparse's)."""
     mask = sorted(os.sched_getaffinity(0))
     if len(mask) < 2:
         pytest.skip("needs 2 CPUs: with one, pinning changes nothing")
@@ -43,3 +48,4 @@ def test_pin_to_first_cpus_pins_the_process_and_what_it_starts():
     assert got["0"] == got["0 mask"] == mask[:1]
     assert got[str(10**6)] == got[f"{10**6} mask"] == mask
     assert got["child"] == mask[:1]
+    assert len(got["threads"]) > 1 and all(m == mask[:1] for m in got["threads"])

@@ -212,12 +212,15 @@ def pin_to_first_cpus(count: int) -> list[int]:
     Benchmarks call it before they build anything, so that every backend they time runs on the
     same CPUs and a 1-thread run is not moved between CPUs by the OS (slower and noisier:
     bench/README.md, "Threads stay on the process's CPUs"). Where the OS has no affinity
-    masks, nothing changes and the list is empty."""
+    masks, nothing changes and the list is empty. Threads already running (numpy's BLAS pool)
+    are pinned too (:func:`~tvm_blocksparse.serving.instances.pin_process`)."""
     import os
+
+    from tvm_blocksparse.serving.instances import pin_process
 
     try:
         cpus = sorted(os.sched_getaffinity(0))[: max(1, count)]
-        os.sched_setaffinity(0, cpus)
+        pin_process(cpus)
     except (AttributeError, OSError):
         return []
     return cpus
