@@ -22,6 +22,7 @@ from tvm_blocksparse.serving.metrics import Counter, Gauge, Histogram, Registry
 from tvm_blocksparse.serving.server import ServerConfig, parse_models
 from tvm_blocksparse.testing import (
     free_local_port,
+    thread_cpus,
     write_tiny_classifier_dir,
     write_tiny_model_dir,
 )
@@ -403,20 +404,6 @@ def test_the_onnxruntime_engine_serves_the_same_pipeline(saved_pipes, tmp_path):
     assert os.listdir(tmp_path / "tvm_blocksparse" / "onnxruntime_int8")
 
 
-def _thread_cpus(pid: int) -> list[list[int]]:
-    """Each thread's ``Cpus_allowed_list`` of process ``pid``, as sorted CPU lists."""
-    masks = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
-            text = next(line for line in f if line.startswith("Cpus_allowed_list"))
-        cpus = set()
-        for part in text.split(":")[1].strip().split(","):
-            lo, _, hi = part.partition("-")
-            cpus.update(range(int(lo), int(hi or lo) + 1))
-        masks.append(sorted(cpus))
-    return masks
-
-
 def test_an_instance_stays_on_its_core_after_it_runs(saved_pipes):
     """An instance pinned to the last CPU keeps every thread there after running a batch: TVM's
     default pool configuration had moved it to CPU 0 (two instances shared one core), and a
@@ -433,7 +420,7 @@ def test_an_instance_stays_on_its_core_after_it_runs(saved_pipes):
     try:
         got = instance.run([e.ids for e in enc], [e.type_ids for e in enc], 120.0)
         np.testing.assert_array_equal(np.asarray(got, np.float32), pipe(TEXTS[:3]))
-        masks = _thread_cpus(instance.pid)
+        masks = list(thread_cpus(instance.pid).values())
         assert all(mask == [cpus[-1]] for mask in masks), masks
     finally:
         instance.stop()

@@ -103,36 +103,27 @@ _POOL_PROBE = """
 import json, os, sys, threading, warnings
 import tvm_blocksparse as tb
 from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
-
-def cpus_of(tid):
-    line = [l for l in open(f"/proc/self/task/{tid}/status") if l.startswith("Cpus_allowed_list")]
-    cpus = set()
-    for part in line[0].split(":")[1].strip().split(","):
-        lo, _, hi = part.partition("-")
-        cpus.update(range(int(lo), int(hi or lo) + 1))
-    return sorted(cpus)
+from tvm_blocksparse.testing import thread_cpus
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     model = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=16, dtype="fp32", threads=2)
 feeds = random_inputs(1, 16, vocab=1000)
-before = set(os.listdir("/proc/self/task")) - {str(threading.get_native_id())}
+before = set(thread_cpus()) - {threading.get_native_id()}
 report = {}
 model.run(feeds)  # the pool starts here: its threads are the new ones, plus this one
-pool = lambda: sorted(set(os.listdir("/proc/self/task")) - before)
-report["full mask, 2 threads"] = [cpus_of(t) for t in pool()]
+pool = lambda: [cpus for tid, cpus in sorted(thread_cpus().items()) if tid not in before]
+report["full mask, 2 threads"] = pool()
 import tvm
 model.threads = int(os.environ["TVM_NUM_THREADS"])  # more threads than CPUs, as TVM allows
 model.run(feeds)
-report["oversubscribed"] = [tvm.get_global_func("runtime.NumThreads")()] + [
-    cpus_of(t) for t in pool()
-]
+report["oversubscribed"] = [tvm.get_global_func("runtime.NumThreads")(), *pool()]
 last = max(os.sched_getaffinity(0))
 os.sched_setaffinity(0, {last})  # as a serving instance pins itself
 for n in (1, 2):
     model.threads = n
     model.run(feeds)
-    report[f"pinned to {last}, {n} threads"] = [cpus_of(t) for t in pool()]
+    report[f"pinned to {last}, {n} threads"] = pool()
 print(json.dumps(report))
 """
 

@@ -11,7 +11,7 @@ import pytest
 
 _PIN_PROBE = """
 import json, os, subprocess, sys
-from tvm_blocksparse.testing import pin_to_first_cpus
+from tvm_blocksparse.testing import pin_to_first_cpus, thread_cpus
 got = {}
 for count in (1, 0, 10**6):
     os.sched_setaffinity(0, set(json.loads(sys.argv[1])))
@@ -21,10 +21,7 @@ os.sched_setaffinity(0, set(json.loads(sys.argv[1])))
 pin_to_first_cpus(1)
 child = "import os; print(sorted(os.sched_getaffinity(0)))"
 got["child"] = json.loads(subprocess.check_output([sys.executable, "-c", child]))
-masks = []
-for tid in os.listdir("/proc/self/task"):  # every thread, also those started before
-    masks.append(sorted(os.sched_getaffinity(int(tid))))
-got["threads"] = masks
+got["threads"] = list(thread_cpus().values())  # every thread, also those started before
 print(json.dumps(got))
 """
 

@@ -214,16 +214,28 @@ def pin_to_first_cpus(count: int) -> list[int]:
     bench/README.md, "Threads stay on the process's CPUs"). Where the OS has no affinity
     masks, nothing changes and the list is empty. Threads already running (numpy's BLAS pool)
     are pinned too (:func:`~tvm_blocksparse.serving.instances.pin_process`)."""
-    import os
-
     from tvm_blocksparse.serving.instances import pin_process
+    from tvm_blocksparse.target import calling_thread_cpus
 
+    mask = calling_thread_cpus()
+    if not mask:
+        return []
+    cpus = list(mask[: max(1, count)])
     try:
-        cpus = sorted(os.sched_getaffinity(0))[: max(1, count)]
         pin_process(cpus)
-    except (AttributeError, OSError):
+    except OSError:
         return []
     return cpus
+
+
+def thread_cpus(pid: int | str = "self") -> dict[int, list[int]]:
+    """The CPUs each thread of process ``pid`` may run on (its affinity mask), by thread id
+    (Linux: the threads listed in ``/proc/PID/task``)."""
+    import os
+
+    return {
+        int(tid): sorted(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")
+    }
 
 
 def time_calls(
