@@ -1,9 +1,12 @@
 """The peer ISA caps of ``bench/spmm.py --isa-level`` / ``bench/e2e.py --isa-level``: one entry
 per level of ours, and the variables reach the libraries they name (run in a fresh interpreter,
-since each library reads them when it loads)."""
+since each library reads them when it loads); the CPUID cap answers as the lower level would,
+in every thread, and leaves real crashes alone."""
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,6 +14,7 @@ import textwrap
 import pytest
 
 from tvm_blocksparse import isa
+from tvm_blocksparse.isa import peers
 from tvm_blocksparse.isa.peers import PEER_ISA_CAPS, peer_isa_env
 
 
@@ -93,3 +97,131 @@ def test_isa_level_option_defaults_to_the_capped_level(monkeypatch):
     assert _isa_level_parser().parse_args([]).isa_level == "avx2"
     monkeypatch.setenv(isa.MAX_ISA_ENV, "amx_int8")  # above this CPU: its own best level
     assert _isa_level_parser().parse_args([]).isa_level == isa.host_isa_level().name
+
+
+# ----------------------------------------------------------------------------- CPUID cap
+
+#: (leaf, subleaf, register, bit) of features whose presence tells the levels apart
+AVX2_BIT = (7, 0, "ebx", 5)
+AVX512F_BIT = (7, 0, "ebx", 16)
+AVX512_VNNI_BIT = (7, 0, "ecx", 11)
+AMX_INT8_BIT = (7, 0, "edx", 25)
+AVX_VNNI_BIT = (7, 1, "eax", 4)
+_HAS_CPUID_FAULTING = "cpuid_fault" in isa._cpuinfo_flags() and bool(shutil.which("cc"))
+
+# Prints CPUID leaf 7 subleaves 0 and 1 as JSON, from the main thread and from a new one.
+_LEAF7_PROBE = r"""
+#include <cpuid.h>
+#include <pthread.h>
+#include <stdio.h>
+static unsigned r[2][2][4];
+static void *leaf7(void *slot) {
+  unsigned *out = slot;
+  for (unsigned sub = 0; sub < 2; sub++)
+    __cpuid_count(7, sub, out[4 * sub], out[4 * sub + 1], out[4 * sub + 2], out[4 * sub + 3]);
+  return NULL;
+}
+int main(void) {
+  pthread_t t;
+  leaf7(r[0]);
+  pthread_create(&t, NULL, leaf7, r[1]);
+  pthread_join(t, NULL);
+  for (int th = 0; th < 2; th++)
+    printf("%s[[%u,%u,%u,%u],[%u,%u,%u,%u]]", th ? "," : "[", r[th][0][0], r[th][0][1],
+           r[th][0][2], r[th][0][3], r[th][1][0], r[th][1][1], r[th][1][2], r[th][1][3]);
+  printf("]\n");
+  return 0;
+}
+"""
+
+
+def _leaf7(probe: str, env: dict[str, str]) -> list[dict]:
+    """Per thread (main, new): {(leaf, subleaf, register, bit): set?} of the bits above."""
+    out = subprocess.run([probe], env=env, capture_output=True, text=True, check=True).stdout
+    names = ("eax", "ebx", "ecx", "edx")
+
+    def has(regs, leaf, sub, reg, bit):
+        return bool(regs[sub][names.index(reg)] >> bit & 1)
+
+    bits = (AVX2_BIT, AVX512F_BIT, AVX512_VNNI_BIT, AMX_INT8_BIT, AVX_VNNI_BIT)
+    return [{b: has(regs, *b) for b in bits} for regs in json.loads(out)]
+
+
+def _levels_below_this_cpu() -> list[str]:
+    host = isa.uncapped_host_isa_level()
+    if host is None:
+        return []
+    below = isa.LEVELS[isa.LEVELS.index(host) + 1 :]
+    return [lvl.name for lvl in below if set(lvl.cpu_flags) <= isa._cpuinfo_flags()]
+
+
+def test_cpuid_cap_env_is_empty_at_and_above_this_cpu_and_refuses_other_names():
+    host = isa.uncapped_host_isa_level()
+    for level in isa.LEVELS[: isa.LEVELS.index(host) + 1] if host else isa.LEVELS:
+        assert peers.cpuid_cap_env(level.name) == {}
+    with pytest.raises(ValueError, match="no peer caps for ISA level 'sse2'"):
+        peers.cpuid_cap_env("sse2")
+    assert peers.cpuid_capped_level() is None  # not in this process
+
+
+@pytest.mark.skipif(not _levels_below_this_cpu(), reason="no lower level this CPU also runs")
+def test_cpuid_cap_env_says_why_without_cpuid_faulting(monkeypatch):
+    level = _levels_below_this_cpu()[0]
+    flags = isa._cpuinfo_flags() - {"cpuid_fault"}
+    monkeypatch.setattr(isa, "_cpuinfo_flags", lambda: flags)
+    with pytest.raises(peers.CpuidCapUnavailable, match="no CPUID faulting"):
+        peers.cpuid_cap_env(level)
+    env, uncapped = peers.peer_caps_env(level)
+    assert env == peer_isa_env(level)
+    assert len(uncapped) == len(peers.UNCAPPED_PEERS)
+    assert all("no CPUID faulting" in line for line in uncapped)
+
+
+@pytest.mark.skipif(not _HAS_CPUID_FAULTING, reason="needs CPUID faulting and a C compiler")
+@pytest.mark.skipif(not _levels_below_this_cpu(), reason="no lower level this CPU also runs")
+@pytest.mark.parametrize("level", ["avx2", "avx_vnni", "avx512_vnni"])
+def test_cpuid_answers_as_the_lower_level_in_every_thread(level, tmp_path):
+    if level not in _levels_below_this_cpu():
+        pytest.skip(f"this CPU is not above {level} or doesn't run it")
+    probe = tmp_path / "leaf7"
+    (tmp_path / "leaf7.c").write_text(_LEAF7_PROBE)
+    subprocess.run(["cc", "-O2", "-pthread", "-o", probe, tmp_path / "leaf7.c"], check=True)
+    plain = _leaf7(str(probe), dict(os.environ))
+    env = {**os.environ, **peers.cpuid_cap_env(level, environ=dict(os.environ))}
+    capped = _leaf7(str(probe), env)
+    assert plain[0] == plain[1]
+    expected = {
+        AVX2_BIT: True,
+        AVX512F_BIT: level == "avx512_vnni",
+        AVX512_VNNI_BIT: level == "avx512_vnni",
+        AMX_INT8_BIT: False,
+        AVX_VNNI_BIT: level == "avx_vnni",
+    }
+    for thread in capped:  # the main thread and one it started
+        assert thread == {b: plain[0][b] and on for b, on in expected.items()}
+    assert capped != plain  # something above the level was there to hide
+
+
+@pytest.mark.skipif(not _HAS_CPUID_FAULTING, reason="needs CPUID faulting and a C compiler")
+@pytest.mark.skipif("avx2" not in _levels_below_this_cpu(), reason="this CPU is not above avx2")
+def test_python_libraries_see_the_capped_cpu_and_crashes_still_crash():
+    env = {**os.environ, **peers.cpuid_cap_env("avx2", environ=dict(os.environ))}
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from numpy._core._multiarray_umath import __cpu_features__ as f
+        from tvm_blocksparse.isa.peers import cpuid_capped_level
+        print(json.dumps([cpuid_capped_level(), f["AVX512F"], f["AVX2"]]), flush=True)
+        if sys.argv[1:] == ["crash"]:
+            import ctypes
+            ctypes.string_at(0)
+        """
+    )
+    run = [sys.executable, "-X", "faulthandler", "-c", code]
+    done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(done.stdout) == ["avx2", False, True]
+    # faulthandler's SIGSEGV handler, installed after ours, still reports a real fault, and
+    # the process dies of it instead of hanging in the handler
+    crash = subprocess.run([*run, "crash"], env=env, capture_output=True, text=True, timeout=120)
+    assert crash.returncode == -signal.SIGSEGV
+    assert "Fatal Python error: Segmentation fault" in crash.stderr
