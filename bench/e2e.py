@@ -57,7 +57,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
-from tvm_blocksparse.isa.peers import add_isa_level_option, peer_isa_env
+from tvm_blocksparse.isa.peers import add_isa_level_option, cpuid_capped_level, peer_caps_env
 
 # name -> (architecture, transformers config kwargs); "bert": the shape of
 # tvm_blocksparse.bert_onnx.BERT_CONFIGS[name]; None = the real pretrained MiniLM.
@@ -79,7 +79,10 @@ PAPER_CORES = 24
 #: ``--isa-level``: the ISA level our backends are built for in this (worker) process; None:
 #: this CPU's best. The peers that can be capped are, through the worker's environment.
 OUR_ISA_LEVEL: str | None = None
-#: backends no environment variable caps (:data:`tvm_blocksparse.isa.peers.UNCAPPED_PEERS`)
+#: the level this worker's CPUID answers as (:func:`tvm_blocksparse.isa.peers.cpuid_cap_env`):
+#: the peers below read nothing else; None where this machine can't cap CPUID.
+CPUID_LEVEL: str | None = None
+#: backends only a capped CPUID caps (:data:`tvm_blocksparse.isa.peers.UNCAPPED_PEERS`)
 UNCAPPED_BACKENDS = (
     "ort_fp32",
     "ort_int8_dynamic",
@@ -766,7 +769,7 @@ def run_case(
         # FP32 engine off by more than the tolerance, or anything far off, is a bug: not timed.
         timed = ok or (spec.precision != "fp32" and cos >= LOWP_TIMED_COSINE)
         status = "ok" if ok else ("low accuracy" if timed else "output mismatch")
-        if OUR_ISA_LEVEL and name in UNCAPPED_BACKENDS:
+        if OUR_ISA_LEVEL and name in UNCAPPED_BACKENDS and CPUID_LEVEL != OUR_ISA_LEVEL:
             runner.note = "; ".join(filter(None, [runner.note, "host ISA: not capped"]))
         rec.update(
             status=status,
@@ -775,6 +778,7 @@ def run_case(
             compile_s=None if runner.compile_s is None else round(runner.compile_s, 1),
             note=runner.note,
             isa_level=OUR_ISA_LEVEL,
+            cpuid_level=CPUID_LEVEL,
             model_file=os.path.basename(files.file(spec.block)),
         )
         verdict = (
@@ -975,7 +979,8 @@ def avx2_bar_lines(bar: list[dict], host_level: str | None = None) -> list[str]:
     """Issue 19's bars (:data:`AVX2_BARS`) on the 1-thread, 90 %, 128-token records of an AVX2
     run (our code built for ``avx2``, or an AVX2-only host: ``host_level``, default this CPU's
     own, whatever ``TVM_BLOCKSPARSE_MAX_ISA`` says); nothing for other runs. A bar with an ONNX
-    Runtime side says so where this CPU is above AVX2 (ORT takes no cap: it ran that level)."""
+    Runtime side says so where ORT ran above AVX2 (it reads CPUID alone: the records'
+    ``cpuid_level``, else this CPU's level)."""
     from tvm_blocksparse.isa import uncapped_host_isa_level
 
     if host_level is None:
@@ -983,6 +988,7 @@ def avx2_bar_lines(bar: list[dict], host_level: str | None = None) -> list[str]:
     if not any(r.get("isa_level") == "avx2" for r in bar) and host_level != "avx2":
         return []
     ms = {(r["model"], r["backend"]): r.get("cpu_ms") for r in bar}
+    ort_level = {(r["model"], r["backend"]): r.get("cpuid_level") or host_level for r in bar}
     out = [
         f"\nIssue 19 bars (AVX2 code; this CPU's level: {host_level}; 1 thread, 128 tokens, "
         "90 % 4x1; ratios of CPU ms)",
@@ -995,8 +1001,11 @@ def avx2_bar_lines(bar: list[dict], host_level: str | None = None) -> list[str]:
         value = a / b
         met = value <= limit if op == "<=" else value >= limit
         verdict = "yes" if met else "no"
-        if host_level != "avx2" and (num in ORT_BACKENDS or den in ORT_BACKENDS):
-            verdict += f" (ORT ran {host_level}: not the bar's AVX2 peer)"
+        ort = [ort_level[model, x] for x in (num, den) if x in ORT_BACKENDS]
+        if ort and ort[0] != "avx2":
+            verdict += f" (ORT ran {ort[0]}: not the bar's AVX2 peer)"
+        elif ort and host_level != "avx2":
+            verdict += " (ORT's AVX2 kernels: CPUID capped)"
         ratio = f"{num} / {den}"
         out.append(f"  {model:<15} {ratio:<36} {value:>7.3f} {op} {limit:<5}  {verdict}")
     what = "INT8 min token cosine vs ORT FP32"
@@ -1145,8 +1154,10 @@ def _worker(args, say, save: Callable[[list[dict]], None]) -> list[dict]:
     a crash (a peer running out of memory on BERT-Large...) keeps what was measured."""
     import gc
 
-    global OUR_ISA_LEVEL
-    OUR_ISA_LEVEL = args.isa_level
+    global OUR_ISA_LEVEL, CPUID_LEVEL
+    OUR_ISA_LEVEL, CPUID_LEVEL = args.isa_level, cpuid_capped_level()
+    if CPUID_LEVEL:
+        say(f"CPUID answers as {CPUID_LEVEL} in this worker (peers take that level's kernels)")
     records = []
     top = max(args.sparsities)
     for model in args.models:
@@ -1298,6 +1309,9 @@ def main(argv=None) -> int:
     say(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores before starting")
     records = []
     failed = []
+    peer_env, uncapped = peer_caps_env(args.isa_level) if args.isa_level else ({}, [])
+    for line in uncapped:
+        say(f"--isa-level {args.isa_level}: not capped: {line}")
     for threads in args.threads:
         for model in args.models:
             # Thread pools (TVM's, OpenMP's, MKL's) size themselves when they start, and compiled
@@ -1308,7 +1322,7 @@ def main(argv=None) -> int:
                 TVM_NUM_THREADS=str(threads),
                 OMP_NUM_THREADS=str(threads),
                 MKL_NUM_THREADS=str(threads),
-                **(peer_isa_env(args.isa_level) if args.isa_level else {}),
+                **peer_env,
             )
             rc = subprocess.call(worker_command(argv, threads, model, out), env=env)
             if os.path.exists(out):

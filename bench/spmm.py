@@ -21,7 +21,12 @@ import os
 import sys
 import time
 
-from tvm_blocksparse.isa.peers import UNCAPPED_PEERS, add_isa_level_option, peer_isa_env
+from tvm_blocksparse.isa.peers import (
+    add_isa_level_option,
+    cpuid_capped_level,
+    peer_isa_env,
+    rerun_with_peer_caps,
+)
 
 
 def _parse_args(argv=None):
@@ -45,8 +50,9 @@ ARGS = _parse_args()
 # Thread pools read these at import time: set them before numpy/torch/TVM load.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TVM_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
-if ARGS.isa_level:  # read when each library loads, like the thread counts
-    os.environ.update(peer_isa_env(ARGS.isa_level))
+# read when each library loads, like the thread counts; a capped CPUID needs a fresh process:
+# this script runs again under it (ONNX Runtime, FBGEMM, OpenVINO read nothing else)
+UNCAPPED = rerun_with_peer_caps(ARGS.isa_level) if ARGS.isa_level else []
 if "MKL_RT" not in os.environ:  # sparse_dot_mkl can't find pip's mkl without it
     found = glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*"))
     if found:
@@ -377,9 +383,12 @@ def run(args) -> list[dict]:
     )
     if args.isa_level:
         caps = " ".join(f"{k}={v}" for k, v in peer_isa_env(args.isa_level).items())
+        cpuid = cpuid_capped_level()
         print(
             f"# --isa-level {args.isa_level}: ours built for {bench_target()}; peers capped by "
-            f"{caps or 'nothing (the top level)'}; not capped: {'; '.join(UNCAPPED_PEERS)}"
+            f"{caps or 'nothing (the top level)'}"
+            + (f"; CPUID answers as {cpuid}" if cpuid else "")
+            + (f"; not capped: {'; '.join(UNCAPPED)}" if UNCAPPED else "")
         )
     print(
         f"# threads={args.threads} load_avg(1 min)={os.getloadavg()[0]:.2f} "

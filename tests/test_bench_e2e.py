@@ -58,9 +58,16 @@ def test_throughput_picks_the_best_batch_within_the_budget():
     assert row["best_batch"] is None and row["best_items_per_s"] == 0.0
 
 
-def _bar_records(level, **cpu_ms):
+def _bar_records(level, cpuid_level=None, **cpu_ms):
     return [
-        dict(model=m, backend=b, cpu_ms=v, isa_level=level, min_cosine=0.995)
+        dict(
+            model=m,
+            backend=b,
+            cpu_ms=v,
+            isa_level=level,
+            cpuid_level=cpuid_level,
+            min_cosine=0.995,
+        )
         for (m, b), v in (
             (("bert-base", "tvm_int8_sparse"), cpu_ms.get("int8", 24.0)),
             (("bert-base", "deepsparse_fp32"), 50.0),
@@ -70,7 +77,7 @@ def _bar_records(level, **cpu_ms):
     ]
 
 
-def test_avx2_bars_are_judged_on_ratios_and_ort_is_flagged_above_avx2():
+def test_avx2_bars_are_judged_on_ratios_and_ort_is_flagged_above_avx2_unless_cpuid_capped():
     lines = bm.avx2_bar_lines(_bar_records("avx2"), host_level="avx2")
     rows = {ln.split()[1]: ln for ln in lines[2:] if "/" in ln}
     assert rows["tvm_int8_sparse"].endswith("0.480 <= 0.5    yes")
@@ -83,6 +90,12 @@ def test_avx2_bars_are_judged_on_ratios_and_ort_is_flagged_above_avx2():
     assert rows["tvm_int8_sparse"].endswith("0.520 <= 0.5    no")
     assert "ORT ran avx512_vnni: not the bar's AVX2 peer" in rows["ort_int8_dynamic"]
     assert "ORT ran" not in rows["deepsparse_fp32"]
+    # the same with the workers' CPUID capped at avx2: ORT ran its AVX2 kernels
+    lines = bm.avx2_bar_lines(_bar_records("avx2", "avx2"), host_level="avx512_vnni")
+    rows = {ln.split()[1]: ln for ln in lines[2:] if "/" in ln}
+    verdict = "3.750 >= 3.5    yes (ORT's AVX2 kernels: CPUID capped)"
+    assert rows["ort_int8_dynamic"].endswith(verdict)
+    assert "CPUID" not in rows["tvm_int8_sparse"]
     # not an AVX2 run: no bars
     assert bm.avx2_bar_lines(_bar_records(None), host_level="avx512_vnni") == []
 
