@@ -3,6 +3,7 @@ may use (cgroup limit), and the pool size our calls run with."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -97,6 +98,100 @@ def test_resolve_target_takes_the_given_then_the_enclosing_then_the_host():
         assert str(target.resolve_target()) == str(given)
         haswell = {"kind": "llvm", "mcpu": "haswell"}
         assert str(target.resolve_target(haswell).attrs["mcpu"]) == "haswell"  # given wins
+
+
+@pytest.mark.parametrize(
+    "llvm_cpu, flags_level",
+    [
+        ("znver4", "avx2"),  # a VM that hides AVX-512 from a Zen 4
+        ("sapphirerapids", "avx_vnni"),  # ... from a Sapphire Rapids that keeps AVX-VNNI
+        ("sapphirerapids", "avx2"),
+        ("x86-64", "avx2"),  # a model LLVM doesn't know: named by no feature
+        ("haswell", "avx512_vnni"),  # a model name older than the flags
+    ],
+)
+def test_host_target_takes_the_level_of_the_cpu_flags_whatever_llvm_names_the_model(
+    monkeypatch, llvm_cpu, flags_level
+):
+    """LLVM names the host from its family and model; the flags say what it runs. What
+    ``tb.compile`` builds for the host must run on it (compile-only here: any x86 host)."""
+    from tvm_blocksparse import isa
+
+    monkeypatch.delenv(isa.MAX_ISA_ENV, raising=False)
+    level = isa.by_name(flags_level)
+    flags = frozenset({"avx", "avx2", "fma", *level.cpu_flags})
+    monkeypatch.setattr(isa, "host_cpu_flags", lambda: flags)
+    monkeypatch.setattr(target, "host_llvm_cpu", lambda: llvm_cpu)
+    host = target.host_target(amx=False)
+    assert str(host.attrs["mcpu"]) == llvm_cpu
+    assert isa.isa_level(host) is level
+    assert isa.missing_host_features(host) == []
+
+
+_HIDDEN_AVX512_PROBE = """
+import json, warnings
+import numpy as np
+import tvm_blocksparse as tb
+from tvm_blocksparse.bert_onnx import make_bert_onnx, random_inputs
+from tvm_blocksparse.isa import host_isa_level
+from tvm_blocksparse.isa.peers import cpuid_capped_level
+
+feeds = random_inputs(1, 16, vocab=1000)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    int8 = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=16, dtype="int8")
+    fp32 = tb.compile(make_bert_onnx("tiny", seed=0), seq_len=16, dtype="fp32")
+a, b = (m.run(feeds)[0] for m in (int8, fp32))
+cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+print(json.dumps([str(host_isa_level()), cpuid_capped_level(), int8.metadata["isa_level"],
+                  float(cos.min())]))
+"""
+
+
+def _can_unshare_mounts() -> bool:
+    try:
+        cmd = ["unshare", "-m", "--propagation", "private", "true"]
+        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_a_vm_that_hides_avx512_compiles_and_runs_avx2_code(tmp_path):
+    """This CPU as a VM that hides every level above AVX2 shows it: /proc/cpuinfo without their
+    flags (a private mount) and CPUID without their bits (:func:`isa.peers.cpuid_cap_env`),
+    family and model unchanged, so LLVM still names the model. ``tb.compile`` for the host
+    builds AVX2 code there and runs it; it used to build this CPU's own level and refuse it."""
+    from tvm_blocksparse import isa
+    from tvm_blocksparse.isa import peers
+
+    host = isa.uncapped_host_isa_level()
+    if host is None or host is isa.AVX2:
+        pytest.skip("needs a CPU above AVX2 to hide levels from")
+    try:
+        env = peers.cpuid_cap_env("avx2", environ=dict(os.environ))
+    except peers.CpuidCapUnavailable as e:
+        pytest.skip(str(e))
+    if not _can_unshare_mounts():
+        pytest.skip("can't mount over /proc/cpuinfo here (needs a private mount namespace)")
+    above = isa._CPU_FLAGS_ABOVE["avx2"]
+    lines = []
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                key, value = line.split(":", 1)
+                kept = [flag for flag in value.split() if not flag.startswith(above)]
+                line = f"{key}: {' '.join(kept)}\n"
+            lines.append(line)
+    (tmp_path / "cpuinfo").write_text("".join(lines))
+    (tmp_path / "probe.py").write_text(_HIDDEN_AVX512_PROBE)
+    env = {k: v for k, v in {**os.environ, **env}.items() if k != isa.MAX_ISA_ENV}
+    script = f'mount --bind {tmp_path / "cpuinfo"} /proc/cpuinfo && exec "$0" {tmp_path}/probe.py'
+    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    level, cpuid, built, cosine = json.loads(done.stdout.splitlines()[-1])
+    assert (level, cpuid, built) == ("avx2", "avx2", "avx2")
+    assert cosine > 0.99
 
 
 _POOL_PROBE = """

@@ -12,9 +12,11 @@ from tvm.target import Target
 
 from tvm_blocksparse.isa import (
     AMX_INT8,
+    AVX512_VNNI,
     LLVM_FEATURES_ABOVE,
     by_name,
     host_has,
+    host_isa_level,
     isa_level,
     max_isa_level,
     target_has,
@@ -171,8 +173,12 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     process can't use (a sandbox). INT8 attention and dense INT8 use them behind a run-time
     check that falls back to VNNI.
 
-    Under a ``TVM_BLOCKSPARSE_MAX_ISA`` cap (:func:`~tvm_blocksparse.isa.max_isa_level`) the
-    levels above it are switched off: the target of a CPU of that level."""
+    LLVM names the CPU from its family and model, and the name implies instruction sets; the
+    CPU's flags say what it runs. Where they disagree (a VM that hides AVX-512 from a Zen 4 is
+    still "znver4" to LLVM) the target takes the flags' level: its features on, the levels
+    above off. Under a ``TVM_BLOCKSPARSE_MAX_ISA`` cap
+    (:func:`~tvm_blocksparse.isa.max_isa_level`) the levels above it are switched off: the
+    target of a CPU of that level."""
     from tvm_blocksparse.isa.amx import request_tiles_now
 
     detected = _host_detected()
@@ -185,6 +191,14 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
         config["mattr"] = ["+amx-tile", "+amx-int8"]
     elif detected_amx and not usable:
         config["mattr"] = ["-amx-tile", "-amx-int8"]
+    flags_level = host_isa_level()
+    if flags_level is AMX_INT8 and not usable:
+        flags_level = AVX512_VNNI
+    if flags_level is not None and isa_level(Target(config)) is not flags_level:
+        mattr = config.get("mattr", [])
+        on = [] if target_has(flags_level, Target(config)) else flags_level.llvm_features
+        wanted = [*(f"+{f}" for f in on), *LLVM_FEATURES_ABOVE[flags_level.name]]
+        config["mattr"] = [*mattr, *(f for f in wanted if f not in mattr)]
     cap = max_isa_level()
     if cap is not None and LLVM_FEATURES_ABOVE[cap.name]:
         mattr = config.get("mattr", [])
