@@ -161,7 +161,12 @@ def test_cpuid_cap_env_is_empty_at_and_above_this_cpu_and_refuses_other_names():
         assert peers.cpuid_cap_env(level.name) == {}
     with pytest.raises(ValueError, match="no peer caps for ISA level 'sse2'"):
         peers.cpuid_cap_env("sse2")
-    assert peers.cpuid_capped_level() is None  # not in this process
+    # the variable alone is no capped CPUID: the library must have loaded and turned it on
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    env[peers.CPUID_CAP_ENV] = "avx2"
+    code = "from tvm_blocksparse.isa.peers import cpuid_capped_level; print(cpuid_capped_level())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "None", done.stderr
 
 
 @pytest.mark.skipif(not _levels_below_this_cpu(), reason="no lower level this CPU also runs")
@@ -209,7 +214,10 @@ def test_python_libraries_see_the_capped_cpu_and_crashes_still_crash():
     code = textwrap.dedent(
         """
         import json, sys
-        from numpy._core._multiarray_umath import __cpu_features__ as f
+        try:
+            from numpy._core._multiarray_umath import __cpu_features__ as f
+        except ImportError:  # numpy < 2
+            from numpy.core._multiarray_umath import __cpu_features__ as f
         from tvm_blocksparse.isa.peers import cpuid_capped_level
         print(json.dumps([cpuid_capped_level(), f["AVX512F"], f["AVX2"]]), flush=True)
         if sys.argv[1:] == ["crash"]:

@@ -17,6 +17,7 @@ import argparse
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -90,8 +91,9 @@ def add_isa_level_option(parser) -> None:
         default=capped.name if capped is not None else None,
         metavar="{" + ",".join(sorted(PEER_ISA_CAPS)) + "}",
         help="build our code for this ISA level (not above this CPU's) and cap the peers that "
-        "can be capped at it (tvm_blocksparse.isa.peers; not ONNX Runtime, FBGEMM, OpenVINO): "
-        "an older CPU's run on a newer one",
+        "can be capped at it (tvm_blocksparse.isa.peers; ONNX Runtime, FBGEMM and OpenVINO "
+        "through a capped CPUID, where Linux offers CPUID faulting): an older CPU's run on a "
+        "newer one",
     )
 
 
@@ -115,7 +117,7 @@ class CpuidCapUnavailable(RuntimeError):
     """This machine can't answer CPUID as a lower level (no CPUID faulting, no C compiler)."""
 
 
-def _levels_below_host(level: str) -> bool:
+def _below_this_cpu(level: str) -> bool:
     from tvm_blocksparse.isa import LEVELS, by_name, uncapped_host_isa_level
 
     host = uncapped_host_isa_level()
@@ -165,7 +167,7 @@ def cpuid_cap_env(level: str, environ: dict[str, str] | None = None) -> dict[str
 
     if level not in PEER_ISA_CAPS:
         raise ValueError(f"no peer caps for ISA level {level!r}; levels: {sorted(PEER_ISA_CAPS)}")
-    if not _levels_below_host(level):
+    if not _below_this_cpu(level):
         return {}
     if "cpuid_fault" not in _cpuinfo_flags():
         raise CpuidCapUnavailable("no CPUID faulting here (no cpuid_fault flag in /proc/cpuinfo)")
@@ -184,12 +186,11 @@ def cpuid_capped_level() -> str | None:
     """The level this process's CPUID answers as (``cpuid_cap.c`` loaded and CPUID faulting on
     in the calling thread), or None."""
     level = os.environ.get(CPUID_CAP_ENV)
-    if not level or not sys.platform.startswith("linux"):
+    if not level or not sys.platform.startswith("linux") or platform.machine() != "x86_64":
         return None
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        flag = ctypes.c_ulong(1)
-        rc = libc.syscall(_SYS_ARCH_PRCTL_X86_64, _ARCH_GET_CPUID, ctypes.byref(flag))
+        rc = libc.syscall(_SYS_ARCH_PRCTL_X86_64, _ARCH_GET_CPUID, 0)
     except (OSError, AttributeError):
         return None
     # ARCH_GET_CPUID returns the setting: 0 when CPUID faults (ours answers it), 1 when not.
