@@ -148,45 +148,21 @@ print(json.dumps([str(host_isa_level()), cpuid_capped_level(), int8.metadata["is
 """
 
 
-def _can_unshare_mounts() -> bool:
-    try:
-        cmd = ["unshare", "-m", "--propagation", "private", "true"]
-        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def test_a_vm_that_hides_avx512_compiles_and_runs_avx2_code(tmp_path):
-    """This CPU as a VM that hides every level above AVX2 shows it: /proc/cpuinfo without their
-    flags (a private mount) and CPUID without their bits (:func:`isa.peers.cpuid_cap_env`),
-    family and model unchanged, so LLVM still names the model. ``tb.compile`` for the host
-    builds AVX2 code there and runs it; it used to build this CPU's own level and refuse it."""
+    """This CPU as a VM that hides every level above AVX2 shows it (:mod:`isa.hide`: flags and
+    CPUID hidden, family and model unchanged, so LLVM still names the model). ``tb.compile`` for
+    the host builds AVX2 code there and runs it; it used to build this CPU's own level and
+    refuse to run it."""
     from tvm_blocksparse import isa
-    from tvm_blocksparse.isa import peers
+    from tvm_blocksparse.isa import hide
 
-    host = isa.uncapped_host_isa_level()
-    if host is None or host is isa.AVX2:
+    if isa.uncapped_host_isa_level() in (None, isa.AVX2):
         pytest.skip("needs a CPU above AVX2 to hide levels from")
-    try:
-        env = peers.cpuid_cap_env("avx2", environ=dict(os.environ))
-    except peers.CpuidCapUnavailable as e:
-        pytest.skip(str(e))
-    if not _can_unshare_mounts():
-        pytest.skip("can't mount over /proc/cpuinfo here (needs a private mount namespace)")
-    above = isa._CPU_FLAGS_ABOVE["avx2"]
-    lines = []
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                key, value = line.split(":", 1)
-                kept = [flag for flag in value.split() if not flag.startswith(above)]
-                line = f"{key}: {' '.join(kept)}\n"
-            lines.append(line)
-    (tmp_path / "cpuinfo").write_text("".join(lines))
     (tmp_path / "probe.py").write_text(_HIDDEN_AVX512_PROBE)
-    env = {k: v for k, v in {**os.environ, **env}.items() if k != isa.MAX_ISA_ENV}
-    script = f'mount --bind {tmp_path / "cpuinfo"} /proc/cpuinfo && exec "$0" {tmp_path}/probe.py'
-    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable]
+    try:
+        cmd, env = hide.hide_command("avx2", [sys.executable, str(tmp_path / "probe.py")], tmp_path)
+    except hide.HideUnavailable as e:
+        pytest.skip(str(e))
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     level, cpuid, built, cosine = json.loads(done.stdout.splitlines()[-1])
