@@ -164,6 +164,14 @@ def target_llvm_cpu(target=None) -> str:
     return str(target.attrs.get("mcpu", "generic")) if target is not None else host_llvm_cpu()
 
 
+def _add_mattr(config: dict, features) -> None:
+    """Appends to ``config``'s ``mattr`` the LLVM features (``+x`` / ``-x``) it lacks."""
+    mattr = config.get("mattr", [])
+    added = [f for f in features if f not in mattr]
+    if added:
+        config["mattr"] = [*mattr, *added]
+
+
 def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     """The host as an llvm target (``mcpu`` from LLVM's host detection) with ``num-cores`` set.
 
@@ -195,14 +203,11 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     if flags_level is AMX_INT8 and not usable:
         flags_level = AVX512_VNNI
     if flags_level is not None and isa_level(Target(config)) is not flags_level:
-        mattr = config.get("mattr", [])
         on = [] if target_has(flags_level, Target(config)) else flags_level.llvm_features
-        wanted = [*(f"+{f}" for f in on), *LLVM_FEATURES_ABOVE[flags_level.name]]
-        config["mattr"] = [*mattr, *(f for f in wanted if f not in mattr)]
+        _add_mattr(config, [*(f"+{f}" for f in on), *LLVM_FEATURES_ABOVE[flags_level.name]])
     cap = max_isa_level()
-    if cap is not None and LLVM_FEATURES_ABOVE[cap.name]:
-        mattr = config.get("mattr", [])
-        config["mattr"] = [*mattr, *(f for f in LLVM_FEATURES_ABOVE[cap.name] if f not in mattr)]
+    if cap is not None:
+        _add_mattr(config, LLVM_FEATURES_ABOVE[cap.name])
     config["num-cores"] = num_cores or num_threads()
     return Target(config)
 
