@@ -57,6 +57,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tvm_blocksparse.format import DEFAULT_SPARSITY_THRESHOLD
+from tvm_blocksparse.isa import hide
 from tvm_blocksparse.isa.peers import add_isa_level_option, cpuid_capped_level, peer_caps_env
 
 # name -> (architecture, transformers config kwargs); "bert": the shape of
@@ -82,6 +83,9 @@ OUR_ISA_LEVEL: str | None = None
 #: the level this worker's CPUID answers as (:func:`tvm_blocksparse.isa.peers.cpuid_cap_env`):
 #: the peers below read nothing else; None where this machine can't cap CPUID.
 CPUID_LEVEL: str | None = None
+#: the level this worker's CPU flags and CPUID are hidden above (:mod:`tvm_blocksparse.isa.hide`):
+#: what DeepSparse reads (its own CPU detection reads /proc/cpuinfo, whatever ``NM_ARCH`` loads)
+HIDDEN_LEVEL: str | None = None
 #: backends only a capped CPUID caps (:data:`tvm_blocksparse.isa.peers.UNCAPPED_PEERS`)
 UNCAPPED_BACKENDS = (
     "ort_fp32",
@@ -779,6 +783,7 @@ def run_case(
             note=runner.note,
             isa_level=OUR_ISA_LEVEL,
             cpuid_level=CPUID_LEVEL,
+            hidden_above=HIDDEN_LEVEL,
             model_file=os.path.basename(files.file(spec.block)),
         )
         verdict = (
@@ -1154,9 +1159,15 @@ def _worker(args, say, save: Callable[[list[dict]], None]) -> list[dict]:
     a crash (a peer running out of memory on BERT-Large...) keeps what was measured."""
     import gc
 
-    global OUR_ISA_LEVEL, CPUID_LEVEL
-    OUR_ISA_LEVEL, CPUID_LEVEL = args.isa_level, cpuid_capped_level()
-    if CPUID_LEVEL:
+    global OUR_ISA_LEVEL, CPUID_LEVEL, HIDDEN_LEVEL
+    OUR_ISA_LEVEL, CPUID_LEVEL, HIDDEN_LEVEL = (
+        args.isa_level,
+        cpuid_capped_level(),
+        hide.hidden_level(),
+    )
+    if HIDDEN_LEVEL:
+        say(f"this worker sees the CPU as {HIDDEN_LEVEL}: flags and CPUID above it hidden")
+    elif CPUID_LEVEL:
         say(f"CPUID answers as {CPUID_LEVEL} in this worker (peers take that level's kernels)")
     records = []
     top = max(args.sparsities)
@@ -1312,6 +1323,7 @@ def main(argv=None) -> int:
     peer_env, uncapped = peer_caps_env(args.isa_level) if args.isa_level else ({}, [])
     for line in uncapped:
         say(f"--isa-level {args.isa_level}: not capped: {line}")
+    hide_dir = tempfile.TemporaryDirectory(prefix="e2e_hide_")
     for threads in args.threads:
         for model in args.models:
             # Thread pools (TVM's, OpenMP's, MKL's) size themselves when they start, and compiled
@@ -1324,7 +1336,16 @@ def main(argv=None) -> int:
                 MKL_NUM_THREADS=str(threads),
                 **peer_env,
             )
-            rc = subprocess.call(worker_command(argv, threads, model, out), env=env)
+            cmd = worker_command(argv, threads, model, out)
+            if args.isa_level:
+                # the worker sees the CPU as that level whole where this machine can hide the
+                # rest (flags for DeepSparse, CPUID for ORT / FBGEMM / OpenVINO), else the caps
+                cmd += ["--isa-level", args.isa_level]
+                try:
+                    cmd, env = hide.hide_command(args.isa_level, cmd, hide_dir.name, environ=env)
+                except hide.HideUnavailable as e:
+                    say(f"--isa-level {args.isa_level}: CPU flags not hidden ({e})")
+            rc = subprocess.call(cmd, env=env)
             if os.path.exists(out):
                 with open(out) as f:
                     records += json.load(f)
@@ -1335,6 +1356,7 @@ def main(argv=None) -> int:
                     + (" (killed: out of memory?)" if rc in (-9, 137) else "")
                 )
                 say("FAILED: " + failed[-1] + "; keeping what it measured")
+    hide_dir.cleanup()
     print(format_tables(records, args.budget_ms))
     if args.json:
         from tvm_blocksparse.isa import host_cpu_name

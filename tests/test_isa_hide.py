@@ -48,9 +48,10 @@ def test_a_command_sees_the_hidden_cpu_in_its_flags_and_its_cpuid(tmp_path):
         pytest.skip("needs a CPU above AVX2 to hide levels from")
     code = (
         "import json; from tvm_blocksparse import isa; "
+        "from tvm_blocksparse.isa.hide import hidden_level; "
         "from tvm_blocksparse.isa.peers import cpuid_capped_level; "
         "print(json.dumps([str(isa.host_isa_level()), str(isa.uncapped_host_isa_level()), "
-        "cpuid_capped_level(), 'avx512f' in open('/proc/cpuinfo').read()]))"
+        "cpuid_capped_level(), hidden_level(), 'avx512f' in open('/proc/cpuinfo').read()]))"
     )
     try:
         cmd, env = hide.hide_command("avx2", [sys.executable, "-c", code], str(tmp_path))
@@ -58,7 +59,8 @@ def test_a_command_sees_the_hidden_cpu_in_its_flags_and_its_cpuid(tmp_path):
         pytest.skip(str(e))
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == ["avx2", "avx2", "avx2", False]
+    assert json.loads(done.stdout.splitlines()[-1]) == ["avx2", "avx2", "avx2", "avx2", False]
+    assert hide.hidden_level() is None  # this process: nothing hidden
     # the CLI passes the command's exit status through
     cli = [sys.executable, "-m", "tvm_blocksparse.isa.hide", "avx2", "--", sys.executable, "-c"]
     assert subprocess.run([*cli, "raise SystemExit(3)"], timeout=300).returncode == 3

@@ -22,8 +22,17 @@ import subprocess
 import sys
 import tempfile
 
-from tvm_blocksparse.isa import _CPU_FLAGS_ABOVE, LEVELS, MAX_ISA_ENV, by_name
-from tvm_blocksparse.isa.peers import CpuidCapUnavailable, cpuid_cap_env
+from tvm_blocksparse.isa import (
+    _CPU_FLAGS_ABOVE,
+    LEVELS,
+    MAX_ISA_ENV,
+    by_name,
+    uncapped_host_isa_level,
+)
+from tvm_blocksparse.isa.peers import CpuidCapUnavailable, cpuid_cap_env, cpuid_capped_level
+
+#: Set in the hidden command's environment: the level everything above is hidden from.
+HIDE_ENV = "TVM_BLOCKSPARSE_HIDDEN_ABOVE"
 
 
 class HideUnavailable(RuntimeError):
@@ -73,8 +82,19 @@ def hide_command(
         f.write(hidden_cpuinfo(level))
     # sh -c 'mount ... && exec "$0" "$@"' argv...: the command's words stay as they are
     script = f'mount --bind \'{cpuinfo}\' /proc/cpuinfo && exec "$0" "$@"'
-    env = {k: v for k, v in {**environ, **env}.items() if k != MAX_ISA_ENV}
+    env = {k: v for k, v in {**environ, **env, HIDE_ENV: level}.items() if k != MAX_ISA_ENV}
     return [*_unshare(), "sh", "-c", script, *argv], env
+
+
+def hidden_level() -> str | None:
+    """The level this process runs hidden above (:func:`hide_command`: its flags and, where
+    there was anything to hide, its CPUID show that level), or None."""
+    level = os.environ.get(HIDE_ENV)
+    if not level or getattr(uncapped_host_isa_level(), "name", None) != level:
+        return None
+    if os.environ.get("TVM_BLOCKSPARSE_CPUID_CAP") and cpuid_capped_level() != level:
+        return None
+    return level
 
 
 def main(argv: list[str] | None = None) -> int:
