@@ -202,8 +202,9 @@ def host_target(num_cores: int | None = None, amx: bool = True) -> Target:
     flags_level = host_isa_level()
     if flags_level is AMX_INT8 and not usable:
         flags_level = AVX512_VNNI
-    if flags_level is not None and isa_level(Target(config)) is not flags_level:
-        on = [] if target_has(flags_level, Target(config)) else flags_level.llvm_features
+    named = Target(config)  # what LLVM's model name (and the AMX choice) gives
+    if flags_level is not None and isa_level(named) is not flags_level:
+        on = [] if target_has(flags_level, named) else flags_level.llvm_features
         _add_mattr(config, [*(f"+{f}" for f in on), *LLVM_FEATURES_ABOVE[flags_level.name]])
     cap = max_isa_level()
     if cap is not None:

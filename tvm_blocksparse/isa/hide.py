@@ -29,7 +29,12 @@ from tvm_blocksparse.isa import (
     by_name,
     uncapped_host_isa_level,
 )
-from tvm_blocksparse.isa.peers import CpuidCapUnavailable, cpuid_cap_env, cpuid_capped_level
+from tvm_blocksparse.isa.peers import (
+    CPUID_CAP_ENV,
+    CpuidCapUnavailable,
+    cpuid_cap_env,
+    cpuid_capped_level,
+)
 
 #: Set in the hidden command's environment: the level everything above is hidden from.
 HIDE_ENV = "TVM_BLOCKSPARSE_HIDDEN_ABOVE"
@@ -92,7 +97,7 @@ def hidden_level() -> str | None:
     level = os.environ.get(HIDE_ENV)
     if not level or getattr(uncapped_host_isa_level(), "name", None) != level:
         return None
-    if os.environ.get("TVM_BLOCKSPARSE_CPUID_CAP") and cpuid_capped_level() != level:
+    if os.environ.get(CPUID_CAP_ENV) and cpuid_capped_level() != level:
         return None
     return level
 
