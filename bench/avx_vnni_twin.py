@@ -1,12 +1,14 @@
 """Our INT8 models at the AVX-VNNI level (Alder Lake and later clients), run on an AVX-512 VNNI
-host as their EVEX twin, side by side with our AVX2 code and this host's own level.
+host as their EVEX twin, side by side with our AVX2 code and this host's own level; on a host
+that also has AVX-VNNI (AMD Zen 5), the level's own VEX build beside its twin.
 
     TVM_NUM_THREADS=1 .venv/bin/python bench/avx_vnni_twin.py --models bert-mini bert-base
 
 The twin (:func:`tvm_blocksparse.testing.avx_vnni_as_evex_twin`) compiles the AVX-VNNI level's
 kernels, cost table, attention and ymm schedules with ``avxvnni`` off and AVX-512 VL on, so LLVM
 encodes the level's ``vpdpbusd ymm`` in EVEX: the same instructions, executable here. Its times
-are this core's, not an AVX-VNNI CPU's. Random-init BERTs pruned to 90 % 4x1 (4 output channels
+are this core's, not an AVX-VNNI CPU's; the VEX row, where the host has ``avx_vnni``, shows
+whether the encoding changes them. Random-init BERTs pruned to 90 % 4x1 (4 output channels
 x 1 input channel), batch 1 x ``--seq-len`` tokens, 1 thread; every build checked against ONNX
 Runtime FP32 (per-token cosine) before the interleaved rounds; median process CPU ms.
 """
@@ -64,6 +66,8 @@ def main(argv=None) -> int:
             "avx2": tb.compile(model, target=level_target("avx2"), **opts),
             "avx512_vnni": tb.compile(model, target=level_target("avx512_vnni"), **opts),
         }
+        if isa.host_has(isa.AVX_VNNI):
+            builds["avx_vnni (VEX)"] = tb.compile(model, target=level_target("avx_vnni"), **opts)
         with avx_vnni_as_evex_twin() as twin:
             builds["avx_vnni (EVEX twin)"] = tb.compile(model, target=twin, **opts)
         feeds = random_feeds(builds["avx2"])
