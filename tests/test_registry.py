@@ -185,11 +185,12 @@ def test_ymm_4x1_token_tile_follows_the_cores_vector_width(mcpu, tile):
 
 
 @pytest.mark.parametrize(
-    "mcpu, prefetch", [("znver1", True), ("znver3", True), ("znver4", False), ("haswell", True)]
+    "mcpu, prefetch",
+    [("znver1", True), ("znver3", True), ("znver4", False), ("znver5", False), ("haswell", True)],
 )
 def test_fp32_4x1_prefetches_except_where_measured_faster_without(mcpu, prefetch):
     """The FP32 4x1 default keeps its ``XS`` line prefetch except on the CPUs measured faster
-    without it (Zen 4); the tuning space has both, in both walks."""
+    without it (Zen 4, Zen 5); the tuning space has both, in both walks."""
     ep = Epilogue("float32", bias=True)
     with tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "mattr": ["+avx2", "+fma"]}):
         assert registry.FP32_4X1.default_config(128, 768, 768, ep).prefetch is prefetch

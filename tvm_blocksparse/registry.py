@@ -511,11 +511,10 @@ FP32_1X16 = KernelSpec(
 
 
 #: LLVM CPU names on which the FP32 4x1 kernel runs faster without its ``XS`` line prefetch (it
-#: keeps the weights'). Zen 4 (AVX2 code, 1 thread, 90 %, 128 tokens): 7-10 % faster without it
-#: alone; in BERT-Base the weights' prefetch then gained 1-2.5 %; Zen 1: 14 % slower without the
-#: ``XS`` prefetch (bench/README.md, "Decisions"). Other CPUs are not measured and keep it; the
-#: tuning space has both.
-FP32_4X1_NO_PREFETCH_CPUS = frozenset({"znver4"})
+#: keeps the weights'): Zen 4 and Zen 5, where BERT-Base FP32 ran faster without it; Zen 1 ran
+#: slower (bench/README.md, "Decisions"). Other CPUs are not measured and keep it; the tuning
+#: space has both.
+FP32_4X1_NO_PREFETCH_CPUS = frozenset({"znver4", "znver5"})
 
 
 def fp32_4x1_prefetch(target=None) -> bool:
