@@ -23,7 +23,9 @@ def test_avx2_rates_cover_every_kernel_of_the_table(tmp_path, monkeypatch):
     kernel_rates.main(["--level", "avx2", "--tokens", "16", "--json", str(out)])
     result = json.loads(out.read_text())
     assert set(result["medians"]) == set(registry.KERNEL_GOPS["avx2"])
-    assert all(rate > 0 for rate in result["medians"].values())
+    # every row timed (the medians are rounded to 0.1 GOP/s: on this tiny shape TVM's pool can
+    # wait out a time slice when another process holds the second core, and round to 0.0)
+    assert all(0 < row["gops"] < float("inf") for row in result["rows"])
     sparse = {r["kind"]: r["sparsity"] for r in result["rows"] if r["sparsity"]}
     assert sparse == {"int8_4x1": 0.5, "fp32_4x1": 0.5, "fp32_1x16": 0.5}
     assert '"mcpu"' in result["target"] and "-avx512f" in result["target"]
