@@ -26,6 +26,7 @@ from tvm import relax
 from tvm.relax.dpl import is_op, rewrite_call, wildcard
 from tvm_blocksparse.relay_passes.kernel_calls import KernelAdder, static_shape
 
+from tvm_blocksparse import isa
 from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 from tvm_blocksparse.op.quantize import padded_tokens
 
@@ -37,6 +38,8 @@ class LayerNormQParams:
     def transform_module(self, mod: tvm.IRModule, _ctx) -> tvm.IRModule:
         bb = relax.BlockBuilder(mod)
         kernels = KernelAdder(bb, mod)
+        # the range chains fit the target's registers (zmm: 4, ymm: 2)
+        avx512 = isa.vector_bits(tvm.target.Target.current(allow_none=True)) == 512
         pattern = is_op("relax.nn.layer_norm")(wildcard(), wildcard(), wildcard())
 
         def rewrite(expr, _matches):
@@ -55,7 +58,7 @@ class LayerNormQParams:
             k = shape[-1]
             m = int(np.prod(shape[:-1]))
             gv = kernels.add(
-                layer_norm_qparams(m, k, float(expr.attrs.epsilon)),
+                layer_norm_qparams(m, k, float(expr.attrs.epsilon), avx512),
                 f"layer_norm_qparams_m{m}_k{k}",
                 "layer_norm_qparams",
             )

@@ -139,7 +139,7 @@ class ProducerTranspose:
                     x_in = self.reemit(kernels, by_weights, *producer, pmeta, "float32", {})
                     qp = relax.call_tir(
                         kernels.add(
-                            quantize.dynamic_qparams_columns(k, m),
+                            quantize.dynamic_qparams_columns(k, m, zmm),
                             f"dynamic_qparams_columns_k{k}_m{m}",
                             "dynamic_qparams_columns",
                         ),

@@ -353,7 +353,7 @@ class _Rewrite:
                     values["x_scale"], values["x_zp"] = ln
                 else:
                     qp = self.call_op(
-                        quantize.dynamic_qparams(m, k),
+                        quantize.dynamic_qparams(m, k, zmm),
                         f"dynamic_qparams_m{m}_k{k}",
                         "dynamic_qparams",
                         [x2d],

@@ -509,6 +509,50 @@ def test_quantize_transpose_matches_numpy(m, k, level):
 
 
 @requires_x86
+@pytest.mark.parametrize("level", ["avx2", "avx_vnni"])
+def test_ymm_quantize_transpose_packs_each_token_quad_once(level):
+    """The ymm quantize-transpose's tile loop: per 16 x 16 tile, 16 ``vpackssdw`` and 8
+    ``vpackuswb`` (4 token quads x 2 halves) and one ``vpshufb`` per quad, no zmm. With a
+    constant shuffle mask LLVM folded the shuffle into every store's transpose (64 ``vpshufb``
+    per tile); the 64-byte shuffles of the zmm form took 32."""
+    from tvm_blocksparse.op.quantize import quantize_transpose_u8
+
+    target = cross_target(level)
+    with target:
+        ex = tvm.compile(
+            tvm.IRModule({"main": quantize_transpose_u8(128, 768, avx512=False)}), target=target
+        )
+    asm = ex.mod.inspect_source("asm")
+    assert "%zmm" not in asm and "vpermb" not in asm
+    loop = next(b for b in re.split(r"\n\.LBB\S*:", asm) if "vpackuswb" in b)
+    counts = {op: loop.count(op) for op in ("vpackssdw", "vpackuswb", "vpshufb")}
+    assert counts == {"vpackssdw": 16, "vpackuswb": 8, "vpshufb": 8}, counts
+
+
+@requires_x86
+@pytest.mark.parametrize("level", ["avx2", "avx_vnni"])
+@pytest.mark.parametrize("kernel", ["layer_norm_qparams", "dynamic_qparams", "columns"])
+def test_ymm_range_passes_keep_their_chains_in_registers(kernel, level):
+    """On ymm (:func:`~tvm_blocksparse.op.quantize.range_chains`: 2 chains) no block of a range
+    pass's min / max loop reads or writes the stack; with zmm's 4 chains (16 ymm) they spilled."""
+    from tvm_blocksparse.op.layer_norm import layer_norm_qparams
+    from tvm_blocksparse.op.quantize import dynamic_qparams, dynamic_qparams_columns
+
+    func = {
+        "layer_norm_qparams": lambda: layer_norm_qparams(128, 768, 1e-12, avx512=False),
+        "dynamic_qparams": lambda: dynamic_qparams(128, 768, avx512=False),
+        "columns": lambda: dynamic_qparams_columns(768, 128, avx512=False),
+    }[kernel]()
+    target = cross_target(level)
+    with target:
+        asm = tvm.compile(tvm.IRModule({"main": func}), target=target).mod.inspect_source("asm")
+    blocks = [b for b in re.split(r"\n\.LBB\S*:", asm) if "vminps" in b]
+    assert blocks and "%zmm" not in asm
+    for block in blocks:
+        assert "(%rsp)" not in block, block
+
+
+@requires_x86
 @pytest.mark.parametrize("m, k", [(40, 37), (64, 16)])
 @pytest.mark.parametrize("zmm", [False, True], ids=["ymm", "zmm"])
 def test_quantize_u8_matches_numpy_bit_exact(m, k, zmm):
@@ -546,7 +590,8 @@ def test_column_qparams_and_quantize_equal_numpy_of_the_transpose(zmm):
     x[7] = 0.0
     x[9, 69] = -500.0
     qp = fmt.token_qparams(x)
-    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams_columns(k, m)}), target=host_target())
+    target = host_target() if zmm else level_target("avx2")
+    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams_columns(k, m, zmm)}), target=target)
     scale, zp = tvm.runtime.empty((m,), "float32"), tvm.runtime.empty((m,), "int32")
     lib["main"](tvm.runtime.tensor(np.ascontiguousarray(x.T)), scale, zp)
     np.testing.assert_array_equal(scale.numpy(), qp.scale)
@@ -688,14 +733,27 @@ def _assert_token_qparams(scale, zp, x):
     assert (scale[m:] == 1).all() and (zp[m:] == 0).all()
 
 
+#: The range passes' two forms: 4 chains for zmm on the host, 2 for ymm on an AVX2 target.
+RANGE_CHAIN_FORMS = pytest.mark.parametrize(
+    "avx512", [True, False], ids=["zmm_4_chains", "ymm_2_chains"]
+)
+
+
+def _range_target(avx512: bool):
+    return host_target() if avx512 else level_target("avx2")
+
+
 @requires_x86
+@RANGE_CHAIN_FORMS
 @pytest.mark.parametrize("m,k", [(128, 768), (7, 37), (1, 16), (13, 3072)])
-def test_dynamic_qparams_equal_numpy(m, k):
+def test_dynamic_qparams_equal_numpy(m, k, avx512):
     """Each row's range -> (scale, zero point) exactly as format.token_qparams, for
     all-positive, all-negative and mixed rows, padding tokens and K % 16 != 0."""
     from tvm_blocksparse.op.quantize import dynamic_qparams
 
-    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
+    lib = tvm.compile(
+        tvm.IRModule({"main": dynamic_qparams(m, k, avx512)}), target=_range_target(avx512)
+    )
     for shift in (1.0, -50.0, 50.0):
         x = (np.random.default_rng(m).standard_normal((m, k)) * 3 + shift).astype(np.float32)
         x[m // 2] *= 40  # an outlier token: its own step, nobody else's
@@ -706,13 +764,17 @@ def test_dynamic_qparams_equal_numpy(m, k):
 
 
 @requires_x86
-def test_dynamic_qparams_find_an_extreme_wherever_it_is():
-    """One planted extreme in each place the range pass reads from: each of the 4 vector chains,
-    the vectors after the last group of 4, the scalar tail; it sets its own row's step."""
+@RANGE_CHAIN_FORMS
+def test_dynamic_qparams_find_an_extreme_wherever_it_is(avx512):
+    """One planted extreme in each place the range pass reads from: each of the 4 vectors of an
+    unrolled step (on 4 or 2 chains), the vectors after the last group of 4, the scalar tail; it
+    sets its own row's step."""
     from tvm_blocksparse.op.quantize import dynamic_qparams
 
     m, k = 11, 6 * 16 + 3  # 4 chained vectors + 2 more + 3 scalars per row
-    lib = tvm.compile(tvm.IRModule({"main": dynamic_qparams(m, k)}), target=host_target())
+    lib = tvm.compile(
+        tvm.IRModule({"main": dynamic_qparams(m, k, avx512)}), target=_range_target(avx512)
+    )
     base = np.random.default_rng(0).uniform(-1, 1, (m, k)).astype(np.float32)
     for row, col in [
         (0, 3),
@@ -732,8 +794,9 @@ def test_dynamic_qparams_find_an_extreme_wherever_it_is():
             assert abs(np.float32(value) / scale[row]) > 100, (row, col, value)
 
 
+@RANGE_CHAIN_FORMS
 @pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
-def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
+def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean, avx512):
     """LayerNorm to float32 rounding (rows with a large mean too: the variance is taken around the
     mean), and its per-token (scale, zero point) exactly those of its own output's rows."""
     from tvm_blocksparse.op.layer_norm import layer_norm_qparams
@@ -744,7 +807,10 @@ def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean):
         rng.standard_normal(k).astype(np.float32),
         rng.standard_normal(k).astype(np.float32),
     )
-    lib = tvm.compile(tvm.IRModule({"main": layer_norm_qparams(m, k, 1e-12)}), target=host_target())
+    lib = tvm.compile(
+        tvm.IRModule({"main": layer_norm_qparams(m, k, 1e-12, avx512)}),
+        target=_range_target(avx512),
+    )
     y = tvm.runtime.empty((m, k), "float32")
     scale, zp = _run_qparams(lib, m, *[tvm.runtime.tensor(a) for a in (x, gamma, beta)], y)
     x64 = x.astype(np.float64)

@@ -10,22 +10,29 @@ from tvm.script import tirx as T
 
 from tvm_blocksparse.isa.avx512 import LANES
 from tvm_blocksparse.isa.common import allreduce, fconst
-from tvm_blocksparse.op.quantize import padded_tokens, range_chains_init, row_qparams
+from tvm_blocksparse.op.quantize import (
+    padded_tokens,
+    range_chains,
+    range_chains_init,
+    row_qparams,
+)
 
 
 @functools.cache
-def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
+def layer_norm_qparams(m: int, k: int, eps: float, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """``Y = (X - mean) / sqrt(var + eps) * gamma + beta`` over the last axis, and ``Y``'s u8
     quantization parameters (those :func:`dynamic_qparams` would compute from ``Y``).
 
     Parameters ``X f32[M, K]``, ``gamma f32[K]``, ``beta f32[K]``; outputs ``Y f32[M, K]``,
     ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` (per token, ``Mp = padded_tokens(M)``, padding 1 and 0).
     ``K % 64 == 0``. Row chunks in parallel; per row three 16-lane passes over ``X`` (mean;
-    variance around it; normalize with running min/max in 4 independent chains), so the range
-    costs no pass of its own: in BERT every LayerNorm but the
-    last feeds a Linear (bench/README.md, "Decisions")."""
+    variance around it; normalize with running min/max in independent chains,
+    :func:`~tvm_blocksparse.op.quantize.range_chains` of ``avx512``), so the range costs no pass
+    of its own: in BERT every LayerNorm but the last feeds a Linear (bench/README.md,
+    "Decisions")."""
     if k % 64:
         raise ValueError(f"layer_norm_qparams needs K % 64 == 0, got {k=}")
+    chains = range_chains(avx512)
     kv = k // 16
     n_chunks = min(m, 8)
     rows = -(-m // n_chunks)
@@ -116,11 +123,11 @@ def layer_norm_qparams(m: int, k: int, eps: float) -> tvm.tirx.PrimFunc:
                                     Y[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] = y[
                                         T.ramp(0, 1, 16)
                                     ]
-                                    lo[u, T.ramp(0, 1, 16)] = T.min(
-                                        lo[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
+                                    lo[u % chains, T.ramp(0, 1, 16)] = T.min(
+                                        lo[u % chains, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
                                     )
-                                    hi[u, T.ramp(0, 1, 16)] = T.max(
-                                        hi[u, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
+                                    hi[u % chains, T.ramp(0, 1, 16)] = T.max(
+                                        hi[u % chains, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
                                     )
                             row_qparams(lo, hi, vc * rows + i, x_scale, x_zp)
             for i in range(mp - m):

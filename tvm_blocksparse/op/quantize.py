@@ -1,6 +1,7 @@
 """Activation quantization ops of the INT8 path (u8, per token): the range pass, quantize and
 quantize-transpose into the 4x1 kernel's ``XT`` layout. 16-lane vectors (zmm; two ymm below
-AVX-512).
+AVX-512); ``avx512=False`` gives the ymm levels (AVX2, AVX-VNNI) their own transpose and fewer
+range chains, sized to 16 ymm registers.
 
 Per token, not per tensor: with one range per tensor, the short texts of the real
 all-MiniLM-L6-v2 lost the 0.99 cosine bar (0.9847; per token 0.99+, bench/README.md, "Text
@@ -16,7 +17,8 @@ import functools
 import tvm
 from tvm.script import tirx as T
 
-from tvm_blocksparse.isa.common import allreduce, fconst
+from tvm_blocksparse.isa import avx2
+from tvm_blocksparse.isa.common import allreduce, bcast, fconst
 from tvm_blocksparse.op.epilogue import ceil_div, requant_u8, requant_u8_by_inverse
 
 
@@ -45,10 +47,15 @@ def quantize_transpose_u8(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimF
     plain form gathers 16 floats K apart per vector, 3.4x slower). The transpose is spelled out
     as 4 ``vpermb`` (4 tokens x 16 channels -> 16 channels x 4 tokens, one dword each) and a
     4 x 4 dword transpose by ``unpack`` shuffles: one 256-byte shuffle left LLVM ~80
-    blend/permute ops per tile (bench/README.md, "Decisions"). Other K use the plain form."""
+    blend/permute ops per tile (bench/README.md, "Decisions"). Other K use the plain form.
+
+    ``avx512=False`` (AVX2, AVX-VNNI: no ``vpermb``, 16 ymm registers) takes
+    :func:`_quantize_transpose_u8_ymm`, the same bits in 8-channel halves of the tile."""
     mp = padded_tokens(m)
     if k % 16:
         return _quantize_transpose_u8_plain(m, k)
+    if not avx512:
+        return _quantize_transpose_u8_ymm(m, k)
     n_groups, n_chunks = mp // 16, k // 16
     per_task = min(n_chunks, TRANSPOSE_CHUNKS_PER_TASK)
     n_parts = ceil_div(n_chunks, per_task)
@@ -142,6 +149,161 @@ _UNPACK_HI_QWORDS = [
 ]
 
 
+def _token_quad_bytes(X, inv, x_zp, m: int, first, channel):
+    """Tokens ``first .. first + 3`` x channels ``channel .. channel + 7`` of ``X`` quantized
+    (``inv[first % 16 ..]``: their reciprocal scales; tokens from ``m`` on are 0) as int32x8
+    whose dword ``j`` of 128-bit lane ``L`` holds channel ``channel + 4 L + j`` of the 4 tokens:
+    per token one ``vcvtps2dq`` and the zero point added in int32, then ``vpackssdw`` twice and
+    ``vpackuswb`` (saturating at 0 and 255: the clip) leave lane ``L`` as 4 tokens x 4
+    channels, and one in-lane ``vpshufb`` puts the tokens inside each channel's dword."""
+    words = [
+        T.if_then_else(
+            first + t < m,
+            avx2.rint_i32(
+                T.min(
+                    X[T.min(first + t, m - 1), T.ramp(channel, 1, 8)]
+                    * bcast(inv[first % 16 + t], 8),
+                    fconst(_CONVERTIBLE_MAX, 8),
+                )
+            )
+            + T.broadcast(x_zp[first + t], 8),
+            T.broadcast(T.int32(0), 8),
+        )
+        for t in range(4)
+    ]
+    pairs = [
+        T.call_llvm_pure_intrin(
+            T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packssdw"),
+            words[i],
+            words[i + 1],
+            dtype="int16x16",
+        )
+        for i in (0, 2)
+    ]
+    quad = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packuswb"), *pairs, dtype="uint8x32"
+    )
+    # the mask made opaque (x_zp[0] is in [0, 255], so min(., 0) is 0, which LLVM can't see): with
+    # a constant one LLVM folded the shuffle into each store's transpose, 64 vpshufb per tile
+    mask = T.Shuffle([T.int8(i) for i in _CHANNEL_DWORDS_YMM], list(range(32))) + T.broadcast(
+        T.Cast("int8", T.min(x_zp[0], 0)), 32
+    )
+    return T.reinterpret(
+        "int32x8",
+        T.call_llvm_pure_intrin(
+            T.llvm_lookup_intrinsic_id("llvm.x86.avx2.pshuf.b"), quad, mask, dtype="uint8x32"
+        ),
+    )
+
+
+def _channel_tokens(quads, half, j: int, lane: int):
+    """uint8x16: channel ``4 lane + j`` of half ``half``'s 16 tokens from its 4 token quads
+    (``quads[half, q]``; a 4 x 4 dword transpose per 128-bit lane: ``vpunpck{l,h}dq`` then
+    ``vpunpck{l,h}qdq``)."""
+    dwords = _YMM_HI_DWORDS if j >= 2 else _YMM_LO_DWORDS
+    pairs = [
+        T.Shuffle([quads[half, T.ramp(q * 8, 1, 8)], quads[half, T.ramp(q * 8 + 8, 1, 8)]], dwords)
+        for q in (0, 2)
+    ]
+    rows = T.Shuffle(pairs, _YMM_HI_QWORDS if j % 2 else _YMM_LO_QWORDS)
+    return T.reinterpret("uint8x16", T.Shuffle([rows], list(range(lane * 4, lane * 4 + 4))))
+
+
+#: Largest float converted as is: a larger one would become INT_MIN (-> 0), so clamp first.
+_CONVERTIBLE_MAX = float(2**24)
+# Lane L of the packed quad holds bytes [token t][channel 4 L + c] at 16 L + 4 t + c; the
+# in-lane shuffle takes them to 16 L + 4 c + t.
+_CHANNEL_DWORDS_YMM = [16 * lane + 4 * t + c for lane in (0, 1) for c in range(4) for t in range(4)]
+# Per 128-bit lane, as vpunpck{l,h}{dq,qdq} on two int32x8 (a, b); index 8+ is b's dword:
+_YMM_LO_DWORDS = [0, 8, 1, 9, 4, 12, 5, 13]
+_YMM_HI_DWORDS = [2, 10, 3, 11, 6, 14, 7, 15]
+_YMM_LO_QWORDS = [0, 1, 8, 9, 4, 5, 12, 13]
+_YMM_HI_QWORDS = [2, 3, 10, 11, 6, 7, 14, 15]
+
+
+def _quantize_transpose_u8_ymm(m: int, k: int) -> tvm.tirx.PrimFunc:
+    """:func:`quantize_transpose_u8` for ymm levels (``K % 16 == 0``): each task takes 16 tokens
+    x 16 channels at a time in two 8-channel halves; per half, 4 token quads
+    (:func:`_token_quad_bytes`) and a 4 x 4 dword transpose per 128-bit lane
+    (:func:`_channel_tokens`) give 8 channels' 16 tokens, 8 16-byte rows of ``XT``; both halves
+    of a token's 64-byte line are read before the next token's. Why: the 16-lane form's 64-byte
+    shuffles have no ymm instruction (``vpermb``), and LLVM's ymm split of them cost more than
+    the quantization (bench/README.md, "The ymm levels' quantize and range passes")."""
+    mp = padded_tokens(m)
+    n_groups, n_chunks = mp // 16, k // 16
+    per_task = min(n_chunks, TRANSPOSE_CHUNKS_PER_TASK)
+    n_parts = ceil_div(n_chunks, per_task)
+
+    @T.prim_func(s_tir=True)
+    def main(
+        X: T.Buffer((m, k), "float32"),
+        x_scale: T.Buffer((mp,), "float32"),
+        x_zp: T.Buffer((mp,), "int32"),
+        XT: T.Buffer((k, mp), "uint8"),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        with T.sblock("root"):
+            for g in T.parallel(n_groups * n_parts):
+                with T.sblock("tile"):
+                    vg = T.axis.spatial(n_groups * n_parts, g)
+                    T.reads(X[0:m, 0:k], x_scale[0:mp], x_zp[0:mp])
+                    T.writes(XT[0:k, 0:mp])
+                    inv = T.alloc_buffer((16,), "float32")  # the group's 16 reciprocal scales
+                    quads = T.alloc_buffer((2, 32), "int32")  # [half][token quad x 8 channels]
+                    inv[T.ramp(0, 1, 16)] = (
+                        fconst(1.0, 16) / x_scale[T.ramp((vg // n_parts) * 16, 1, 16)]
+                    )
+                    for c in range(T.min(per_task, n_chunks - (vg % n_parts) * per_task)):
+                        # both halves of each token's line before the next token's: rows K x 4
+                        # bytes apart share L1 sets (K = 3072: all 16), so a line left for a
+                        # second pass was gone
+                        for q in T.unroll(4):
+                            for h in T.unroll(2):
+                                quads[h, T.ramp(q * 8, 1, 8)] = _token_quad_bytes(
+                                    X,
+                                    inv,
+                                    x_zp,
+                                    m,
+                                    (vg // n_parts) * 16 + q * 4,
+                                    ((vg % n_parts) * per_task + c) * 16 + h * 8,
+                                )
+                        for h in T.unroll(2):
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 0,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 0, 0)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 4,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 0, 1)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 1,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 1, 0)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 5,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 1, 1)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 2,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 2, 0)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 6,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 2, 1)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 3,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 3, 0)
+                            XT[
+                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 7,
+                                T.ramp((vg // n_parts) * 16, 1, 16),
+                            ] = _channel_tokens(quads, h, 3, 1)
+
+    return main
+
+
 def _quantize_transpose_u8_plain(m: int, k: int) -> tvm.tirx.PrimFunc:
     mp = padded_tokens(m)
 
@@ -165,10 +327,18 @@ def _quantize_transpose_u8_plain(m: int, k: int) -> tvm.tirx.PrimFunc:
     return main
 
 
+def range_chains(avx512: bool = True) -> int:
+    """Independent 16-lane min / max chains of a range pass's main loop: 4 on zmm; 2 on ymm,
+    where a 16-lane chain is two registers and 4 min + 4 max chains took all 16 (the loop
+    spilled). The buffers keep 4 chains either way; unused ones stay 0, inside every range."""
+    return 4 if avx512 else 2
+
+
 @T.macro
 def range_chains_init(lo, hi):
     """Zero the 4 independent 16-lane min (``lo``) and max (``hi``) chains of a range pass (the
-    range always includes 0; 4 chains so no vector waits on the previous ``vminps``)."""
+    range always includes 0; several chains so no vector waits on the previous ``vminps``;
+    :func:`range_chains` says how many the loop uses)."""
     for u in T.unroll(4):
         lo[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
         hi[u, T.ramp(0, 1, 16)] = T.broadcast(T.float32(0), 16)
@@ -228,14 +398,15 @@ def column_qparams(lo, hi, first, x_scale, x_zp):
 
 
 @functools.cache
-def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
+def dynamic_qparams(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """Per-token u8 parameters from each row's range at run time (dynamic quantization).
 
     ``X f32[M, K]`` -> ``x_scale f32[Mp]``, ``x_zp i32[Mp]`` covering ``[min(X[i], 0),
     max(X[i], 0)]`` per row ``i`` (padding rows: 1, 0), in float32 arithmetic exactly as
-    :func:`tvm_blocksparse.format.token_qparams`. Rows in parallel, each with 4 independent
-    16-lane min and max chains (with one chain every vector waited for the previous ``vminps``),
-    then one butterfly all-reduce per row."""
+    :func:`tvm_blocksparse.format.token_qparams`. Rows in parallel, each with independent
+    16-lane min and max chains (:func:`range_chains`; with one chain every vector waited for the
+    previous ``vminps``), then one butterfly all-reduce per row."""
+    chains = range_chains(avx512)
     kv = k // 16
     kv4 = kv // 4 * 4
     k16 = kv * 16
@@ -259,11 +430,13 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
                 if vi < m:
                     for v4 in range(kv4 // 4):
                         for u in T.unroll(4):  # constant indices: the chains stay in registers
-                            lo[u, T.ramp(0, 1, 16)] = T.min(
-                                lo[u, T.ramp(0, 1, 16)], X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                            lo[u % chains, T.ramp(0, 1, 16)] = T.min(
+                                lo[u % chains, T.ramp(0, 1, 16)],
+                                X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)],
                             )
-                            hi[u, T.ramp(0, 1, 16)] = T.max(
-                                hi[u, T.ramp(0, 1, 16)], X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)]
+                            hi[u % chains, T.ramp(0, 1, 16)] = T.max(
+                                hi[u % chains, T.ramp(0, 1, 16)],
+                                X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)],
                             )
                     for kk in range(kv - kv4):
                         lo[0, T.ramp(0, 1, 16)] = T.min(
@@ -281,11 +454,12 @@ def dynamic_qparams(m: int, k: int) -> tvm.tirx.PrimFunc:
 
 
 @functools.cache
-def dynamic_qparams_columns(k: int, m: int) -> tvm.tirx.PrimFunc:
+def dynamic_qparams_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """:func:`dynamic_qparams` of ``X^T``: per-token parameters of ``XT f32[K, M]`` (a producer
     that stored its output transposed), one per column, ``M % 16 == 0``. Tokens are the vector
-    lanes here, so each 16-token vector reduces over ``K`` rows in 4 chains and computes 16
-    tokens' parameters at once (the same float32 steps, lane by lane)."""
+    lanes here, so each 16-token vector reduces over ``K`` rows in :func:`range_chains` chains
+    and computes 16 tokens' parameters at once (the same float32 steps, lane by lane)."""
+    chains = range_chains(avx512)
     if m % 16:
         raise ValueError(f"dynamic_qparams_columns needs M % 16 == 0, got {m=}")
     k4 = k // 4 * 4
@@ -307,11 +481,13 @@ def dynamic_qparams_columns(k: int, m: int) -> tvm.tirx.PrimFunc:
                 range_chains_init(lo, hi)
                 for r4 in range(k4 // 4):
                     for u in T.unroll(4):
-                        lo[u, T.ramp(0, 1, 16)] = T.min(
-                            lo[u, T.ramp(0, 1, 16)], XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)]
+                        lo[u % chains, T.ramp(0, 1, 16)] = T.min(
+                            lo[u % chains, T.ramp(0, 1, 16)],
+                            XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
                         )
-                        hi[u, T.ramp(0, 1, 16)] = T.max(
-                            hi[u, T.ramp(0, 1, 16)], XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)]
+                        hi[u % chains, T.ramp(0, 1, 16)] = T.max(
+                            hi[u % chains, T.ramp(0, 1, 16)],
+                            XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
                         )
                 for rt in range(k - k4):
                     lo[0, T.ramp(0, 1, 16)] = T.min(
