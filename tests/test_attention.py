@@ -2,6 +2,7 @@
 and the Relax rewrite that uses it."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -135,6 +136,9 @@ def test_attention_int8_ymm_asm_has_the_avx2_dot_step_and_no_zmm():
     assert asm.count("vpmaddwd") >= 8 + 8 and asm.count("vpaddw") >= 8 + 8
     for instr in ("%zmm", "vpdpbusd", "vscalefps"):
         assert instr not in asm, instr
+    # K and V to s8 by vcvtps2dq and signed packs (avx2.saturate_s8), not round, truncate, mask
+    packing = [b for b in re.split(r"\n\.LBB\S*:", asm) if "vpacksswb" in b]
+    assert packing and all("vroundps" not in b and "vpand" not in b for b in packing)
 
 
 @pytest.mark.parametrize("run", AVX_VNNI_RUNS)

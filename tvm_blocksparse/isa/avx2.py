@@ -62,6 +62,28 @@ def saturate_u8(q):
     return T.reinterpret("uint8x16", T.Shuffle([T.reinterpret("int32x8", bytes_)], [0, 4, 1, 5]))
 
 
+def saturate_s8(q):
+    """int32x16 -> int8x16 clamped to ``[-128, 127]``: ``vpackssdw`` of the two halves,
+    ``vpacksswb`` and one dword permute into order, as :func:`saturate_u8` (a truncating cast
+    took a mask and two permutes more)."""
+    halves = [T.Shuffle([q], list(range(h * 8, h * 8 + 8))) for h in (0, 1)]
+    words = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packssdw"), *halves, dtype="int16x16"
+    )
+    bytes_ = T.call_llvm_pure_intrin(
+        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packsswb"), words, words, dtype="int8x32"
+    )
+    return T.reinterpret("int8x16", T.Shuffle([T.reinterpret("int32x8", bytes_)], [0, 4, 1, 5]))
+
+
+def rint_i32_16(x):
+    """``rint(x)`` as int32x16 (float32x16 in): one ``vcvtps2dq`` per ymm half."""
+    return T.Shuffle(
+        [rint_i32(T.Shuffle([x], list(range(h * 8, h * 8 + 8)))) for h in (0, 1)],
+        list(range(16)),
+    )
+
+
 def _pair_sums(act_u8x32, weight_i8x32):
     """``sat16(a[2j] w[2j] + a[2j+1] w[2j+1])`` (int16x16): ``vpmaddubsw``."""
     return T.call_llvm_pure_intrin(

@@ -70,11 +70,6 @@ def _pow2_ymm(p, n):
     return p * T.reinterpret(bits, dtype="float32x8")
 
 
-def _rint_i32_16(x):
-    """``rint(x)`` as int32x16 in plain vector ops (two ymm halves on AVX2)."""
-    return T.Cast("int32x16", T.nearbyint(x))
-
-
 def _vpdpbusd_two_steps(acc, act0, weight0, act1, weight1):
     """Two ``vpdpbusd`` steps into ``acc`` (zmm)."""
     return avx512.vpdpbusd(avx512.vpdpbusd(acc, act0, weight0), act1, weight1)
@@ -103,6 +98,7 @@ ZMM_OPS = SimpleNamespace(
     pow2=avx512.scalef,
     most_key_vectors=8,
     u8_16=lambda q: T.Cast("uint8x16", q),  # vpmovdb
+    s8_16=lambda q: T.Cast("int8x16", q),  # vpmovdb
     f32="float32x16",
 )
 YMM_OPS = SimpleNamespace(
@@ -113,10 +109,11 @@ YMM_OPS = SimpleNamespace(
     dot2=avx2.dot_u8s8_two_steps,
     bcast4=avx2.broadcast_4_bytes,
     rint=avx2.rint_i32,
-    rint16=_rint_i32_16,
+    rint16=avx2.rint_i32_16,
     pow2=_pow2_ymm,
     most_key_vectors=4,
-    u8_16=avx2.saturate_u8,  # values in [0, 127]: the packs' saturation never bites
+    u8_16=avx2.saturate_u8,  # values in [0, 255]: the packs' saturation never bites
+    s8_16=avx2.saturate_s8,  # values in [-127, 127]: nor here
     f32="float32x8",
 )
 #: the ymm operations with zmm's 8-bit ranges and the VEX ``vpdpbusd`` (``saturate_u8``'s packs
@@ -213,7 +210,7 @@ def _row_probabilities(scores, vmax, isum, uprob, probs, vsum, r, slot, row, key
 def _s8(x, ops=ZMM_OPS):
     """``rint(x)`` as int8x16 for ``|x| <= kv_qmax`` (``x = value / (absmax / kv_qmax)``: no
     clamp needed)."""
-    return T.Cast("int8x16", ops.rint16(x))
+    return ops.s8_16(ops.rint16(x))
 
 
 # ---------------------------------------------------------------- AMX (tile registers)
@@ -634,15 +631,12 @@ def attention_int8(
                         T.float32(1),
                     )
                     for i, dv in T.grid(s, d_vecs):
-                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = T.Cast(
-                            "uint8x16",
-                            (
-                                ops.rint16(
-                                    Q[i, T.ramp(vh * d + dv * 16, 1, 16)]
-                                    * bcast(T.float32(1) / hscale[vh, 0], 16)
-                                )
+                        Qq[vh, i, T.ramp(dv * 16, 1, 16)] = ops.u8_16(
+                            ops.rint16(
+                                Q[i, T.ramp(vh * d + dv * 16, 1, 16)]
+                                * bcast(T.float32(1) / hscale[vh, 0], 16)
                             )
-                            + bcast(T.int32(ops.q_qmax + 1), 16),
+                            + bcast(T.int32(ops.q_qmax + 1), 16)
                         )
                     for kv in range(key_vecs):
                         kcomp[vh, T.ramp(kv * 16, 1, 16)] = T.broadcast(T.int32(0), 16)
