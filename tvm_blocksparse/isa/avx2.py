@@ -47,33 +47,30 @@ def rint_i32(x):
     )
 
 
-def saturate_u8(q):
-    """int32x16 -> uint8x16 clamped to ``[0, 255]``: ``vpackssdw`` of the two halves (s16,
-    saturating), ``vpackuswb`` (u8, saturating) and one dword permute into order, 3 shuffles
-    where a per-lane clamp and truncation took ~10 ops."""
+def _saturate_16_bytes(q, byte_pack: str, dtype: str):
+    """int32x16 -> ``dtype`` x16 by ``vpackssdw`` of the two halves (s16, saturating), the
+    saturating byte pack ``byte_pack`` (``vpackuswb`` / ``vpacksswb``) and one dword permute."""
     halves = [T.Shuffle([q], list(range(h * 8, h * 8 + 8))) for h in (0, 1)]
     words = T.call_llvm_pure_intrin(
         T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packssdw"), *halves, dtype="int16x16"
     )
     bytes_ = T.call_llvm_pure_intrin(
-        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packuswb"), words, words, dtype="uint8x32"
+        T.llvm_lookup_intrinsic_id(byte_pack), words, words, dtype=f"{dtype}x32"
     )
     # dwords: lane 0 = q0-3, q8-11 (x2); lane 1 = q4-7, q12-15 (x2)
-    return T.reinterpret("uint8x16", T.Shuffle([T.reinterpret("int32x8", bytes_)], [0, 4, 1, 5]))
+    return T.reinterpret(f"{dtype}x16", T.Shuffle([T.reinterpret("int32x8", bytes_)], [0, 4, 1, 5]))
+
+
+def saturate_u8(q):
+    """int32x16 -> uint8x16 clamped to ``[0, 255]`` in 3 shuffles (:func:`_saturate_16_bytes`),
+    where a per-lane clamp and truncation took ~10 ops."""
+    return _saturate_16_bytes(q, "llvm.x86.avx2.packuswb", "uint8")
 
 
 def saturate_s8(q):
-    """int32x16 -> int8x16 clamped to ``[-128, 127]``: ``vpackssdw`` of the two halves,
-    ``vpacksswb`` and one dword permute into order, as :func:`saturate_u8` (a truncating cast
-    took a mask and two permutes more)."""
-    halves = [T.Shuffle([q], list(range(h * 8, h * 8 + 8))) for h in (0, 1)]
-    words = T.call_llvm_pure_intrin(
-        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packssdw"), *halves, dtype="int16x16"
-    )
-    bytes_ = T.call_llvm_pure_intrin(
-        T.llvm_lookup_intrinsic_id("llvm.x86.avx2.packsswb"), words, words, dtype="int8x32"
-    )
-    return T.reinterpret("int8x16", T.Shuffle([T.reinterpret("int32x8", bytes_)], [0, 4, 1, 5]))
+    """int32x16 -> int8x16 clamped to ``[-128, 127]`` in 3 shuffles (:func:`_saturate_16_bytes`);
+    a truncating cast took a mask and two permutes more."""
+    return _saturate_16_bytes(q, "llvm.x86.avx2.packsswb", "int8")
 
 
 def rint_i32_16(x):

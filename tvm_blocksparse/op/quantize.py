@@ -196,17 +196,16 @@ def _token_quad_bytes(X, inv, x_zp, m: int, first, channel):
     )
 
 
-def _channel_tokens(quads, half, j: int, lane: int):
-    """uint8x16: channel ``4 lane + j`` of half ``half``'s 16 tokens from its 4 token quads
-    (``quads[half, q]``; a 4 x 4 dword transpose per 128-bit lane: ``vpunpck{l,h}dq`` then
-    ``vpunpck{l,h}qdq``)."""
+def _channel_pair(quads, half, j: int):
+    """int32x8 whose 128-bit lane ``L`` holds channel ``4 L + j`` of half ``half``'s 16 tokens
+    (16 bytes), from its 4 token quads ``quads[half, q]``: a 4 x 4 dword transpose per 128-bit
+    lane, ``vpunpck{l,h}dq`` then ``vpunpck{l,h}qdq``."""
     dwords = _YMM_HI_DWORDS if j >= 2 else _YMM_LO_DWORDS
     pairs = [
         T.Shuffle([quads[half, T.ramp(q * 8, 1, 8)], quads[half, T.ramp(q * 8 + 8, 1, 8)]], dwords)
         for q in (0, 2)
     ]
-    rows = T.Shuffle(pairs, _YMM_HI_QWORDS if j % 2 else _YMM_LO_QWORDS)
-    return T.reinterpret("uint8x16", T.Shuffle([rows], list(range(lane * 4, lane * 4 + 4))))
+    return T.Shuffle(pairs, _YMM_HI_QWORDS if j % 2 else _YMM_LO_QWORDS)
 
 
 #: Largest float converted as is: a larger one would become INT_MIN (-> 0), so clamp first.
@@ -225,7 +224,7 @@ def _quantize_transpose_u8_ymm(m: int, k: int) -> tvm.tirx.PrimFunc:
     """:func:`quantize_transpose_u8` for ymm levels (``K % 16 == 0``): each task takes 16 tokens
     x 16 channels at a time in two 8-channel halves; per half, 4 token quads
     (:func:`_token_quad_bytes`) and a 4 x 4 dword transpose per 128-bit lane
-    (:func:`_channel_tokens`) give 8 channels' 16 tokens, 8 16-byte rows of ``XT``; both halves
+    (:func:`_channel_pair`) give 8 channels' 16 tokens, 8 16-byte rows of ``XT``; both halves
     of a token's 64-byte line are read before the next token's. Why: the 16-lane form's 64-byte
     shuffles have no ymm instruction (``vpermb``), and LLVM's ymm split of them cost more than
     the quantization (bench/README.md, "The ymm levels' quantize and range passes")."""
@@ -250,6 +249,7 @@ def _quantize_transpose_u8_ymm(m: int, k: int) -> tvm.tirx.PrimFunc:
                     T.writes(XT[0:k, 0:mp])
                     inv = T.alloc_buffer((16,), "float32")  # the group's 16 reciprocal scales
                     quads = T.alloc_buffer((2, 32), "int32")  # [half][token quad x 8 channels]
+                    rows = T.alloc_buffer((4, 8), "int32")  # [j]: channels j and 4 + j
                     inv[T.ramp(0, 1, 16)] = (
                         fconst(1.0, 16) / x_scale[T.ramp((vg // n_parts) * 16, 1, 16)]
                     )
@@ -268,38 +268,16 @@ def _quantize_transpose_u8_ymm(m: int, k: int) -> tvm.tirx.PrimFunc:
                                     ((vg % n_parts) * per_task + c) * 16 + h * 8,
                                 )
                         for h in T.unroll(2):
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 0,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 0, 0)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 4,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 0, 1)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 1,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 1, 0)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 5,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 1, 1)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 2,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 2, 0)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 6,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 2, 1)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 3,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 3, 0)
-                            XT[
-                                ((vg % n_parts) * per_task + c) * 16 + h * 8 + 7,
-                                T.ramp((vg // n_parts) * 16, 1, 16),
-                            ] = _channel_tokens(quads, h, 3, 1)
+                            rows[0, T.ramp(0, 1, 8)] = _channel_pair(quads, h, 0)
+                            rows[1, T.ramp(0, 1, 8)] = _channel_pair(quads, h, 1)
+                            rows[2, T.ramp(0, 1, 8)] = _channel_pair(quads, h, 2)
+                            rows[3, T.ramp(0, 1, 8)] = _channel_pair(quads, h, 3)
+                            for j in T.unroll(4):
+                                for lane in T.unroll(2):
+                                    XT[
+                                        ((vg % n_parts) * per_task + c) * 16 + h * 8 + lane * 4 + j,
+                                        T.ramp((vg // n_parts) * 16, 1, 16),
+                                    ] = T.reinterpret("uint8x16", rows[j, T.ramp(lane * 4, 1, 4)])
 
     return main
 
