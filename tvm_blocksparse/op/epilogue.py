@@ -247,23 +247,31 @@ def requant_u8(y, out_scale, out_zp, lanes: int, zmm: bool = True):
     return requant_u8_by_inverse(y, inv, out_zp, lanes, zmm)
 
 
+#: Largest ``y / scale`` a quantizer converts as is (``vcvtps2dq``): clamped there first, a huge
+#: positive value can't become INT_MIN (-> 0); every u8 result of it saturates to 255 anyway.
+CONVERT_CLAMP = 16777216.0  # 2^24
+
+
+def rounded_i32_by_inverse_ymm(y, inv, out_zp, lanes: int):
+    """``rint(min(y * inv, CONVERT_CLAMP)) + out_zp`` as int32 (``lanes`` 8 or 16; ``inv`` and
+    ``out_zp``: scalars or ``lanes`` wide) by ``vcvtps2dq`` per ymm: the ymm quantizers' step
+    before their saturating packs."""
+    t = T.min(y * as_lanes(inv, lanes), fconst(CONVERT_CLAMP, lanes))
+    q = avx2.rint_i32(t) if lanes == 8 else avx2.rint_i32_16(t)
+    return q + as_lanes(out_zp, lanes)
+
+
 def requant_u8_by_inverse(y, inv, out_zp, lanes: int, zmm: bool = True):
     """:func:`requant_u8` given ``inv = 1 / out_scale`` (float32, scalar or ``lanes`` wide): a
     kernel that quantizes many vectors with the same parameters divides once, not per vector."""
     inv = as_lanes(inv, lanes)
     if lanes == 16 and not zmm:
-        # the same steps in ymm halves: vcvtps2dq, then vpackssdw / vpackuswb saturate at 0 and
-        # 255 (clamped at 2^24 first, as below)
-        t = T.min(y * inv, fconst(16777216.0, 16))
-        q = T.Shuffle(
-            [avx2.rint_i32(T.Shuffle([t], list(range(h * 8, h * 8 + 8)))) for h in (0, 1)],
-            list(range(16)),
-        )
-        return avx2.saturate_u8(q + as_lanes(out_zp, 16))
+        # the same steps in ymm halves, then vpackssdw / vpackuswb saturate at 0 and 255
+        return avx2.saturate_u8(rounded_i32_by_inverse_ymm(y, inv, out_zp, 16))
     if lanes == 16 and zmm:
-        # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at 2^24 first
-        # keeps a huge positive value from becoming INT_MIN (-> 0); vpmovusdb saturates at 255.
-        t = T.min(y * inv, fconst(16777216.0, 16))
+        # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at
+        # CONVERT_CLAMP first; vpmovusdb saturates at 255.
+        t = T.min(y * inv, fconst(CONVERT_CLAMP, 16))
         q = T.max(avx512.rint_i32(t) + as_lanes(out_zp, 16), T.broadcast(T.int32(0), 16))
         return avx512.saturate_u8(q)
     zp = T.Cast(f"float32x{lanes}" if lanes > 1 else "float32", as_lanes(out_zp, lanes))

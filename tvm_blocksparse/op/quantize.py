@@ -17,9 +17,13 @@ import functools
 import tvm
 from tvm.script import tirx as T
 
-from tvm_blocksparse.isa import avx2
-from tvm_blocksparse.isa.common import allreduce, bcast, fconst
-from tvm_blocksparse.op.epilogue import ceil_div, requant_u8, requant_u8_by_inverse
+from tvm_blocksparse.isa.common import allreduce, fconst
+from tvm_blocksparse.op.epilogue import (
+    ceil_div,
+    requant_u8,
+    requant_u8_by_inverse,
+    rounded_i32_by_inverse_ymm,
+)
 
 
 def padded_tokens(m: int) -> int:
@@ -159,14 +163,12 @@ def _token_quad_bytes(X, inv, x_zp, m: int, first, channel):
     words = [
         T.if_then_else(
             first + t < m,
-            avx2.rint_i32(
-                T.min(
-                    X[T.min(first + t, m - 1), T.ramp(channel, 1, 8)]
-                    * bcast(inv[first % 16 + t], 8),
-                    fconst(_CONVERTIBLE_MAX, 8),
-                )
-            )
-            + T.broadcast(x_zp[first + t], 8),
+            rounded_i32_by_inverse_ymm(
+                X[T.min(first + t, m - 1), T.ramp(channel, 1, 8)],
+                inv[first % 16 + t],
+                x_zp[first + t],
+                8,
+            ),
             T.broadcast(T.int32(0), 8),
         )
         for t in range(4)
@@ -208,8 +210,6 @@ def _channel_pair(quads, half, j: int):
     return T.Shuffle(pairs, _YMM_HI_QWORDS if j % 2 else _YMM_LO_QWORDS)
 
 
-#: Largest float converted as is: a larger one would become INT_MIN (-> 0), so clamp first.
-_CONVERTIBLE_MAX = float(2**24)
 # Lane L of the packed quad holds bytes [token t][channel 4 L + c] at 16 L + 4 t + c; the
 # in-lane shuffle takes them to 16 L + 4 c + t.
 _CHANNEL_DWORDS_YMM = [16 * lane + 4 * t + c for lane in (0, 1) for c in range(4) for t in range(4)]
