@@ -15,6 +15,9 @@ running model instead (:meth:`tvm_blocksparse.CompiledModel.call_times`: the VM 
 instructions and an instrument times each call, kernels and VM builtins alike), with the data,
 cache state and order of a real run; each figure then includes the instrument's own cost, which
 the no-op builtin ``vm.builtin.null_value`` shows, and the run takes its bytecode-mode time.
+Beside the uninstrumented runs it times the same model with every kernel's body emptied
+(:func:`kernels_emptied`): what the VM itself costs per run (dispatch, argument checks,
+allocations), with no instrument in the way.
 """
 
 from __future__ import annotations
@@ -157,6 +160,19 @@ def format_profile(rows: list[FuncTime], linear: set[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def kernels_emptied(mod: tvm.IRModule) -> tvm.IRModule:
+    """``mod`` with every PrimFunc's body a no-op: the same signatures (so the same argument
+    checks), the same Relax code, allocations and calls; what a run of it costs is the VM's own
+    work. Its outputs are meaningless."""
+    return tvm.IRModule(
+        {
+            gv: f.with_body(tirx.Evaluate(0)) if isinstance(f, tirx.PrimFunc) else f
+            for gv, f in mod.functions.items()
+        },
+        attrs=mod.attrs,
+    )
+
+
 def scheduled_module(onnx_path: str, target, **options) -> tvm.IRModule:
     """``onnx_path`` through our pipeline (``tvm_blocksparse.lower``'s options), taken after its
     schedule phase: the module :func:`profile_primfuncs` times."""
@@ -178,7 +194,8 @@ def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
     """``(rows, per-run ms)``: every function ``main`` calls, timed inside the running model
     (bytecode VM, :meth:`~tvm_blocksparse.CompiledModel.call_times`), as :class:`FuncTime` rows
     (``calls``: per run; rule: the kernel's schedule rule, ``vm`` for the VM's builtins), and the
-    median run of the same model uninstrumented, bytecode and compiled (interleaved rounds)."""
+    median run of the same model uninstrumented, bytecode and compiled, and compiled with its
+    kernels emptied (:func:`kernels_emptied`; interleaved rounds)."""
     import tvm_blocksparse as tb
     from tvm_blocksparse.testing import interleaved_times, random_feeds
 
@@ -186,6 +203,7 @@ def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
     rules = lowered.metadata.get("schedule_rules", {})
     bytecode = lowered.build(exec_mode="bytecode")
     compiled = lowered.build()
+    vm_only = dataclasses.replace(lowered, mod=kernels_emptied(lowered.mod)).build()
     feeds = random_feeds(bytecode)
     times = bytecode.call_times(feeds, runs)
     rows = [
@@ -198,7 +216,13 @@ def in_model_profile(onnx_path: str, target, runs: int = 200, **options):
         for name, samples in times.items()
     ]
     _, cpu = interleaved_times(
-        {"bytecode": lambda: bytecode.run(feeds), "compiled": lambda: compiled.run(feeds)}, 9, 0.3
+        {
+            "bytecode": lambda: bytecode.run(feeds),
+            "compiled": lambda: compiled.run(feeds),
+            "compiled, kernels emptied": lambda: vm_only.run(feeds),
+        },
+        9,
+        0.3,
     )
     run_ms = {mode: float(np.median(samples)) for mode, samples in cpu.items()}
     return sorted(rows, key=lambda r: -r.total_ms), run_ms
