@@ -43,6 +43,37 @@ def test_usage_errors_exit_2(capsys):
     assert "usage: python -m tvm_blocksparse.isa.hide" in capsys.readouterr().err
 
 
+def test_or_skip_runs_nothing_where_there_is_nothing_to_hide_or_no_way_to(
+    tmp_path, monkeypatch, capsys
+):
+    marker = tmp_path / "ran"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"]
+    # at or above this CPU's own level there is nothing to hide: exit 0, command not run
+    monkeypatch.setattr(hide, "uncapped_host_isa_level", lambda: isa.AVX_VNNI)
+    for level in ("avx_vnni", "avx512_vnni", "amx_int8"):
+        assert hide.main(["--or-skip", level, "--", *command]) == 0
+    assert (
+        "nothing above amx_int8 to hide on this CPU (its level: avx_vnni)"
+        in capsys.readouterr().err
+    )
+    monkeypatch.setattr(hide, "uncapped_host_isa_level", lambda: None)
+    assert hide.main(["--or-skip", "avx2", "--", *command]) == 0
+    assert "its level: below avx2" in capsys.readouterr().err
+    # a level to hide, but no way to: 0 with the reason; without --or-skip that is an error (2)
+    monkeypatch.setattr(hide, "uncapped_host_isa_level", lambda: isa.AVX512_VNNI)
+
+    def unavailable(*_args, **_kwargs):
+        raise hide.HideUnavailable("no CPUID faulting (test)")
+
+    monkeypatch.setattr(hide, "hide_command", unavailable)
+    assert hide.main(["--or-skip", "avx2", "--", *command]) == 0
+    err = capsys.readouterr().err
+    assert "no CPUID faulting (test)" in err and "not run: " in err
+    assert hide.main(["avx2", "--", *command]) == 2
+    assert not marker.exists()
+    assert hide.main(["--or-skip", "avx2", *command]) == 2  # usage errors stay errors
+
+
 def test_a_command_sees_the_hidden_cpu_in_its_flags_and_its_cpuid(tmp_path):
     if isa.uncapped_host_isa_level() in (None, isa.AVX2):
         pytest.skip("needs a CPU above AVX2 to hide levels from")
@@ -65,3 +96,6 @@ def test_a_command_sees_the_hidden_cpu_in_its_flags_and_its_cpuid(tmp_path):
     # the CLI passes the command's exit status through
     cli = [sys.executable, "-m", "tvm_blocksparse.isa.hide", "avx2", "--", sys.executable, "-c"]
     assert subprocess.run([*cli, "raise SystemExit(3)"], timeout=300).returncode == 3
+    # --or-skip on a CPU with a level to hide runs the command hidden, status passed through
+    skip_cli = [*cli[:3], "--or-skip", *cli[3:]]
+    assert subprocess.run([*skip_cli, "raise SystemExit(3)"], timeout=300).returncode == 3
