@@ -252,12 +252,15 @@ def requant_u8(y, out_scale, out_zp, lanes: int, zmm: bool = True):
 CONVERT_CLAMP = 16777216.0  # 2^24
 
 
-def rounded_i32_by_inverse_ymm(y, inv, out_zp, lanes: int):
-    """``rint(min(y * inv, CONVERT_CLAMP)) + out_zp`` as int32 (``lanes`` 8 or 16; ``inv`` and
-    ``out_zp``: scalars or ``lanes`` wide) by ``vcvtps2dq`` per ymm: the ymm quantizers' step
-    before their saturating packs."""
+def rounded_i32_by_inverse(y, inv, out_zp, lanes: int, zmm: bool = False):
+    """``rint(min(y * inv, CONVERT_CLAMP)) + out_zp`` as int32 (``inv`` and ``out_zp``: scalars or
+    ``lanes`` wide) by ``vcvtps2dq``: on zmm (``lanes`` 16) one, on ymm (``lanes`` 8 or 16) one
+    per ymm. The quantizers' step before their saturating stores."""
     t = T.min(y * as_lanes(inv, lanes), fconst(CONVERT_CLAMP, lanes))
-    q = avx2.rint_i32(t) if lanes == 8 else avx2.rint_i32_16(t)
+    if zmm:
+        q = avx512.rint_i32(t)
+    else:
+        q = avx2.rint_i32(t) if lanes == 8 else avx2.rint_i32_16(t)
     return q + as_lanes(out_zp, lanes)
 
 
@@ -267,12 +270,11 @@ def requant_u8_by_inverse(y, inv, out_zp, lanes: int, zmm: bool = True):
     inv = as_lanes(inv, lanes)
     if lanes == 16 and not zmm:
         # the same steps in ymm halves, then vpackssdw / vpackuswb saturate at 0 and 255
-        return avx2.saturate_u8(rounded_i32_by_inverse_ymm(y, inv, out_zp, 16))
+        return avx2.saturate_u8(rounded_i32_by_inverse(y, inv, out_zp, 16))
     if lanes == 16 and zmm:
         # 6 ops instead of 7: vcvtps2dq rounds half to even as rint does; clamping at
         # CONVERT_CLAMP first; vpmovusdb saturates at 255.
-        t = T.min(y * inv, fconst(CONVERT_CLAMP, 16))
-        q = T.max(avx512.rint_i32(t) + as_lanes(out_zp, 16), T.broadcast(T.int32(0), 16))
+        q = T.max(rounded_i32_by_inverse(y, inv, out_zp, 16, zmm), T.broadcast(T.int32(0), 16))
         return avx512.saturate_u8(q)
     zp = T.Cast(f"float32x{lanes}" if lanes > 1 else "float32", as_lanes(out_zp, lanes))
     q = T.nearbyint(y * inv) + zp

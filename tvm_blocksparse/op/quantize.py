@@ -22,7 +22,7 @@ from tvm_blocksparse.op.epilogue import (
     ceil_div,
     requant_u8,
     requant_u8_by_inverse,
-    rounded_i32_by_inverse_ymm,
+    rounded_i32_by_inverse,
 )
 
 
@@ -163,7 +163,7 @@ def _token_quad_bytes(X, inv, x_zp, m: int, first, channel):
     words = [
         T.if_then_else(
             first + t < m,
-            rounded_i32_by_inverse_ymm(
+            rounded_i32_by_inverse(
                 X[T.min(first + t, m - 1), T.ramp(channel, 1, 8)],
                 inv[first % 16 + t],
                 x_zp[first + t],
