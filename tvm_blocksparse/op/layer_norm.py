@@ -15,6 +15,7 @@ from tvm_blocksparse.op.quantize import (
     range_chains,
     range_chains_init,
     row_qparams,
+    widen_range,
 )
 
 
@@ -123,12 +124,7 @@ def layer_norm_qparams(m: int, k: int, eps: float, avx512: bool = True) -> tvm.t
                                     Y[vc * rows + i, T.ramp((v4 * 4 + u) * 16, 1, 16)] = y[
                                         T.ramp(0, 1, 16)
                                     ]
-                                    lo[u % chains, T.ramp(0, 1, 16)] = T.min(
-                                        lo[u % chains, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
-                                    )
-                                    hi[u % chains, T.ramp(0, 1, 16)] = T.max(
-                                        hi[u % chains, T.ramp(0, 1, 16)], y[T.ramp(0, 1, 16)]
-                                    )
+                                    widen_range(lo, hi, u % chains, y[T.ramp(0, 1, 16)])
                             row_qparams(lo, hi, vc * rows + i, x_scale, x_zp)
             for i in range(mp - m):
                 with T.sblock("padding"):

@@ -323,6 +323,13 @@ def range_chains_init(lo, hi):
 
 
 @T.macro
+def widen_range(lo, hi, chain, x):
+    """Chain ``chain`` of ``lo`` / ``hi`` <- its lane-wise min / max with the 16 values ``x``."""
+    lo[chain, T.ramp(0, 1, 16)] = T.min(lo[chain, T.ramp(0, 1, 16)], x)
+    hi[chain, T.ramp(0, 1, 16)] = T.max(hi[chain, T.ramp(0, 1, 16)], x)
+
+
+@T.macro
 def combine_chains(lo, hi):
     """Chain 0 of ``lo``/``hi`` <- the lane-wise min / max of the 4 chains."""
     lo[0, T.ramp(0, 1, 16)] = T.min(
@@ -408,21 +415,9 @@ def dynamic_qparams(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
                 if vi < m:
                     for v4 in range(kv4 // 4):
                         for u in T.unroll(4):  # constant indices: the chains stay in registers
-                            lo[u % chains, T.ramp(0, 1, 16)] = T.min(
-                                lo[u % chains, T.ramp(0, 1, 16)],
-                                X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)],
-                            )
-                            hi[u % chains, T.ramp(0, 1, 16)] = T.max(
-                                hi[u % chains, T.ramp(0, 1, 16)],
-                                X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)],
-                            )
+                            widen_range(lo, hi, u % chains, X[vi, T.ramp((v4 * 4 + u) * 16, 1, 16)])
                     for kk in range(kv - kv4):
-                        lo[0, T.ramp(0, 1, 16)] = T.min(
-                            lo[0, T.ramp(0, 1, 16)], X[vi, T.ramp((kv4 + kk) * 16, 1, 16)]
-                        )
-                        hi[0, T.ramp(0, 1, 16)] = T.max(
-                            hi[0, T.ramp(0, 1, 16)], X[vi, T.ramp((kv4 + kk) * 16, 1, 16)]
-                        )
+                        widen_range(lo, hi, 0, X[vi, T.ramp((kv4 + kk) * 16, 1, 16)])
                     for kt in range(k - k16):
                         lo[0, 0] = T.min(lo[0, 0], X[vi, k16 + kt])
                         hi[0, 0] = T.max(hi[0, 0], X[vi, k16 + kt])
@@ -459,21 +454,9 @@ def dynamic_qparams_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.Pri
                 range_chains_init(lo, hi)
                 for r4 in range(k4 // 4):
                     for u in T.unroll(4):
-                        lo[u % chains, T.ramp(0, 1, 16)] = T.min(
-                            lo[u % chains, T.ramp(0, 1, 16)],
-                            XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
-                        )
-                        hi[u % chains, T.ramp(0, 1, 16)] = T.max(
-                            hi[u % chains, T.ramp(0, 1, 16)],
-                            XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
-                        )
+                        widen_range(lo, hi, u % chains, XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)])
                 for rt in range(k - k4):
-                    lo[0, T.ramp(0, 1, 16)] = T.min(
-                        lo[0, T.ramp(0, 1, 16)], XT[k4 + rt, T.ramp(vv * 16, 1, 16)]
-                    )
-                    hi[0, T.ramp(0, 1, 16)] = T.max(
-                        hi[0, T.ramp(0, 1, 16)], XT[k4 + rt, T.ramp(vv * 16, 1, 16)]
-                    )
+                    widen_range(lo, hi, 0, XT[k4 + rt, T.ramp(vv * 16, 1, 16)])
                 column_qparams(lo, hi, vv * 16, x_scale, x_zp)
 
     return main
