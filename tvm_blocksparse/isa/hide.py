@@ -103,12 +103,6 @@ def hidden_level() -> str | None:
     return level
 
 
-def _above(level: str) -> bool:
-    """Whether this CPU (uncapped) has a level above ``level``: something to hide."""
-    host = uncapped_host_isa_level()
-    return host is not None and LEVELS.index(host) < LEVELS.index(by_name(level))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Runs the command hidden and returns its exit status; 2 on a usage error or where this
     machine can't hide. ``--or-skip``: where there is nothing to hide (the CPU is at or below the
@@ -125,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    level = argv[0]
-    if or_skip and not _above(level):
-        host = uncapped_host_isa_level()
+    level, host = argv[0], uncapped_host_isa_level()
+    # LEVELS runs from the highest: nothing to hide unless the CPU's level comes first
+    if or_skip and (host is None or LEVELS.index(host) >= LEVELS.index(by_name(level))):
         print(
             f"nothing above {level} to hide on this CPU (its level: "
             f"{host.name if host else 'below avx2'}); not run: {' '.join(argv[2:])}",
