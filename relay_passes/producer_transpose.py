@@ -18,6 +18,15 @@ After::
     xt = R.call_tir(quantize_u8_columns_kF_mS, (ht, qp[0], qp[1]), ...)  # no transpose
     y = R.call_tir(int8_4x1_mS_nH_kF, (xt, qp[0], qp[1], ...), ...)
 
+Where the producer's kernel can return its tokens' ranges with ``h^T``
+(``KernelSpec.token_range_parts``: the zmm walk over 64-token tiles), the range pass reads those
+parts (each task's tokens' min / max over its block rows) instead of the float ``h^T``::
+
+    r = R.call_tir(int8_4x1_f32tr_mS_nF_kH, (...), [R.Tensor((P, S)), R.Tensor((P, S)),
+                                                   R.Tensor((F, S))])   # y_min, y_max, h^T
+    qp = R.call_tir(column_qparams_of_ranges_pP_mS, (r[0], r[1]), ...)   # the same bits
+    xt = R.call_tir(quantize_u8_columns_kF_mS, (r[2], qp[0], qp[1]), ...)
+
 Where the producer's kernel can requantize by its own output's range
 (``KernelSpec.dynamic_requant``: the 8-lane slab walk, AVX2 and AVX-VNNI), those three calls are
 one: it returns ``XT`` and its per-token parameters, the same bits, with no float ``h^T`` in
@@ -134,16 +143,27 @@ class ProducerTranspose:
                         expr.ty,
                     )
                 else:
-                    # the producer stores X^T (float32); its range, then a plain (non-transposing)
-                    # quantize gives XT
-                    x_in = self.reemit(kernels, by_weights, *producer, pmeta, "float32", {})
+                    # the producer stores X^T (float32); its range (from the parts the producer
+                    # returns with it, where it can), then a plain (non-transposing) quantize
+                    # gives XT
+                    parts = self.token_range_parts(pmeta)
+                    if parts is None:
+                        x_in = self.reemit(kernels, by_weights, *producer, pmeta, "float32", {})
+                        qp_kernel, qp_args = "dynamic_qparams_columns", [x_in]
+                        qp_func = quantize.dynamic_qparams_columns(k, m, zmm)
+                        qp_name = f"{qp_kernel}_k{k}_m{m}"
+                    else:  # (y_min, y_max, X^T)
+                        ranged = self.reemit(
+                            kernels, by_weights, *producer, pmeta, "float32", {}, parts=parts
+                        )
+                        x_in = relax.TupleGetItem(ranged, 2)
+                        qp_kernel = "column_qparams_of_ranges"
+                        qp_args = [relax.TupleGetItem(ranged, i) for i in (0, 1)]
+                        qp_func = quantize.column_qparams_of_ranges(parts, m, zmm)
+                        qp_name = f"{qp_kernel}_p{parts}_m{m}"
                     qp = relax.call_tir(
-                        kernels.add(
-                            quantize.dynamic_qparams_columns(k, m, zmm),
-                            f"dynamic_qparams_columns_k{k}_m{m}",
-                            "dynamic_qparams_columns",
-                        ),
-                        [x_in],
+                        kernels.add(qp_func, qp_name, qp_kernel),
+                        qp_args,
                         [relax.TensorType((m,), "float32"), relax.TensorType((m,), "int32")],
                     )
                     args["x_scale"], args["x_zp"] = (
@@ -181,6 +201,22 @@ class ProducerTranspose:
             dataclasses.replace(config, xt_tiles=True) if getattr(config, "slab", False) else None
         )
 
+    def token_range_parts(self, pmeta: dict) -> int | None:
+        """The range parts per token the producer's kernel returns with a float ``Y^T``
+        (``KernelSpec.token_range_parts``, ``Epilogue.token_ranges``) at its default config,
+        or None where it can't."""
+        parts_of = registry.lookup(pmeta["kind"]).token_range_parts
+        if parts_of is None:
+            return None
+        ep = pmeta["epilogue"]
+        ep_r = Epilogue(
+            "float32", bias=ep.bias, gelu=ep.gelu, transposed_out=True, token_ranges=True
+        )
+        config = kernel_config(
+            pmeta["kind"], pmeta["m"], pmeta["n"], pmeta["k"], ep_r, self.token_tile
+        )
+        return parts_of(pmeta["n"], config)
+
     def reemit(
         self,
         kernels: KernelAdder,
@@ -191,13 +227,21 @@ class ProducerTranspose:
         out_dtype: str,
         extra_args: dict,
         dynamic: bool = False,
+        parts: int | None = None,
     ) -> relax.Expr:
         """The producer ``call`` again, storing ``Y^T[N, M]`` of ``out_dtype`` (uint8: requantized
         with ``extra_args``' ``out_scale``/``out_zp``; ``dynamic``: with each token's parameters
-        from its range, returned with it, ``Y^T`` in 16-token tiles: ``(y_scale, y_zp, Y^T)``)."""
+        from its range, returned with it, ``Y^T`` in 16-token tiles: ``(y_scale, y_zp, Y^T)``;
+        ``parts`` (float32): with its tokens' ranges in that many parts, ``(y_min, y_max,
+        Y^T)``)."""
         kind, m, n, k, ep = meta["kind"], meta["m"], meta["n"], meta["k"], meta["epilogue"]
         ep_t = Epilogue(
-            out_dtype, bias=ep.bias, gelu=ep.gelu, transposed_out=True, dynamic_requant=dynamic
+            out_dtype,
+            bias=ep.bias,
+            gelu=ep.gelu,
+            transposed_out=True,
+            dynamic_requant=dynamic,
+            token_ranges=parts is not None,
         )
         config = kernel_config(kind, m, n, k, ep_t, self.token_tile)
         tag = "u8dt" if dynamic else "u8t" if out_dtype == "uint8" else "f32t"
@@ -207,6 +251,13 @@ class ProducerTranspose:
                 relax.TensorType((m,), "float32"),
                 relax.TensorType((m,), "int32"),
                 relax.TensorType((m // 16, n, 16), out_dtype),
+            ]
+        elif parts is not None:  # (y_min, y_max, Y^T)
+            tag = "f32tr"
+            out = [
+                relax.TensorType((parts, m), "float32"),
+                relax.TensorType((parts, m), "float32"),
+                relax.TensorType((n, m), out_dtype),
             ]
         else:
             out = relax.TensorType((n, m), out_dtype)

@@ -28,6 +28,7 @@ OP_SCHEDULES = {
     "quantize_u8": schedule_as_written,
     "dynamic_qparams": schedule_as_written,
     "dynamic_qparams_columns": schedule_as_written,
+    "column_qparams_of_ranges": schedule_as_written,
     "quantize_u8_columns": schedule_as_written,
     "layer_norm_qparams": schedule_as_written,
     "attention_int8": schedule_as_written,

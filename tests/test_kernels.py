@@ -605,6 +605,111 @@ def test_column_qparams_and_quantize_equal_numpy_of_the_transpose(zmm):
         dynamic_qparams_columns(k, 50)
 
 
+@requires_isa("avx512_vnni")
+@pytest.mark.parametrize(
+    "m, n, k, threads",
+    [(128, 256, 96, 1), (128, 512, 200, 2), (64, 72, 64, 1)],
+    ids=["16_rows", "2_row_groups", "2_rows"],
+)
+def test_int8_4x1_token_ranges_are_each_tasks_min_and_max_of_its_y_t(m, n, k, threads):
+    """``token_ranges``: the plain kernel's ``Y^T`` bit for bit, and per range part each token's
+    min / max (widened to 0) over that part's ``4 range_rows_4x1`` channels; their reduction
+    gives ``format.token_qparams`` of ``Y``, bit for bit (what ``dynamic_qparams_columns``
+    computes from the whole ``Y^T``). 18 block rows take 2 per task."""
+    from tvm_blocksparse.op.bsr_int8_4x1 import range_rows_4x1, token_range_parts
+    from tvm_blocksparse.op.quantize import column_qparams_of_ranges
+
+    spec = registry.INT8_4X1
+    rng = np.random.default_rng(8)
+    w = random_block_sparse(rng, n, k, 0.8, "4x1", np.float32)
+    x_scale, x_zp = fmt.qparams_arrays(random_token_qparams(rng, m), padded_tokens(m))
+    feeds = dict(
+        XT=linear.transpose_pad_u8(rng.integers(0, 256, (m, k), dtype=np.uint8)),
+        x_scale=x_scale,
+        x_zp=x_zp,
+        bias=rng.standard_normal(n).astype(np.float32),
+    )
+    outs = []
+    for ranges in (False, True):
+        ep = Epilogue("float32", bias=True, gelu=True, transposed_out=True, token_ranges=ranges)
+        config = spec.default_config(m, n, k, ep, threads=threads)
+        assert config.row_groups == threads and config.token_tile == 64
+        kern, arrays = linear.build_linear(spec.kind, w, m, ep, config=config)
+        outs.append(kern.outputs(**arrays, **feeds))
+    y_t = outs[0]["Y"]
+    np.testing.assert_array_equal(outs[1]["Y"], y_t)
+    rows = range_rows_4x1(n)
+    parts = token_range_parts(n, 64)
+    assert rows == {256: 16, 512: 16, 72: 2}[n] and parts * rows * 4 == n
+    by_part = y_t.reshape(parts, rows * 4, m)
+    np.testing.assert_array_equal(outs[1]["y_min"], np.minimum(by_part.min(axis=1), 0))
+    np.testing.assert_array_equal(outs[1]["y_max"], np.maximum(by_part.max(axis=1), 0))
+    lib = tvm.compile(tvm.IRModule({"main": column_qparams_of_ranges(parts, m)}), host_target())
+    scale, zp = tvm.runtime.empty((m,), "float32"), tvm.runtime.empty((m,), "int32")
+    lib["main"](*(tvm.runtime.tensor(outs[1][name]) for name in ("y_min", "y_max")), scale, zp)
+    qp = fmt.token_qparams(np.ascontiguousarray(y_t.T))
+    np.testing.assert_array_equal(scale.numpy(), qp.scale)
+    np.testing.assert_array_equal(zp.numpy(), qp.zero_point)
+
+
+@requires_x86
+@pytest.mark.parametrize("zmm", [False, True], ids=["ymm", "zmm"])
+@pytest.mark.parametrize("parts", [1, 6], ids=["one_part", "parts_tail"])
+def test_column_qparams_of_ranges_equal_numpy_of_the_whole_range(zmm, parts):
+    """Range parts of ``X^T`` (each token's min / max over a part of its values) reduce to
+    ``format.token_qparams`` of ``X``, bit for bit, including all-positive and all-zero tokens;
+    6 parts leave a tail after the chained groups of 4."""
+    from tvm_blocksparse.isa import AVX512_VNNI, target_has
+    from tvm_blocksparse.op.quantize import column_qparams_of_ranges
+
+    if zmm and not target_has(AVX512_VNNI, host_target()):
+        pytest.skip("the zmm form executes AVX-512 code")
+    rng = np.random.default_rng(9)
+    m, k = 48, 12 * parts
+    x = (rng.standard_normal((m, k)) * 3).astype(np.float32)
+    x[3] = np.abs(x[3]) + 1
+    x[7] = 0.0
+    x[9, k - 1] = -500.0
+    by_part = x.T.reshape(parts, 12, m)
+    y_min, y_max = np.minimum(by_part.min(axis=1), 0), np.maximum(by_part.max(axis=1), 0)
+    qp = fmt.token_qparams(x)
+    lib = tvm.compile(
+        tvm.IRModule({"main": column_qparams_of_ranges(parts, m, zmm)}), target=_range_target(zmm)
+    )
+    scale, zp = tvm.runtime.empty((m,), "float32"), tvm.runtime.empty((m,), "int32")
+    lib["main"](tvm.runtime.tensor(y_min), tvm.runtime.tensor(y_max), scale, zp)
+    np.testing.assert_array_equal(scale.numpy(), qp.scale)
+    np.testing.assert_array_equal(zp.numpy(), qp.zero_point)
+    assert qp.zero_point[3] == 0 and qp.scale[7] == 1.0
+    with pytest.raises(ValueError, match="M % 16"):
+        column_qparams_of_ranges(parts, 50)
+
+
+def test_int8_4x1_token_ranges_need_the_64_token_walk_and_a_float_y_t():
+    """What can return ranges: a float32 ``Y^T`` from 64-token tiles (the zmm kernel); the
+    8-lane kernels requantize in the kernel instead."""
+    from tvm_blocksparse.op.bsr_int8_4x1 import range_rows_4x1, token_range_parts
+
+    ep = Epilogue("float32", bias=True, transposed_out=True, token_ranges=True)
+    with pytest.raises(ValueError, match="token_ranges needs the 64-token walk"):
+        bsr_dense_int8_4x1(64, 64, 96, 10, ep, token_tile=48)
+    with pytest.raises(ValueError, match="float32, transposed_out"):
+        Epilogue("uint8", transposed_out=True, token_ranges=True).validate(True)
+    with pytest.raises(ValueError, match="float32, transposed_out"):
+        Epilogue("float32", token_ranges=True).validate(True)
+    assert token_range_parts(3072, 48) is None and token_range_parts(3072, 64) == 48
+    assert [range_rows_4x1(n) for n in (3072, 1536, 72, 4)] == [16, 16, 2, 1]
+    config = registry.Bsr4x1Config(64, 1, 2)
+    assert registry.INT8_4X1.token_range_parts(1024, config) == 16
+    # 18 block rows take tasks of 2: two row groups of 9 would split one, so one group
+    assert registry.INT8_4X1.default_config(128, 72, 64, ep, threads=2).row_groups == 1
+    with pytest.raises(ValueError, match="whole tasks"):
+        bsr_dense_int8_4x1(128, 72, 64, 10, ep, token_tile=64, token_chunk=1, row_groups=2)
+    assert registry.INT8_4X1_AVX2.token_range_parts is None
+    assert registry.INT8_4X1_AVX_VNNI.token_range_parts is None
+    assert {v.token_tile for v in registry.INT8_4X1.tuning_variants(128, 3072, 768, ep)} == {64}
+
+
 def test_xt_row_offsets_scale_by_padded_tokens_and_refuse_int32_overflow():
     from tvm_blocksparse.op.bsr_int8_4x1 import xt_row_offsets
 

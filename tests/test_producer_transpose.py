@@ -43,13 +43,16 @@ def test_static_bert_mini_has_no_range_pass_and_stays_accurate():
 @requires_isa("avx512_vnni")
 def test_dynamic_ffn1_stores_ffn2_input_transposed_and_stays_accurate():
     """Dynamic quantization: FFN1 (+GELU) stores X^T in float32, so FFN2's input needs a range
-    pass per token (column) and a plain quantize, no quantize-transpose."""
+    per token (column), here from the parts FFN1 returns, and a plain quantize, no
+    quantize-transpose."""
     model, feeds, ref = bert_mini_90_with_reference()
     compiled = tb.compile(model, seq_len=64, dtype="int8")
     rules = compiled.metadata["schedule_rules"]
-    assert any(name.startswith("int8_4x1_f32t_m64_n1024_k256") for name in rules)
+    # 64 tokens: FFN1 returns its tokens' range parts with h^T, and the range pass reads those
+    assert any(name.startswith("int8_4x1_f32tr_m64_n1024_k256") for name in rules)
     assert any(name.startswith("quantize_u8_columns_k1024_m64") for name in rules)
-    assert any(name.startswith("dynamic_qparams_columns_k1024_m64") for name in rules)
+    assert any(name.startswith("column_qparams_of_ranges_p") for name in rules)
+    assert not any(name.startswith("dynamic_qparams_columns") for name in rules)
     assert not any(name.startswith("quantize_transpose_u8_m64_k1024") for name in rules)
     # 4x1 layers of one shape and epilogue share one PrimFunc (symbolic group count)
     shared = sum(name.startswith("int8_4x1_") for name in rules)
@@ -78,11 +81,11 @@ def _calls(mod) -> list[str]:
     return names
 
 
-def _rewrite(model, upto, static_ranges=None):
+def _rewrite(model, upto, static_ranges=None, seq_len=16):
     """The rewrite phase's first ``upto`` passes (IR only: runs on any host)."""
     from tvm_blocksparse.pipeline import rewrite_passes
 
-    mod, *_ = import_onnx(model, 1, 16)
+    mod, *_ = import_onnx(model, 1, seq_len)
     passes = rewrite_passes("int8", static_ranges=static_ranges)[:upto]
     return tvm.transform.Sequential(passes)(mod)
 
@@ -101,6 +104,28 @@ def test_ffn1_is_re_emitted_to_store_ffn2_input_transposed_in_the_ir():
     assert any(c.startswith("quantize_u8_columns_k512_m16") for c in calls)
     ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
     assert [d.callee for d in ffn1] == ["int8_4x1_f32t_m16_n512_k128"] * 2
+
+
+def test_zmm_ffn1_returns_its_range_parts_with_ffn2_input_in_the_ir():
+    """Dynamic ranges on the zmm level with 64-token tiles: FFN1 returns its tokens' range parts
+    (one per 16 block rows of a row group) with ``h^T``, and FFN2's per-token parameters come
+    from those parts, not from a range pass over ``h^T``; the report follows the callee. With
+    16 tokens (no 64-token tile) the range pass stays."""
+    model = make_bert_onnx("tiny", seed=0, sparsity=0.9)  # hidden 128, FFN 512
+    for cores in (1, 2):
+        with tvm.target.Target({**CROSS_TARGETS["avx512_vnni"], "num-cores": cores}):
+            after = _rewrite(model, 3, seq_len=64)
+        calls = _calls(after)
+        assert calls.count("int8_4x1_f32tr_m64_n512_k128") == 2
+        assert calls.count("column_qparams_of_ranges_p8_m64") == 2  # 128 block rows / 16
+        assert calls.count("quantize_u8_columns_k512_m64") == 2
+        assert not any(c.startswith("dynamic_qparams_columns") for c in calls)
+        ffn1 = [d for d in layer_report(after) if d.epilogue == "bias+gelu"]
+        assert [d.callee for d in ffn1] == ["int8_4x1_f32tr_m64_n512_k128"] * 2
+    with tvm.target.Target(CROSS_TARGETS["avx512_vnni"]):
+        calls = _calls(_rewrite(model, 3))
+    assert calls.count("int8_4x1_f32t_m16_n512_k128") == 2
+    assert any(c.startswith("dynamic_qparams_columns_k512_m16") for c in calls)
 
 
 def avx2_target(cores: int) -> tvm.target.Target:

@@ -24,8 +24,9 @@ ensure_tvm_setup()
 
 
 #: Parameters a kernel writes besides its last one (``Y``): the per-token parameters of a
-#: dynamically requantized output (``Epilogue.dynamic_requant``).
-EXTRA_OUTPUTS = ("y_scale", "y_zp")
+#: dynamically requantized output (``Epilogue.dynamic_requant``), the tokens' range parts
+#: (``Epilogue.token_ranges``).
+EXTRA_OUTPUTS = ("y_scale", "y_zp", "y_min", "y_max")
 
 
 class CompiledKernel:

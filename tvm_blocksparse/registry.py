@@ -159,6 +159,10 @@ class KernelSpec:
     dynamic_requant: it can also requantize that ``Y^T`` with per-token parameters from its own
                      range (``Epilogue.dynamic_requant``, its default config for one): the next
                      4x1 kernel's ``XT`` under dynamic quantization without a float ``Y^T``.
+    token_range_parts: where it can also return its tokens' ranges with a float ``Y^T``
+                     (``Epilogue.token_ranges``): ``(N_out, config)`` -> the range parts per
+                     token that config returns, None where it can't; the next 4x1 kernel's
+                     per-token parameters without a range pass over ``Y^T``.
     quantize:        INT8 kinds: a float ``W[N_out, K_in]`` -> the s8 weight the kernel runs
                      exactly (per output channel; the 4x1 layouts split outlier channels' largest
                      weights over repeated slots; on AVX2 a range per layer that its paired
@@ -181,6 +185,7 @@ class KernelSpec:
     schedule: Callable[..., object]
     stores_transposed: bool = False
     dynamic_requant: bool = False
+    token_range_parts: Callable[[int, object], int | None] | None = None
     quantize: Callable[[np.ndarray], fmt.WeightQuant] = fmt.quantize_weight_per_channel
 
     @property
@@ -328,6 +333,8 @@ def _default_4x1(
     if token_chunk == "default":
         token_chunk = bsr_int8_4x1.default_token_chunk_4x1(m, k, tile)
         row_groups = bsr_int8_4x1.default_row_groups_4x1(n, token_chunk, threads)
+        if epilogue.token_ranges and (n // 4 // row_groups) % bsr_int8_4x1.range_rows_4x1(n):
+            row_groups = 1  # a row group must hold whole range tasks
     stage = bsr_int8_4x1.default_stage_lines_4x1(n, tile, epilogue, row_groups)
     rows = 1 if stage else bsr_int8_4x1.default_rows_per_task_4x1(n, tile, epilogue, row_groups)
     return Bsr4x1Config(tile, token_chunk, row_groups, rows, stage)
@@ -345,7 +352,9 @@ def _variants_4x1(m: int, n: int, k: int, epilogue: Epilogue) -> list[Bsr4x1Conf
             token_chunk=bsr_int8_4x1.default_token_chunk_4x1(m, k, tile),
         )
     ]
-    for tile in INT8_4X1.token_tiles:
+    # ranges come from the 64-token walk only
+    tiles = (bsr_int8_4x1.UNPACK_TOKEN_TILE,) if epilogue.token_ranges else INT8_4X1.token_tiles
+    for tile in tiles:
         for chunk in (None, 1):
             out.append(_default_4x1(m, n, k, epilogue, token_tile=tile, token_chunk=chunk))
     return out
@@ -386,6 +395,7 @@ INT8_4X1 = KernelSpec(
     builder=_build_4x1,
     schedule=schedule_bsr_dense_int8_4x1,
     stores_transposed=True,
+    token_range_parts=lambda n, c: bsr_int8_4x1.token_range_parts(n, c.token_tile),
     quantize=_split_outliers,
 )
 
@@ -660,6 +670,7 @@ INT8_4X1_AVX2 = dataclasses.replace(
     schedule=schedule_bsr_dense_int8_4x1_avx2,
     weight_arrays=_int8_4x1_ymm_paired_arrays,
     dynamic_requant=True,
+    token_range_parts=None,  # (requantizes in the kernel instead)
     quantize=fmt.quantize_weight_pair_bounded,
 )
 

@@ -77,6 +77,7 @@ def epilogue_tag(ep: Epilogue) -> str:
         [f for f in ("bias", "gelu", "residual") if getattr(ep, f)]
         + (["t"] if ep.transposed_out else [])
         + (["dyn"] if ep.dynamic_requant else [])
+        + (["ranges"] if ep.token_ranges else [])
         + ([f"h{ep.heads_out}"] if ep.heads_out else [])
     )
     return "_".join([ep.out_dtype, *flags])

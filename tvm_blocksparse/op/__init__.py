@@ -13,6 +13,7 @@ from tvm_blocksparse.op.epilogue import Epilogue
 from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 from tvm_blocksparse.op.out_lane import bsr_dense_int8_16x4, dense_int8
 from tvm_blocksparse.op.quantize import (
+    column_qparams_of_ranges,
     dynamic_qparams,
     dynamic_qparams_columns,
     padded_tokens,
@@ -29,6 +30,7 @@ __all__ = [
     "bsr_dense_fp32_1x16_staged",
     "bsr_dense_int8_4x1",
     "bsr_dense_int8_16x4",
+    "column_qparams_of_ranges",
     "dense_int8",
     "dynamic_qparams",
     "dynamic_qparams_columns",

@@ -119,6 +119,30 @@ def default_stage_lines_4x1(
     return bool(wanted) and (n // 4 // row_groups) % line_rows_4x1(epilogue) == 0
 
 
+#: Block rows per task of a 64-token walk that returns its tokens' ranges
+#: (``Epilogue.token_ranges``): each task's 64 running min / max stay in the task while it walks
+#: this many block rows, so the ranges it stores are ``1 / RANGE_ROWS`` of ``Y^T``'s size.
+RANGE_ROWS = 16
+
+
+def range_rows_4x1(n: int) -> int:
+    """Block rows per task with ``Epilogue.token_ranges``: :data:`RANGE_ROWS`, or the largest
+    power of two below it that divides the ``N / 4`` block rows. A function of ``N`` alone, so
+    every config of a layer returns the same range parts (a row group must hold whole tasks)."""
+    rows, block_rows = RANGE_ROWS, n // 4
+    while block_rows % rows:
+        rows //= 2
+    return rows
+
+
+def token_range_parts(n: int, token_tile: int) -> int | None:
+    """Range parts per token that ``Epilogue.token_ranges`` returns (one per task's block rows,
+    :func:`range_rows_4x1`), or None where the walk can't return ranges (not 64-token tiles)."""
+    if token_tile != UNPACK_TOKEN_TILE:
+        return None
+    return n // 4 // range_rows_4x1(n)
+
+
 def _unpack_vector_lane(token: int) -> tuple[int, int]:
     """Inverse of :func:`unpack_tile_token`: (packed vector, dword lane) of a tile token."""
     return (token % 16) // 4, 4 * (token // 16) + token % 4
@@ -177,6 +201,11 @@ class Shape4x1:
         """Lane ``t * 4 + r`` of a token-major vector <- channel ``r``, token ``t`` (4 x lanes ->
         lanes x 4)."""
         return [c * self.lanes + t for t in range(self.lanes) for c in range(4)]
+
+    @property
+    def range_parts(self) -> int:
+        """``Epilogue.token_ranges``: range parts per token (one per task's block rows)."""
+        return self.nb // self.task_rows
 
     @property
     def y_shape(self) -> tuple[int, ...]:
@@ -255,7 +284,19 @@ def _shape_4x1(
         )
     if epilogue.transposed_out and m % 16:
         raise ValueError(f"transposed_out needs M % 16 == 0, got {m=}")
-    task_rows = line_rows if stage_lines else rows_per_task
+    if epilogue.token_ranges and not unpack64:
+        raise ValueError(f"token_ranges needs the 64-token walk (token_tile=64), got {token_tile=}")
+    if epilogue.token_ranges and nbg % range_rows_4x1(n):
+        raise ValueError(
+            f"token_ranges: a row group's {nbg} block rows must hold whole tasks of "
+            f"{range_rows_4x1(n)} (range_rows_4x1), got {row_groups=}"
+        )
+    if stage_lines:
+        task_rows = line_rows
+    elif epilogue.token_ranges:
+        task_rows = range_rows_4x1(n)
+    else:
+        task_rows = rows_per_task
     g = tvm.tirx.Var("num_groups", "int32") if num_groups is None else max(num_groups, 1)
     return Shape4x1(
         m,
@@ -628,7 +669,42 @@ def _macros() -> SimpleNamespace:
                     line[row - vbr, vc, T.ramp(0, 1, 32)] = src[vc, T.ramp(0, 1, 32)]
                     line[row - vbr, vc, T.ramp(32, 1, 32)] = src_hi[vc, T.ramp(0, 1, 32)]
 
+    @T.macro(hygienic=False)
+    def store_transposed(row):
+        """64-token walk: block row ``row``'s 4 channels x 64 tokens (``out``/``out_hi``, packed
+        order) into ``Y^T``, tokens in order."""
+        for r in range(4):
+            with T.sblock("store_t"):
+                vr = T.axis.remap("S", [r])
+                Y[row * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
+                    [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]], _NATURAL
+                )
+
+    @T.macro(hygienic=False)
+    def widen_token_ranges():
+        """64-token walk: the task's running min / max of each token (``run_min``/``run_max``,
+        packed order) <- those of the block row's 4 channels (``out``/``out_hi``)."""
+        for h in T.unroll(2):
+            run_min[T.ramp(h * 16, 1, 16)] = T.min(
+                run_min[T.ramp(h * 16, 1, 16)],
+                _min_of([out[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
+            )
+            run_min[T.ramp(32 + h * 16, 1, 16)] = T.min(
+                run_min[T.ramp(32 + h * 16, 1, 16)],
+                _min_of([out_hi[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
+            )
+            run_max[T.ramp(h * 16, 1, 16)] = T.max(
+                run_max[T.ramp(h * 16, 1, 16)],
+                _max_of([out[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
+            )
+            run_max[T.ramp(32 + h * 16, 1, 16)] = T.max(
+                run_max[T.ramp(32 + h * 16, 1, 16)],
+                _max_of([out_hi[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
+            )
+
     return SimpleNamespace(
+        store_transposed=store_transposed,
+        widen_token_ranges=widen_token_ranges,
         epilogue_lanes=epilogue_lanes,
         token_major_lanes=token_major_lanes,
         store_tokens=store_tokens,
@@ -716,6 +792,7 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
     line_shape = (s.line_rows, 4, 64) if s.stage_lines else (1, 1, 1)
     half_tokens = 32
     token_major = not ep.transposed_out  # (Python values here: an assignment in main is a TIR Let)
+    ranges = ep.token_ranges
 
     @T.prim_func(s_tir=True)
     def main(
@@ -731,6 +808,8 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
         residual: T.Buffer((s.m, s.n), "float32"),
         out_scale: T.Buffer((1,), "float32"),
         out_zp: T.Buffer((1,), "int32"),
+        y_min: T.Buffer((s.range_parts, s.mp), "float32"),
+        y_max: T.Buffer((s.range_parts, s.mp), "float32"),
         Y: T.Buffer(s.y_shape, ep.out_dtype),
     ):
         T.func_attr({"global_symbol": "main", "tirx.noalias": True})
@@ -758,7 +837,7 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         ),
                     )
                 )
-                T.writes(whole_regions(Y))
+                T.writes(whole_regions(*([y_min, y_max, Y] if ranges else [Y])))
                 acc = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 0, 1
                 acc_hi = T.alloc_buffer((4, half_tokens), "int32")  # packed vectors 2, 3
                 packed = T.alloc_buffer((4, LANES, 4), "uint8")  # noqa: F841 (macros use it)
@@ -775,6 +854,9 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
                 tokens3_hi = T.alloc_buffer((2, 64), lanes_dtype)
                 # a task's staged output lines (stage_lines: 4 KiB, so a heap workspace)
                 line = T.alloc_buffer(line_shape, lanes_dtype)
+                # token_ranges: the task's tokens' running min / max, packed order
+                run_min = T.alloc_buffer((64,), "float32")
+                run_max = T.alloc_buffer((64,), "float32")
                 XT_flat = T.decl_buffer((s.k * s.mp,), "uint8", data=XT.data)
                 tile_ptr = T.address_of(XT_flat[vmo * 64])
                 XT_tile = T.decl_buffer((s.k * s.mp,), "uint8", data=tile_ptr)  # noqa: F841
@@ -790,6 +872,24 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
                             else:
                                 mac.stage_row(acc, acc_hi, vrow)
                     _emit_line_stores(s, word_lines, line, vmo, vbr, Y, residual, out_scale, out_zp)
+                elif ranges:
+                    # the ranges start at 0, which every token's range includes
+                    for u in T.unroll(4):
+                        run_min[T.ramp(u * 16, 1, 16)] = T.broadcast(T.float32(0), 16)
+                        run_max[T.ramp(u * 16, 1, 16)] = T.broadcast(T.float32(0), 16)
+                    for rr in range(s.task_rows):
+                        with T.sblock("range_row"):
+                            vrow = T.axis.opaque(s.nb, vbr + rr)
+                            mac.unpack_block_row(vrow, "", tokens0, tokens0_hi, False)
+                            mac.store_transposed(vrow)
+                            mac.widen_token_ranges()
+                    with T.sblock("store_range"):
+                        y_min[vbr // s.task_rows, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
+                            [run_min[T.ramp(0, 1, 32)], run_min[T.ramp(32, 1, 32)]], _NATURAL
+                        )
+                        y_max[vbr // s.task_rows, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
+                            [run_max[T.ramp(0, 1, 32)], run_max[T.ramp(32, 1, 32)]], _NATURAL
+                        )
                 else:
                     mac.unpack_block_row(vbr, "", tokens0, tokens0_hi, token_major)
                     if s.rows_per_task >= 2:
@@ -798,13 +898,7 @@ def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
                         mac.unpack_block_row(vbr + 2, "_r2", tokens2, tokens2_hi, token_major)
                         mac.unpack_block_row(vbr + 3, "_r3", tokens3, tokens3_hi, token_major)
                     if ep.transposed_out:
-                        for r in range(4):
-                            with T.sblock("store_t"):
-                                vr = T.axis.remap("S", [r])
-                                Y[vbr * 4 + vr, T.ramp(vmo * 64, 1, 64)] = T.Shuffle(
-                                    [out[vr, T.ramp(0, 1, 32)], out_hi[vr, T.ramp(0, 1, 32)]],
-                                    _NATURAL,
-                                )
+                        mac.store_transposed(vbr)
                     if not ep.transposed_out:
                         mac.store_tokens(
                             [tokens0, tokens1, tokens2, tokens3][: s.rows_per_task],

@@ -47,6 +47,14 @@ class Epilogue:
                the static ``out_scale``/``out_zp``, and store ``Y^T`` in 16-token tiles, ``u8[M
                / 16, N, 16]``: the next slab walk's ``XT`` (``xt_tiles``) without a float round
                trip through memory.
+    token_ranges: with ``float32`` and ``transposed_out`` (4x1 64-token walk, ``M % 64 == 0``):
+               also return each task's tokens' min and max over its block rows' channels,
+               ``y_min``, ``y_max f32[P, Mp]`` (``P`` range parts,
+               :func:`~tvm_blocksparse.op.bsr_int8_4x1.token_range_parts`), which
+               :func:`~tvm_blocksparse.op.quantize.column_qparams_of_ranges` reduces to the
+               per-token parameters of ``Y^T``: the same bits as
+               :func:`~tvm_blocksparse.op.quantize.dynamic_qparams_columns`, without its pass
+               over the float ``Y^T``.
     heads_out: ``H > 0`` (FP32 4x1 kernel, float32, no residual, not transposed): store ``Y``
                head-major, ``f32[H, M, N / H]``, attention's ``[1, H, S, D]`` queries / values at
                batch 1 by a free reshape, not a transposition pass.
@@ -59,6 +67,7 @@ class Epilogue:
     residual: bool = False
     transposed_out: bool = False
     dynamic_requant: bool = False
+    token_ranges: bool = False
     heads_out: int = 0
 
     def validate(self, int8_kernel: bool, head_major: bool = False) -> None:
@@ -73,6 +82,8 @@ class Epilogue:
             raise ValueError("transposed_out needs a float32 or uint8 output and no residual")
         if self.dynamic_requant and (self.out_dtype != "uint8" or not self.transposed_out):
             raise ValueError("dynamic_requant needs a uint8, transposed_out output")
+        if self.token_ranges and (self.out_dtype != "float32" or not self.transposed_out):
+            raise ValueError("token_ranges needs a float32, transposed_out output")
         if self.heads_out and not head_major:
             raise ValueError("this kernel can't store head-major (heads_out)")
         if self.heads_out < 0 or (

@@ -323,10 +323,17 @@ def range_chains_init(lo, hi):
 
 
 @T.macro
+def widen_range_by(lo, hi, chain, x_min, x_max):
+    """Chain ``chain`` of ``lo`` <- its lane-wise min with ``x_min``, of ``hi`` <- its max with
+    ``x_max`` (16 values each)."""
+    lo[chain, T.ramp(0, 1, 16)] = T.min(lo[chain, T.ramp(0, 1, 16)], x_min)
+    hi[chain, T.ramp(0, 1, 16)] = T.max(hi[chain, T.ramp(0, 1, 16)], x_max)
+
+
+@T.macro
 def widen_range(lo, hi, chain, x):
     """Chain ``chain`` of ``lo`` / ``hi`` <- its lane-wise min / max with the 16 values ``x``."""
-    lo[chain, T.ramp(0, 1, 16)] = T.min(lo[chain, T.ramp(0, 1, 16)], x)
-    hi[chain, T.ramp(0, 1, 16)] = T.max(hi[chain, T.ramp(0, 1, 16)], x)
+    widen_range_by(lo, hi, chain, x, x)
 
 
 @T.macro
@@ -457,6 +464,58 @@ def dynamic_qparams_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.Pri
                         widen_range(lo, hi, u % chains, XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)])
                 for rt in range(k - k4):
                     widen_range(lo, hi, 0, XT[k4 + rt, T.ramp(vv * 16, 1, 16)])
+                column_qparams(lo, hi, vv * 16, x_scale, x_zp)
+
+    return main
+
+
+@functools.cache
+def column_qparams_of_ranges(parts: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
+    """:func:`dynamic_qparams_columns` from range parts instead of ``XT``: ``y_min``, ``y_max
+    f32[P, M]``, each token's min and max over a part of its ``K`` values (a producer's
+    ``Epilogue.token_ranges``), ``M % 16 == 0`` -> ``x_scale f32[M]``, ``x_zp i32[M]``. Min and
+    max are exact, so the parts give the bits of the range over all of ``XT``; at ``P = K / 64``
+    this reads 1/32 of the float ``XT`` that pass reads."""
+    chains = range_chains(avx512)
+    if m % 16:
+        raise ValueError(f"column_qparams_of_ranges needs M % 16 == 0, got {m=}")
+    p4 = parts // 4 * 4
+
+    @T.prim_func(s_tir=True)
+    def main(
+        y_min: T.Buffer((parts, m), "float32"),
+        y_max: T.Buffer((parts, m), "float32"),
+        x_scale: T.Buffer((m,), "float32"),
+        x_zp: T.Buffer((m,), "int32"),
+    ):
+        T.func_attr({"global_symbol": "main", "tirx.noalias": True})
+        for v in T.parallel(m // 16):
+            with T.sblock("columns"):
+                vv = T.axis.spatial(m // 16, v)
+                T.reads(
+                    y_min[0:parts, vv * 16 : vv * 16 + 16], y_max[0:parts, vv * 16 : vv * 16 + 16]
+                )
+                T.writes(x_scale[vv * 16 : vv * 16 + 16], x_zp[vv * 16 : vv * 16 + 16])
+                lo = T.alloc_buffer((4, 16), "float32")
+                hi = T.alloc_buffer((4, 16), "float32")
+                range_chains_init(lo, hi)
+                for r4 in range(p4 // 4):
+                    for u in T.unroll(4):
+                        widen_range_by(
+                            lo,
+                            hi,
+                            u % chains,
+                            y_min[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
+                            y_max[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
+                        )
+                for rt in range(parts - p4):
+                    widen_range_by(
+                        lo,
+                        hi,
+                        0,
+                        y_min[p4 + rt, T.ramp(vv * 16, 1, 16)],
+                        y_max[p4 + rt, T.ramp(vv * 16, 1, 16)],
+                    )
                 column_qparams(lo, hi, vv * 16, x_scale, x_zp)
 
     return main
