@@ -121,7 +121,8 @@ def default_stage_lines_4x1(
 
 #: Block rows per task of a 64-token walk that returns its tokens' ranges
 #: (``Epilogue.token_ranges``): each task's 64 running min / max stay in the task while it walks
-#: this many block rows, so the ranges it stores are ``1 / RANGE_ROWS`` of ``Y^T``'s size.
+#: this many block rows, so the ranges it stores are ``1 / RANGE_ROWS`` of ``Y^T``'s size. Fewer
+#: rows cost the kernel more, more rows leave fewer tasks (bench/README.md, "Decisions").
 RANGE_ROWS = 16
 
 
