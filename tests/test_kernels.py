@@ -901,10 +901,14 @@ def test_dynamic_qparams_find_an_extreme_wherever_it_is(avx512):
 
 
 @RANGE_CHAIN_FORMS
-@pytest.mark.parametrize("m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0)])
+@pytest.mark.parametrize(
+    "m, k, mean", [(128, 768, 0.0), (13, 64, 40.0), (64, 256, -3.0), (37, 128, 1.0)]
+)
 def test_layer_norm_qparams_matches_numpy_and_measures_its_output(m, k, mean, avx512):
     """LayerNorm to float32 rounding (rows with a large mean too: the variance is taken around the
-    mean), and its per-token (scale, zero point) exactly those of its own output's rows."""
+    mean), and its per-token (scale, zero point) exactly those of its own output's rows. 37 rows:
+    chunks of 5, so the zmm form's two-row steps end on a row of their own (and the last chunk is
+    short); 13: the last chunk holds one row."""
     from tvm_blocksparse.op.layer_norm import layer_norm_qparams
 
     rng = np.random.default_rng(k)
