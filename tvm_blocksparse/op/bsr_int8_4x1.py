@@ -686,26 +686,24 @@ def _macros() -> SimpleNamespace:
         """64-token walk: the task's running min / max of each token (``run_min``/``run_max``,
         packed order) <- those of the block row's 4 channels (``out``/``out_hi``)."""
         for h in T.unroll(2):
-            run_min[T.ramp(h * 16, 1, 16)] = T.min(
-                run_min[T.ramp(h * 16, 1, 16)],
-                _min_of([out[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
-            )
-            run_min[T.ramp(32 + h * 16, 1, 16)] = T.min(
-                run_min[T.ramp(32 + h * 16, 1, 16)],
-                _min_of([out_hi[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
-            )
-            run_max[T.ramp(h * 16, 1, 16)] = T.max(
-                run_max[T.ramp(h * 16, 1, 16)],
-                _max_of([out[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
-            )
-            run_max[T.ramp(32 + h * 16, 1, 16)] = T.max(
-                run_max[T.ramp(32 + h * 16, 1, 16)],
-                _max_of([out_hi[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
-            )
+            mac.widen_16_tokens(run_min, 0, out, h, T.min, _min_of)
+            mac.widen_16_tokens(run_min, 32, out_hi, h, T.min, _min_of)
+            mac.widen_16_tokens(run_max, 0, out, h, T.max, _max_of)
+            mac.widen_16_tokens(run_max, 32, out_hi, h, T.max, _max_of)
+
+    @T.macro(hygienic=False)
+    def widen_16_tokens(run, first, half, h, op, tree):
+        """``run``'s lanes ``first + 16 h`` .. <- ``op`` of them and ``tree`` of the 4 channels'
+        vectors ``h`` of ``half`` (``out``/``out_hi``)."""
+        run[T.ramp(first + h * 16, 1, 16)] = op(
+            run[T.ramp(first + h * 16, 1, 16)],
+            tree([half[c, T.ramp(h * 16, 1, 16)] for c in range(4)]),
+        )
 
     return SimpleNamespace(
         store_transposed=store_transposed,
         widen_token_ranges=widen_token_ranges,
+        widen_16_tokens=widen_16_tokens,
         epilogue_lanes=epilogue_lanes,
         token_major_lanes=token_major_lanes,
         store_tokens=store_tokens,

@@ -433,6 +433,34 @@ def dynamic_qparams(m: int, k: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     return main
 
 
+@T.macro
+def _column_ranges_to_qparams(src_min, src_max, rows, chains, vv, x_scale, x_zp):
+    """Tokens ``16 vv`` .. ``16 vv + 15`` (lanes): their min over the ``rows`` rows of
+    ``src_min`` and max over those of ``src_max`` (one buffer twice for a plain range) in
+    ``chains`` chains, then their parameters (:func:`column_qparams`)."""
+    lo = T.alloc_buffer((4, 16), "float32")
+    hi = T.alloc_buffer((4, 16), "float32")
+    range_chains_init(lo, hi)
+    for r4 in range(rows // 4):
+        for u in T.unroll(4):
+            widen_range_by(
+                lo,
+                hi,
+                u % chains,
+                src_min[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
+                src_max[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
+            )
+    for rt in range(rows % 4):
+        widen_range_by(
+            lo,
+            hi,
+            0,
+            src_min[rows // 4 * 4 + rt, T.ramp(vv * 16, 1, 16)],
+            src_max[rows // 4 * 4 + rt, T.ramp(vv * 16, 1, 16)],
+        )
+    column_qparams(lo, hi, vv * 16, x_scale, x_zp)
+
+
 @functools.cache
 def dynamic_qparams_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.PrimFunc:
     """:func:`dynamic_qparams` of ``X^T``: per-token parameters of ``XT f32[K, M]`` (a producer
@@ -442,7 +470,6 @@ def dynamic_qparams_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.Pri
     chains = range_chains(avx512)
     if m % 16:
         raise ValueError(f"dynamic_qparams_columns needs M % 16 == 0, got {m=}")
-    k4 = k // 4 * 4
 
     @T.prim_func(s_tir=True)
     def main(
@@ -456,15 +483,7 @@ def dynamic_qparams_columns(k: int, m: int, avx512: bool = True) -> tvm.tirx.Pri
                 vv = T.axis.spatial(m // 16, v)
                 T.reads(XT[0:k, vv * 16 : vv * 16 + 16])
                 T.writes(x_scale[vv * 16 : vv * 16 + 16], x_zp[vv * 16 : vv * 16 + 16])
-                lo = T.alloc_buffer((4, 16), "float32")
-                hi = T.alloc_buffer((4, 16), "float32")
-                range_chains_init(lo, hi)
-                for r4 in range(k4 // 4):
-                    for u in T.unroll(4):
-                        widen_range(lo, hi, u % chains, XT[r4 * 4 + u, T.ramp(vv * 16, 1, 16)])
-                for rt in range(k - k4):
-                    widen_range(lo, hi, 0, XT[k4 + rt, T.ramp(vv * 16, 1, 16)])
-                column_qparams(lo, hi, vv * 16, x_scale, x_zp)
+                _column_ranges_to_qparams(XT, XT, k, chains, vv, x_scale, x_zp)
 
     return main
 
@@ -479,7 +498,6 @@ def column_qparams_of_ranges(parts: int, m: int, avx512: bool = True) -> tvm.tir
     chains = range_chains(avx512)
     if m % 16:
         raise ValueError(f"column_qparams_of_ranges needs M % 16 == 0, got {m=}")
-    p4 = parts // 4 * 4
 
     @T.prim_func(s_tir=True)
     def main(
@@ -496,27 +514,7 @@ def column_qparams_of_ranges(parts: int, m: int, avx512: bool = True) -> tvm.tir
                     y_min[0:parts, vv * 16 : vv * 16 + 16], y_max[0:parts, vv * 16 : vv * 16 + 16]
                 )
                 T.writes(x_scale[vv * 16 : vv * 16 + 16], x_zp[vv * 16 : vv * 16 + 16])
-                lo = T.alloc_buffer((4, 16), "float32")
-                hi = T.alloc_buffer((4, 16), "float32")
-                range_chains_init(lo, hi)
-                for r4 in range(p4 // 4):
-                    for u in T.unroll(4):
-                        widen_range_by(
-                            lo,
-                            hi,
-                            u % chains,
-                            y_min[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
-                            y_max[r4 * 4 + u, T.ramp(vv * 16, 1, 16)],
-                        )
-                for rt in range(parts - p4):
-                    widen_range_by(
-                        lo,
-                        hi,
-                        0,
-                        y_min[p4 + rt, T.ramp(vv * 16, 1, 16)],
-                        y_max[p4 + rt, T.ramp(vv * 16, 1, 16)],
-                    )
-                column_qparams(lo, hi, vv * 16, x_scale, x_zp)
+                _column_ranges_to_qparams(y_min, y_max, parts, chains, vv, x_scale, x_zp)
 
     return main
 
