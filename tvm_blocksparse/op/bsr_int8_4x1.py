@@ -363,6 +363,9 @@ def bsr_dense_int8_4x1(
       bias      ``f32[N]``; residual ``f32[M, N]``; out_scale ``f32[1]``, out_zp ``i32[1]``.
       y_scale   ``f32[Mp]``, y_zp ``i32[Mp]``: outputs, ``epilogue.dynamic_requant`` only (the
                 slab walk): each token's parameters from its range over the ``N`` outputs.
+      y_min     ``f32[P, Mp]``, y_max ``f32[P, Mp]``: outputs, ``epilogue.token_ranges`` only (the
+                64-token walk): each token's min / max (with 0) over the ``4 range_rows_4x1(N)``
+                channels of range part ``p`` (``P = token_range_parts(N, 64)``).
       Y         ``[M, N]`` of ``epilogue.out_dtype`` (``[N, M]`` with ``transposed_out``, ``[Mp /
                 16, N, 16]`` with ``dynamic_requant``).
 
@@ -781,7 +784,9 @@ def _emit_line_stores(
 def _build_unpack64(s: Shape4x1) -> tvm.tirx.PrimFunc:
     """64-token tiles: a group's 4 input channels x 64 tokens packed by in-lane unpacks
     (:data:`UNPACK_TOKEN_TILE`), accumulators in two 32-token halves (a 1 KiB buffer would
-    leave the stack), ``rows_per_task`` block rows per task or staged output lines."""
+    leave the stack), ``rows_per_task`` block rows per task or staged output lines; with
+    ``token_ranges`` a task walks :func:`range_rows_4x1` block rows, its 64 tokens' running min /
+    max in registers, and stores them once."""
     ep = s.ep
     mac = _macros()
     lanes_dtype = s.tile_dtype if ep.dequant else "int32"
