@@ -54,6 +54,26 @@ def _zero_chains(acc):
 
 
 @T.macro
+def _mean_into(acc, stat, inv_k: float):
+    """``stat[0]`` <- the row's mean from its 4 sum chains ``acc``, which are zeroed for the
+    variance pass."""
+    stat[0, T.ramp(0, 1, 16)] = _chains_total(acc, inv_k)
+    _zero_chains(acc)
+
+
+@T.macro
+def _inverse_std_into(acc, stat, inv_k: float, eps: float):
+    """``stat[1]`` <- ``1 / std`` from the 4 chains of squares ``acc``, ``stat[0]`` (the mean)
+    <- ``-mean / std``."""
+    stat[1, T.ramp(0, 1, 16)] = fconst(1.0, 16) / T.sqrt(
+        _chains_total(acc, inv_k) + fconst(eps, 16)
+    )
+    stat[0, T.ramp(0, 1, 16)] = (
+        fconst(0.0, 16) - stat[0, T.ramp(0, 1, 16)] * stat[1, T.ramp(0, 1, 16)]
+    )
+
+
+@T.macro
 def _normalize_step(X, gamma, beta, Y, stat, y, lo, hi, chains, row, v4, u):
     """``Y[row]``'s vector ``4 v4 + u`` = ``(x / std + (-mean / std)) * gamma + beta`` (two FMAs),
     its range into chain ``u % chains`` of ``lo`` / ``hi``."""
@@ -138,31 +158,17 @@ def layer_norm_qparams(m: int, k: int, eps: float, avx512: bool = True) -> tvm.t
                                     _sum_step(X, acc, first_row(vc, i), v4, u)
                                     if two:
                                         _sum_step(X, acc1, second_row(vc, i), v4, u)
-                            stat[0, T.ramp(0, 1, 16)] = _chains_total(acc, inv_k)
-                            _zero_chains(acc)
+                            _mean_into(acc, stat, inv_k)
                             if two:
-                                stat1[0, T.ramp(0, 1, 16)] = _chains_total(acc1, inv_k)
-                                _zero_chains(acc1)
+                                _mean_into(acc1, stat1, inv_k)
                             for v4 in range(kv // 4):
                                 for u in T.unroll(4):
                                     _square_step(X, acc, stat, y, first_row(vc, i), v4, u)
                                     if two:
                                         _square_step(X, acc1, stat1, y1, second_row(vc, i), v4, u)
-                            stat[1, T.ramp(0, 1, 16)] = fconst(1.0, 16) / T.sqrt(
-                                _chains_total(acc, inv_k) + fconst(eps, 16)
-                            )
-                            stat[0, T.ramp(0, 1, 16)] = (
-                                fconst(0.0, 16)
-                                - stat[0, T.ramp(0, 1, 16)] * stat[1, T.ramp(0, 1, 16)]
-                            )
+                            _inverse_std_into(acc, stat, inv_k, eps)
                             if two:
-                                stat1[1, T.ramp(0, 1, 16)] = fconst(1.0, 16) / T.sqrt(
-                                    _chains_total(acc1, inv_k) + fconst(eps, 16)
-                                )
-                                stat1[0, T.ramp(0, 1, 16)] = (
-                                    fconst(0.0, 16)
-                                    - stat1[0, T.ramp(0, 1, 16)] * stat1[1, T.ramp(0, 1, 16)]
-                                )
+                                _inverse_std_into(acc1, stat1, inv_k, eps)
                             for v4 in range(kv // 4):
                                 for u in T.unroll(4):
                                     _normalize_step(
